@@ -1,0 +1,169 @@
+"""The assistant's configuration: one YAML file, validated with pydantic, every key defaulted.
+
+Where it is read from, first found wins: ``--config PATH``, ``$ASSISTANT_CONFIG``,
+``$XDG_CONFIG_HOME/assistant/config.yaml`` (``~/.config/assistant/config.yaml``). No file is
+fine. Environment variables then override single keys (see ``ENV_OVERRIDES``).
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from intents.settings import IntentSettings
+
+
+def _xdg(var: str, default: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / default)
+
+
+DEFAULT_CONFIG_PATH = _xdg("XDG_CONFIG_HOME", ".config") / "assistant" / "config.yaml"
+DEFAULT_DATA_DIR = _xdg("XDG_DATA_HOME", ".local/share") / "assistant"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LlmSettings(Section):
+    url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1; unset = no LLM tier")
+    model: str | None = Field(None, description="Model name served there")
+    api_key: str = Field("not-needed", description="API key, if the server wants one")
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class MqttSettings(Section):
+    url: str | None = Field(None, description="mqtt://user:pass@host:1883 or mqtts://...; unset = no broker")
+
+
+class HomeAssistantSettings(Section):
+    url: str | None = Field(None, description="Home Assistant base URL, e.g. http://homeassistant.local:8123")
+    token: str | None = Field(None, description="Long-lived access token")
+
+
+class WeatherSettings(Section):
+    forecast_url: str = Field("https://api.open-meteo.com/v1/forecast", description="Forecast API base URL")
+
+
+class Config(Section):
+    timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Berlin; unset = the system's")
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where state (SQLite) is kept")
+    language: str = Field("en", description="Language of templates and answers (only 'en' ships)")
+    area: str | None = Field(None, description="Area this box stands in (default for area-less commands)")
+    log_level: str = Field("WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    intents: IntentSettings = Field(default_factory=IntentSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
+    weather: WeatherSettings = Field(default_factory=WeatherSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value != "en":
+            raise ValueError(f"language {value!r} is not available; only 'en' ships")
+        return value
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        if self.timezone:
+            return zoneinfo.ZoneInfo(self.timezone)
+        return _system_zone()
+
+
+def _system_zone() -> zoneinfo.ZoneInfo:
+    key = os.environ.get("TZ", "").lstrip(":")
+    if not key:
+        try:
+            link = os.path.realpath("/etc/localtime")
+            key = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
+        except OSError:
+            key = ""
+    try:
+        return zoneinfo.ZoneInfo(key or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+# environment variable -> key path in the config
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "ASSISTANT_DATA_DIR": ("data_dir",),
+    "ASSISTANT_TZ": ("timezone",),
+    "ASSISTANT_MQTT_URL": ("mqtt", "url"),
+    "ASSISTANT_LLM_URL": ("llm", "url"),
+    "ASSISTANT_LLM_MODEL": ("llm", "model"),
+    "ASSISTANT_HA_URL": ("home_assistant", "url"),
+    "ASSISTANT_HA_TOKEN": ("home_assistant", "token"),
+    "ASSISTANT_WEATHER_URL": ("weather", "forecast_url"),
+}
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; str() says where and what to do."""
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see the config reference in README.md)"
+        elif "input" in err and not isinstance(err["input"], dict):
+            msg += f" (got {err['input']!r})"
+        lines.append(f"  {path}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read, merge and validate. Raises ConfigError with a message meant for a person."""
+    env = dict(os.environ if env is None else env)
+    explicit = path or env.get("ASSISTANT_CONFIG")
+    file = Path(explicit).expanduser() if explicit else DEFAULT_CONFIG_PATH
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if explicit and not file.is_file():
+        raise ConfigError(f"config file {file} does not exist; create it or drop --config/ASSISTANT_CONFIG")
+    if file.is_file():
+        source = str(file)
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(f"config file {file} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {file} must hold a mapping of keys (got {type(loaded).__name__})")
+        data = loaded
+    for var, keys in ENV_OVERRIDES.items():
+        if env.get(var):
+            node = data
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+                if not isinstance(node, dict):
+                    raise ConfigError(f"{'.'.join(keys[:-1])} in {source} must be a mapping to apply {var}")
+            node[keys[-1]] = env[var]
+            source += f" + ${var}"
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None

@@ -1,0 +1,135 @@
+"""The text core: one object that turns an utterance into an intent, runs it and says what it did.
+
+    normalize -> recognise (tiers, first that fits wins) -> intent schema -> handler -> answer
+
+Everything the voice pipeline, the CLI and the HTTP API do with words goes through ``ask``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from intents import fallback
+from intents.events import Event
+from intents.normalize import normalize
+from intents.recognizer import TemplateRecognizer
+from intents.registry import intents
+from intents.scheduler import Scheduler
+from intents.schema import Context, Intent, Outcome, SlotError
+from intents.store import Store
+
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AskResult:
+    text: str
+    intent: str | None
+    slots: dict[str, Any]
+    recognizer: str | None
+    response: str
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Assistant:
+    def __init__(self, config: Config):
+        self.config = config
+        self.tz = config.tz
+        self.store = Store(config.data_dir / "assistant.db")
+        self.schemas: dict[str, type[Intent]] = intents()
+        self.recognizers = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
+        self.scheduler = Scheduler(self.store, config.intents)
+        self.services: dict[str, Any] = {}
+        self.listeners: list[Callable[[Event], None]] = []
+        self._lock = threading.RLock()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.tz)
+
+    def localize(self, moment: dt.datetime) -> dt.datetime:
+        """A --now value: naive means the configured zone; aware is converted to it."""
+        return moment.replace(tzinfo=self.tz) if moment.tzinfo is None else moment.astimezone(self.tz)
+
+    def tick(self, now: dt.datetime | None = None) -> list[Event]:
+        """Fire what fell due; tell the listeners."""
+        with self._lock:
+            events = self.scheduler.tick(now or self.now())
+        for event in events:
+            for listener in self.listeners:
+                try:
+                    listener(event)
+                except Exception:  # a broken listener must not stop alarms
+                    log.exception("event listener failed on %s", event)
+        return events
+
+    def ask(
+        self,
+        text: str,
+        *,
+        now: dt.datetime | None = None,
+        dry_run: bool = False,
+        area: str | None = None,
+    ) -> AskResult:
+        started = time.perf_counter()
+        moment = self.localize(now) if now else self.now()
+        ctx = Context(
+            now=moment,
+            store=self.store,
+            settings=self.config.intents,
+            dry_run=dry_run,
+            area=area or self.config.area,
+            services=self.services,
+        )
+        with self._lock:
+            if not dry_run:
+                self.scheduler.tick(moment)
+            normalized = normalize(text)
+            timings: dict[str, float] = {"normalize": _ms(started)}
+            for recognizer in self.recognizers:
+                t0 = time.perf_counter()
+                found = self._first_fitting(recognizer, normalized, ctx)
+                timings[recognizer.name] = _ms(t0)
+                if found:
+                    intent = found
+                    t0 = time.perf_counter()
+                    outcome = intent.handle(ctx)
+                    timings["handle"] = _ms(t0)
+                    timings["total"] = _ms(started)
+                    return AskResult(
+                        text, intent.intent, outcome.slots or intent.slots(), recognizer.name,
+                        outcome.response, outcome.actions, timings,
+                    )
+        timings["total"] = _ms(started)
+        return AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
+
+    def _first_fitting(self, recognizer: TemplateRecognizer, normalized: str, ctx: Context) -> Intent | None:
+        for candidate in recognizer.candidates(normalized):
+            schema = self.schemas[candidate.intent]
+            try:
+                return schema.from_slots(dict(candidate.slots), normalized, ctx)
+            except (SlotError, ValidationError, ValueError) as exc:
+                log.debug("%s rejected %s: %s", candidate.intent, candidate.slots, exc)
+        return None
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+Outcome = Outcome  # re-exported for handlers written against the core

@@ -1,0 +1,283 @@
+"""Alarms (Home Assistant has none): wall-clock time, optional date or weekdays, name; list, cancel,
+snooze, stop. Persisted in SQLite; the scheduler rings them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, field_validator
+
+from .registry import register
+from .scheduler import Scheduler
+from .schema import Context, Intent, Outcome, SlotError
+from .store import AlarmRow
+from .timeparse import WEEKDAYS, next_occurrence, parse_duration, parse_when, say_date, say_time
+
+_LABEL = re.compile(r"\b(?:called|named|labell?ed|label(?:led)?|titled|with (?:the )?(?:label|name))\s+(.+)$")
+_ALL = re.compile(r"\b(?:all|every|each|any)\b")
+
+
+def _repeat_text(repeat: list[str]) -> str:
+    if set(repeat) == set(WEEKDAYS):
+        return "every day"
+    if repeat == WEEKDAYS[:5]:
+        return "on weekdays"
+    if repeat == WEEKDAYS[5:]:
+        return "on weekends"
+    days = [d.capitalize() + "s" for d in repeat]
+    return "on " + (days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1])
+
+
+def describe(alarm: AlarmRow, now: dt.datetime) -> str:
+    """'6:45 AM tomorrow', '7 AM on weekdays', 'the taxi alarm at 5 PM today'."""
+    at = dt.datetime.fromtimestamp(alarm.next_at, now.tzinfo)
+    when = f"{say_time(at)} {_repeat_text(alarm.repeat) if alarm.repeat else say_date(at.date(), now.date())}"
+    if alarm.state == "snoozed":
+        when = f"{say_time(at)} (snoozed)"
+    return f"{when} called {alarm.name}" if alarm.name else when
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _action(kind: str, alarm: AlarmRow, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "alarm_id": alarm.id or None, "time": alarm.time, "name": alarm.name, **extra}
+
+
+@register
+class SetAlarm(Intent):
+    intent: ClassVar[str] = "SetAlarm"
+    description: ClassVar[str] = "Sets an alarm at a wall-clock time, optionally on a date or repeating on weekdays."
+
+    time: str | None = Field(None, description="Time of day, 24 h 'HH:MM'", pattern=r"^\d{2}:\d{2}$")
+    date: dt.date | None = Field(None, description="Date 'YYYY-MM-DD' for a one-off alarm")
+    repeat: list[str] = Field(default_factory=list, description="Weekday names the alarm repeats on")
+    name: str | None = Field(None, description="Label, e.g. 'taxi'")
+
+    @field_validator("repeat")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        value = [v.lower() for v in value]
+        bad = [v for v in value if v not in WEEKDAYS]
+        if bad:
+            raise ValueError(f"not weekdays: {bad}; use {WEEKDAYS}")
+        return [d for d in WEEKDAYS if d in value]
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        when = str(slots.pop("when", "") or "")
+        name = slots.pop("name", None)
+        label = _LABEL.search(when)
+        if label:
+            name, when = label.group(1), when[: label.start()]
+        parsed = parse_when(when, ctx.now)
+        if parsed.unknown:
+            if name or len(parsed.unknown) > 3 or not parsed.has_time:
+                raise SlotError(f"not understood: {' '.join(parsed.unknown)}")
+            name = " ".join(parsed.unknown)
+        clock = parsed.clock(ctx.now, wake=bool(re.search(r"\bwake\b", text)))
+        if when.strip() and clock is None and parsed.date is None and not parsed.repeat:
+            raise SlotError(f"no time in {when!r}")
+        if parsed.relative is not None:
+            parsed.date = (ctx.now + parsed.relative).date()
+        return cls(
+            time=clock.strftime("%H:%M") if clock else None,
+            date=parsed.date,
+            repeat=parsed.repeat,
+            name=(str(name).strip() or None) if name else None,
+            **slots,
+        )
+
+    def slots(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")  # the CLI contract: time, date, repeat, name always
+
+    def handle(self, ctx: Context) -> Outcome:
+        if self.time is None:
+            return Outcome("What time should I set the alarm for?")
+        hour, minute = map(int, self.time.split(":"))
+        at = next_occurrence(dt.time(hour, minute), ctx.now, self.date, self.repeat)
+        if at <= ctx.now:
+            return Outcome(f"{say_time(at)} on {say_date(at.date(), ctx.now.date())} has already passed.")
+        now = ctx.now.timestamp()
+        alarm = AlarmRow(0, self.name, self.time, self.date.isoformat() if self.date else None, self.repeat, at.timestamp(), "scheduled", now)
+        if not ctx.dry_run:
+            ctx.store.add_alarm(alarm)
+        return Outcome(
+            f"Alarm set for {describe(alarm, ctx.now)}.",
+            [_action("alarm_set", alarm, at=at.isoformat())],
+        )
+
+
+class AlarmFilter(Intent):
+    """Which alarms a sentence means: by time, date, weekday, part of day, name, or all."""
+
+    time: str | None = Field(None, description="'HH:MM' 24 h, or 'H:MM' when am/pm was not said")
+    date: dt.date | None = None
+    name: str | None = None
+    all: bool = False
+    part_of_day: str | None = None
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        when = str(slots.pop("when", "") or "")
+        name = slots.pop("name", None)
+        parsed = parse_when(when, ctx.now)
+        time = None
+        if parsed.hour is not None:
+            if parsed.meridiem or parsed.hour > 12 or parsed.hour == 0:
+                time = (parsed.clock(ctx.now) or dt.time(0)).strftime("%H:%M")
+            else:
+                time = f"{parsed.hour}:{parsed.minute:02d}"  # either am or pm
+        words = [w for w in parsed.unknown if w not in {"any", "all", "every", "each", "alarm", "alarms", "early", "late"}]
+        if words and not name:
+            name = " ".join(words)
+        return cls(
+            time=time,
+            date=parsed.date,
+            name=name,
+            all=bool(_ALL.search(text) or re.search(r"\balarms\b", text)),
+            part_of_day=parsed.part_of_day,
+            **slots,
+        )
+
+    def select(self, alarms: list[AlarmRow], now: dt.datetime) -> list[AlarmRow]:
+        out = []
+        for a in alarms:
+            at = dt.datetime.fromtimestamp(a.next_at, now.tzinfo)
+            hour, minute = map(int, a.time.split(":"))
+            if self.time:
+                h, m = map(int, self.time.split(":"))
+                if m != minute or (h != hour and not (len(self.time) < 5 and h % 12 == hour % 12)):
+                    continue
+            if self.date and not (at.date() == self.date or WEEKDAYS[self.date.weekday()] in a.repeat):
+                continue
+            if self.part_of_day == "morning" and not hour < 12:
+                continue
+            if self.part_of_day in ("evening", "night") and not hour >= 17:
+                continue
+            if self.part_of_day == "afternoon" and not 12 <= hour < 18:
+                continue
+            if self.name and (a.name or "").lower() != self.name.lower().removesuffix("s"):
+                if (a.name or "").lower() != self.name.lower():
+                    continue
+            out.append(a)
+        return out
+
+    def said(self) -> str:
+        parts = []
+        if self.name:
+            parts.append(self.name)
+        if self.time:
+            h, m = map(int, self.time.split(":"))
+            parts.append(say_time(dt.time(h, m)) if len(self.time) == 5 else (f"{h}" if m == 0 else f"{h}:{m:02d}"))
+        if self.date:
+            parts.append(f"on {self.date.strftime('%A')}")
+        return " ".join(parts)
+
+
+@register
+class ListAlarms(AlarmFilter):
+    intent: ClassVar[str] = "ListAlarms"
+    description: ClassVar[str] = "Tells which alarms are set, optionally only for a day or time."
+    next_only: bool = False
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        intent = super().from_slots(slots, text, ctx)
+        intent.next_only = bool(re.search(r"\bnext\b", text))
+        return intent
+
+    def handle(self, ctx: Context) -> Outcome:
+        alarms = self.select(ctx.store.alarms(), ctx.now)
+        said = self.said()
+        if not alarms:
+            return Outcome(f"You have no alarms set{' for ' + said if said else ''}.")
+        if self.next_only:
+            return Outcome(f"Your next alarm is at {describe(alarms[0], ctx.now)}.")
+        n = len(alarms)
+        items = _join([describe(a, ctx.now) for a in alarms])
+        return Outcome(f"You have one alarm, at {items}." if n == 1 else f"You have {n} alarms: {items}.")
+
+
+@register
+class CancelAlarm(AlarmFilter):
+    intent: ClassVar[str] = "CancelAlarm"
+    description: ClassVar[str] = "Cancels alarms by time, date, name, or all of them."
+
+    def handle(self, ctx: Context) -> Outcome:
+        said = self.said()
+        if not said and not self.all and _ringing(ctx)[0]:
+            return StopAlarm().handle(ctx)  # "turn off the alarm" while it rings
+        alarms = self.select(ctx.store.alarms(), ctx.now)
+        if not alarms:
+            return Outcome(f"You have no {said + ' ' if said else ''}alarm{'' if said else 's'} to cancel.")
+        if len(alarms) > 1 and not self.all and not said:
+            return Outcome("Which alarm? You have " + _join([describe(a, ctx.now) for a in alarms]) + ".")
+        if not ctx.dry_run:
+            for a in alarms:
+                ctx.store.delete_alarm(a.id)
+        if len(alarms) == 1:
+            return Outcome(f"Cancelled the alarm at {describe(alarms[0], ctx.now)}.", [_action("alarm_cancel", alarms[0])])
+        return Outcome(f"Cancelled {len(alarms)} alarms.", [_action("alarm_cancel", a) for a in alarms])
+
+
+def _ringing(ctx: Context) -> tuple[list[AlarmRow], list[Any]]:
+    alarms = [a for a in ctx.store.alarms() if a.state == "ringing"]
+    timers = [t for t in ctx.store.timers() if t.state == "ringing"]
+    return alarms, timers
+
+
+@register
+class SnoozeAlarm(Intent):
+    intent: ClassVar[str] = "SnoozeAlarm"
+    description: ClassVar[str] = "Snoozes the ringing alarm, by default for the configured snooze time."
+
+    minutes: int | None = Field(None, ge=1, le=240)
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        duration = slots.pop("duration", None)
+        if duration is not None:
+            delta = parse_duration(str(duration))
+            if delta is None:
+                raise SlotError(f"not a duration: {duration!r}")
+            slots["minutes"] = max(1, round(delta.total_seconds() / 60))
+        return cls.model_validate(slots)
+
+    def handle(self, ctx: Context) -> Outcome:
+        alarms, _ = _ringing(ctx)
+        if not alarms:
+            return Outcome("No alarm is ringing.")
+        minutes = self.minutes or ctx.settings.snooze_minutes
+        until = ctx.now + dt.timedelta(minutes=minutes)
+        actions = []
+        for alarm in alarms:
+            alarm.state, alarm.next_at = "snoozed", until.timestamp()
+            if not ctx.dry_run:
+                ctx.store.save_alarm(alarm)
+            actions.append(_action("alarm_snooze", alarm, until=until.isoformat()))
+        return Outcome(f"Snoozed for {minutes} minute{'s' if minutes != 1 else ''}.", actions)
+
+
+@register
+class StopAlarm(Intent):
+    intent: ClassVar[str] = "StopAlarm"
+    description: ClassVar[str] = "Stops the ringing alarm or finished timer."
+
+    def handle(self, ctx: Context) -> Outcome:
+        alarms, timers = _ringing(ctx)
+        if not alarms and not timers:
+            return Outcome("Nothing is ringing.")
+        actions = []
+        if not ctx.dry_run:
+            scheduler = Scheduler(ctx.store, ctx.settings)
+            for alarm in alarms:
+                scheduler.dismiss(alarm, ctx.now)
+            for timer in timers:
+                ctx.store.delete_timer(timer.id)
+        actions += [_action("alarm_stop", a) for a in alarms]
+        actions += [{"type": "timer_stop", "timer_id": t.id, "name": t.name} for t in timers]
+        return Outcome("Alarm stopped." if alarms else "Timer stopped.", actions)

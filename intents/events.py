@@ -1,0 +1,38 @@
+"""Events the intents layer emits when something falls due. The runtime turns them into sound,
+speech and MQTT messages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TimerFinished:
+    timer_id: int
+    name: str | None
+    duration_s: float
+    due_at: float  # epoch seconds
+    late_s: float  # how long after due_at it fired (the process may have been down)
+
+    kind = "timer_finished"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class AlarmFired:
+    alarm_id: int
+    name: str | None
+    time: str
+    due_at: float
+    late_s: float
+
+    kind = "alarm_fired"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, **asdict(self)}
+
+
+Event = TimerFinished | AlarmFired

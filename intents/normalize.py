@@ -1,0 +1,127 @@
+"""Normalise a transcript the way Whisper (or a person typing) writes it into one canonical form.
+
+Templates then only ever see: lower case, no punctuation but ``:`` in clock times and ``'`` in
+contractions, digits instead of number words, clock times as ``H:MM`` (``7:30 am``), and
+durations with explicit units (``30 minutes``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from text_to_num import alpha2digit
+
+# Words people (and ASR) put in front of a command that carry no meaning.
+_LEADING_FILLER = re.compile(
+    r"^(?:(?:um+|uh+|erm|er|hmm+|so|okay|ok|oh|well|hey|hi|hello|alright|all right|right|yeah|yes|"
+    r"now|and|please|olly|siri|alexa|google|jarvis|computer|assistant|nabu|okay nabu|ok nabu|"
+    r"hey jarvis|hey mycroft|mycroft)\b[\s,]*)+"
+)
+_TRAILING_FILLER = re.compile(r"(?:[\s,]+(?:please|thanks|thank you|thank you very much|for me|now please))+$")
+_FILLER_ANYWHERE = re.compile(r"\b(?:um+|uh+|erm|uhm+)\b")
+
+# Phrases where "one"/"second" are not numbers; protected from text2num.
+_PROTECT = {
+    "no one": "no\u00a0one",
+    "this one": "this\u00a0one",
+    "that one": "that\u00a0one",
+    "which one": "which\u00a0one",
+    "the one": "the\u00a0one",
+    "one of": "one\u00a0of",
+    "one more": "1\u00a0more",
+}
+
+_NUMBER_WORD = (
+    r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|ninety|\d+)"
+)
+# "thirty second timer" must stay 30 seconds, not "32nd".
+_UNIT_SECOND = re.compile(rf"\b({_NUMBER_WORD})([\s-]+)second(s?)\b")
+
+_WORD_FRACTIONS = [
+    (r"\ban hour and a half\b", "1 hour and 30 minutes"),
+    (r"\b(\d+) and a half hours?\b", r"\1 hours and 30 minutes"),
+    (r"\b(\d+) and a half minutes?\b", r"\1 minutes and 30 seconds"),
+    (r"\bhalf an? hour\b", "30 minutes"),
+    (r"\bhalf a minute\b", "30 seconds"),
+    (r"\b(?:a|one) quarter of an hour\b|\ba quarter hour\b", "15 minutes"),
+    (r"\bthree quarters of an hour\b", "45 minutes"),
+    (r"\ba couple (?:of )?(minutes|hours|seconds)\b", r"2 \1"),
+    (r"\ba few (minutes|seconds)\b", r"3 \1"),
+    (r"\b(?:an|a) (hour|minute|second)\b", r"1 \1"),
+]
+
+_RELATIVE_CLOCK = re.compile(
+    r"\b(quarter|half|\d{1,2})(?: minutes?)? (past|after|to|till|before) (\d{1,2})(?::00)?\b"
+)
+
+
+def _relative_clock(m: re.Match[str]) -> str:
+    part, rel, hour = m.group(1), m.group(2), int(m.group(3))
+    minutes = {"quarter": 15, "half": 30}.get(part) or int(part)
+    if hour > 24 or minutes >= 60:
+        return m.group(0)
+    if rel in ("past", "after"):
+        return f"{hour}:{minutes:02d}"
+    hour = (hour - 1) % 12 or 12 if hour <= 12 else hour - 1
+    return f"{hour}:{60 - minutes:02d}"
+
+
+def _clock_from_digits(m: re.Match[str]) -> str:
+    """'730 am' -> '7:30 am', '1030' -> '10:30' (only in a clock context)."""
+    digits, rest = m.group(2), m.group(3)
+    hour, minute = int(digits[:-2]), int(digits[-2:])
+    if hour > 23 or minute > 59:
+        return m.group(0)
+    return f"{m.group(1)}{hour}:{minute:02d}{rest}"
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of ``text`` (see module doc)."""
+    t = unicodedata.normalize("NFKC", text).lower()
+    t = t.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    t = re.sub(r"\ba\.\s?m\.?(?=\s|$|[,!?])", "am", t)
+    t = re.sub(r"\bp\.\s?m\.?(?=\s|$|[,!?])", "pm", t)
+    t = re.sub(r"(\d)\s*(am|pm)\b", r"\1 \2", t)
+    t = re.sub(r"(\d{1,2})\.(\d{2})\b", r"\1:\2", t)  # 7.30 -> 7:30
+    t = re.sub(r"(\d)\s*%", r"\1 percent", t)
+    t = re.sub(r"\bo'? ?clock\b", "o'clock", t)
+    # punctuation: keep ':' between digits and apostrophes inside words
+    t = re.sub(r"(?<!\d):|:(?!\d)", " ", t)
+    t = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", t)
+    t = re.sub(r"[^\w\s:'\u00a0-]", " ", t)
+    t = re.sub(r"(?<!\w)-|-(?!\w)", " ", t)
+    t = re.sub(r"\s+", " ", t).strip()
+
+    t = _FILLER_ANYWHERE.sub(" ", t)
+    t = re.sub(r"\s+", " ", t).strip()
+    t = _LEADING_FILLER.sub("", t)
+    t = _TRAILING_FILLER.sub("", t).strip()
+
+    for phrase, protected in _PROTECT.items():
+        t = re.sub(rf"\b{phrase}\b", protected, t)
+    t = _UNIT_SECOND.sub(lambda m: f"{m.group(1)}{m.group(2)}sec\u00a0ond{m.group(3)}", t)
+    if t:
+        t = alpha2digit(t, "en", threshold=0)
+    t = t.replace("sec\u00a0ond", "second").replace("\u00a0", " ")
+    t = re.sub(r"(\d+)-(\d+)", r"\1 \2", t)  # "twenty-five" leftovers
+
+    for pattern, repl in _WORD_FRACTIONS:
+        t = re.sub(pattern, repl, t)
+    t = re.sub(r"\bnoon\b|\bmidday\b", "12:00 pm", t)
+    t = re.sub(r"\bmidnight\b", "12:00 am", t)
+    t = _RELATIVE_CLOCK.sub(_relative_clock, t)
+    t = re.sub(r"\b(\d{1,2}) o'clock\b", r"\1:00", t)
+    # "7 30 am", "at 6 45": hour and minutes spoken apart
+    t = re.sub(
+        r"\b(\d{1,2}) ([0-5]\d)\b(?! (?:minutes?|seconds?|hours?|percent|degrees?))",
+        lambda m: f"{m.group(1)}:{m.group(2)}" if int(m.group(1)) <= 23 else m.group(0),
+        t,
+    )
+    t = re.sub(r"\b(\d{1,2}) oh (\d)\b", r"\1:0\2", t)  # "7 oh 5"
+    # "730 am", "at 1030", "for 130": three or four digits where a clock time is expected
+    t = re.sub(r"((?:at|for|by|until|till) )(\d{3,4})( am| pm|(?= tomorrow| today| tonight| on| in the| every|$))", _clock_from_digits, t)
+    t = re.sub(r"()(\d{3,4})( am| pm)", _clock_from_digits, t)
+    t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1\2", t)
+    return re.sub(r"\s+", " ", t).strip()

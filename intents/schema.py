@@ -1,0 +1,78 @@
+"""The one base every intent derives from.
+
+An intent is one pydantic model: its fields are the slots (HA slot names where HA has the intent),
+its class variables name and describe it, ``from_slots`` turns what a recogniser found into the
+model, ``handle`` does the work, and ``tool()`` is its LLM tool definition. Its sentence templates
+live in ``intents/sentences/<language>/<Intent>.yaml`` and its tests in ``tests/intents/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+
+from .settings import IntentSettings
+from .store import Store
+
+
+@dataclass
+class Context:
+    """Everything a handler may use. Services of other areas (devices, media, weather) are added
+    to ``services`` by the runtime; a handler must cope with one being absent."""
+
+    now: dt.datetime
+    store: Store
+    settings: IntentSettings = field(default_factory=IntentSettings)
+    dry_run: bool = False
+    area: str | None = None
+    services: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return self.now.tzinfo or dt.timezone.utc
+
+
+@dataclass
+class Outcome:
+    """What a handler did: the sentence to speak and the effects (done, or planned when dry-run)."""
+
+    response: str
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    slots: dict[str, Any] | None = None  # resolved slots to report instead of the raw ones
+
+
+class SlotError(ValueError):
+    """The recogniser matched a template but a slot makes no sense (e.g. '37:99')."""
+
+
+class Intent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    intent: ClassVar[str]
+    description: ClassVar[str]
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        """Build the intent from raw slot values (strings/numbers as matched)."""
+        return cls.model_validate(slots)
+
+    def handle(self, ctx: Context) -> Outcome:  # pragma: no cover - every intent overrides it
+        raise NotImplementedError
+
+    def slots(self) -> dict[str, Any]:
+        return self.model_dump(exclude_defaults=True, mode="json")
+
+    @classmethod
+    def tool(cls) -> dict[str, Any]:
+        """OpenAI-style tool definition (for the LLM tier), generated from the schema."""
+        params = cls.model_json_schema()
+        params.pop("title", None)
+        for prop in params.get("properties", {}).values():
+            prop.pop("title", None)
+        return {
+            "type": "function",
+            "function": {"name": cls.intent, "description": cls.description, "parameters": params},
+        }
