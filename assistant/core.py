@@ -52,7 +52,7 @@ class Assistant:
         self.schemas: dict[str, type[Intent]] = intents()
         self.recognizers = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
         self.scheduler = Scheduler(self.store, config.intents)
-        self.services: dict[str, Any] = {}
+        self.services: dict[str, Any] = {"understands": self.understands}
         self.listeners: list[Callable[[Event], None]] = []
         self._lock = threading.RLock()
 
@@ -63,11 +63,19 @@ class Assistant:
         """A --now value: naive means the configured zone; aware is converted to it."""
         return moment.replace(tzinfo=self.tz) if moment.tzinfo is None else moment.astimezone(self.tz)
 
+    def understands(self, text: str) -> bool:
+        """Would ``text`` do something (not just answer)? Checked with a dry run."""
+        return bool(self.ask(text, dry_run=True).actions)
+
     def tick(self, now: dt.datetime | None = None) -> list[Event]:
-        """Fire what fell due; tell the listeners."""
+        """Fire what fell due; run delayed commands; tell the listeners."""
         with self._lock:
             events = self.scheduler.tick(now or self.now())
         for event in events:
+            command = getattr(event, "command", None)
+            if command:
+                result = self.ask(command, now=now)
+                log.info("delayed command %r: %s", command, result.response)
             for listener in self.listeners:
                 try:
                     listener(event)

@@ -39,6 +39,17 @@ def describe(alarm: AlarmRow, now: dt.datetime) -> str:
     return f"{when} called {alarm.name}" if alarm.name else when
 
 
+def _split_label(label: str, when: str, ctx: Context) -> tuple[str, str]:
+    """'taxi for friday at 5 pm' -> ('taxi', 'for friday at 5 pm') when the tail is a time."""
+    words = label.split()
+    for i in range(1, len(words)):
+        tail = " ".join(words[i:])
+        said = parse_when(tail, ctx.now)
+        if not said.unknown and (said.has_time or said.date or said.repeat):
+            return " ".join(words[:i]), f"{when} {tail}"
+    return label, when
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -70,12 +81,16 @@ class SetAlarm(Intent):
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         when = str(slots.pop("when", "") or "")
         name = slots.pop("name", None)
+        if name:  # "a weekday alarm", "a daily alarm": the 'name' is really about when
+            said = parse_when(str(name), ctx.now)
+            if not said.unknown:
+                when, name = f"{name} {when}", None
         label = _LABEL.search(when)
         if label:
-            name, when = label.group(1), when[: label.start()]
+            name, when = _split_label(label.group(1), when[: label.start()], ctx)
         parsed = parse_when(when, ctx.now)
         if parsed.unknown:
-            if name or len(parsed.unknown) > 3 or not parsed.has_time:
+            if name or len(parsed.unknown) > 3 or not parsed.has_time or any(w[0].isdigit() for w in parsed.unknown):
                 raise SlotError(f"not understood: {' '.join(parsed.unknown)}")
             name = " ".join(parsed.unknown)
         clock = parsed.clock(ctx.now, wake=bool(re.search(r"\bwake\b", text)))

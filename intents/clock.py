@@ -53,12 +53,22 @@ def zone_for(place: str) -> zoneinfo.ZoneInfo | None:
     return None
 
 
+_DATE_FILLER = {"a", "on", "the", "fall", "falls", "this", "next", "year", "month", "week", "come", "in", "of", "day", "it", "be", "is", "for"}
+
+
 @register
 class HassGetCurrentTime(Intent):
     intent: ClassVar[str] = "HassGetCurrentTime"
     description: ClassVar[str] = "Tells the current time, here or in a named place."
 
     location: str | None = Field(None, description="City, country or time zone, e.g. 'Tokyo'")
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        place = slots.get("location")
+        if place and (len(str(place).split()) > 3 or zone_for(str(place)) is None and len(str(place).split()) > 2):
+            raise SlotError(f"not a place: {place!r}")
+        return cls.model_validate(slots)
 
     def handle(self, ctx: Context) -> Outcome:
         if not self.location:
@@ -83,7 +93,7 @@ class HassGetCurrentDate(Intent):
         spoken = slots.pop("when", None)
         if spoken:
             date, rest = parse_date(str(spoken), ctx.now)
-            if date is None or rest.strip(" ?") not in ("", "a", "on", "fall", "fall on", "this year"):
+            if date is None or set(rest.split()) - _DATE_FILLER:
                 raise SlotError(f"not a date: {spoken!r}")
             slots["date"] = date
         return cls.model_validate(slots)
@@ -92,5 +102,9 @@ class HassGetCurrentDate(Intent):
         today = ctx.now.date()
         if self.date is None or self.date == today:
             return Outcome(f"Today is {today.strftime('%A')}, {today.strftime('%B')} {today.day}, {today.year}.")
-        verb = "was" if self.date < today else "is"
-        return Outcome(f"{self.date.strftime('%B')} {self.date.day}, {self.date.year} {verb} a {self.date.strftime('%A')}.")
+        days = (self.date - today).days
+        verb = "was" if days < 0 else "is"
+        when = f"{abs(days)} day{'s' if abs(days) != 1 else ''} {'from now' if days > 0 else 'ago'}"
+        if days == 1:
+            when = "tomorrow"
+        return Outcome(f"{self.date.strftime('%B')} {self.date.day}, {self.date.year} {verb} a {self.date.strftime('%A')}, {when}.")

@@ -14,6 +14,7 @@ class TimerFinished:
     duration_s: float
     due_at: float  # epoch seconds
     late_s: float  # how long after due_at it fired (the process may have been down)
+    command: str | None = None  # a delayed request to carry out now
 
     kind = "timer_finished"
 

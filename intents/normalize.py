@@ -15,7 +15,7 @@ from text_to_num import alpha2digit
 # Words people (and ASR) put in front of a command that carry no meaning.
 _LEADING_FILLER = re.compile(
     r"^(?:(?:um+|uh+|erm|er|hmm+|so|okay|ok|oh|well|hey|hi|hello|alright|all right|right|yeah|yes|"
-    r"now|and|please|olly|siri|alexa|google|jarvis|computer|assistant|nabu|okay nabu|ok nabu|"
+    r"now|and|please|just|olly|siri|alexa|google|jarvis|computer|assistant|nabu|okay nabu|ok nabu|"
     r"hey jarvis|hey mycroft|mycroft)\b[\s,]*)+"
 )
 _TRAILING_FILLER = re.compile(r"(?:[\s,]+(?:please|thanks|thank you|thank you very much|for me|now please))+$")
@@ -36,8 +36,10 @@ _NUMBER_WORD = (
     r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|ninety|\d+)"
 )
-# "thirty second timer" must stay 30 seconds, not "32nd".
-_UNIT_SECOND = re.compile(rf"\b({_NUMBER_WORD})([\s-]+)second(s?)\b")
+# "thirty second timer" must stay 30 seconds, not "32nd"; "the twenty second of may" is a date.
+_UNIT_SECOND = re.compile(
+    rf"(?<!\bthe )\b({_NUMBER_WORD})([\s-]+)second(s?)\b(?! (?:of|day|week|floor|time|january|february|march|april|may|june|july|august|september|october|november|december)\b)"
+)
 
 _WORD_FRACTIONS = [
     (r"\ban hour and a half\b", "1 hour and 30 minutes"),
@@ -50,10 +52,13 @@ _WORD_FRACTIONS = [
     (r"\ba couple (?:of )?(minutes|hours|seconds)\b", r"2 \1"),
     (r"\ba few (minutes|seconds)\b", r"3 \1"),
     (r"\b(?:an|a) (hour|minute|second)\b", r"1 \1"),
+    (r"\b(\d+) hours? and a half\b", r"\1 hours and 30 minutes"),
+    (r"\b(\d+) minutes? and a half\b", r"\1 minutes and 30 seconds"),
 ]
 
 _RELATIVE_CLOCK = re.compile(
     r"\b(quarter|half|\d{1,2})(?: minutes?)? (past|after|to|till|before) (\d{1,2})(?::00)?\b"
+    r"(?! ?(?:hours?|minutes?|seconds?|mins?|hrs?|timer|percent|degrees?|times?)\b)"
 )
 
 
@@ -77,6 +82,14 @@ def _clock_from_digits(m: re.Match[str]) -> str:
     return f"{m.group(1)}{hour}:{minute:02d}{rest}"
 
 
+def _decimal_duration(m: re.Match[str]) -> str:
+    """'1.5 hours' -> '1 hours and 30 minutes'; '2.25 minutes' -> '2 minutes and 15 seconds'."""
+    whole, frac, unit = int(m.group(1)), float("0." + m.group(2)), m.group(3)
+    big, small = ("hours", "minutes") if unit.startswith("h") else ("minutes", "seconds")
+    part = round(frac * 60)
+    return f"{whole} {big} and {part} {small}" if whole else f"{part} {small}"
+
+
 def normalize(text: str) -> str:
     """Return the canonical form of ``text`` (see module doc)."""
     t = unicodedata.normalize("NFKC", text).lower()
@@ -84,8 +97,10 @@ def normalize(text: str) -> str:
     t = re.sub(r"\ba\.\s?m\.?(?=\s|$|[,!?])", "am", t)
     t = re.sub(r"\bp\.\s?m\.?(?=\s|$|[,!?])", "pm", t)
     t = re.sub(r"(\d)\s*(am|pm)\b", r"\1 \2", t)
+    t = re.sub(r"\b(\d+)\.(\d+) ?(hours?|hrs?|minutes?|mins?)\b", _decimal_duration, t)  # 1.5 hours
     t = re.sub(r"(\d{1,2})\.(\d{2})\b", r"\1:\2", t)  # 7.30 -> 7:30
     t = re.sub(r"(\d)\s*%", r"\1 percent", t)
+    t = re.sub(r"(?<![\d/])1/2(?![\d/])", "half", t)
     t = re.sub(r"\bo'? ?clock\b", "o'clock", t)
     # punctuation: keep ':' between digits and apostrophes inside words
     t = re.sub(r"(?<!\d):|:(?!\d)", " ", t)

@@ -38,9 +38,12 @@ class Scheduler:
         events: list[Event] = []
         for timer in self.store.timers():
             if timer.state == "running" and timer.end_at is not None and timer.end_at <= ts:
-                timer.state, timer.fired_at = "ringing", ts
-                self.store.save_timer(timer)
-                events.append(TimerFinished(timer.id, timer.name, timer.duration_s, timer.end_at, ts - timer.end_at))
+                if timer.command:
+                    self.store.delete_timer(timer.id)  # a delayed command runs; nothing rings
+                else:
+                    timer.state, timer.fired_at = "ringing", ts
+                    self.store.save_timer(timer)
+                events.append(TimerFinished(timer.id, timer.name, timer.duration_s, timer.end_at, ts - timer.end_at, timer.command))
             elif timer.state == "ringing" and (timer.fired_at or ts) + timeout <= ts:
                 self.store.delete_timer(timer.id)
         for alarm in self.store.alarms():

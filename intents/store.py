@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS timers (
     remaining_s REAL,              -- seconds left when paused
     state TEXT NOT NULL,           -- running | paused | ringing
     created_at REAL NOT NULL,
-    fired_at REAL
+    fired_at REAL,
+    command TEXT                   -- a request to carry out when it ends ("in 5 minutes, open the door")
 );
 CREATE TABLE IF NOT EXISTS alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,6 +47,7 @@ class TimerRow:
     state: str
     created_at: float
     fired_at: float | None = None
+    command: str | None = None
 
     def remaining(self, now: float) -> float:
         if self.state == "paused":
@@ -89,6 +91,12 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    def clear(self) -> None:
+        """Forget every timer and alarm."""
+        with self._lock:
+            self._db.execute("DELETE FROM timers")
+            self._db.execute("DELETE FROM alarms")
 
     # --- timers -------------------------------------------------------------------------
     def timers(self) -> list[TimerRow]:

@@ -142,17 +142,66 @@ _FILLER = set(
 )
 
 
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    """n-th (1-based; -1 = last) weekday of a month."""
+    if n > 0:
+        first = dt.date(year, month, 1)
+        return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _easter(year: int) -> dt.date:
+    from dateutil.easter import easter
+
+    return easter(year)
+
+
+# Holidays people ask about, by the rule that places them in a year (US-centred where they differ).
+HOLIDAYS = {
+    r"christmas eve": lambda y: dt.date(y, 12, 24),
+    r"(?:christmas|xmas)(?: day)?": lambda y: dt.date(y, 12, 25),
+    r"boxing day": lambda y: dt.date(y, 12, 26),
+    r"new year'?s eve": lambda y: dt.date(y, 12, 31),
+    r"new year'?s(?: day)?": lambda y: dt.date(y, 1, 1),
+    r"valentine'?s(?: day)?": lambda y: dt.date(y, 2, 14),
+    r"st patrick'?s day|saint patrick'?s day": lambda y: dt.date(y, 3, 17),
+    r"halloween": lambda y: dt.date(y, 10, 31),
+    r"independence day|(?:the )?4th of july": lambda y: dt.date(y, 7, 4),
+    r"thanksgiving(?: day)?": lambda y: _nth_weekday(y, 11, 3, 4),
+    r"memorial day": lambda y: _nth_weekday(y, 5, 0, -1),
+    r"labou?r day": lambda y: _nth_weekday(y, 9, 0, 1),
+    r"mother'?s day": lambda y: _nth_weekday(y, 5, 6, 2),
+    r"father'?s day": lambda y: _nth_weekday(y, 6, 6, 3),
+    r"easter(?: sunday)?": _easter,
+    r"good friday": lambda y: _easter(y) - dt.timedelta(days=2),
+}
+
+
+def _holiday(m: re.Match[str], today: dt.date) -> dt.date | None:
+    name = m.group(1)
+    for pattern, rule in HOLIDAYS.items():
+        if re.fullmatch(pattern, name):
+            d = rule(today.year)
+            return d if d >= today else rule(today.year + 1)
+    return None
+
+
+_HOLIDAY_RE = "(" + "|".join(HOLIDAYS) + ")"
+
+
 def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
     """Find one date expression; return it (resolved against now) and the text without it."""
     today = now.date()
     rules: list[tuple[str, object]] = [
+        (rf"\b(?:on )?{_HOLIDAY_RE}(?: this year| next year)?\b", lambda m: _holiday(m, today)),
         (r"\b(?:the )?day after tomorrow\b", lambda m: today + dt.timedelta(days=2)),
         (r"\btomorrow(?:'s)?\b", lambda m: today + dt.timedelta(days=1)),
         (r"\btoday(?:'s)?\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b", lambda m: today),
         (r"\b(\d{4})-(\d{2})-(\d{2})\b", lambda m: dt.date(int(m[1]), int(m[2]), int(m[3]))),
         (rf"\b(?:on )?(?:the )?(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH_RE}\b", lambda m: _month_day(m[2], int(m[1]), today)),
         (rf"\b(?:on )?{_MONTH_RE} (?:the )?(\d{{1,2}})(?:st|nd|rd|th)?\b", lambda m: _month_day(m[1], int(m[2]), today)),
-        (r"\b(?:on )?the (\d{1,2})(?:st|nd|rd|th)\b", lambda m: _day_of_month(int(m[1]), today)),
+        (r"\b(?:on )?(?:the )?(\d{1,2})(?:st|nd|rd|th)\b", lambda m: _day_of_month(int(m[1]), today)),
         (rf"\b(?:on |this |next |coming )?{_WEEKDAY_RE}\b", lambda m: _next_weekday(m, today)),
     ]
     for pattern, resolve in rules:
@@ -229,13 +278,15 @@ def parse_when(text: str, now: dt.datetime) -> When:
     if not w.repeat:
         w.date = date
     m = _TIME_RE.search(t)
-    if m and w.relative is None:
+    if m and w.relative is not None:
+        w.unknown.append(m.group(0))  # "at 7 am in 10 minutes": two times
+    elif m:
         hour, minute = int(m.group(1)), int(m.group(2) or 0)
         if hour <= 24 and minute <= 59:
             w.hour, w.minute, w.meridiem = hour % 24, minute, m.group(3)
             t = t[: m.start()] + " " + t[m.end():]
     t = re.sub(r"\btonight\b", " ", t)
-    w.unknown = [word for word in t.split() if word not in _FILLER]
+    w.unknown += [word for word in t.split() if word not in _FILLER]
     return w
 
 

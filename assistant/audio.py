@@ -1,0 +1,306 @@
+"""Audio I/O: 16 kHz mono int16 blocks from microphone, files, stdin or TCP; sinks to speaker, WAV, null."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+import wave
+from math import gcd
+from pathlib import Path
+from typing import BinaryIO, Iterator, Optional, Protocol, Union
+
+import numpy as np
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+DEFAULT_BLOCK = 512  # 32 ms
+
+
+class AudioDeviceError(RuntimeError):
+    """No usable sound device."""
+
+
+def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
+    """Resample int16 or float mono audio; returns int16."""
+    if samples.dtype != np.int16:
+        samples = np.clip(np.asarray(samples, dtype=np.float32) * 32767.0, -32768, 32767)
+    if src_rate == dst_rate:
+        return np.asarray(samples).astype(np.int16)
+    from scipy.signal import resample_poly
+
+    g = gcd(src_rate, dst_rate)
+    out = resample_poly(samples.astype(np.float32), dst_rate // g, src_rate // g)
+    return np.clip(out, -32768, 32767).astype(np.int16)
+
+
+def read_audio_file(path: Union[str, Path], sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode WAV/FLAC/OGG/MP3... to mono int16 at `sample_rate`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Audio file not found: {path}")
+    if path.suffix.lower() == ".wav":
+        try:
+            with wave.open(str(path), "rb") as wav:
+                if wav.getsampwidth() == 2:
+                    data = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+                    channels = wav.getnchannels()
+                    if channels > 1:
+                        data = data.reshape(-1, channels).mean(axis=1).astype(np.int16)
+                    return resample(data, wav.getframerate(), sample_rate)
+        except wave.Error:
+            pass  # e.g. float WAV: let PyAV handle it
+    import av
+
+    chunks = []
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.int16) if chunks else np.zeros(0, dtype=np.int16)
+
+
+def write_wav(path: Union[str, Path], samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+    """Write mono int16 WAV."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(np.asarray(samples, dtype=np.int16).tobytes())
+
+
+def blocks(samples: np.ndarray, block: int = DEFAULT_BLOCK) -> Iterator[np.ndarray]:
+    """Split into fixed blocks; the last one is zero-padded."""
+    for i in range(0, len(samples), block):
+        b = samples[i : i + block]
+        if len(b) < block:
+            b = np.concatenate([b, np.zeros(block - len(b), dtype=np.int16)])
+        yield b
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+class Source(Protocol):
+    def __iter__(self) -> Iterator[np.ndarray]: ...
+
+    def close(self) -> None: ...
+
+
+class ArraySource:
+    """Blocks from an array; `realtime=False` runs as fast as the consumer."""
+
+    def __init__(self, samples: np.ndarray, block: int = DEFAULT_BLOCK, realtime: bool = False):
+        self.samples = np.asarray(samples, dtype=np.int16)
+        self.block = block
+        self.realtime = realtime
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        start = time.monotonic()
+        for i, b in enumerate(blocks(self.samples, self.block)):
+            if self.realtime:
+                delay = start + i * self.block / SAMPLE_RATE - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            yield b
+
+    def close(self) -> None:
+        pass
+
+
+class FileSource(ArraySource):
+    """Blocks decoded from an audio file (any format PyAV reads)."""
+
+    def __init__(self, path: Union[str, Path], block: int = DEFAULT_BLOCK, realtime: bool = False):
+        super().__init__(read_audio_file(path), block, realtime)
+
+
+class RawPcmSource:
+    """Raw s16le 16 kHz mono PCM from a binary stream (e.g. sys.stdin.buffer)."""
+
+    def __init__(self, stream: BinaryIO, block: int = DEFAULT_BLOCK):
+        self.stream = stream
+        self.block = block
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        nbytes = self.block * 2
+        buf = b""
+        while True:
+            chunk = self.stream.read(nbytes - len(buf))
+            if not chunk:
+                break
+            buf += chunk
+            if len(buf) >= nbytes:
+                yield np.frombuffer(buf[:nbytes], dtype=np.int16).copy()
+                buf = buf[nbytes:]
+        if buf:
+            yield from blocks(np.frombuffer(buf[: len(buf) // 2 * 2], dtype=np.int16), self.block)
+
+    def close(self) -> None:
+        pass
+
+
+class TcpPcmSource:
+    """Listen on host:port, accept one client, read raw s16le 16 kHz mono PCM until it closes."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, block: int = DEFAULT_BLOCK):
+        self.block = block
+        self._server = socket.create_server((host, port))
+        self.port = self._server.getsockname()[1]
+        self._conn: Optional[socket.socket] = None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self._conn, _ = self._server.accept()
+        with self._conn.makefile("rb") as stream:
+            yield from RawPcmSource(stream, self.block)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._server.close()
+
+
+def _device_hint(kind: str, device) -> str:
+    return (
+        f"No usable audio {kind} device ({'default' if device is None else repr(device)}). "
+        f"Check that a sound card is present (`arecord -l` / `aplay -l`), and set "
+        f"`audio.{'input' if kind == 'input' else 'output'}_device` in the config "
+        f"(list devices: python -m sounddevice)."
+    )
+
+
+class MicSource:
+    """Live microphone capture via sounddevice."""
+
+    def __init__(self, device=None, block: int = DEFAULT_BLOCK):
+        self.device = device
+        self.block = block
+        self._queue: "queue.Queue[np.ndarray]" = queue.Queue(maxsize=500)
+        self._stream = None
+        self._closed = threading.Event()
+
+    def _callback(self, indata, frames, time_info, status) -> None:  # sounddevice thread
+        if status:
+            _LOGGER.debug("capture status: %s", status)
+        try:
+            self._queue.put_nowait(indata[:, 0].copy())
+        except queue.Full:
+            _LOGGER.warning("Audio queue full; dropping a block (processing too slow)")
+
+    def start(self) -> None:
+        try:
+            import sounddevice as sd
+
+            self._stream = sd.InputStream(
+                samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=self.block,
+                device=self.device, callback=self._callback,
+            )
+            self._stream.start()
+        except Exception as exc:  # PortAudioError, ValueError (no device)...
+            raise AudioDeviceError(f"{_device_hint('input', self.device)} ({exc})") from exc
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._stream is None:
+            self.start()
+        while not self._closed.is_set():
+            try:
+                yield self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None
+
+
+# ----------------------------------------------------------------------------- sinks
+
+
+class Sink(Protocol):
+    def play(self, samples: np.ndarray, sample_rate: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NullSink:
+    """Discards audio; counts samples."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def play(self, samples: np.ndarray, sample_rate: int) -> None:
+        self.seconds += len(samples) / sample_rate
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class WavSink:
+    """Appends everything played to one WAV file (resampled to `sample_rate`)."""
+
+    def __init__(self, path: Union[str, Path], sample_rate: int = 22050):
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self._wav = wave.open(str(self.path), "wb")
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(sample_rate)
+
+    def play(self, samples: np.ndarray, sample_rate: int) -> None:
+        self._wav.writeframes(resample(samples, sample_rate, self.sample_rate).tobytes())
+
+    def silence(self, seconds: float) -> None:
+        self._wav.writeframes(np.zeros(int(seconds * self.sample_rate), dtype=np.int16).tobytes())
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._wav.close()
+
+
+class SpeakerSink:
+    """Plays through sounddevice; `play` blocks until done or `stop()` (barge-in)."""
+
+    def __init__(self, device=None):
+        self.device = device
+        self._stop = threading.Event()
+        try:
+            import sounddevice as sd
+
+            sd.check_output_settings(device=device, channels=1, dtype="int16", samplerate=22050)
+        except Exception as exc:
+            raise AudioDeviceError(f"{_device_hint('output', device)} ({exc})") from exc
+
+    def play(self, samples: np.ndarray, sample_rate: int) -> None:
+        import sounddevice as sd
+
+        self._stop.clear()
+        samples = np.asarray(samples, dtype=np.int16)
+        step = sample_rate // 10  # write 100 ms at a time so stop() is quick
+        with sd.OutputStream(samplerate=sample_rate, channels=1, dtype="int16", device=self.device) as out:
+            for i in range(0, len(samples), step):
+                if self._stop.is_set():
+                    out.abort()
+                    return
+                out.write(samples[i : i + step].reshape(-1, 1))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self.stop()

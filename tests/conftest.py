@@ -1,0 +1,26 @@
+"""Shared fixtures. Helpers for areas live in tests/fixtures_*.py and are imported explicitly."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import load_config
+from assistant.core import Assistant
+
+
+@pytest.fixture
+def make_assistant(tmp_path):
+    """Build an Assistant on a fresh data dir: make_assistant(timezone='UTC', **config)."""
+    made = []
+
+    def make(timezone: str = "UTC", **config) -> Assistant:
+        cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path / f"data{len(made)}"), "ASSISTANT_TZ": timezone})
+        if config:
+            cfg = cfg.model_copy(update=config)
+        assistant = Assistant(cfg)
+        made.append(assistant)
+        return assistant
+
+    yield make
+    for a in made:
+        a.close()
