@@ -26,6 +26,7 @@ from intents.schema import Context, Intent, Outcome, SlotError
 from intents.store import Store
 
 from .config import Config
+from .services import build_services, close_services
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ class Assistant:
         self.schemas: dict[str, type[Intent]] = intents()
         self.recognizers = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
         self.scheduler = Scheduler(self.store, config.intents)
-        self.services: dict[str, Any] = {"understands": self.understands}
+        self.services: dict[str, Any] = build_services(config)
+        self.services["understands"] = self.understands
         self.listeners: list[Callable[[Event], None]] = []
         self._lock = threading.RLock()
 
@@ -133,6 +135,7 @@ class Assistant:
         return None
 
     def close(self) -> None:
+        close_services({k: v for k, v in self.services.items() if k != "understands"})
         self.store.close()
 
 
