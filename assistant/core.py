@@ -104,8 +104,6 @@ class Assistant:
             services=self.services,
         )
         with self._lock:
-            if not dry_run:
-                self.scheduler.tick(moment)
             normalized = normalize(text)
             timings: dict[str, float] = {"normalize": _ms(started)}
             for recognizer in self.recognizers:

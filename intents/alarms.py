@@ -295,4 +295,5 @@ class StopAlarm(Intent):
                 ctx.store.delete_timer(timer.id)
         actions += [_action("alarm_stop", a) for a in alarms]
         actions += [{"type": "timer_stop", "timer_id": t.id, "name": t.name} for t in timers]
-        return Outcome("Alarm stopped." if alarms else "Timer stopped.", actions)
+        what = " and ".join(w for w, rows in (("alarm", alarms), ("timer", timers)) if rows)
+        return Outcome(f"{what.capitalize()} stopped.", actions)

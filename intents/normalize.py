@@ -21,16 +21,9 @@ _LEADING_FILLER = re.compile(
 _TRAILING_FILLER = re.compile(r"(?:[\s,]+(?:please|thanks|thank you|thank you very much|for me|now please))+$")
 _FILLER_ANYWHERE = re.compile(r"\b(?:um+|uh+|erm|uhm+)\b")
 
-# Phrases where "one"/"second" are not numbers; protected from text2num.
-_PROTECT = {
-    "no one": "no\u00a0one",
-    "this one": "this\u00a0one",
-    "that one": "that\u00a0one",
-    "which one": "which\u00a0one",
-    "the one": "the\u00a0one",
-    "one of": "one\u00a0of",
-    "one more": "1\u00a0more",
-}
+# Phrases where "one" is not a number; protected from text2num by a placeholder word.
+_PROTECT = ["no one", "this one", "that one", "which one", "the one", "one of", "anyone", "someone", "everyone"]
+_PLACEHOLDER = "zzprotect{}zz"
 
 _NUMBER_WORD = (
     r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
@@ -105,7 +98,7 @@ def normalize(text: str) -> str:
     # punctuation: keep ':' between digits and apostrophes inside words
     t = re.sub(r"(?<!\d):|:(?!\d)", " ", t)
     t = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", t)
-    t = re.sub(r"[^\w\s:'\u00a0-]", " ", t)
+    t = re.sub(r"[^\w\s:'-]", " ", t)
     t = re.sub(r"(?<!\w)-|-(?!\w)", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
 
@@ -114,12 +107,14 @@ def normalize(text: str) -> str:
     t = _LEADING_FILLER.sub("", t)
     t = _TRAILING_FILLER.sub("", t).strip()
 
-    for phrase, protected in _PROTECT.items():
-        t = re.sub(rf"\b{phrase}\b", protected, t)
-    t = _UNIT_SECOND.sub(lambda m: f"{m.group(1)}{m.group(2)}sec\u00a0ond{m.group(3)}", t)
+    for i, phrase in enumerate(_PROTECT):
+        t = re.sub(rf"\b{phrase}\b", _PLACEHOLDER.format(i), t)
+    t = _UNIT_SECOND.sub(lambda m: f"{m.group(1)}{m.group(2)}zzsecondzz{m.group(3)}", t)
     if t:
         t = alpha2digit(t, "en", threshold=0)
-    t = t.replace("sec\u00a0ond", "second").replace("\u00a0", " ")
+    t = t.replace("zzsecondzz", "second")
+    for i, phrase in enumerate(_PROTECT):
+        t = t.replace(_PLACEHOLDER.format(i), phrase)
     t = re.sub(r"(\d+)-(\d+)", r"\1 \2", t)  # "twenty-five" leftovers
 
     for pattern, repl in _WORD_FRACTIONS:

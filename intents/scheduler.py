@@ -1,8 +1,8 @@
 """Moves timers and alarms through their states as time passes and emits what fell due.
 
-``tick(now)`` is idempotent and cheap; the service calls it a few times a second, and every
-one-shot command calls it first, so what fell due while nothing ran fires on the next start
-(with ``late_s`` saying how late).
+``tick(now)`` is idempotent and cheap; the service (``assistant serve``/``run``) calls it a few
+times a second, so what fell due while nothing ran fires when it next starts (with ``late_s``
+saying how late). One-shot commands never tick: they must not swallow an alarm nobody hears.
 """
 
 from __future__ import annotations
