@@ -19,6 +19,7 @@ from hassil.util import merge_dict
 log = logging.getLogger(__name__)
 
 SENTENCES_DIR = Path(__file__).parent / "sentences"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -50,7 +51,7 @@ def build_data(intent_names: Iterable[str], language: str = "en") -> dict[str, A
         "skip_words": list(ha.get("skip_words", [])),
     }
     for path in sorted((SENTENCES_DIR / language).glob("*.yaml")):
-        own = yaml.safe_load(path.read_text()) or {}
+        own = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         unknown = set(own.get("intents", {})) - names
         if unknown:
             raise ValueError(f"{path}: templates for unregistered intents {sorted(unknown)}")
