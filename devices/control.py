@@ -1,0 +1,401 @@
+"""Turn high-level commands (turn off, dim, colour, temperature, open/close, lock) into MQTT publishes or
+Home Assistant service calls. Every method returns the list of actions (plain dicts); ``dry_run=True`` sends nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from devices.entities import Entity, EntityRegistry
+from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
+from devices.mqtt import MqttClient
+
+log = logging.getLogger(__name__)
+
+_HEX = """
+aliceblue f0f8ff antiquewhite faebd7 aqua 00ffff aquamarine 7fffd4 azure f0ffff beige f5f5dc bisque ffe4c4
+black 000000 blanchedalmond ffebcd blue 0000ff blueviolet 8a2be2 brown a52a2a burlywood deb887
+cadetblue 5f9ea0 chartreuse 7fff00 chocolate d2691e coral ff7f50 cornflowerblue 6495ed cornsilk fff8dc
+crimson dc143c cyan 00ffff darkblue 00008b darkcyan 008b8b darkgoldenrod b8860b darkgray a9a9a9
+darkgreen 006400 darkgrey a9a9a9 darkkhaki bdb76b darkmagenta 8b008b darkolivegreen 556b2f
+darkorange ff8c00 darkorchid 9932cc darkred 8b0000 darksalmon e9967a darkseagreen 8fbc8f
+darkslateblue 483d8b darkslategray 2f4f4f darkslategrey 2f4f4f darkturquoise 00ced1 darkviolet 9400d3
+deeppink ff1493 deepskyblue 00bfff dimgray 696969 dimgrey 696969 dodgerblue 1e90ff firebrick b22222
+floralwhite fffaf0 forestgreen 228b22 fuchsia ff00ff gainsboro dcdcdc ghostwhite f8f8ff gold ffd700
+goldenrod daa520 gray 808080 green 008000 greenyellow adff2f grey 808080 honeydew f0fff0 hotpink ff69b4
+indianred cd5c5c indigo 4b0082 ivory fffff0 khaki f0e68c lavender e6e6fa lavenderblush fff0f5
+lawngreen 7cfc00 lemonchiffon fffacd lightblue add8e6 lightcoral f08080 lightcyan e0ffff
+lightgoldenrodyellow fafad2 lightgray d3d3d3 lightgreen 90ee90 lightgrey d3d3d3 lightpink ffb6c1
+lightsalmon ffa07a lightseagreen 20b2aa lightskyblue 87cefa lightslategray 778899 lightslategrey 778899
+lightsteelblue b0c4de lightyellow ffffe0 lime 00ff00 limegreen 32cd32 linen faf0e6 magenta ff00ff
+maroon 800000 mediumaquamarine 66cdaa mediumblue 0000cd mediumorchid ba55d3 mediumpurple 9370db
+mediumseagreen 3cb371 mediumslateblue 7b68ee mediumspringgreen 00fa9a mediumturquoise 48d1cc
+mediumvioletred c71585 midnightblue 191970 mintcream f5fffa mistyrose ffe4e1 moccasin ffe4b5
+navajowhite ffdead navy 000080 navyblue 000080 oldlace fdf5e6 olive 808000 olivedrab 6b8e23 orange ffa500
+orangered ff4500 orchid da70d6 palegoldenrod eee8aa palegreen 98fb98 paleturquoise afeeee
+palevioletred db7093 papayawhip ffefd5 peachpuff ffdab9 peru cd853f pink ffc0cb plum dda0dd
+powderblue b0e0e6 purple 800080 red ff0000 rosybrown bc8f8f royalblue 4169e1 saddlebrown 8b4513
+salmon fa8072 sandybrown f4a460 seagreen 2e8b57 seashell fff5ee sienna a0522d silver c0c0c0
+skyblue 87ceeb slateblue 6a5acd slategray 708090 slategrey 708090 snow fffafa springgreen 00ff7f
+steelblue 4682b4 tan d2b48c teal 008080 thistle d8bfd8 tomato ff6347 turquoise 40e0d0 violet ee82ee
+wheat f5deb3 white ffffff whitesmoke f5f5f5 yellow ffff00 yellowgreen 9acd32 homeassistant 03a9f4
+"""
+
+COLORS: dict[str, tuple[int, int, int]] = {}
+_it = iter(_HEX.split())
+for _name, _hex in zip(_it, _it):
+    COLORS[_name] = (int(_hex[0:2], 16), int(_hex[2:4], 16), int(_hex[4:6], 16))
+
+
+def color_to_rgb(color: str | tuple[int, int, int] | list[int]) -> tuple[int, int, int]:
+    """'dark blue' / 'DarkBlue' / '#00008b' / (0, 0, 139) -> (0, 0, 139). Raises ValueError if unknown."""
+    if isinstance(color, (tuple, list)):
+        if len(color) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in color):
+            raise ValueError(f"rgb colour must be three integers 0-255, got {color!r}")
+        return (color[0], color[1], color[2])
+    key = "".join(color.lower().split()).replace("-", "").replace("_", "")
+    if key.startswith("#") and len(key) == 7:
+        try:
+            return (int(key[1:3], 16), int(key[3:5], 16), int(key[5:7], 16))
+        except ValueError:
+            pass
+    if key in COLORS:
+        return COLORS[key]
+    raise ValueError(f"unknown colour {color!r}; use a CSS colour name such as 'blue' or "
+                     "'dark orange', or '#rrggbb'")
+
+
+class DeviceError(ValueError):
+    """A command cannot be carried out on this entity; the message says why."""
+
+
+Action = dict[str, Any]
+_SENSITIVE = {"unlock", "open", "disarm"}
+
+
+class DeviceController:
+    """Executes commands on entities from the registry via MQTT or Home Assistant."""
+
+    def __init__(self, registry: EntityRegistry, mqtt: MqttClient | None = None,
+                 ha: HomeAssistantBackend | None = None):
+        self.registry = registry
+        self.mqtt = mqtt
+        self.ha = ha
+
+    # ---- public commands -------------------------------------------------------------------
+    def turn_on(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        if e.component == "cover":
+            return self.open_cover(e, dry_run=dry_run, confirmed=confirmed)
+        if e.component == "vacuum":
+            return self.start_vacuum(e, dry_run=dry_run)
+        self._require(e, {"light", "switch", "fan", "climate"}, "turned on")
+        return self._run(e, "turn_on", {"state": "on"}, dry_run, confirmed)
+
+    def turn_off(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        if e.component == "cover":
+            return self.close_cover(e, dry_run=dry_run)
+        if e.component == "vacuum":
+            return self.return_vacuum(e, dry_run=dry_run)
+        self._require(e, {"light", "switch", "fan", "climate"}, "turned off")
+        return self._run(e, "turn_off", {"state": "off"}, dry_run, confirmed)
+
+    def set_light(self, entity: Entity | str, *, brightness_pct: float | None = None,
+                  brightness_step_pct: float | None = None, color: str | tuple[int, int, int] | None = None,
+                  color_temp_kelvin: int | None = None, dry_run: bool = False) -> list[Action]:
+        """Absolute (``brightness_pct``) or relative (``brightness_step_pct``, +/-) brightness, colour name/rgb,
+        colour temperature. Relative steps use the tracked brightness (0 when off/unknown)."""
+        e = self._entity(entity)
+        self._require(e, {"light"}, "dimmed or coloured")
+        args: dict[str, Any] = {}
+        if brightness_pct is not None and brightness_step_pct is not None:
+            raise DeviceError("give either brightness_pct or brightness_step_pct, not both")
+        if brightness_pct is not None or brightness_step_pct is not None:
+            if e.source != "homeassistant" and "brightness" not in e.capabilities:
+                raise DeviceError(f"{e.name} cannot be dimmed (no brightness support)")
+        if brightness_pct is not None:
+            args["brightness_pct"] = _clamp_pct(brightness_pct)
+        if brightness_step_pct is not None:
+            if e.source == "homeassistant":
+                args["brightness_step_pct"] = float(brightness_step_pct)
+            else:
+                cur = 0.0 if e.state == "off" else (e.attributes.get("brightness") or 0) * 100 / 255
+                if e.state == "on" and e.attributes.get("brightness") is None:
+                    cur = 100.0
+                args["brightness_pct"] = _clamp_pct(cur + brightness_step_pct)
+        if color is not None:
+            if e.source != "homeassistant" and "color" not in e.capabilities:
+                raise DeviceError(f"{e.name} cannot change colour")
+            try:
+                args["rgb_color"] = list(color_to_rgb(color))
+            except ValueError as err:
+                raise DeviceError(str(err)) from None
+            if isinstance(color, str) and "".join(color.lower().split()) in COLORS:
+                args["color_name"] = "".join(color.lower().split())
+        if color_temp_kelvin is not None:
+            if e.source != "homeassistant" and "color_temp" not in e.capabilities:
+                raise DeviceError(f"{e.name} has no adjustable white temperature")
+            args["color_temp_kelvin"] = int(color_temp_kelvin)
+        if not args:
+            raise DeviceError("set_light needs brightness_pct, brightness_step_pct, color or color_temp_kelvin")
+        if args.get("brightness_pct") == 0 and len(args) == 1:
+            return self._run(e, "turn_off", {"state": "off"}, dry_run, True)
+        return self._run(e, "turn_on", {"state": "on", **args}, dry_run, True)
+
+    def set_temperature(self, entity: Entity | str, value: float, *, dry_run: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"climate"}, "set to a temperature")
+        lo, hi = e.attributes.get("min_temp"), e.attributes.get("max_temp")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise DeviceError(f"{e.name} accepts {lo} to {hi} degrees, not {value}")
+        return self._run(e, "set_temperature", {"temperature": float(value)}, dry_run, True)
+
+    def open_cover(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"cover"}, "opened")
+        return self._run(e, "open", {"state": "open"}, dry_run, confirmed)
+
+    def close_cover(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"cover"}, "closed")
+        return self._run(e, "close", {"state": "closed"}, dry_run, True)
+
+    def stop_cover(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"cover"}, "stopped")
+        return self._run(e, "stop", {}, dry_run, True)
+
+    def set_cover_position(self, entity: Entity | str, position_pct: float, *, dry_run: bool = False,
+                           confirmed: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"cover"}, "positioned")
+        pos = _clamp_pct(position_pct)
+        if e.source != "homeassistant" and "position" not in e.capabilities:
+            raise DeviceError(f"{e.name} cannot be set to a position, only opened or closed")
+        return self._run(e, "set_position" if pos else "close", {"position": pos}, dry_run, confirmed or pos == 0)
+
+    def lock(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"lock"}, "locked")
+        return self._run(e, "lock", {"state": "locked"}, dry_run, True)
+
+    def unlock(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"lock"}, "unlocked")
+        return self._run(e, "unlock", {"state": "unlocked"}, dry_run, confirmed)
+
+    def start_vacuum(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"vacuum"}, "started")
+        return self._run(e, "start", {"state": "cleaning"}, dry_run, True)
+
+    def return_vacuum(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
+        e = self._entity(entity)
+        self._require(e, {"vacuum"}, "sent home")
+        return self._run(e, "return_to_base", {"state": "returning"}, dry_run, True)
+
+    def turn_off_area(self, area: str, component: str | None = None, *, dry_run: bool = False) -> list[Action]:
+        """"Turn off everything in the office": lights, switches, fans (and climate) in the area."""
+        return self._area(area, component, self.turn_off, dry_run)
+
+    def turn_on_area(self, area: str, component: str | None = None, *, dry_run: bool = False) -> list[Action]:
+        return self._area(area, component, self.turn_on, dry_run)
+
+    # ---- internals -----------------------------------------------------------------------------
+    def _area(self, area, component, fn, dry_run) -> list[Action]:
+        ents = [e for e in self.registry.in_area(area, component)
+                if e.component in ({component} if component else {"light", "switch", "fan"})]
+        if not ents:
+            raise DeviceError(f"no {component or 'lights, switches or fans'} found in {area!r}; known areas: "
+                              f"{', '.join(self.registry.areas()) or 'none'}")
+        actions: list[Action] = []
+        for e in ents:
+            actions += fn(e, dry_run=dry_run)
+        return actions
+
+    def _entity(self, entity: Entity | str) -> Entity:
+        eid = entity.entity_id if isinstance(entity, Entity) else entity
+        e = self.registry.get(eid)
+        if e is None:
+            raise DeviceError(f"unknown device {eid!r}")
+        if not e.exposed:
+            raise DeviceError(f"{e.name} ({eid}) is not exposed to the assistant (see devices.exposure)")
+        return e
+
+    @staticmethod
+    def _require(e: Entity, components: set[str], what: str) -> None:
+        if e.component not in components:
+            raise DeviceError(f"{e.name} is a {e.component} and cannot be {what}")
+
+    def _run(self, e: Entity, op: str, args: dict[str, Any], dry_run: bool, confirmed: bool) -> list[Action]:
+        if e.requires_confirmation and op in _SENSITIVE and not confirmed:
+            return [{"type": "confirmation_required", "entity_id": e.entity_id, "operation": op,
+                     "reason": f"{e.name} needs a spoken confirmation before '{op}'", "sent": False}]
+        if e.source == "homeassistant":
+            actions = [self._ha_action(e, op, args)]
+        else:
+            actions = self._mqtt_actions(e, op, args)
+        for a in actions:
+            a["entity_id"] = e.entity_id
+        if dry_run:
+            for a in actions:
+                a["sent"] = False
+                a.setdefault("reason", "dry run")
+            return actions
+        if e.source == "homeassistant":
+            self._send_ha(actions)
+        else:
+            self._send_mqtt(e, actions, args)
+        return actions
+
+    # ---- Home Assistant ----------------------------------------------------------------------
+    def _ha_action(self, e: Entity, op: str, args: dict[str, Any]) -> Action:
+        domain = e.component
+        data: dict[str, Any] = {"entity_id": e.entity_id}
+        service = op
+        if domain == "light" and op == "turn_on":
+            for k in ("brightness_pct", "brightness_step_pct", "color_temp_kelvin"):
+                if k in args:
+                    data[k] = args[k]
+            if "color_name" in args:
+                data["color_name"] = args["color_name"]
+            elif "rgb_color" in args:
+                data["rgb_color"] = args["rgb_color"]
+        elif domain == "cover":
+            service = {"open": "open_cover", "close": "close_cover", "stop": "stop_cover",
+                       "set_position": "set_cover_position"}[op]
+            if op == "set_position":
+                data["position"] = args["position"]
+        elif domain == "climate" and op == "set_temperature":
+            data["temperature"] = args["temperature"]
+        return {"type": "ha_service", "domain": domain, "service": service, "data": data}
+
+    def _send_ha(self, actions: list[Action]) -> None:
+        for a in actions:
+            if self.ha is None:
+                a.update(sent=False, reason="Home Assistant is not configured (set homeassistant.url and token)")
+                continue
+            try:
+                self.ha.call_service(a["domain"], a["service"], a["data"])
+                a["sent"] = True
+            except HomeAssistantError as err:
+                a.update(sent=False, reason=str(err))
+                log.error("%s", err)
+
+    # ---- MQTT ----------------------------------------------------------------------------------
+    def _mqtt_actions(self, e: Entity, op: str, args: dict[str, Any]) -> list[Action]:
+        c = e.backend
+        qos = 1
+        out: list[tuple[str, str]] = []
+
+        def need(key: str) -> str:
+            t = c.get(key)
+            if not t:
+                raise DeviceError(f"{e.name} has no {key} configured, so it cannot do '{op}'")
+            return t
+
+        comp = e.component
+        if comp == "light" and c.get("schema") == "json":
+            body: dict[str, Any] = {"state": "ON" if op == "turn_on" else "OFF"}
+            if "brightness_pct" in args:
+                body["brightness"] = round(args["brightness_pct"] * float(c.get("brightness_scale", 255)) / 100)
+            if "rgb_color" in args:
+                r, g, b = args["rgb_color"]
+                body["color"] = {"r": r, "g": g, "b": b}
+            if "color_temp_kelvin" in args:
+                k = args["color_temp_kelvin"]
+                body["color_temp"] = k if c.get("color_temp_kelvin") else round(1_000_000 / k)
+            out.append((need("command_topic"), json.dumps(body)))
+        elif comp == "light":
+            on_type = c.get("on_command_type", "last")
+            extra: list[tuple[str, str]] = []
+            if "brightness_pct" in args:
+                val = round(args["brightness_pct"] * float(c.get("brightness_scale", 255)) / 100)
+                extra.append((need("brightness_command_topic"), str(val)))
+            if "rgb_color" in args:
+                extra.append((need("rgb_command_topic"), ",".join(str(x) for x in args["rgb_color"])))
+            if "color_temp_kelvin" in args:
+                k = args["color_temp_kelvin"]
+                extra.append((need("color_temp_command_topic"),
+                              str(k if c.get("color_temp_kelvin") else round(1_000_000 / k))))
+            if op == "turn_off":
+                out.append((need("command_topic"), str(c.get("payload_off", "OFF"))))
+            elif not extra:
+                out.append((need("command_topic"), str(c.get("payload_on", "ON"))))
+            else:
+                on = (c.get("command_topic"), str(c.get("payload_on", "ON")))
+                if on_type == "first" and on[0]:
+                    out.append(on)
+                out += extra
+                if on_type == "last" and on[0] and e.state != "on":
+                    out.append(on)
+        elif comp in ("switch", "fan"):
+            out.append((need("command_topic"), str(c.get("payload_on" if op == "turn_on" else "payload_off",
+                                                         "ON" if op == "turn_on" else "OFF"))))
+        elif comp == "cover":
+            if op == "set_position":
+                out.append((need("set_position_topic"), str(round(args["position"]))))
+            else:
+                out.append((need("command_topic"), str(c.get(f"payload_{op}", op.upper()))))
+        elif comp == "lock":
+            out.append((need("command_topic"), str(c.get(f"payload_{op}", op.upper()))))
+        elif comp == "climate":
+            if op == "set_temperature":
+                t = args["temperature"]
+                out.append((need("temperature_command_topic"), str(int(t) if float(t).is_integer() else t)))
+            elif c.get("power_command_topic"):
+                out.append((c["power_command_topic"], str(c.get("payload_on" if op == "turn_on" else "payload_off",
+                                                                "ON" if op == "turn_on" else "OFF"))))
+            else:
+                modes = c.get("modes") or ["heat"]
+                mode = "off" if op == "turn_off" else next((m for m in ("heat", "auto", "cool") if m in modes), "heat")
+                out.append((need("mode_command_topic"), mode))
+        elif comp == "vacuum":
+            out.append((need("command_topic"), str(c.get(f"payload_{op}", op))))
+        else:
+            raise DeviceError(f"{e.name} ({comp}) cannot be controlled")
+        return [{"type": "mqtt", "topic": t, "payload": p, "qos": qos, "retain": bool(c.get("retain", False))}
+                for t, p in out]
+
+    def _send_mqtt(self, e: Entity, actions: list[Action], args: dict[str, Any]) -> None:
+        if self.mqtt is None:
+            for a in actions:
+                a.update(sent=False, reason="no MQTT broker configured (set mqtt.url, e.g. mqtt://localhost:1883); "
+                                            "command not sent")
+            return
+        for a in actions:
+            now = self.mqtt.publish(a["topic"], a["payload"], qos=a["qos"], retain=a["retain"])
+            a["sent"] = True
+            if not now:
+                a["queued"] = True
+                a["reason"] = "broker offline; queued until it reconnects"
+        self._optimistic(e, args)
+
+    def _optimistic(self, e: Entity, args: dict[str, Any]) -> None:
+        """Update state ourselves when the device reports no state (HA's 'optimistic' mode)."""
+        c = e.backend
+        if c.get("state_topic") and not c.get("optimistic"):
+            return
+        attrs: dict[str, Any] = {}
+        if "brightness_pct" in args:
+            attrs["brightness"] = round(args["brightness_pct"] * 255 / 100)
+        if "rgb_color" in args:
+            attrs["rgb_color"] = list(args["rgb_color"])
+        if "color_temp_kelvin" in args:
+            attrs["color_temp_kelvin"] = args["color_temp_kelvin"]
+        if "temperature" in args:
+            attrs["temperature"] = args["temperature"]
+        if "position" in args:
+            attrs["current_position"] = args["position"]
+        state = args.get("state")
+        if e.component == "climate":
+            state = None if "temperature" in args else ("off" if state == "off" else "heat")
+        self.registry.update(e.entity_id, state=state, attributes=attrs or None)
+
+
+def _clamp_pct(v: float) -> float:
+    v = float(v)
+    v = 0.0 if v < 0 else 100.0 if v > 100 else v
+    return int(v) if v.is_integer() else round(v, 1)

@@ -1,0 +1,223 @@
+"""Entities (one controllable or readable thing) and a thread-safe registry with fuzzy lookup."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rapidfuzz import fuzz
+
+log = logging.getLogger(__name__)
+
+Source = Literal["mqtt", "config", "homeassistant"]
+Listener = Callable[[str, "Entity"], None]  # (event: "added"|"updated"|"removed", entity)
+
+CONTROLLABLE = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "alarm_control_panel"}
+
+
+def slugify(text: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return s or "unnamed"
+
+
+def normalize(text: str) -> str:
+    """Lower-case, drop punctuation, articles and possessive 's for matching."""
+    t = re.sub(r"[^\w\s]", " ", text.lower().replace("'s ", " "))
+    words = [w for w in t.split() if w not in ("the", "a", "an", "my")]
+    return " ".join(words)
+
+
+@dataclass
+class Entity:
+    """A device entity. ``attributes`` use HA names: brightness (0-255), rgb_color, color_temp_kelvin,
+    current_temperature, temperature (target), current_position (0-100), percentage, ..."""
+
+    entity_id: str
+    name: str
+    component: str
+    source: Source
+    aliases: list[str] = field(default_factory=list)
+    area: str | None = None
+    device_class: str | None = None
+    state: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    capabilities: set[str] = field(default_factory=set)
+    available: bool = True
+    exposed: bool = True
+    requires_confirmation: bool = False
+    device_name: str | None = None
+    backend: dict[str, Any] = field(default_factory=dict)  # MQTT topics/payloads (mqtt/config sources)
+
+    @property
+    def controllable(self) -> bool:
+        return self.component in CONTROLLABLE
+
+    def copy(self) -> "Entity":
+        return copy.deepcopy(self)
+
+
+@dataclass(frozen=True)
+class Match:
+    entity: Entity
+    score: float
+    matched: str
+
+
+class EntityRegistry:
+    """All known entities. Returned entities are copies; change them through ``update``."""
+
+    def __init__(self, is_exposed: Callable[[str], bool] | None = None,
+                 needs_confirmation: Callable[[str, str | None], bool] | None = None):
+        self._lock = threading.RLock()
+        self._entities: dict[str, Entity] = {}
+        self._listeners: list[Listener] = []
+        self._is_exposed = is_exposed
+        self._needs_confirmation = needs_confirmation
+
+    # ---- changes -----------------------------------------------------------------------------
+    def add(self, entity: Entity, *, confirmation_explicit: bool = False) -> Entity:
+        """Add or replace an entity; applies exposure rules and the confirmation policy."""
+        e = entity.copy()
+        if self._is_exposed is not None:
+            e.exposed = self._is_exposed(e.entity_id)
+        if not confirmation_explicit and self._needs_confirmation is not None:
+            e.requires_confirmation = e.requires_confirmation or self._needs_confirmation(e.component, e.device_class)
+        with self._lock:
+            event = "updated" if e.entity_id in self._entities else "added"
+            self._entities[e.entity_id] = e
+            out = e.copy()
+        self._notify(event, out)
+        return out
+
+    def update(self, entity_id: str, *, state: str | None = None, attributes: dict[str, Any] | None = None,
+               available: bool | None = None, replace_state: bool = False) -> Entity | None:
+        """Merge new state/attributes; returns the updated copy or None if unknown."""
+        with self._lock:
+            e = self._entities.get(entity_id)
+            if e is None:
+                return None
+            changed = False
+            if state is not None or replace_state:
+                changed |= e.state != state
+                e.state = state
+            if attributes:
+                for k, v in attributes.items():
+                    if e.attributes.get(k) != v:
+                        e.attributes[k] = v
+                        changed = True
+            if available is not None and available != e.available:
+                e.available = available
+                changed = True
+            out = e.copy()
+        if changed:
+            self._notify("updated", out)
+        return out
+
+    def remove(self, entity_id: str) -> bool:
+        with self._lock:
+            e = self._entities.pop(entity_id, None)
+        if e is not None:
+            self._notify("removed", e)
+        return e is not None
+
+    def add_listener(self, cb: Listener) -> None:
+        with self._lock:
+            self._listeners.append(cb)
+
+    def remove_listener(self, cb: Listener) -> None:
+        with self._lock:
+            if cb in self._listeners:
+                self._listeners.remove(cb)
+
+    def _notify(self, event: str, entity: Entity) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for cb in listeners:
+            try:
+                cb(event, entity)
+            except Exception:  # noqa: BLE001
+                log.exception("entity listener failed on %s %s", event, entity.entity_id)
+
+    # ---- queries -----------------------------------------------------------------------------
+    def get(self, entity_id: str) -> Entity | None:
+        with self._lock:
+            e = self._entities.get(entity_id)
+            return e.copy() if e else None
+
+    def __contains__(self, entity_id: str) -> bool:
+        with self._lock:
+            return entity_id in self._entities
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entities)
+
+    def all(self) -> list[Entity]:
+        with self._lock:
+            return [e.copy() for e in self._entities.values()]
+
+    def exposed(self) -> list[Entity]:
+        return [e for e in self.all() if e.exposed]
+
+    def areas(self) -> list[str]:
+        """Distinct area names of exposed entities, sorted."""
+        return sorted({e.area for e in self.exposed() if e.area})
+
+    def _area_match(self, area: str, candidates: Iterable[str], threshold: float) -> str | None:
+        best, best_score = None, 0.0
+        na = normalize(area)
+        for a in candidates:
+            s = fuzz.ratio(na, normalize(a))
+            if s > best_score:
+                best, best_score = a, s
+        return best if best_score >= threshold else None
+
+    def in_area(self, area: str, component: str | None = None, threshold: float = 80) -> list[Entity]:
+        """Exposed entities in ``area`` (fuzzy area name), optionally of one component."""
+        exposed = self.exposed()
+        real = self._area_match(area, {e.area for e in exposed if e.area}, threshold)
+        if real is None:
+            return []
+        return sorted((e for e in exposed if e.area == real and (component is None or e.component == component)),
+                      key=lambda e: e.entity_id)
+
+    def search(self, name: str, area: str | None = None, component: str | None = None,
+               threshold: float = 80, exposed_only: bool = True, limit: int = 5) -> list[Match]:
+        """Fuzzy matches by name/alias (also "area name" combinations), best first."""
+        query = normalize(name)
+        if not query:
+            return []
+        pool = self.exposed() if exposed_only else self.all()
+        if component:
+            pool = [e for e in pool if e.component == component]
+        if area:
+            real = self._area_match(area, {e.area for e in pool if e.area}, 80)
+            pool = [e for e in pool if e.area == real] if real else []
+        matches: list[Match] = []
+        for e in pool:
+            names = [e.name, *e.aliases]
+            if e.area:
+                names += [f"{e.area} {n}" for n in (e.name, *e.aliases)]
+            best = (0.0, "")
+            for n in names:
+                nn = normalize(n)
+                if not nn:
+                    continue
+                s = fuzz.ratio(query, nn)
+                if s > best[0]:
+                    best = (s, n)
+            if best[0] >= threshold:
+                matches.append(Match(e, best[0], best[1]))
+        matches.sort(key=lambda m: (-m.score, m.entity.entity_id))
+        return matches[:limit]
+
+    def find(self, name: str, area: str | None = None, component: str | None = None,
+             threshold: float = 80) -> Entity | None:
+        """Best fuzzy match by name/alias, or None if nothing scores >= ``threshold`` (0-100)."""
+        m = self.search(name, area=area, component=component, threshold=threshold, limit=1)
+        return m[0].entity if m else None
