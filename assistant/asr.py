@@ -118,8 +118,10 @@ class Transcriber:
                                         language=self.s.language if m.model.is_multilingual else "en")
             self._suppress = get_suppressed_tokens(self._tokenizer, (-1,))
         tok = self._tokenizer
-        pad = np.zeros(int(self.s.encoder_pad_s * 16000), dtype=np.float32)
-        features = m.feature_extractor(np.concatenate([audio, pad]))
+        # Like Whisper's own padding (zero log-mel frames after the audio), but only encoder_pad_s of
+        # it instead of up to 30 s: 10 s of padding keeps full-window accuracy at ~1/3 of the cost.
+        features = m.feature_extractor(audio)[..., :-1]
+        features = np.pad(features, ((0, 0), (0, int(self.s.encoder_pad_s * 100))))
         frames = min(3000, features.shape[-1] - features.shape[-1] % 2)  # encoder halves the frames
         features = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
         encoded = m.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -86,6 +87,34 @@ def _event_dict(ev: Any) -> dict:
     d = asdict(ev)
     d["event"] = type(ev).__name__
     return d
+
+
+def as_dict(result: Any) -> dict:
+    """understand() may return a dict, a dataclass (to_dict/asdict) or a pydantic model."""
+    if isinstance(result, dict):
+        return dict(result)
+    if hasattr(result, "to_dict"):
+        return dict(result.to_dict())
+    if hasattr(result, "model_dump"):
+        return dict(result.model_dump())
+    import dataclasses
+
+    if dataclasses.is_dataclass(result):
+        return dataclasses.asdict(result)
+    raise TypeError(f"understand() must return a dict, got {type(result).__name__}")
+
+
+def strip_wake_word(text: str, words: list[str]) -> str:
+    """Remove a wake word heard at the start of the command ("Okay Nabu, set a timer" -> "set a timer")."""
+    for word in words:
+        parts = [re.escape(p) for p in word.replace("-", "_").split("_") if p]
+        if not parts:
+            continue
+        pattern = r"^\W*(?:" + r"\W+".join(parts) + "|" + parts[-1] + r")\b[\W]*"
+        stripped = re.sub(pattern, "", text, flags=re.IGNORECASE)
+        if stripped != text:
+            return stripped[:1].upper() + stripped[1:]
+    return text
 
 
 # ----------------------------------------------------------------------------- engines
@@ -268,7 +297,7 @@ class Pipeline:
         else:
             asr, asr_ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
         self._spec = None
-        text = asr.text.strip()
+        text = strip_wake_word(asr.text.strip(), self.wake.words)
         dropped = ""
         if is_hallucination(text):
             dropped = "hallucination"
@@ -283,7 +312,7 @@ class Pipeline:
             self._barge_in("stop")
 
         try:
-            result, nlu_ms = self._work(lambda: dict(self.understand(text)))
+            result, nlu_ms = self._work(lambda: as_dict(self.understand(text)))
             error = None
         except Exception as exc:  # the core failed: say so, keep listening
             _LOGGER.exception("understand(%r) failed", text)
@@ -485,8 +514,9 @@ def process_file(
 def say(text: str, settings: Optional[VoiceSettings] = None, output_wav: Optional[str] = None) -> float:
     """Speak `text` to `output_wav` (or the speaker if None). Returns seconds of audio."""
     settings = settings or VoiceSettings()
+    speaker = None if output_wav else SpeakerSink(settings.audio.output_device)  # fail early, clearly
     tts = Tts(settings.tts) if not _ENGINE_CACHE else Engines.load(settings).tts
-    sink: Sink = WavSink(output_wav, tts.sample_rate) if output_wav else SpeakerSink(settings.audio.output_device)
+    sink: Sink = speaker or WavSink(output_wav, tts.sample_rate)
     seconds = 0.0
     try:
         for chunk in tts.stream(text):

@@ -43,7 +43,7 @@ class WakeSettings(_Base):
     refractory_s: float = Field(2.0, ge=0.0)
     push_to_talk: bool = False  # live: Enter on stdin starts listening (in addition to the wake word)
     listen_timeout_s: float = Field(5.0, gt=0)  # after wake: give up if no speech starts within this
-    preroll_ms: int = Field(0, ge=0, le=1000)  # audio kept from before the wake detection
+    preroll_ms: int = Field(300, ge=0, le=1000)  # audio before the detection fed to VAD (openWakeWord fires late)
 
 
 class VadSettings(_Base):
@@ -64,8 +64,8 @@ class AsrSettings(_Base):
     language: str = "en"
     hotwords: list[str] = Field(default_factory=list)  # entity names to bias towards
     initial_prompt: Optional[str] = None
-    short_encoder: bool = True  # encode only the audio (+ pad) instead of Whisper's fixed 30 s: ~10x faster
-    encoder_pad_s: float = Field(1.0, ge=0.0, le=30.0)  # silence appended when short_encoder is on
+    short_encoder: bool = True  # encode audio + encoder_pad_s instead of Whisper's fixed 30 s window
+    encoder_pad_s: float = Field(10.0, ge=0.0, le=30.0)  # zero log-mel frames after the audio (short_encoder)
     speculative: bool = True  # decode at each pause while the user may still speak; reuse at endpoint
     no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)  # drop if no_speech_prob above and logprob low
     log_prob_threshold: float = -1.0

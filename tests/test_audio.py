@@ -1,0 +1,121 @@
+"""Audio sources and sinks (no sound card needed, except the error-message checks)."""
+
+import io
+import shutil
+import subprocess
+import threading
+import time
+import socket
+import wave
+
+import numpy as np
+import pytest
+
+from assistant.audio import (
+    ArraySource, AudioDeviceError, FileSource, MicSource, NullSink, RawPcmSource, SpeakerSink,
+    TcpPcmSource, WavSink, blocks, read_audio_file, resample, write_wav,
+)
+
+
+def tone(seconds=1.0, rate=16000, freq=440.0):
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * freq * t) * 10000).astype(np.int16)
+
+
+def test_blocks_pad_last():
+    out = list(blocks(np.arange(1000, dtype=np.int16), 512))
+    assert [len(b) for b in out] == [512, 512]
+    assert out[1][-24:].tolist() == [0] * 24 and out[1][0] == 512
+
+
+def test_wav_roundtrip_resamples_and_downmixes(tmp_path):
+    mono = tone(1.0, 22050)
+    stereo = np.stack([mono, mono], axis=1).reshape(-1)
+    path = tmp_path / "s.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes(stereo.tobytes())
+    audio = read_audio_file(path)
+    assert audio.dtype == np.int16 and abs(len(audio) - 16000) <= 2
+    assert np.corrcoef(audio[100:15000], tone(1.0)[100:15000])[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("ext", ["flac", "ogg"])
+def test_compressed_files_decode(tmp_path, ext):
+    if shutil.which("sox") is None:
+        pytest.fail("sox is not installed (apt-get install sox)")
+    src = tmp_path / "t.wav"
+    write_wav(src, tone(1.0, 16000))
+    dst = tmp_path / f"t.{ext}"
+    subprocess.run(["sox", str(src), "-r", "44100", str(dst)], check=True)
+    audio = read_audio_file(dst)
+    assert abs(len(audio) - 16000) < 800
+    assert np.abs(audio).max() > 5000
+    assert len(list(FileSource(dst))) == int(np.ceil(len(audio) / 512))
+
+
+def test_missing_file_message(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Audio file not found"):
+        read_audio_file(tmp_path / "nope.wav")
+
+
+def test_raw_pcm_source_from_stream():
+    data = tone(0.1)
+    got = np.concatenate(list(RawPcmSource(io.BytesIO(data.tobytes()), 512)))
+    assert got[: len(data)].tolist() == data.tolist() and len(got) % 512 == 0
+
+
+def test_tcp_pcm_source():
+    data = tone(0.5)
+    src = TcpPcmSource("127.0.0.1", 0)
+
+    def client():
+        with socket.create_connection(("127.0.0.1", src.port)) as s:
+            for i in range(0, len(data) * 2, 1000):  # odd chunking on purpose
+                s.sendall(data.tobytes()[i : i + 1000])
+
+    th = threading.Thread(target=client)
+    th.start()
+    got = np.concatenate(list(src))
+    th.join()
+    src.close()
+    assert got[: len(data)].tolist() == data.tolist()
+
+
+def test_array_source_realtime_paces():
+    t0 = time.monotonic()
+    n = sum(1 for _ in ArraySource(np.zeros(8000, np.int16), 512, realtime=True))
+    assert n == 16 and time.monotonic() - t0 >= 0.4
+    t0 = time.monotonic()
+    list(ArraySource(np.zeros(160000, np.int16), 512))
+    assert time.monotonic() - t0 < 0.5  # faster than real time
+
+
+def test_sinks(tmp_path):
+    sink = WavSink(tmp_path / "o.wav", 22050)
+    sink.play(tone(0.5, 16000), 16000)
+    sink.close()
+    with wave.open(str(tmp_path / "o.wav")) as w:
+        assert w.getframerate() == 22050 and abs(w.getnframes() - 11025) < 5
+    null = NullSink()
+    null.play(tone(0.5), 16000)
+    assert null.seconds == pytest.approx(0.5)
+
+
+def test_resample_float_and_int():
+    assert len(resample(np.zeros(22050, np.float32), 22050, 16000)) == 16000
+    x = tone(0.1)
+    assert resample(x, 16000, 16000).tolist() == x.tolist()
+
+
+def test_no_sound_card_gives_clear_errors():
+    import sounddevice as sd
+
+    if sd.query_devices():
+        pytest.fail("this test expects a machine without audio devices")
+    with pytest.raises(AudioDeviceError, match=r"arecord -l.*audio.input_device"):
+        MicSource(None).start()
+    with pytest.raises(AudioDeviceError, match="audio.output_device"):
+        SpeakerSink(None)

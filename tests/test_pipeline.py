@@ -1,0 +1,171 @@
+"""Whole voice pipeline fed with synthesised speech, faster than real time."""
+
+import wave
+
+import numpy as np
+import pytest
+
+from assistant.audio import read_audio_file, write_wav
+from assistant.pipeline import Pipeline, process_audio, process_file
+from tests.fixtures_voice import (  # noqa: F401
+    engines, espeak_speech, join, keyword_understand, noise, piper_speech, silence, test_settings, wake_phrase,
+)
+
+THREE = [
+    ("Set a timer for five minutes.", "SetTimer"),
+    ("Turn on the kitchen light.", "TurnOn"),
+    ("What time is it?", "GetTime"),
+]
+TIMING_KEYS = {"asr", "nlu", "tts_first_audio", "end_of_speech_to_action", "end_of_speech_to_first_audio"}
+CORE_KEYS = {"text", "intent", "slots", "recognizer", "response", "actions", "timings_ms"}
+
+
+class Recorder:
+    """A real understand(): keyword matcher that remembers what it was asked."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, text):
+        self.calls.append(text)
+        return keyword_understand(text)
+
+
+def test_three_commands_without_wake_word(engines, tmp_path):  # noqa: F811
+    audio = join(silence(0.5), *[join(piper_speech(t), silence(1.2)) for t, _ in THREE])
+    path = tmp_path / "three.wav"
+    write_wav(path, audio)
+    out_wav = tmp_path / "out.wav"
+    results = process_file(str(path), keyword_understand, test_settings(), no_wake=True,
+                           output_wav=str(out_wav), engines=engines)
+    assert [r["intent"] for r in results] == [i for _, i in THREE], [r["transcript"] for r in results]
+    assert results[0]["slots"] == {"duration": 5, "unit": "minute"}
+    for r in results:
+        assert CORE_KEYS <= set(r) and "transcript" in r
+        assert TIMING_KEYS <= set(r["timings_ms"])
+        t = r["timings_ms"]
+        assert 0 < t["end_of_speech_to_action"] <= t["end_of_speech_to_first_audio"] < 3000
+        assert t["end_of_speech_to_action"] >= t["endpoint_delay"] > 300  # counts the trailing silence
+        names = [e["event"] for e in r["trace"]]
+        assert names == ["SpeechStarted", "SpeechEnded", "Transcript", "IntentResult", "ActionDone", "AudioOut"]
+        times = [e["t"] for e in r["trace"]]
+        assert times == sorted(times)
+    assert results[0]["speech_end_s"] < results[1]["speech_end_s"] < results[2]["speech_end_s"]
+    # the spoken answers are in the output file and say the right thing
+    spoken = read_audio_file(out_wav)
+    assert len(spoken) / 16000 > 2.0
+    text = engines.asr.transcribe(spoken[: int(2.5 * 16000)]).text.lower()
+    assert "timer set for" in text, text
+
+
+@pytest.mark.parametrize("engine", ["micro", "openwakeword"])
+def test_wake_word_then_command(engines, engine):  # noqa: F811
+    audio = join(silence(0.5), wake_phrase(), silence(0.3), piper_speech("Set a timer for five minutes."), silence(1.5))
+    results = process_audio(audio, keyword_understand, test_settings(wake__engine=engine), engines=engines)
+    assert len(results) == 1
+    r = results[0]
+    assert r["intent"] == "SetTimer" and r["wake_word"] == "okay_nabu"
+    assert "nabu" not in r["transcript"].lower()
+    assert [e["event"] for e in r["trace"]][:3] == ["WakeDetected", "AudioOut", "SpeechStarted"]
+
+
+@pytest.mark.parametrize("engine", ["micro", "openwakeword"])
+def test_wake_word_and_command_without_pause(engines, engine):  # noqa: F811
+    """'okay nabu set a timer...' in one breath: the pre-roll keeps the start of the command."""
+    audio = join(silence(0.5), wake_phrase(), piper_speech("Set a timer for five minutes."), silence(1.5))
+    results = process_audio(audio, keyword_understand, test_settings(wake__engine=engine), engines=engines)
+    assert [r["slots"] for r in results] == [{"duration": 5, "unit": "minute"}], [r["transcript"] for r in results]
+    assert results[0]["transcript"].lower().startswith("set a timer")
+
+
+def test_strip_wake_word():
+    from assistant.pipeline import strip_wake_word
+
+    assert strip_wake_word("Okay Nabu, set a timer.", ["okay_nabu"]) == "Set a timer."
+    assert strip_wake_word("Nabu what time is it", ["okay_nabu"]) == "What time is it"
+    assert strip_wake_word("Set a timer.", ["okay_nabu"]) == "Set a timer."
+
+
+def test_command_without_wake_word_is_ignored(engines):  # noqa: F811
+    understand = Recorder()
+    audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.5))
+    assert process_audio(audio, understand, test_settings(), engines=engines) == []
+    assert understand.calls == []
+
+
+@pytest.mark.parametrize("no_wake", [True, False])
+def test_silence_noise_give_nothing(engines, no_wake):  # noqa: F811
+    understand = Recorder()
+    audio = join(silence(2.0), noise(3.0, 0.03), silence(1.0), noise(2.0, 0.2, seed=3))
+    assert process_audio(audio, understand, test_settings(), no_wake=no_wake, engines=engines) == []
+    assert understand.calls == []
+
+
+def test_hallucination_never_reaches_understand(engines):  # noqa: F811
+    understand = Recorder()
+    audio = join(silence(0.5), piper_speech("Thank you."), silence(1.5), piper_speech("What time is it?"), silence(1.5))
+    results = process_audio(audio, understand, test_settings(), no_wake=True, engines=engines)
+    assert [r["intent"] for r in results] == ["GetTime"]
+    assert len(understand.calls) == 1
+
+
+def test_wake_timeout_returns_to_idle(engines):  # noqa: F811
+    s = test_settings(wake__listen_timeout_s=1.0)
+    audio = join(silence(0.5), wake_phrase(), silence(2.5), piper_speech("Turn on the kitchen light."), silence(1.5))
+    assert process_audio(audio, keyword_understand, s, engines=engines) == []
+
+
+def test_push_to_talk_trigger(engines):  # noqa: F811
+    pipe = Pipeline(keyword_understand, test_settings(), engines=engines)
+    pipe.trigger()
+    audio = join(silence(0.3), piper_speech("What time is it?"), silence(3.0))
+    results = []
+    for i in range(0, len(audio) - 512, 512):
+        results.extend(pipe.feed(audio[i : i + 512]))
+    assert [r["intent"] for r in results] == ["GetTime"] and results[0]["wake_word"] == "push_to_talk"
+
+
+def test_understand_failure_is_reported_and_pipeline_goes_on(engines):  # noqa: F811
+    def broken(text):
+        if "timer" in text.lower():
+            raise RuntimeError("core exploded")
+        return keyword_understand(text)
+
+    audio = join(silence(0.5), piper_speech("Set a timer for five minutes."), silence(1.2),
+                 piper_speech("What time is it?"), silence(1.2))
+    results = process_audio(audio, broken, test_settings(), no_wake=True, engines=engines)
+    assert "core exploded" in results[0]["error"] and results[0]["response"].startswith("Sorry")
+    assert results[1]["intent"] == "GetTime"
+
+
+def test_speculative_decode_is_reused_and_saves_time(engines):  # noqa: F811
+    audio = join(silence(0.5), piper_speech("Turn off the bedroom lights."), silence(1.5))
+    spec = process_audio(audio, keyword_understand, test_settings(), no_wake=True, engines=engines)[0]
+    plain = process_audio(audio, keyword_understand, test_settings(asr__speculative=False), no_wake=True,
+                          engines=engines)[0]
+    assert spec["asr_speculative"] and not plain["asr_speculative"]
+    assert spec["transcript"] == plain["transcript"]
+    t_spec, t_plain = spec["timings_ms"], plain["timings_ms"]
+    assert t_spec["end_of_speech_to_action"] < t_plain["end_of_speech_to_action"]
+    assert t_plain["end_of_speech_to_action"] >= t_plain["endpoint_delay"] + 0.5 * t_plain["asr"]
+
+
+def test_feedback_sounds_off(engines, tmp_path):  # noqa: F811
+    out = tmp_path / "o.wav"
+    audio = join(silence(0.5), wake_phrase(), silence(2.0))  # wake, then nothing: only the beep
+    process_audio(audio, keyword_understand, test_settings(tts__feedback_sounds=True), output_wav=str(out), engines=engines)
+    with wave.open(str(out)) as w:
+        assert w.getnframes() > 0
+    process_audio(audio, keyword_understand, test_settings(tts__feedback_sounds=False), output_wav=str(out), engines=engines)
+    with wave.open(str(out)) as w:
+        assert w.getnframes() == 0
+
+
+def test_live_without_sound_card_fails_clearly():
+    from assistant.audio import AudioDeviceError
+    from assistant.pipeline import run_live, say
+
+    with pytest.raises(AudioDeviceError, match=r"arecord -l"):
+        run_live(keyword_understand, test_settings())
+    with pytest.raises(AudioDeviceError, match="audio.output_device"):
+        say("Hello", test_settings())
