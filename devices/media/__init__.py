@@ -1,22 +1,39 @@
-"""Music: library search and players (local PyAV, MPD, Home Assistant, MQTT)."""
+"""Music: library search and players (local PyAV, MPD, Home Assistant, MQTT).
+
+Names are imported on first use, so reading the configuration (``devices.media.settings``) stays cheap.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .library import DEFAULT_MOODS, LibraryIndex, LocalLibrary, MpdLibrary
-from .models import SearchResult, Track
-from .player import Player, PlayerError, PlayState
-from .settings import MediaSettings, PlayerConfig
-from .sinks import AudioSink, NullSink, WavFileSink
+if TYPE_CHECKING:
+    from .player import Player
+    from .settings import MediaSettings, PlayerConfig
+    from .sinks import AudioSink
 
-__all__ = ["DEFAULT_MOODS", "AudioSink", "LibraryIndex", "LocalLibrary", "MediaSettings", "MpdLibrary", "NullSink",
-           "Player", "PlayerConfig", "PlayerError", "PlayState", "SearchResult", "Track", "WavFileSink", "make_player"]
+_WHERE = {
+    "DEFAULT_MOODS": "library", "LibraryIndex": "library", "LocalLibrary": "library", "MpdLibrary": "library",
+    "SearchResult": "models", "Track": "models", "Player": "player", "PlayerError": "player", "PlayState": "player",
+    "MediaSettings": "settings", "PlayerConfig": "settings", "AudioSink": "sinks", "NullSink": "sinks",
+    "WavFileSink": "sinks", "MediaService": "service",
+}
+
+__all__ = sorted([*_WHERE, "make_player"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_player(settings: MediaSettings, config: PlayerConfig | None = None, *, sink: AudioSink | None = None,
                 publish: Any = None) -> Player:
     """Build the player for ``config`` (or the default backend). Local needs ``sink``; MQTT needs ``publish``."""
+    from .player import PlayerError
+
     backend = config.backend if config else settings.backend
     name = config.name if config else backend
     target = config.target if config else None

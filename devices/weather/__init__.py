@@ -1,27 +1,49 @@
-"""Weather: providers (Open-Meteo, Home Assistant, outdoor sensor) and spoken answers."""
+"""Weather: providers (Open-Meteo, Home Assistant, outdoor sensor) and spoken answers.
+
+Names are imported on first use, so reading the configuration (``devices.weather.settings``) stays
+cheap; the Home Assistant provider alone pulls in homeassistant_api (~0.5 s).
+"""
 
 from __future__ import annotations
 
-from .answer import ASPECTS, DateRange, resolve_date_spec, weather_answer
-from .home_assistant import HomeAssistantWeather
-from .models import (Current, DayForecast, Forecast, HourForecast, Location, UnknownLocation, WeatherError,
-                     WeatherProvider, WeatherUnavailable)
-from .open_meteo import OpenMeteoProvider
-from .sensor import SensorWeather
-from .settings import WeatherSettings
+import importlib
+from typing import TYPE_CHECKING, Any
 
-WeatherReport = Forecast  # alias
+if TYPE_CHECKING:
+    from .models import WeatherProvider
+    from .settings import WeatherSettings
 
-__all__ = ["ASPECTS", "Current", "DateRange", "DayForecast", "Forecast", "HomeAssistantWeather", "HourForecast",
-           "Location", "OpenMeteoProvider", "SensorWeather", "UnknownLocation", "WeatherError", "WeatherProvider",
-           "WeatherReport", "WeatherSettings", "WeatherUnavailable", "make_provider", "resolve_date_spec", "weather_answer"]
+_WHERE = {
+    "ASPECTS": "answer", "DateRange": "answer", "resolve_date_spec": "answer", "weather_answer": "answer",
+    "HomeAssistantWeather": "home_assistant", "OpenMeteoProvider": "open_meteo", "SensorWeather": "sensor",
+    "WeatherSettings": "settings",
+    **{n: "models" for n in ("Current", "DayForecast", "Forecast", "HourForecast", "Location", "UnknownLocation",
+                             "WeatherError", "WeatherProvider", "WeatherUnavailable")},
+}
+_ALIASES = {"WeatherReport": ("models", "Forecast")}
+
+__all__ = sorted([*_WHERE, *_ALIASES, "make_provider"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    if name in _ALIASES:
+        module, attr = _ALIASES[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_provider(settings: WeatherSettings, read_sensor=None) -> WeatherProvider:
     """Provider named by ``settings.provider``; "sensor" needs ``read_sensor()`` and uses Open-Meteo for forecasts."""
+    from .models import Location
+    from .open_meteo import OpenMeteoProvider
+
     if settings.provider == "home_assistant":
+        from .home_assistant import HomeAssistantWeather
         return HomeAssistantWeather(settings)
     if settings.provider == "sensor":
+        from .sensor import SensorWeather
         if read_sensor is None:
             raise ValueError("weather provider 'sensor' needs a read_sensor() callable returning the outdoor temperature")
         return SensorWeather(read_sensor, OpenMeteoProvider(settings),

@@ -1,0 +1,113 @@
+"""Weather questions: HassGetWeather with a place (``location``), a day (``date``) and what is asked (``aspect``).
+
+The answer comes from ``ctx.services["weather"]`` (a ``devices.weather`` provider) through
+``devices.weather.weather_answer``; service problems are one spoken sentence, never an exception.
+A dry run does not contact the service.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import Field
+
+from .registry import register
+from .schema import Context, Intent, Outcome, SlotError
+
+NOT_SET_UP = "Weather isn't set up on this assistant."
+
+# Words that mean "here", not a place to geocode.
+_HOME = re.compile(
+    r"^(?:here|home ?town|my home ?town|outside|out|out there|outdoors|home|at home|my area|me area|the area|this area|our area|my location|"
+    r"my city|my town|town|the city|near me|nearby|around here|around me|where i am|where i live|my place|"
+    r"my neighbou?rhood|the neighbou?rhood|local|locally|my region|the region)$"
+)
+# A "place" that swallowed a day or a question: let another template match instead.
+_NOT_PLACE = re.compile(
+    r"\b(?:today|tonight|tomorrow|yesterday|now|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"morning|afternoon|evening|night|rain|snow|weather|forecast|temperature|will|is|it|be|going|umbrella|jacket|"
+    r"degrees|hot|cold|warm|windy|sunny|what|how|i|me|you)\b"
+)
+
+# Checked in this order: the first that fits names the aspect.
+_ASPECTS: list[tuple[str, re.Pattern[str]]] = [
+    ("umbrella", re.compile(r"\b(?:umbrella|brolly|rain ?coat|rain jacket|rain boots|wellies|wellingtons|rain gear)\b")),
+    ("snow", re.compile(r"\b(?:snow\w*|blizzard|sleet|flurries|ski(?:ing)?)\b")),
+    ("rain", re.compile(r"\b(?:rain\w*|shower\w*|drizzl\w*|wet|storm\w*|thunder\w*|downpour|precipitation|pour\w*)\b")),
+    ("wind", re.compile(r"\b(?:wind\w*|breez\w*|gust\w*|gale|kite)\b")),
+    ("low", re.compile(r"\b(?:how (?:cold|chilly|cool)|coldest|lowest|low|freez\w*|frost\w*|minimum)\b")),
+    ("high", re.compile(r"\b(?:how (?:hot|warm)|hottest|warmest|highest|high|maximum)\b")),
+    ("temperature", re.compile(
+        r"\b(?:temperature|temp|degrees|hot|cold|warm|chilly|cool|heat|jacket|coat|shorts|gloves|sweater|jumper|"
+        r"scarf|layers|hat|dress|t shirt|sandals|flip flops)\b")),
+]
+
+
+def _calendar_date(said: str, ctx: Context) -> str:
+    from .timeparse import parse_when
+
+    parsed = parse_when(said, ctx.now)
+    if parsed.date is None or parsed.unknown or parsed.has_time:
+        raise SlotError(f"not a day: {said!r}")
+    return parsed.date.isoformat()
+
+
+def aspect_of(text: str) -> str:
+    for aspect, pattern in _ASPECTS:
+        if pattern.search(text):
+            return aspect
+    return "conditions"
+
+
+@register
+class HassGetWeather(Intent):
+    intent: ClassVar[str] = "HassGetWeather"
+    description: ClassVar[str] = (
+        "Tells the weather now or for a day (today, tonight, tomorrow, a weekday, this weekend, next week), "
+        "at home or in a named place; optionally only one aspect (rain, umbrella, snow, temperature, high, low, wind)."
+    )
+
+    name: str | None = Field(None, description="Weather entity name (Home Assistant); usually unset")
+    location: str | None = Field(None, description="Place name, e.g. 'Berlin'; unset = home")
+    date: str | None = Field(None, description="today, tonight, tomorrow, friday, friday night, this weekend, next week, ...")
+    aspect: Literal["conditions", "rain", "snow", "umbrella", "temperature", "high", "low", "wind"] = "conditions"
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        from devices.weather import resolve_date_spec
+
+        location = str(slots.pop("location", "") or "").strip()
+        location = re.sub(r"^(?:the|in|at|for|of)\s+", "", location)
+        location = re.sub(r"\s+(?:like|please|area|right now|now|currently)$", "", location).strip()
+        if not location or _HOME.match(location):
+            location = ""
+        elif (_NOT_PLACE.search(location) or len(location.split()) > 5
+              or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text)):  # "berl|in this weekend"
+            raise SlotError(f"not a place: {location!r}")
+        date = slots.pop("date", None)
+        if date:
+            date = str(date)
+            try:
+                resolve_date_spec(date, ctx.now.replace(tzinfo=None))
+            except ValueError:
+                date = _calendar_date(date, ctx)  # "the 7th", "march 27th": an ISO date
+        aspect = slots.pop("aspect", None) or aspect_of(text)
+        return cls(location=location or None, date=date or None, aspect=aspect, **slots)
+
+    def slots(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, mode="json")
+
+    def handle(self, ctx: Context) -> Outcome:
+        provider = ctx.services.get("weather")
+        if provider is None:
+            return Outcome(NOT_SET_UP)
+        if ctx.dry_run:
+            where = f" in {self.location.title()}" if self.location else ""
+            return Outcome(f"I would look up the weather ({self.aspect}) for {self.date or 'now'}{where}.")
+        from devices.weather import weather_answer
+
+        # forecast times are naive local times of the place
+        place = self.location.title() if self.location else None  # spoken as a name: "in New York"
+        sentence, _data = weather_answer(provider, place, self.date, self.aspect, ctx.now.replace(tzinfo=None))
+        return Outcome(sentence)
