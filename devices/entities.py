@@ -192,7 +192,8 @@ class EntityRegistry:
         query = normalize(name)
         if not query:
             return []
-        pool = self.exposed() if exposed_only else self.all()
+        with self._lock:  # score the live entities; copy only the matches
+            pool = [e for e in self._entities.values() if e.exposed or not exposed_only]
         if component:
             pool = [e for e in pool if e.component == component]
         if area:
@@ -212,7 +213,7 @@ class EntityRegistry:
                 if s > best[0]:
                     best = (s, n)
             if best[0] >= threshold:
-                matches.append(Match(e, best[0], best[1]))
+                matches.append(Match(e.copy(), best[0], best[1]))
         matches.sort(key=lambda m: (-m.score, m.entity.entity_id))
         return matches[:limit]
 

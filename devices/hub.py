@@ -68,6 +68,27 @@ class DeviceHub:
                 break
             time.sleep(0.02)
 
+    def slot_lists(self) -> dict[str, list]:
+        """Names for the recogniser: ``name`` as (text, entity name, {"domain": component}) for every
+        exposed entity name and alias; ``area`` as the known area names."""
+        names = []
+        for e in self.registry.exposed():
+            for text in dict.fromkeys([e.name, *e.aliases]):
+                names.append((text, e.name, {"domain": e.component}))
+        return {"name": names, "area": self.registry.areas()}
+
+    def watch_slot_lists(self, callback) -> None:
+        """Call ``callback()`` after entities are added, renamed or removed (not on state changes)."""
+        def on_change(event: str, entity) -> None:
+            if event != "updated" or self._names.get(entity.entity_id) != (entity.name, tuple(entity.aliases), entity.area):
+                self._names[entity.entity_id] = (entity.name, tuple(entity.aliases), entity.area)
+                if event == "removed":
+                    self._names.pop(entity.entity_id, None)
+                callback()
+
+        self._names = {e.entity_id: (e.name, tuple(e.aliases), e.area) for e in self.registry.all()}
+        self.registry.add_listener(on_change)
+
     def stop(self) -> None:
         if self.mqtt is not None:
             self.mqtt.stop()

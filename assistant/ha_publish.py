@@ -1,0 +1,162 @@
+"""The assistant as one Home Assistant device, by MQTT discovery.
+
+Entities: last transcript and last response (sensors), next alarm (timestamp sensor), a mute switch
+and an "announce" text entity (text written there is handed to ``announce_listeners`` to be spoken).
+Availability is the MQTT client's status topic (``<base_topic>/status``: "online", last will "offline").
+Discovery configs are retained and re-published on every reconnect and when HA says it is online.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+MAX_STATE = 255  # HA truncates/refuses longer sensor states
+
+
+class HaPublisher:
+    def __init__(self, mqtt: Any, *, base_topic: str, discovery_prefix: str = "homeassistant",
+                 node_id: str = "voice_assistant", name: str = "Voice Assistant",
+                 next_alarm: Callable[[], dt.datetime | None] | None = None):
+        self.mqtt = mqtt
+        self.base = base_topic.rstrip("/")
+        self.prefix = discovery_prefix.rstrip("/")
+        self.node_id = node_id
+        self.name = name
+        self.next_alarm = next_alarm
+        self.muted = False
+        self.announce_listeners: list[Callable[[str], None]] = []
+        self.mute_listeners: list[Callable[[bool], None]] = []
+        self._last_alarm: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- topics -----------------------------------------------------------------------------
+    def topic(self, leaf: str) -> str:
+        return f"{self.base}/{leaf}"
+
+    def configs(self) -> dict[str, dict[str, Any]]:
+        """discovery topic -> config payload."""
+        device = {"identifiers": [self.node_id], "name": self.name, "manufacturer": "assistant",
+                  "model": "local voice assistant"}
+        common = {"availability_topic": self.mqtt.status_topic, "payload_available": "online",
+                  "payload_not_available": "offline", "device": device}
+        entities = {
+            ("sensor", "last_transcript"): {"name": "Last transcript", "state_topic": self.topic("transcript"),
+                                            "icon": "mdi:microphone-message"},
+            ("sensor", "last_response"): {"name": "Last response", "state_topic": self.topic("response"),
+                                          "icon": "mdi:message-reply-text"},
+            ("sensor", "next_alarm"): {"name": "Next alarm", "state_topic": self.topic("next_alarm"),
+                                       "device_class": "timestamp", "icon": "mdi:alarm"},
+            ("switch", "mute"): {"name": "Mute", "state_topic": self.topic("mute"),
+                                 "command_topic": self.topic("mute/set"), "payload_on": "ON", "payload_off": "OFF",
+                                 "icon": "mdi:microphone-off"},
+            ("text", "announce"): {"name": "Announce", "state_topic": self.topic("announce"),
+                                   "command_topic": self.topic("announce/set"), "max": MAX_STATE, "mode": "text",
+                                   "icon": "mdi:bullhorn"},
+        }
+        out = {}
+        for (component, object_id), cfg in entities.items():
+            uid = f"{self.node_id}_{object_id}"
+            out[f"{self.prefix}/{component}/{self.node_id}/{object_id}/config"] = {
+                **cfg, **common, "unique_id": uid, "object_id": uid}
+        return out
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def start(self, poll_s: float = 2.0) -> None:
+        self.mqtt.subscribe(self.topic("mute/set"), self._on_mute)
+        self.mqtt.subscribe(self.topic("announce/set"), self._on_announce)
+        self.mqtt.subscribe(f"{self.prefix}/status", self._on_ha_status)
+        self.mqtt.add_connect_listener(self.publish_configs)
+        if self.mqtt.connected:
+            self.publish_configs()
+        self._thread = threading.Thread(target=self._poll, args=(poll_s,), name="ha-publish", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def publish_configs(self) -> None:
+        for topic, cfg in self.configs().items():
+            self.mqtt.publish(topic, json.dumps(cfg), qos=1, retain=True)
+        self.mqtt.publish(self.topic("mute"), "ON" if self.muted else "OFF", qos=1, retain=True)
+        self._last_alarm = None
+        self.refresh_alarm()
+
+    # ---- state ------------------------------------------------------------------------------
+    def on_ask(self, result: Any) -> None:
+        """An ``Assistant.ask_listeners`` callback: publish what was heard and answered."""
+        self.mqtt.publish(self.topic("transcript"), str(result.text)[:MAX_STATE], qos=1, retain=True)
+        self.mqtt.publish(self.topic("response"), str(result.response)[:MAX_STATE], qos=1, retain=True)
+        self.refresh_alarm()
+
+    def refresh_alarm(self) -> None:
+        if self.next_alarm is None:
+            return
+        try:
+            moment = self.next_alarm()
+        except Exception:  # noqa: BLE001 - a broken store must not stop publishing
+            log.exception("next alarm lookup failed")
+            return
+        value = moment.isoformat() if moment else "None"  # HA reads "None" as unknown
+        if value != self._last_alarm:
+            self._last_alarm = value
+            self.mqtt.publish(self.topic("next_alarm"), value, qos=1, retain=True)
+
+    def _poll(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.refresh_alarm()
+
+    def _on_mute(self, topic: str, payload: bytes, retained: bool) -> None:
+        value = payload.decode(errors="replace").strip().upper()
+        if value not in ("ON", "OFF"):
+            log.warning("mute: ignoring %r (expected ON or OFF)", value)
+            return
+        self.muted = value == "ON"
+        self.mqtt.publish(self.topic("mute"), value, qos=1, retain=True)
+        for cb in list(self.mute_listeners):
+            cb(self.muted)
+
+    def _on_announce(self, topic: str, payload: bytes, retained: bool) -> None:
+        text = payload.decode(errors="replace").strip()
+        if not text or retained:
+            return
+        self.mqtt.publish(self.topic("announce"), text[:MAX_STATE], qos=1, retain=True)
+        log.info("announce: %s", text)
+        for cb in list(self.announce_listeners):
+            try:
+                cb(text)
+            except Exception:  # noqa: BLE001
+                log.exception("announce listener failed")
+
+    def _on_ha_status(self, topic: str, payload: bytes, retained: bool) -> None:
+        if payload.strip() == b"online" and not retained:
+            self.publish_configs()
+
+
+def attach(assistant: Any, on_announce: Callable[[str], None] | None = None) -> HaPublisher | None:
+    """Publish ``assistant`` to HA when it has a broker; None otherwise."""
+    hub = assistant.services.get("devices")
+    mqtt = getattr(hub, "mqtt", None)
+    if mqtt is None:
+        return None
+    settings = assistant.config.mqtt
+
+    def next_alarm() -> dt.datetime | None:
+        times = [a.next_at for a in assistant.store.alarms() if a.state == "scheduled" and a.next_at]
+        return dt.datetime.fromtimestamp(min(times), assistant.tz) if times else None
+
+    publisher = HaPublisher(mqtt, base_topic=settings.base_topic, discovery_prefix=settings.discovery_prefix,
+                            next_alarm=next_alarm)
+    if on_announce is not None:
+        publisher.announce_listeners.append(on_announce)
+    publisher.start()
+    assistant.ask_listeners.append(publisher.on_ask)
+    return publisher
