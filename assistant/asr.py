@@ -143,6 +143,12 @@ class Transcriber:
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
         return text, float(result.no_speech_prob), float(avg_logprob)
 
+    def warm_up(self) -> float:
+        """Decode 2 s of faint noise once so the first real utterance does not pay one-time set-up
+        (tokenizer, buffers, kernels). Returns the milliseconds it took."""
+        noise = (np.random.default_rng(0).standard_normal(32000) * 30).astype(np.int16)
+        return self.transcribe(noise).duration_ms
+
     def is_noise(self, result: AsrResult) -> bool:
         """Whisper's own 'no speech' signal: high no_speech_prob with a low log-probability."""
         return result.no_speech_prob > self.s.no_speech_threshold and result.avg_logprob < self.s.log_prob_threshold

@@ -49,6 +49,33 @@ def _parser() -> argparse.ArgumentParser:
                                        "Prints one JSON line per event on stdout. Ctrl-C stops.")
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
 
+    dev = sub.add_parser("devices", parents=[common], help="list the smart-home devices the assistant knows",
+                         description="Entities from MQTT discovery, the config and Home Assistant, with area, "
+                                     "source and state.")
+    dev.add_argument("--json", action="store_true", help="print JSON")
+
+    proc = sub.add_parser("process", parents=[common], help="feed an audio file through the whole voice pipeline",
+                          description="Feed FILE (WAV/FLAC/OGG/MP3, any rate) through wake word, VAD, ASR, "
+                                      "understanding and TTS faster than real time, as if spoken into the "
+                                      "microphone. One result per utterance.")
+    proc.add_argument("file", metavar="FILE", help="audio file")
+    proc.add_argument("--json", action="store_true", help="one JSON object per utterance")
+    proc.add_argument("--no-wake", action="store_true", help="no wake word needed: every utterance is a request")
+    proc.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment")
+    proc.add_argument("--dry-run", action="store_true", help="change nothing; list the planned actions")
+    proc.add_argument("--output", metavar="WAV", help="write the spoken replies to this WAV file")
+    proc.add_argument("--area", help="the area the audio comes from")
+
+    say = sub.add_parser("say", parents=[common], help="speak TEXT with the configured Piper voice")
+    say.add_argument("text", metavar="TEXT")
+    say.add_argument("-o", "--output", metavar="WAV", help="write to this WAV file instead of the speaker")
+
+    live = sub.add_parser("run", parents=[common], help="the full service: microphone, wake word, speaker, alarms",
+                          description="Listen on the microphone for the wake word, answer on the speaker, ring "
+                                      "alarms and timers. Ctrl-C stops.")
+    live.add_argument("--no-wake", action="store_true", help="listen without a wake word")
+    live.add_argument("--area", help="the area this box stands in")
+
     sub.add_parser("config", parents=[common], help="check the configuration and print it as YAML")
     return p
 
@@ -84,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
         return 0
+    if args.command == "say":
+        return _say(config, args)
 
     from intents.store import StoreError
 
@@ -101,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(assistant, args)
         if args.command == "serve":
             return _serve(assistant, args)
+        if args.command == "process":
+            return _process(assistant, args)
+        if args.command == "run":
+            return _run(assistant, args)
+        if args.command == "devices":
+            return _devices(assistant, args)
     finally:
         assistant.close()
     return 1
@@ -152,6 +187,9 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
         print(json.dumps(event.to_dict()), flush=True)
 
     assistant.listeners.append(emit)
+    from .ha_publish import attach
+
+    attach(assistant, on_announce=lambda text: print(json.dumps({"event": "announce", "text": text}), flush=True))
     stopping = False
 
     def stop(*_: Any) -> None:
@@ -165,6 +203,92 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
     while not stopping:
         assistant.tick()
         time.sleep(args.interval)
+    return 0
+
+
+def _devices(assistant: Any, args: argparse.Namespace) -> int:
+    hub = assistant.services.get("devices")
+    ents = sorted(hub.registry.all(), key=lambda e: (e.area or "~", e.entity_id)) if hub else []
+    items = [{"entity_id": e.entity_id, "name": e.name, "area": e.area, "source": e.source, "state": e.state,
+              "available": e.available, "exposed": e.exposed, "aliases": e.aliases,
+              "requires_confirmation": e.requires_confirmation} for e in ents]
+    if args.json:
+        print(json.dumps(items, ensure_ascii=False))
+    elif hub is None:
+        print("No devices configured: set mqtt.url, home_assistant.url or devices.devices in the config.")
+    elif not items:
+        print("No devices found." + (f" Problems: {'; '.join(hub.errors)}" if hub.errors else ""))
+    else:
+        for i in items:
+            flags = ("" if i["exposed"] else " [hidden]") + ("" if i["available"] else " [unavailable]")
+            print(f"{i['entity_id']:32} {i['name'][:28]:28} {(i['area'] or '-')[:16]:16} {i['source']:13} "
+                  f"{i['state'] if i['state'] is not None else '?'}{flags}")
+    return 0
+
+
+def _say(config: Any, args: argparse.Namespace) -> int:
+    from .audio import AudioDeviceError
+    from .pipeline import say
+
+    try:
+        say(args.text, config.voice, args.output)
+    except AudioDeviceError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _process(assistant: Any, args: argparse.Namespace) -> int:
+    from .pipeline import process_file
+
+    def understand(text: str) -> Any:
+        return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area)
+
+    try:
+        results = process_file(args.file, understand, assistant.config.voice, no_wake=args.no_wake, output_wav=args.output)
+    except (OSError, ValueError) as exc:
+        print(f"assistant: cannot process {args.file}: {exc}", file=sys.stderr)
+        return 2
+    for result in results:
+        result.pop("trace", None)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False, default=str), flush=True)
+        else:
+            print(f"{result['transcript']!r} -> {result.get('response', '')}", flush=True)
+    return 0
+
+
+def _run(assistant: Any, args: argparse.Namespace) -> int:
+    import queue
+    import threading
+
+    from .audio import AudioDeviceError
+    from .pipeline import run_live
+
+    announcements: queue.Queue[str] = queue.Queue()
+
+    def ring(event: Any) -> None:
+        if getattr(event, "command", None):
+            return  # a delayed command was carried out; nothing rings
+        name = f"{event.name} " if event.name else ""
+        announcements.put(f"Your {name}alarm is ringing." if event.kind == "alarm_fired" else f"Your {name}timer is done.")
+
+    assistant.listeners.append(ring)
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.wait(0.5):
+            assistant.tick()
+
+    threading.Thread(target=ticker, daemon=True).start()
+    try:
+        run_live(lambda text: assistant.ask(text, area=args.area), assistant.config.voice,
+                 no_wake=args.no_wake, announcements=announcements)
+    except AudioDeviceError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        stop.set()
     return 0
 
 

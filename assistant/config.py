@@ -15,7 +15,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from devices.media.settings import MediaSettings
+from devices.weather.settings import WeatherSettings
+from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from intents.settings import IntentSettings
+
+from .voice_settings import AsrSettings, AudioSettings, TtsSettings, VadSettings, VoiceSettings, WakeSettings
 
 
 def _xdg(var: str, default: str) -> Path:
@@ -37,19 +42,6 @@ class LlmSettings(Section):
     timeout_s: float = Field(10.0, gt=0)
 
 
-class MqttSettings(Section):
-    url: str | None = Field(None, description="mqtt://user:pass@host:1883 or mqtts://...; unset = no broker")
-
-
-class HomeAssistantSettings(Section):
-    url: str | None = Field(None, description="Home Assistant base URL, e.g. http://homeassistant.local:8123")
-    token: str | None = Field(None, description="Long-lived access token")
-
-
-class WeatherSettings(Section):
-    forecast_url: str = Field("https://api.open-meteo.com/v1/forecast", description="Forecast API base URL")
-
-
 class Config(Section):
     timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Berlin; unset = the system's")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where state (SQLite) is kept")
@@ -60,7 +52,18 @@ class Config(Section):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
+    devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings, description="Microphone and speaker")
+    wake: WakeSettings = Field(default_factory=WakeSettings, description="Wake word engine and words")
+    vad: VadSettings = Field(default_factory=VadSettings, description="End-of-speech detection")
+    asr: AsrSettings = Field(default_factory=AsrSettings, description="faster-whisper")
+    tts: TtsSettings = Field(default_factory=TtsSettings, description="Piper voice")
+
+    @property
+    def voice(self) -> VoiceSettings:
+        return VoiceSettings(audio=self.audio, wake=self.wake, vad=self.vad, asr=self.asr, tts=self.tts)
 
     @field_validator("timezone")
     @classmethod

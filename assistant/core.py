@@ -17,6 +17,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from intents import fallback
+from intents.devices import answer_pending
 from intents.events import Event
 from intents.normalize import normalize
 from intents.recognizer import TemplateRecognizer
@@ -26,7 +27,7 @@ from intents.schema import Context, Intent, Outcome, SlotError
 from intents.store import Store
 
 from .config import Config
-from .services import build_services, close_services
+from .services import build_services, close_services, slot_lists, watch_slot_lists
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,19 @@ class Assistant:
         self.services: dict[str, Any] = build_services(config)
         self.services["understands"] = self.understands
         self.listeners: list[Callable[[Event], None]] = []
+        self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
         self._lock = threading.RLock()
+        self._refresh_lists()
+        watch_slot_lists(self.services, self._refresh_lists)
+
+    def _refresh_lists(self) -> None:
+        """Device names and areas from the services into the template recogniser's slot lists."""
+        lists = slot_lists(self.services)
+        lists.setdefault("area", []).extend([self.config.area] if self.config.area else [])
+        for name, values in lists.items():
+            items = [(normalize(v[0]), *v[1:]) if isinstance(v, tuple) else (normalize(v), v) for v in values]
+            for recognizer in self.recognizers:
+                recognizer.set_list(name, [i for i in items if i[0]])
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.tz)
@@ -93,6 +106,15 @@ class Assistant:
         dry_run: bool = False,
         area: str | None = None,
     ) -> AskResult:
+        result = self._ask(text, now=now, dry_run=dry_run, area=area)
+        for listener in self.ask_listeners:
+            try:
+                listener(result)
+            except Exception:
+                log.exception("ask listener failed")
+        return result
+
+    def _ask(self, text: str, *, now: dt.datetime | None, dry_run: bool, area: str | None) -> AskResult:
         started = time.perf_counter()
         moment = self.localize(now) if now else self.now()
         ctx = Context(
@@ -104,6 +126,10 @@ class Assistant:
             services=self.services,
         )
         with self._lock:
+            reply = answer_pending(text, ctx)  # "yes" / "no" to "Are you sure?"
+            if reply is not None:
+                return AskResult(text, "Confirm", reply.slots or {}, "confirmation", reply.response, reply.actions,
+                                 {"total": _ms(started)})
             normalized = normalize(text)
             timings: dict[str, float] = {"normalize": _ms(started)}
             for recognizer in self.recognizers:
@@ -124,7 +150,7 @@ class Assistant:
         return AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
 
     def _first_fitting(self, recognizer: TemplateRecognizer, normalized: str, ctx: Context) -> Intent | None:
-        for candidate in recognizer.candidates(normalized):
+        for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = self.schemas[candidate.intent]
             try:
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)

@@ -122,7 +122,7 @@ def strip_wake_word(text: str, words: list[str]) -> str:
 
 @dataclass
 class Engines:
-    """Loaded models, shared between runs (loading takes ~1 s)."""
+    """Loaded models, shared between runs (loading + one warm-up decode/synthesis takes ~1.5-2 s)."""
 
     asr: Transcriber
     tts: Tts
@@ -132,7 +132,11 @@ class Engines:
         key = (settings.asr.model_dump_json(), settings.tts.model_dump_json())
         if key not in _ENGINE_CACHE:
             _ENGINE_CACHE.clear()  # keep one set in memory
-            _ENGINE_CACHE[key] = Engines(Transcriber(settings.asr), Tts(settings.tts))
+            engines = Engines(Transcriber(settings.asr), Tts(settings.tts))
+            # one throw-away decode and synthesis, so the first command is not slower than the rest
+            asr_ms, tts_ms = engines.asr.warm_up(), engines.tts.warm_up()
+            _LOGGER.debug("Warm-up: ASR %.0f ms, TTS %.0f ms", asr_ms, tts_ms)
+            _ENGINE_CACHE[key] = engines
         return _ENGINE_CACHE[key]
 
 
@@ -391,6 +395,12 @@ class Pipeline:
         self._emit(AudioOut(self.busy, "speech", seconds, text))
         return self.busy, first_ms, total_ms, seconds
 
+    def announce(self, text: str) -> None:
+        """Chime and speak text now (live mode), e.g. an alarm ringing."""
+        self._play_sound("awake")
+        if self._speaker is not None:
+            self._speaker.say_text(text)
+
     def _barge_in(self, reason: str) -> None:
         _LOGGER.info("Barge-in (%s): stopping speech", reason)
         if self._speaker is not None:
@@ -533,8 +543,10 @@ def run_live(
     no_wake: bool = False,
     on_barge_in: Optional[Callable[[str], None]] = None,
     on_result: Optional[Callable[[dict], None]] = None,
+    announcements: Optional["queue.Queue[str]"] = None,
 ) -> None:
-    """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook)."""
+    """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
+    Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks."""
     settings = settings or VoiceSettings()
     mic = MicSource(settings.audio.input_device, block=512)
     mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
@@ -547,6 +559,8 @@ def run_live(
     _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))
     try:
         for block in mic:
+            while announcements is not None and not announcements.empty():
+                pipe.announce(announcements.get_nowait())
             for result in pipe.feed(block):
                 _LOGGER.info("%r -> %s (%s)", result["transcript"], result.get("intent"), result["timings_ms"])
                 if on_result is not None:

@@ -8,7 +8,7 @@ replaced by one that answers with a clear sentence, and the reason is logged.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from .config import Config
 
@@ -17,7 +17,135 @@ log = logging.getLogger(__name__)
 
 def build_services(config: Config) -> dict[str, Any]:
     services: dict[str, Any] = {}
+    services["media"] = _media(config, services)
+    services["weather"] = LazyService("weather", lambda: _weather(config))
+    hub = _devices(config)
+    if hub is not None:
+        services["devices"] = hub
+        if hub.mqtt is not None:
+            services["mqtt"] = hub.mqtt
     return services
+
+
+# ---- smart-home devices (issue 3) ----
+
+def _devices(config: Config) -> Any:
+    """A started DeviceHub when a broker, Home Assistant or YAML devices are configured; else None
+    (and no start-up delay). With a broker it waits briefly for retained discovery configs."""
+    if not (config.mqtt.url or config.home_assistant.url or config.devices.devices):
+        return None
+    from devices.hub import DeviceHub
+
+    hub = DeviceHub.from_settings(config.mqtt, config.home_assistant, config.devices)
+    for problem in hub.start(timeout=3.0):
+        log.warning("devices: %s", problem)
+    return hub
+
+
+def slot_lists(services: dict[str, Any]) -> dict[str, list[Any]]:
+    """Template slot lists from the services that have them (``name``, ``area``): merged."""
+    lists: dict[str, list[Any]] = {}
+    for service in services.values():
+        provide = getattr(type(service), "slot_lists", None)
+        if callable(provide):
+            for name, values in provide(service).items():
+                lists.setdefault(name, []).extend(values)
+    return lists
+
+
+def watch_slot_lists(services: dict[str, Any], callback: Callable[[], None]) -> None:
+    """Call ``callback()`` whenever a service's lists may have changed (e.g. a device was discovered)."""
+    for service in services.values():
+        watch = getattr(type(service), "watch_slot_lists", None)
+        if callable(watch):
+            watch(service, callback)
+
+
+# ---- media and weather (cheap here: nothing connects, scans or imports much until first used) ----
+
+class LazyService:
+    """Stands in for a service and builds it on first attribute access (keeps start-up fast)."""
+
+    def __init__(self, name: str, factory: Callable[[], Any]):
+        self._name, self._factory, self._service = name, factory, None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._service is None:
+            self._service = self._factory()
+            log.debug("%s service started: %s", self._name, type(self._service).__name__)
+        return getattr(self._service, attr)
+
+    def close(self) -> None:
+        close = getattr(self._service, "close", None)
+        if callable(close):
+            close()
+
+
+def _media(config: Config, services: dict[str, Any]) -> Any:
+    from devices.media.service import MediaService
+
+    settings = config.media
+    ha = config.home_assistant
+    if ha.url and ha.token and not settings.home_assistant.token:  # one Home Assistant for everything
+        settings = settings.model_copy(update={"home_assistant": settings.home_assistant.model_copy(
+            update={"url": ha.url.rstrip("/") + "/api", "token": ha.token})})
+
+    def publish(topic: str, payload: str) -> Any:
+        hub = services.get("mqtt")
+        if hub is None or not hasattr(hub, "publish"):
+            from devices.media.player import PlayerError
+            raise PlayerError("MQTT music players need a broker: set mqtt.url in the config")
+        return hub.publish(topic, payload)
+
+    return MediaService(settings, sink_factory=music_sink, publish=publish)
+
+
+def music_sink() -> Any:
+    """Where the built-in music player writes: the speaker if one is usable, else a (real-time paced) NullSink."""
+    try:
+        from .audio import SpeakerSink
+
+        SpeakerSink()  # checks the output device; raises AudioDeviceError when there is none
+        return SpeakerPcmSink()
+    except Exception as exc:  # no audio module, no PortAudio, no device
+        log.warning("no usable speaker for music (%s); music goes to a silent null sink", exc)
+        from devices.media.sinks import NullSink
+
+        return NullSink(sample_rate=22050, channels=1, speed=1.0)
+
+
+class SpeakerPcmSink:
+    """A music sink on the default sound device: 16-bit stereo PCM written to one open output stream."""
+
+    def __init__(self, sample_rate: int = 44100, channels: int = 2, device: Any = None):
+        import sounddevice as sd
+
+        self.sample_rate, self.channels = sample_rate, channels
+        self._stream = sd.RawOutputStream(samplerate=sample_rate, channels=channels, dtype="int16", device=device)
+        self._stream.start()
+
+    def write(self, pcm: bytes) -> None:
+        if self._stream is not None:
+            self._stream.write(pcm)  # blocks at the device's pace
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None
+
+
+def _weather(config: Config) -> Any:
+    from devices.weather import make_provider
+
+    settings = config.weather
+    ha = config.home_assistant
+    if settings.provider == "home_assistant" and ha.url and ha.token and not settings.ha_token:
+        settings = settings.model_copy(update={"ha_url": ha.url.rstrip("/") + "/api", "ha_token": ha.token})
+    if settings.provider == "sensor":
+        log.warning("weather provider 'sensor' needs an outdoor sensor feed; using Open-Meteo alone")
+        settings = settings.model_copy(update={"provider": "open_meteo"})
+    return make_provider(settings)
 
 
 def close_services(services: dict[str, Any]) -> None:

@@ -52,6 +52,14 @@ class Tts:
         for phrase in settings.cache_phrases:
             self.cache(phrase)
 
+    def warm_up(self) -> float:
+        """Synthesise a short phrase once (not cached) so the first answer does not pay one-time
+        set-up (phonemizer, ONNX session). Returns the milliseconds it took."""
+        t0 = time.perf_counter()
+        for _ in self._synth("Okay, ready."):
+            pass
+        return (time.perf_counter() - t0) * 1000
+
     def _synth(self, text: str) -> Iterator[np.ndarray]:
         with self._lock:
             for chunk in self.voice.synthesize(text, self.syn_config):

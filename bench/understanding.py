@@ -6,6 +6,10 @@ same run, stock hassil + home-assistant-intents over a generic home, and prints 
 in-scope accuracy, out-of-scope false-action rate and p50/p95 per utterance for both.
 
     python bench/understanding.py [--data ../shared/data/slurp_devel_home.jsonl] [--labels alarm_,datetime_]
+
+Device commands need a home: by default both systems get the devices and areas of bench/home.yaml
+(lights, plugs, a fan, a vacuum, a thermostat, a garage door; the box stands in the living room),
+ours through ASSISTANT_CONFIG, stock HA as its name/area slot lists. ``--home none`` runs without.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -65,9 +70,11 @@ def scope(label: str) -> str:
     return "in"
 
 
-def run_ours(sentences: list[str], assistant_cmd: list[str]) -> tuple[list[dict], float]:
+def run_ours(sentences: list[str], assistant_cmd: list[str], home: str | None = None) -> tuple[list[dict], float]:
     with tempfile.TemporaryDirectory() as data_dir:
         env = dict(os.environ, ASSISTANT_DATA_DIR=data_dir, ASSISTANT_TZ="UTC")
+        if home:
+            env["ASSISTANT_CONFIG"] = home
         started = time.perf_counter()
         proc = subprocess.run(
             [*assistant_cmd, "ask", "-", "--dry-run", "--now", "2026-11-29T10:00"],
@@ -82,15 +89,29 @@ def run_ours(sentences: list[str], assistant_cmd: list[str]) -> tuple[list[dict]
     return results, wall
 
 
-def run_stock_ha(sentences: list[str]) -> list[dict]:
+def home_lists(home: str | None) -> tuple[list[str], list[tuple[str, str, dict]]]:
+    """Areas and (name, name, {"domain": ...}) of the devices in a --home config (for stock HA's lists)."""
+    if not home:
+        return [], []
+    import yaml
+
+    cfg = yaml.safe_load(open(home, encoding="utf-8")) or {}
+    devices = (cfg.get("devices") or {}).get("devices") or []
+    areas = sorted({d["area"] for d in devices if d.get("area")})
+    names = [(n, d["name"], {"domain": d["component"]}) for d in devices for n in [d["name"], *d.get("aliases", [])]]
+    return areas, names
+
+
+def run_stock_ha(sentences: list[str], home: str | None = None) -> list[dict]:
     import home_assistant_intents
     from hassil import Intents, TextSlotList, recognize_best
 
     data = home_assistant_intents.get_intents("en")
     intents = Intents.from_dict(data)
+    areas, names = home_lists(home)
     lists = {
-        "area": TextSlotList.from_strings(GENERIC_AREAS),
-        "name": TextSlotList.from_strings(GENERIC_NAMES),
+        "area": TextSlotList.from_strings(sorted(set(GENERIC_AREAS) | set(areas))),
+        "name": TextSlotList.from_tuples([(n, n) for n in GENERIC_NAMES] + names, allow_template=False),
         "floor": TextSlotList.from_strings(["upstairs", "downstairs"]),
     }
     recognize_best("what time is it", intents, slot_lists=lists, language="en")  # warm up
@@ -110,6 +131,58 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+# ---- weather slots (issue 4): are `location` and `date` right on the rows that name a place or day? ----
+
+def _day_text(text: str) -> str:
+    t = " ".join(text.lower().replace("'s", "").split())
+    t = re.sub(r"^(?:on|for|in|the)\s+", "", t)
+    return {"tomorrows": "tomorrow", "todays": "today", "tonights": "tonight", "weeks": "this week",
+            "coming week": "the coming week", "day after": "day after tomorrow", "one week": "the coming week",
+            "1 week": "the coming week", "rest of the week": "this week"}.get(t, re.sub(r"^(\w+day) this week$", r"\1", t))
+
+
+def _same_days(ours: str | None, theirs: str, now) -> bool:
+    from devices.weather import resolve_date_spec
+    from intents.normalize import normalize
+
+    if not ours:
+        return False
+    try:
+        return resolve_date_spec(ours, now).days == resolve_date_spec(_day_text(normalize(theirs)), now).days
+    except ValueError:
+        from intents.timeparse import parse_when
+
+        said = parse_when(_day_text(normalize(theirs)), now)  # "the seventh": a calendar day
+        return said.date is not None and not said.unknown and said.date.isoformat() == ours
+
+
+def weather_slot_rate(rows: list[dict], results: list[dict]) -> None:
+    """Share of weather_query rows naming a place (place_name) or a day (date/timeofday) where our slot
+    resolves to the same place (same words) or the same days (via devices.weather.resolve_date_spec)."""
+    import datetime as dt
+
+    now = dt.datetime(2026, 11, 29, 10, 0)  # the --now run_ours passes
+    counts = {"location": [0, 0], "date": [0, 0]}
+    for row, res in zip(rows, results):
+        gold = row.get("slots") or {}
+        if row["intent"] != "weather_query":
+            continue
+        slots = (res.get("slots") or {}) if res.get("intent") == "HassGetWeather" else {}
+        if isinstance(gold.get("place_name"), str):
+            counts["location"][1] += 1
+            ours = " ".join(str(slots.get("location") or "").lower().split())
+            counts["location"][0] += int(ours == " ".join(gold["place_name"].lower().split()))
+        day = gold.get("date") or gold.get("timeofday")
+        if isinstance(day, list):
+            day = " ".join(day)
+        if isinstance(day, str):
+            counts["date"][1] += 1
+            counts["date"][0] += int(_same_days(slots.get("date"), day, now))
+    print("\nweather slots on the weather_query rows that name them (ours):")
+    for name, (ok, total) in counts.items():
+        print(f"  {name:10} {100 * ok / max(total, 1):6.1f}%  ({ok}/{total})")
+
+
 def main() -> None:
     here = Path(__file__).resolve().parent
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -117,15 +190,19 @@ def main() -> None:
     ap.add_argument("--labels", default="", help="comma-separated label prefixes to show in the summary line")
     ap.add_argument("--errors", metavar="FILE", help="write our misses and false actions as JSON lines here")
     ap.add_argument("--no-ha", action="store_true", help="skip the stock Home Assistant comparison")
+    ap.add_argument("--home", default=str(here / "home.yaml"),
+                    help="config with a generic home's devices, used by both systems (default bench/home.yaml; "
+                         "'none' for no devices)")
     args = ap.parse_args()
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     rows = [r for r in rows if scope(r["intent"]) != "skip"]
     sentences = [r["sentence"] for r in rows]
-    ours, wall = run_ours(sentences, [sys.executable, "-m", "assistant.cli"])
+    home = None if args.home == "none" else args.home
+    ours, wall = run_ours(sentences, [sys.executable, "-m", "assistant.cli"], home)
     systems = {"ours": ours}
     if not args.no_ha:
-        systems["stock_ha"] = run_stock_ha(sentences)
+        systems["stock_ha"] = run_stock_ha(sentences, home)
 
     print(f"SLURP devel home rows used: {len(rows)} (skipped labels: {', '.join(sorted(SKIP))})")
     print(f"assistant ask - wall time for all rows: {wall:.1f} s (includes start-up)\n")
@@ -167,6 +244,7 @@ def main() -> None:
     for s in names:
         times = [r["timings_ms"]["total"] for r in systems[s]]
         print(f"per-utterance recognition time {s:9} p50 {percentile(times, 0.5):6.2f} ms  p95 {percentile(times, 0.95):6.2f} ms")
+    weather_slot_rate(rows, ours)
     if args.errors:
         with open(args.errors, "w", encoding="utf-8") as f:
             for e in errors:

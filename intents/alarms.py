@@ -280,12 +280,14 @@ class SnoozeAlarm(Intent):
 @register
 class StopAlarm(Intent):
     intent: ClassVar[str] = "StopAlarm"
-    description: ClassVar[str] = "Stops the ringing alarm or finished timer."
+    description: ClassVar[str] = "Stops the ringing alarm or finished timer (or, when nothing rings, the music)."
 
     def handle(self, ctx: Context) -> Outcome:
         alarms, timers = _ringing(ctx)
         if not alarms and not timers:
-            return Outcome("Nothing is ringing.")
+            from .media import stop_music  # "stop" with music playing and nothing ringing
+
+            return stop_music(ctx) or Outcome("Nothing is ringing.")
         actions = []
         if not ctx.dry_run:
             scheduler = Scheduler(ctx.store, ctx.settings)

@@ -72,20 +72,24 @@ class TemplateRecognizer:
         }
         self.candidates("what time is it")  # warm hassil's number parser up (~0.2 s once)
 
-    def set_list(self, name: str, values: Iterable[str | tuple[str, Any]]) -> None:
-        """Replace a slot list (areas, device names, ...) with the home's current values."""
+    def set_list(self, name: str, values: Iterable[str | tuple[str, Any] | tuple[str, Any, dict]]) -> None:
+        """Replace a slot list (areas, device names, ...) with the home's current values.
+        Items are strings, (text, value) or (text, value, context) tuples; a context such as
+        ``{"domain": "light"}`` lets HA's ``requires_context`` templates check what was matched."""
         items = list(values)
         if not items:
             items = ["__none__"]
         if isinstance(items[0], tuple):
-            self.slot_lists[name] = TextSlotList.from_tuples(items)  # type: ignore[arg-type]
+            self.slot_lists[name] = TextSlotList.from_tuples(items, allow_template=False)  # type: ignore[arg-type]
         else:
             self.slot_lists[name] = TextSlotList.from_strings(items)  # type: ignore[arg-type]
 
-    def candidates(self, text: str) -> list[Candidate]:
+    def candidates(self, text: str, context: dict[str, Any] | None = None) -> list[Candidate]:
+        """``context`` (e.g. ``{"area": "Kitchen"}``) fills HA templates that need it ("lights off")."""
         if not text:
             return []
-        results = recognize_ranked(text, self.intents, slot_lists=self.slot_lists, language=self.language)
+        results = recognize_ranked(text, self.intents, slot_lists=self.slot_lists, language=self.language,
+                                   intent_context=context or None)
         out = []
         for r in results:
             slots = {name: (e.value if e.value is not None else e.text) for name, e in r.entities.items()}

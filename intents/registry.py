@@ -9,7 +9,8 @@ from typing import TypeVar
 from .schema import Intent
 
 # Modules that define intents. Add yours here (and its templates under sentences/).
-INTENT_MODULES = ["intents.timers", "intents.alarms", "intents.clock"]
+INTENT_MODULES = ["intents.timers", "intents.alarms", "intents.clock", "intents.media", "intents.weather",
+                  "intents.devices"]
 
 _REGISTRY: dict[str, type[Intent]] = {}
 T = TypeVar("T", bound=type[Intent])

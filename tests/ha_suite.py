@@ -39,27 +39,32 @@ def _same(expected: Any, got: Any) -> bool:
     return expected == got
 
 
-def run(ask, supported: set[str]) -> SuiteResult:
-    """``ask(sentence) -> dict`` with 'intent' and 'slots'. Every block whose intent we support."""
+def run(ask, supported: set[str], with_context: bool = False) -> SuiteResult:
+    """``ask(sentence) -> dict`` with 'intent' and 'slots'. Every block whose intent we support.
+    ``with_context=True`` calls ``ask(sentence, context)`` with the block's context (e.g. its area)
+    and also runs the per-intent folders (``HassTurnOn/area_domain.yaml``: slots at block level)."""
     result = SuiteResult()
     for path in sorted(HA_TESTS.rglob("*.yaml")):
         if path.name.startswith("_"):
             continue
+        folder_intent = path.parent.name if with_context and path.parent != HA_TESTS else None
         data = yaml.safe_load(path.read_text()) or {}
         for block in data.get("tests", []):
-            expected = block.get("intent") or {}
+            expected = block.get("intent") or ({"name": folder_intent, "slots": block.get("slots")}
+                                               if folder_intent else {})
             name = expected.get("name")
             if name not in supported:
                 continue
             slots = expected.get("slots") or {}
+            context = expected.get("context") or block.get("context") or {}
             for sentence in block["sentences"]:
-                got = ask(sentence)
+                got = ask(sentence, context) if with_context else ask(sentence)
                 ok = got["intent"] == name and all(
                     _same(v, got["slots"].get(k)) for k, v in slots.items()
                 )
                 if ok:
                     result.passed += 1
                 else:
-                    result.failed.append({"file": path.name, "sentence": sentence, "want": [name, slots],
+                    result.failed.append({"file": str(path.relative_to(HA_TESTS)), "sentence": sentence, "want": [name, slots],
                                           "got": [got["intent"], got["slots"]]})
     return result
