@@ -13,7 +13,7 @@ from .registry import register
 from .scheduler import Scheduler
 from .schema import Context, Intent, Outcome, SlotError
 from .store import AlarmRow
-from .timeparse import WEEKDAYS, next_occurrence, parse_duration, parse_when, say_date, say_time
+from .timeparse import WEEKDAYS, next_occurrence, parse_duration, parse_when, say_date, say_list, say_time
 
 _LABEL = re.compile(r"\b(?:called|named|labell?ed|label(?:led)?|titled|with (?:the )?(?:label|name))\s+(.+)$")
 _ALL = re.compile(r"\b(?:all|every|each|any)\b")
@@ -27,7 +27,7 @@ def _repeat_text(repeat: list[str]) -> str:
     if repeat == WEEKDAYS[5:]:
         return "on weekends"
     days = [d.capitalize() + "s" for d in repeat]
-    return "on " + (days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1])
+    return "on " + say_list(days)
 
 
 def describe(alarm: AlarmRow, now: dt.datetime) -> str:
@@ -48,10 +48,6 @@ def _split_label(label: str, when: str, ctx: Context) -> tuple[str, str]:
         if not said.unknown and (said.has_time or said.date or said.repeat):
             return " ".join(words[:i]), f"{when} {tail}"
     return label, when
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _action(kind: str, alarm: AlarmRow, **extra: Any) -> dict[str, Any]:
@@ -213,7 +209,7 @@ class ListAlarms(AlarmFilter):
         if self.next_only:
             return Outcome(f"Your next alarm is at {describe(alarms[0], ctx.now)}.")
         n = len(alarms)
-        items = _join([describe(a, ctx.now) for a in alarms])
+        items = say_list([describe(a, ctx.now) for a in alarms])
         return Outcome(f"You have one alarm, at {items}." if n == 1 else f"You have {n} alarms: {items}.")
 
 
@@ -230,7 +226,7 @@ class CancelAlarm(AlarmFilter):
         if not alarms:
             return Outcome(f"You have no {said + ' ' if said else ''}alarm{'' if said else 's'} to cancel.")
         if len(alarms) > 1 and not self.all and not said:
-            return Outcome("Which alarm? You have " + _join([describe(a, ctx.now) for a in alarms]) + ".")
+            return Outcome("Which alarm? You have " + say_list([describe(a, ctx.now) for a in alarms]) + ".")
         if not ctx.dry_run:
             for a in alarms:
                 ctx.store.delete_alarm(a.id)

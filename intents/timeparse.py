@@ -58,9 +58,12 @@ def say_duration(seconds: float) -> str:
         for n, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
         if n
     ]
-    if not parts:
-        return "0 seconds"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return say_list(parts) if parts else "0 seconds"
+
+
+def say_list(items: list[str]) -> str:
+    """['a', 'b', 'c'] -> 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def say_time(t: dt.time | dt.datetime) -> str:

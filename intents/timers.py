@@ -9,7 +9,7 @@ from pydantic import Field
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
 from .store import TimerRow
-from .timeparse import parse_duration, say_duration, split_duration
+from .timeparse import parse_duration, say_duration, say_list, split_duration
 
 
 def _clean_name(name: Any) -> str | None:
@@ -93,13 +93,9 @@ class TimerTarget(Intent):
             return Outcome(f"There is no {self.described()}.")
         if len(timers) > 1:
             now = ctx.now.timestamp()
-            names = _join([f"{_label(t)} with {say_duration(t.remaining(now))} left" for t in timers])
+            names = say_list([f"{_label(t)} with {say_duration(t.remaining(now))} left" for t in timers])
             return Outcome(f"Which timer? You have {len(timers)}: {names}.")
         return timers[0]
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
@@ -303,4 +299,4 @@ class HassTimerStatus(TimerTarget):
         if len(timers) == 1:
             text = status(timers[0])
             return Outcome(text[0].upper() + text[1:] + ".")
-        return Outcome(f"You have {len(timers)} timers: " + _join([status(t) for t in timers]) + ".")
+        return Outcome(f"You have {len(timers)} timers: " + say_list([status(t) for t in timers]) + ".")
