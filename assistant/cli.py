@@ -274,6 +274,9 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
         announcements.put(f"Your {name}alarm is ringing." if event.kind == "alarm_fired" else f"Your {name}timer is done.")
 
     assistant.listeners.append(ring)
+    from .ha_publish import attach
+
+    attach(assistant, on_announce=announcements.put)  # HA's "announce" text entity is spoken here
     stop = threading.Event()
 
     def ticker() -> None:
