@@ -50,6 +50,18 @@ def collapse_repeats(text: str) -> str:
         if ok:
             head = " ".join(clauses[:k])
             return head.rstrip(",;") + ("" if head[-1] in ".!?" else ".") if head[-1] in ",;" else head
+    return _collapse_word_loop(text)
+
+
+def _collapse_word_loop(text: str) -> str:
+    """The same without punctuation: 'turn the lights off turn the lights off turn the' -> first loop.
+    Only loops of 3+ words that repeat in full at least once are cut."""
+    words = text.split()
+    norms = [_norm(w) for w in words]
+    n = len(words)
+    for k in range(3, n // 2 + 1):
+        if all(norms[i] == norms[i - k] for i in range(k, n)):
+            return " ".join(words[:k])
     return text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import zoneinfo
 from typing import Any, ClassVar, Self
 
@@ -92,7 +93,9 @@ class HassGetCurrentDate(Intent):
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         spoken = slots.pop("when", None)
         if spoken:
-            date, rest = parse_date(str(spoken), ctx.now)
+            # "what day of the week is 12": ASR writes the ordinal as a bare number
+            spoken = re.sub(r"^(?:the )?([1-9]|[12]\d|3[01])$", r"the \1th", str(spoken).strip())
+            date, rest = parse_date(spoken, ctx.now)
             if date is None or set(rest.split()) - _DATE_FILLER:
                 raise SlotError(f"not a date: {spoken!r}")
             slots["date"] = date

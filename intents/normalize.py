@@ -102,6 +102,8 @@ def normalize(text: str) -> str:
     t = re.sub(r"(?<!\w)-|-(?!\w)", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
 
+    # a common ASR slip: "whether" where "weather" is meant (never the start of a request)
+    t = re.sub(r"^whether\b|\b(?<=the )whether\b", "weather", t)
     t = _FILLER_ANYWHERE.sub(" ", t)
     t = re.sub(r"\s+", " ", t).strip()
     t = _LEADING_FILLER.sub("", t)
