@@ -39,7 +39,7 @@ class LlmSettings(Section):
     url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1; unset = no LLM tier")
     model: str | None = Field(None, description="Model name served there")
     api_key: str = Field("not-needed", description="API key, if the server wants one")
-    timeout_s: float = Field(10.0, gt=0)
+    timeout_s: float = Field(4.0, gt=0, description="Longest wait for the LLM; a voice answer should not wait longer")
 
 
 class Config(Section):

@@ -23,7 +23,7 @@ from intents.normalize import normalize
 from intents.recognizer import TemplateRecognizer
 from intents.registry import intents
 from intents.scheduler import Scheduler
-from intents.schema import Context, Intent, Outcome, SlotError
+from intents.schema import Context, Intent, SlotError
 from intents.store import Store
 
 from .config import Config
@@ -52,7 +52,11 @@ class Assistant:
         self.tz = config.tz
         self.store = Store(config.data_dir / "assistant.db")
         self.schemas: dict[str, type[Intent]] = intents()
-        self.recognizers = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
+        self.recognizers: list[Any] = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
+        if config.llm.url:  # tier "llm": asked only when the templates find nothing
+            from .llm import LlmRecognizer
+
+            self.recognizers.append(LlmRecognizer(self.schemas, config.llm))
         self.scheduler = Scheduler(self.store, config.intents)
         self.services: dict[str, Any] = build_services(config)
         self.services["understands"] = self.understands
@@ -149,13 +153,18 @@ class Assistant:
         timings["total"] = _ms(started)
         return AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
 
-    def _first_fitting(self, recognizer: TemplateRecognizer, normalized: str, ctx: Context) -> Intent | None:
+    def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
+        tool_args = getattr(recognizer, "gives_tool_args", False)  # the LLM tier's typed arguments
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = self.schemas[candidate.intent]
             try:
+                if tool_args:
+                    return schema.from_tool_args(dict(candidate.slots), ctx)
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
             except (SlotError, ValidationError, ValueError) as exc:
-                log.debug("%s rejected %s: %s", candidate.intent, candidate.slots, exc)
+                (log.warning if tool_args else log.debug)(
+                    "%s rejected %s %s: %s", recognizer.name, candidate.intent, candidate.slots,
+                    " ".join(str(exc).split()))
         return None
 
     def close(self) -> None:
@@ -166,5 +175,3 @@ class Assistant:
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
-
-Outcome = Outcome  # re-exported for handlers written against the core

@@ -102,6 +102,10 @@ class SetAlarm(Intent):
             **slots,
         )
 
+    @classmethod
+    def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
+        return cls.model_validate(args)  # typed time/date/repeat, not the spoken "when"
+
     def slots(self) -> dict[str, Any]:
         return self.model_dump(mode="json")  # the CLI contract: time, date, repeat, name always
 
@@ -153,6 +157,10 @@ class AlarmFilter(Intent):
             part_of_day=parsed.part_of_day,
             **slots,
         )
+
+    @classmethod
+    def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
+        return cls.model_validate(args)
 
     def select(self, alarms: list[AlarmRow], now: dt.datetime) -> list[AlarmRow]:
         out = []

@@ -59,6 +59,14 @@ class Intent(BaseModel):
         """Build the intent from raw slot values (strings/numbers as matched)."""
         return cls.model_validate(slots)
 
+    @classmethod
+    def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
+        """Build the intent from an LLM tool call's arguments (named as the schema's fields).
+        By default they go through ``from_slots``, so its checks (a timer needs a duration, a device
+        must exist, ...) hold for the LLM too; intents whose templates capture other raw slots
+        (e.g. an alarm's spoken ``when``) override this."""
+        return cls.from_slots(dict(args), "", ctx)
+
     def handle(self, ctx: Context) -> Outcome:  # pragma: no cover - every intent overrides it
         raise NotImplementedError
 
