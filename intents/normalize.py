@@ -102,8 +102,10 @@ def normalize(text: str) -> str:
     t = re.sub(r"(?<!\w)-|-(?!\w)", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
 
-    # a common ASR slip: "whether" where "weather" is meant (never the start of a request)
+    # common ASR slips: "whether" for "weather", "them/then the lights" for "dim the lights"
+    # (neither word starts a request)
     t = re.sub(r"^whether\b|\b(?<=the )whether\b", "weather", t)
+    t = re.sub(r"^(?:them|then) (?=(?:the|all|my|our) )", "dim ", t)
     t = _FILLER_ANYWHERE.sub(" ", t)
     t = re.sub(r"\s+", " ", t).strip()
     t = _LEADING_FILLER.sub("", t)

@@ -35,6 +35,9 @@ NOW = dt.datetime(2026, 11, 29, 10, 0)  # Sunday
         ("set the lights to 50%", "set the lights to 50 percent"),
         ("add 5 minutes to 1 hour timer", "add 5 minutes to 1 hour timer"),
         ("no one is home", "no one is home"),
+        ("Whether in Berlin?", "weather in berlin"),
+        ("Them the living room lights to 50%.", "dim the living room lights to 50 percent"),
+        ("then turn off the lights", "then turn off the lights"),
         ("", ""),
     ],
 )
