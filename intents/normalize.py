@@ -102,10 +102,13 @@ def normalize(text: str) -> str:
     t = re.sub(r"(?<!\w)-|-(?!\w)", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
 
-    # common ASR slips: "whether" for "weather", "them/then the lights" for "dim the lights"
-    # (neither word starts a request)
-    t = re.sub(r"^whether\b|\b(?<=the )whether\b", "weather", t)
+    # common ASR slips (homophones Whisper picks in short commands): "whether" for "weather" unless
+    # it opens a clause, "them/then the lights" for "dim the lights", "like colour" for "light
+    # colour", "place" for a leading "please"
+    t = re.sub(r"\bwhether\b(?! (?:it|i|you|we|they|he|she|or|to|there|this|that)\b)", "weather", t)
     t = re.sub(r"^(?:them|then) (?=(?:the|all|my|our) )", "dim ", t)
+    t = re.sub(r"\blike (colou?rs?)\b", r"light \1", t)
+    t = re.sub(r"^place (?=(?:turn|set|play|put|stop|start|switch|make|dim|tell|show|add|cancel|remind)\b)", "please ", t)
     t = _FILLER_ANYWHERE.sub(" ", t)
     t = re.sub(r"\s+", " ", t).strip()
     t = _LEADING_FILLER.sub("", t)
