@@ -28,6 +28,23 @@ def cli(env, *args):
     return p.stdout
 
 
+@pytest.fixture
+def serving():
+    """Start `assistant serve` processes; whatever the test's outcome, none outlives it."""
+    procs = []
+
+    def start(env):
+        proc = start_serve(env)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def start_serve(env):
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -49,7 +66,7 @@ def read_events(proc, count, timeout=20.0):
     return events
 
 
-def test_sigkill_keeps_everything_and_fires_what_fell_due(env):
+def test_sigkill_keeps_everything_and_fires_what_fell_due(env, serving):
     real_now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     # An alarm a minute ago (set "before" it was due, by telling the CLI it is 3 minutes earlier).
     due = (real_now - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
@@ -57,7 +74,7 @@ def test_sigkill_keeps_everything_and_fires_what_fell_due(env):
     cli(env, "ask", "set a timer for 1 hour")
     cli(env, "ask", "set an alarm for 7 am every weekday")
 
-    serve = start_serve(env)
+    serve = serving(env)
     fired = read_events(serve, 1)
     assert [e["event"] for e in fired] == ["alarm_fired"] and fired[0]["name"] == "bread"
     assert 0 < fired[0]["late_s"] < 200
@@ -73,7 +90,7 @@ def test_sigkill_keeps_everything_and_fires_what_fell_due(env):
     alarms = json.loads(cli(env, "alarms", "--json"))
     assert {a["time"] for a in alarms} >= {"07:00"}
 
-    serve = start_serve(env)
+    serve = serving(env)
     try:
         fired = read_events(serve, 1)
     finally:
