@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from assistant.config import load_config
@@ -24,3 +26,12 @@ def make_assistant(tmp_path):
     yield make
     for a in made:
         a.close()
+
+
+@pytest.fixture
+def env(tmp_path):
+    """Environment for `assistant` subprocesses: no ASSISTANT_* from outside, a fresh data dir,
+    UTC, and a config home of its own (so no user config file is read)."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    return e

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 KEYS = {"text", "intent", "slots", "recognizer", "response", "actions", "timings_ms"}
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = dict(os.environ)
-    for var in list(e):
-        if var.startswith("ASSISTANT_"):
-            del e[var]
-    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
-    return e
 
 
 def run(env, *args, input=None):

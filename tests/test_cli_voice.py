@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import wave
@@ -12,13 +11,11 @@ import pytest
 
 
 @pytest.fixture
-def env(tmp_path):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+def env(env, tmp_path):
     cfg = tmp_path / "cfg" / "assistant"
     cfg.mkdir(parents=True)
     (cfg / "config.yaml").write_text("tts:\n  noise_scale: 0\n  noise_w_scale: 0\n")  # deterministic Piper
-    return e
+    return env
 
 
 def run(env, *args):

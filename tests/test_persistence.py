@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import queue
 import signal
 import subprocess
@@ -13,13 +12,6 @@ import threading
 import time
 
 import pytest
-
-
-@pytest.fixture
-def env(tmp_path):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
-    return e
 
 
 def cli(env, *args):
