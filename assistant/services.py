@@ -97,16 +97,17 @@ def _media(config: Config, services: dict[str, Any]) -> Any:
             raise PlayerError("MQTT music players need a broker: set mqtt.url in the config")
         return hub.publish(topic, payload)
 
-    return MediaService(settings, sink_factory=music_sink, publish=publish)
+    return MediaService(settings, sink_factory=lambda: music_sink(config.audio.output_device), publish=publish)
 
 
-def music_sink() -> Any:
-    """Where the built-in music player writes: the speaker if one is usable, else a (real-time paced) NullSink."""
+def music_sink(device: Any = None) -> Any:
+    """Where the built-in music player writes: the configured speaker (``audio.output_device``) if
+    it is usable, else a (real-time paced) NullSink."""
     try:
         from .audio import SpeakerSink
 
-        SpeakerSink()  # checks the output device; raises AudioDeviceError when there is none
-        return SpeakerPcmSink()
+        SpeakerSink(device)  # checks the output device; raises AudioDeviceError when there is none
+        return SpeakerPcmSink(device=device)
     except Exception as exc:  # no audio module, no PortAudio, no device
         log.warning("no usable speaker for music (%s); music goes to a silent null sink", exc)
         from devices.media.sinks import NullSink
