@@ -84,7 +84,8 @@ class Assistant:
 
     def understands(self, text: str) -> bool:
         """Would ``text`` do something (not just answer)? Checked with a dry run."""
-        return bool(self.ask(text, dry_run=True).actions)
+        # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
+        return bool(self._ask(text, now=None, dry_run=True, area=None).actions)
 
     def tick(self, now: dt.datetime | None = None) -> list[Event]:
         """Fire what fell due; run delayed commands; tell the listeners."""
