@@ -179,9 +179,9 @@ class AlarmFilter(Intent):
                 continue
             if self.part_of_day == "afternoon" and not 12 <= hour < 18:
                 continue
-            if self.name and (a.name or "").lower() != self.name.lower().removesuffix("s"):
-                if (a.name or "").lower() != self.name.lower():
-                    continue
+            said = (self.name or "").lower()
+            if said and (a.name or "").lower() not in (said, said.removesuffix("s")):  # "yoga alarms"
+                continue
             out.append(a)
         return out
 
