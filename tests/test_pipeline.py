@@ -125,6 +125,26 @@ def test_push_to_talk_trigger(engines):  # noqa: F811
     assert [r["intent"] for r in results] == ["GetTime"] and results[0]["wake_word"] == "push_to_talk"
 
 
+def test_muted_pipeline_ignores_the_microphone(engines):  # noqa: F811
+    """Issue 12: HA's Mute switch (an Event the publisher sets) makes the pipeline deaf, mid-request too."""
+    import threading
+
+    muted = threading.Event()
+    recorder = Recorder()
+    pipe = Pipeline(recorder, test_settings(), engines=engines, muted=muted)
+    first = join(silence(0.3), wake_phrase(), silence(0.2))
+    request = join(piper_speech("Turn on the kitchen light."), silence(1.5))
+    results = []
+    for audio, mute_after in ((first, True), (request, False), (join(wake_phrase(), silence(0.2), request), False)):
+        for i in range(0, len(audio) - 512, 512):
+            results.extend(pipe.feed(audio[i : i + 512]))
+        if mute_after:
+            muted.set()  # muted right after the wake word: the request that follows is not heard
+        else:
+            muted.clear()
+    assert [r["intent"] for r in results] == ["TurnOn"] and len(recorder.calls) == 1
+
+
 def test_understand_failure_is_reported_and_pipeline_goes_on(engines):  # noqa: F811
     def broken(text):
         if "timer" in text.lower():
