@@ -13,6 +13,7 @@ command -v "$PY" >/dev/null || PY=python3
 mkdir -p "$(dirname "$VENV")"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install -q homeassistant==2024.3.3 >&2
-"$VENV/bin/pip" install -q @EXTRAS@ >&2
+"$VENV/bin/pip" install -q home-assistant-frontend==20240307.0 hassil==1.6.1 home-assistant-intents==2024.3.12 paho-mqtt==1.6.1 janus==1.0.0 Pillow==10.2.0 securetar==2024.2.1 josepy==1.14.0 \
+    psutil-home-assistant==0.0.1 SQLAlchemy==2.0.27 fnv-hash-fast==0.5.0 >&2
 touch "$VENV/.complete"
 echo "$VENV"
