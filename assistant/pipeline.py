@@ -212,10 +212,11 @@ class Pipeline:
         self.busy = max(self.busy, self.t)
         results: list[dict] = []
         if self.muted is not None and self.muted.is_set():
-            if self.listening or self.endpointer.in_speech:  # drop a half-heard request
+            if self.endpointer.in_speech or (self.listening and not self.no_wake):  # drop a half-heard request
                 self.endpointer.reset(t0=self.t)
-                self._wake_event, self._triggered = None, None
+                self._wake_event = None
                 self._idle()
+            self._triggered = None
             self._preroll.clear()
             return results
         det, _ = self._work(lambda: self.wake.process(block))
