@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("ASSISTANT_TEST_REAL_HA") != "1",
 
 HERE = Path(__file__).parent / "real_ha"
 AREAS = {"light.ceiling_lights": "Living Room", "light.kitchen_lights": "Kitchen", "light.bed_light": "Bedroom",
-         "cover.garage_door": "Garage", "lock.front_door": "Hallway", "switch.decorative_lights": "Office",
+         "cover.garage_door": "Garage", "switch.decorative_lights": "Office",
          "switch.ac": "Office", "light.office_rgbw_lights": "Office"}
 GARDEN_ID = "light.garden_light_garden_light"  # how HA 2024.3 names the discovered light below
 HA_CONFIG = """\

@@ -75,6 +75,13 @@ async def provision(url: str, broker_port: int, areas: dict[str, str]) -> dict:
 
             long_lived = await call({"type": "auth/long_lived_access_token", "client_name": "assistant tests",
                                      "lifespan": 30})
+            for _ in range(240):  # the demo platforms register their entities after HA answers HTTP
+                known = {e["entity_id"] for e in await call({"type": "config/entity_registry/list"})}
+                if set(areas) <= known:
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                raise RuntimeError(f"entities never registered: {sorted(set(areas) - known)}")
             existing = {a["name"]: a["area_id"] for a in await call({"type": "config/area_registry/list"})}
             for name in sorted(set(areas.values()) - set(existing)):
                 existing[name] = (await call({"type": "config/area_registry/create", "name": name}))["area_id"]
