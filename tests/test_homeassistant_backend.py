@@ -231,10 +231,8 @@ def test_own_entities_from_home_assistant_are_not_devices(fake_ha):
     assert "switch.voice_assistant_mute" not in h.registry and "light.living_room" in h.registry
 
 
-def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosquitto, probe, prefix):
+def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosquitto, probe, prefix):  # noqa: F811
     """Issue 12: an MQTT light HA also exposes is one entity (HA's), and one command goes out."""
-    from devices.discovery import MqttDiscovery  # noqa: F401 - the hub wires it
-
     def light(name, ident, topic):
         return json.dumps({"name": name, "command_topic": f"{prefix}/{topic}/set", "state_topic": f"{prefix}/{topic}",
                            "unique_id": f"{ident}_light", "device": {"identifiers": [ident], "name": name}})
