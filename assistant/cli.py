@@ -198,11 +198,23 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    from .wyoming_server import WyomingError, start_wyoming
+
+    try:
+        wyoming = start_wyoming(assistant)  # satellites and Home Assistant (docs/satellites.md)
+    except WyomingError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
     log.info("serving; data in %s", assistant.config.data_dir)
-    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir)}), flush=True)
-    while not stopping:
-        assistant.tick()
-        time.sleep(args.interval)
+    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir),
+                      "wyoming_port": wyoming.port if wyoming else None}), flush=True)
+    try:
+        while not stopping:
+            assistant.tick()
+            time.sleep(args.interval)
+    finally:
+        if wyoming is not None:
+            wyoming.stop()
     return 0
 
 
