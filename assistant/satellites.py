@@ -224,6 +224,7 @@ class SatelliteHub:
     def __init__(self, assistant: Any, settings: WyomingSettings, voice: VoiceSettings):
         self.assistant = assistant
         self.settings = settings
+        self.engine_settings = voice  # as configured: the engines are shared with the rest of the process
         self.voice = voice.model_copy(deep=True)
         self.voice.tts.feedback_sounds = False  # boxes play their own awake/done sounds
         self.areas = {s.name: s.area for s in settings.satellites}
@@ -237,7 +238,7 @@ class SatelliteHub:
     def engines(self) -> Engines:
         with self._lock:
             if self._engines is None:
-                self._engines = Engines.load(self.voice)
+                self._engines = Engines.load(self.engine_settings)
             return self._engines
 
     # -- boxes come and go ---------------------------------------------------------------------
