@@ -103,6 +103,7 @@ class SatelliteClient:
         self._writer: Optional[asyncio.StreamWriter] = None
         self._source_done = threading.Event()
         self._stream_until = 0.0
+        self._reply_due = 0.0  # while a reply is awaited (input from a file waits for it before exiting)
 
     # -- events to the server (from the microphone thread) ---------------------------------------
     def _send(self, event: Event) -> bool:
@@ -136,6 +137,7 @@ class SatelliteClient:
             _LOGGER.info("Wake word %s", det.word)
             self.turns += 1
             self.streaming = True
+            self._reply_due = time.monotonic() + 30.0
             # stop on the transcript; give up after listen timeout + longest utterance
             self._stream_until = time.monotonic() + self.voice.wake.listen_timeout_s + self.voice.vad.max_utterance_s
             self._send(RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS,
@@ -181,7 +183,11 @@ class SatelliteClient:
                     _LOGGER.info("Heard: %r", text)
                     if not self.server_wake:
                         self.streaming = False
-                elif AudioStart.is_type(event.type) or AudioStop.is_type(event.type):
+                    if not text:
+                        self._reply_due = 0.0  # nothing heard: no reply comes
+                elif AudioStop.is_type(event.type):
+                    self._reply_due = 0.0
+                elif AudioStart.is_type(event.type):
                     pass
                 elif Describe.is_type(event.type):
                     await async_write_event(info.event(), writer)
@@ -209,7 +215,8 @@ class SatelliteClient:
             await asyncio.gather(task, return_exceptions=True)
 
     def _settled(self) -> bool:
-        quiet = time.monotonic() - self.player.last_audio > self.linger_s
+        now = time.monotonic()
+        quiet = now - self.player.last_audio > self.linger_s and now > self._reply_due
         return quiet and self.player.idle and (self.server_wake or not self.streaming)
 
     async def _connect_forever(self) -> None:

@@ -158,7 +158,7 @@ class SatelliteSession:
     def _do_audio(self, pcm: bytes) -> None:
         if self._pipe is None:
             return  # audio before run-pipeline: nobody asked us to listen
-        audio = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16)
+        audio = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).copy()
         self._pending = np.concatenate([self._pending, audio]) if len(self._pending) else audio
         while len(self._pending) >= BLOCK:
             block, self._pending = self._pending[:BLOCK], self._pending[BLOCK:]
@@ -193,6 +193,8 @@ class SatelliteSession:
     def _on_event(self, ev: Any) -> None:
         """Pipeline events -> Wyoming events the box (and Home Assistant-style satellites) expect."""
         if isinstance(ev, WakeDetected):
+            if self.stage != "wake":
+                return  # the box heard it itself (and played its own sound)
             self.link.send(Detection(name=ev.word, timestamp=int(ev.t * 1000)).event())
         elif isinstance(ev, SpeechStarted):
             self.link.send(VoiceStarted(timestamp=int(ev.t * 1000)).event())
@@ -281,7 +283,8 @@ class SatelliteHub:
                 self.origin[("alarm", action["alarm_id"])] = session.name
             elif kind in ("timer_stop", "alarm_stop", "alarm_snooze"):
                 what = "timer" if kind == "timer_stop" else "alarm"
-                self.ringing.pop((what, action.get(f"{what}_id")), None)  # silenced on every box
+                with self._lock:
+                    self.ringing.pop((what, action.get(f"{what}_id")), None)  # silenced on every box
         return result
 
     # -- ringing ---------------------------------------------------------------------------------
