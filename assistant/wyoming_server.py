@@ -192,6 +192,7 @@ class WyomingServer:
         self._ready = threading.Event()
         self._error: Optional[BaseException] = None
         self._stop: Optional[asyncio.Event] = None
+        self._conns: set[_Connection] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, warm_up: Optional[bool] = None) -> int:
@@ -238,10 +239,20 @@ class WyomingServer:
             for task in tasks:
                 task.cancel()
             server.close()
+            for conn in list(self._conns):  # end open connections cleanly (EOF), not by cancellation
+                await conn.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _Connection(self, reader, writer).run()
+        conn = _Connection(self, reader, writer)
+        self._conns.add(conn)
+        try:
+            await conn.run()
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            _LOGGER.info("connection from %s lost: %s", conn.peer, exc)
+        finally:
+            self._conns.discard(conn)
 
     async def _ticker(self) -> None:
         while True:
