@@ -388,3 +388,45 @@ def test_unmodified_wyoming_satellite_against_our_server(mosquitto, probe, prefi
         sat.wait(10)
         wy.stop()
         assistant.close()
+
+
+def test_our_satellite_redials_a_server_that_went_away(tmp_path):
+    """`assistant satellite` keeps its microphone running and dials again until the server is back."""
+    from assistant.audio import NullSink
+    from assistant.satellite_client import SatelliteClient
+
+    port = free_port()
+
+    def serve() -> tuple[Assistant, WyomingServer]:
+        cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_TZ": "UTC"})
+        cfg = cfg.model_copy(update={"wyoming": WyomingSettings(host="127.0.0.1", port=port)})
+        a = Assistant(cfg)
+        w = WyomingServer(a)
+        w.start(warm_up=False)
+        return a, w
+
+    stop = threading.Event()
+
+    def mic():  # silence at real-time pace until the test ends
+        while not stop.is_set():
+            time.sleep(0.032)
+            yield np.zeros(512, np.int16)
+
+    a, w = serve()
+    client = SatelliteClient(f"tcp://127.0.0.1:{port}", "hall", "Hall", test_settings(), mic(), NullSink(),
+                             reconnect_s=0.2)
+    runner = threading.Thread(target=client.run, daemon=True)
+    runner.start()
+    try:
+        assert wait_for(lambda: "hall" in w.hub.sessions, 10)
+        assert w.hub.sessions["hall"].area == "Hall"
+        w.stop()
+        a.close()
+        assert wait_for(lambda: not client.connected.is_set(), 10)
+        a, w = serve()  # the server restarts on the same port
+        assert wait_for(lambda: "hall" in w.hub.sessions, 10)
+    finally:
+        stop.set()
+        runner.join(15)
+        w.stop()
+        a.close()
