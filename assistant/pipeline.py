@@ -244,6 +244,11 @@ class Pipeline:
             results.extend(self.feed(np.zeros(512, np.int16)))
         return results
 
+    def end_turn(self) -> None:
+        """Stop listening for a command now (the satellite that heard the wake word gave up)."""
+        self._wake_event = None
+        self._idle()
+
     @property
     def speaking(self) -> bool:
         return self._speaker is not None and self._speaker.active

@@ -171,7 +171,7 @@ class SatelliteSession:
             for _result in self._pipe.flush():
                 self.sink.end()
             if self._pipe.listening:  # still nothing: the turn is over
-                self._pipe._idle()
+                self._pipe.end_turn()
                 self.link.send(Transcript(text="").event())
 
     def _do_pause(self) -> None:
