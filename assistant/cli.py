@@ -80,13 +80,15 @@ def _parser() -> argparse.ArgumentParser:
                          "for a server (Wyoming)", description="Listen for the wake word here and stream the command "
                          "to an assistant server over Wyoming; play its replies and ringing alarms. Reconnects when "
                          "the connection is lost. See docs/satellites.md.")
-    sat.add_argument("--server", required=True, metavar="URI", help="the server's Wyoming port, e.g. tcp://192.168.1.5:10600")
+    sat.add_argument("--server", required=True, metavar="URI",
+                     help="the server's Wyoming port, e.g. tcp://192.168.1.5:10600")
     sat.add_argument("--area", help="the area this box stands in (commands like 'turn off the lights' act there)")
     sat.add_argument("--name", help="this box's name (default: the host name)")
     sat.add_argument("--input", metavar="FILE", help="read audio from FILE at real-time pace ('-': raw 16 kHz s16le "
                      "mono on stdin) instead of the microphone; exits when it ends and the reply has played")
     sat.add_argument("--output", metavar="WAV", help="write what the server says to WAV instead of the speaker")
-    sat.add_argument("--server-wake", action="store_true", help="stream all audio and let the server hear the wake word")
+    sat.add_argument("--server-wake", action="store_true",
+                     help="stream all audio and let the server hear the wake word")
 
     sub.add_parser("config", parents=[common], help="check the configuration and print it as YAML")
     return p

@@ -241,8 +241,9 @@ class SatelliteClient:
             self.player.close()
 
 
-def run_satellite(server: str, name: str, area: Optional[str], voice: VoiceSettings, *, input_path: Optional[str] = None,
-                  output_path: Optional[str] = None, server_wake: bool = False, linger_s: float = 3.0) -> Any:
+def run_satellite(server: str, name: str, area: Optional[str], voice: VoiceSettings, *,
+                  input_path: Optional[str] = None, output_path: Optional[str] = None, server_wake: bool = False,
+                  linger_s: float = 3.0) -> Any:
     """Build the source and sink (microphone/speaker, or files) and run until done."""
     from .audio import FileSource, MicSource, RawPcmSource, SpeakerSink, WavSink
 

@@ -30,7 +30,6 @@ from urllib.parse import urlparse
 import numpy as np
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
-from wyoming.error import Error
 from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.handle import Handled, NotHandled
 from wyoming.info import (
@@ -123,10 +122,10 @@ class _Connection(AsyncEventHandler):
         elif Info.is_type(t):
             satellite = Info.from_event(event).satellite
             if satellite is not None:  # a satellite that dialled us announces itself
-                self._attach(satellite.name, satellite.area)
+                self.attach(satellite.name, satellite.area)
         elif RunPipeline.is_type(t):
             if self.session is None:
-                self._attach(f"satellite@{self.peer}", None)
+                self.attach(f"satellite@{self.peer}", None)
             assert self.session is not None
             self.session.run_pipeline(RunPipeline.from_event(event).start_stage.value)
         elif AudioStop.is_type(t):
@@ -155,7 +154,7 @@ class _Connection(AsyncEventHandler):
             _LOGGER.debug("ignored event %s from %s", t, self.peer)
         return True
 
-    def _attach(self, name: str, area: Optional[str]) -> None:
+    def attach(self, name: str, area: Optional[str]) -> None:
         if self.session is None:
             self.session = self.hub.attach(name, area, self.link)
 
@@ -277,7 +276,7 @@ class WyomingServer:
                     if Info.is_type(event.type):
                         announced = Info.from_event(event).satellite
                         break
-                conn._attach(entry.name, announced.area if announced else None)
+                conn.attach(entry.name, announced.area if announced else None)
                 await conn.write_event(RunSatellite().event())
                 warned = False
                 await conn.run()  # until the connection ends; then detaches the session

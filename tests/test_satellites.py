@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,8 +233,9 @@ class SatelliteServer:
             if ev is None:
                 return
             if Describe.is_type(ev.type):
-                write_event(Info(satellite=Satellite(name=self.name, area=self.area, attribution=Attribution("t", ""),
-                                                     installed=True, description=None, version=None)).event(), self.wfile)
+                info = Info(satellite=Satellite(name=self.name, area=self.area, attribution=Attribution("t", ""),
+                                                installed=True, description=None, version=None))
+                write_event(info.event(), self.wfile)
             elif RunSatellite.is_type(ev.type):
                 self.ran.set()
                 return
@@ -349,7 +349,8 @@ def test_home_assistant_services_describe_transcribe_synthesize_handle(server, e
 SATELLITE_PYTHON = os.environ.get("ASSISTANT_TEST_WYOMING_SATELLITE")
 
 
-@pytest.mark.skipif(not SATELLITE_PYTHON, reason="opt-in: ASSISTANT_TEST_WYOMING_SATELLITE=python with wyoming-satellite")
+@pytest.mark.skipif(not SATELLITE_PYTHON,
+                    reason="opt-in: ASSISTANT_TEST_WYOMING_SATELLITE=python with wyoming-satellite")
 def test_unmodified_wyoming_satellite_against_our_server(mosquitto, probe, prefix, tmp_path, engines):  # noqa: F811
     """wyoming-satellite from PyPI, its microphone a WAV played by `cat` (after a 2 s pause so we are
     connected), its speaker a file; we call it as Home Assistant would and hear the wake word here."""
