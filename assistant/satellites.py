@@ -136,6 +136,7 @@ class SatelliteSession:
             except LinkClosed:
                 _LOGGER.info("satellite %s: connection lost", self.name)
                 self._closed = True
+                self.hub.detach(self)  # rings go to the other boxes until it is back
                 break
             except Exception:
                 _LOGGER.exception("satellite %s: %s failed", self.name, item[0])
