@@ -1,4 +1,5 @@
-"""Home Assistant REST backend (homeassistant-api ``Client``): states, areas, service calls."""
+"""Home Assistant REST backend (homeassistant-api ``Client``): states, areas, service calls, and the names of
+its to-do lists (``todo.*``, used by devices/todo.py)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ class HomeAssistantBackend:
         self.client = Client(self.api_url, settings.token, verify_ssl=settings.verify_ssl,
                              global_request_kwargs={"timeout": settings.timeout})
         self.areas_from_ha = False
+        self.todo_lists: dict[str, str] = {}  # todo entity_id -> friendly name, from the last load()
 
     def _explain(self, e: Exception) -> HomeAssistantError:
         if isinstance(e, UnauthorizedError):
@@ -102,6 +104,8 @@ class HomeAssistantBackend:
             raise self._explain(e) from e
         areas = self.fetch_areas()
         seen = []
+        self.todo_lists = {st.entity_id: st.attributes.get("friendly_name") or st.entity_id.split(".", 1)[1].replace("_", " ")
+                           for st in states if st.entity_id.startswith("todo.")}
         for st in states:
             domain = st.entity_id.split(".", 1)[0]
             if domain not in SUPPORTED_DOMAINS:
