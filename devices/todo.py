@@ -127,6 +127,11 @@ class LocalTodoLists(_SlotLists):
         with self._lock:
             self._db.execute("DELETE FROM items WHERE id=? AND list=?", (item.uid, name))
 
+    def clear(self) -> None:
+        """Forget every item of every list."""
+        with self._lock:
+            self._db.execute("DELETE FROM items")
+
     def close(self) -> None:
         self._db.close()
 

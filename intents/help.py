@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import Field
 
-from .registry import intents, register
+from .registry import INTENT_MODULES, intents, register
 from .schema import Context, Intent, Outcome, SlotError, Usage
 from .timeparse import say_list
 
@@ -31,8 +31,11 @@ def available(usage: Usage, ctx: Context) -> bool:
     return bool(configured(service)) if callable(configured) else True
 
 
-def usages(ctx: Context) -> list[Usage]:
-    return [schema.usage for schema in intents().values() if schema.usage is not None]
+def usages() -> list[Usage]:
+    """Each area's usage, in the order of INTENT_MODULES (a subclass does not repeat its parent's)."""
+    own = [s for s in intents().values() if s.__dict__.get("usage") is not None]
+    own.sort(key=lambda s: INTENT_MODULES.index(s.__module__) if s.__module__ in INTENT_MODULES else len(INTENT_MODULES))
+    return [s.usage for s in own if s.usage is not None]
 
 
 def _words(text: str) -> set[str]:
@@ -41,7 +44,7 @@ def _words(text: str) -> set[str]:
 
 def find_usage(topic: str, ctx: Context) -> Usage | None:
     said = _words(topic)
-    for usage in usages(ctx):
+    for usage in usages():
         if said & {t.removesuffix("s") for t in usage.topics}:
             return usage
     return None
@@ -69,5 +72,5 @@ class GetHelp(Intent):
                 if not available(usage, ctx):
                     return Outcome(NOT_SET_UP.get(usage.needs or "", "That isn't set up yet."))
                 return Outcome(f"Try saying: {usage.example}")
-        can = [u.can for u in usages(ctx) if available(u, ctx)]
+        can = [u.can for u in usages() if available(u, ctx)]
         return Outcome(f"I can {say_list(can)}. Ask me \"how do I\" and one of these for an example.")

@@ -42,10 +42,12 @@ def split_reminder(text: str, now: dt.datetime) -> tuple[str | None, str]:
     ('take the pizza out', 'in 20 minutes'). The time may come first, last, or both (date first, hour last)."""
     words = text.split()
     head = 0
-    for i in range(len(words), 0, -1):  # the longest leading time ("every monday at 8 to")
+    for i in range(len(words), 0, -1):  # the longest leading time ("every monday at 8")
         if _pure(words[:i], now):
             head = i
             break
+    while head > 1 and _pure(words[: head - 1], now) == _pure(words[:head], now):
+        head -= 1  # "on friday at 6 pm | that the plumber comes": filler belongs to the message
     rest = words[head:]
     while rest and rest[0] in _CONNECTORS:
         rest = rest[1:]
