@@ -55,11 +55,12 @@ class ListIntent(Intent):
         from devices.todo import TodoError  # only the error type: the service comes from ctx
 
         try:
-            if self.name is None or self.name not in set(_lists(ctx).names().values()):
-                known = sorted(set(_lists(ctx).names().values()))
-                if not known:
-                    raise ListProblem("You have no lists yet" + (" in Home Assistant." if _lists(ctx).source == "home_assistant" else "."))
-                raise ListProblem(f"You have no {self.name or ''} list. Your lists are: {say_list(known)}.".replace("no  list", "no list"))
+            known = sorted(set(_lists(ctx).names().values()))
+            if not known:
+                where = " in Home Assistant" if _lists(ctx).source == "home_assistant" else ""
+                return Outcome(f"You have no lists{where} yet.")
+            if self.name not in known:
+                return Outcome(f"You have no {self.name + ' ' if self.name else ''}list. Your lists are: {say_list(known)}.")
             return self.run(ctx)
         except ListProblem as e:
             return Outcome(str(e))

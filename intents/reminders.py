@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from typing import Any, ClassVar, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from .alarms import AlarmFilter, repeat_text
 from .registry import register
@@ -91,7 +91,7 @@ class SetReminder(Intent):
     date: dt.date | None = Field(None, description="Date 'YYYY-MM-DD' for a one-off reminder")
     repeat: list[str] = Field(default_factory=list, description="Weekday names the reminder repeats on")
     delay_s: int | None = Field(None, ge=1, le=366 * 86400, description="Seconds from now, for 'in 20 minutes'")
-    unclear: str | None = Field(None, description="A time that was said but not understood", exclude=True)
+    _unclear: str | None = PrivateAttr(None)  # a time that was said but not understood ("at 37:99")
 
     @field_validator("repeat")
     @classmethod
@@ -117,14 +117,15 @@ class SetReminder(Intent):
             if parsed.date == ctx.now.date() and not parsed.part_of_day:
                 parsed.hour = None  # "remind me today": no sensible default; ask
         clock = parsed.clock(ctx.now) if parsed.relative is None else None
-        return cls(
+        intent = cls(
             message=spoken_message(message) if message else None,
             time=clock.strftime("%H:%M") if clock else None,
             date=parsed.date,
             repeat=parsed.repeat,
             delay_s=round(parsed.relative.total_seconds()) if parsed.relative else None,
-            unclear=unclear,
         )
+        intent._unclear = unclear
+        return intent
 
     @classmethod
     def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
@@ -135,8 +136,8 @@ class SetReminder(Intent):
 
     def handle(self, ctx: Context) -> Outcome:
         what = f" to {self.message}" if self.message else ""
-        if self.unclear:
-            return Outcome(f"Sorry, I didn't understand the time '{self.unclear}'. "
+        if self._unclear:
+            return Outcome(f"Sorry, I didn't understand the time '{self._unclear}'. "
                            f"Try, for example: remind me{what or ' to call mom'} at 5 PM.")
         if self.delay_s:
             at = ctx.now + dt.timedelta(seconds=self.delay_s)
