@@ -70,7 +70,7 @@ def label_of(row: dict) -> str:
     """SLURP's label, except that calendar rows about reminders ("remind me to ...", "what reminders do I
     have") become reminder_set/_query/_remove: we keep reminders, not a calendar."""
     label = row["intent"]
-    if label.startswith("calendar_") and re.search(r"\b(?:remind|remainder)", row["sentence"]):
+    if label.startswith("calendar_") and re.search(r"\bremind|\bremainder(?! of)", row["sentence"]):
         return "reminder_" + label.removeprefix("calendar_")
     return label
 
