@@ -179,7 +179,7 @@ class HomeAssistantTodoLists(_SlotLists):
             if response:
                 return client.trigger_service_with_response("todo", service, **data)[1]
             return client.trigger_service("todo", service, **data)
-        except Exception as e:  # noqa: BLE001 - the client raises many types
+        except Exception as e:  # the client raises many types
             raise TodoError(str(self.backend._explain(e))) from e
 
     def items(self, name: str) -> list[TodoItem]:
