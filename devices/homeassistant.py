@@ -147,3 +147,11 @@ class HomeAssistantBackend:
             if self.registry.update(st.entity_id, state=st.state, attributes=attrs) is not None:
                 ids.append(st.entity_id)
         return ids
+
+    def call_service_with_response(self, domain: str, service: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/services/<domain>/<service>?return_response`` (e.g. ``todo.get_items``): the service's
+        response, keyed by entity id."""
+        try:
+            return self.client.trigger_service_with_response(domain, service, **data)[1] or {}
+        except Exception as e:  # noqa: BLE001
+            raise self._explain(e) from e

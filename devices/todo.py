@@ -174,13 +174,14 @@ class HomeAssistantTodoLists(_SlotLists):
         raise TodoError(f"Home Assistant has no to-do list called {name!r}")
 
     def _call(self, service: str, data: dict[str, Any], response: bool = False) -> Any:
-        client = self.backend.client
+        from devices.homeassistant import HomeAssistantError
+
         try:
             if response:
-                return client.trigger_service_with_response("todo", service, **data)[1]
-            return client.trigger_service("todo", service, **data)
-        except Exception as e:  # the client raises many types
-            raise TodoError(str(self.backend._explain(e))) from e
+                return self.backend.call_service_with_response("todo", service, data)
+            return self.backend.call_service("todo", service, data)
+        except HomeAssistantError as e:
+            raise TodoError(str(e)) from e
 
     def items(self, name: str) -> list[TodoItem]:
         entity_id = self._entity(name)
