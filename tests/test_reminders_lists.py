@@ -83,22 +83,18 @@ def test_old_database_gets_the_reminder_column(tmp_path):
         store.close()
 
 
-def test_local_lists_persist(make_assistant, tmp_path):
+def test_local_lists_persist(make_assistant):
+    from devices.todo import LocalTodoLists
+
     a = make_assistant()
+    assert a.services["lists"].source == "local"
     assert a.ask("add milk and eggs to the shopping list").response == "Added milk and eggs to your shopping list."
     assert a.ask("add call the plumber to my to-do list").actions[0]["list"] == "to-do"
     assert a.ask("check milk off my shopping list").response == "Checked milk off your shopping list."
-    data_dir = a.config.data_dir
-    a.close()
-    from assistant.config import load_config
-    from assistant.core import Assistant
-
-    b = Assistant(load_config(env={"ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_TZ": "UTC"}))
-    try:
-        assert b.ask("what's on my shopping list").response == "Your shopping list has one item: eggs."
-        assert b.ask("what's on my to-do list").response == "Your to-do list has one item: call the plumber."
-    finally:
-        b.close()
+    a.services["lists"].close()  # reopened from its file, as after a restart
+    a.services["lists"] = LocalTodoLists(a.config.data_dir / "lists.db", a.config.lists)
+    assert a.ask("what's on my shopping list").response == "Your shopping list has one item: eggs."
+    assert a.ask("what's on my to-do list").response == "Your to-do list has one item: call the plumber."
 
 
 class FakeTodoHA(FakeHA):
