@@ -44,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         lp.add_argument("--json", action="store_true", help="print JSON")
         lp.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment")
 
-    serve = sub.add_parser("serve", parents=[common], help="run the service: ring alarms, timers and reminders as they fall due",
-                           description="Keep running, firing alarms, timers and reminders (missed ones on start, saying how late). "
+    serve = sub.add_parser("serve", parents=[common],
+                           help="run the service: ring alarms, timers and reminders as they fall due",
+                           description="Keep running, firing alarms, timers and reminders (missed ones on start, "
+                                       "saying how late). "
                                        "Prints one JSON line per event on stdout. Ctrl-C stops.")
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
 

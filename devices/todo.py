@@ -112,12 +112,14 @@ class LocalTodoLists(_SlotLists):
 
     def items(self, name: str) -> list[TodoItem]:
         with self._lock:
-            rows = self._db.execute("SELECT id, summary, done FROM items WHERE list=? ORDER BY done, id", (name,)).fetchall()
+            rows = self._db.execute("SELECT id, summary, done FROM items WHERE list=? ORDER BY done, id",
+                                    (name,)).fetchall()
         return [TodoItem(summary, bool(done), str(uid)) for uid, summary, done in rows]
 
     def add(self, name: str, summary: str) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO items (list, summary, created_at) VALUES (?, ?, ?)", (name, summary, time.time()))
+            self._db.execute("INSERT INTO items (list, summary, created_at) VALUES (?, ?, ?)",
+                             (name, summary, time.time()))
 
     def complete(self, name: str, item: TodoItem) -> None:
         with self._lock:
@@ -194,7 +196,8 @@ class HomeAssistantTodoLists(_SlotLists):
         self._call("add_item", {"entity_id": self._entity(name), "item": summary})
 
     def complete(self, name: str, item: TodoItem) -> None:
-        self._call("update_item", {"entity_id": self._entity(name), "item": item.uid or item.summary, "status": "completed"})
+        self._call("update_item",
+                   {"entity_id": self._entity(name), "item": item.uid or item.summary, "status": "completed"})
 
     def remove(self, name: str, item: TodoItem) -> None:
         self._call("remove_item", {"entity_id": self._entity(name), "item": item.uid or item.summary})

@@ -34,7 +34,8 @@ def available(usage: Usage, ctx: Context) -> bool:
 def usages() -> list[Usage]:
     """Each area's usage, in the order of INTENT_MODULES (a subclass does not repeat its parent's)."""
     own = [s for s in intents().values() if s.__dict__.get("usage") is not None]
-    own.sort(key=lambda s: INTENT_MODULES.index(s.__module__) if s.__module__ in INTENT_MODULES else len(INTENT_MODULES))
+    order = {module: i for i, module in enumerate(INTENT_MODULES)}
+    own.sort(key=lambda s: order.get(s.__module__, len(order)))
     return [s.usage for s in own if s.usage is not None]
 
 

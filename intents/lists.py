@@ -41,6 +41,10 @@ def _list_name(slots: dict[str, Any], ctx: Context) -> str | None:
     return lists.default() if lists is not None else None
 
 
+def _action(kind: str, name: str | None, item: str, ctx: Context) -> dict[str, Any]:
+    return {"type": kind, "list": name, "item": item, "source": _lists(ctx).source}
+
+
 def _title(name: str) -> str:
     return f"{name} list"
 
@@ -60,7 +64,8 @@ class ListIntent(Intent):
                 where = " in Home Assistant" if _lists(ctx).source == "home_assistant" else ""
                 return Outcome(f"You have no lists{where} yet.")
             if self.name not in known:
-                return Outcome(f"You have no {self.name + ' ' if self.name else ''}list. Your lists are: {say_list(known)}.")
+                which = f"{self.name} " if self.name else ""
+                return Outcome(f"You have no {which}list. Your lists are: {say_list(known)}.")
             return self.run(ctx)
         except ListProblem as e:
             return Outcome(str(e))
@@ -96,10 +101,11 @@ class HassListAddItem(ListIntent):
         if not ctx.dry_run:
             for item in new:
                 lists.add(self.name, item)
-        actions = [{"type": "list_add", "list": self.name, "item": i, "source": lists.source} for i in new]
+        actions = [_action("list_add", self.name, i, ctx) for i in new]
         said = f"your {_title(self.name)}"
         if not new:
-            return Outcome(f"{say_list(self.item).capitalize()} {'is' if len(self.item) == 1 else 'are'} already on {said}.")
+            verb = "is" if len(self.item) == 1 else "are"
+            return Outcome(f"{say_list(self.item).capitalize()} {verb} already on {said}.")
         extra = [i for i in self.item if i not in new]
         note = f" {say_list(extra).capitalize()} {'was' if len(extra) == 1 else 'were'} already on it." if extra else ""
         return Outcome(f"Added {say_list(new)} to {said}.{note}", actions)
@@ -136,7 +142,7 @@ class HassListCompleteItem(_ItemIntent):
         if not ctx.dry_run:
             _lists(ctx).complete(self.name, found)
         return Outcome(f"Checked {found.summary} off your {_title(self.name or '')}.",
-                       [{"type": "list_complete", "list": self.name, "item": found.summary, "source": _lists(ctx).source}])
+                       [_action("list_complete", self.name, found.summary, ctx)])
 
 
 @register
@@ -149,7 +155,7 @@ class HassListRemoveItem(_ItemIntent):
         if not ctx.dry_run:
             _lists(ctx).remove(self.name, found)
         return Outcome(f"Removed {found.summary} from your {_title(self.name or '')}.",
-                       [{"type": "list_remove", "list": self.name, "item": found.summary, "source": _lists(ctx).source}])
+                       [_action("list_remove", self.name, found.summary, ctx)])
 
 
 @register

@@ -197,7 +197,9 @@ class ListReminders(ReminderFilter):
         if self.next_only:
             return Outcome(f"Your next reminder: {describe(rows[0], ctx.now)}.")
         items = say_list([describe(r, ctx.now) for r in rows])
-        return Outcome(f"You have one reminder: {items}." if len(rows) == 1 else f"You have {len(rows)} reminders: {items}.")
+        if len(rows) == 1:
+            return Outcome(f"You have one reminder: {items}.")
+        return Outcome(f"You have {len(rows)} reminders: {items}.")
 
 
 @register
@@ -217,5 +219,6 @@ class CancelReminder(ReminderFilter):
             for row in rows:
                 ctx.store.delete_alarm(row.id)
         if len(rows) == 1:
-            return Outcome(f"Cancelled the reminder: {describe(rows[0], ctx.now)}.", [_action("reminder_cancel", rows[0])])
+            return Outcome(f"Cancelled the reminder: {describe(rows[0], ctx.now)}.",
+                           [_action("reminder_cancel", rows[0])])
         return Outcome(f"Cancelled {len(rows)} reminders.", [_action("reminder_cancel", r) for r in rows])

@@ -46,7 +46,8 @@ def test_recurring_reminder_rolls_over_and_snoozes(make_assistant):
     monday = dt.datetime(2026, 11, 30, 8, 0, 1, tzinfo=UTC)
     assert a.tick(monday - dt.timedelta(seconds=2)) == []
     events = a.tick(monday)
-    assert [(e.kind, e.message, e.spoken()) for e in events] == [("reminder_due", "put the bins out", "Reminder: put the bins out.")]
+    assert [(e.kind, e.message, e.spoken()) for e in events] == [
+        ("reminder_due", "put the bins out", "Reminder: put the bins out.")]
     assert said == events and a.tick(monday) == []  # fires once
     assert a.ask("snooze for 5 minutes", now=monday).response == "Snoozed for 5 minutes."
     assert a.tick(monday + dt.timedelta(minutes=4)) == []
@@ -73,7 +74,8 @@ def test_old_database_gets_the_reminder_column(tmp_path):
     db.executescript("""CREATE TABLE alarms (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, time TEXT NOT NULL,
         date TEXT, repeat TEXT NOT NULL, next_at REAL NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL,
         fired_at REAL);
-        INSERT INTO alarms (name, time, repeat, next_at, state, created_at) VALUES ('taxi', '07:00', '[]', 1, 'scheduled', 0);""")
+        INSERT INTO alarms (name, time, repeat, next_at, state, created_at)
+            VALUES ('taxi', '07:00', '[]', 1, 'scheduled', 0);""")
     db.commit()
     db.close()
     store = Store(tmp_path / "assistant.db")
@@ -151,7 +153,8 @@ def test_home_assistant_todo_lists(make_assistant, todo_ha):
     assert a.ask("add vacuum the stairs to my chores list").actions[0]["source"] == "home_assistant"
     assert a.ask("what's on my shopping list").response == "Your shopping list has 2 items: milk and eggs."
     assert a.ask("check milk off my shopping list").response == "Checked milk off your shopping list."
-    assert todo_ha.calls[-1][1:] == ("update_item", {"entity_id": "todo.shopping_list", "item": "uid-0", "status": "completed"})
+    assert todo_ha.calls[-1][1:] == ("update_item", {"entity_id": "todo.shopping_list", "item": "uid-0",
+                                                     "status": "completed"})
     assert [i["status"] for i in todo_ha.todo["todo.shopping_list"]] == ["completed", "needs_action"]
     assert a.ask("remove eggs from the shopping list").response == "Removed eggs from your shopping list."
     assert todo_ha.todo["todo.shopping_list"] == [{"summary": "milk", "uid": "uid-0", "status": "completed"}]
