@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from devices.media.settings import MediaSettings
 from devices.weather.settings import WeatherSettings
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
+from devices.todo import ListsSettings
 from intents.settings import IntentSettings
 
 from .wyoming_settings import WyomingSettings
@@ -56,6 +57,7 @@ class Config(Section):
     devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    lists: ListsSettings = Field(default_factory=ListsSettings, description="Shopping and to-do lists")
     audio: AudioSettings = Field(default_factory=AudioSettings, description="Microphone and speaker")
     wake: WakeSettings = Field(default_factory=WakeSettings, description="Wake word engine and words")
     vad: VadSettings = Field(default_factory=VadSettings, description="End-of-speech detection")
