@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
 """Understanding benchmark on SLURP's home commands (Bastianelli et al., EMNLP 2020; CC BY 4.0).
 
-Runs `assistant ask -` over the sentences (a fresh, throw-away data dir, --dry-run) and, in the
-same run, stock hassil + home-assistant-intents over a generic home, and prints per label:
-in-scope accuracy, out-of-scope false-action rate and p50/p95 per utterance for both.
+Three systems side by side, per label: our template tier alone (``ASSISTANT_LEARNED=false``),
+templates + the learned tier, and stock hassil + home-assistant-intents. For each: in-scope intent
+accuracy, slot accuracy on the rows whose slots we support (see ``slots_right``), the out-of-scope
+false-action rate (any intent on an out-of-scope row counts) and p50/p95 per utterance; also the
+learned tier's own time on the rows it was asked.
 
     python bench/understanding.py [--data ../shared/data/slurp_devel_home.jsonl] [--labels alarm_,datetime_]
+    python bench/understanding.py --sample 4 --no-ha      # every 4th row, a quick look
 
-Device commands need a home: by default both systems get the devices and areas of bench/home.yaml
+The learned tier is trained on SLURP devel, so by default its figures are 5-fold cross-validated:
+``python -m intents.train --fold-models DIR`` trains five models (a few minutes each on two cores),
+each without one fold (crc32(slurp_id) % 5), and each answers its own fold (``--fold-models DIR``
+reuses models written before; ``--no-cv`` uses the shipped model, for data it was not trained on).
+
+Runs `assistant ask -` over the sentences (a fresh, throw-away data dir, --dry-run). Device
+commands need a home: by default both systems get the devices and areas of bench/home.yaml
 (lights, plugs, a fan, a vacuum, a thermostat, a garage door; the box stands in the living room),
-ours through ASSISTANT_CONFIG, stock HA as its name/area slot lists. ``--home none`` runs without.
+ours through ASSISTANT_CONFIG, stock HA as its name/area slot lists, plus what any HA home with
+music and a forecast has (media players and a weather entity) and the satellite's area as context.
+``--home none`` runs without.
 """
 
 from __future__ import annotations
@@ -90,18 +101,21 @@ def run_ours(sentences: list[str], assistant_cmd: list[str], home: str | None = 
     return results, wall
 
 
-def run_learned_cv(rows: list[dict], assistant_cmd: list[str], home: str | None) -> tuple[list[dict], float]:
+def run_learned_cv(rows: list[dict], assistant_cmd: list[str], home: str | None,
+                   models: str | None = None) -> tuple[list[dict], float]:
     """Template + learned with the learned tier cross-validated: per SLURP devel fold, a model trained
-    without that fold (``python -m intents.train --exclude-fold K``) answers that fold's rows."""
+    without that fold (``python -m intents.train --fold-models DIR``) answers that fold's rows."""
     from intents.train import FOLDS, fold_of
 
     results: list[dict | None] = [None] * len(rows)
     wall = 0.0
     with tempfile.TemporaryDirectory() as tmp:
+        if models:
+            tmp = models
+        else:
+            subprocess.run([sys.executable, "-m", "intents.train", "--fold-models", tmp], check=True)
         for k in range(FOLDS):
             model = Path(tmp) / f"fold{k}.npz"
-            subprocess.run([sys.executable, "-m", "intents.train", "--exclude-fold", str(k), "--out", str(model)],
-                           check=True)
             idx = [i for i, r in enumerate(rows) if fold_of(r["slurp_id"]) == k]
             out, w = run_ours([rows[i]["sentence"] for i in idx], assistant_cmd, home,
                               {"ASSISTANT_LEARNED_MODEL": str(model)})
@@ -289,6 +303,8 @@ def main() -> None:
     ap.add_argument("--no-ha", action="store_true", help="skip the stock Home Assistant comparison")
     ap.add_argument("--no-cv", action="store_true",
                     help="use the shipped learned model as it is (it was trained on SLURP devel: only for other data)")
+    ap.add_argument("--fold-models", metavar="DIR",
+                    help="fold models already written by `python -m intents.train --fold-models DIR` (else trained here)")
     ap.add_argument("--sample", type=int, metavar="N", help="only every row whose index modulo N is 0 (a quick look)")
     ap.add_argument("--home", default=str(here / "home.yaml"),
                     help="config with a generic home's devices, used by both systems (default bench/home.yaml; "
@@ -308,7 +324,7 @@ def main() -> None:
     if args.no_cv:
         learned, wall_l = run_ours(sentences, cmd, home)
     else:
-        learned, wall_l = run_learned_cv(rows, cmd, home)
+        learned, wall_l = run_learned_cv(rows, cmd, home, args.fold_models)
     systems = {"templates": templates, "+learned": learned}
     if not args.no_ha:
         systems["stock_ha"] = run_stock_ha(sentences, home)

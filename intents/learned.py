@@ -199,6 +199,7 @@ _KIND_DOMAIN = {"light": "light", "lamp": "light", "bulb": "light", "lighting": 
                 "socket": "switch", "fan": "fan", "vacuum": "vacuum", "hoover": "vacuum", "robot": "vacuum",
                 "thermostat": "climate", "heating": "climate", "blind": "cover", "garage door": "cover",
                 "curtain": "cover"}
+_MEDIA_WORD = re.compile(r"\b(music|songs?|tunes|radio|podcasts?|audiobooks?|playlist)\b")
 _MEDIA_CLASS = [("album", re.compile(r"\balbum\b")), ("playlist", re.compile(r"\bplaylist\b")),
                 ("track", re.compile(r"\b(?:song|track)\b"))]
 
@@ -232,6 +233,7 @@ class LearnedRecognizer:
         self.known = set(intent_names)
         self.threshold = self.model.threshold if threshold is None else threshold
         self.lists: dict[str, list[tuple[str, Any]]] = {}
+        self.candidates("turn on the light in the kitchen")  # warm numpy and rapidfuzz up once
 
     def set_list(self, name: str, values: Iterable[str | tuple[str, Any] | tuple[str, Any, dict]]) -> None:
         self.lists[name] = [(v[0], v[1]) if isinstance(v, tuple) else (v, v) for v in values if v and v[0]]
@@ -309,9 +311,12 @@ class LearnedRecognizer:
                 slots["date"] = when
         elif intent == "HassMediaSearchAndPlay":
             query = self._query(words, found)
-            if not query:
-                slots["_missing"] = "search_query"
-                return slots
+            if not query:  # "play the radio", "put some music on": the kind of thing is the search
+                kind = _MEDIA_WORD.search(text)
+                if kind is None:
+                    slots["_missing"] = "search_query"
+                    return slots
+                query = "music" if kind.group(1) in ("music", "songs", "song", "tunes") else kind.group(1)
             slots["search_query"] = query
             for media_class, pattern in _MEDIA_CLASS:
                 if pattern.search(text):
@@ -340,10 +345,13 @@ class LearnedRecognizer:
             percent = _PERCENT.search(text)
             colour = _COLOURS.search(text)
             relative = re.search(r"\bby\b", text) or not re.search(r"\bto\b", text)
+            level = re.search(r"\bto (\d{1,3})\b", text)
             if colour:
                 slots["color"] = colour.group(1)
             elif percent and not relative:
                 slots["brightness"] = int(percent.group(1))
+            elif level and int(level.group(1)) <= 100:
+                slots["brightness"] = int(level.group(1))
             elif _DOWN.search(text) or _UP.search(text) or percent:
                 slots["brightness_direction"] = "down" if _DOWN.search(text) else "up"
                 if percent:
