@@ -205,24 +205,23 @@ _MEDIA_CLASS = [("album", re.compile(r"\balbum\b")), ("playlist", re.compile(r"\
 
 
 def best_in_list(words: list[str], items: list[tuple[str, Any]], threshold: float = 86.0) -> tuple[Any, str] | None:
-    """The list item a run of words names best (longest runs first, fuzzy for ASR slips)."""
+    """(value, words said) of the list item a run of words names best: fuzzy for ASR slips, the best
+    score first, then the longer run."""
     if not items:
         return None
     from rapidfuzz import fuzz, process
 
     keys = [i[0] for i in items]
+    best: tuple[float, int, int, str] | None = None
     for n in range(min(5, len(words)), 0, -1):
-        best = None
         for start in range(len(words) - n + 1):
             phrase = " ".join(words[start:start + n])
             if len(phrase) < 3:
                 continue
             hit = process.extractOne(phrase, keys, scorer=fuzz.ratio, score_cutoff=threshold)
-            if hit and (best is None or hit[1] > best[1]):
-                best = (hit, phrase)
-        if best:
-            return items[best[0][2]][1], best[1]
-    return None
+            if hit and (best is None or (hit[1], n) > best[:2]):
+                best = (hit[1], n, hit[2], phrase)
+    return (items[best[2]][1], best[3]) if best else None
 
 
 class LearnedRecognizer:
@@ -275,9 +274,9 @@ class LearnedRecognizer:
         name = best_in_list(words, self.lists.get("name", []))
         area = best_in_list(words, self.lists.get("area", []))
         if name:
-            slots["name"] = name[1]
+            slots["name"] = name[0]
         if area and not (name and area[1] in name[1]):
-            slots["area"] = area[1]
+            slots["area"] = area[0]
 
     def fill(self, intent: str, text: str, found: dict[str, list[str]]) -> dict[str, Any]:
         words = text.split()

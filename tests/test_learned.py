@@ -75,6 +75,14 @@ def test_missing_slot_asks(assistant, sentence, intent, question):
     assert (result.intent, result.response, result.actions) == (intent, question, []), result
 
 
+def test_tier_order(make_assistant, tmp_path):
+    from assistant.config import LearnedSettings, LlmSettings
+
+    with_llm = make_assistant(llm=LlmSettings(url="http://127.0.0.1:9/v1"))
+    assert [r.name for r in with_llm.recognizers] == ["template", "learned", "llm"]
+    assert [r.name for r in make_assistant(learned=LearnedSettings(enabled=False)).recognizers] == ["template"]
+
+
 def test_in_scope_score():
     rec = LearnedRecognizer(intents())
     assert rec.in_scope("could you dim the lights in here a touch") > 0.8
