@@ -21,6 +21,7 @@ Only numpy (and rapidfuzz) at run time; scikit-learn is needed to train, not to 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import zlib
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).parent / "learned_model.npz"
 BUCKETS = 1 << 17
 NONE = "none"  # the out-of-scope class
-DEFAULT_THRESHOLD = 0.5
 TAGS = ("QUERY", "PLACE", "WHEN")
 
 
@@ -106,11 +106,8 @@ class Model:
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "Model":
-        with np.load(path, allow_pickle=False) as z:
-            meta = z["meta"].tobytes().decode()
-            import json
-
-            info = json.loads(meta)
+        with np.load(path, allow_pickle=False) as z:  # plain arrays only: nothing in the file can run code
+            info = json.loads(z["meta"].tobytes().decode())
             return cls(
                 Linear(z["intent_w"], z["intent_b"], info["intent_classes"]),
                 Linear(z["tag_w"], z["tag_b"], info["tag_classes"]),
@@ -238,7 +235,8 @@ class LearnedRecognizer:
         self.lists[name] = [(v[0], v[1]) if isinstance(v, tuple) else (v, v) for v in values if v and v[0]]
 
     def in_scope(self, text: str) -> float:
-        """Probability that ``text`` asks for something this assistant can do (any intent but ``none``)."""
+        """Probability that ``text`` (raw or normalised) asks for something this assistant can do:
+        1 - P(none). For gating other tiers (e.g. the LLM's tool calls); 0.0 for empty text."""
         from .normalize import normalize
 
         words = normalize(text).split()
@@ -249,7 +247,7 @@ class LearnedRecognizer:
     def understand(self, text: str) -> tuple[str | None, float, dict[str, list[str]]]:
         """(intent or None, its probability, tagged spans) for a normalised text."""
         words = text.split()
-        if not words:
+        if len(words) < 2:  # one word ("cancel", "favourite") is the templates' to take or leave
             return None, 0.0, {}
         probs = self.model.classify(words)
         intent, p = max(probs.items(), key=lambda kv: kv[1])
