@@ -196,6 +196,7 @@ _KIND_DOMAIN = {"light": "light", "lamp": "light", "bulb": "light", "lighting": 
                 "socket": "switch", "fan": "fan", "vacuum": "vacuum", "hoover": "vacuum", "robot": "vacuum",
                 "thermostat": "climate", "heating": "climate", "blind": "cover", "garage door": "cover",
                 "curtain": "cover"}
+_OBJECT = re.compile(r"\b(?:the|my|our|a|an|this|that)\s+(?!(?:one|thing|stuff|device|it)\b)\w+")
 _MEDIA_WORD = re.compile(r"\b(music|songs?|tunes|radio|podcasts?|audiobooks?|playlist)\b")
 _MEDIA_CLASS = [("album", re.compile(r"\balbum\b")), ("playlist", re.compile(r"\bplaylist\b")),
                 ("track", re.compile(r"\b(?:song|track)\b"))]
@@ -260,6 +261,8 @@ class LearnedRecognizer:
         if intent is None:
             return []
         slots = self.fill(intent, text, found)
+        if slots is None:
+            return []
         missing = slots.pop("_missing", None)
         if missing:
             return [Candidate(intent, {"question": QUESTIONS[missing], "missing": missing}, text,
@@ -276,7 +279,9 @@ class LearnedRecognizer:
         if area and not (name and area[1] in name[1]):
             slots["area"] = area[0]
 
-    def fill(self, intent: str, text: str, found: dict[str, list[str]]) -> dict[str, Any]:
+    def fill(self, intent: str, text: str, found: dict[str, list[str]]) -> dict[str, Any] | None:
+        """Raw slots for ``intent`` (``_missing``: a required one is not there), or None: the words
+        name something this intent cannot act on."""
         words = text.split()
         slots: dict[str, Any] = {}
         duration = _DURATION.search(text)
@@ -369,6 +374,8 @@ class LearnedRecognizer:
                     slots["temperature"] = int(number.group(1))
                 slots.pop("domain", None)
             elif intent in ("HassTurnOn", "HassTurnOff") and not ({"name", "area"} & set(slots)) and not slots.get("domain"):
+                if _OBJECT.search(text):  # "turn off the banana": something named, and no device of ours
+                    return None
                 slots["_missing"] = "device"
             if intent in ("HassVacuumStart", "HassClimateGetTemperature"):
                 slots.pop("domain", None)
