@@ -7,7 +7,7 @@ accuracy, slot accuracy on the rows whose slots we support (see ``slots_right``)
 false-action rate (any intent on an out-of-scope row counts) and p50/p95 per utterance; also the
 learned tier's own time on the rows it was asked.
 
-    python bench/understanding.py [--data ../shared/data/slurp_devel_home.jsonl] [--labels alarm_,datetime_]
+    python bench/understanding.py [--data bench/data/slurp_devel_home.jsonl] [--labels alarm_,datetime_]
     python bench/understanding.py --sample 4 --no-ha      # every 4th row, a quick look
 
 The learned tier is trained on SLURP devel, so by default its figures are 5-fold cross-validated:
@@ -60,6 +60,10 @@ MAPPING: dict[str, set[str]] = {
     "audio_volume_up": {"HassSetVolumeRelative", "HassSetVolume"},
     "audio_volume_down": {"HassSetVolumeRelative", "HassSetVolume"},
     "audio_volume_mute": {"HassMediaPlayerMute", "HassSetVolume"},
+    # reminders (issue 16): SLURP files them under calendar_*; see label_of()
+    "reminder_set": {"SetReminder"},
+    "reminder_query": {"ListReminders"},
+    "reminder_remove": {"CancelReminder"},
 }
 OUT_OF_SCOPE_PREFIXES = ("play_game", "calendar_", "datetime_convert", "music_likeness", "music_dislikeness")
 SKIP = {"audio_volume_other", "music_settings", "music_query", "iot_coffee"}
@@ -71,6 +75,15 @@ GENERIC_NAMES = [
     "tv", "speaker", "thermostat", "garage door", "front door", "vacuum", "robot vacuum", "fan", "heater",
     "plug", "socket", "coffee maker", "music", "radio",
 ]
+
+
+def label_of(row: dict) -> str:
+    """SLURP's label, except that calendar rows about reminders ("remind me to ...", "what reminders do I
+    have") become reminder_set/_query/_remove: we keep reminders, not a calendar."""
+    label = row["intent"]
+    if label.startswith("calendar_") and re.search(r"\bremind|\bremainder(?! of)", row["sentence"]):
+        return "reminder_" + label.removeprefix("calendar_")
+    return label
 
 
 def scope(label: str) -> str:
@@ -249,7 +262,7 @@ def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
     Supported: weather place and day, alarm time, time-zone place, media names (artist, song, album,
     playlist, station, podcast, audiobook, genre: each inside our search query, no more than 3 words
     besides), light area, colour and amount."""
-    label = row["intent"]
+    label = label_of(row)
     ents: dict[str, list[str]] = defaultdict(list)
     for e in row.get("entities") or []:
         ents[e["type"]].append(e["text"])
@@ -297,7 +310,7 @@ def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
 def main() -> None:
     here = Path(__file__).resolve().parent
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(here.parent.parent / "shared/data/slurp_devel_home.jsonl"))
+    ap.add_argument("--data", default=str(here / "data" / "slurp_devel_home.jsonl"))
     ap.add_argument("--labels", default="", help="comma-separated label prefixes to show in the summary line")
     ap.add_argument("--errors", metavar="FILE", help="write our (template + learned) misses and false actions as JSON lines here")
     ap.add_argument("--no-ha", action="store_true", help="skip the stock Home Assistant comparison")
@@ -314,7 +327,7 @@ def main() -> None:
     import datetime as dt
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
-    rows = [r for r in rows if scope(r["intent"]) != "skip"]
+    rows = [r for r in rows if scope(label_of(r)) != "skip"]
     if args.sample:
         rows = rows[::args.sample]
     sentences = [r["sentence"] for r in rows]
@@ -338,7 +351,7 @@ def main() -> None:
     slot_ok: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     errors = []
     for i, row in enumerate(rows):
-        label = row["intent"]
+        label = label_of(row)
         for name, results in systems.items():
             got = results[i]["intent"]
             ok = (got in MAPPING.get(label, set())) if scope(label) == "in" else got is None

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+from .schema import Usage
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +372,7 @@ class DeviceIntent(Intent):
 @register
 class HassTurnOn(DeviceIntent):
     intent: ClassVar[str] = "HassTurnOn"
+    usage: ClassVar[Usage] = Usage("control your lights and devices", "Turn on the kitchen light.", ("light", "lights", "lamp", "device", "devices", "switch", "fan", "heating", "thermostat", "door"), needs="devices")
     description: ClassVar[str] = "Turn on / open / start / lock a device, or all lights (fans...) in an area"
     op: ClassVar[str] = "turn_on"
 
@@ -547,8 +549,11 @@ class HassClimateGetTemperature(DeviceIntent):
         if place is None:
             return []
         pool = hub.registry.in_area(place)
-        return ([e for e in pool if e.component == "climate" and e.attributes.get("current_temperature") is not None]
-                + [e for e in pool if e.component == "sensor" and e.device_class == "temperature"])
+        sensors = [e for e in pool if e.component == "sensor" and e.device_class == "temperature"]
+        climate = [e for e in pool if e.component == "climate"]
+        reported = [e for e in climate if e.attributes.get("current_temperature") is not None]
+        # a thermostat that has not reported yet still answers (it says so) rather than the weather
+        return reported + sensors + [e for e in climate if e not in reported]
 
     def handle(self, ctx: Context) -> Outcome:
         e = self._sources(ctx)[0]
