@@ -44,6 +44,12 @@ class LlmSettings(Section):
     timeout_s: float = Field(4.0, gt=0, description="Longest wait for the LLM; a voice answer should not wait longer")
 
 
+class LearnedSettings(Section):
+    enabled: bool = Field(True, description="Tier 'learned' (after the templates, before the LLM); off = templates only")
+    model: Path | None = Field(None, description="Model file (.npz) from `python -m intents.train`; unset = the shipped one")
+    threshold: float | None = Field(None, ge=0, le=1, description="Least intent probability to act on; unset = the model's")
+
+
 class Config(Section):
     timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Berlin; unset = the system's")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where state (SQLite) is kept")
@@ -52,6 +58,7 @@ class Config(Section):
     log_level: str = Field("WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     intents: IntentSettings = Field(default_factory=IntentSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    learned: LearnedSettings = Field(default_factory=LearnedSettings, description="The learned understanding tier")
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
@@ -114,6 +121,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ASSISTANT_MQTT_URL": ("mqtt", "url"),
     "ASSISTANT_LLM_URL": ("llm", "url"),
     "ASSISTANT_LLM_MODEL": ("llm", "model"),
+    "ASSISTANT_LEARNED": ("learned", "enabled"),
+    "ASSISTANT_LEARNED_MODEL": ("learned", "model"),
     "ASSISTANT_HA_URL": ("home_assistant", "url"),
     "ASSISTANT_HA_TOKEN": ("home_assistant", "token"),
     "ASSISTANT_WEATHER_URL": ("weather", "forecast_url"),

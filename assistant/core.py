@@ -54,6 +54,10 @@ class Assistant:
         self.store = Store(config.data_dir / "assistant.db")
         self.schemas: dict[str, type[Intent]] = intents()
         self.recognizers: list[Any] = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
+        if config.learned.enabled:  # tier "learned": phrasing no template foresaw
+            from intents.learned import LearnedRecognizer
+
+            self.recognizers.append(LearnedRecognizer(self.schemas, config.learned.model, config.learned.threshold))
         if config.llm.url:  # tier "llm": asked only when the templates find nothing
             from .llm import LlmRecognizer
 
@@ -158,7 +162,7 @@ class Assistant:
     def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
         tool_args = getattr(recognizer, "gives_tool_args", False)  # the LLM tier's typed arguments
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
-            schema = self.schemas[candidate.intent]
+            schema = candidate.schema or self.schemas[candidate.intent]
             try:
                 if tool_args:
                     return schema.from_tool_args(dict(candidate.slots), ctx)
