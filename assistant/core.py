@@ -88,6 +88,17 @@ class Assistant:
         # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
         return bool(self._ask(text, now=None, dry_run=True, area=None).actions)
 
+    def vocabulary(self) -> list[str]:
+        """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
+        stations; for Whisper's hotwords (``Transcriber.set_vocabulary``)."""
+        words: list[str] = []
+        for values in slot_lists(self.services).values():
+            words += [v[0] if isinstance(v, tuple) else v for v in values]
+        media = self.config.media
+        words += [p.name for p in media.players] + list(media.radio_stations)
+        words += [self.config.area] if self.config.area else []
+        return list(dict.fromkeys(w for w in words if isinstance(w, str) and w.strip()))
+
     def is_complete(self, text: str) -> bool:
         """Is ``text`` (a transcript heard in a pause) a whole command, so the voice pipeline may end
         the turn early? Yes when it does not stop on a word that usually goes on ("for", "the",
