@@ -85,6 +85,8 @@ def _joined_base(target: Path) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             if not (target / "model.bin").is_file():
                 raise
+    except ModelError:
+        raise
     except OSError as exc:
         raise ModelError(f"cannot assemble Whisper base in {target}: {exc}; check that the data dir is writable") from None
     _LOGGER.info("Whisper base assembled in %s", target)
