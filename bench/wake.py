@@ -4,6 +4,7 @@
     python bench/wake.py --minutes 20 --positives 90 --json out.json
     python bench/wake.py --sweep            # also false rejects / false accepts per hour over thresholds
     python bench/wake.py --calibrate --positives 140 --minutes 20   # the larger calibration set (below)
+    python bench/wake.py --own my_wake/ --negative-file talk.wav    # your own recordings (docs/voice.md)
 
 Negatives: SLURP devel home sentences (/work/shared/data/slurp_devel_home.jsonl), three in four spoken
 by Piper (joe, noise 0, two speeds) and one in four by espeak-ng (several voices), 0.3-0.8 s apart,
@@ -308,15 +309,45 @@ def sweep(engine: str, thresholds: list[float], positives: list[np.ndarray], neg
     return rows
 
 
+def own_recordings(folder: Path, negative_file: str | None) -> None:
+    """Per engine and threshold: how many of your wake-word recordings fire, and false accepts per
+    hour on your recording without it (if given)."""
+    from assistant.audio import read_audio_file
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3", ".m4a"))
+    if not files:
+        sys.exit(f"no recordings (.wav/.flac/.ogg/.mp3) in {folder}")
+    clips = [np.concatenate([silence(0.5), read_audio_file(str(f)), silence(1.0)]) for f in files]
+    negative = read_audio_file(negative_file) if negative_file else None
+    grid = {"micro": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95], "openwakeword": [0.1, 0.2, 0.3, 0.5, 0.7]}
+    print(f"{len(files)} recordings in {folder}" + (f"; {len(negative) / SR / 60:.1f} min without the wake word" if negative is not None else ""))
+    for engine, thresholds in grid.items():
+        best = [float(probabilities(engine, c).max()) for c in clips]
+        neg = probabilities(engine, negative) if negative is not None else None
+        hours = len(negative) / SR / 3600 if negative is not None else 0
+        cells = []
+        for t in thresholds:
+            cell = f"{t}: missed {sum(p <= t for p in best)}/{len(best)}"
+            if neg is not None:
+                cell += f", FA/h {len(fires(neg, t, int(2.0 * SR / 512))) / hours:.1f}"
+            cells.append(cell)
+        print(f"{engine:13} " + " | ".join(cells))
+        print(f"{'':13} highest probability per recording: " + ", ".join(f"{f.name} {p:.2f}" for f, p in zip(files, best)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--minutes", type=float, default=12.0, help="minutes of non-wake speech (>= 10)")
     ap.add_argument("--positives", type=int, default=60, help="number of wake phrases (>= 50)")
     ap.add_argument("--sweep", action="store_true", help="also sweep the detection threshold of both engines")
+    ap.add_argument("--own", metavar="DIR", help="your recordings of the wake word (one per file: wav, flac, ogg, mp3)")
+    ap.add_argument("--negative-file", metavar="FILE", help="with --own: a long recording without the wake word")
     ap.add_argument("--calibrate", action="store_true", help="the larger calibration set and option search (see above)")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
+    if args.own:
+        return own_recordings(Path(args.own), args.negative_file)
     if args.calibrate:
         t0 = time.perf_counter()
         negative, used = negative_audio(Path(args.data), args.minutes)
