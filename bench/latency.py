@@ -249,6 +249,7 @@ def main() -> None:
     ap.add_argument("--model", help="asr.model: tiny.en, base or a model directory (default: the config default)")
     ap.add_argument("--compare", action="store_true", help="also run without speculative decoding / short encoder")
     ap.add_argument("--quick", action="store_true", help="only the side-by-side runs (skip paused set, idle CPU, RSS)")
+    ap.add_argument("--no-paused", action="store_true", help="skip the paused-command early-cut count")
     ap.add_argument("--understand", help="'core' (default: Assistant, dry run), 'keywords', or module:function")
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--probe", metavar="NPY", help=argparse.SUPPRESS)
@@ -302,7 +303,7 @@ def main() -> None:
         report[name] = run(s, understand, COMMANDS, wake, engines, is_complete)
     engines.asr.s, engines.tts.s = settings.asr, settings.tts
 
-    if not args.quick and is_complete is not None:
+    if not args.quick and not args.no_paused and is_complete is not None:
         report["paused_set"] = paused_cut_count(settings, understand, is_complete, engines)
     if not args.quick:
         report["idle_cpu_percent"] = {
