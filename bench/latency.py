@@ -132,12 +132,30 @@ def build_audio(commands: list[str], wake: bool, gap_s: float = 1.5, voice: str 
     return join(*parts)
 
 
+def run_arms(settings: VoiceSettings, understand, commands: list[str], wake: bool, engines: Engines,
+             arms: dict, voice: str = "piper") -> dict:
+    """Each command alone through a fresh pipeline (so a slow, shared CPU cannot pile lag from one
+    command onto the next), every arm (name -> is_complete or None) in turn per command, the phrase
+    cache emptied before each (every answer synthesised: both arms pay the same)."""
+    results: dict[str, list[dict]] = {name: [] for name in arms}
+    audio_s, t0 = 0.0, time.perf_counter()
+    for text in commands:
+        audio = build_audio([text], wake, voice=voice)
+        audio_s += len(audio) / 16000
+        for name, is_complete in arms.items():
+            engines.tts._cache.clear()
+            results[name] += process_audio(audio, understand, settings, no_wake=not wake, engines=engines,
+                                           is_complete=is_complete)
+    wall = time.perf_counter() - t0
+    return {name: summarize(res, commands, audio_s, wall / len(arms)) for name, res in results.items()}
+
+
 def run(settings: VoiceSettings, understand, commands: list[str], wake: bool, engines: Engines,
         is_complete=None, voice: str = "piper") -> dict:
-    audio = build_audio(commands, wake, voice=voice)
-    t0 = time.perf_counter()
-    results = process_audio(audio, understand, settings, no_wake=not wake, engines=engines, is_complete=is_complete)
-    wall = time.perf_counter() - t0
+    return run_arms(settings, understand, commands, wake, engines, {"one": is_complete}, voice)["one"]
+
+
+def summarize(results: list[dict], commands: list[str], audio_s: float, wall: float) -> dict:
     stats = {s: [r["timings_ms"][s] for r in results] for s in STAGES}
     aligned = len(results) == len(commands)
     exact = sum(1 for r, c in zip(results, commands) if same_words(r["transcript"], c)) if aligned else None
@@ -148,7 +166,7 @@ def run(settings: VoiceSettings, understand, commands: list[str], wake: bool, en
         "intents_as_expected": intents_ok,
         "speculative_used": sum(1 for r in results if r["asr_speculative"]),
         "ended_early": sum(1 for r in results if r.get("early_endpoint")),
-        "audio_s": round(len(audio) / 16000, 1), "wall_s": round(wall, 2),
+        "audio_s": round(audio_s, 1), "wall_s": round(wall, 2),
         "p50": {s: round(pct(v, 50), 1) for s, v in stats.items()},
         "p95": {s: round(pct(v, 95), 1) for s, v in stats.items()},
         "first": {s: v[0] for s, v in stats.items() if v},
@@ -281,14 +299,14 @@ def main() -> None:
                     "trailing_silence_ms": settings.vad.trailing_silence_ms,
                     "load_average": os.getloadavg()}
     wake = bool(args.wake)
-    # interleaved, so load changes on the shared machine hit both arms alike
-    report["piper_early"] = run(settings, understand, COMMANDS, wake, engines, is_complete)
-    report["piper_without"] = run(settings, understand, COMMANDS, wake, engines, None)
-    report["espeak_early"] = run(settings, understand, ESPEAK_COMMANDS, wake, engines, is_complete, voice="espeak")
-    report["espeak_without"] = run(settings, understand, ESPEAK_COMMANDS, wake, engines, None, voice="espeak")
+    # interleaved per command, so load changes on the shared machine hit both arms alike
+    arms = {"early": is_complete, "without": None}
+    for voice, commands in (("piper", COMMANDS), ("espeak", ESPEAK_COMMANDS)):
+        for name, r in run_arms(settings, understand, commands, wake, engines, arms, voice).items():
+            report[f"{voice}_{name}"] = r
     variants = []
     if args.compare:
-        variants = [("tts_no_phrase_cache", {"_tts_cache": 0}), ("no_speculative", {"speculative": False}),
+        variants = [("no_speculative", {"speculative": False}),
                     ("full_30s_encoder", {"short_encoder": False}),
                     ("neither", {"speculative": False, "short_encoder": False})]
     for name, asr_over in variants:
