@@ -15,6 +15,13 @@ _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 
+# Cutoffs used when wake.threshold is unset, calibrated on bench/wake.py --calibrate (105 Piper and
+# espeak-ng "okay nabu" clips, clean / 5-20 dB SNR / reverb; 12 min of non-wake speech; docs/voice.md):
+# micro at 0.5 misses 22 % against 49 % at the model's own 0.85, with the same single false accept
+# in 12 min (none of the other 271 sentences reaches 0.4); openWakeWord at 0.1 misses 44 % against
+# 59 % at 0.5, with none.
+DEFAULT_THRESHOLDS = {"micro": 0.5, "openwakeword": 0.1}
+
 
 @dataclass
 class Detection:
@@ -77,8 +84,7 @@ class MicroWake:
                 known = sorted(p.stem for p in models_dir.glob("*.json"))
                 raise ValueError(f"Unknown microWakeWord word {word!r}; use one of {known} or a model .json path")
             model = MicroWakeWord.from_config(cfg)
-            if threshold is not None:
-                model.probability_cutoff = threshold
+            model.probability_cutoff = DEFAULT_THRESHOLDS["micro"] if threshold is None else threshold
             self.models.append(model)
         self.words = [m.id for m in self.models]
         self._features = MicroWakeWordFeatures()
@@ -120,7 +126,7 @@ class OpenWake:
                 raise ValueError(f"Unknown openWakeWord word {word!r}; use one of {known} or a .tflite path")
             self.models.append(OpenWakeWord.from_model(path))
         self.words = [m.id for m in self.models]
-        self.threshold = 0.5 if threshold is None else threshold
+        self.threshold = DEFAULT_THRESHOLDS["openwakeword"] if threshold is None else threshold
         self._features = OpenWakeWordFeatures.from_builtin()
         self._clock = _Refractory(refractory_s)
 

@@ -11,7 +11,7 @@ by Piper (joe, noise 0, two speeds) and one in four by espeak-ng (several voices
 with faint room noise. Positives: "Okay Nabu, <command>" spoken by espeak-ng with several voices,
 speeds and pitches, half with a comma pause and half with a sentence pause before the command,
 every third one with white noise at 10 dB SNR (Piper's "okay nabu" triggers
-neither engine; see docs/voice.md). Each engine runs with its model's own cutoff (wake.threshold unset).
+neither engine; see docs/voice.md). Each engine runs with its default cutoff (wake.threshold unset: assistant.wake.DEFAULT_THRESHOLDS).
 
 ``--calibrate`` uses the larger set the defaults are chosen on: positives from espeak-ng (8 voices,
 130/160/190 wpm, 3 pitches) and Piper joe (length scale 0.9/1.0/1.2, three spellings), each in one
@@ -411,7 +411,7 @@ def main() -> None:
           f"openwakeword FRR {100 * o['false_reject_rate']:.1f}%, FA/h {o['false_accepts_per_hour']:.2f})")
     if args.sweep:
         grid = {"micro": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97], "openwakeword": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7]}
-        print("\nthreshold sweep (per-block probabilities, 2 s refractory; default cutoffs: micro 0.85, openwakeword 0.5)")
+        print("\nthreshold sweep (per-block probabilities, 2 s refractory; model cutoffs: micro 0.85, openwakeword 0.5; defaults now micro 0.5, openwakeword 0.1)")
         for engine, thresholds in grid.items():
             report[f"{engine}_sweep"] = rows = sweep(engine, thresholds, [a for _, a in clips], negative)
             print(f"  {engine:13} " + "  ".join(f"{r['threshold']:.2f}: FRR {100 * r['false_reject_rate']:4.1f}% "
