@@ -66,7 +66,7 @@ EXPECTED: dict[str, str | None] = {
     "Play some music.": "HassMediaSearchAndPlay", "Pause the music.": "HassMediaPause", "Next song.": "HassMediaNext",
     "Turn the volume up.": "HassSetVolumeRelative", "Set the thermostat to twenty one degrees.": "HassClimateSetTemperature",
     "Start the vacuum.": "HassVacuumStart", "Turn on the TV plug.": "HassTurnOn",
-    "Add milk to the shopping list.": None, "Stop.": "HassMediaPause",
+    "Add milk to the shopping list.": "HassListAddItem", "Stop.": "HassMediaPause",
 }
 COMMANDS = list(EXPECTED)
 STAGES = ["asr", "nlu", "tts_first_audio", "endpoint_silence", "endpoint_delay", "end_of_speech_to_action",
