@@ -41,7 +41,7 @@ class WakeSettings(_Base):
     # varied voices, 0.5 % of a core idle vs ~12 %, and its models are not non-commercial
     engine: Literal["micro", "openwakeword", "none"] = "micro"
     words: list[str] = Field(default_factory=lambda: ["okay_nabu"])  # builtin names or model paths
-    threshold: Optional[float] = Field(None, ge=0.0, le=1.0)  # None = calibrated: micro 0.5, openwakeword 0.1 (wake.DEFAULT_THRESHOLDS)
+    threshold: Optional[float] = Field(None, ge=0.0, le=1.0)  # None = micro 0.85, openwakeword 0.1 (wake.DEFAULT_THRESHOLDS)
     refractory_s: float = Field(2.0, ge=0.0)
     push_to_talk: bool = False  # live: Enter on stdin starts listening (in addition to the wake word)
     listen_timeout_s: float = Field(5.0, gt=0)  # after wake: give up if no speech starts within this

@@ -411,7 +411,7 @@ def main() -> None:
           f"openwakeword FRR {100 * o['false_reject_rate']:.1f}%, FA/h {o['false_accepts_per_hour']:.2f})")
     if args.sweep:
         grid = {"micro": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97], "openwakeword": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7]}
-        print("\nthreshold sweep (per-block probabilities, 2 s refractory; model cutoffs: micro 0.85, openwakeword 0.5; defaults now micro 0.5, openwakeword 0.1)")
+        print("\nthreshold sweep (per-block probabilities, 2 s refractory; model cutoffs: micro 0.85, openwakeword 0.5; defaults now micro 0.85, openwakeword 0.1)")
         for engine, thresholds in grid.items():
             report[f"{engine}_sweep"] = rows = sweep(engine, thresholds, [a for _, a in clips], negative)
             print(f"  {engine:13} " + "  ".join(f"{r['threshold']:.2f}: FRR {100 * r['false_reject_rate']:4.1f}% "
