@@ -48,7 +48,8 @@ class AskResult:
 
 
 class Assistant:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, *, service: bool = False):
+        """``service``: this is the long-running process (``serve``/``run``), see ``build_services``."""
         self.config = config
         self.tz = config.tz
         self.store = Store(config.data_dir / "assistant.db")
@@ -59,7 +60,7 @@ class Assistant:
 
             self.recognizers.append(LlmRecognizer(self.schemas, config.llm))
         self.scheduler = Scheduler(self.store, config.intents)
-        self.services: dict[str, Any] = build_services(config)
+        self.services: dict[str, Any] = build_services(config, service=service)
         self.services["understands"] = self.understands
         self.listeners: list[Callable[[Event], None]] = []
         self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
