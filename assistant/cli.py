@@ -306,13 +306,18 @@ def _satellite(config: Any, args: argparse.Namespace) -> int:
 
 
 def _process(assistant: Any, args: argparse.Namespace) -> int:
+    from .asr import ModelError
     from .pipeline import process_file
 
     def understand(text: str) -> Any:
         return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area)
 
     try:
-        results = process_file(args.file, understand, assistant.config.voice, no_wake=args.no_wake, output_wav=args.output)
+        results = process_file(args.file, understand, assistant.config.voice, no_wake=args.no_wake, output_wav=args.output,
+                               is_complete=assistant.is_complete)
+    except ModelError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as exc:
         print(f"assistant: cannot process {args.file}: {exc}", file=sys.stderr)
         return 2
@@ -329,6 +334,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     import queue
     import threading
 
+    from .asr import ModelError
     from .audio import AudioDeviceError
     from .pipeline import run_live
 
@@ -362,8 +368,9 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     threading.Thread(target=ticker, daemon=True).start()
     try:
         run_live(lambda text: assistant.ask(text, area=args.area), assistant.config.voice,
-                 no_wake=args.no_wake, announcements=announcements, muted=muted)
-    except AudioDeviceError as exc:
+                 no_wake=args.no_wake, announcements=announcements, muted=muted,
+                 is_complete=assistant.is_complete)
+    except (AudioDeviceError, ModelError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -74,7 +74,8 @@ class Config(Section):
 
     @property
     def voice(self) -> VoiceSettings:
-        return VoiceSettings(audio=self.audio, wake=self.wake, vad=self.vad, asr=self.asr, tts=self.tts)
+        return VoiceSettings(audio=self.audio, wake=self.wake, vad=self.vad, asr=self.asr, tts=self.tts,
+                             models_dir=Path(self.data_dir).expanduser() / "models")
 
     @field_validator("timezone")
     @classmethod

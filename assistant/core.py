@@ -17,6 +17,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from intents import fallback
+from intents.completeness import ends_open
 from intents.devices import answer_pending
 from intents.events import Event
 from intents.normalize import normalize
@@ -91,6 +92,36 @@ class Assistant:
         """Would ``text`` do something (not just answer)? Checked with a dry run."""
         # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
         return bool(self._ask(text, now=None, dry_run=True, area=None).actions)
+
+    def vocabulary(self) -> list[str]:
+        """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
+        stations; for Whisper's hotwords (``Transcriber.set_vocabulary``)."""
+        words: list[str] = []
+        for values in slot_lists(self.services).values():
+            words += [v[0] if isinstance(v, tuple) else v for v in values]
+        media = self.config.media
+        words += [p.name for p in media.players] + list(media.radio_stations)
+        words += [self.config.area] if self.config.area else []
+        return list(dict.fromkeys(w for w in words if isinstance(w, str) and w.strip()))
+
+    def is_complete(self, text: str) -> bool:
+        """Is ``text`` (a transcript heard in a pause) a whole command, so the voice pipeline may end
+        the turn early? Yes when it does not stop on a word that usually goes on ("for", "the",
+        "and", ...), and a confident tier (``confident = True``: the templates; a learned tier above
+        its threshold may join) finds an intent whose schema takes the slots and needs nothing more.
+        Runs no handler and changes nothing."""
+        if ends_open(text):
+            return False
+        normalized = normalize(text)
+        ctx = Context(now=self.now(), store=self.store, settings=self.config.intents, dry_run=True,
+                      area=self.config.area, services=self.services)
+        with self._lock:
+            for recognizer in self.recognizers:
+                if getattr(recognizer, "confident", False):
+                    intent = self._first_fitting(recognizer, normalized, ctx)
+                    if intent is not None:
+                        return not intent.needs_more()
+        return False
 
     def tick(self, now: dt.datetime | None = None) -> list[Event]:
         """Fire what fell due; run delayed commands; tell the listeners."""

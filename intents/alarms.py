@@ -110,6 +110,9 @@ class SetAlarm(Intent):
     def slots(self) -> dict[str, Any]:
         return self.model_dump(mode="json")  # the CLI contract: time, date, repeat, name always
 
+    def needs_more(self) -> bool:
+        return self.time is None
+
     def handle(self, ctx: Context) -> Outcome:
         if self.time is None:
             return Outcome("What time should I set the alarm for?")

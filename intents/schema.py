@@ -80,6 +80,12 @@ class Intent(BaseModel):
         (e.g. an alarm's spoken ``when``) override this."""
         return cls.from_slots(dict(args), "", ctx)
 
+    def needs_more(self) -> bool:
+        """True when the user has not yet said everything the handler needs, so it would ask back
+        ("What time should I set the alarm for?"). The voice pipeline then waits for more speech
+        instead of ending the turn early."""
+        return False
+
     def handle(self, ctx: Context) -> Outcome:  # pragma: no cover - every intent overrides it
         raise NotImplementedError
 
