@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,9 @@ from devices.mqtt import MqttClient
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 64 * 1024
+MAX_NAME = 64  # characters of a discovered name (device or entity); longer configs are refused
+MAX_TOPIC = 512  # characters of a topic in a discovery config
+MAX_ENTITIES = 5000  # discovered entities at most; more is a flood, refused with a warning
 COMPONENTS = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor"}
 
 # Subset of homeassistant/components/mqtt/abbreviations.py (the keys this module reads, and friends).
@@ -76,6 +80,33 @@ _PATH_RE = re.compile(r"\.\s*(\w+)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]|\[
 
 class PayloadError(ValueError):
     """A discovery or state payload could not be used."""
+
+
+class WarningLimiter:
+    """At most ``burst`` warnings per ``window`` seconds from one noisy source; the rest are counted
+    and summed up in one line when the window ends (a broker full of junk must not flood the log)."""
+
+    def __init__(self, logger: logging.Logger, burst: int = 20, window: float = 60.0):
+        self.log, self.burst, self.window = logger, burst, window
+        self._lock = threading.Lock()
+        self._start, self._count, self._suppressed = 0.0, 0, 0
+
+    def warning(self, msg: str, *args: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._start > self.window:
+                if self._suppressed:
+                    self.log.warning("%d more warnings like the above were suppressed in the last %g s",
+                                     self._suppressed, self.window)
+                self._start, self._count, self._suppressed = now, 0, 0
+            self._count += 1
+            if self._count > self.burst:
+                self._suppressed += 1
+                return
+        self.log.warning(msg, *args)
+
+
+_warn = WarningLimiter(log)
 
 
 def expand(config: dict[str, Any], table: dict[str, str] = ABBREVIATIONS) -> dict[str, Any]:
@@ -195,6 +226,17 @@ def _literal(arg: str) -> Any:
         return json.loads(arg.replace("'", '"'))
     except ValueError:
         return arg
+
+
+def _check_topic(key: str, topic: Any) -> None:
+    """A topic we publish to or subscribe to: no wildcards (a state topic '#' would subscribe us to
+    the whole broker), not empty, not absurdly long."""
+    if not isinstance(topic, str) or not topic:
+        raise PayloadError(f"{key} must be a non-empty string")
+    if "#" in topic or "+" in topic:
+        raise PayloadError(f"{key} must not contain wildcards ('+', '#')")
+    if len(topic) > MAX_TOPIC or "\0" in topic:
+        raise PayloadError(f"{key} is longer than {MAX_TOPIC} characters or holds a NUL")
 
 
 def _decode(payload: bytes) -> str:
@@ -323,7 +365,8 @@ def availability_topics(cfg: dict[str, Any]) -> list[tuple[str, str, str, str | 
     if isinstance(cfg.get("availability_topic"), str):
         out.append((cfg["availability_topic"], _str(cfg.get("payload_available", "online")),
                     _str(cfg.get("payload_not_available", "offline")), cfg.get("availability_template")))
-    for a in cfg.get("availability") or []:
+    listed = cfg.get("availability")
+    for a in listed if isinstance(listed, list) else []:
         if isinstance(a, dict) and isinstance(a.get("topic"), str):
             out.append((a["topic"], _str(a.get("payload_available", "online")),
                         _str(a.get("payload_not_available", "offline")), a.get("value_template")))
@@ -463,7 +506,7 @@ class StateTracker:
                     return
                 state, attrs = parse_state(component, cfg, kind, text)
             except PayloadError as e:
-                log.warning("state: ignoring message on %s for %s: %s", topic, entity_id, e)
+                _warn.warning("state: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
                 return
             self.registry.update(entity_id, state=state, attributes=attrs)
         return cb
@@ -473,7 +516,7 @@ class StateTracker:
             try:
                 v = _str(render_template(tpl, _decode(payload)))
             except PayloadError as e:
-                log.warning("availability: ignoring message on %s for %s: %s", topic, entity_id, e)
+                _warn.warning("availability: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
                 return
             if v == pl_av:
                 self.registry.update(entity_id, available=True)
@@ -504,23 +547,31 @@ class MqttDiscovery:
         self.messages_seen = 0
 
     def start(self) -> None:
+        # QoS 0: the broker hands retained configs to a QoS 0 subscriber without its per-client queue
+        # of QoS 1 messages (mosquitto: 1000 by default, the rest dropped silently), so thousands of
+        # retained configs all arrive
         for f in self._filters:
-            self.mqtt.subscribe(f, self._on_config, qos=1)
+            self.mqtt.subscribe(f, self._on_config, qos=0)
         self.mqtt.subscribe(f"{self.prefix}/status", self._on_ha_status, qos=1)
 
     def _on_ha_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if payload.strip() == b"online" and not retained:
             log.info("discovery: %s is online; re-reading discovery configs", topic)
             for f in self._filters:
-                self.mqtt.resubscribe(f, qos=1)
+                self.mqtt.resubscribe(f, qos=0)
 
     # ---- config handling -----------------------------------------------------------------------
     def _on_config(self, topic: str, payload: bytes, retained: bool) -> None:
+        """Anyone who can publish on the broker can send a config: whatever it holds, it is logged
+        (rate-limited) and ignored, never raised into the network thread."""
         self.messages_seen += 1
         try:
             self.handle_config(topic, payload)
         except PayloadError as e:
-            log.warning("discovery: ignoring %s: %s", topic, e)
+            _warn.warning("discovery: ignoring %s: %s", topic[:200], e)
+        except Exception as e:  # noqa: BLE001 - hostile input: a shape no rule above foresaw
+            _warn.warning("discovery: ignoring %s: unusable config (%s: %s)", topic[:200], type(e).__name__,
+                          str(e)[:200])
 
     def handle_config(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
@@ -587,11 +638,24 @@ class MqttDiscovery:
         for k, v in cfg.items():
             if (k.endswith("_topic") or k.endswith("_template")) and v is not None and not isinstance(v, str):
                 raise PayloadError(f"{k} must be a string, got {type(v).__name__}")
-            if k.endswith("_topic") and isinstance(v, str) and ("#" in v or "+" in v) and k.endswith("command_topic"):
-                raise PayloadError(f"{k} must not contain wildcards")
+            if k.endswith("_topic") and isinstance(v, str):
+                _check_topic(k, v)
+        listed = cfg.get("availability")
+        for a in listed if isinstance(listed, list) else []:
+            if isinstance(a, dict) and a.get("topic") is not None:
+                _check_topic("availability.topic", a["topic"])
         for k in ("name", "object_id", "default_entity_id", "unique_id"):
             if cfg.get(k) is not None and not isinstance(cfg[k], (str, int)):
                 raise PayloadError(f"{k} must be a string")
+            if cfg.get(k) is not None and len(str(cfg[k])) > MAX_NAME:
+                raise PayloadError(f"{k} is longer than {MAX_NAME} characters")
+        device_name = cfg.get("device", {}).get("name") if isinstance(cfg.get("device"), dict) else None
+        if isinstance(device_name, str) and len(device_name) > MAX_NAME:
+            raise PayloadError(f"device name is longer than {MAX_NAME} characters")
+        with self._lock:
+            if key not in self._regs and len(self._regs) >= MAX_ENTITIES:
+                raise PayloadError(f"more than {MAX_ENTITIES} discovered entities; is something flooding "
+                                   "the broker? (see docs/security.md)")
         device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
         cfg = apply_defaults(component, cfg)
         if component not in ("sensor", "binary_sensor") and not (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from devices.config_devices import load_config_devices
 from devices.control import DeviceController
@@ -19,11 +20,14 @@ log = logging.getLogger(__name__)
 class DeviceHub:
     """Everything device-related behind one object. Works with no broker and no HA (dry-run actions)."""
 
-    def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings):
+    def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings,
+                 outbox: Path | None = None):
+        """``outbox``: SQLite file for MQTT commands queued while the broker is away (the long-running
+        service); None: one-shot, a command is delivered within ``mqtt.send_timeout`` or reported unsent."""
         self.mqtt_settings, self.ha_settings, self.devices_settings = mqtt, ha, devices
         self.registry = EntityRegistry(is_exposed=devices.exposure.is_exposed,
                                        needs_confirmation=devices.needs_confirmation)
-        self.mqtt: MqttClient | None = MqttClient(mqtt) if mqtt.url else None
+        self.mqtt: MqttClient | None = MqttClient(mqtt, outbox=outbox) if mqtt.url else None
         self.tracker = StateTracker(self.mqtt, self.registry)
         self.discovery = (MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker)
                           if self.mqtt else None)
@@ -32,8 +36,9 @@ class DeviceHub:
         self.errors: list[str] = []
 
     @classmethod
-    def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings) -> "DeviceHub":
-        return cls(mqtt, ha, devices)
+    def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings,
+                      outbox: Path | None = None) -> "DeviceHub":
+        return cls(mqtt, ha, devices, outbox)
 
     def start(self, timeout: float = 5.0) -> list[str]:
         """Load YAML devices, connect MQTT (wait up to ``timeout``), wait for retained discovery, load HA.
@@ -57,7 +62,8 @@ class DeviceHub:
         return self.errors
 
     def _wait_discovery(self, wait: float) -> None:
-        """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s)."""
+        """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s).
+        If they are still arriving then, say so: the device list may be incomplete."""
         end = time.monotonic() + wait
         last, quiet_since = -1, time.monotonic()
         while time.monotonic() < end:
@@ -65,8 +71,13 @@ class DeviceHub:
             if seen != last:
                 last, quiet_since = seen, time.monotonic()
             elif time.monotonic() - quiet_since > 0.2:
-                break
+                return
             time.sleep(0.02)
+        if self.discovery.messages_seen and time.monotonic() - quiet_since <= 0.25:  # still arriving
+            problem = (f"discovery may be incomplete: configs were still arriving after {wait:g} s "
+                       f"({self.discovery.messages_seen} read); raise devices.discovery_wait")
+            log.warning("%s", problem)
+            self.errors.append(problem)
 
     def slot_lists(self) -> dict[str, list]:
         """Names for the recogniser: ``name`` as (text, entity name, {"domain": component}) for every
