@@ -11,19 +11,19 @@ import datetime as dt
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 from pydantic import ValidationError
 
 from intents import fallback
-from intents.devices import answer_pending
+from intents.devices import answer_pending, save_pending
 from intents.events import Event
 from intents.normalize import normalize
 from intents.recognizer import TemplateRecognizer
 from intents.registry import intents
 from intents.scheduler import Scheduler
-from intents.schema import Context, Intent, Refusal, SlotError
+from intents.schema import Context, Intent, Outcome, Refusal, SlotError
 from intents.store import Store
 
 from .config import Config
@@ -68,13 +68,28 @@ class Assistant:
         self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
         self._lock = threading.RLock()
         self._lists_stale = False
+        self._refresh_guard = threading.Lock()
+        self._refresh_timer: threading.Timer | None = None
         self._refresh_lists()
         watch_slot_lists(self.services, self._lists_changed)
 
     def _lists_changed(self) -> None:
-        """A device was discovered, renamed or removed: refresh the slot lists before the next request
-        (not now: a burst of 10 000 discovery configs must not cost 10 000 refreshes)."""
+        """A device was discovered, renamed or removed: refresh the slot lists a moment later, or before
+        the next request if that comes first (a burst of 10 000 discovery configs costs one refresh,
+        not 10 000)."""
         self._lists_stale = True
+        with self._refresh_guard:
+            if self._refresh_timer is None:
+                self._refresh_timer = threading.Timer(0.2, self._refresh_later)
+                self._refresh_timer.daemon = True
+                self._refresh_timer.start()
+
+    def _refresh_later(self) -> None:
+        with self._refresh_guard:
+            self._refresh_timer = None
+        with self._lock:
+            if self._lists_stale:
+                self._refresh_lists()
 
     def _refresh_lists(self) -> None:
         """Device names and areas from the services into the template recogniser's slot lists."""
@@ -171,7 +186,7 @@ class Assistant:
                     if found:
                         intent, intent_name, recognizer_name = found, found.intent, recognizer.name
                         t0 = time.perf_counter()
-                        outcome = intent.handle(ctx)
+                        outcome = self._confirm_bulk(intent, recognizer, ctx) or intent.handle(ctx)
                         timings["handle"] = _ms(t0)
                         timings["total"] = _ms(started)
                         return AskResult(
@@ -193,6 +208,20 @@ class Assistant:
         timings["total"] = _ms(started)
         return AskResult(text, intent_name, {}, recognizer_name, response, [], timings)
 
+    def _confirm_bulk(self, intent: Intent, recognizer: Any, ctx: Context) -> Outcome | None:
+        """The LLM chose an intent that removes several things at once: ask first (the answer is read
+        by ``answer_pending``, as for a door lock). None: go ahead."""
+        if not (getattr(recognizer, "gives_tool_args", False) and intent.bulk_destructive) or ctx.dry_run:
+            return None
+        planned = intent.handle(replace(ctx, dry_run=True)).actions
+        if len(planned) < 2:
+            return None
+        kinds = {str(a.get("type", "")).split("_")[0] for a in planned}
+        what = f"cancel {len(planned)} {kinds.pop() + 's' if len(kinds) == 1 else 'items'}"
+        save_pending(ctx, {"intent": intent.intent, "slots": intent.model_dump(mode="json"), "say": what})
+        return Outcome(f"Are you sure you want to {what}?",
+                       [{"type": "confirmation_required", "intent": intent.intent, "count": len(planned), "sent": False}])
+
     def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | Refusal | None:
         """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
         tool_args = getattr(recognizer, "gives_tool_args", False)  # the LLM tier's typed arguments
@@ -213,6 +242,9 @@ class Assistant:
         return refusal
 
     def close(self) -> None:
+        with self._refresh_guard:
+            if self._refresh_timer is not None:
+                self._refresh_timer.cancel()
         close_services({k: v for k, v in self.services.items() if k != "understands"})
         self.store.close()
 

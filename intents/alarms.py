@@ -251,6 +251,7 @@ class ListAlarms(AlarmFilter):
 @register
 class CancelAlarm(AlarmFilter):
     intent: ClassVar[str] = "CancelAlarm"
+    bulk_destructive: ClassVar[bool] = True
     description: ClassVar[str] = "Cancels alarms by time, date, name, or all of them."
 
     def handle(self, ctx: Context) -> Outcome:

@@ -199,7 +199,7 @@ def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: st
 
 def _distinct(e: Any) -> str:
     """How to tell one of several same-named entities apart: its area, else its entity id."""
-    return f"the {spoken(e)} in the {e.area}" if e.area else f"the {spoken(e)} ({e.entity_id})"
+    return f"the {spoken(e)} ({e.area or e.entity_id})"
 
 
 def which_one(choices: list[Any]) -> str:
@@ -356,6 +356,12 @@ def answer_pending(text: str, ctx: Context) -> Outcome | None:
         path.unlink(missing_ok=True)
     if no:
         return Outcome(f"Okay, I won't {request['say']}.", [], {"answer": "no"})
+    if "intent" in request:  # a bulk change an LLM asked for ("cancel all alarms"), confirmed
+        from .registry import intents
+
+        outcome = intents()[request["intent"]].model_validate(request["slots"]).handle(ctx)
+        outcome.slots = {"answer": "yes"}
+        return outcome
     hub = hub_of(ctx)
     ents = [e for e in (hub.registry.get(i) for i in request["entities"]) if e is not None] if hub else []
     if not ents:

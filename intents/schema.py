@@ -59,6 +59,9 @@ class Intent(BaseModel):
 
     intent: ClassVar[str]
     description: ClassVar[str]
+    # Removes several things at once ("cancel all alarms"): when the LLM tier, not a template, chose
+    # it, the core asks "Are you sure?" before more than one thing goes.
+    bulk_destructive: ClassVar[bool] = False
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:

@@ -179,6 +179,7 @@ class HassCancelTimer(TimerTarget):
 @register
 class HassCancelAllTimers(Intent):
     intent: ClassVar[str] = "HassCancelAllTimers"
+    bulk_destructive: ClassVar[bool] = True
     description: ClassVar[str] = "Cancels all timers, optionally only those of an area."
 
     area: str | None = None
