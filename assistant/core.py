@@ -233,8 +233,9 @@ class Assistant:
                     return schema.from_tool_args(dict(candidate.slots), ctx)
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
             except Refusal as exc:
-                refusal = refusal or exc
-                refusal.intent = candidate.intent  # type: ignore[attr-defined]
+                if refusal is None:
+                    refusal = exc
+                    refusal.intent = candidate.intent  # type: ignore[attr-defined]
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
                 (log.warning if tool_args else log.debug)(
                     "%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],

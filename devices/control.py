@@ -78,7 +78,8 @@ _SENSITIVE = {"unlock", "open", "disarm"}
 _RISKY_PAYLOAD = re.compile(r"\b(?:UNLOCK\w*|DISARM\w*)\b", re.I)
 _OPEN_PAYLOAD = re.compile(r"\bOPEN\b", re.I)
 _RISKY_TOPIC_WORDS = {"lock", "locks", "unlock", "door", "doors", "doorlock", "frontdoor", "backdoor", "garagedoor",
-                      "gate", "gates", "alarm", "alarms", "alarm_control_panel", "deadbolt", "opener"}
+                      "sidedoor", "smartlock", "gate", "gates", "alarm", "alarms", "alarm_control_panel", "deadbolt",
+                      "opener", "garageopener"}
 _HARMLESS_TOPIC_WORDS = {"light", "lights", "lamp", "bulb", "led", "strip", "bell", "doorbell", "sensor", "contact"}
 _CONFIRMABLE = {"turn_on", "turn_off", "open", "unlock", "start"}  # what a "yes" can carry out (run_command)
 
@@ -93,7 +94,7 @@ def drives_security(e: Entity, actions: list[Action]) -> bool:
         words = set(re.split(r"[^a-z0-9]+", str(a.get("topic", "")).lower())) | {str(a.get("topic", "")).lower()}
         if _RISKY_PAYLOAD.search(payload) or (e.component != "cover" and _OPEN_PAYLOAD.search(payload)):
             return True
-        risky = words & _RISKY_TOPIC_WORDS or {w for w in words if len(w) > 4 and w.endswith(("door", "lock", "gate"))}
+        risky = words & _RISKY_TOPIC_WORDS
         if risky - {"door", "doors"} or (risky and not words & _HARMLESS_TOPIC_WORDS):  # "front door light" is a light
             return True
     return False

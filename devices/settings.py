@@ -177,7 +177,7 @@ class DevicesSettings(_Strict):
     confirm_components: list[str] = Field(
         default_factory=lambda: ["lock", "alarm_control_panel", "cover:garage", "cover:gate", "cover:door"]
     )
-    discovery_wait: float = Field(default=1.0, ge=0)  # seconds to wait for retained discovery at start
+    discovery_wait: float = Field(default=5.0, ge=0)  # most seconds to wait while retained discovery configs arrive
 
     def needs_confirmation(self, component: str, device_class: str | None) -> bool:
         return component in self.confirm_components or (

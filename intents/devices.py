@@ -451,7 +451,7 @@ class HassTurnOn(DeviceIntent):
         t = self.target(ctx)
         if t.choices and not ctx.dry_run:  # the answer ("the second one") is read by answer_pending
             save_pending(ctx, {"op": self.op, "choices": [e.entity_id for e in t.choices],
-                               "say": f"{_FUTURE[_verb(self.op, t.choices[0])]} it"})
+                               "say": f"{_FUTURE[_verb(self.op, t.choices[0])]} the {spoken(t.choices[0])}"})
         if t.missing:
             return Outcome(t.missing, [{"type": "clarification_required", "choices": [e.entity_id for e in t.choices],
                                         "sent": False}] if t.choices else [])
