@@ -228,15 +228,22 @@ def _literal(arg: str) -> Any:
         return arg
 
 
+# What a broker refuses in a topic (MQTT 5 spec 1.5.4; mosquitto closes the connection of a client
+# that sends one, and it would again after every reconnect): NUL, control characters, surrogates.
+_BAD_TOPIC_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def _check_topic(key: str, topic: Any) -> None:
     """A topic we publish to or subscribe to: no wildcards (a state topic '#' would subscribe us to
-    the whole broker), not empty, not absurdly long."""
+    the whole broker), nothing the broker would cut our connection for, not empty, not absurdly long."""
     if not isinstance(topic, str) or not topic:
         raise PayloadError(f"{key} must be a non-empty string")
     if "#" in topic or "+" in topic:
         raise PayloadError(f"{key} must not contain wildcards ('+', '#')")
-    if len(topic) > MAX_TOPIC or "\0" in topic:
-        raise PayloadError(f"{key} is longer than {MAX_TOPIC} characters or holds a NUL")
+    if len(topic) > MAX_TOPIC:
+        raise PayloadError(f"{key} is longer than {MAX_TOPIC} characters")
+    if _BAD_TOPIC_CHARS.search(topic):
+        raise PayloadError(f"{key} holds a character MQTT does not allow in a topic")
 
 
 def _decode(payload: bytes) -> str:

@@ -96,8 +96,8 @@ def discovery_configs(seed: int, count: int, prefix: str) -> Iterator[tuple[str,
     for i in range(count):
         roll = rng.random()
         comp = rng.choice(COMPONENTS)
-        topic = f"{prefix}/{comp}/fz{i}/config" if rng.random() < 0.9 else \
-            f"{prefix}/{comp}/{_junk(rng, 5).replace('/', '')}/x{i}/config"
+        odd = "".join(rng.choice(["x", "ä", "漢", "🙂", "$", " ", "..", "-", "_"]) for _ in range(5))
+        topic = f"{prefix}/{comp}/fz{i}/config" if rng.random() < 0.9 else f"{prefix}/{comp}/{odd}/x{i}/config"
         if roll < 0.1:
             payload = {"name": f"Fuzz Device {i}", "cmd_t": f"fuzz/{i}/set", "uniq_id": f"fz{i}"}
             yield "valid", f"{prefix}/{rng.choice(['light', 'switch'])}/fz{i}/config", json.dumps(payload).encode()
