@@ -106,8 +106,6 @@ class WarningLimiter:
         self.log.warning(msg, *args)
 
 
-_warn = WarningLimiter(log)
-
 
 def expand(config: dict[str, Any], table: dict[str, str] = ABBREVIATIONS) -> dict[str, Any]:
     """Expand abbreviated keys (recursively for device/origin/availability/components)."""
@@ -486,6 +484,7 @@ class StateTracker:
         self.registry = registry
         self._handles: dict[str, list[int]] = {}
         self._lock = threading.Lock()
+        self._warn = WarningLimiter(log)  # a device spamming bad state must not flood the log
 
     def track(self, entity_id: str, component: str, cfg: dict[str, Any]) -> None:
         self.untrack(entity_id)
@@ -513,7 +512,7 @@ class StateTracker:
                     return
                 state, attrs = parse_state(component, cfg, kind, text)
             except PayloadError as e:
-                _warn.warning("state: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
+                self._warn.warning("state: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
                 return
             self.registry.update(entity_id, state=state, attributes=attrs)
         return cb
@@ -523,7 +522,7 @@ class StateTracker:
             try:
                 v = _str(render_template(tpl, _decode(payload)))
             except PayloadError as e:
-                _warn.warning("availability: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
+                self._warn.warning("availability: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
                 return
             if v == pl_av:
                 self.registry.update(entity_id, available=True)
@@ -552,6 +551,7 @@ class MqttDiscovery:
         self._lock = threading.RLock()
         self._filters = [f"{self.prefix}/+/+/config", f"{self.prefix}/+/+/+/config"]
         self.messages_seen = 0
+        self._warn = WarningLimiter(log)  # nor a broker full of junk configs
 
     def start(self) -> None:
         # QoS 0: the broker hands retained configs to a QoS 0 subscriber without its per-client queue
@@ -575,9 +575,9 @@ class MqttDiscovery:
         try:
             self.handle_config(topic, payload)
         except PayloadError as e:
-            _warn.warning("discovery: ignoring %s: %s", topic[:200], e)
+            self._warn.warning("discovery: ignoring %s: %s", topic[:200], e)
         except Exception as e:  # noqa: BLE001 - hostile input: a shape no rule above foresaw
-            _warn.warning("discovery: ignoring %s: unusable config (%s: %s)", topic[:200], type(e).__name__,
+            self._warn.warning("discovery: ignoring %s: unusable config (%s: %s)", topic[:200], type(e).__name__,
                           str(e)[:200])
 
     def handle_config(self, topic: str, payload: bytes) -> None:
@@ -627,7 +627,7 @@ class MqttDiscovery:
                 merged = expand_base_topic({**shared, **ccfg})
                 self._register(key, platform, str(cid), merged)
             except PayloadError as e:
-                log.warning("discovery: ignoring component %r of %s: %s", cid, topic, e)
+                self._warn.warning("discovery: ignoring component %r of %s: %s", str(cid)[:64], topic[:200], e)
         for k in existing - seen:
             self._remove(k)
 
