@@ -77,9 +77,9 @@ _SENSITIVE = {"unlock", "open", "disarm"}
 # to be: a discovered "light" whose command publishes UNLOCK to home/front_door/set is a door lock.
 _RISKY_PAYLOAD = re.compile(r"\b(?:UNLOCK\w*|DISARM\w*)\b", re.I)
 _OPEN_PAYLOAD = re.compile(r"\bOPEN\b", re.I)
-_RISKY_TOPIC_WORDS = {"lock", "locks", "unlock", "door", "doors", "doorlock", "frontdoor", "backdoor", "garagedoor",
-                      "sidedoor", "smartlock", "gate", "gates", "alarm", "alarms", "alarm_control_panel", "deadbolt",
-                      "opener", "garageopener"}
+_RISKY_TOPIC_WORDS = {"lock", "locks", "unlock", "door", "doors", "garage", "doorlock", "frontdoor", "backdoor",
+                      "garagedoor", "sidedoor", "smartlock", "gate", "gates", "alarm", "alarms", "deadbolt", "opener",
+                      "garageopener"}
 _HARMLESS_TOPIC_WORDS = {"light", "lights", "lamp", "bulb", "led", "strip", "bell", "doorbell", "sensor", "contact"}
 _CONFIRMABLE = {"turn_on", "turn_off", "open", "unlock", "start"}  # what a "yes" can carry out (run_command)
 
@@ -95,7 +95,8 @@ def drives_security(e: Entity, actions: list[Action]) -> bool:
         if _RISKY_PAYLOAD.search(payload) or (e.component != "cover" and _OPEN_PAYLOAD.search(payload)):
             return True
         risky = words & _RISKY_TOPIC_WORDS
-        if risky - {"door", "doors"} or (risky and not words & _HARMLESS_TOPIC_WORDS):  # "front door light" is a light
+        # "door" and "garage" also name places: "front door light", "garage lamp" are lights
+        if risky - {"door", "doors", "garage"} or (risky and not words & _HARMLESS_TOPIC_WORDS):
             return True
     return False
 

@@ -114,7 +114,9 @@ def test_topic_heuristic_spares_lights_and_explicit_config():
     say = lambda topic, payload="ON": drives_security(light, [{"type": "mqtt", "topic": topic, "payload": payload}])  # noqa: E731
     assert say("home/front_door/set") and say("garage/opener/set") and say("z2m/Front Door Lock/set")
     assert say("x/set", '{"state": "UNLOCK"}') and say("x/set", "DISARM") and say("x/set", "OPEN")
-    assert not say("z2m/Front Door Light/set") and not say("home/kitchen/set") and not say("clock/set")
+    assert say("shellies/garage/relay/0/command", "on")
+    assert not say("z2m/Front Door Light/set") and not say("garage/lamp/set") and not say("home/kitchen/set")
+    assert not say("clock/set") and not say("z2m/indoor/set")
     assert not say("x/set", "OFF")
 
 
