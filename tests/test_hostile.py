@@ -135,6 +135,21 @@ def test_one_shot_ask_with_broker_down_says_it_was_not_sent(tmp_path):
     assert took < 30, took  # start-up wait (3 s) + send wait (1 s) + imports on a busy machine
 
 
+def test_service_says_it_queued_and_keeps_it_on_disk(tmp_path):
+    cfg = {"mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}"},
+           "devices": {"devices": [{"name": "Kitchen Light", "component": "light", "command_topic": "k/set"}]}}
+    a = Assistant(load_config(_write(tmp_path, cfg), env={}), long_running=True)
+    try:
+        r = a.ask("turn off the kitchen light")
+        assert r.response == "The MQTT broker is offline: I will turn off the Kitchen Light as soon as it is back.", r
+        assert r.actions[0]["queued"] is True and r.actions[0]["sent"] is False
+    finally:
+        a.close()
+    import sqlite3
+    with sqlite3.connect(tmp_path / "data" / "mqtt_outbox.db") as db:
+        assert db.execute("SELECT topic, payload FROM outbox").fetchall() == [("k/set", b"OFF")]
+
+
 def test_service_queue_survives_a_restart(tmp_path, prefix):
     broker = Mosquitto()  # not started yet: the broker is down
     outbox = tmp_path / "outbox.db"
