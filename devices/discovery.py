@@ -548,6 +548,7 @@ class MqttDiscovery:
         self.prefix = prefix.strip("/")
         self.tracker = tracker or StateTracker(mqtt, registry)
         self._regs: dict[tuple[str, str], _Registration] = {}
+        self._device_keys: dict[str, set[tuple[str, str]]] = {}  # device config topic -> its components' keys
         self._lock = threading.RLock()
         self._filters = [f"{self.prefix}/+/+/config", f"{self.prefix}/+/+/+/config"]
         self.messages_seen = 0
@@ -600,7 +601,7 @@ class MqttDiscovery:
         self._register(key, component, rest[-2], cfg)
 
     def _handle_device(self, topic: str, text: str) -> None:
-        existing = {k for k in self._regs if k[0] == topic}
+        existing = {k for k in self._device_keys.get(topic, ())}
         if text.strip() == "":
             for k in existing:
                 self._remove(k)
@@ -704,6 +705,8 @@ class MqttDiscovery:
             if isinstance(cfg.get("unit_of_measurement"), str):
                 entity.attributes["unit_of_measurement"] = cfg["unit_of_measurement"]
             self._regs[key] = _Registration(entity_id, component, cfg)
+            if key[1]:
+                self._device_keys.setdefault(key[0], set()).add(key)
             self.registry.add(entity)
         self.tracker.track(entity_id, component, cfg)
         log.debug("discovery: %s -> %s (%s)", key[0], entity_id, display)
@@ -716,15 +719,15 @@ class MqttDiscovery:
             base = slugify(str(cfg["object_id"]))
         else:
             base = slugify(display or object_id)
-        taken = {r.entity_id for r in self._regs.values()}
         candidate, n = f"{component}.{base}", 2
-        while candidate in taken or (candidate in self.registry and self.registry.get(candidate).source != "mqtt"):
+        while candidate in self.registry:  # discovered ones are there too (a set lookup, not a scan per config)
             candidate, n = f"{component}.{base}_{n}", n + 1
         return candidate
 
     def _remove(self, key: tuple[str, str]) -> None:
         with self._lock:
             reg = self._regs.pop(key, None)
+            self._device_keys.get(key[0], set()).discard(key)
         if reg is None:
             return
         self.tracker.untrack(reg.entity_id)
