@@ -78,6 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--no-wake", action="store_true", help="listen without a wake word")
     live.add_argument("--area", help="the area this box stands in")
 
+    sat = sub.add_parser("satellite", parents=[common], help="a satellite box: microphone, wake word and speaker "
+                         "for a server (Wyoming)", description="Listen for the wake word here and stream the command "
+                         "to an assistant server over Wyoming; play its replies and ringing alarms. Reconnects when "
+                         "the connection is lost. See docs/satellites.md.")
+    sat.add_argument("--server", required=True, metavar="URI",
+                     help="the server's Wyoming port, e.g. tcp://192.168.1.5:10600")
+    sat.add_argument("--area", help="the area this box stands in (commands like 'turn off the lights' act there)")
+    sat.add_argument("--name", help="this box's name (default: the host name)")
+    sat.add_argument("--input", metavar="FILE", help="read audio from FILE at real-time pace ('-': raw 16 kHz s16le "
+                     "mono on stdin) instead of the microphone; exits when it ends and the reply has played")
+    sat.add_argument("--output", metavar="WAV", help="write what the server says to WAV instead of the speaker")
+    sat.add_argument("--server-wake", action="store_true",
+                     help="stream all audio and let the server hear the wake word")
+
     sub.add_parser("config", parents=[common], help="check the configuration and print it as YAML")
     return p
 
@@ -117,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "say":
         return _say(config, args)
+    if args.command == "satellite":
+        return _satellite(config, args)
 
     from intents.store import StoreError
 
@@ -202,11 +218,23 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    from .wyoming_server import WyomingError, start_wyoming
+
+    try:
+        wyoming = start_wyoming(assistant)  # satellites and Home Assistant (docs/satellites.md)
+    except WyomingError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
     log.info("serving; data in %s", assistant.config.data_dir)
-    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir)}), flush=True)
-    while not stopping:
-        assistant.tick()
-        time.sleep(args.interval)
+    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir),
+                      "wyoming_port": wyoming.port if wyoming else None}), flush=True)
+    try:
+        while not stopping:
+            assistant.tick()
+            time.sleep(args.interval)
+    finally:
+        if wyoming is not None:
+            wyoming.stop()
     return 0
 
 
@@ -239,6 +267,23 @@ def _say(config: Any, args: argparse.Namespace) -> int:
     except AudioDeviceError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _satellite(config: Any, args: argparse.Namespace) -> int:
+    import socket
+
+    from .audio import AudioDeviceError
+    from .satellite_client import SatelliteError, run_satellite
+
+    try:
+        run_satellite(args.server, args.name or socket.gethostname(), args.area or config.area, config.voice,
+                      input_path=args.input, output_path=args.output, server_wake=args.server_wake)
+    except (AudioDeviceError, SatelliteError, OSError) as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -21,6 +21,7 @@ from devices.weather.settings import WeatherSettings
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from intents.settings import IntentSettings
 
+from .wyoming_settings import WyomingSettings
 from .voice_settings import AsrSettings, AudioSettings, TtsSettings, VadSettings, VoiceSettings, WakeSettings
 
 
@@ -61,6 +62,7 @@ class Config(Section):
     vad: VadSettings = Field(default_factory=VadSettings, description="End-of-speech detection")
     asr: AsrSettings = Field(default_factory=AsrSettings, description="faster-whisper")
     tts: TtsSettings = Field(default_factory=TtsSettings, description="Piper voice")
+    wyoming: WyomingSettings = Field(default_factory=WyomingSettings, description="Wyoming port, satellites")
 
     @property
     def voice(self) -> VoiceSettings:
@@ -122,6 +124,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ASSISTANT_HA_URL": ("home_assistant", "url"),
     "ASSISTANT_HA_TOKEN": ("home_assistant", "token"),
     "ASSISTANT_WEATHER_URL": ("weather", "forecast_url"),
+    "ASSISTANT_WYOMING_PORT": ("wyoming", "port"),
 }
 
 
