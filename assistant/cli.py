@@ -41,13 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment (e.g. 2026-11-29T07:30)")
     ask.add_argument("--area", help="the area the request comes from (default: config 'area')")
 
-    for name, what in (("alarms", "alarms"), ("timers", "timers")):
+    for name, what in (("alarms", "alarms"), ("timers", "timers"), ("reminders", "reminders")):
         lp = sub.add_parser(name, parents=[common], help=f"list the {what} that are set")
         lp.add_argument("--json", action="store_true", help="print JSON")
         lp.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment")
 
-    serve = sub.add_parser("serve", parents=[common], help="run the service: ring alarms and timers as they fall due",
-                           description="Keep running, firing alarms and timers (missed ones on start, saying how late). "
+    serve = sub.add_parser("serve", parents=[common],
+                           help="run the service: ring alarms, timers and reminders as they fall due",
+                           description="Keep running, firing alarms, timers and reminders (missed ones on start, "
+                                       "saying how late). "
                                        "Prints one JSON line per event on stdout. Ctrl-C stops.")
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
 
@@ -146,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ask":
             return _ask(assistant, args)
-        if args.command in ("alarms", "timers"):
+        if args.command in ("alarms", "timers", "reminders"):
             return _list(assistant, args)
         if args.command == "serve":
             return _serve(assistant, args)
@@ -177,7 +179,15 @@ def _list(assistant: Any, args: argparse.Namespace) -> int:
     from intents.timeparse import say_duration
 
     now = assistant.localize(args.now) if args.now else assistant.now()
-    if args.command == "alarms":
+    if args.command == "reminders":
+        from intents.reminders import describe as describe_reminder
+
+        items = [
+            {"id": r.id, "message": r.name, "time": r.time, "date": r.date, "repeat": r.repeat, "state": r.state,
+             "next": dt.datetime.fromtimestamp(r.next_at, assistant.tz).isoformat(), "says": describe_reminder(r, now)}
+            for r in assistant.store.reminders()
+        ]
+    elif args.command == "alarms":
         rows = assistant.store.alarms()
         items = [
             {"id": a.id, "time": a.time, "date": a.date, "repeat": a.repeat, "name": a.name, "state": a.state,
@@ -198,7 +208,7 @@ def _list(assistant: Any, args: argparse.Namespace) -> int:
         print(f"No {args.command} set.")
     else:
         for item in items:
-            print(f"#{item['id']}  {item['says']}" + (f"  [{item['state']}]" if args.command == "alarms" and item["state"] != "scheduled" else ""))
+            print(f"#{item['id']}  {item['says']}" + (f"  [{item['state']}]" if args.command != "timers" and item["state"] != "scheduled" else ""))
     return 0
 
 
@@ -319,6 +329,8 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     def ring(event: Any) -> None:
         if getattr(event, "command", None):
             return  # a delayed command was carried out; nothing rings
+        if event.kind == "reminder_due":
+            return announcements.put(event.spoken())
         name = f"{event.name} " if event.name else ""
         announcements.put(f"Your {name}alarm is ringing." if event.kind == "alarm_fired" else f"Your {name}timer is done.")
 

@@ -19,6 +19,7 @@ from devices.media.settings import MediaSettings
 from devices.redact import SECRET_KEYS, mask_config, mask_text, secret_values  # noqa: F401 - the one masking helper
 from devices.weather.settings import WeatherSettings
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
+from devices.todo import ListsSettings
 from intents.settings import IntentSettings
 
 from .wyoming_settings import WyomingSettings
@@ -57,6 +58,7 @@ class Config(Section):
     devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    lists: ListsSettings = Field(default_factory=ListsSettings, description="Shopping and to-do lists")
     audio: AudioSettings = Field(default_factory=AudioSettings, description="Microphone and speaker")
     wake: WakeSettings = Field(default_factory=WakeSettings, description="Wake word engine and words")
     vad: VadSettings = Field(default_factory=VadSettings, description="End-of-speech detection")

@@ -26,7 +26,7 @@ from wyoming.event import Event
 from wyoming.vad import VoiceStarted, VoiceStopped
 from wyoming.wake import Detection
 
-from intents.events import AlarmFired, TimerFinished
+from intents.events import AlarmFired, ReminderDue, TimerFinished
 
 from .pipeline import AudioOut, Engines, Pipeline, SpeechEnded, SpeechStarted, WakeDetected
 from .pipeline import Transcript as PipelineTranscript
@@ -282,6 +282,8 @@ class SatelliteHub:
                 self.origin[("timer", action["timer_id"])] = session.name
             elif kind == "alarm_set" and action.get("alarm_id"):
                 self.origin[("alarm", action["alarm_id"])] = session.name
+            elif kind == "reminder_set" and action.get("reminder_id"):  # a reminder is an alarm row
+                self.origin[("alarm", action["reminder_id"])] = session.name
             elif kind in ("timer_stop", "alarm_stop", "alarm_snooze"):
                 what = "timer" if kind == "timer_stop" else "alarm"
                 with self._lock:
@@ -300,6 +302,8 @@ class SatelliteHub:
             area = row.area if row else None
         elif isinstance(event, AlarmFired):
             key, text, area = ("alarm", event.alarm_id), f"Your {name}alarm is ringing.", None
+        elif isinstance(event, ReminderDue):
+            key, text, area = ("alarm", event.reminder_id), event.spoken(), None
         else:
             return
         ring = _Ringing(text, self.origin.get(key), area, time.monotonic() + self.settings.ring_repeat_s)
