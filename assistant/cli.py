@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any, Sequence
 
+from devices.redact import SecretFilter, mask_text
+
 from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 log = logging.getLogger("assistant")
@@ -116,17 +118,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(f"assistant: {exc}", file=sys.stderr)
+        print(f"assistant: {mask_text(str(exc))}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else getattr(logging, config.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:  # no password, token or API key reaches a log
+        handler.addFilter(SecretFilter(config.secrets()))
     if args.command == "config":
         import yaml
 
-        print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
+        print(yaml.safe_dump(config.masked(), sort_keys=False), end="")
         return 0
     if args.command == "say":
         return _say(config, args)

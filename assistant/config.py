@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from devices.media.settings import MediaSettings
+from devices.redact import SECRET_KEYS, mask_config, mask_text, secret_values  # noqa: F401 - the one masking helper
 from devices.weather.settings import WeatherSettings
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from devices.todo import ListsSettings
@@ -94,6 +95,14 @@ class Config(Section):
             raise ValueError(f"language {value!r} is not available; only 'en' ships")
         return value
 
+    def masked(self) -> dict[str, Any]:
+        """The configuration as plain data with passwords, tokens and API keys masked (for printing)."""
+        return mask_config(self.model_dump(mode="json"))
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration (for ``devices.redact.SecretFilter``)."""
+        return secret_values(self.model_dump(mode="json"))
+
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         if self.timezone:
@@ -143,8 +152,9 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see the config reference in README.md)"
         elif "input" in err and not isinstance(err["input"], dict):
-            msg += f" (got {err['input']!r})"
-        lines.append(f"  {path}: {msg}")
+            secret = any(isinstance(p, str) and SECRET_KEYS.search(p) for p in err["loc"])
+            msg += " (got ***)" if secret else f" (got {err['input']!r})"
+        lines.append(f"  {path}: {mask_text(msg)}")
     return "\n".join(lines)
 
 
