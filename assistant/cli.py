@@ -101,19 +101,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else getattr(logging, config.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from .logs import setup_logging
+    from .secrets import Redactor, mask, secret_values
+
+    setup_logging(logging.DEBUG if args.verbose else getattr(logging, config.log_level), config.log_format,
+                  Redactor(secret_values(config.model_dump(mode="json"))))
     if args.command == "config":
         import yaml
 
-        print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
+        print(yaml.safe_dump(mask(config.model_dump(mode="json")), sort_keys=False), end="")
         return 0
     if args.command == "say":
         return _say(config, args)
 
+    if args.command in ("run", "serve") and config.http.enabled:
+        from .service import ServiceError, check_bind
+
+        try:
+            check_bind(config.http)  # before connecting anything
+        except ServiceError as exc:
+            print(f"assistant: {exc}", file=sys.stderr)
+            return 2
     from intents.store import StoreError
 
     from .core import Assistant
@@ -153,25 +161,10 @@ def _ask(assistant: Any, args: argparse.Namespace) -> int:
 
 
 def _list(assistant: Any, args: argparse.Namespace) -> int:
-    from intents.alarms import describe
-    from intents.timeparse import say_duration
+    from .views import alarm_items, timer_items
 
     now = assistant.localize(args.now) if args.now else assistant.now()
-    if args.command == "alarms":
-        rows = assistant.store.alarms()
-        items = [
-            {"id": a.id, "time": a.time, "date": a.date, "repeat": a.repeat, "name": a.name, "state": a.state,
-             "next": dt.datetime.fromtimestamp(a.next_at, assistant.tz).isoformat(), "says": describe(a, now)}
-            for a in rows
-        ]
-    else:
-        rows = assistant.store.timers()
-        items = [
-            {"id": t.id, "name": t.name, "duration_s": t.duration_s, "remaining_s": round(t.remaining(now.timestamp()), 1),
-             "state": t.state, "says": f"{t.name + ': ' if t.name else ''}{say_duration(t.remaining(now.timestamp()))} left"
-             + (" (paused)" if t.state == "paused" else "") + (" (ringing)" if t.state == "ringing" else "")}
-            for t in rows
-        ]
+    items = (alarm_items if args.command == "alarms" else timer_items)(assistant, now)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
     elif not items:
@@ -180,6 +173,19 @@ def _list(assistant: Any, args: argparse.Namespace) -> int:
         for item in items:
             print(f"#{item['id']}  {item['says']}" + (f"  [{item['state']}]" if args.command == "alarms" and item["state"] != "scheduled" else ""))
     return 0
+
+
+def _start_service(assistant: Any, mode: str) -> Any:
+    """The HTTP API, page, traces and metrics beside the main loop (assistant/service.py); None if it cannot start."""
+    from .service import Service, ServiceError
+
+    try:
+        service = Service(assistant, mode).start()
+    except ServiceError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return None
+    print(service.summary_text(), file=sys.stderr, flush=True)
+    return service
 
 
 def _serve(assistant: Any, args: argparse.Namespace) -> int:
@@ -198,20 +204,25 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    service = _start_service(assistant, "serve")
+    if service is None:
+        return 2
     log.info("serving; data in %s", assistant.config.data_dir)
-    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir)}), flush=True)
-    while not stopping:
-        assistant.tick()
-        time.sleep(args.interval)
+    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir), **service.summary()}), flush=True)
+    try:
+        while not stopping:
+            service.tick()
+            time.sleep(args.interval)
+    finally:
+        service.stop()
     return 0
 
 
 def _devices(assistant: Any, args: argparse.Namespace) -> int:
+    from .views import device_items
+
     hub = assistant.services.get("devices")
-    ents = sorted(hub.registry.all(), key=lambda e: (e.area or "~", e.entity_id)) if hub else []
-    items = [{"entity_id": e.entity_id, "name": e.name, "area": e.area, "source": e.source, "state": e.state,
-              "available": e.available, "exposed": e.exposed, "aliases": e.aliases,
-              "requires_confirmation": e.requires_confirmation} for e in ents]
+    items = device_items(assistant)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
     elif hub is None:
@@ -277,21 +288,32 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     from .ha_publish import attach
 
     attach(assistant, on_announce=announcements.put)  # HA's "announce" text entity is spoken here
+    service = _start_service(assistant, "run")
+    if service is None:
+        return 2
     stop = threading.Event()
 
     def ticker() -> None:
         while not stop.wait(0.5):
-            assistant.tick()
+            service.tick()
 
-    threading.Thread(target=ticker, daemon=True).start()
+    def interrupt(*_: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends the microphone loop like Ctrl-C
+
+    signal.signal(signal.SIGTERM, interrupt)
+    threading.Thread(target=ticker, name="ticker", daemon=True).start()
     try:
         run_live(lambda text: assistant.ask(text, area=args.area), assistant.config.voice,
-                 no_wake=args.no_wake, announcements=announcements)
+                 no_wake=args.no_wake, announcements=announcements,
+                 on_result=service.on_voice_result, on_event=service.on_voice_event)
     except AudioDeviceError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        pass
     finally:
         stop.set()
+        service.stop()
     return 0
 
 

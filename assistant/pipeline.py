@@ -544,6 +544,7 @@ def run_live(
     on_barge_in: Optional[Callable[[str], None]] = None,
     on_result: Optional[Callable[[dict], None]] = None,
     announcements: Optional["queue.Queue[str]"] = None,
+    on_event: Optional[Callable[[Any], None]] = None,
 ) -> None:
     """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
     Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks."""
@@ -553,7 +554,7 @@ def run_live(
     sink = SpeakerSink(settings.audio.output_device)
     engines = Engines.load(settings)
     pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, live=True,
-                    on_barge_in=on_barge_in)
+                    on_barge_in=on_barge_in, on_event=on_event)
     if settings.wake.push_to_talk:
         threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()
     _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))
