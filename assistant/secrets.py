@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 MASK = "***"
 SECRET_KEYS = ("password", "token", "api_key", "secret")  # a key whose name contains one of these
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?=@)", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s/]+)(?=@)", re.IGNORECASE)
 
 
 def is_secret_key(key: str) -> bool:
