@@ -3,6 +3,8 @@
 "use strict";
 
 const POLL_MS = 2000;
+// one colour per kind of stage (voice run / text run), as in the legend
+const STAGE_CLASS = { endpoint: "s0", normalize: "s0", asr: "s1", template: "s1", understand: "s2", llm: "s2", tts: "s3", handle: "s3" };
 let token = localStorage.getItem("assistant-token") || "";
 
 async function api(path, options = {}) {
@@ -52,8 +54,8 @@ function cancelButton(kind, item) {
 
 function bars(stages, scale) {
   const bar = el("div", undefined, "bar");
-  Object.entries(stages || {}).forEach(([name, ms], i) => {
-    const part = el("span", undefined, "stage s" + (i % 4));
+  Object.entries(stages || {}).forEach(([name, ms]) => {
+    const part = el("span", undefined, "stage " + (STAGE_CLASS[name] || "s0"));
     part.style.width = Math.max(0.5, (100 * ms) / scale) + "%";
     part.title = `${name}: ${ms} ms`;
     bar.append(part);
