@@ -223,19 +223,8 @@ class HttpServer:
         return self._json(self.service.redact(await self._blocking(device_items, self.service.assistant)))
 
     async def _delete(self, kind: str, item_id: int) -> web.Response:
-        assistant = self.service.assistant
-
-        def delete() -> bool:
-            with assistant._lock:
-                rows = assistant.store.alarms() if kind == "alarm" else assistant.store.timers()
-                if not any(r.id == item_id for r in rows):
-                    return False
-                (assistant.store.delete_alarm if kind == "alarm" else assistant.store.delete_timer)(item_id)
-                return True
-
-        if not await self._blocking(delete):
+        if not await self._blocking(self.service.cancel, kind, item_id):
             raise ApiError(404, f"no {kind} #{item_id} (it may have rung or been cancelled already)")
-        log.info("%s #%d cancelled over HTTP", kind, item_id)
         return self._json({"deleted": item_id})
 
     async def _delete_alarm(self, request: web.Request) -> web.Response:

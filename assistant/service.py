@@ -193,6 +193,17 @@ class Service:
         self.record("text", result)
         return self.redact(result)
 
+    def cancel(self, kind: str, item_id: int) -> bool:
+        """Delete alarm or timer ``item_id`` (a ringing one stops); False if there is none."""
+        store = self.assistant.store
+        with self.assistant._lock:  # not between a scheduler tick's read and write
+            rows = store.alarms() if kind == "alarm" else store.timers()
+            if not any(r.id == item_id for r in rows):
+                return False
+            (store.delete_alarm if kind == "alarm" else store.delete_timer)(item_id)
+        log.info("%s #%d cancelled over HTTP", kind, item_id)
+        return True
+
     def engines(self) -> Any:
         from .pipeline import Engines
 

@@ -119,7 +119,8 @@ def main() -> int:
             if status != 200 or got != [intent] or not reply.get("reply_wav"):
                 failures.append((i, text, status, got or reply.get("error")))
             if (i + 1) % 100 == 0:
-                print(f"  {i + 1}/{args.n}  failures {len(failures)}  p50 {np.percentile(latencies, 50):.0f} ms", flush=True)
+                rss = f"  RSS {proc_stats(pid)['rss_mb']:.0f} MB" if pid else ""
+                print(f"  {i + 1}/{args.n}  failures {len(failures)}  p50 {np.percentile(latencies, 50):.0f} ms{rss}", flush=True)
         elapsed = time.perf_counter() - t_all
         end = proc_stats(pid) if pid else None
     finally:
