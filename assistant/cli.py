@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="run the service: ring alarms and timers as they fall due",
                            description="Keep running, firing alarms and timers (missed ones on start, saying how late). "
-                                       "Prints one JSON line per event on stdout. Ctrl-C stops.")
+                                       "Prints one JSON line per event on stdout. Serves the status page and HTTP API "
+                                       "(default http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.")
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
 
     dev = sub.add_parser("devices", parents=[common], help="list the smart-home devices the assistant knows",
@@ -72,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
     live = sub.add_parser("run", parents=[common], help="the full service: microphone, wake word, speaker, alarms",
                           description="Listen on the microphone for the wake word, answer on the speaker, ring "
-                                      "alarms and timers. Ctrl-C stops.")
+                                      "alarms and timers; serve the status page and HTTP API (default "
+                                      "http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.")
     live.add_argument("--no-wake", action="store_true", help="listen without a wake word")
     live.add_argument("--area", help="the area this box stands in")
 
