@@ -7,7 +7,7 @@
 Commands are synthesised once with Piper (noise 0, so deterministic) and sent round-robin, all as
 dry runs (nothing is set, so the store does not grow and any growth is the service's own).
 Prints failures (HTTP error, nothing understood, or the wrong intent), p50/p95/max latency, and
-the service's RSS, open file descriptors and threads at the start (after one warm-up request)
+the service's RSS, open file descriptors and threads at the start (after one warm-up request per command)
 and at the end (from /proc/PID).
 """
 
@@ -106,7 +106,8 @@ def main() -> int:
         proc, url = start_service()
         pid = proc.pid
     try:
-        post(url, args.token, bodies[0][0])  # warm-up: loads the models
+        for body, _, _ in bodies:  # warm-up: loads the models, each command once
+            post(url, args.token, body)
         start = proc_stats(pid) if pid else None
         latencies, failures = [], []
         t_all = time.perf_counter()
