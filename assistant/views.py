@@ -17,6 +17,16 @@ def alarm_items(assistant: Any, now: dt.datetime) -> list[dict[str, Any]]:
     ]
 
 
+def reminder_items(assistant: Any, now: dt.datetime) -> list[dict[str, Any]]:
+    from intents.reminders import describe
+
+    return [
+        {"id": r.id, "message": r.name, "time": r.time, "date": r.date, "repeat": r.repeat, "state": r.state,
+         "next": dt.datetime.fromtimestamp(r.next_at, assistant.tz).isoformat(), "says": describe(r, now)}
+        for r in assistant.store.reminders()
+    ]
+
+
 def timer_items(assistant: Any, now: dt.datetime) -> list[dict[str, Any]]:
     from intents.timeparse import say_duration
 

@@ -44,6 +44,18 @@ class Outcome:
     slots: dict[str, Any] | None = None  # resolved slots to report instead of the raw ones
 
 
+@dataclass(frozen=True)
+class Usage:
+    """How an intent shows up in "what can you do" and "how do I ...": what it lets the user do, one
+    example sentence, the words that name its topic, and the service it needs (``ctx.services`` key,
+    checked with ``available(ctx)``; None = always there)."""
+
+    can: str  # "set alarms"
+    example: str  # "Wake me up at 7 tomorrow."
+    topics: tuple[str, ...] = ()  # "alarm", "wake"
+    needs: str | None = None  # "media", "devices", "weather"
+
+
 class SlotError(ValueError):
     """The recogniser matched a template but a slot makes no sense (e.g. '37:99')."""
 
@@ -53,6 +65,7 @@ class Intent(BaseModel):
 
     intent: ClassVar[str]
     description: ClassVar[str]
+    usage: ClassVar[Usage | None] = None  # set on one main intent per area (see intents/help.py)
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:

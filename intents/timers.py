@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+from .schema import Usage
 from .store import TimerRow
 from .timeparse import parse_duration, say_duration, say_list, split_duration
 
@@ -105,6 +106,7 @@ def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
 @register
 class HassStartTimer(Intent):
     intent: ClassVar[str] = "HassStartTimer"
+    usage: ClassVar[Usage] = Usage("set timers", "Set a pasta timer for 9 minutes.", ("timer", "timers", "countdown"))
     description: ClassVar[str] = "Starts a new timer, optionally named."
 
     hours: int | None = Field(None, ge=0)
