@@ -88,7 +88,8 @@ def test_token_is_required_and_checked(served):
     assert served.request("GET", "/metrics").status == 401
     r = served.request("GET", "/api/alarms", token=TOKEN)
     assert r.status == 200 and r.json() == []
-    assert served.request("GET", "/", token=None).status == 200  # the page itself asks for the token
+    page = served.request("GET", "/", token=None)  # the page itself asks for the token
+    assert page.status == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
 
 
 def test_ask_gives_the_json_of_ask_json(served, setup):

@@ -54,7 +54,9 @@ def test_status_page_shows_escapes_and_cancels(env, browser):
         try:
             for text in ("set an alarm for 6:30 am", HOSTILE_TEXT):
                 assert served.request("POST", "/api/ask", json_body={"text": text}).status == 200
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            # bypass_csp: the page's Content-Security-Policy would stop injected scripts by itself; the
+            # escaping must hold without it (and Playwright's wait_for_function needs eval)
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, bypass_csp=True)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(served.url)
