@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common],
                            help="run the service: ring alarms, timers and reminders as they fall due",
                            description="Keep running, firing alarms, timers and reminders (missed ones on start, "
-                                       "saying how late). "
+                                       "saying how late). With mqtt.url it is the assistant's device in Home "
+                                       "Assistant and answers typed requests published to <mqtt.base_topic>/ask. "
                                        "Prints one JSON line per event on stdout. Serves the status page and HTTP API "
                                        "(default http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.")
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .core import Assistant
 
     try:
-        assistant = Assistant(config)
+        assistant = Assistant(config, service=args.command in ("serve", "run"))
     except StoreError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
@@ -218,7 +219,14 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
     assistant.listeners.append(emit)
     from .ha_publish import attach
 
-    attach(assistant, on_announce=lambda text: print(json.dumps({"event": "announce", "text": text}), flush=True))
+    publisher = attach(assistant, on_announce=lambda text: print(json.dumps({"event": "announce", "text": text}),
+                                                                 flush=True))
+
+    def request(text: str) -> None:  # typed over MQTT (<base_topic>/ask, HA's "Request" text entity)
+        result = assistant.ask(text)
+        print(json.dumps({"event": "request", "text": text, "intent": result.intent, "response": result.response},
+                         ensure_ascii=False), flush=True)
+
     stopping = False
 
     def stop(*_: Any) -> None:
@@ -245,6 +253,8 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
     try:
         while not stopping:
             service.tick()
+            if publisher is not None:
+                publisher.handle_requests(request)
             time.sleep(args.interval)
     finally:
         service.stop()
@@ -264,10 +274,12 @@ def _devices(assistant: Any, args: argparse.Namespace) -> int:
         print("No devices configured: set mqtt.url, home_assistant.url or devices.devices in the config.")
     elif not items:
         print("No devices found." + (f" Problems: {'; '.join(hub.errors)}" if hub.errors else ""))
-    else:
+    else:  # columns as wide as their longest value: names are never cut
+        id_w, name_w = (max(len(i[k]) for i in items) for k in ("entity_id", "name"))
+        area_w = max(len(i["area"] or "-") for i in items)
         for i in items:
             flags = ("" if i["exposed"] else " [hidden]") + ("" if i["available"] else " [unavailable]")
-            print(f"{i['entity_id']:32} {i['name'][:28]:28} {(i['area'] or '-')[:16]:16} {i['source']:13} "
+            print(f"{i['entity_id']:{id_w}} {i['name']:{name_w}} {i['area'] or '-':{area_w}} {i['source']:13} "
                   f"{i['state'] if i['state'] is not None else '?'}{flags}")
     return 0
 
@@ -341,7 +353,12 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     assistant.listeners.append(ring)
     from .ha_publish import attach
 
-    attach(assistant, on_announce=announcements.put)  # HA's "announce" text entity is spoken here
+    publisher = attach(assistant, on_announce=announcements.put)  # HA's "announce" text entity is spoken here
+    muted = threading.Event()  # HA's Mute switch: the microphone is ignored while it is set
+    if publisher is not None:
+        publisher.mute_listeners.append(lambda on: muted.set() if on else muted.clear())
+        if publisher.muted:
+            muted.set()
     service = _start_service(assistant, "run")
     if service is None:
         return 2
@@ -350,6 +367,8 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     def ticker() -> None:
         while not stop.wait(0.5):
             service.tick()
+            if publisher is not None:  # typed requests from HA: answered aloud
+                publisher.handle_requests(lambda text: announcements.put(assistant.ask(text, area=args.area).response))
 
     def interrupt(*_: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM ends the microphone loop like Ctrl-C
@@ -358,7 +377,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     threading.Thread(target=ticker, name="ticker", daemon=True).start()
     try:
         run_live(lambda text: assistant.ask(text, area=args.area), assistant.config.voice,
-                 no_wake=args.no_wake, announcements=announcements,
+                 no_wake=args.no_wake, announcements=announcements, muted=muted,
                  on_result=service.on_voice_result, on_event=service.on_voice_event)
     except AudioDeviceError as exc:
         print(f"assistant: {exc}", file=sys.stderr)

@@ -44,6 +44,12 @@ class LlmSettings(Section):
     timeout_s: float = Field(4.0, gt=0, description="Longest wait for the LLM; a voice answer should not wait longer")
 
 
+class LearnedSettings(Section):
+    enabled: bool = Field(True, description="Tier 'learned' (after the templates, before the LLM); off = templates only")
+    model: Path | None = Field(None, description="Model file (.npz) from `python -m intents.train`; unset = the shipped one")
+    threshold: float | None = Field(None, ge=0, le=1, description="Least intent probability to act on; unset = the model's")
+
+
 class HttpSettings(Section):
     host: str = Field("127.0.0.1", description="Address the API and status page listen on; beyond loopback needs a token")
     port: int = Field(8300, ge=0, le=65535, description="TCP port (0 = any free port, said in the startup summary)")
@@ -62,6 +68,7 @@ class Config(Section):
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP API and status page")
     intents: IntentSettings = Field(default_factory=IntentSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    learned: LearnedSettings = Field(default_factory=LearnedSettings, description="The learned understanding tier")
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
@@ -124,6 +131,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ASSISTANT_MQTT_URL": ("mqtt", "url"),
     "ASSISTANT_LLM_URL": ("llm", "url"),
     "ASSISTANT_LLM_MODEL": ("llm", "model"),
+    "ASSISTANT_LEARNED": ("learned", "enabled"),
+    "ASSISTANT_LEARNED_MODEL": ("learned", "model"),
     "ASSISTANT_HA_URL": ("home_assistant", "url"),
     "ASSISTANT_HA_TOKEN": ("home_assistant", "token"),
     "ASSISTANT_WEATHER_URL": ("weather", "forecast_url"),

@@ -47,18 +47,23 @@ class AskResult:
 
 
 class Assistant:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, *, service: bool = False):
+        """``service``: this is the long-running process (``serve``/``run``), see ``build_services``."""
         self.config = config
         self.tz = config.tz
         self.store = Store(config.data_dir / "assistant.db")
         self.schemas: dict[str, type[Intent]] = intents()
         self.recognizers: list[Any] = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
+        if config.learned.enabled:  # tier "learned": phrasing no template foresaw
+            from intents.learned import LearnedRecognizer
+
+            self.recognizers.append(LearnedRecognizer(self.schemas, config.learned.model, config.learned.threshold))
         if config.llm.url:  # tier "llm": asked only when the templates find nothing
             from .llm import LlmRecognizer
 
             self.recognizers.append(LlmRecognizer(self.schemas, config.llm))
         self.scheduler = Scheduler(self.store, config.intents)
-        self.services: dict[str, Any] = build_services(config)
+        self.services: dict[str, Any] = build_services(config, service=service)
         self.services["understands"] = self.understands
         self.listeners: list[Callable[[Event], None]] = []
         self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
@@ -157,7 +162,7 @@ class Assistant:
     def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
         tool_args = getattr(recognizer, "gives_tool_args", False)  # the LLM tier's typed arguments
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
-            schema = self.schemas[candidate.intent]
+            schema = candidate.schema or self.schemas[candidate.intent]
             try:
                 if tool_args:
                     return schema.from_tool_args(dict(candidate.slots), ctx)

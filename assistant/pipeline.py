@@ -161,10 +161,12 @@ class Pipeline:
         on_barge_in: Optional[Callable[[str], None]] = None,
         on_event: Optional[Callable[[Any], None]] = None,
         remote_wake: bool = False,
+        muted: Optional[threading.Event] = None,
     ):
         """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
         starts listening, with the usual listen timeout, and each utterance ends the turn."""
         self.understand = understand
+        self.muted = muted  # set: the microphone is ignored (HA's Mute switch); speech still plays
         self.s = settings
         self.engines = engines or Engines.load(settings)
         self.no_wake = no_wake or (settings.wake.engine == "none" and not remote_wake)
@@ -212,6 +214,14 @@ class Pipeline:
         self.samples += len(block)
         self.busy = max(self.busy, self.t)
         results: list[dict] = []
+        if self.muted is not None and self.muted.is_set():
+            if self.endpointer.in_speech or (self.listening and not self.no_wake):  # drop a half-heard request
+                self.endpointer.reset(t0=self.t)
+                self._wake_event = None
+                self._idle()
+            self._triggered = None
+            self._preroll.clear()
+            return results
         det, _ = self._work(lambda: self.wake.process(block))
         if det is None and self._triggered:
             det, self._triggered = Detection(self._triggered, 1.0, self.t), None
@@ -553,16 +563,18 @@ def run_live(
     on_result: Optional[Callable[[dict], None]] = None,
     announcements: Optional["queue.Queue[str]"] = None,
     on_event: Optional[Callable[[Any], None]] = None,
+    muted: Optional[threading.Event] = None,
 ) -> None:
     """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
-    Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks."""
+    Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks,
+    also while ``muted`` (HA's Mute switch) makes it ignore the microphone."""
     settings = settings or VoiceSettings()
     mic = MicSource(settings.audio.input_device, block=512)
     mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
     sink = SpeakerSink(settings.audio.output_device)
     engines = Engines.load(settings)
     pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, live=True,
-                    on_barge_in=on_barge_in, on_event=on_event)
+                    on_barge_in=on_barge_in, muted=muted, on_event=on_event)
     if settings.wake.push_to_talk:
         threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()
     _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))

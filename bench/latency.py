@@ -63,8 +63,9 @@ STAGES = ["asr", "nlu", "tts_first_audio", "endpoint_delay", "end_of_speech_to_a
 BENCH_NOW = dt.datetime(2026, 11, 29, 10, 0)  # fixed clock for the core, as in bench/understanding.py
 
 
-def core_understand(home: str | None = str(ROOT / "bench" / "home.yaml")):
-    """The real text core: ``Assistant`` on a temp data dir (removed at exit), dry run, fixed clock."""
+def core_understand(home: str | None = str(ROOT / "bench" / "home.yaml"), env: dict[str, str] | None = None):
+    """The real text core: ``Assistant`` on a temp data dir (removed at exit), dry run, fixed clock;
+    ``env``: more ASSISTANT_* settings (e.g. ASSISTANT_LEARNED_MODEL)."""
     import atexit
     import logging
 
@@ -73,7 +74,7 @@ def core_understand(home: str | None = str(ROOT / "bench" / "home.yaml")):
 
     logging.getLogger("devices").setLevel(logging.ERROR)  # "music folder does not exist" is expected here
     data_dir = tempfile.TemporaryDirectory(prefix="assistant-bench-")
-    config = load_config(home, env={"ASSISTANT_DATA_DIR": data_dir.name, "ASSISTANT_TZ": "UTC"})
+    config = load_config(home, env={"ASSISTANT_DATA_DIR": data_dir.name, "ASSISTANT_TZ": "UTC", **(env or {})})
     assistant = Assistant(config)
     atexit.register(data_dir.cleanup)
     atexit.register(assistant.close)

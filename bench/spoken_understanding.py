@@ -8,7 +8,8 @@ Labels, the intents that count as right and the scope rules come from bench/unde
 (MAPPING, label_of, scope). Speech goes through the pipeline's ASR engine (Whisper tiny.en int8, short encoder,
 as `Engines.load` sets it up) and its transcript filters (hallucination / no-speech drop), then
 ``Assistant.ask(transcript, dry_run=True)`` with the devices of bench/home.yaml, clock fixed at
-2026-11-29 10:00 UTC (as bench/understanding.py). The wake word and VAD are not involved.
+2026-11-29 10:00 UTC (as bench/understanding.py). Template and learned tiers; the learned tier is
+cross-validated as in bench/understanding.py (each row answered by the fold model trained without it). The wake word and VAD are not involved.
 
 Default sample (deterministic): per supported label the first --per-label rows (20) in sha1(slurp_id)
 order, plus the first --out-of-scope rows (80) of the out-of-scope labels in the same order.
@@ -87,13 +88,26 @@ def main() -> None:
     ap.add_argument("--espeak-speed", type=int, default=160)
     ap.add_argument("--errors", metavar="FILE", help="write rows where a spoken version differs from text here")
     ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--fold-models", metavar="DIR",
+                    help="the learned tier's cross-validation models (`python -m intents.train --fold-models DIR`); "
+                         "default: trained here (a few minutes each)")
     args = ap.parse_args()
 
     from latency import core_understand  # the same dry-run core (temp data dir, bench/home.yaml, fixed clock)
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     rows = sample_rows(rows, None if args.all else args.per_label, None if args.all else args.out_of_scope)
-    understand = core_understand()
+    # The learned tier was trained on SLURP devel: each row is answered by the fold model trained without it.
+    import subprocess
+    import tempfile
+
+    from intents.train import FOLDS, fold_of
+
+    models = args.fold_models
+    if not models:
+        models = tempfile.mkdtemp(prefix="assistant-folds-")
+        subprocess.run([sys.executable, "-m", "intents.train", "--fold-models", models], check=True)
+    by_fold = [core_understand(env={"ASSISTANT_LEARNED_MODEL": f"{models}/fold{k}.npz"}) for k in range(FOLDS)]
     settings = VoiceSettings()
     engines = Engines.load(settings)
 
@@ -109,7 +123,7 @@ def main() -> None:
             text = make_text(row)
             if name != "text":
                 asr_ms.append((time.perf_counter() - t) * 1000)
-            res = understand(text).to_dict() if text else {"intent": None, "slots": {}}
+            res = by_fold[fold_of(row["slurp_id"])](text).to_dict() if text else {"intent": None, "slots": {}}
             results[name].append({"text": text, "intent": res["intent"], "slots": res.get("slots")})
         if (i + 1) % 50 == 0:
             print(f"  {i + 1}/{len(rows)} rows, {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -275,7 +275,7 @@ class DeviceController:
     def _send_ha(self, actions: list[Action]) -> None:
         for a in actions:
             if self.ha is None:
-                a.update(sent=False, reason="Home Assistant is not configured (set homeassistant.url and token)")
+                a.update(sent=False, reason="Home Assistant is not configured (set home_assistant.url and home_assistant.token)")
                 continue
             try:
                 self.ha.call_service(a["domain"], a["service"], a["data"])

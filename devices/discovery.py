@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -487,14 +488,30 @@ class _Registration:
     entity_id: str
     component: str
     config: dict[str, Any] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+
+def device_ids(cfg: dict[str, Any]) -> frozenset[str]:
+    """The ``device.identifiers`` of an (expanded) discovery config, as strings."""
+    device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
+    ids = device.get("identifiers")
+    if isinstance(ids, (str, int)):
+        ids = [ids]
+    return frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset()
+
+
+# (component, device ids, names) -> the entity id of the same thing known another way, or None
+TwinOf = Callable[[str, frozenset[str], list[str]], "str | None"]
 
 
 class MqttDiscovery:
     """Reads ``<prefix>/<component>/[<node_id>/]<object_id>/config`` (and ``<prefix>/device/...``)."""
 
     def __init__(self, mqtt: MqttClient, registry: EntityRegistry, prefix: str = "homeassistant",
-                 tracker: StateTracker | None = None):
+                 tracker: StateTracker | None = None, own_device_ids: frozenset[str] = frozenset()):
         self.mqtt = mqtt
+        self.own_device_ids = own_device_ids  # our own device (HaPublisher): never an entity of ours
+        self.twin_of: TwinOf | None = None  # set when Home Assistant exposes MQTT devices too
         self.registry = registry
         self.prefix = prefix.strip("/")
         self.tracker = tracker or StateTracker(mqtt, registry)
@@ -529,17 +546,20 @@ class MqttDiscovery:
             raise PayloadError("topic is not <prefix>/<component>/[<node_id>/]<object_id>/config")
         component = rest[0]
         text = _decode(payload)
+        if len(rest) == 4 and rest[1] in self.own_device_ids:
+            return  # <prefix>/<component>/<our node id>/<object id>/config: published by ourselves
         if component == "device":
             self._handle_device(topic, text)
             return
-        if component not in COMPONENTS:
-            raise PayloadError(f"component {component!r} not supported; supported: {', '.join(sorted(COMPONENTS))}")
-        key = (topic, "")
         if text.strip() == "":
-            self._remove(key)
+            self._remove((topic, ""))
             return
         cfg = self._parse_json(text)
-        self._register(key, component, rest[-2], cfg)
+        if device_ids(cfg) & self.own_device_ids:
+            return
+        if component not in COMPONENTS:
+            raise PayloadError(f"component {component!r} not supported; supported: {', '.join(sorted(COMPONENTS))}")
+        self._register((topic, ""), component, rest[-2], cfg)
 
     def _handle_device(self, topic: str, text: str) -> None:
         existing = {k for k in self._regs if k[0] == topic}
@@ -548,6 +568,8 @@ class MqttDiscovery:
                 self._remove(k)
             return
         cfg = self._parse_json(text)
+        if device_ids(cfg) & self.own_device_ids:
+            return
         comps = cfg.pop("components", None)
         if not isinstance(comps, dict) or not comps:
             raise PayloadError("device discovery needs a non-empty 'cmps' object of components")
@@ -610,6 +632,11 @@ class MqttDiscovery:
             display = f"{dev_name} {name}"
             aliases.append(name)
         area = device.get("suggested_area") if isinstance(device.get("suggested_area"), str) else None
+        twin = self.twin_of(component, device_ids(cfg), [display, *aliases]) if self.twin_of else None
+        if twin is not None:
+            log.info("discovery: %s is %s in Home Assistant; controlled there", key[0], twin)
+            self._remove(key)
+            return
 
         with self._lock:
             old = self._regs.get(key)
@@ -632,7 +659,7 @@ class MqttDiscovery:
                         entity.attributes[k] = cfg[k]
             if isinstance(cfg.get("unit_of_measurement"), str):
                 entity.attributes["unit_of_measurement"] = cfg["unit_of_measurement"]
-            self._regs[key] = _Registration(entity_id, component, cfg)
+            self._regs[key] = _Registration(entity_id, component, cfg, [display, *aliases])
             self.registry.add(entity)
         self.tracker.track(entity_id, component, cfg)
         log.debug("discovery: %s -> %s (%s)", key[0], entity_id, display)
@@ -651,13 +678,27 @@ class MqttDiscovery:
             candidate, n = f"{component}.{base}_{n}", n + 1
         return candidate
 
+    def drop_twins(self) -> list[str]:
+        """Remove the entities ``twin_of`` now names (Home Assistant loaded after discovery)."""
+        if self.twin_of is None:
+            return []
+        with self._lock:
+            twins = [k for k, r in self._regs.items()
+                     if self.twin_of(r.component, device_ids(r.config), r.names) is not None]
+        dropped = [self._regs[k].entity_id for k in twins]
+        for k in twins:
+            self._remove(k)
+        return dropped
+
     def _remove(self, key: tuple[str, str]) -> None:
         with self._lock:
             reg = self._regs.pop(key, None)
         if reg is None:
             return
         self.tracker.untrack(reg.entity_id)
-        self.registry.remove(reg.entity_id)
+        current = self.registry.get(reg.entity_id)
+        if current is not None and current.source == "mqtt":  # not Home Assistant's entity of the same id
+            self.registry.remove(reg.entity_id)
         log.info("discovery: removed %s", reg.entity_id)
 
     def entity_ids(self) -> list[str]:

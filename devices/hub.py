@@ -19,26 +19,35 @@ log = logging.getLogger(__name__)
 class DeviceHub:
     """Everything device-related behind one object. Works with no broker and no HA (dry-run actions)."""
 
-    def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings):
+    def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
+                 service: bool = False):
+        """``service``: this is the long-running process, the one that owns ``<base_topic>/status``
+        (HA's availability of our own device); one-shot commands leave it alone."""
         self.mqtt_settings, self.ha_settings, self.devices_settings = mqtt, ha, devices
         self.registry = EntityRegistry(is_exposed=devices.exposure.is_exposed,
                                        needs_confirmation=devices.needs_confirmation)
-        self.mqtt: MqttClient | None = MqttClient(mqtt) if mqtt.url else None
+        self.mqtt: MqttClient | None = MqttClient(mqtt, availability=service) if mqtt.url else None
         self.tracker = StateTracker(self.mqtt, self.registry)
-        self.discovery = (MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker)
-                          if self.mqtt else None)
-        self.ha: HomeAssistantBackend | None = HomeAssistantBackend(ha, self.registry) if ha.url else None
+        own = frozenset({mqtt.node_id})
+        self.discovery = (MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker,
+                                        own_device_ids=own) if self.mqtt else None)
+        self.ha: HomeAssistantBackend | None = (HomeAssistantBackend(ha, self.registry, own_device_ids=own)
+                                                if ha.url else None)
+        if self.discovery is not None and self.ha is not None:  # one device once: HA's entity wins
+            self.discovery.twin_of = self.ha.twin_of
         self.controller = DeviceController(self.registry, self.mqtt, self.ha)
         self.errors: list[str] = []
+        self.problems: list[HomeAssistantError] = []  # typed: why devices may be missing (e.g. a bad token)
 
     @classmethod
-    def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings) -> "DeviceHub":
-        return cls(mqtt, ha, devices)
+    def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
+                      service: bool = False) -> "DeviceHub":
+        return cls(mqtt, ha, devices, service=service)
 
     def start(self, timeout: float = 5.0) -> list[str]:
         """Load YAML devices, connect MQTT (wait up to ``timeout``), wait for retained discovery, load HA.
         Never raises for an unreachable backend: returns the list of problems (also logged)."""
-        self.errors = []
+        self.errors, self.problems = [], []
         load_config_devices(self.devices_settings.devices, self.registry, self.tracker)
         if self.discovery is not None:
             self.discovery.start()
@@ -54,6 +63,10 @@ class DeviceHub:
             except HomeAssistantError as e:
                 log.error("%s", e)
                 self.errors.append(str(e))
+                self.problems.append(e)
+            if self.discovery is not None:
+                for entity_id in self.discovery.drop_twins():
+                    log.info("devices: %s is also in Home Assistant; using Home Assistant's entity", entity_id)
         return self.errors
 
     def _wait_discovery(self, wait: float) -> None:

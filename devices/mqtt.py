@@ -72,15 +72,19 @@ class MqttClient:
       ``last_error`` and keeps retrying in the background (backoff ``reconnect_min/max_delay``).
     - ``publish`` while disconnected queues the message (in order) and sends it after reconnect.
     - ``subscribe(filter, cb)`` survives reconnects; callbacks run on the network thread.
-    - last will ``<base_topic>/status`` = "offline" (retained); "online" is published on connect.
+    - ``availability=True`` (the long-running service only): last will ``<base_topic>/status`` =
+      "offline" (retained), "online" published on connect, "offline" on ``stop``. A one-shot client
+      (``availability=False``) touches neither, so it never marks the running service unavailable,
+      and it adds a random suffix to a configured ``client_id`` so it cannot kick the service off.
     """
 
-    def __init__(self, settings: MqttSettings):
+    def __init__(self, settings: MqttSettings, *, availability: bool = False):
         if not settings.url:
             raise MqttError("no MQTT broker configured (mqtt.url is empty)")
         self.settings = settings
         self.address = parse_url(settings.url)
         self.status_topic = f"{settings.base_topic}/status"
+        self.availability = availability
         self.last_error: str | None = None
         self._lock = threading.RLock()
         self._connected = threading.Event()
@@ -93,7 +97,9 @@ class MqttClient:
         self._connect_listeners: list[Callable[[], None]] = []
         self._pending_subacks: set[int] = set()
         self._subacks_done = threading.Condition(self._lock)
-        client_id = settings.client_id or f"assistant-{uuid.uuid4().hex[:8]}"
+        client_id = settings.client_id or "assistant"
+        if not (availability and settings.client_id):
+            client_id = f"{client_id}-{uuid.uuid4().hex[:8]}"
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         username = settings.username or self.address.username
         password = settings.password or self.address.password
@@ -103,7 +109,8 @@ class MqttClient:
             c.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_NONE if settings.tls_insecure else ssl.CERT_REQUIRED)
             if settings.tls_insecure:
                 c.tls_insecure_set(True)
-        c.will_set(self.status_topic, "offline", qos=1, retain=True)
+        if availability:
+            c.will_set(self.status_topic, "offline", qos=1, retain=True)
         c.reconnect_delay_set(min_delay=max(1, int(settings.reconnect_min_delay)),
                               max_delay=max(1, int(settings.reconnect_max_delay)))
         c.on_connect = self._on_connect
@@ -155,11 +162,11 @@ class MqttClient:
             return self._subacks_done.wait_for(lambda: not self._pending_subacks, timeout)
 
     def stop(self) -> None:
-        """Publish "offline", disconnect and stop the network thread."""
+        """Publish "offline" (``availability`` only), disconnect and stop the network thread."""
         if not self._started:
             return
         self._stopping = True
-        if self.connected:
+        if self.connected and self.availability:
             try:
                 info = self._client.publish(self.status_topic, "offline", qos=1, retain=True)
                 info.wait_for_publish(timeout=1.0)
@@ -231,7 +238,8 @@ class MqttClient:
         with self._lock:
             self._connect_count += 1
             self.last_error = None
-            client.publish(self.status_topic, "online", qos=1, retain=True)
+            if self.availability:
+                client.publish(self.status_topic, "online", qos=1, retain=True)
             filters: dict[str, int] = {}
             for s in self._subs.values():
                 filters[s.topic_filter] = max(filters.get(s.topic_filter, 0), s.qos)

@@ -28,6 +28,7 @@ class MqttSettings(_Strict):
     tls_insecure: bool = False
     discovery_prefix: str = "homeassistant"
     base_topic: str = "assistant"
+    node_id: str = "voice_assistant"  # our own device in HA (MQTT discovery); one per box on a broker
     keepalive: int = Field(default=60, ge=5, le=3600)
     reconnect_min_delay: float = Field(default=1.0, gt=0)
     reconnect_max_delay: float = Field(default=30.0, gt=0)
@@ -49,6 +50,15 @@ class MqttSettings(_Strict):
             p.port
         except ValueError:
             raise ValueError(f"invalid port in {v!r}; expected a number 1-65535") from None
+        return v
+
+    @field_validator("node_id")
+    @classmethod
+    def _check_node_id(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", v):
+            raise ValueError("must be letters, digits, '_' or '-' (it is an MQTT discovery node id)")
         return v
 
     @field_validator("discovery_prefix", "base_topic")
@@ -84,7 +94,7 @@ class HomeAssistantSettings(_Strict):
         if self.url and not self.token:
             raise ValueError(
                 "token is required when url is set: create a long-lived access token in "
-                "Home Assistant (Profile -> Security) and put it in homeassistant.token"
+                "Home Assistant (Profile -> Security) and put it in home_assistant.token"
             )
         return self
 

@@ -72,6 +72,19 @@ def hub_of(ctx: Context) -> Any:
     return ctx.services.get("devices")
 
 
+def backend_problem(hub: Any) -> str | None:
+    """Why devices may be missing, said aloud: Home Assistant refused the token or is unreachable."""
+    from devices.homeassistant import HomeAssistantAuthError
+
+    for problem in getattr(hub, "problems", None) or []:
+        if isinstance(problem, HomeAssistantAuthError):
+            return ("Home Assistant refused my access token, so I cannot reach its devices. Create a new "
+                    "long-lived access token in Home Assistant and put it in home_assistant.token.")
+        return ("I cannot reach Home Assistant, so I do not know its devices. Check that it is running "
+                "and that home_assistant.url is right.")
+    return None
+
+
 def clean(text: str | None) -> str | None:
     if not isinstance(text, str):
         return None
@@ -151,6 +164,15 @@ def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: st
     hub = hub_of(ctx)
     if hub is None:
         return Target([], missing=NO_DEVICES)
+    t = _pick_targets(ctx, hub, name=name, area=area, domain=domain, device_class=device_class, domains=domains,
+                      default_all=default_all)
+    if t.missing:
+        t.missing = backend_problem(hub) or t.missing  # not "There is no device called ..." after a 401
+    return t
+
+
+def _pick_targets(ctx: Context, hub: Any, *, name: str | None, area: str | None, domain: str | None,
+                  device_class: str | None, domains: set[str] | None, default_all: bool) -> Target:
     allowed = {domain} if domain else domains
     whole_home = (clean(area) or "") in _WHOLE_HOME
     if whole_home:
@@ -331,7 +353,7 @@ class DeviceIntent(Intent):
             elif find_named(hub, name, cls._allowed(slots.get("domain"))) is None:
                 if resolve_area(hub, name) is not None and not slots.get("area"):
                     slots["area"], slots["name"] = name, None
-                elif kind is None:
+                elif kind is None and backend_problem(hub) is None:
                     raise SlotError(f"no device called {name!r}")
                 elif cls.domains and kind not in cls.domains and kind != "switch":
                     raise SlotError(f"{name!r} is a {kind}; {cls.intent} does not apply")
@@ -479,13 +501,24 @@ class HassLightSet(DeviceIntent):
         return Outcome(" ".join([says + ".", *problems[:1]]), actions)
 
 
-def _climates(ctx: Context, name: str | None, area: str | None) -> Target:
+def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> Target:
+    """The thermostat meant: by name or area, else the one in the box's area, else the only one;
+    with several and nothing to tell them apart, ask which."""
     t = pick_targets(ctx, name=name, area=area, domain="climate", default_all=False)
     if t.entities or name or area:
         return t
     hub = hub_of(ctx)
     everywhere = [e for e in hub.registry.exposed() if e.component == "climate"] if hub else []
-    return Target(everywhere[:1]) if everywhere else Target([], missing="There is no thermostat.")
+    if len(everywhere) > 1:
+        names = [e.area or spoken(e) for e in everywhere]
+        if len(set(names)) < len(names):
+            names = [spoken(e) for e in everywhere]
+        listed = ", ".join(f"the {n}" for n in names[:-1]) + f" or the {names[-1]}"
+        return Target([], missing=f"Which thermostat: {listed}? Say, for example, "
+                                  f"set the {names[0]} thermostat to {value} degrees.")
+    if everywhere:
+        return Target(everywhere)
+    return Target([], missing=backend_problem(hub) or "There is no thermostat.")
 
 
 @register
@@ -507,7 +540,8 @@ class HassClimateSetTemperature(DeviceIntent):
     def handle(self, ctx: Context) -> Outcome:
         from devices.control import DeviceError
 
-        t = _climates(ctx, self.name, self.area)
+        value = int(self.temperature) if float(self.temperature).is_integer() else self.temperature
+        t = _climates(ctx, self.name, self.area, str(value))
         if t.missing:
             return Outcome(t.missing)
         e = t.entities[0]
@@ -515,7 +549,6 @@ class HassClimateSetTemperature(DeviceIntent):
             actions = hub_of(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
         except DeviceError as exc:
             return Outcome(str(exc))
-        value = int(self.temperature) if float(self.temperature).is_integer() else self.temperature
         return Outcome(f"{'Would set' if ctx.dry_run else 'Set'} the {spoken(e)} to {value} degrees.", actions)
 
 
@@ -585,7 +618,8 @@ class HassGetState(DeviceIntent):
         if isinstance(slots.get("state"), str):
             slots["state"] = slots["state"].strip().lower()
         intent = super().from_slots(slots, text, ctx)
-        if intent.name and find_named(hub_of(ctx), intent.name, None) is None:
+        hub = hub_of(ctx)
+        if intent.name and find_named(hub, intent.name, None) is None and backend_problem(hub) is None:
             raise SlotError(f"no device called {intent.name!r}")
         return intent
 
@@ -593,7 +627,7 @@ class HassGetState(DeviceIntent):
         hub = hub_of(ctx)
         if self.name:
             e = find_named(hub, self.name, None)
-            return Outcome(self._one(e))
+            return Outcome(self._one(e) if e is not None else backend_problem(hub) or "I don't know that device.")
         t = pick_targets(ctx, name=None, area=self.area, domain=self.domain, device_class=self.device_class,
                          domains={self.domain} if self.domain else {"light", "switch", "fan", "cover", "lock"})
         if t.missing:

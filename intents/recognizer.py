@@ -27,6 +27,7 @@ class Candidate:
     intent: str
     slots: dict[str, Any]
     text: str
+    schema: type | None = None  # set when not the registered schema of ``intent`` (e.g. a Clarify)
 
 
 @functools.cache
