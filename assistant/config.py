@@ -51,12 +51,22 @@ class LearnedSettings(Section):
     threshold: float | None = Field(None, ge=0, le=1, description="Least intent probability to act on; unset = the model's")
 
 
+class HttpSettings(Section):
+    host: str = Field("127.0.0.1", description="Address the API and status page listen on; beyond loopback needs a token")
+    port: int = Field(8300, ge=0, le=65535, description="TCP port (0 = any free port, said in the startup summary)")
+    token: str | None = Field(None, description="Bearer token for /api/* and /metrics; required off loopback")
+    enabled: bool = Field(True, description="Serve the API and page from `assistant run` and `serve`")
+    traces: int = Field(200, ge=1, le=100000, description="How many recent runs /api/traces and the page keep")
+
+
 class Config(Section):
     timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Berlin; unset = the system's")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where state (SQLite) is kept")
     language: str = Field("en", description="Language of templates and answers (only 'en' ships)")
     area: str | None = Field(None, description="Area this box stands in (default for area-less commands)")
     log_level: str = Field("WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field("text", pattern=r"^(text|json)$", description="Logs on stderr: text or JSON lines")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP API and status page")
     intents: IntentSettings = Field(default_factory=IntentSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     learned: LearnedSettings = Field(default_factory=LearnedSettings, description="The learned understanding tier")
@@ -136,6 +146,10 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ASSISTANT_HA_URL": ("home_assistant", "url"),
     "ASSISTANT_HA_TOKEN": ("home_assistant", "token"),
     "ASSISTANT_WEATHER_URL": ("weather", "forecast_url"),
+    "ASSISTANT_HTTP_HOST": ("http", "host"),
+    "ASSISTANT_HTTP_PORT": ("http", "port"),
+    "ASSISTANT_HTTP_TOKEN": ("http", "token"),
+    "ASSISTANT_LOG_FORMAT": ("log_format",),
     "ASSISTANT_WYOMING_PORT": ("wyoming", "port"),
 }
 

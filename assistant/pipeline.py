@@ -592,6 +592,7 @@ def run_live(
     on_result: Optional[Callable[[dict], None]] = None,
     announcements: Optional["queue.Queue[str]"] = None,
     is_complete: Optional[IsComplete] = None,
+    on_event: Optional[Callable[[Any], None]] = None,
     muted: Optional[threading.Event] = None,
 ) -> None:
     """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
@@ -603,7 +604,7 @@ def run_live(
     sink = SpeakerSink(settings.audio.output_device)
     engines = Engines.load(settings)
     pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, live=True,
-                    on_barge_in=on_barge_in, is_complete=is_complete, muted=muted)
+                    on_barge_in=on_barge_in, is_complete=is_complete, muted=muted, on_event=on_event)
     if settings.wake.push_to_talk:
         threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()
     _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))

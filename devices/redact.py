@@ -109,3 +109,10 @@ class SecretFilter(logging.Filter):
         if masked != message or record.args:
             record.msg, record.args = masked, None
         return True
+
+
+class Redactor(SecretFilter):
+    """``SecretFilter`` that also masks any text it is called with (traces, HTTP answers)."""
+
+    def __call__(self, text: str) -> str:
+        return mask_text(text, self.secrets)
