@@ -103,6 +103,8 @@ class Model:
     intents: Linear
     tagger: Linear
     threshold: float
+    intent_thresholds: dict[str, float]  # stricter thresholds for some intents (calibrated by CV)
+    margin: float  # the least lead of the top intent over the runner-up
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "Model":
@@ -112,6 +114,8 @@ class Model:
                 Linear(z["intent_w"], z["intent_b"], info["intent_classes"]),
                 Linear(z["tag_w"], z["tag_b"], info["tag_classes"]),
                 float(info["threshold"]),
+                {k: float(v) for k, v in info.get("intent_thresholds", {}).items()},
+                float(info.get("margin", 0.0)),
             )
 
     def classify(self, words: list[str]) -> dict[str, float]:
@@ -174,11 +178,13 @@ QUESTIONS = {
     "search_query": "What should I play?",
     "volume_level": "What volume should I set, in percent?",
     "temperature": "What temperature should I set?",
+    "message": "What should I remind you of?",
 }
 
 
 # ---- slots from words -----------------------------------------------------------------------------
 
+_REMINDER = re.compile(r"^.*?\b(?:remind(?:er)?s?|remainders?)(?: me| us)?(?: to| that| about| of)?\b")
 _DURATION = re.compile(r"\b\d+ (?:hours?|hrs?|minutes?|mins?|seconds?|secs?)(?: and \d+ (?:hours?|minutes?|seconds?))*\b")
 _PERCENT = re.compile(r"\b(\d{1,3}) ?(?:percent|per cent|%)")
 _NUMBER = re.compile(r"\b(\d{1,3})\b(?!:)")
@@ -251,8 +257,9 @@ class LearnedRecognizer:
         if len(words) < 2:  # one word ("cancel", "favourite") is the templates' to take or leave
             return None, 0.0, {}
         probs = self.model.classify(words)
-        intent, p = max(probs.items(), key=lambda kv: kv[1])
-        if intent == NONE or p < self.threshold or intent not in self.known:
+        (intent, p), (_, p2) = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+        threshold = max(self.threshold, self.model.intent_thresholds.get(intent, 0.0))
+        if intent == NONE or p < threshold or p - p2 < self.model.margin or intent not in self.known:
             return None, p, {}
         return intent, p, spans(words, self.model.tag(words, intent))
 
@@ -300,6 +307,18 @@ class LearnedRecognizer:
                 when = " ".join(times)
             if when:
                 slots["when"] = when
+        elif intent == "SetReminder":
+            said = _REMINDER.search(text)
+            if said is None:  # no "remind": what and when are the templates' to read
+                return None
+            slots["message"] = text[said.end():].strip()
+            if not slots["message"]:
+                slots["_missing"] = "message"
+        elif intent in ("ListReminders", "CancelReminder"):
+            if when:
+                slots["when"] = when
+        elif intent in ("HassListAddItem", "HassListCompleteItem", "HassListRemoveItem"):
+            return None  # which item on which list: the templates' to read, never guessed
         elif intent == "HassGetCurrentDate":
             if when and not re.fullmatch(r"(?:today|now|right now|the date|date)", when):
                 slots["when"] = when
