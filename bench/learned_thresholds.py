@@ -4,24 +4,26 @@
     python -m intents.train --fold-models DIR        # five models, each without one devel fold
     python bench/learned_thresholds.py DIR
 
-The template tier answers first (``assistant ask -``, as in bench/understanding.py); on the rows it
-leaves, each fold's model (crc32(slurp_id) % 5) proposes its candidate under every setting of the
-global threshold, the stricter per-intent thresholds of ``intents.train.INTENT_THRESHOLDS`` (on/off)
-and the top-1/top-2 margin. Prints in-scope intent accuracy and the out-of-scope false-action rate of
-templates + learned for each setting, so the setting can be chosen on held-out rows only.
+Each fold's rows (crc32(slurp_id) % 5) are asked of an assistant (bench/home.yaml, as in
+bench/understanding.py) whose learned tier is that fold's model at threshold 0; a learned answer is
+then kept or dropped under every setting of the global threshold and the top-1/top-2 margin. Prints
+in-scope intent accuracy and the out-of-scope false-action rate of templates + learned for each
+setting, so the setting is chosen on held-out rows only.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 here = Path(__file__).resolve().parent
 sys.path.insert(0, str(here))
 
-from understanding import MAPPING, home_lists, label_of, run_ours, scope  # noqa: E402
+from understanding import MAPPING, label_of, scope  # noqa: E402
 
 
 def main() -> None:
@@ -32,50 +34,46 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="list every out-of-scope row the learned tier would act on")
     args = ap.parse_args()
 
-    from intents.learned import NONE, LearnedRecognizer
+    from assistant.config import load_config
+    from assistant.core import Assistant
+    from intents.learned import NONE
     from intents.normalize import normalize
-    from intents.registry import intents
-    from intents.train import FOLDS, INTENT_THRESHOLDS, fold_of
+    from intents.train import FOLDS, fold_of
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     rows = [r for r in rows if scope(label_of(r)) != "skip"]
-    templates, _ = run_ours([r["sentence"] for r in rows], [sys.executable, "-m", "assistant.cli"], args.home,
-                            {"ASSISTANT_LEARNED": "false"})
-    areas, names = home_lists(args.home)
-    known = set(intents())
-    # per row: (label, template intent, learned (intent, p1, p2) or None when the learned tier would not act)
+    now = dt.datetime(2026, 11, 29, 10, 0)
+    # per row: (label, what templates + learned answer with the learned tier at threshold 0 and its
+    # recogniser, the learned model's top-1 intent, p1 and p2)
     seen = []
-    for k in range(FOLDS):
-        rec = LearnedRecognizer(known, args.fold_models / f"fold{k}.npz", threshold=0.0)
-        rec.model.intent_thresholds, rec.model.margin = {}, 0.0
-        rec.set_list("area", areas)
-        rec.set_list("name", [(n, v) for n, v, _ in names])
-        for r, t in zip(rows, templates):
-            if fold_of(r["slurp_id"]) != k:
-                continue
-            guess = None
-            if t["intent"] is None:
-                text = normalize(r["sentence"])
-                words = text.split()
-                if len(words) >= 2:
-                    probs = rec.model.classify(words)
-                    (top, p1), (_, p2) = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
-                    if top != NONE and rec.candidates(text):  # slots the intent can act on
-                        guess = (top, p1, p2)
-            seen.append((label_of(r), t["intent"], guess, r["sentence"]))
+    with tempfile.TemporaryDirectory() as data_dir:
+        for k in range(FOLDS):
+            env = {"ASSISTANT_DATA_DIR": data_dir, "ASSISTANT_TZ": "UTC", "ASSISTANT_CONFIG": args.home,
+                   "ASSISTANT_LEARNED_MODEL": str(args.fold_models / f"fold{k}.npz")}
+            config = load_config(env=env)
+            config = config.model_validate({**config.model_dump(), "learned": {**config.learned.model_dump(), "threshold": 0.0}})
+            assistant = Assistant(config)
+            rec = next(r for r in assistant.recognizers if r.name == "learned")
+            rec.model.margin = 0.0
+            for r in rows:
+                if fold_of(r["slurp_id"]) != k:
+                    continue
+                result = assistant.ask(r["sentence"], now=now, dry_run=True)
+                words = normalize(r["sentence"]).split()
+                probs = rec.model.classify(words) if words else {NONE: 1.0, "": 0.0}
+                (top, p1), (_, p2) = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+                seen.append((label_of(r), result.intent, result.recognizer, top, p1, p2, r["sentence"]))
+            assistant.close()
 
     n_in = sum(scope(s[0]) == "in" for s in seen)
     n_out = len(seen) - n_in
 
-    def score(threshold: float, per_intent: bool, margin: float) -> tuple[float, float]:
+    def score(threshold: float, margin: float) -> tuple[float, float]:
         right = false = 0
-        for label, tmpl, guess, _ in seen:
-            got = tmpl
-            if got is None and guess:
-                top, p1, p2 = guess
-                need = max(threshold, INTENT_THRESHOLDS.get(top, 0.0) if per_intent else 0.0)
-                if p1 >= need and p1 - p2 >= margin:
-                    got = top
+        for label, got, recognizer, top, p1, p2, _ in seen:
+            if recognizer == "learned":
+                if p1 < threshold or p1 - p2 < margin:
+                    got = None
             if scope(label) == "in":
                 right += got in MAPPING.get(label, set())
             else:
@@ -84,24 +82,24 @@ def main() -> None:
 
     print("learned acceptances at p >= 0.4 by intent: right in-scope / wrong in-scope / out-of-scope (p of each)")
     by_intent: dict[str, list[list[str]]] = {}
-    for label, tmpl, guess, sentence in seen:
-        if tmpl is None and guess and guess[1] >= 0.4:
-            kind = 2 if scope(label) == "out" else (0 if guess[0] in MAPPING.get(label, set()) else 1)
-            by_intent.setdefault(guess[0], [[], [], []])[kind].append(f"{guess[1]:.2f}/{guess[1] - guess[2]:.2f}")
-            if kind == 2 and args.verbose:
-                print(f"  out: {guess[0]:24} p {guess[1]:.2f} margin {guess[1] - guess[2]:.2f}  {label:18} {sentence}")
+    for label, got, recognizer, top, p1, p2, sentence in seen:
+        if recognizer == "learned" and p1 >= 0.4:
+            kind = 2 if scope(label) == "out" else (0 if got in MAPPING.get(label, set()) else 1)
+            by_intent.setdefault(top, [[], [], []])[kind].append(f"{p1:.2f}/{p1 - p2:.2f}")
+            if args.verbose:
+                print(f"  {('right', 'wrong', 'OUT')[kind]:5} {str(got):24} p {p1:.2f} margin {p1 - p2:.2f}  {label:18} {sentence}")
     for intent, (ok, wrong, out) in sorted(by_intent.items()):
         print(f"  {intent:26} {len(ok):3d} {len(wrong):3d} {len(out):3d}   out at p/margin: {' '.join(sorted(out))}")
-    base = score(2.0, False, 0.0)
+    n_in = sum(scope(s[0]) == "in" for s in seen)
+    n_out = len(seen) - n_in
+    base = score(2.0, 0.0)
     print(f"SLURP devel, {n_in} in-scope and {n_out} out-of-scope rows; learned tier 5-fold CV")
     print(f"templates alone: in-scope {base[0]:5.1f}%  false actions {base[1]:4.1f}%")
-    print(f"per-intent thresholds: {INTENT_THRESHOLDS}")
-    print(f"{'threshold':>9} {'margin':>6} {'per-intent':>10} {'in-scope':>9} {'false':>6}")
+    print(f"{'threshold':>9} {'margin':>6} {'in-scope':>9} {'false':>6}")
     for threshold in (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
         for margin in (0.0, 0.2, 0.4):
-            for per_intent in (False, True):
-                acc, false = score(threshold, per_intent, margin)
-                print(f"{threshold:9.2f} {margin:6.1f} {str(per_intent):>10} {acc:8.1f}% {false:5.1f}%")
+            acc, false = score(threshold, margin)
+            print(f"{threshold:9.2f} {margin:6.1f} {acc:8.1f}% {false:5.1f}%")
 
 
 if __name__ == "__main__":
