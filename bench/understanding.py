@@ -263,8 +263,8 @@ def _words(text: object) -> str:
 def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
     """None when the row has no slot we support; else: intent right and every supported slot right.
     Supported: weather place and day, alarm time, time-zone place, media names (artist, song, album,
-    playlist, station, podcast, audiobook, genre: each inside our search query, no more than 3 words
-    besides), light area, colour and amount."""
+    playlist, station, podcast, audiobook, genre: each inside our search query and media class, no more
+    than 3 words besides), light area, colour and amount."""
     label = label_of(row)
     ents: dict[str, list[str]] = defaultdict(list)
     for e in row.get("entities") or []:
@@ -281,7 +281,8 @@ def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
         if media and intent in TRANSPORT and not any(ents[k] for k in MEDIA_SLOTS - {"podcast_descriptor"}):
             checks.append(True)  # "skip to the next episode": the player's own command, no query to read
         elif media:
-            query = _words(slots.get("search_query"))
+            # the kind of thing is our media_class: "play my gym playlist" -> "my gym", playlist
+            query = _words(f"{slots.get('search_query') or ''} {slots.get('media_class') or ''}")
             checks.append(all(m in query for m in media)
                           and len(query.split()) <= sum(len(m.split()) for m in media) + 3)
     elif label == "alarm_set" and ents["time"]:

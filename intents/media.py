@@ -133,6 +133,12 @@ class HassMediaSearchAndPlay(PlayerIntent):
         query = str(slots.get("search_query") or "").strip()
         query = re.sub(r"\s+(?:(?:right )?now|again|next|please|for me|on shuffle|shuffled|at random|randomly)$", "", query)
         query = re.sub(r"^(?:some|a bit of|a little|me|me some|for me)\s+", "", query)
+        query = re.sub(r"\s+and (?:then )?(?:play|shuffle|queue|start)\b.*$", "", query)  # "eminem and play with shuffle"
+        query = re.sub(r"^(?:of|by)\s+", "", query)  # "(the podcast) of barack obama"
+        query = re.sub(r"^(?:the\s+)?(?:\w+\s+)?episode\s+of\s+", "", query)  # "the 7th episode of the daily"
+        genre = re.fullmatch(r"(?:(?:some|the)\s+)?(?:music|songs?|tracks?)\s+(?:from|of|in)\s+the\s+(.+?)\s+genre", query)
+        if genre:  # "music from the jazz genre"
+            query = genre.group(1)
         # "my favourite song by bruno mars", "the newest album by jay z": search the artist
         said = _DESCRIBED.match(query)
         if said:
