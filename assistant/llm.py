@@ -12,10 +12,11 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
-from typing import Any, Callable, Iterable, TypeVar
+import time
+from typing import Any, Callable, Iterable
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from intents.recognizer import Candidate
 from intents.schema import Intent
@@ -30,7 +31,6 @@ SYSTEM_PROMPT = (
     "otherwise call no tool and answer briefly in one sentence."
 )
 MAX_TOKENS = 128  # a tool call with its arguments fits easily; long chat is not wanted
-T = TypeVar("T")
 
 
 def compact_tool(tool: dict[str, Any]) -> dict[str, Any]:
@@ -52,25 +52,24 @@ class LlmUnavailable(Exception):
     """The server did not answer usably (down, too slow, serves no model)."""
 
 
-def _within(seconds: float, fn: Callable[[], T]) -> T:
-    """``fn()``, or LlmUnavailable once ``seconds`` have passed (the HTTP timeout bounds each
-    phase of a request, not its total; this bounds the total)."""
-    box: dict[str, Any] = {}
+MAX_REPLY = 1 << 20  # bytes; a tool call is a few hundred
 
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
 
-    worker = threading.Thread(target=run, name="llm-request", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise LlmUnavailable(f"no answer within {seconds:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+def read_within(deadline: float, request: Callable[[], Any]) -> bytes:
+    """The body of one HTTP request made by ``request()`` (an openai ``with_streaming_response``
+    call), read on this thread until ``deadline`` (``time.monotonic()``). The HTTP timeout bounds each
+    read, not the total; a server trickling a byte at a time is cut off here at the deadline and its
+    response closed (socket included): no worker thread is left behind, nothing keeps running."""
+    with request() as response:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_REPLY:
+                raise LlmUnavailable(f"reply larger than {MAX_REPLY} bytes")
+            if time.monotonic() > deadline:
+                raise LlmUnavailable("no complete answer in time (the server trickles)")
+    return b"".join(chunks)
 
 
 class LlmRecognizer:
@@ -100,7 +99,7 @@ class LlmRecognizer:
         if not text:
             return []
         try:
-            message = _within(self.settings.timeout_s, lambda: self._complete(text, context))
+            message = self._complete(text, context, time.monotonic() + self.settings.timeout_s)
         except (LlmUnavailable, openai.APIError) as exc:
             log.warning("LLM tier skipped: %s at %s: %s", type(exc).__name__, self.settings.url, exc)
             return []
@@ -109,29 +108,40 @@ class LlmRecognizer:
             return []
         return self._parse(message, text)
 
-    def _model_name(self) -> str:
+    def _client(self, deadline: float) -> openai.OpenAI:
+        """The client with an HTTP timeout of the time left (the same connection pool)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LlmUnavailable(f"no answer within {self.settings.timeout_s:g} s")
+        return self.client.with_options(timeout=left)
+
+    def _model_name(self, deadline: float) -> str:
         """``llm.model``, else the first model the server lists (asked once, then kept)."""
         if self.model is None:
-            served = self.client.models.list().data
-            if not served:
+            client = self._client(deadline)
+            body = read_within(deadline, lambda: client.models.with_streaming_response.list())
+            served = json.loads(body).get("data") or []
+            if not served or not isinstance(served[0], dict) or not served[0].get("id"):
                 raise LlmUnavailable("the server lists no model; set llm.model")
-            self.model = served[0].id
+            self.model = str(served[0]["id"])
             log.info("LLM tier uses model %s from %s", self.model, self.settings.url)
         return self.model
 
-    def _complete(self, text: str, context: dict[str, Any] | None) -> Any:
+    def _complete(self, text: str, context: dict[str, Any] | None, deadline: float) -> Any:
         system = SYSTEM_PROMPT
         if context and context.get("area"):
             system += f" The user is in the {context['area']}."
-        response = self.client.chat.completions.create(
-            model=self._model_name(),
+        model = self._model_name(deadline)
+        client = self._client(deadline)
+        body = read_within(deadline, lambda: client.chat.completions.with_streaming_response.create(
+            model=model,
             messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
             tools=self.tools,
             tool_choice="auto",
             temperature=0,
             max_tokens=self.max_tokens,
-        )
-        return response.choices[0].message
+        ))
+        return ChatCompletion.model_validate_json(body).choices[0].message
 
     def _parse(self, message: Any, text: str) -> list[Candidate]:
         calls = getattr(message, "tool_calls", None) or []

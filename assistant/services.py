@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 
 def build_services(config: Config, *, service: bool = False) -> dict[str, Any]:
     """``service``: for the long-running process (``serve``/``run``), which alone tells HA over MQTT
-    that the assistant is online (and, by its last will, offline)."""
+    that the assistant is online (and, by its last will, offline), and whose MQTT commands queued
+    while the broker is away are kept on disk; a one-shot ``ask`` delivers within a bounded wait or
+    says it could not."""
     services: dict[str, Any] = {}
     services["media"] = _media(config, services)
     services["weather"] = LazyService("weather", lambda: _weather(config))
@@ -55,7 +57,8 @@ def _devices(config: Config, service: bool = False) -> Any:
         return None
     from devices.hub import DeviceHub
 
-    hub = DeviceHub.from_settings(config.mqtt, config.home_assistant, config.devices, service=service)
+    outbox = config.data_dir / "mqtt_outbox.db" if service else None
+    hub = DeviceHub.from_settings(config.mqtt, config.home_assistant, config.devices, service=service, outbox=outbox)
     for problem in hub.start(timeout=3.0):
         log.warning("devices: %s", problem)
     return hub

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from devices.config_devices import load_config_devices
 from devices.control import DeviceController
@@ -20,13 +21,15 @@ class DeviceHub:
     """Everything device-related behind one object. Works with no broker and no HA (dry-run actions)."""
 
     def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
-                 service: bool = False):
+                 service: bool = False, outbox: Path | None = None):
         """``service``: this is the long-running process, the one that owns ``<base_topic>/status``
-        (HA's availability of our own device); one-shot commands leave it alone."""
+        (HA's availability of our own device); one-shot commands leave it alone.
+        ``outbox``: SQLite file for MQTT commands queued while the broker is away (the long-running
+        service); None: one-shot, a command is delivered within ``mqtt.send_timeout`` or reported unsent."""
         self.mqtt_settings, self.ha_settings, self.devices_settings = mqtt, ha, devices
         self.registry = EntityRegistry(is_exposed=devices.exposure.is_exposed,
                                        needs_confirmation=devices.needs_confirmation)
-        self.mqtt: MqttClient | None = MqttClient(mqtt, availability=service) if mqtt.url else None
+        self.mqtt: MqttClient | None = MqttClient(mqtt, availability=service, outbox=outbox) if mqtt.url else None
         self.tracker = StateTracker(self.mqtt, self.registry)
         own = frozenset({mqtt.node_id})
         self.discovery = (MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker,
@@ -41,8 +44,8 @@ class DeviceHub:
 
     @classmethod
     def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
-                      service: bool = False) -> "DeviceHub":
-        return cls(mqtt, ha, devices, service=service)
+                      service: bool = False, outbox: Path | None = None) -> "DeviceHub":
+        return cls(mqtt, ha, devices, service=service, outbox=outbox)
 
     def start(self, timeout: float = 5.0) -> list[str]:
         """Load YAML devices, connect MQTT (wait up to ``timeout``), wait for retained discovery, load HA.
@@ -70,7 +73,8 @@ class DeviceHub:
         return self.errors
 
     def _wait_discovery(self, wait: float) -> None:
-        """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s)."""
+        """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s).
+        If they are still arriving then, say so: the device list may be incomplete."""
         end = time.monotonic() + wait
         last, quiet_since = -1, time.monotonic()
         while time.monotonic() < end:
@@ -78,8 +82,13 @@ class DeviceHub:
             if seen != last:
                 last, quiet_since = seen, time.monotonic()
             elif time.monotonic() - quiet_since > 0.2:
-                break
+                return
             time.sleep(0.02)
+        if self.discovery.messages_seen and time.monotonic() - quiet_since <= 0.25:  # still arriving
+            problem = (f"discovery may be incomplete: configs were still arriving after {wait:g} s "
+                       f"({self.discovery.messages_seen} read); raise devices.discovery_wait")
+            log.warning("%s", problem)
+            self.errors.append(problem)
 
     def configured(self) -> bool:
         """Is there any device to control?"""

@@ -107,8 +107,9 @@ class Target:
     """Entities a request acts on, and the words to say about them."""
 
     def __init__(self, entities: list[Any], area: str | None = None, domain: str | None = None,
-                 missing: str | None = None):
+                 missing: str | None = None, choices: list[Any] | None = None):
         self.entities, self.area, self.domain, self.missing = entities, area, domain, missing
+        self.choices = choices or []  # several devices share the name said: ask which one
 
     def describe(self) -> str:
         ents = self.entities
@@ -144,17 +145,27 @@ def resolve_area(hub: Any, area: str | None) -> str | None:
     return None
 
 
-def find_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> Any:
-    """The best entity called ``name`` (fuzzy, ASR-tolerant), optionally limited to domains/area."""
+def find_all_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> list[Any]:
+    """The entities called ``name`` equally well (fuzzy, ASR-tolerant), optionally limited to
+    domains/area. One unless the name is ambiguous: a name in the YAML config beats the same name
+    discovered (the registry ranks it first), two discovered entities of one name tie."""
+    from devices.entities import SOURCE_RANK
+
     n = clean(name) or name
     for threshold in (101, 78):
-        for match in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10):
-            if domains and match.entity.component not in domains:
-                continue
-            if threshold == 101 and match.score < 100:
-                continue
-            return match.entity
-    return None
+        hits = [m for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10)
+                if not (domains and m.entity.component not in domains) and not (threshold == 101 and m.score < 100)]
+        if hits:
+            rank = SOURCE_RANK.get(hits[0].entity.source, 1)
+            return [m.entity for m in hits
+                    if m.score == hits[0].score and SOURCE_RANK.get(m.entity.source, 1) == rank]
+    return []
+
+
+def find_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> Any:
+    """The best entity called ``name`` (fuzzy, ASR-tolerant), optionally limited to domains/area."""
+    found = find_all_named(hub, name, domains, area)
+    return found[0] if found else None
 
 
 def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: str | None,
@@ -181,7 +192,10 @@ def _pick_targets(ctx: Context, hub: Any, *, name: str | None, area: str | None,
     if area and real_area is None and not name:
         return Target([], missing=f"There is no area called {clean(area) or area}.")
     if name:
-        ent = find_named(hub, name, allowed, real_area) or (find_named(hub, name, allowed) if real_area else None)
+        found = find_all_named(hub, name, allowed, real_area) or (find_all_named(hub, name, allowed) if real_area else [])
+        ent = found[0] if found else None
+        if len(found) > 1:
+            return Target([], missing=which_one(found), choices=found)
         if ent is None:
             where = resolve_area(hub, name)  # "turn off the kitchen": an area said as a name
             if where is not None:
@@ -206,6 +220,27 @@ def _pick_targets(ctx: Context, hub: Any, *, name: str | None, area: str | None,
     return Target(ents, area=place, domain=domain)
 
 
+def _distinct(e: Any) -> str:
+    """How to tell one of several same-named entities apart: its area, else its entity id."""
+    return f"the {spoken(e)} ({e.area or e.entity_id})"
+
+
+def which_one(choices: list[Any]) -> str:
+    options = [f"{i}, {_distinct(e)}" for i, e in enumerate(choices[:5], 1)]
+    return f"Which one do you mean: {' or '.join(options)}? I did nothing yet."
+
+
+def _choice(text: str, choices: list[Any]) -> Any:
+    """The entity a reply to "which one?" picks ("the first", "2", "the one in the kitchen"), or None."""
+    said = clean(re.sub(r"[^\w\s.]", " ", text.lower())) or ""
+    ordinals = ["first|one|1", "second|two|2", "third|three|3", "fourth|four|4", "fifth|five|5"]
+    for i, words in enumerate(ordinals[:len(choices)]):
+        if re.fullmatch(rf"(?:number |the )?(?:{words})(?: one)?", said):
+            return choices[i]
+    hits = [e for e in choices if (e.area and e.area.lower() in said) or e.entity_id.lower() == said.strip()]
+    return hits[0] if len(hits) == 1 else None
+
+
 # ---- doing it, with confirmation -------------------------------------------------------------
 
 def _call(hub: Any, op: str, entity: Any, dry_run: bool, confirmed: bool) -> list[dict[str, Any]]:
@@ -219,7 +254,7 @@ def _call(hub: Any, op: str, entity: Any, dry_run: bool, confirmed: bool) -> lis
             return c.unlock(entity, dry_run=dry_run, confirmed=confirmed)
         return c.turn_off(entity, dry_run=dry_run, confirmed=confirmed)
     if op == "start":
-        return c.start_vacuum(entity, dry_run=dry_run)
+        return c.start_vacuum(entity, dry_run=dry_run, confirmed=confirmed)
     raise ValueError(f"unknown operation {op!r}")
 
 
@@ -242,6 +277,7 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     done: list[Any] = []
     ask: list[Any] = []
     problems: list[str] = []
+    queued: list[Any] = []
     for e in target.entities:
         try:
             acts = _call(hub, op, e, ctx.dry_run, confirmed)
@@ -250,14 +286,24 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
             continue
         if acts and acts[0].get("type") == "confirmation_required":
             ask.append(e)
+            continue
+        actions += acts
+        failed = undelivered(acts, ctx)
+        if failed:
+            problems.append(f"I could not {_FUTURE[_verb(op, e)]} the {spoken(e)}: {failed}.")
+        elif any(a.get("queued") for a in acts):
+            queued.append(e)
         else:
-            actions += acts
             done.append(e)
     words = []
     if done:
         verb = _verb(op, done[0])
         sub = Target(done, target.area if len(done) == len(target.entities) else None, target.domain)
         words.append(f"{'Would ' + _FUTURE[verb] if ctx.dry_run else _PAST[verb]} {sub.describe()}.")
+    if queued:
+        verb = _verb(op, queued[0])
+        words.append(f"The MQTT broker is offline: I will {_FUTURE[verb]} {Target(queued).describe()} "
+                     "as soon as it is back.")
     if ask:
         verb = _verb(op, ask[0])
         what = " and ".join(f"the {spoken(e)}" for e in ask)
@@ -270,6 +316,16 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
                         "operation": verb, "sent": False})
     words += problems[:2]
     return Outcome(" ".join(words) or "Nothing to do.", actions)
+
+
+def undelivered(actions: list[dict[str, Any]], ctx: Context) -> str | None:
+    """Why a command was not carried out (not sent, not queued), or None when it was (or dry run)."""
+    if ctx.dry_run:
+        return None
+    for a in actions:
+        if a.get("sent") is False and not a.get("queued") and a.get("type") != "confirmation_required":
+            return str(a.get("reason") or "it was not sent").rstrip(".")
+    return None
 
 
 def _pending_path(ctx: Context) -> Path:
@@ -301,9 +357,20 @@ def answer_pending(text: str, ctx: Context) -> Outcome | None:
     except (OSError, ValueError):
         path.unlink(missing_ok=True)
         return None
-    said = re.sub(r"[^\w\s']", " ", text.lower())
+    said = re.sub(r"[^\w\s']", " ", text.lower()[:200])
     said = re.sub(r"\s+", " ", said).strip()
     yes, no = bool(_YES.match(said)), bool(_NO.match(said))
+    if "choices" in request and time.time() <= request.get("expires", 0) and not no:  # "which one?"
+        hub = hub_of(ctx)
+        choices = [e for e in (hub.registry.get(i) for i in request["choices"]) if e is not None] if hub else []
+        pick = _choice(said, choices)
+        if not ctx.dry_run:
+            path.unlink(missing_ok=True)
+        if pick is None:
+            return None  # another request: the question is dropped
+        outcome = run_command(ctx, request["op"], Target([pick]))
+        outcome.slots = {"answer": pick.entity_id}
+        return outcome
     if time.time() > request.get("expires", 0) or not (yes or no):
         if not ctx.dry_run:
             path.unlink(missing_ok=True)  # another request: the question is dropped
@@ -312,6 +379,12 @@ def answer_pending(text: str, ctx: Context) -> Outcome | None:
         path.unlink(missing_ok=True)
     if no:
         return Outcome(f"Okay, I won't {request['say']}.", [], {"answer": "no"})
+    if "intent" in request:  # a bulk change an LLM asked for ("cancel all alarms"), confirmed
+        from .registry import intents
+
+        outcome = intents()[request["intent"]].model_validate(request["slots"]).handle(ctx)
+        outcome.slots = {"answer": "yes"}
+        return outcome
     hub = hub_of(ctx)
     ents = [e for e in (hub.registry.get(i) for i in request["entities"]) if e is not None] if hub else []
     if not ents:
@@ -400,8 +473,12 @@ class HassTurnOn(DeviceIntent):
 
     def handle(self, ctx: Context) -> Outcome:
         t = self.target(ctx)
+        if t.choices and not ctx.dry_run:  # the answer ("the second one") is read by answer_pending
+            save_pending(ctx, {"op": self.op, "choices": [e.entity_id for e in t.choices],
+                               "say": f"{_FUTURE[_verb(self.op, t.choices[0])]} the {spoken(t.choices[0])}"})
         if t.missing:
-            return Outcome(t.missing)
+            return Outcome(t.missing, [{"type": "clarification_required", "choices": [e.entity_id for e in t.choices],
+                                        "sent": False}] if t.choices else [])
         return run_command(ctx, self.op, t)
 
 
@@ -478,10 +555,15 @@ class HassLightSet(DeviceIntent):
         done, problems = [], []
         for e in t.entities:
             try:
-                actions += hub.controller.set_light(
+                acts = hub.controller.set_light(
                     e, brightness_pct=self.brightness, brightness_step_pct=self.brightness_step, color=self.color,
                     color_temp_kelvin=self.temperature, dry_run=ctx.dry_run)
-                done.append(e)
+                actions += acts
+                failed = undelivered(acts, ctx)
+                if failed:
+                    problems.append(f"I could not set the {spoken(e)}: {failed}.")
+                else:
+                    done.append(e)
             except DeviceError as exc:
                 problems.append(str(exc))
         if not done:
@@ -549,6 +631,9 @@ class HassClimateSetTemperature(DeviceIntent):
             actions = hub_of(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
         except DeviceError as exc:
             return Outcome(str(exc))
+        failed = undelivered(actions, ctx)
+        if failed:
+            return Outcome(f"I could not set the {spoken(e)} to {value} degrees: {failed}.", actions)
         return Outcome(f"{'Would set' if ctx.dry_run else 'Set'} the {spoken(e)} to {value} degrees.", actions)
 
 

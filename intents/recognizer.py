@@ -62,6 +62,7 @@ def build_data(intent_names: Iterable[str], language: str = "en") -> dict[str, A
 
 class TemplateRecognizer:
     name = "template"
+    confident = True  # a template match is sure enough to end a voice turn early (Assistant.is_complete)
 
     def __init__(self, intent_names: Iterable[str], language: str = "en", areas: Iterable[str] = ()):
         self.language = language

@@ -263,7 +263,7 @@ def test_serve_owns_availability_and_takes_requests_over_mqtt(home, probe, prefi
     """Issue 12: a one-shot `ask` beside `serve` leaves HA's availability alone; under `serve` the
     last transcript / response sensors follow requests typed over MQTT, delayed commands included."""
     base = f"{prefix}/assistant"
-    env = dict(os.environ, ASSISTANT_CONFIG=str(home), ASSISTANT_WYOMING_PORT="0")  # any free port
+    env = dict(os.environ, ASSISTANT_CONFIG=str(home), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0")  # any free ports
     serve = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -210,7 +210,7 @@ def test_rest_control_changes_real_states(real_ha, tmp_path):
 
 def test_discovery_both_ways_mute_availability_requests(real_ha, tmp_path):
     cfg = _config(tmp_path, real_ha)
-    env = dict(os.environ, ASSISTANT_CONFIG=str(cfg), ASSISTANT_WYOMING_PORT="0")  # any free port
+    env = dict(os.environ, ASSISTANT_CONFIG=str(cfg), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0")  # any free ports
     serve = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
