@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -44,7 +45,7 @@ class Served:
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=120) as r:
+            with urllib.request.urlopen(req, timeout=int(os.environ.get("REQ_TIMEOUT", "120"))) as r:
                 return Reply(r.status, dict(r.headers), r.read())
         except urllib.error.HTTPError as e:
             return Reply(e.code, dict(e.headers), e.read())
