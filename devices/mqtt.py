@@ -177,6 +177,9 @@ class MqttClient:
         self.outbox = Outbox(settings.max_queued, settings.max_queue_age_s, outbox)
         self.persistent = outbox is not None
         self._inflight: dict[int, int] = {}  # paho mid -> outbox row, removed from the outbox on PUBACK
+        # _on_publish runs while paho holds its own message lock: it must never wait for self._lock,
+        # which a publishing thread holds while it waits for paho's (a lock-order deadlock)
+        self._inflight_lock = threading.Lock()
         self._subs: dict[int, _Subscription] = {}
         self._ids = itertools.count(1)
         self._started = False
@@ -360,7 +363,8 @@ class MqttClient:
                 if qos == 0 or not self.persistent:
                     self.outbox.done(row_id)  # in memory: handed to paho, which resends QoS 1 itself
                 else:
-                    self._inflight[info.mid] = row_id  # PUBACK arrives later, on this thread
+                    with self._inflight_lock:
+                        self._inflight[info.mid] = row_id  # PUBACK arrives later, on this thread
             pending = len(queued)
             self._connected.set()
         log.info("MQTT connected to %s (%d subscriptions, %d queued messages sent)",
@@ -380,10 +384,10 @@ class MqttClient:
                 log.error("MQTT broker refused a subscription (mid %s): %s (check broker ACLs)", mid, rc)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        with self._lock:
+        with self._inflight_lock:
             row_id = self._inflight.pop(mid, None)
-            if row_id is not None:
-                self.outbox.done(row_id)  # the broker has it: it leaves the persistent queue
+        if row_id is not None:
+            self.outbox.done(row_id)  # the broker has it: it leaves the persistent queue (own lock)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._lock:
