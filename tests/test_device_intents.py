@@ -300,8 +300,8 @@ def test_several_thermostats_and_no_area_ask_which(tmp_path):
         r = a.ask("set the thermostat to 21")
         assert r.intent == "HassClimateSetTemperature" and r.actions == [], r
         assert r.response.startswith("Which thermostat: the Hallway, the Bedroom or the Office?"), r.response
-        r = a.ask("set the thermostat to 21", area="Office")  # the box's area decides
-        assert r.response == "Set the Ecobee to 21 degrees." and r.actions[0]["topic"] == "t/Office/set", r
+        r = a.ask("set the thermostat to 21", area="Office", dry_run=True)  # the box's area decides (no broker here)
+        assert r.response == "Would set the Ecobee to 21 degrees." and r.actions[0]["topic"] == "t/Office/set", r
     finally:
         a.close()
 
