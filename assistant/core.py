@@ -1,6 +1,10 @@
 """The text core: one object that turns an utterance into an intent, runs it and says what it did.
 
-    normalize -> recognise (tiers, first that fits wins) -> intent schema -> handler -> answer
+    normalize -> answer a pending question? -> recognise (tiers, first that fits wins; the previous
+    turn's context; compound splits; the LLM behind a scope gate) -> intent schema -> handler -> answer
+
+A conversation (an id; the box's own by default) keeps recent turns and the question asked back
+(``intents.conversation``) in the data dir.
 
 Everything the voice pipeline, the CLI and the HTTP API do with words goes through ``ask``.
 """
@@ -17,13 +21,18 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from intents import fallback
-from intents.devices import answer_pending
+from intents.compound import splits
+from intents.conversation import DEFAULT_ID, Conversations, Turn
 from intents.events import Event
+from intents.followup import adjust, rephrase
 from intents.normalize import normalize
+from intents.pending import answer
+from intents.preferences import Preferences
 from intents.recognizer import TemplateRecognizer
 from intents.registry import intents
 from intents.scheduler import Scheduler
-from intents.schema import Context, Intent, SlotError
+from intents.schema import Context, Intent, Outcome, SlotError
+from intents.scope import KeywordGate, ScopeGate
 from intents.store import Store
 
 from .config import Config
@@ -41,6 +50,8 @@ class AskResult:
     response: str
     actions: list[dict[str, Any]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    conversation_id: str = DEFAULT_ID
+    expects_answer: bool = False  # a question was asked back: listen for the answer without the wake word
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,9 +68,16 @@ class Assistant:
             from .llm import LlmRecognizer
 
             self.recognizers.append(LlmRecognizer(self.schemas, config.llm))
+        self.conversations = Conversations(config.data_dir / "conversations.db")
+        self.preferences = Preferences(config.data_dir / "preferences.db")
+        # The LLM tier's tool calls run only for requests the gate finds in scope (issue 10's learned
+        # score plugs in here: anything with in_scope(text) -> float).
+        self.gate: ScopeGate = KeywordGate.from_templates(self.schemas, config.language)
+        self.gate_threshold = config.llm.scope_threshold
         self.scheduler = Scheduler(self.store, config.intents)
         self.services: dict[str, Any] = build_services(config)
         self.services["understands"] = self.understands
+        self.services["preferences"] = self.preferences
         self.listeners: list[Callable[[Event], None]] = []
         self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
         self._lock = threading.RLock()
@@ -72,8 +90,9 @@ class Assistant:
         lists.setdefault("area", []).extend([self.config.area] if self.config.area else [])
         for name, values in lists.items():
             items = [(normalize(v[0]), *v[1:]) if isinstance(v, tuple) else (normalize(v), v) for v in values]
-            for recognizer in self.recognizers:
-                recognizer.set_list(name, [i for i in items if i[0]])
+            for recognizer in [*self.recognizers, self.gate]:
+                if hasattr(recognizer, "set_list"):
+                    recognizer.set_list(name, [i for i in items if i[0]])
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.tz)
@@ -85,7 +104,7 @@ class Assistant:
     def understands(self, text: str) -> bool:
         """Would ``text`` do something (not just answer)? Checked with a dry run."""
         # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
-        return bool(self._ask(text, now=None, dry_run=True, area=None).actions)
+        return bool(self._ask(text, now=None, dry_run=True, area=None, conversation="__check__").actions)
 
     def tick(self, now: dt.datetime | None = None) -> list[Event]:
         """Fire what fell due; run delayed commands; tell the listeners."""
@@ -110,8 +129,9 @@ class Assistant:
         now: dt.datetime | None = None,
         dry_run: bool = False,
         area: str | None = None,
+        conversation: str | None = None,
     ) -> AskResult:
-        result = self._ask(text, now=now, dry_run=dry_run, area=area)
+        result = self._ask(text, now=now, dry_run=dry_run, area=area, conversation=conversation)
         for listener in self.ask_listeners:
             try:
                 listener(result)
@@ -119,58 +139,180 @@ class Assistant:
                 log.exception("ask listener failed")
         return result
 
-    def _ask(self, text: str, *, now: dt.datetime | None, dry_run: bool, area: str | None) -> AskResult:
+    def _ask(self, text: str, *, now: dt.datetime | None, dry_run: bool, area: str | None,
+             conversation: str | None = None) -> AskResult:
+        """An answer to a question asked back, else: templates, then the previous turn's context
+        ("make it brighter"), then a compound split, then the LLM; the turn is kept (not in a dry run)."""
         started = time.perf_counter()
+        cid = conversation or DEFAULT_ID
         moment = self.localize(now) if now else self.now()
-        ctx = Context(
-            now=moment,
-            store=self.store,
-            settings=self.config.intents,
-            dry_run=dry_run,
-            area=area or self.config.area,
-            services=self.services,
-        )
+        normalized = normalize(text)
+        ctx = Context(now=moment, store=self.store, settings=self.config.intents, dry_run=dry_run,
+                      area=area or self.config.area, services=self.services, text=normalized)
         with self._lock:
-            reply = answer_pending(text, ctx)  # "yes" / "no" to "Are you sure?"
-            if reply is not None:
-                return AskResult(text, "Confirm", reply.slots or {}, "confirmation", reply.response, reply.actions,
-                                 {"total": _ms(started)})
-            normalized = normalize(text)
             timings: dict[str, float] = {"normalize": _ms(started)}
-            for recognizer in self.recognizers:
-                t0 = time.perf_counter()
-                found = self._first_fitting(recognizer, normalized, ctx)
-                timings[recognizer.name] = _ms(t0)
-                if found:
-                    intent = found
-                    t0 = time.perf_counter()
-                    outcome = intent.handle(ctx)
-                    timings["handle"] = _ms(t0)
-                    timings["total"] = _ms(started)
-                    return AskResult(
-                        text, intent.intent, outcome.slots or intent.slots(), recognizer.name,
-                        outcome.response, outcome.actions, timings,
-                    )
+            done = self._answer(cid, text, ctx) or self._understand(cid, normalized, ctx, timings)
+            if done is None:
+                result = AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
+            else:
+                result = AskResult(text, done.intent, done.slots, done.recognizer, done.outcome.response,
+                                   done.outcome.actions, timings)
+                result.expects_answer = done.outcome.question is not None
+            result.conversation_id = cid
+            if not dry_run:
+                if done is not None and done.outcome.question is not None:
+                    self.conversations.ask(cid, done.outcome.question)
+                for turn in (done.turns if done is not None else [Turn(text, None, {}, result.response)]):
+                    self.conversations.add(cid, turn)
         timings["total"] = _ms(started)
-        return AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
+        return result
+
+    def _answer(self, cid: str, text: str, ctx: Context) -> _Done | None:
+        """The reply to the question this conversation is waiting on, if ``text`` answers it."""
+        question = self.conversations.question(cid)
+        if question is None:
+            return None
+        if not ctx.dry_run:
+            self.conversations.drop_question(cid)  # answered, or dropped by another request
+        found: list[_Done] = []
+
+        def understand(request: str) -> Outcome | None:
+            done = self._run_tiers(normalize(request), ctx, {}, llm=False)
+            if done is not None:
+                found.append(done)
+            return done.outcome if done is not None else None
+
+        outcome = answer(question, text, ctx, understand)
+        if outcome is None:
+            return None
+        if found and found[-1].outcome is outcome:
+            return found[-1]
+        kind = "Confirm" if question.kind == "confirm" or outcome.slots == {"answer": "no"} else "Answer"
+        return _Done(kind, outcome.slots or {}, "conversation", outcome, [Turn(text, kind, outcome.slots or {},
+                                                                          outcome.response, outcome.actions)])
+
+    def _understand(self, cid: str, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+        done = self._run_tiers(normalized, ctx, timings, llm=False)
+        if done is not None:
+            return done
+        history = self.conversations.history(cid)
+        adjusted = adjust(normalized, history, ctx)  # "make it 10"
+        if isinstance(adjusted, Outcome):
+            return _Done("Adjust", {}, "conversation", adjusted, [Turn(normalized, history[-1].intent,
+                                                                          history[-1].slots, adjusted.response,
+                                                                          history[-1].actions)])
+        for request in ([adjusted] if adjusted else []) + rephrase(normalized, history):  # "make it brighter"
+            done = self._run_tiers(request, ctx, timings, llm=False)
+            if done is not None:
+                done.recognizer = f"{done.recognizer}+context"
+                return done
+        done = self._compound(normalized, ctx, timings)
+        if done is not None:
+            return done
+        return self._run_tiers(normalized, ctx, timings, llm=True, history=history)
+
+    def _compound(self, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+        """ "Turn off the lights and lock the door": taken only when every part is understood alone."""
+        template = self.recognizers[0]
+        for parts in splits(normalized):
+            intents = [self._first_fitting(template, part, ctx) for part in parts]
+            if all(intents):
+                outcomes = [(part, intent, intent.handle(ctx)) for part, intent in zip(parts, intents)]
+                return _combine(outcomes, f"{template.name}+compound")
+        return None
+
+    def _run_tiers(self, normalized: str, ctx: Context, timings: dict[str, float], *, llm: bool,
+                   history: list[Turn] | None = None) -> _Done | None:
+        """The template tier, or (``llm``) the tool-calling tiers behind the scope gate."""
+        for recognizer in self.recognizers:
+            tool_args = getattr(recognizer, "gives_tool_args", False)
+            if tool_args != llm:
+                continue
+            if tool_args and not self.gate.in_scope(normalized) >= self.gate_threshold:
+                timings[f"{recognizer.name}_gated"] = 0.0
+                log.info("%s tier not asked: %r is out of scope", recognizer.name, normalized)
+                continue
+            t0 = time.perf_counter()
+            if tool_args:
+                found = self._all_fitting(recognizer, normalized, ctx, history or [])
+            else:
+                one = self._first_fitting(recognizer, normalized, ctx)
+                found = [one] if one else []
+            timings[recognizer.name] = _ms(t0)
+            if found:
+                t0 = time.perf_counter()
+                outcomes = [(normalized, intent, intent.handle(ctx)) for intent in found]
+                timings["handle"] = _ms(t0)
+                done = _combine(outcomes, recognizer.name)
+                if tool_args and self.config.llm.final_answer and done.outcome.question is None:
+                    said = recognizer.final_answer([(i.intent, i.slots(), o.response) for _, i, o in outcomes],
+                                                   self.config.llm.timeout_s)
+                    done.outcome.response = said or done.outcome.response
+                return done
+        return None
 
     def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
-        tool_args = getattr(recognizer, "gives_tool_args", False)  # the LLM tier's typed arguments
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = self.schemas[candidate.intent]
             try:
-                if tool_args:
-                    return schema.from_tool_args(dict(candidate.slots), ctx)
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
             except (SlotError, ValidationError, ValueError) as exc:
-                (log.warning if tool_args else log.debug)(
-                    "%s rejected %s %s: %s", recognizer.name, candidate.intent, candidate.slots,
-                    " ".join(str(exc).split()))
+                log.debug("%s rejected %s %s: %s", recognizer.name, candidate.intent, candidate.slots,
+                          " ".join(str(exc).split()))
         return None
 
+    def _all_fitting(self, recognizer: Any, normalized: str, ctx: Context, history: list[Turn]) -> list[Intent]:
+        """Every valid tool call of one LLM turn ("turn off the lights and lock the door": two)."""
+        context: dict[str, Any] = {"history": [(t.text, t.response) for t in history],
+                                   "preferences": self.preferences.all()}
+        if ctx.area:
+            context["area"] = ctx.area
+        hub = self.services.get("devices")
+        if hub is not None:
+            context["entities"] = [{"name": e.name, "aliases": e.aliases, "area": e.area, "domain": e.component,
+                                    "state": e.state} for e in hub.registry.exposed()]
+        out: list[Intent] = []
+        for candidate in recognizer.candidates(normalized, context):
+            schema = self.schemas.get(candidate.intent)
+            if schema is None:
+                continue
+            try:
+                out.append(schema.from_tool_args(dict(candidate.slots), ctx, normalized))
+            except (SlotError, ValidationError, ValueError) as exc:
+                log.warning("%s rejected %s %s: %s", recognizer.name, candidate.intent, candidate.slots,
+                            " ".join(str(exc).split()))
+        return out
+
     def close(self) -> None:
-        close_services({k: v for k, v in self.services.items() if k != "understands"})
+        close_services({k: v for k, v in self.services.items() if k not in ("understands", "preferences")})
         self.store.close()
+        self.conversations.close()
+        self.preferences.close()
+
+
+@dataclass
+class _Done:
+    """What understanding one utterance came to: the intent(s) run and their combined outcome."""
+
+    intent: str
+    slots: dict[str, Any]
+    recognizer: str
+    outcome: Outcome
+    turns: list[Turn]
+
+
+def _combine(outcomes: list[tuple[str, Intent, Outcome]], recognizer: str) -> _Done:
+    """One answer for one or more intents run: the sentences joined, the actions in order, the
+    last question asked (a compound's risky part is still confirmed)."""
+    first = outcomes[0][1]
+    question = next((o.question for _, _, o in reversed(outcomes) if o.question is not None), None)
+    outcome = Outcome(" ".join(o.response for _, _, o in outcomes), [a for _, _, o in outcomes for a in o.actions],
+                      question=question)
+    slots = outcomes[0][2].slots or first.slots()
+    if len(outcomes) > 1:
+        slots = {"parts": [{"intent": i.intent, "slots": o.slots or i.slots()} for _, i, o in outcomes]}
+    turns = [Turn(text, i.intent, o.slots or i.slots(), o.response, o.actions) for text, i, o in outcomes]
+    return _Done(first.intent if len(outcomes) == 1 else "Compound", slots, recognizer, outcome, turns)
 
 
 def _ms(since: float) -> float:

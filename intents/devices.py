@@ -7,21 +7,21 @@ exact name list (device names and aliases, each with a ``domain`` context so HA'
 checks work) or from our wildcard templates, resolved fuzzily here ("living room lamb").
 
 The handlers use ``ctx.services["devices"]`` (``devices.hub.DeviceHub``). Commands on locks, garage
-doors and alarm panels ask "Are you sure?"; the pending request is kept in a small JSON file beside
-the state database (so one-shot ``assistant ask`` processes share it) and expires after 30 s.
+doors and alarm panels ask "Are you sure?" (an ``intents.pending`` question kept with the conversation,
+so one-shot ``assistant ask`` processes share it); it expires after 30 s.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import Field
 
+from .conversation import Question
+from .pending import continuation
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
 
@@ -231,6 +231,7 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
             actions += acts
             done.append(e)
     words = []
+    question = None
     if done:
         verb = _verb(op, done[0])
         sub = Target(done, target.area if len(done) == len(target.entities) else None, target.domain)
@@ -241,61 +242,23 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
         if ctx.dry_run:
             words.append(f"I would ask for a confirmation before I {_FUTURE[verb]} {what}.")
         else:
-            save_pending(ctx, {"op": op, "entities": [e.entity_id for e in ask], "say": f"{_FUTURE[verb]} {what}"})
             words.append(f"Are you sure you want to {_FUTURE[verb]} {what}?")
+            question = Question(words[-1], "confirm", "devices.run", {"op": op, "entities": [e.entity_id for e in ask]},
+                                declined=f"Okay, I won't {_FUTURE[verb]} {what}.", ttl_s=CONFIRM_TTL_S)
         actions.append({"type": "confirmation_required", "entity_ids": [e.entity_id for e in ask],
                         "operation": verb, "sent": False})
     words += problems[:2]
-    return Outcome(" ".join(words) or "Nothing to do.", actions)
+    return Outcome(" ".join(words) or "Nothing to do.", actions, question=question)
 
 
-def _pending_path(ctx: Context) -> Path:
-    return Path(ctx.store.path).parent / "pending_confirmation.json"
-
-
-def save_pending(ctx: Context, request: dict[str, Any]) -> None:
-    request["expires"] = time.time() + CONFIRM_TTL_S  # wall clock, not --now
-    path = _pending_path(ctx)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(request), encoding="utf-8")
-    tmp.replace(path)
-
-
-_YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|correct|affirmative|do it|go ahead|"
-                  r"please do|i am sure|i'm sure|of course|absolutely|definitely|right|alright|all right)"
-                  r"(?:[\s,]+(?:please|do it|go ahead|i'?m sure|i am sure|thanks|thank you|confirm|sure))*$")
-_NO = re.compile(r"^(?:no|nope|nah|cancel|stop|abort|don'?t|do not|never ?mind|forget it|no thanks|no thank you|"
-                 r"not now|leave it)(?:[\s,]+(?:thanks|thank you|don'?t|do not|cancel|leave it|never ?mind))*$")
-
-
-def answer_pending(text: str, ctx: Context) -> Outcome | None:
-    """The reply to "Are you sure?" when one is pending, else None (and a stale request is dropped)."""
-    path = _pending_path(ctx)
-    if not path.is_file():
-        return None
-    try:
-        request = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        path.unlink(missing_ok=True)
-        return None
-    said = re.sub(r"[^\w\s']", " ", text.lower())
-    said = re.sub(r"\s+", " ", said).strip()
-    yes, no = bool(_YES.match(said)), bool(_NO.match(said))
-    if time.time() > request.get("expires", 0) or not (yes or no):
-        if not ctx.dry_run:
-            path.unlink(missing_ok=True)  # another request: the question is dropped
-        return None
-    if not ctx.dry_run:
-        path.unlink(missing_ok=True)
-    if no:
-        return Outcome(f"Okay, I won't {request['say']}.", [], {"answer": "no"})
+@continuation("devices.run")
+def _confirmed(ctx: Context, data: dict[str, Any]) -> Outcome:
+    """ "Yes" to "Are you sure?": carry the command out on the entities that still exist."""
     hub = hub_of(ctx)
-    ents = [e for e in (hub.registry.get(i) for i in request["entities"]) if e is not None] if hub else []
+    ents = [e for e in (hub.registry.get(i) for i in data["entities"]) if e is not None] if hub else []
     if not ents:
-        return Outcome("That device is gone, so I did nothing.", [], {"answer": "yes"})
-    outcome = run_command(ctx, request["op"], Target(ents), confirmed=True)
-    outcome.slots = {"answer": "yes"}
-    return outcome
+        return Outcome("That device is gone, so I did nothing.")
+    return run_command(ctx, data["op"], Target(ents), confirmed=True)
 
 
 # ---- intents ---------------------------------------------------------------------------------
@@ -446,6 +409,9 @@ class HassLightSet(DeviceIntent):
 
         if self.brightness is None and self.brightness_step is None and self.color is None and self.temperature is None:
             return Outcome("What should I set the lights to? Say a brightness, such as 50 percent, or a colour.")
+        which = _which_room(ctx, self.name, self.area, "light")
+        if which is not None:
+            return which
         t = pick_targets(ctx, name=self.name, area=self.area, domain="light")
         if t.missing:
             return Outcome(t.missing)
@@ -475,6 +441,21 @@ class HassLightSet(DeviceIntent):
         if ctx.dry_run:
             says = "Would have " + says[0].lower() + says[1:]
         return Outcome(" ".join([says + ".", *problems[:1]]), actions)
+
+
+def _which_room(ctx: Context, name: str | None, area: str | None, domain: str) -> Outcome | None:
+    """ "Which room?" when neither the request nor the box says where and the home has such devices in
+    several areas (dimming every light of the house is rarely meant); the answer completes the request."""
+    hub = hub_of(ctx)
+    if name or area or ctx.area or hub is None or not ctx.text:
+        return None
+    areas = sorted({e.area for e in hub.registry.exposed() if e.component == domain and e.area})
+    if len(areas) < 2:
+        return None
+    say = f"Which room? {' or '.join([', '.join(areas[:-1]), areas[-1]]) if len(areas) <= 4 else ''}".strip()
+    say = say if say.endswith("?") else say + "?"
+    return Outcome(say, question=Question(say, "fill", retry=[f"{ctx.text} in the {{answer}}", f"{ctx.text} in {{answer}}"],
+                                          declined="Okay, I'll leave the lights."))
 
 
 def _climates(ctx: Context, name: str | None, area: str | None) -> Target:

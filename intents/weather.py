@@ -107,7 +107,13 @@ class HassGetWeather(Intent):
             return Outcome(f"I would look up the weather ({self.aspect}) for {self.date or 'now'}{where}.")
         from devices.weather import weather_answer
 
+        from .preferences import preference
+
+        units = preference(ctx, "units")  # "use Fahrenheit"
+        if units and hasattr(provider, "with_units"):
+            provider = provider.with_units(units)
         # forecast times are naive local times of the place
         place = self.location.title() if self.location else None  # spoken as a name: "in New York"
+        place = place or preference(ctx, "city")  # "my city is Lyon": home is there
         sentence, _data = weather_answer(provider, place, self.date, self.aspect, ctx.now.replace(tzinfo=None))
         return Outcome(sentence)

@@ -1,0 +1,74 @@
+"""Context carry-over: a request that leans on the previous turn ("make it brighter", "make it 10").
+
+``rephrase`` turns it into requests that stand on their own ("make the kitchen light brighter"),
+which the recognisers then try like any other; ``adjust`` changes what the previous turn just did
+("set a timer for 5 minutes" ... "make it 10" -> that timer now runs 10 minutes). Both read only
+recent turns of the same conversation (``intents.conversation``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .conversation import Turn
+from .schema import Context
+
+_IT = re.compile(r"\b(?:it|that|this|them|those|these|they)\b")
+_AGAIN = re.compile(r"^(?:make|change|set|turn|put) (?:it|that|this|them)(?: to| up to| down to)? (\d+)(?: ?(%|percent|"
+                    r"degrees?|seconds?|secs?|minutes?|mins?|hours?|hrs?))?$|^(?:(?:no|actually|rather|instead),? )*"
+                    r"(?:make it |change it to |how about )?(\d+) (seconds?|minutes?|hours?|percent|degrees?)(?: instead)?$")
+_PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "covers", "climate": "thermostats"}
+_UNIT_S = {"s": 1, "m": 60, "h": 3600}
+
+
+def subject(turn: Turn) -> str | None:
+    """What the previous request acted on, said so that a template can match it."""
+    slots = turn.slots or {}
+    if slots.get("name"):
+        return f"the {str(slots['name']).lower()}"
+    if slots.get("area"):
+        domain = slots.get("domain")
+        kind = _PLURAL.get(domain[0] if isinstance(domain, list) and domain else domain or "", "lights")
+        return f"the {str(slots['area']).lower()} {kind}"
+    return None
+
+
+def rephrase(text: str, history: list[Turn]) -> list[str]:
+    """``text`` with "it" / "them" replaced by what the last device request acted on."""
+    if not history or not _IT.search(text):
+        return []
+    for turn in reversed(history[-3:]):
+        what = subject(turn)
+        if what:
+            return [_IT.sub(what, text, count=1)]
+    return []
+
+
+def adjust(text: str, history: list[Turn], ctx: Context) -> Any | None:
+    """ "Make it 10" after the previous turn set something: a new value for that very thing.
+    Returns an Outcome (done here), a request to understand instead (str), or None."""
+    m = _AGAIN.match(text)
+    if not m or not history:
+        return None
+    number = int(m.group(1) or m.group(3))
+    unit = (m.group(2) or m.group(4) or "").lower()
+    last = history[-1]
+    slots = last.slots or {}
+    if last.intent == "HassStartTimer":
+        timer_id = next((a.get("timer_id") for a in last.actions if a.get("type") == "timer_start"), None)
+        if timer_id is None or unit in ("%", "percent", "degree", "degrees"):
+            return None
+        if not unit:  # the unit said last time: "5 minutes" ... "make it 10"
+            unit = "h" if slots.get("hours") and not slots.get("minutes") else (
+                "s" if slots.get("seconds") and not slots.get("minutes") and not slots.get("hours") else "m")
+        from .timers import restart_timer
+
+        return restart_timer(ctx, int(timer_id), number * _UNIT_S[unit[0]])
+    what = subject(last)
+    if what and last.intent in ("HassTurnOn", "HassLightSet") and unit in ("", "%", "percent"):
+        return f"set {what} to {number} percent"
+    if last.intent == "HassClimateSetTemperature" and unit in ("", "degree", "degrees"):
+        return f"set {what or 'the thermostat'} to {number} degrees"
+    return None
+
