@@ -2,10 +2,10 @@
 
 A model asked with tools calls one for nearly everything ("clear my calendar" -> cancel all
 timers), so a tool call is carried out only when the request itself passes ``ScopeGate.in_scope``
-(a score in 0..1, compared with ``threshold``). ``KeywordGate`` is the cheap default: the share of
-the request's content words that occur anywhere in the intents' templates and slot lists (device
-names, areas), with no word from a domain the assistant does not serve (calendars, messages,
-shopping, ...). A learned scope score (a classifier's) plugs in through the same protocol.
+(a score in 0..1, compared with ``threshold``). ``KeywordGate`` is the cheap default: twice the share
+of the request's content words that occur anywhere in the intents' templates and slot lists (device
+names, areas), capped at 1, and 0 for any word from a domain the assistant does not serve
+(calendars, messages, shopping, ...). A learned scope score (a classifier's) plugs in through the same protocol.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class KeywordGate:
         if any(w in _FOREIGN or w.rstrip("s") in _FOREIGN for w in content):
             return 0.0
         known = sum(1 for w in content if w in self.words or w in self.extra or w.rstrip("s") in self.words)
-        return known / len(content)
+        return min(1.0, 2 * known / len(content))  # half the words known is plenty ("keep an eye on the eggs, 5 minutes")
 
     def passes(self, text: str) -> bool:
         return self.in_scope(text) >= self.threshold
