@@ -151,7 +151,8 @@ class Assistant:
                       area=area or self.config.area, services=self.services, text=normalized)
         with self._lock:
             timings: dict[str, float] = {"normalize": _ms(started)}
-            done = self._answer(cid, text, ctx) or self._understand(cid, normalized, ctx, timings)
+            done = (self._answer(cid, text, ctx) or self._compound(text, ctx, timings)
+                    or self._understand(cid, normalized, ctx, timings))
             if done is None:
                 result = AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
             else:
@@ -197,28 +198,36 @@ class Assistant:
             return done
         history = self.conversations.history(cid)
         adjusted = adjust(normalized, history, ctx)  # "make it 10"
-        if isinstance(adjusted, Outcome):
-            return _Done("Adjust", {}, "conversation", adjusted, [Turn(normalized, history[-1].intent,
-                                                                          history[-1].slots, adjusted.response,
-                                                                          history[-1].actions)])
+        if isinstance(adjusted, Outcome):  # the turn keeps the previous one's intent: "make it 15" works next
+            last = history[-1]
+            return _Done(last.intent or "Adjust", adjusted.slots or last.slots, "conversation", adjusted,
+                         [Turn(normalized, last.intent, last.slots, adjusted.response, last.actions)])
         for request in ([adjusted] if adjusted else []) + rephrase(normalized, history):  # "make it brighter"
             done = self._run_tiers(request, ctx, timings, llm=False)
             if done is not None:
                 done.recognizer = f"{done.recognizer}+context"
                 return done
-        done = self._compound(normalized, ctx, timings)
-        if done is not None:
-            return done
         return self._run_tiers(normalized, ctx, timings, llm=True, history=history)
 
-    def _compound(self, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+    def _compound(self, text: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
         """ "Turn off the lights and lock the door": taken only when every part is understood alone."""
         template = self.recognizers[0]
-        for parts in splits(normalized):
-            intents = [self._first_fitting(template, part, ctx) for part in parts]
-            if all(intents):
+        t0 = time.perf_counter()
+        for parts in splits(text):
+            timings["compound"] = 0.0
+            parts = [normalize(p) for p in parts]
+            intents: list[Intent] = []
+            for part in parts:  # stop at the first part not understood
+                intent = self._first_fitting(template, part, ctx) if part else None
+                if intent is None:
+                    break
+                intents.append(intent)
+            if len(intents) == len(parts):
+                timings["compound"] = _ms(t0)
                 outcomes = [(part, intent, intent.handle(ctx)) for part, intent in zip(parts, intents)]
                 return _combine(outcomes, f"{template.name}+compound")
+        if "compound" in timings:
+            timings["compound"] = _ms(t0)
         return None
 
     def _run_tiers(self, normalized: str, ctx: Context, timings: dict[str, float], *, llm: bool,

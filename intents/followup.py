@@ -15,9 +15,11 @@ from .conversation import Turn
 from .schema import Context
 
 _IT = re.compile(r"\b(?:it|that|this|them|those|these|they)\b")
-_AGAIN = re.compile(r"^(?:make|change|set|turn|put) (?:it|that|this|them)(?: to| up to| down to)? (\d+)(?: ?(%|percent|"
-                    r"degrees?|seconds?|secs?|minutes?|mins?|hours?|hrs?))?$|^(?:(?:no|actually|rather|instead),? )*"
-                    r"(?:make it |change it to |how about )?(\d+) (seconds?|minutes?|hours?|percent|degrees?)(?: instead)?$")
+_UNITS = r"%|percent|degrees?|seconds?|secs?|minutes?|mins?|hours?|hrs?"
+# "make it 10", "change it to 10 minutes", "no, 10 minutes", "actually make it 10", "10 minutes instead"
+_AGAIN = re.compile(rf"^(?:(?:no|actually|rather|sorry|wait),? )*(?:(?:make|change|set|turn|put) (?:it|that|this|them)"
+                    rf"(?: to| up to| down to)? )?(?P<n>\d+)(?: ?(?P<unit>{_UNITS}))?(?P<instead> instead)?$")
+_LEAD = re.compile(r"^(?:no|actually|rather|sorry|wait|make|change|set|turn|put)\b")
 _PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "covers", "climate": "thermostats"}
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
@@ -49,10 +51,10 @@ def adjust(text: str, history: list[Turn], ctx: Context) -> Any | None:
     """ "Make it 10" after the previous turn set something: a new value for that very thing.
     Returns an Outcome (done here), a request to understand instead (str), or None."""
     m = _AGAIN.match(text)
-    if not m or not history:
+    if not m or not history or not (_LEAD.match(text) or m.group("instead")):  # a bare "5 minutes" is no change
         return None
-    number = int(m.group(1) or m.group(3))
-    unit = (m.group(2) or m.group(4) or "").lower()
+    number = int(m.group("n"))
+    unit = (m.group("unit") or "").lower()
     last = history[-1]
     slots = last.slots or {}
     if last.intent == "HassStartTimer":

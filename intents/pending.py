@@ -20,6 +20,7 @@ import re
 from typing import Any, Callable
 
 from .conversation import Choice, Question
+from .normalize import normalize
 from .schema import Context, Outcome
 
 Continuation = Callable[[Context, dict[str, Any]], Outcome]
@@ -68,7 +69,7 @@ def answer(question: Question, text: str, ctx: Context, understand: Callable[[st
         outcome.slots = {"answer": "yes"}
         return outcome
     if question.kind == "choose":
-        choice = pick(words, question.choices)
+        choice = pick(words, question.choices) or pick(said(normalize(text)), question.choices)  # "eight thirty"
         if choice is None:
             return None
         return _resume(question, ctx, {**question.data, **choice.data})

@@ -73,7 +73,7 @@ def test_which_timer_is_answered_by_its_name(assistant):
 def test_what_time_for_the_alarm(assistant):
     r = assistant.ask("set an alarm", now=NOW)
     assert r.expects_answer and r.response == "What time should I set the alarm for?"
-    r = assistant.ask("half past six", now=NOW)
+    r = assistant.ask("half past six in the morning", now=NOW)
     assert r.intent == "SetAlarm" and [a.time for a in assistant.store.alarms()] == ["06:30"], r
 
 
