@@ -349,10 +349,10 @@ class Pipeline:
             t_first, tts_first_ms, tts_total_ms, seconds = self._speak(response)
         else:
             t_first, seconds = self.busy, 0.0
-        self._reply_s = seconds
             kind = "error" if error or not result.get("intent") else "done"
             if self.s.tts.feedback_sounds:
                 self._play_sound(kind)
+        self._reply_s = seconds
         t_first_audio = t_first
 
         timings = {
