@@ -98,9 +98,10 @@ def calls_in_text(content: str) -> list[tuple[str, Any]]:
     chunks = fenced or [text]
     out: list[tuple[str, Any]] = []
     for chunk in chunks:
-        chunk = chunk.replace("{{", "{").replace("}}", "}")
-        for obj in _json_values(chunk):
-            out.extend(_as_calls(obj))
+        found = [c for obj in _json_values(chunk) for c in _as_calls(obj)]
+        if not found and "{{" in chunk:  # braces doubled as in the model's chat template
+            found = [c for obj in _json_values(chunk.replace("{{", "{").replace("}}", "}")) for c in _as_calls(obj)]
+        out.extend(found)
     return out
 
 

@@ -83,7 +83,7 @@ class HassGetWeather(Intent):
         if not location or _HOME.match(location):
             location = ""
         elif (_NOT_PLACE.search(location) or len(location.split()) > 5
-              or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text)):  # "berl|in this weekend"
+              or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text, re.I)):  # "berl|in this weekend"
             raise SlotError(f"not a place: {location!r}")
         date = slots.pop("date", None)
         if date:
