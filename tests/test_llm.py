@@ -121,10 +121,12 @@ def shared(tmp_path_factory):
 def make_llm(shared):
     """make_llm(settings) -> the shared Assistant, no timers, its LLM tier talking to ``settings``."""
 
-    def make(settings: LlmSettings) -> Assistant:
+    def make(settings: LlmSettings, gate: bool = False) -> Assistant:
         for timer in shared.store.timers():
             shared.store.delete_timer(timer.id)
         shared.recognizers[-1] = LlmRecognizer(shared.schemas, settings)
+        # protocol tests ask the model about anything; the scope gate: tests/test_llm_conversation.py
+        shared.gate_threshold = settings.scope_threshold if gate else 0.0
         return shared
 
     return make
@@ -322,6 +324,7 @@ def llama_tier(shared, llama_server):
         shared.store.delete_timer(timer.id)
     tier = LlmRecognizer({name: shared.schemas[name] for name in LLAMA_INTENTS}, _llm(llama_server, timeout_s=60))
     shared.recognizers[-1] = tier
+    shared.gate_threshold = 0.0  # protocol tests: the model is asked even out of scope
     return shared, tier
 
 

