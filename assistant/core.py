@@ -193,17 +193,23 @@ class Assistant:
                                                                           outcome.response, outcome.actions)])
 
     def _understand(self, cid: str, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+        history = self.conversations.history(cid)
+        template = self.recognizers[0]
+        for request, subject in rephrase(normalized, history):  # "make it brighter": the lamp just turned on
+            intent = self._first_fitting(template, request, ctx)
+            said = {str(v).lower() for k, v in (intent.slots() if intent else {}).items() if k in ("name", "area")}
+            if intent is not None and said & subject:  # "it" became what the request acts on
+                return _combine([(request, intent, intent.handle(ctx))], f"{template.name}+context")
         done = self._run_tiers(normalized, ctx, timings, llm=False)
         if done is not None:
             return done
-        history = self.conversations.history(cid)
         adjusted = adjust(normalized, history, ctx)  # "make it 10"
         if isinstance(adjusted, Outcome):  # the turn keeps the previous one's intent: "make it 15" works next
             last = history[-1]
             return _Done(last.intent or "Adjust", adjusted.slots or last.slots, "conversation", adjusted,
                          [Turn(normalized, last.intent, last.slots, adjusted.response, last.actions)])
-        for request in ([adjusted] if adjusted else []) + rephrase(normalized, history):  # "make it brighter"
-            done = self._run_tiers(request, ctx, timings, llm=False)
+        if adjusted:
+            done = self._run_tiers(adjusted, ctx, timings, llm=False)
             if done is not None:
                 done.recognizer = f"{done.recognizer}+context"
                 return done

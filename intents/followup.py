@@ -24,26 +24,28 @@ _PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "cov
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
 
-def subject(turn: Turn) -> str | None:
-    """What the previous request acted on, said so that a template can match it."""
+def subject(turn: Turn) -> tuple[str, set[str]] | None:
+    """What the previous request acted on, said so that a template can match it, and the slot
+    values (lower case) a request about it will carry."""
     slots = turn.slots or {}
     if slots.get("name"):
-        return f"the {str(slots['name']).lower()}"
+        return f"the {str(slots['name']).lower()}", {str(slots["name"]).lower()}
     if slots.get("area"):
         domain = slots.get("domain")
         kind = _PLURAL.get(domain[0] if isinstance(domain, list) and domain else domain or "", "lights")
-        return f"the {str(slots['area']).lower()} {kind}"
+        return f"the {str(slots['area']).lower()} {kind}", {str(slots["area"]).lower()}
     return None
 
 
-def rephrase(text: str, history: list[Turn]) -> list[str]:
-    """``text`` with "it" / "them" replaced by what the last device request acted on."""
+def rephrase(text: str, history: list[Turn]) -> list[tuple[str, set[str]]]:
+    """``text`` with "it" / "them" replaced by what the last device request acted on, with the slot
+    values that request must then carry (checked by the caller before anything runs)."""
     if not history or not _IT.search(text):
         return []
     for turn in reversed(history[-3:]):
-        what = subject(turn)
-        if what:
-            return [_IT.sub(what, text, count=1)]
+        found = subject(turn)
+        if found:
+            return [(_IT.sub(found[0], text, count=1), found[1])]
     return []
 
 
@@ -67,7 +69,8 @@ def adjust(text: str, history: list[Turn], ctx: Context) -> Any | None:
         from .timers import restart_timer
 
         return restart_timer(ctx, int(timer_id), number * _UNIT_S[unit[0]])
-    what = subject(last)
+    found = subject(last)
+    what = found[0] if found else None
     if what and last.intent in ("HassTurnOn", "HassLightSet") and unit in ("", "%", "percent"):
         return f"set {what} to {number} percent"
     if last.intent == "HassClimateSetTemperature" and unit in ("", "degree", "degrees"):
