@@ -5,7 +5,7 @@ Runs `assistant ask -` over the sentences (a fresh, throw-away data dir, --dry-r
 same run, stock hassil + home-assistant-intents over a generic home, and prints per label:
 in-scope accuracy, out-of-scope false-action rate and p50/p95 per utterance for both.
 
-    python bench/understanding.py [--data ../shared/data/slurp_devel_home.jsonl] [--labels alarm_,datetime_]
+    python bench/understanding.py [--data bench/data/slurp_devel_home.jsonl] [--labels alarm_,datetime_]
 
 Device commands need a home: by default both systems get the devices and areas of bench/home.yaml
 (lights, plugs, a fan, a vacuum, a thermostat, a garage door; the box stands in the living room),
@@ -188,7 +188,7 @@ def weather_slot_rate(rows: list[dict], results: list[dict]) -> None:
 def main() -> None:
     here = Path(__file__).resolve().parent
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(here.parent.parent / "shared/data/slurp_devel_home.jsonl"))
+    ap.add_argument("--data", default=str(here / "data" / "slurp_devel_home.jsonl"))
     ap.add_argument("--labels", default="", help="comma-separated label prefixes to show in the summary line")
     ap.add_argument("--errors", metavar="FILE", help="write our misses and false actions as JSON lines here")
     ap.add_argument("--no-ha", action="store_true", help="skip the stock Home Assistant comparison")

@@ -4,7 +4,7 @@
     python bench/wake.py --minutes 20 --positives 90 --json out.json
     python bench/wake.py --sweep            # also false rejects / false accepts per hour over thresholds
 
-Negatives: SLURP devel home sentences (/work/shared/data/slurp_devel_home.jsonl), three in four spoken
+Negatives: SLURP devel home sentences (bench/data/slurp_devel_home.jsonl), three in four spoken
 by Piper (joe, noise 0, two speeds) and one in four by espeak-ng (several voices), 0.3-0.8 s apart,
 with faint room noise. Positives: "Okay Nabu, <command>" spoken by espeak-ng with several voices,
 speeds and pitches, half with a comma pause and half with a sentence pause before the command,
@@ -40,7 +40,7 @@ from assistant.wake import make_wake  # noqa: E402
 
 SR = 16000
 CACHE = Path(tempfile.gettempdir()) / "assistant-bench-audio"
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "slurp_devel_home.jsonl"
+DEFAULT_DATA = ROOT / "bench" / "data" / "slurp_devel_home.jsonl"
 ESPEAK_VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-us-nyc", "en-us+f3", "en-gb-x-gbclan"]
 WAKE_COMMANDS = [
     "set a timer for five minutes", "turn on the kitchen light", "what time is it", "play some music",

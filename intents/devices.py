@@ -528,8 +528,11 @@ class HassClimateGetTemperature(DeviceIntent):
         if place is None:
             return []
         pool = hub.registry.in_area(place)
-        return ([e for e in pool if e.component == "climate" and e.attributes.get("current_temperature") is not None]
-                + [e for e in pool if e.component == "sensor" and e.device_class == "temperature"])
+        sensors = [e for e in pool if e.component == "sensor" and e.device_class == "temperature"]
+        climate = [e for e in pool if e.component == "climate"]
+        reported = [e for e in climate if e.attributes.get("current_temperature") is not None]
+        # a thermostat that has not reported yet still answers (it says so) rather than the weather
+        return reported + sensors + [e for e in climate if e not in reported]
 
     def handle(self, ctx: Context) -> Outcome:
         e = self._sources(ctx)[0]

@@ -85,6 +85,8 @@ class HassGetWeather(Intent):
         elif (_NOT_PLACE.search(location) or len(location.split()) > 5
               or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text, re.I)):  # "berl|in this weekend"
             raise SlotError(f"not a place: {location!r}")
+        elif _is_home_area(location, ctx):  # "the temperature in the living room" is the thermostat's
+            raise SlotError(f"a room of the home, not a place: {location!r}")
         date = slots.pop("date", None)
         if date:
             date = str(date)
@@ -117,3 +119,8 @@ class HassGetWeather(Intent):
         place = place or preference(ctx, "city")  # "my city is Lyon": home is there
         sentence, _data = weather_answer(provider, place, self.date, self.aspect, ctx.now.replace(tzinfo=None))
         return Outcome(sentence)
+
+
+def _is_home_area(location: str, ctx: Context) -> bool:
+    hub = ctx.services.get("devices")
+    return hub is not None and location.lower() in {a.lower() for a in hub.registry.areas()}

@@ -1,4 +1,4 @@
-"""Run Home Assistant's data-driven English intent tests (../shared/data/ha_intents_en/tests)
+"""Run Home Assistant's data-driven English intent tests (vendored in tests/data/ha_intents_en/tests)
 against our recogniser, for the intents we implement. Shared by the tests and the benchmarks."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-HA_TESTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ha_intents_en" / "tests"
+HA_TESTS = Path(__file__).resolve().parent / "data" / "ha_intents_en" / "tests"
 
 
 @dataclass
