@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """LLM tier benchmark: prompt size, latency, and what reaches (and acts through) the LLM on SLURP devel.
 
-    python bench/llm.py [--data ../shared/data/slurp_devel_home.jsonl] [--limit N] [--home bench/home.yaml]
+    python bench/llm.py [--data bench/data/slurp_devel_home.jsonl] [--limit N] [--home bench/home.yaml]
                         [--url http://127.0.0.1:8080/v1 [--model M] [--timeout 60] [--mode tools|json]]
                         [--stand-in]
 
@@ -156,7 +156,7 @@ def _now() -> Any:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "slurp_devel_home.jsonl"))
+    ap.add_argument("--data", default=str(ROOT / "bench" / "data" / "slurp_devel_home.jsonl"))
     ap.add_argument("--home", default=str(ROOT / "bench" / "home.yaml"), help="config with the devices ('none': none)")
     ap.add_argument("--limit", type=int, default=0, help="a random sample of this many rows (0: all)")
     ap.add_argument("--url", help="OpenAI-compatible server of the LLM tier")
