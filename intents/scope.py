@@ -15,6 +15,8 @@ from typing import Any, Iterable, Protocol, runtime_checkable
 
 import yaml
 
+from .media import _GAME  # "play chess with me": never music, never anything we do
+
 DEFAULT_THRESHOLD = 0.5
 
 # Function words and fillers: they say nothing about scope.
@@ -34,7 +36,7 @@ emails mail inbox message messages text texts sms call calls phone dial contact 
 cart list lists todo to-do recipe recipes cook cooking joke jokes stock stocks price prices currency exchange
 translate translation define definition spell spelling tweet twitter facebook post uber taxi lyft
 flight flights train trains ticket tickets hotel booking book restaurant restaurants takeaway pizza delivery
-wikipedia birthday anniversary game games quiz
+wikipedia birthday anniversary game games quiz convert conversion
 """.split())
 _WORD = re.compile(r"[a-z][a-z']*")
 
@@ -76,7 +78,7 @@ class KeywordGate:
         content = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
         if not content:
             return 0.0
-        if any(w in _FOREIGN or w.rstrip("s") in _FOREIGN for w in content):
+        if any(w in _FOREIGN or w.rstrip("s") in _FOREIGN for w in content) or _GAME.search(text.lower()):
             return 0.0
         known = sum(1 for w in content if w in self.words or w in self.extra or w.rstrip("s") in self.words)
         return min(1.0, 2 * known / len(content))  # half the words known is plenty ("keep an eye on the eggs, 5 minutes")
