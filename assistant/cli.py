@@ -43,13 +43,15 @@ def _parser() -> argparse.ArgumentParser:
                           "'the kitchen' works); 'new' starts one. The id is printed as conversation_id with --json. "
                           "Default: the box's own conversation")
 
-    for name, what in (("alarms", "alarms"), ("timers", "timers")):
+    for name, what in (("alarms", "alarms"), ("timers", "timers"), ("reminders", "reminders")):
         lp = sub.add_parser(name, parents=[common], help=f"list the {what} that are set")
         lp.add_argument("--json", action="store_true", help="print JSON")
         lp.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment")
 
-    serve = sub.add_parser("serve", parents=[common], help="run the service: ring alarms and timers as they fall due",
-                           description="Keep running, firing alarms and timers (missed ones on start, saying how late). "
+    serve = sub.add_parser("serve", parents=[common],
+                           help="run the service: ring alarms, timers and reminders as they fall due",
+                           description="Keep running, firing alarms, timers and reminders (missed ones on start, "
+                                       "saying how late). "
                                        "Prints one JSON line per event on stdout. Ctrl-C stops.")
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
 
@@ -85,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
                                        "'use Fahrenheit', 'my city is Lyon', 'I get up at 6:30 on weekdays').")
     prefs.add_argument("--json", action="store_true", help="print JSON")
     prefs.add_argument("--forget", metavar="KEY", help="forget one preference (name, music, units, city, wake) or 'all'")
+    sat = sub.add_parser("satellite", parents=[common], help="a satellite box: microphone, wake word and speaker "
+                         "for a server (Wyoming)", description="Listen for the wake word here and stream the command "
+                         "to an assistant server over Wyoming; play its replies and ringing alarms. Reconnects when "
+                         "the connection is lost. See docs/satellites.md.")
+    sat.add_argument("--server", required=True, metavar="URI",
+                     help="the server's Wyoming port, e.g. tcp://192.168.1.5:10600")
+    sat.add_argument("--area", help="the area this box stands in (commands like 'turn off the lights' act there)")
+    sat.add_argument("--name", help="this box's name (default: the host name)")
+    sat.add_argument("--input", metavar="FILE", help="read audio from FILE at real-time pace ('-': raw 16 kHz s16le "
+                     "mono on stdin) instead of the microphone; exits when it ends and the reply has played")
+    sat.add_argument("--output", metavar="WAV", help="write what the server says to WAV instead of the speaker")
+    sat.add_argument("--server-wake", action="store_true",
+                     help="stream all audio and let the server hear the wake word")
 
     sub.add_parser("config", parents=[common], help="check the configuration and print it as YAML")
     return p
@@ -125,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _say(config, args)
     if args.command == "prefs":
         return _prefs(config, args)
+    if args.command == "satellite":
+        return _satellite(config, args)
 
     from intents.store import StoreError
 
@@ -138,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ask":
             return _ask(assistant, args)
-        if args.command in ("alarms", "timers"):
+        if args.command in ("alarms", "timers", "reminders"):
             return _list(assistant, args)
         if args.command == "serve":
             return _serve(assistant, args)
@@ -197,7 +214,15 @@ def _list(assistant: Any, args: argparse.Namespace) -> int:
     from intents.timeparse import say_duration
 
     now = assistant.localize(args.now) if args.now else assistant.now()
-    if args.command == "alarms":
+    if args.command == "reminders":
+        from intents.reminders import describe as describe_reminder
+
+        items = [
+            {"id": r.id, "message": r.name, "time": r.time, "date": r.date, "repeat": r.repeat, "state": r.state,
+             "next": dt.datetime.fromtimestamp(r.next_at, assistant.tz).isoformat(), "says": describe_reminder(r, now)}
+            for r in assistant.store.reminders()
+        ]
+    elif args.command == "alarms":
         rows = assistant.store.alarms()
         items = [
             {"id": a.id, "time": a.time, "date": a.date, "repeat": a.repeat, "name": a.name, "state": a.state,
@@ -218,7 +243,7 @@ def _list(assistant: Any, args: argparse.Namespace) -> int:
         print(f"No {args.command} set.")
     else:
         for item in items:
-            print(f"#{item['id']}  {item['says']}" + (f"  [{item['state']}]" if args.command == "alarms" and item["state"] != "scheduled" else ""))
+            print(f"#{item['id']}  {item['says']}" + (f"  [{item['state']}]" if args.command != "timers" and item["state"] != "scheduled" else ""))
     return 0
 
 
@@ -238,11 +263,23 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    from .wyoming_server import WyomingError, start_wyoming
+
+    try:
+        wyoming = start_wyoming(assistant)  # satellites and Home Assistant (docs/satellites.md)
+    except WyomingError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
     log.info("serving; data in %s", assistant.config.data_dir)
-    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir)}), flush=True)
-    while not stopping:
-        assistant.tick()
-        time.sleep(args.interval)
+    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir),
+                      "wyoming_port": wyoming.port if wyoming else None}), flush=True)
+    try:
+        while not stopping:
+            assistant.tick()
+            time.sleep(args.interval)
+    finally:
+        if wyoming is not None:
+            wyoming.stop()
     return 0
 
 
@@ -278,6 +315,23 @@ def _say(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _satellite(config: Any, args: argparse.Namespace) -> int:
+    import socket
+
+    from .audio import AudioDeviceError
+    from .satellite_client import SatelliteError, run_satellite
+
+    try:
+        run_satellite(args.server, args.name or socket.gethostname(), args.area or config.area, config.voice,
+                      input_path=args.input, output_path=args.output, server_wake=args.server_wake)
+    except (AudioDeviceError, SatelliteError, OSError) as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _process(assistant: Any, args: argparse.Namespace) -> int:
     from .pipeline import process_file
 
@@ -310,6 +364,8 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     def ring(event: Any) -> None:
         if getattr(event, "command", None):
             return  # a delayed command was carried out; nothing rings
+        if event.kind == "reminder_due":
+            return announcements.put(event.spoken())
         name = f"{event.name} " if event.name else ""
         announcements.put(f"Your {name}alarm is ringing." if event.kind == "alarm_fired" else f"Your {name}timer is done.")
 

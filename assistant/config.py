@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from devices.media.settings import MediaSettings
 from devices.weather.settings import WeatherSettings
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
+from devices.todo import ListsSettings
 from intents.settings import IntentSettings
 
+from .wyoming_settings import WyomingSettings
 from .voice_settings import AsrSettings, AudioSettings, TtsSettings, VadSettings, VoiceSettings, WakeSettings
 
 
@@ -63,11 +65,13 @@ class Config(Section):
     devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    lists: ListsSettings = Field(default_factory=ListsSettings, description="Shopping and to-do lists")
     audio: AudioSettings = Field(default_factory=AudioSettings, description="Microphone and speaker")
     wake: WakeSettings = Field(default_factory=WakeSettings, description="Wake word engine and words")
     vad: VadSettings = Field(default_factory=VadSettings, description="End-of-speech detection")
     asr: AsrSettings = Field(default_factory=AsrSettings, description="faster-whisper")
     tts: TtsSettings = Field(default_factory=TtsSettings, description="Piper voice")
+    wyoming: WyomingSettings = Field(default_factory=WyomingSettings, description="Wyoming port, satellites")
 
     @property
     def voice(self) -> VoiceSettings:
@@ -121,6 +125,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ASSISTANT_HA_URL": ("home_assistant", "url"),
     "ASSISTANT_HA_TOKEN": ("home_assistant", "token"),
     "ASSISTANT_WEATHER_URL": ("weather", "forecast_url"),
+    "ASSISTANT_WYOMING_PORT": ("wyoming", "port"),
 }
 
 

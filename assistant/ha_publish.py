@@ -1,6 +1,7 @@
 """The assistant as one Home Assistant device, by MQTT discovery.
 
-Entities: last transcript and last response (sensors), next alarm (timestamp sensor), a mute switch
+Entities: last transcript and last response (sensors), next alarm and next reminder (timestamp sensors; the
+reminder's message is its ``message`` attribute), a mute switch
 and an "announce" text entity (text written there is handed to ``announce_listeners`` to be spoken).
 Availability is the MQTT client's status topic (``<base_topic>/status``: "online", last will "offline").
 Discovery configs are retained and re-published on every reconnect and when HA says it is online.
@@ -22,13 +23,16 @@ MAX_STATE = 255  # HA truncates/refuses longer sensor states
 class HaPublisher:
     def __init__(self, mqtt: Any, *, base_topic: str, discovery_prefix: str = "homeassistant",
                  node_id: str = "voice_assistant", name: str = "Voice Assistant",
-                 next_alarm: Callable[[], dt.datetime | None] | None = None):
+                 next_alarm: Callable[[], dt.datetime | None] | None = None,
+                 next_reminder: Callable[[], tuple[dt.datetime, str | None] | None] | None = None):
         self.mqtt = mqtt
         self.base = base_topic.rstrip("/")
         self.prefix = discovery_prefix.rstrip("/")
         self.node_id = node_id
         self.name = name
         self.next_alarm = next_alarm
+        self.next_reminder = next_reminder
+        self._last_reminder: str | None = None
         self.muted = False
         self.announce_listeners: list[Callable[[str], None]] = []
         self.mute_listeners: list[Callable[[bool], None]] = []
@@ -53,6 +57,9 @@ class HaPublisher:
                                           "icon": "mdi:message-reply-text"},
             ("sensor", "next_alarm"): {"name": "Next alarm", "state_topic": self.topic("next_alarm"),
                                        "device_class": "timestamp", "icon": "mdi:alarm"},
+            ("sensor", "next_reminder"): {"name": "Next reminder", "state_topic": self.topic("next_reminder"),
+                                          "json_attributes_topic": self.topic("next_reminder/attributes"),
+                                          "device_class": "timestamp", "icon": "mdi:bell-ring"},
             ("switch", "mute"): {"name": "Mute", "state_topic": self.topic("mute"),
                                  "command_topic": self.topic("mute/set"), "payload_on": "ON", "payload_off": "OFF",
                                  "icon": "mdi:microphone-off"},
@@ -87,7 +94,7 @@ class HaPublisher:
         for topic, cfg in self.configs().items():
             self.mqtt.publish(topic, json.dumps(cfg), qos=1, retain=True)
         self.mqtt.publish(self.topic("mute"), "ON" if self.muted else "OFF", qos=1, retain=True)
-        self._last_alarm = None
+        self._last_alarm = self._last_reminder = None
         self.refresh_alarm()
 
     # ---- state ------------------------------------------------------------------------------
@@ -98,6 +105,7 @@ class HaPublisher:
         self.refresh_alarm()
 
     def refresh_alarm(self) -> None:
+        self.refresh_reminder()
         if self.next_alarm is None:
             return
         try:
@@ -109,6 +117,22 @@ class HaPublisher:
         if value != self._last_alarm:
             self._last_alarm = value
             self.mqtt.publish(self.topic("next_alarm"), value, qos=1, retain=True)
+
+    def refresh_reminder(self) -> None:
+        if self.next_reminder is None:
+            return
+        try:
+            upcoming = self.next_reminder()
+        except Exception:  # noqa: BLE001 - a broken store must not stop publishing
+            log.exception("next reminder lookup failed")
+            return
+        value = upcoming[0].isoformat() if upcoming else "None"
+        message = (upcoming[1] or "") if upcoming else ""
+        if f"{value}|{message}" != self._last_reminder:
+            self._last_reminder = f"{value}|{message}"
+            self.mqtt.publish(self.topic("next_reminder/attributes"), json.dumps({"message": message[:MAX_STATE]}),
+                              qos=1, retain=True)
+            self.mqtt.publish(self.topic("next_reminder"), value, qos=1, retain=True)
 
     def _poll(self, every: float) -> None:
         while not self._stop.wait(every):
@@ -153,8 +177,13 @@ def attach(assistant: Any, on_announce: Callable[[str], None] | None = None) -> 
         times = [a.next_at for a in assistant.store.alarms() if a.state == "scheduled" and a.next_at]
         return dt.datetime.fromtimestamp(min(times), assistant.tz) if times else None
 
+    def next_reminder() -> tuple[dt.datetime, str | None] | None:
+        due = [r for r in assistant.store.reminders() if r.state == "scheduled" and r.next_at]
+        first = min(due, key=lambda r: r.next_at, default=None)
+        return (dt.datetime.fromtimestamp(first.next_at, assistant.tz), first.name) if first else None
+
     publisher = HaPublisher(mqtt, base_topic=settings.base_topic, discovery_prefix=settings.discovery_prefix,
-                            next_alarm=next_alarm)
+                            next_alarm=next_alarm, next_reminder=next_reminder)
     if on_announce is not None:
         publisher.announce_listeners.append(on_announce)
     publisher.start()

@@ -160,12 +160,15 @@ class Pipeline:
         live: bool = False,
         on_barge_in: Optional[Callable[[str], None]] = None,
         on_event: Optional[Callable[[Any], None]] = None,
+        remote_wake: bool = False,
     ):
+        """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
+        starts listening, with the usual listen timeout, and each utterance ends the turn."""
         self.understand = understand
         self.s = settings
         self.engines = engines or Engines.load(settings)
-        self.no_wake = no_wake or settings.wake.engine == "none"
-        self.wake = make_wake(settings.wake, force_none=no_wake)
+        self.no_wake = no_wake or (settings.wake.engine == "none" and not remote_wake)
+        self.wake = make_wake(settings.wake, force_none=no_wake or remote_wake)
         self.endpointer = Endpointer(settings.vad)
         self.sink = sink or NullSink()
         self.live = live
@@ -242,6 +245,11 @@ class Pipeline:
         for _ in range(n):
             results.extend(self.feed(np.zeros(512, np.int16)))
         return results
+
+    def end_turn(self) -> None:
+        """Stop listening for a command now (the satellite that heard the wake word gave up)."""
+        self._wake_event = None
+        self._idle()
 
     @property
     def speaking(self) -> bool:

@@ -24,7 +24,24 @@ def build_services(config: Config) -> dict[str, Any]:
         services["devices"] = hub
         if hub.mqtt is not None:
             services["mqtt"] = hub.mqtt
+    services["lists"] = _lists(config, hub)
     return services
+
+
+# ---- to-do and shopping lists (issue 16) ----
+
+def _lists(config: Config, hub: Any) -> Any:
+    """Home Assistant's to-do entities when HA is configured (``lists.backend`` auto or home_assistant), else
+    the local list store in the data dir."""
+    from devices.todo import HomeAssistantTodoLists, LocalTodoLists
+
+    backend = config.lists.backend
+    ha = getattr(hub, "ha", None)
+    if backend != "local" and ha is not None and config.home_assistant.token:
+        return HomeAssistantTodoLists(ha)
+    if backend == "home_assistant":
+        log.error("lists.backend is home_assistant but home_assistant.url/token are not set; using local lists")
+    return LocalTodoLists(config.data_dir / "lists.db", config.lists)
 
 
 # ---- smart-home devices (issue 3) ----

@@ -5,7 +5,7 @@
     python bench/spoken_understanding.py --per-label 30 --out-of-scope 120 --errors misses.jsonl
 
 Labels, the intents that count as right and the scope rules come from bench/understanding.py
-(MAPPING, scope). Speech goes through the pipeline's ASR engine (Whisper tiny.en int8, short encoder,
+(MAPPING, label_of, scope). Speech goes through the pipeline's ASR engine (Whisper tiny.en int8, short encoder,
 as `Engines.load` sets it up) and its transcript filters (hallucination / no-speech drop), then
 ``Assistant.ask(transcript, dry_run=True)`` with the devices of bench/home.yaml, clock fixed at
 2026-11-29 10:00 UTC (as bench/understanding.py). The wake word and VAD are not involved.
@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from understanding import MAPPING, scope  # noqa: E402  (bench/understanding.py: one source of labels)
+from understanding import MAPPING, label_of, scope  # noqa: E402  (bench/understanding.py: one source of labels)
 from wake import DEFAULT_DATA, espeak, piper, silence  # noqa: E402  (cached synthesis)
 
 from assistant.pipeline import Engines  # noqa: E402
@@ -49,7 +49,7 @@ def sample_rows(rows: list[dict], per_label: int | None, out_of_scope: int | Non
     order = sorted(rows, key=lambda r: hashlib.sha1(str(r["slurp_id"]).encode()).hexdigest())
     picked, counts, out = [], defaultdict(int), 0
     for row in order:
-        label = row["intent"]
+        label = label_of(row)
         if MAPPING.get(label, set()) & registered and scope(label) == "in":
             if per_label is None or counts[label] < per_label:
                 counts[label] += 1
@@ -118,7 +118,7 @@ def main() -> None:
     per_label: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     errors = []
     for i, row in enumerate(rows):
-        label = row["intent"]
+        label = label_of(row)
         oks = {}
         for name in names:
             got = results[name][i]["intent"]

@@ -1,4 +1,5 @@
-"""Home Assistant REST backend (homeassistant-api ``Client``): states, areas, service calls."""
+"""Home Assistant REST backend (homeassistant-api ``Client``): states, areas, service calls, and the names of
+its to-do lists (``todo.*``, used by devices/todo.py)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ class HomeAssistantBackend:
         self.client = Client(self.api_url, settings.token, verify_ssl=settings.verify_ssl,
                              global_request_kwargs={"timeout": settings.timeout})
         self.areas_from_ha = False
+        self.todo_lists: dict[str, str] = {}  # todo entity_id -> friendly name, from the last load()
 
     def _explain(self, e: Exception) -> HomeAssistantError:
         if isinstance(e, UnauthorizedError):
@@ -102,6 +104,8 @@ class HomeAssistantBackend:
             raise self._explain(e) from e
         areas = self.fetch_areas()
         seen = []
+        self.todo_lists = {st.entity_id: st.attributes.get("friendly_name") or st.entity_id.split(".", 1)[1].replace("_", " ")
+                           for st in states if st.entity_id.startswith("todo.")}
         for st in states:
             domain = st.entity_id.split(".", 1)[0]
             if domain not in SUPPORTED_DOMAINS:
@@ -143,3 +147,11 @@ class HomeAssistantBackend:
             if self.registry.update(st.entity_id, state=st.state, attributes=attrs) is not None:
                 ids.append(st.entity_id)
         return ids
+
+    def call_service_with_response(self, domain: str, service: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/services/<domain>/<service>?return_response`` (e.g. ``todo.get_items``): the service's
+        response, keyed by entity id."""
+        try:
+            return self.client.trigger_service_with_response(domain, service, **data)[1] or {}
+        except Exception as e:  # noqa: BLE001
+            raise self._explain(e) from e

@@ -68,6 +68,10 @@ class DeviceHub:
                 break
             time.sleep(0.02)
 
+    def configured(self) -> bool:
+        """Is there any device to control?"""
+        return bool(self.registry.exposed())
+
     def slot_lists(self) -> dict[str, list]:
         """Names for the recogniser: ``name`` as (text, entity name, {"domain": component}) for every
         exposed entity name and alias; ``area`` as the known area names."""

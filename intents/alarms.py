@@ -13,7 +13,7 @@ from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
 from .scheduler import Scheduler
-from .schema import Context, Intent, Outcome, SlotError
+from .schema import Context, Intent, Outcome, SlotError, Usage
 from .store import AlarmRow
 from .timeparse import WEEKDAYS, next_occurrence, parse_duration, parse_when, say_date, say_list, say_time
 
@@ -21,7 +21,7 @@ _LABEL = re.compile(r"\b(?:called|named|labell?ed|label(?:led)?|titled|with (?:t
 _ALL = re.compile(r"\b(?:all|every|each|any)\b")
 
 
-def _repeat_text(repeat: list[str]) -> str:
+def repeat_text(repeat: list[str]) -> str:
     if set(repeat) == set(WEEKDAYS):
         return "every day"
     if repeat == WEEKDAYS[:5]:
@@ -35,7 +35,7 @@ def _repeat_text(repeat: list[str]) -> str:
 def describe(alarm: AlarmRow, now: dt.datetime) -> str:
     """'6:45 AM tomorrow', '7 AM on weekdays', 'the taxi alarm at 5 PM today'."""
     at = dt.datetime.fromtimestamp(alarm.next_at, now.tzinfo)
-    when = f"{say_time(at)} {_repeat_text(alarm.repeat) if alarm.repeat else say_date(at.date(), now.date())}"
+    when = f"{say_time(at)} {repeat_text(alarm.repeat) if alarm.repeat else say_date(at.date(), now.date())}"
     if alarm.state == "snoozed":
         when = f"{say_time(at)} (snoozed)"
     return f"{when} called {alarm.name}" if alarm.name else when
@@ -60,6 +60,7 @@ def _action(kind: str, alarm: AlarmRow, **extra: Any) -> dict[str, Any]:
 class SetAlarm(Intent):
     intent: ClassVar[str] = "SetAlarm"
     description: ClassVar[str] = "Sets an alarm at a wall-clock time, optionally on a date or repeating on weekdays."
+    usage: ClassVar[Usage] = Usage("set alarms", "Wake me up at 7 tomorrow.", ("alarm", "wake"))
 
     time: str | None = Field(None, description="Time of day, 24 h 'HH:MM'", pattern=r"^\d{2}:\d{2}$")
     date: dt.date | None = Field(None, description="Date 'YYYY-MM-DD' for a one-off alarm")
@@ -183,11 +184,14 @@ class AlarmFilter(Intent):
                 continue
             if self.part_of_day == "afternoon" and not 12 <= hour < 18:
                 continue
-            said = (self.name or "").lower()
-            if said and (a.name or "").lower() not in (said, said.removesuffix("s")):  # "yoga alarms"
+            if self.name and not self.matches_name(a):
                 continue
             out.append(a)
         return out
+
+    def matches_name(self, alarm: AlarmRow) -> bool:
+        said = (self.name or "").lower()
+        return (alarm.name or "").lower() in (said, said.removesuffix("s"))  # "yoga alarms"
 
     def said(self) -> str:
         parts = []
@@ -261,7 +265,8 @@ def _cancel_picked(ctx: Context, data: dict[str, Any]) -> Outcome:
 
 
 def _ringing(ctx: Context) -> tuple[list[AlarmRow], list[Any]]:
-    alarms = [a for a in ctx.store.alarms() if a.state == "ringing"]
+    """Ringing alarms and reminders (snooze and stop treat them alike), and finished timers."""
+    alarms = [a for a in ctx.store.alarms(kind=None) if a.state == "ringing"]
     timers = [t for t in ctx.store.timers() if t.state == "ringing"]
     return alarms, timers
 
@@ -294,7 +299,7 @@ class SnoozeAlarm(Intent):
             alarm.state, alarm.next_at = "snoozed", until.timestamp()
             if not ctx.dry_run:
                 ctx.store.save_alarm(alarm)
-            actions.append(_action("alarm_snooze", alarm, until=until.isoformat()))
+            actions.append(_action("alarm_snooze", alarm, until=until.isoformat(), of=alarm.kind))
         return Outcome(f"Snoozed for {minutes} minute{'s' if minutes != 1 else ''}.", actions)
 
 
@@ -316,7 +321,9 @@ class StopAlarm(Intent):
                 scheduler.dismiss(alarm, ctx.now)
             for timer in timers:
                 ctx.store.delete_timer(timer.id)
-        actions += [_action("alarm_stop", a) for a in alarms]
+        actions += [_action("alarm_stop", a, of=a.kind) for a in alarms]
         actions += [{"type": "timer_stop", "timer_id": t.id, "name": t.name} for t in timers]
-        what = " and ".join(w for w, rows in (("alarm", alarms), ("timer", timers)) if rows)
+        reminders = [a for a in alarms if a.kind == "reminder"]
+        alarms = [a for a in alarms if a.kind != "reminder"]
+        what = " and ".join(w for w, rows in (("alarm", alarms), ("reminder", reminders), ("timer", timers)) if rows)
         return Outcome(f"{what.capitalize()} stopped.", actions)

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+from .schema import Usage
 from .timeparse import parse_date, say_time
 
 # Places whose zone is not named after them in the tz database.
@@ -60,6 +61,7 @@ _DATE_FILLER = {"a", "on", "the", "fall", "falls", "this", "next", "year", "mont
 @register
 class HassGetCurrentTime(Intent):
     intent: ClassVar[str] = "HassGetCurrentTime"
+    usage: ClassVar[Usage] = Usage("tell the time and date", "What time is it?", ("time", "date", "clock", "day"))
     description: ClassVar[str] = "Tells the current time, here or in a named place."
 
     location: str | None = Field(None, description="City, country or time zone, e.g. 'Tokyo'")

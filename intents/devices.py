@@ -24,6 +24,7 @@ from .conversation import Question
 from .pending import continuation
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+from .schema import Usage
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +335,7 @@ class DeviceIntent(Intent):
 @register
 class HassTurnOn(DeviceIntent):
     intent: ClassVar[str] = "HassTurnOn"
+    usage: ClassVar[Usage] = Usage("control your lights and devices", "Turn on the kitchen light.", ("light", "lights", "lamp", "device", "devices", "switch", "fan", "heating", "thermostat", "door"), needs="devices")
     description: ClassVar[str] = "Turn on / open / start / lock a device, or all lights (fans...) in an area"
     op: ClassVar[str] = "turn_on"
 

@@ -36,4 +36,25 @@ class AlarmFired:
         return {"event": self.kind, **asdict(self)}
 
 
-Event = TimerFinished | AlarmFired
+@dataclass(frozen=True)
+class ReminderDue:
+    reminder_id: int
+    message: str | None  # what to remind of ("call mom"); None for a bare "remind me at 5"
+    time: str
+    due_at: float
+    late_s: float
+
+    kind = "reminder_due"
+
+    @property
+    def name(self) -> str | None:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, **asdict(self)}
+
+    def spoken(self) -> str:
+        return f"Reminder: {self.message}." if self.message else "This is your reminder."
+
+
+Event = TimerFinished | AlarmFired | ReminderDue

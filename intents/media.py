@@ -15,6 +15,7 @@ from pydantic import Field
 
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+from .schema import Usage
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class PlayerIntent(Intent):
 @register
 class HassMediaSearchAndPlay(PlayerIntent):
     intent: ClassVar[str] = "HassMediaSearchAndPlay"
+    usage: ClassVar[Usage] = Usage("play music", "Play some jazz.", ("music", "song", "songs", "radio", "play", "volume", "podcast"), needs="media")
     description: ClassVar[str] = "Searches the music library (artist, album, song, genre, mood, playlist, radio station) and plays it."
 
     search_query: str = Field("", description="What to play, e.g. 'abbey road by the beatles', 'jazz', 'my workout playlist'")

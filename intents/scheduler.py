@@ -1,4 +1,4 @@
-"""Moves timers and alarms through their states as time passes and emits what fell due.
+"""Moves timers, alarms and reminders through their states as time passes and emits what fell due.
 
 ``tick(now)`` is idempotent and cheap; the service (``assistant serve``/``run``) calls it a few
 times a second, so what fell due while nothing ran fires when it next starts (with ``late_s``
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from .events import AlarmFired, Event, TimerFinished
+from .events import AlarmFired, Event, ReminderDue, TimerFinished
 from .settings import IntentSettings
 from .store import AlarmRow, Store
 from .timeparse import next_occurrence
@@ -46,9 +46,10 @@ class Scheduler:
                 events.append(TimerFinished(timer.id, timer.name, timer.duration_s, timer.end_at, ts - timer.end_at, timer.command))
             elif timer.state == "ringing" and (timer.fired_at or ts) + timeout <= ts:
                 self.store.delete_timer(timer.id)
-        for alarm in self.store.alarms():
+        for alarm in self.store.alarms(kind=None):  # reminders ring like alarms, with their message
             if alarm.state in ("scheduled", "snoozed") and alarm.next_at <= ts:
-                events.append(AlarmFired(alarm.id, alarm.name, alarm.time, alarm.next_at, ts - alarm.next_at))
+                due = ReminderDue if alarm.kind == "reminder" else AlarmFired
+                events.append(due(alarm.id, alarm.name, alarm.time, alarm.next_at, ts - alarm.next_at))
                 alarm.state, alarm.fired_at = "ringing", ts
                 self.store.save_alarm(alarm)
             elif alarm.state == "ringing" and (alarm.fired_at or ts) + timeout <= ts:

@@ -47,6 +47,18 @@ class Outcome:
     question: Question | None = None  # asked back ("Which room?"); the next utterance may answer it
 
 
+@dataclass(frozen=True)
+class Usage:
+    """How an intent shows up in "what can you do" and "how do I ...": what it lets the user do, one
+    example sentence, the words that name its topic, and the service it needs (``ctx.services`` key,
+    checked with ``available(ctx)``; None = always there)."""
+
+    can: str  # "set alarms"
+    example: str  # "Wake me up at 7 tomorrow."
+    topics: tuple[str, ...] = ()  # "alarm", "wake"
+    needs: str | None = None  # "media", "devices", "weather"
+
+
 class SlotError(ValueError):
     """The recogniser matched a template but a slot makes no sense (e.g. '37:99')."""
 
@@ -56,6 +68,7 @@ class Intent(BaseModel):
 
     intent: ClassVar[str]
     description: ClassVar[str]
+    usage: ClassVar[Usage | None] = None  # set on one main intent per area (see intents/help.py)
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:

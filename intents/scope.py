@@ -5,7 +5,7 @@ timers), so a tool call is carried out only when the request itself passes ``Sco
 (a score in 0..1, compared with ``threshold``). ``KeywordGate`` is the cheap default: twice the share
 of the request's content words that occur anywhere in the intents' templates and slot lists (device
 names, areas), capped at 1, and 0 for any word from a domain the assistant does not serve
-(calendars, messages, shopping, ...). A learned scope score (a classifier's) plugs in through the same protocol.
+(calendars, messages, jokes, ...). A learned scope score (a classifier's) plugs in through the same protocol.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ yes yeah well um uh oh right also maybe like want wanna gonna need could would s
 """.split())
 # Words of domains the assistant does not serve: any one of them and the request is out of scope.
 _FOREIGN = set("""
-calendar calendars event events meeting meetings appointment appointments schedule remind reminder reminders email
-emails mail inbox message messages text texts sms call calls phone dial contact contacts order buy purchase shopping
-cart list lists todo to-do recipe recipes cook cooking joke jokes stock stocks price prices currency exchange
+calendar calendars email
+emails mail inbox message messages text texts sms call calls phone dial contact contacts order purchase
+cart recipe recipes cook cooking joke jokes stock stocks price prices currency exchange
 translate translation define definition spell spelling tweet twitter facebook post uber taxi lyft
 flight flights train trains ticket tickets hotel booking book restaurant restaurants takeaway pizza delivery
 wikipedia birthday anniversary game games quiz convert conversion

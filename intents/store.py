@@ -1,5 +1,6 @@
-"""SQLite persistence for timers and alarms: every change is committed before the answer is given,
-so a process killed with SIGKILL loses nothing."""
+"""SQLite persistence for timers, alarms and reminders: every change is committed before the answer is
+given, so a process killed with SIGKILL loses nothing. A reminder is an alarm row of kind 'reminder'
+whose ``name`` is the message to speak (same scheduling, snooze and stop)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,12 @@ CREATE TABLE IF NOT EXISTS alarms (
     next_at REAL NOT NULL,         -- epoch seconds of the next ring (snoozes move it)
     state TEXT NOT NULL,           -- scheduled | ringing | snoozed
     created_at REAL NOT NULL,
-    fired_at REAL
+    fired_at REAL,
+    kind TEXT NOT NULL DEFAULT 'alarm'  -- alarm | reminder (name = the message to speak)
 );
 """
+# Columns added after a release: (table, column, definition) added to older databases on open.
+MIGRATIONS = [("alarms", "kind", "TEXT NOT NULL DEFAULT 'alarm'")]
 
 
 @dataclass
@@ -68,6 +72,7 @@ class AlarmRow:
     state: str = "scheduled"
     created_at: float = 0.0
     fired_at: float | None = None
+    kind: str = "alarm"  # "alarm" | "reminder"
 
 
 class Store:
@@ -81,6 +86,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            for table, column, definition in MIGRATIONS:
+                if column not in {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"cannot open the state database {self.path}: {exc}. "
@@ -93,7 +101,7 @@ class Store:
         self._db.close()
 
     def clear(self) -> None:
-        """Forget every timer and alarm."""
+        """Forget every timer, alarm and reminder."""
         with self._lock:
             self._db.execute("DELETE FROM timers")
             self._db.execute("DELETE FROM alarms")
@@ -129,9 +137,13 @@ class Store:
             self._db.execute("DELETE FROM timers WHERE id=?", (timer_id,))
 
     # --- alarms -------------------------------------------------------------------------
-    def alarms(self) -> list[AlarmRow]:
+    def alarms(self, kind: str | None = "alarm") -> list[AlarmRow]:
+        """Alarms (by default), reminders (``kind="reminder"``) or both (``kind=None``), soonest first."""
         with self._lock:
-            rows = self._db.execute("SELECT * FROM alarms ORDER BY next_at, id").fetchall()
+            if kind is None:
+                rows = self._db.execute("SELECT * FROM alarms ORDER BY next_at, id").fetchall()
+            else:
+                rows = self._db.execute("SELECT * FROM alarms WHERE kind=? ORDER BY next_at, id", (kind,)).fetchall()
         out = []
         for r in rows:
             d = dict(r)
@@ -150,6 +162,9 @@ class Store:
             )
         alarm.id = int(cur.lastrowid or 0)
         return alarm
+
+    def reminders(self) -> list[AlarmRow]:
+        return self.alarms(kind="reminder")
 
     def save_alarm(self, alarm: AlarmRow) -> None:
         data = asdict(alarm)

@@ -10,6 +10,7 @@ from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+from .schema import Usage
 from .store import TimerRow
 from .timeparse import parse_duration, say_duration, say_list, split_duration
 
@@ -138,6 +139,7 @@ def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
 @register
 class HassStartTimer(Intent):
     intent: ClassVar[str] = "HassStartTimer"
+    usage: ClassVar[Usage] = Usage("set timers", "Set a pasta timer for 9 minutes.", ("timer", "timers", "countdown"))
     description: ClassVar[str] = "Starts a new timer, optionally named."
 
     hours: int | None = Field(None, ge=0)

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+from .schema import Usage
 
 NOT_SET_UP = "Weather isn't set up on this assistant."
 
@@ -63,6 +64,7 @@ def aspect_of(text: str) -> str:
 @register
 class HassGetWeather(Intent):
     intent: ClassVar[str] = "HassGetWeather"
+    usage: ClassVar[Usage] = Usage("tell you the weather", "What's the weather tomorrow?", ("weather", "forecast", "rain", "temperature"), needs="weather")
     description: ClassVar[str] = (
         "Tells the weather now or for a day (today, tonight, tomorrow, a weekday, this weekend, next week), "
         "at home or in a named place; optionally only one aspect (rain, umbrella, snow, temperature, high, low, wind)."

@@ -33,5 +33,6 @@ def env(tmp_path):
     """Environment for `assistant` subprocesses: no ASSISTANT_* from outside, a fresh data dir,
     UTC, and a config home of its own (so no user config file is read)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+             ASSISTANT_WYOMING_PORT="0")  # any free port: tests may run side by side
     return e

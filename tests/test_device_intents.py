@@ -227,6 +227,12 @@ def test_assistant_publishes_itself_to_home_assistant(assistant, probe, prefix):
         assert probe.wait_message(f"{base}/response")[-1].startswith("Alarm set for 7 AM")
         assert wait_for(lambda: probe.received(f"{base}/next_alarm")
                         and "T07:00:00" in probe.received(f"{base}/next_alarm")[-1][1])
+        assistant.ask("remind me every day at 6 pm to feed the cat", now=None)
+        assert wait_for(lambda: probe.received(f"{base}/next_reminder")
+                        and "T18:00:00" in probe.received(f"{base}/next_reminder")[-1][1])
+        assert json.loads(probe.wait_message(f"{base}/next_reminder/attributes")[-1]) == {"message": "feed the cat"}
+        assert json.loads(probe.wait_message(f"{prefix}/ha/sensor/voice_assistant/next_reminder/config")[-1])[
+            "json_attributes_topic"] == f"{base}/next_reminder/attributes"
         probe.publish(f"{base}/announce/set", "dinner is ready")
         assert wait_for(lambda: said == ["dinner is ready"])
         probe.publish(f"{base}/mute/set", "ON")

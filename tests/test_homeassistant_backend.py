@@ -85,8 +85,12 @@ class FakeHA:
                     text = "".join(f"{e}\t{fake.areas.get(e, '')}\n" for e in fake.states)
                     return self._send(200, text, "text/plain")
                 if self.path.startswith("/api/services/"):
-                    _, _, _, domain, service = self.path.split("/")
+                    path, _, query = self.path.partition("?")
+                    _, _, _, domain, service = path.split("/")
                     fake.calls.append((domain, service, body))
+                    answer = fake.service(domain, service, body, query)
+                    if answer is not None:  # a subclass's service (e.g. todo), as (status, body)
+                        return self._send(*answer)
                     eid = body.get("entity_id")
                     st = fake.states.get(eid)
                     if st is None:
@@ -108,6 +112,10 @@ class FakeHA:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def service(self, domain: str, service: str, body: dict, query: str) -> tuple[int, object] | None:
+        """Override to answer services the generic handling below does not know."""
+        return None
 
     def close(self):
         self.server.shutdown()

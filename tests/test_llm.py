@@ -275,7 +275,7 @@ def _smollm2_path() -> str:
     return path
 
 
-# A few intents only: SmolLM2 reads a 33-tool prompt (~4.7k tokens) in a minute or more on 2 busy
+# A few intents only: SmolLM2 reads a 41-tool prompt (~4.7k tokens) in a minute or more on 2 busy
 # cores; three tools keep the first request at a few seconds. All tools: test_every_tool_is_a_llama_grammar.
 LLAMA_INTENTS = ["HassStartTimer", "HassCancelAllTimers", "HassGetCurrentTime"]
 

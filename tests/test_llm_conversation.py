@@ -102,7 +102,7 @@ def test_out_of_scope_request_never_reaches_a_tool(make_llm, canned):
     canned.reply = tool_reply("HassCancelAllTimers", "{}")
     assistant = make_llm(_llm(canned.url), gate=True)
     assistant.ask("set a timer for 9 minutes")
-    for said in ["clear my calendar all events", "add event for meeting with james", "remind me everyday at 2 pm",
+    for said in ["clear my calendar all events", "what is on my calendar tomorrow", "tell me a joke about penguins",
                  "what is the capital of france"]:
         result = assistant.ask(said)
         assert (result.intent, result.actions) == (None, []), said

@@ -31,6 +31,11 @@ class MediaService:
         self._library: Any = None
         self._lock = threading.RLock()
 
+    def configured(self) -> bool:
+        """Is there any music to play: a music folder, radio stations, a player or a remote backend?"""
+        s = self.settings
+        return s.backend != "local" or bool(s.players) or bool(s.radio_stations) or s.music_dir.is_dir()
+
     # ---- players -----------------------------------------------------------
     def resolve(self, where: str | None) -> PlayerConfig | None:
         """The configured player named ``where`` or standing in area ``where`` (None: the default)."""

@@ -1,0 +1,178 @@
+"""Shopping and to-do lists, with Home Assistant's intent names (HassListAddItem, HassListCompleteItem,
+HassListRemoveItem) and GetListItems to read a list back. The lists themselves are the ``lists``
+service (devices/todo.py): a local store, or Home Assistant's to-do entities."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Self
+
+from pydantic import Field
+
+from .registry import register
+from .schema import Context, Intent, Outcome, SlotError, Usage
+from .timeparse import say_list
+
+_SPLIT = re.compile(r"\s+(?:and|plus|&)\s+(?:also\s+)?")
+_ARTICLE = re.compile(r"^(?:some|a|an|the|more|also)\s+")
+
+
+def _lists(ctx: Context) -> Any:
+    lists = ctx.services.get("lists")
+    if lists is None:
+        raise ListProblem("Lists are not available.")
+    return lists
+
+
+class ListProblem(Exception):
+    """What to say instead of doing the list change (no such list, item not there, backend down)."""
+
+
+def _clean(item: str) -> str:
+    return _ARTICLE.sub("", item.strip()).strip()
+
+
+def _list_name(slots: dict[str, Any], ctx: Context) -> str | None:
+    """The list a sentence names (the recogniser gives the list's name), or the default list."""
+    name = slots.pop("name", None)
+    if name is not None:
+        return str(name)
+    lists = ctx.services.get("lists")
+    return lists.default() if lists is not None else None
+
+
+def _action(kind: str, name: str | None, item: str, ctx: Context) -> dict[str, Any]:
+    return {"type": kind, "list": name, "item": item, "source": _lists(ctx).source}
+
+
+def _title(name: str) -> str:
+    return f"{name} list"
+
+
+class ListIntent(Intent):
+    name: str | None = Field(None, description="The list: 'shopping', 'to-do', ... (default: the first list)")
+
+    def run(self, ctx: Context) -> Outcome:  # pragma: no cover - every list intent overrides it
+        raise NotImplementedError
+
+    def handle(self, ctx: Context) -> Outcome:
+        from devices.todo import TodoError  # only the error type: the service comes from ctx
+
+        try:
+            known = sorted(set(_lists(ctx).names().values()))
+            if not known:
+                where = " in Home Assistant" if _lists(ctx).source == "home_assistant" else ""
+                return Outcome(f"You have no lists{where} yet.")
+            if self.name not in known:
+                which = f"{self.name} " if self.name else ""
+                return Outcome(f"You have no {which}list. Your lists are: {say_list(known)}.")
+            return self.run(ctx)
+        except ListProblem as e:
+            return Outcome(str(e))
+        except TodoError as e:
+            return Outcome(f"Sorry, I couldn't reach your {_title(self.name or '')}: {e}")
+
+
+@register
+class HassListAddItem(ListIntent):
+    intent: ClassVar[str] = "HassListAddItem"
+    description: ClassVar[str] = "Adds one or more items to a shopping or to-do list."
+    usage: ClassVar[Usage] = Usage("keep your shopping and to-do lists", "Add milk and eggs to the shopping list.",
+                                   ("list", "lists", "shopping", "todo", "to-do", "item"))
+
+    item: list[str] = Field(min_length=1, description="The items to add, one string each: ['milk', 'eggs']")
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        name = _list_name(slots, ctx)
+        raw = slots.pop("item", None)
+        raw = raw if isinstance(raw, list) else [str(raw or "")]
+        items = [_clean(part) for said in raw for part in _SPLIT.split(said)]
+        items = [i for i in items if i]
+        if not items:
+            raise SlotError("nothing to add")
+        return cls(name=name, item=items)
+
+    def run(self, ctx: Context) -> Outcome:
+        assert self.name is not None
+        lists = _lists(ctx)
+        already = {i.summary.lower() for i in lists.items(self.name) if not i.done} if not ctx.dry_run else set()
+        new = [i for i in self.item if i.lower() not in already]
+        if not ctx.dry_run:
+            for item in new:
+                lists.add(self.name, item)
+        actions = [_action("list_add", self.name, i, ctx) for i in new]
+        said = f"your {_title(self.name)}"
+        if not new:
+            verb = "is" if len(self.item) == 1 else "are"
+            return Outcome(f"{say_list(self.item).capitalize()} {verb} already on {said}.")
+        extra = [i for i in self.item if i not in new]
+        note = f" {say_list(extra).capitalize()} {'was' if len(extra) == 1 else 'were'} already on it." if extra else ""
+        return Outcome(f"Added {say_list(new)} to {said}.{note}", actions)
+
+
+class _ItemIntent(ListIntent):
+    item: str = Field(min_length=1, description="The item, as on the list: 'milk'")
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        name = _list_name(slots, ctx)
+        item = _clean(str(slots.pop("item", "") or ""))
+        if not item:
+            raise SlotError("no item")
+        return cls(name=name, item=item)
+
+    def _find(self, ctx: Context) -> Any:
+        from devices.todo import find_item
+
+        assert self.name is not None
+        found = find_item(_lists(ctx).items(self.name), self.item)
+        if found is None:
+            raise ListProblem(f"{self.item.capitalize()} isn't on your {_title(self.name)}.")
+        return found
+
+
+@register
+class HassListCompleteItem(_ItemIntent):
+    intent: ClassVar[str] = "HassListCompleteItem"
+    description: ClassVar[str] = "Checks an item off a shopping or to-do list (marks it done)."
+
+    def run(self, ctx: Context) -> Outcome:
+        found = self._find(ctx)
+        if not ctx.dry_run:
+            _lists(ctx).complete(self.name, found)
+        return Outcome(f"Checked {found.summary} off your {_title(self.name or '')}.",
+                       [_action("list_complete", self.name, found.summary, ctx)])
+
+
+@register
+class HassListRemoveItem(_ItemIntent):
+    intent: ClassVar[str] = "HassListRemoveItem"
+    description: ClassVar[str] = "Removes an item from a shopping or to-do list."
+
+    def run(self, ctx: Context) -> Outcome:
+        found = self._find(ctx)
+        if not ctx.dry_run:
+            _lists(ctx).remove(self.name, found)
+        return Outcome(f"Removed {found.summary} from your {_title(self.name or '')}.",
+                       [_action("list_remove", self.name, found.summary, ctx)])
+
+
+@register
+class GetListItems(ListIntent):
+    intent: ClassVar[str] = "GetListItems"
+    description: ClassVar[str] = "Reads a shopping or to-do list back (the items not done yet)."
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        return cls(name=_list_name(slots, ctx))
+
+    def run(self, ctx: Context) -> Outcome:
+        assert self.name is not None
+        items = [i.summary for i in _lists(ctx).items(self.name) if not i.done]
+        title = _title(self.name)
+        if not items:
+            return Outcome(f"Your {title} is empty.")
+        if len(items) == 1:
+            return Outcome(f"Your {title} has one item: {items[0]}.")
+        return Outcome(f"Your {title} has {len(items)} items: {say_list(items)}.")
