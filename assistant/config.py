@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from devices.media.settings import MediaSettings
+from devices.redact import SECRET_KEYS, mask_config, mask_text, secret_values  # noqa: F401 - the one masking helper
 from devices.weather.settings import WeatherSettings
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from devices.todo import ListsSettings
@@ -52,14 +53,31 @@ class LlmSettings(Section):
                                                   "(one more request; within timeout_s, else the handler's answer)")
 
 
+class LearnedSettings(Section):
+    enabled: bool = Field(True, description="Tier 'learned' (after the templates, before the LLM); off = templates only")
+    model: Path | None = Field(None, description="Model file (.npz) from `python -m intents.train`; unset = the shipped one")
+    threshold: float | None = Field(None, ge=0, le=1, description="Least intent probability to act on; unset = the model's")
+
+
+class HttpSettings(Section):
+    host: str = Field("127.0.0.1", description="Address the API and status page listen on; beyond loopback needs a token")
+    port: int = Field(8300, ge=0, le=65535, description="TCP port (0 = any free port, said in the startup summary)")
+    token: str | None = Field(None, description="Bearer token for /api/* and /metrics; required off loopback")
+    enabled: bool = Field(True, description="Serve the API and page from `assistant run` and `serve`")
+    traces: int = Field(200, ge=1, le=100000, description="How many recent runs /api/traces and the page keep")
+
+
 class Config(Section):
     timezone: str | None = Field(None, description="IANA zone, e.g. Europe/Berlin; unset = the system's")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where state (SQLite) is kept")
     language: str = Field("en", description="Language of templates and answers (only 'en' ships)")
     area: str | None = Field(None, description="Area this box stands in (default for area-less commands)")
     log_level: str = Field("WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field("text", pattern=r"^(text|json)$", description="Logs on stderr: text or JSON lines")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP API and status page")
     intents: IntentSettings = Field(default_factory=IntentSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    learned: LearnedSettings = Field(default_factory=LearnedSettings, description="The learned understanding tier")
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
@@ -75,7 +93,8 @@ class Config(Section):
 
     @property
     def voice(self) -> VoiceSettings:
-        return VoiceSettings(audio=self.audio, wake=self.wake, vad=self.vad, asr=self.asr, tts=self.tts)
+        return VoiceSettings(audio=self.audio, wake=self.wake, vad=self.vad, asr=self.asr, tts=self.tts,
+                             models_dir=Path(self.data_dir).expanduser() / "models")
 
     @field_validator("timezone")
     @classmethod
@@ -93,6 +112,14 @@ class Config(Section):
         if value != "en":
             raise ValueError(f"language {value!r} is not available; only 'en' ships")
         return value
+
+    def masked(self) -> dict[str, Any]:
+        """The configuration as plain data with passwords, tokens and API keys masked (for printing)."""
+        return mask_config(self.model_dump(mode="json"))
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration (for ``devices.redact.SecretFilter``)."""
+        return secret_values(self.model_dump(mode="json"))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -122,9 +149,15 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ASSISTANT_MQTT_URL": ("mqtt", "url"),
     "ASSISTANT_LLM_URL": ("llm", "url"),
     "ASSISTANT_LLM_MODEL": ("llm", "model"),
+    "ASSISTANT_LEARNED": ("learned", "enabled"),
+    "ASSISTANT_LEARNED_MODEL": ("learned", "model"),
     "ASSISTANT_HA_URL": ("home_assistant", "url"),
     "ASSISTANT_HA_TOKEN": ("home_assistant", "token"),
     "ASSISTANT_WEATHER_URL": ("weather", "forecast_url"),
+    "ASSISTANT_HTTP_HOST": ("http", "host"),
+    "ASSISTANT_HTTP_PORT": ("http", "port"),
+    "ASSISTANT_HTTP_TOKEN": ("http", "token"),
+    "ASSISTANT_LOG_FORMAT": ("log_format",),
     "ASSISTANT_WYOMING_PORT": ("wyoming", "port"),
 }
 
@@ -141,8 +174,9 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see the config reference in README.md)"
         elif "input" in err and not isinstance(err["input"], dict):
-            msg += f" (got {err['input']!r})"
-        lines.append(f"  {path}: {msg}")
+            secret = any(isinstance(p, str) and SECRET_KEYS.search(p) for p in err["loc"])
+            msg += " (got ***)" if secret else f" (got {err['input']!r})"
+        lines.append(f"  {path}: {mask_text(msg)}")
     return "\n".join(lines)
 
 

@@ -15,14 +15,15 @@ import datetime as dt
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 from pydantic import ValidationError
 
 from intents import fallback
+from intents.completeness import ends_open
 from intents.compound import splits
-from intents.conversation import DEFAULT_ID, Conversations, Turn
+from intents.conversation import DEFAULT_ID, Conversations, Question, Turn
 from intents.events import Event
 from intents.followup import adjust, rephrase
 from intents.normalize import normalize
@@ -31,7 +32,7 @@ from intents.preferences import Preferences
 from intents.recognizer import TemplateRecognizer
 from intents.registry import intents
 from intents.scheduler import Scheduler
-from intents.schema import Context, Intent, Outcome, SlotError
+from intents.schema import Context, Intent, Outcome, Refusal, SlotError
 from intents.scope import KeywordGate, ScopeGate
 from intents.store import Store
 
@@ -39,6 +40,9 @@ from .config import Config
 from .services import build_services, close_services, slot_lists, watch_slot_lists
 
 log = logging.getLogger(__name__)
+
+MAX_TEXT = 1000  # characters; a spoken request is far shorter, and longer text only costs time
+TOO_LONG = f"That is too long for me. Please say it in fewer than {MAX_TEXT} characters."
 
 
 @dataclass
@@ -58,39 +62,67 @@ class AskResult:
 
 
 class Assistant:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, *, service: bool = False):
+        """``service``: this is the long-running process (``serve``/``run``), see ``build_services``."""
         self.config = config
         self.tz = config.tz
         self.store = Store(config.data_dir / "assistant.db")
         self.schemas: dict[str, type[Intent]] = intents()
         self.recognizers: list[Any] = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
+        if config.learned.enabled:  # tier "learned": phrasing no template foresaw
+            from intents.learned import LearnedRecognizer
+
+            self.recognizers.append(LearnedRecognizer(self.schemas, config.learned.model, config.learned.threshold))
         if config.llm.url:  # tier "llm": asked only when the templates find nothing
             from .llm import LlmRecognizer
 
             self.recognizers.append(LlmRecognizer(self.schemas, config.llm))
         self.conversations = Conversations(config.data_dir / "conversations.db")
         self.preferences = Preferences(config.data_dir / "preferences.db")
-        # The LLM tier's tool calls run only for requests the gate finds in scope (issue 10's learned
-        # score plugs in here: anything with in_scope(text) -> float).
-        self.gate: ScopeGate = KeywordGate.from_templates(self.schemas, config.language)
+        # The LLM tier's tool calls run only for requests the gate finds in scope: the learned tier's
+        # score (1 - P(none)) when that tier is on, else the template-vocabulary keyword gate.
+        learned = next((r for r in self.recognizers if hasattr(r, "in_scope")), None)
+        self.gate: ScopeGate = learned or KeywordGate.from_templates(self.schemas, config.language)
         self.gate_threshold = config.llm.scope_threshold
         self.scheduler = Scheduler(self.store, config.intents)
-        self.services: dict[str, Any] = build_services(config)
+        self.services: dict[str, Any] = build_services(config, service=service)
         self.services["understands"] = self.understands
         self.services["preferences"] = self.preferences
         self.listeners: list[Callable[[Event], None]] = []
         self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
         self._lock = threading.RLock()
+        self._lists_stale = False
+        self._refresh_guard = threading.Lock()
+        self._refresh_timer: threading.Timer | None = None
         self._refresh_lists()
-        watch_slot_lists(self.services, self._refresh_lists)
+        watch_slot_lists(self.services, self._lists_changed)
+
+    def _lists_changed(self) -> None:
+        """A device was discovered, renamed or removed: refresh the slot lists a moment later, or before
+        the next request if that comes first (a burst of 10 000 discovery configs costs one refresh,
+        not 10 000)."""
+        self._lists_stale = True
+        with self._refresh_guard:
+            if self._refresh_timer is None:
+                self._refresh_timer = threading.Timer(0.2, self._refresh_later)
+                self._refresh_timer.daemon = True
+                self._refresh_timer.start()
+
+    def _refresh_later(self) -> None:
+        with self._refresh_guard:
+            self._refresh_timer = None
+        with self._lock:
+            if self._lists_stale:
+                self._refresh_lists()
 
     def _refresh_lists(self) -> None:
         """Device names and areas from the services into the template recogniser's slot lists."""
+        self._lists_stale = False
         lists = slot_lists(self.services)
         lists.setdefault("area", []).extend([self.config.area] if self.config.area else [])
         for name, values in lists.items():
             items = [(normalize(v[0]), *v[1:]) if isinstance(v, tuple) else (normalize(v), v) for v in values]
-            for recognizer in [*self.recognizers, self.gate]:
+            for recognizer in dict.fromkeys([*self.recognizers, self.gate]):
                 if hasattr(recognizer, "set_list"):
                     recognizer.set_list(name, [i for i in items if i[0]])
 
@@ -105,6 +137,36 @@ class Assistant:
         """Would ``text`` do something (not just answer)? Checked with a dry run."""
         # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
         return bool(self._ask(text, now=None, dry_run=True, area=None, conversation="__check__").actions)
+
+    def vocabulary(self) -> list[str]:
+        """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
+        stations; for Whisper's hotwords (``Transcriber.set_vocabulary``)."""
+        words: list[str] = []
+        for values in slot_lists(self.services).values():
+            words += [v[0] if isinstance(v, tuple) else v for v in values]
+        media = self.config.media
+        words += [p.name for p in media.players] + list(media.radio_stations)
+        words += [self.config.area] if self.config.area else []
+        return list(dict.fromkeys(w for w in words if isinstance(w, str) and w.strip()))
+
+    def is_complete(self, text: str) -> bool:
+        """Is ``text`` (a transcript heard in a pause) a whole command, so the voice pipeline may end
+        the turn early? Yes when it does not stop on a word that usually goes on ("for", "the",
+        "and", ...), and a confident tier (``confident = True``: the templates; a learned tier above
+        its threshold may join) finds an intent whose schema takes the slots and needs nothing more.
+        Runs no handler and changes nothing."""
+        if ends_open(text):
+            return False
+        normalized = normalize(text)
+        ctx = Context(now=self.now(), store=self.store, settings=self.config.intents, dry_run=True,
+                      area=self.config.area, services=self.services)
+        with self._lock:
+            for recognizer in self.recognizers:
+                if getattr(recognizer, "confident", False):
+                    intent = self._fitting(recognizer, normalized, ctx)
+                    if intent is not None:
+                        return not intent.needs_more()
+        return False
 
     def tick(self, now: dt.datetime | None = None) -> list[Event]:
         """Fire what fell due; run delayed commands; tell the listeners."""
@@ -146,13 +208,33 @@ class Assistant:
         started = time.perf_counter()
         cid = conversation or DEFAULT_ID
         moment = self.localize(now) if now else self.now()
-        normalized = normalize(text)
-        ctx = Context(now=moment, store=self.store, settings=self.config.intents, dry_run=dry_run,
-                      area=area or self.config.area, services=self.services, text=normalized)
+        if not isinstance(text, str):
+            text = str(text)
+        if len(text) > MAX_TEXT:
+            return AskResult(text[:MAX_TEXT], None, {}, None, TOO_LONG, [], {"total": _ms(started)}, cid)
+        timings: dict[str, float] = {}
+        # The one place where a request's typed errors become an answer: whatever one request does
+        # wrong (a slot no handler expected, a number too big for a date), it gets one sentence and
+        # the process, and every later request, carries on.
         with self._lock:
-            timings: dict[str, float] = {"normalize": _ms(started)}
-            done = (self._answer(cid, text, ctx) or self._compound(text, ctx, timings)
-                    or self._understand(cid, normalized, ctx, timings))
+            try:
+                if self._lists_stale:
+                    self._refresh_lists()
+                normalized = normalize(text)
+                ctx = Context(now=moment, store=self.store, settings=self.config.intents, dry_run=dry_run,
+                              area=area or self.config.area, services=self.services, text=normalized)
+                timings["normalize"] = _ms(started)
+                done = (self._answer(cid, text, ctx) or self._compound(text, ctx, timings)
+                        or self._understand(cid, normalized, ctx, timings))
+            except Refusal as exc:  # understood, and cannot be done as said
+                done = _failed(text, getattr(exc, "intent", None), getattr(exc, "recognizer", None), str(exc))
+            except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
+                log.warning("request %r failed: %s: %s", text[:200], type(exc).__name__, exc)
+                done = _failed(text, None, None, "Sorry, I could not do that: " + _sentence(exc))
+            except Exception as exc:  # noqa: BLE001 - a bug must cost one answer, never the process
+                log.exception("request %r failed", text[:200])
+                done = _failed(text, None, None, f"Sorry, something went wrong with that request "
+                                                 f"({type(exc).__name__}); nothing more was done.")
             if done is None:
                 result = AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
             else:
@@ -196,7 +278,7 @@ class Assistant:
         history = self.conversations.history(cid)
         template = self.recognizers[0]
         for request, subject in rephrase(normalized, history):  # "make it brighter": the lamp just turned on
-            intent = self._first_fitting(template, request, ctx)
+            intent = self._fitting(template, request, ctx)
             said = {str(v).lower() for k, v in (intent.slots() if intent else {}).items() if k in ("name", "area")}
             if intent is not None and said & subject:  # "it" became what the request acts on
                 return _combine([(request, intent, intent.handle(ctx))], f"{template.name}+context")
@@ -224,7 +306,7 @@ class Assistant:
             parts = [normalize(p) for p in parts]
             intents: list[Intent] = []
             for part in parts:  # stop at the first part not understood
-                intent = self._first_fitting(template, part, ctx) if part else None
+                intent = self._fitting(template, part, ctx) if part else None
                 if intent is None:
                     break
                 intents.append(intent)
@@ -252,11 +334,14 @@ class Assistant:
                 found = self._all_fitting(recognizer, normalized, ctx, history or [])
             else:
                 one = self._first_fitting(recognizer, normalized, ctx)
+                if isinstance(one, Refusal):  # understood, and cannot be done as said
+                    raise one
                 found = [one] if one else []
             timings[recognizer.name] = _ms(t0)
             if found:
                 t0 = time.perf_counter()
-                outcomes = [(normalized, intent, intent.handle(ctx)) for intent in found]
+                outcomes = [(normalized, intent, (tool_args and self._confirm_bulk(intent, ctx)) or intent.handle(ctx))
+                            for intent in found]
                 timings["handle"] = _ms(t0)
                 done = _combine(outcomes, recognizer.name)
                 if tool_args and self.config.llm.final_answer and done.outcome.question is None:
@@ -266,15 +351,44 @@ class Assistant:
                 return done
         return None
 
-    def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
+    def _confirm_bulk(self, intent: Intent, ctx: Context) -> Outcome | None:
+        """The LLM chose an intent that removes several things at once: ask "Are you sure?" first (a
+        ``confirm`` question; "yes" runs the intent, see ``intents.pending``). None: go ahead."""
+        if not intent.bulk_destructive or ctx.dry_run:
+            return None
+        planned = intent.handle(replace(ctx, dry_run=True)).actions
+        if len(planned) < 2:
+            return None
+        kinds = {str(a.get("type", "")).split("_")[0] for a in planned}
+        what = f"cancel {len(planned)} {kinds.pop() + 's' if len(kinds) == 1 else 'items'}"
+        say = f"Are you sure you want to {what}?"
+        return Outcome(say, [{"type": "confirmation_required", "intent": intent.intent, "count": len(planned),
+                              "sent": False}],
+                       question=Question(say, "confirm", "intent.run",
+                                         {"intent": intent.intent, "slots": intent.model_dump(mode="json")},
+                                         declined=f"Okay, I won't {what}."))
+
+    def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | Refusal | None:
+        """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
+        refusal: Refusal | None = None
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
-            schema = self.schemas[candidate.intent]
+            schema = candidate.schema or self.schemas[candidate.intent]
             try:
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
-            except (SlotError, ValidationError, ValueError) as exc:
-                log.debug("%s rejected %s %s: %s", recognizer.name, candidate.intent, candidate.slots,
-                          " ".join(str(exc).split()))
-        return None
+            except Refusal as exc:
+                if refusal is None:
+                    refusal = exc
+                    refusal.intent = candidate.intent  # type: ignore[attr-defined]
+                    refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
+            except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
+                log.debug("%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],
+                          " ".join(str(exc).split())[:300])
+        return refusal
+
+    def _fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
+        """``_first_fitting`` where a refusal only means "not this" (a compound's part, a rephrasing)."""
+        found = self._first_fitting(recognizer, normalized, ctx)
+        return None if isinstance(found, Refusal) else found
 
     def _all_fitting(self, recognizer: Any, normalized: str, ctx: Context, history: list[Turn]) -> list[Intent]:
         """Every valid tool call of one LLM turn ("turn off the lights and lock the door": two)."""
@@ -287,18 +401,29 @@ class Assistant:
             context["entities"] = [{"name": e.name, "aliases": e.aliases, "area": e.area, "domain": e.component,
                                     "state": e.state} for e in hub.registry.exposed()]
         out: list[Intent] = []
+        refusal: Refusal | None = None
         for candidate in recognizer.candidates(normalized, context):
-            schema = self.schemas.get(candidate.intent)
+            schema = getattr(candidate, "schema", None) or self.schemas.get(candidate.intent)
             if schema is None:
                 continue
             try:
                 out.append(schema.from_tool_args(dict(candidate.slots), ctx, normalized))
-            except (SlotError, ValidationError, ValueError) as exc:
-                log.warning("%s rejected %s %s: %s", recognizer.name, candidate.intent, candidate.slots,
-                            " ".join(str(exc).split()))
+            except Refusal as exc:
+                if refusal is None:
+                    refusal = exc
+                    refusal.intent = candidate.intent  # type: ignore[attr-defined]
+                    refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
+            except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
+                log.warning("%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],
+                            " ".join(str(exc).split())[:300])
+        if not out and refusal is not None:
+            raise refusal  # understood, and cannot be done as said: its reason is the answer
         return out
 
     def close(self) -> None:
+        with self._refresh_guard:
+            if self._refresh_timer is not None:
+                self._refresh_timer.cancel()
         close_services({k: v for k, v in self.services.items() if k not in ("understands", "preferences")})
         self.store.close()
         self.conversations.close()
@@ -309,9 +434,9 @@ class Assistant:
 class _Done:
     """What understanding one utterance came to: the intent(s) run and their combined outcome."""
 
-    intent: str
+    intent: str | None
     slots: dict[str, Any]
-    recognizer: str
+    recognizer: str | None
     outcome: Outcome
     turns: list[Turn]
 
@@ -328,6 +453,17 @@ def _combine(outcomes: list[tuple[str, Intent, Outcome]], recognizer: str) -> _D
         slots = {"parts": [{"intent": i.intent, "slots": o.slots or i.slots()} for _, i, o in outcomes]}
     turns = [Turn(text, i.intent, o.slots or i.slots(), o.response, o.actions) for text, i, o in outcomes]
     return _Done(first.intent if len(outcomes) == 1 else "Compound", slots, recognizer, outcome, turns)
+
+
+def _failed(text: str, intent: str | None, recognizer: str | None, response: str) -> _Done:
+    """A request that ended in a typed error: its one sentence, no action, no question."""
+    return _Done(intent, {}, recognizer, Outcome(response), [Turn(text, intent, {}, response)])
+
+
+def _sentence(exc: BaseException) -> str:
+    """An exception's message as the end of a spoken sentence (short, one line, a full stop)."""
+    text = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _ms(since: float) -> float:

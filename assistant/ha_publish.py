@@ -1,9 +1,13 @@
 """The assistant as one Home Assistant device, by MQTT discovery.
 
 Entities: last transcript and last response (sensors), next alarm and next reminder (timestamp sensors; the
-reminder's message is its ``message`` attribute), a mute switch
-and an "announce" text entity (text written there is handed to ``announce_listeners`` to be spoken).
-Availability is the MQTT client's status topic (``<base_topic>/status``: "online", last will "offline").
+reminder's message is its ``message`` attribute), a mute switch (the microphone: ``mute_listeners`` hear
+it; kept across restarts in ``<data_dir>/muted``), an "announce" text entity (text written there is
+handed to ``announce_listeners`` to be spoken) and a "request" text entity: text written there, or
+published to ``<base_topic>/ask``, is a typed request handled like ``assistant ask`` (``requests``; the
+service answers it and the sensors show it).
+Availability is the long-running service's status topic (``<base_topic>/status``: "online", last
+will "offline"); one-shot commands do not touch it.
 Discovery configs are retained and re-published on every reconnect and when HA says it is online.
 """
 
@@ -12,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import queue
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
@@ -24,7 +30,8 @@ class HaPublisher:
     def __init__(self, mqtt: Any, *, base_topic: str, discovery_prefix: str = "homeassistant",
                  node_id: str = "voice_assistant", name: str = "Voice Assistant",
                  next_alarm: Callable[[], dt.datetime | None] | None = None,
-                 next_reminder: Callable[[], tuple[dt.datetime, str | None] | None] | None = None):
+                 next_reminder: Callable[[], tuple[dt.datetime, str | None] | None] | None = None,
+                 mute_file: Path | None = None):
         self.mqtt = mqtt
         self.base = base_topic.rstrip("/")
         self.prefix = discovery_prefix.rstrip("/")
@@ -33,9 +40,11 @@ class HaPublisher:
         self.next_alarm = next_alarm
         self.next_reminder = next_reminder
         self._last_reminder: str | None = None
-        self.muted = False
+        self.mute_file = mute_file
+        self.muted = _read_mute(mute_file)
         self.announce_listeners: list[Callable[[str], None]] = []
         self.mute_listeners: list[Callable[[bool], None]] = []
+        self.requests: queue.Queue[str] = queue.Queue()  # typed requests from MQTT, for the service to ask
         self._last_alarm: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,6 +75,9 @@ class HaPublisher:
             ("text", "announce"): {"name": "Announce", "state_topic": self.topic("announce"),
                                    "command_topic": self.topic("announce/set"), "max": MAX_STATE, "mode": "text",
                                    "icon": "mdi:bullhorn"},
+            ("text", "request"): {"name": "Request", "state_topic": self.topic("transcript"),
+                                  "command_topic": self.topic("ask"), "max": MAX_STATE, "mode": "text",
+                                  "icon": "mdi:text-box-outline"},
         }
         out = {}
         for (component, object_id), cfg in entities.items():
@@ -78,6 +90,7 @@ class HaPublisher:
     def start(self, poll_s: float = 2.0) -> None:
         self.mqtt.subscribe(self.topic("mute/set"), self._on_mute)
         self.mqtt.subscribe(self.topic("announce/set"), self._on_announce)
+        self.mqtt.subscribe(self.topic("ask"), self._on_request)
         self.mqtt.subscribe(f"{self.prefix}/status", self._on_ha_status)
         self.mqtt.add_connect_listener(self.publish_configs)
         if self.mqtt.connected:
@@ -143,10 +156,43 @@ class HaPublisher:
         if value not in ("ON", "OFF"):
             log.warning("mute: ignoring %r (expected ON or OFF)", value)
             return
-        self.muted = value == "ON"
-        self.mqtt.publish(self.topic("mute"), value, qos=1, retain=True)
+        self.set_muted(value == "ON")
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute: tell the listeners, keep it in ``mute_file``, echo the state to HA."""
+        changed = muted != self.muted
+        self.muted = muted
+        if changed and self.mute_file is not None:
+            try:
+                self.mute_file.write_text("ON\n" if muted else "OFF\n", encoding="utf-8")
+            except OSError as e:
+                log.error("cannot keep the mute state in %s: %s", self.mute_file, e)
+        self.mqtt.publish(self.topic("mute"), "ON" if muted else "OFF", qos=1, retain=True)
+        log.info("microphone %s", "muted" if muted else "unmuted")
         for cb in list(self.mute_listeners):
-            cb(self.muted)
+            try:
+                cb(muted)
+            except Exception:  # noqa: BLE001
+                log.exception("mute listener failed")
+
+    def _on_request(self, topic: str, payload: bytes, retained: bool) -> None:
+        text = payload.decode(errors="replace").strip()
+        if text and not retained:
+            self.requests.put(text[:1000])
+
+    def handle_requests(self, ask: Callable[[str], Any]) -> int:
+        """Ask every request that came over MQTT (``ask`` publishes the outcome); returns how many."""
+        n = 0
+        while True:
+            try:
+                text = self.requests.get_nowait()
+            except queue.Empty:
+                return n
+            n += 1
+            try:
+                ask(text)
+            except Exception:  # noqa: BLE001 - one bad request must not stop the service
+                log.exception("request %r failed", text)
 
     def _on_announce(self, topic: str, payload: bytes, retained: bool) -> None:
         text = payload.decode(errors="replace").strip()
@@ -163,6 +209,13 @@ class HaPublisher:
     def _on_ha_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if payload.strip() == b"online" and not retained:
             self.publish_configs()
+
+
+def _read_mute(path: Path | None) -> bool:
+    try:
+        return path is not None and path.read_text(encoding="utf-8").strip().upper() == "ON"
+    except OSError:
+        return False
 
 
 def attach(assistant: Any, on_announce: Callable[[str], None] | None = None) -> HaPublisher | None:
@@ -183,7 +236,8 @@ def attach(assistant: Any, on_announce: Callable[[str], None] | None = None) -> 
         return (dt.datetime.fromtimestamp(first.next_at, assistant.tz), first.name) if first else None
 
     publisher = HaPublisher(mqtt, base_topic=settings.base_topic, discovery_prefix=settings.discovery_prefix,
-                            next_alarm=next_alarm, next_reminder=next_reminder)
+                            node_id=settings.node_id, next_alarm=next_alarm, next_reminder=next_reminder,
+                            mute_file=assistant.config.data_dir / "muted")
     if on_announce is not None:
         publisher.announce_listeners.append(on_announce)
     publisher.start()

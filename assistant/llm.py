@@ -21,10 +21,11 @@ import copy
 import json
 import logging
 import re
-import threading
-from typing import Any, Callable, Iterable, TypeVar
+import time
+from typing import Any, Callable, Iterable
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from intents.recognizer import Candidate
 from intents.schema import Intent
@@ -46,7 +47,6 @@ JSON_PROMPT = (
 )
 CHARS_PER_TOKEN = 4  # a rough English average, for budgets (the server counts exactly)
 MAX_TOKENS = 128  # a tool call with its arguments fits easily; long chat is not wanted
-T = TypeVar("T")
 
 
 def compact_tool(tool: dict[str, Any]) -> dict[str, Any]:
@@ -68,25 +68,24 @@ class LlmUnavailable(Exception):
     """The server did not answer usably (down, too slow, serves no model)."""
 
 
-def _within(seconds: float, fn: Callable[[], T]) -> T:
-    """``fn()``, or LlmUnavailable once ``seconds`` have passed (the HTTP timeout bounds each
-    phase of a request, not its total; this bounds the total)."""
-    box: dict[str, Any] = {}
+MAX_REPLY = 1 << 20  # bytes; a tool call is a few hundred
 
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # handed to the caller below
-            box["error"] = exc
 
-    worker = threading.Thread(target=run, name="llm-request", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise LlmUnavailable(f"no answer within {seconds:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+def read_within(deadline: float, request: Callable[[], Any]) -> bytes:
+    """The body of one HTTP request made by ``request()`` (an openai ``with_streaming_response``
+    call), read on this thread until ``deadline`` (``time.monotonic()``). The HTTP timeout bounds each
+    read, not the total; a server trickling a byte at a time is cut off here at the deadline and its
+    response closed (socket included): no worker thread is left behind, nothing keeps running."""
+    with request() as response:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_REPLY:
+                raise LlmUnavailable(f"reply larger than {MAX_REPLY} bytes")
+            if time.monotonic() > deadline:
+                raise LlmUnavailable("no complete answer in time (the server trickles)")
+    return b"".join(chunks)
 
 
 def calls_in_text(content: str) -> list[tuple[str, Any]]:
@@ -210,7 +209,7 @@ class LlmRecognizer:
         if not text:
             return []
         try:
-            message = _within(self.settings.timeout_s, lambda: self._complete(text, context or {}))
+            message = self._complete(text, context or {}, time.monotonic() + self.settings.timeout_s)
         except (LlmUnavailable, openai.APIError) as exc:
             log.warning("LLM tier skipped: %s at %s: %s", type(exc).__name__, self.settings.url, exc)
             return []
@@ -219,13 +218,22 @@ class LlmRecognizer:
             return []
         return self._parse(message, text)
 
-    def _model_name(self) -> str:
+    def _client(self, deadline: float) -> openai.OpenAI:
+        """The client with an HTTP timeout of the time left (the same connection pool)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LlmUnavailable(f"no answer within {self.settings.timeout_s:g} s")
+        return self.client.with_options(timeout=left)
+
+    def _model_name(self, deadline: float) -> str:
         """``llm.model``, else the first model the server lists (asked once, then kept)."""
         if self.model is None:
-            served = self.client.models.list().data
-            if not served:
+            client = self._client(deadline)
+            body = read_within(deadline, lambda: client.models.with_streaming_response.list())
+            served = json.loads(body).get("data") or []
+            if not served or not isinstance(served[0], dict) or not served[0].get("id"):
                 raise LlmUnavailable("the server lists no model; set llm.model")
-            self.model = served[0].id
+            self.model = str(served[0]["id"])
             log.info("LLM tier uses model %s from %s", self.model, self.settings.url)
         return self.model
 
@@ -250,7 +258,7 @@ class LlmRecognizer:
         messages.append({"role": "user", "content": text})
         return messages
 
-    def _complete(self, text: str, context: dict[str, Any]) -> Any:
+    def _complete(self, text: str, context: dict[str, Any], deadline: float) -> Any:
         messages = self.messages(text, context)
         self.last_messages = messages
         extra: dict[str, Any] = {}
@@ -259,9 +267,12 @@ class LlmRecognizer:
                                                                                 "schema": calls_schema(list(self.schemas))}}
         else:
             extra.update(tools=self.tools, tool_choice="auto")
-        response = self.client.chat.completions.create(
-            model=self._model_name(), messages=messages, temperature=0, max_tokens=self.max_tokens, **extra)
-        self.last_usage = getattr(response, "usage", None)
+        model = self._model_name(deadline)
+        client = self._client(deadline)
+        body = read_within(deadline, lambda: client.chat.completions.with_streaming_response.create(
+            model=model, messages=messages, temperature=0, max_tokens=self.max_tokens, **extra))
+        response = ChatCompletion.model_validate_json(body)
+        self.last_usage = response.usage
         return response.choices[0].message
 
     def _parse(self, message: Any, text: str) -> list[Candidate]:
@@ -305,12 +316,15 @@ class LlmRecognizer:
                     *({"role": "tool", "tool_call_id": f"call_{i}", "content": said} for i, (_, _, said) in enumerate(results))]
 
         def ask() -> str:
-            response = self.client.chat.completions.create(model=self._model_name(), messages=messages,
-                                                           temperature=0, max_tokens=64)
-            return (response.choices[0].message.content or "").strip()
+            deadline = time.monotonic() + seconds
+            model = self._model_name(deadline)
+            client = self._client(deadline)
+            body = read_within(deadline, lambda: client.chat.completions.with_streaming_response.create(
+                model=model, messages=messages, temperature=0, max_tokens=64))
+            return (ChatCompletion.model_validate_json(body).choices[0].message.content or "").strip()
 
         try:
-            said = _within(seconds, ask)
+            said = ask()
         except Exception as exc:
             log.warning("LLM final answer skipped: %s: %s", type(exc).__name__, exc)
             return None

@@ -29,6 +29,9 @@ from .wake import Detection, make_wake
 _LOGGER = logging.getLogger(__name__)
 
 Understand = Callable[[str], dict]
+# "Is this transcript a whole command?" for early endpointing (e.g. ``Assistant.is_complete``); any
+# callable str -> bool will do, so another recogniser can supply it
+IsComplete = Callable[[str], bool]
 STOP_WORDS = {"stop", "cancel", "be quiet", "quiet", "shut up", "silence", "enough", "stop it", "okay stop"}
 
 
@@ -52,6 +55,7 @@ class SpeechEnded:
     t: float  # when the endpoint was decided
     speech_end: float  # last speech in the audio
     audio_s: float
+    early: bool = False  # ended after vad.early_endpoint_ms: the transcript in the pause was complete
 
 
 @dataclass
@@ -129,10 +133,10 @@ class Engines:
 
     @staticmethod
     def load(settings: VoiceSettings) -> "Engines":
-        key = (settings.asr.model_dump_json(), settings.tts.model_dump_json())
+        key = (settings.asr.model_dump_json(), settings.tts.model_dump_json(), str(settings.models_dir))
         if key not in _ENGINE_CACHE:
             _ENGINE_CACHE.clear()  # keep one set in memory
-            engines = Engines(Transcriber(settings.asr), Tts(settings.tts))
+            engines = Engines(Transcriber(settings.asr, settings.models_dir), Tts(settings.tts))
             # one throw-away decode and synthesis, so the first command is not slower than the rest
             asr_ms, tts_ms = engines.asr.warm_up(), engines.tts.warm_up()
             _LOGGER.debug("Warm-up: ASR %.0f ms, TTS %.0f ms", asr_ms, tts_ms)
@@ -160,11 +164,15 @@ class Pipeline:
         live: bool = False,
         on_barge_in: Optional[Callable[[str], None]] = None,
         on_event: Optional[Callable[[Any], None]] = None,
+        is_complete: Optional[IsComplete] = None,
         remote_wake: bool = False,
+        muted: Optional[threading.Event] = None,
     ):
         """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
         starts listening, with the usual listen timeout, and each utterance ends the turn."""
         self.understand = understand
+        self.is_complete = is_complete  # None: no early endpointing
+        self.muted = muted  # set: the microphone is ignored (HA's Mute switch); speech still plays
         self.s = settings
         self.engines = engines or Engines.load(settings)
         self.no_wake = no_wake or (settings.wake.engine == "none" and not remote_wake)
@@ -214,6 +222,14 @@ class Pipeline:
         self.samples += len(block)
         self.busy = max(self.busy, self.t)
         results: list[dict] = []
+        if self.muted is not None and self.muted.is_set():
+            if self.endpointer.in_speech or (self.listening and not self.no_wake):  # drop a half-heard request
+                self.endpointer.reset(t0=self.t)
+                self._wake_event = None
+                self._idle()
+            self._triggered = None
+            self._preroll.clear()
+            return results
         det, _ = self._work(lambda: self.wake.process(block))
         if det is None and self._triggered:
             det, self._triggered = Detection(self._triggered, 1.0, self.t), None
@@ -290,6 +306,7 @@ class Pipeline:
             if self.s.asr.speculative:
                 res, _ = self._work(lambda: self.engines.asr.transcribe(ev.audio))
                 self._spec = (ev.speech_end, res)
+                self._check_complete(res)
             return []
         if ev.kind == "resume":
             return []
@@ -297,7 +314,7 @@ class Pipeline:
             self._spec = None
             return []
         # end of utterance
-        ended = SpeechEnded(self.busy, ev.speech_end, len(ev.audio) / SAMPLE_RATE)
+        ended = SpeechEnded(self.busy, ev.speech_end, len(ev.audio) / SAMPLE_RATE, ev.early)
         self._emit(ended)
         result = self._finish(ev, ended)
         self._wake_event = None
@@ -316,6 +333,22 @@ class Pipeline:
         self._listen_deadline = self.t + self._reply_s + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
         self._spec = None
+
+    def _check_complete(self, res: AsrResult) -> None:
+        """Early endpointing: if the transcript heard in this pause is a whole command, end the turn
+        after vad.early_endpoint_ms of silence instead of vad.trailing_silence_ms."""
+        if self.is_complete is None or not self.s.vad.early_endpoint_ms:
+            return
+        text = strip_wake_word(res.text.strip(), self.wake.words)
+        if is_hallucination(text) or self.engines.asr.is_noise(res):
+            return
+        try:
+            complete, _ = self._work(lambda: self.is_complete(text))
+        except Exception:  # a failing check must not stop listening: wait the full timeout
+            _LOGGER.exception("is_complete(%r) failed", text)
+            return
+        if complete:
+            self.endpointer.end_early()
 
     def _finish(self, ev: VadEvent, ended: SpeechEnded) -> Optional[dict]:
         speculative = self._spec is not None and abs(self._spec[0] - ev.speech_end) < 1e-6
@@ -369,6 +402,7 @@ class Pipeline:
             "tts_first_audio": round(tts_first_ms, 1),
             "tts_total": round(tts_total_ms, 1),
             "endpoint_delay": round((ended.t - ev.speech_end) * 1000, 1),
+            "endpoint_silence": round((ev.t - ev.speech_end) * 1000, 1),  # silence waited, on the audio clock
             "end_of_speech_to_action": round((t_action - ev.speech_end) * 1000, 1),
             "end_of_speech_to_first_audio": round((t_first_audio - ev.speech_end) * 1000, 1),
         }
@@ -378,6 +412,7 @@ class Pipeline:
         out["core_timings_ms"] = core_timings
         out["timings_ms"] = timings
         out["asr_speculative"] = speculative
+        out["early_endpoint"] = ended.early
         out["speech_end_s"] = round(ev.speech_end, 3)
         out["wake_word"] = self._wake_event.word if self._wake_event else None
         if error:
@@ -513,12 +548,14 @@ def process_audio(
     no_wake: bool = False,
     output_wav: Optional[str] = None,
     engines: Optional[Engines] = None,
+    is_complete: Optional[IsComplete] = None,
 ) -> list[dict]:
-    """Feed 16 kHz int16 audio through the pipeline faster than real time."""
+    """Feed 16 kHz int16 audio through the pipeline faster than real time. With ``is_complete``
+    (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms)."""
     settings = settings or VoiceSettings()
     engines = engines or Engines.load(settings)
     sink = WavSink(output_wav, engines.tts.sample_rate) if output_wav else NullSink()
-    pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines)
+    pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, is_complete=is_complete)
     results: list[dict] = []
     try:
         for block in ArraySource(samples, block=512):
@@ -536,14 +573,16 @@ def process_file(
     no_wake: bool = False,
     output_wav: Optional[str] = None,
     engines: Optional[Engines] = None,
+    is_complete: Optional[IsComplete] = None,
 ) -> list[dict]:
     """Feed an audio file through the whole pipeline as if spoken into the microphone.
 
     Returns one dict per utterance acted on: understand()'s keys plus `transcript`, `timings_ms`
     (asr, nlu, tts_first_audio, tts_total, endpoint_delay, end_of_speech_to_action,
-    end_of_speech_to_first_audio), `asr_speculative`, `speech_end_s`, `wake_word`, `trace`.
+    end_of_speech_to_first_audio), `asr_speculative`, `early_endpoint`, `speech_end_s`, `wake_word`,
+    `trace`.
     """
-    return process_audio(read_audio_file(path), understand, settings, no_wake, output_wav, engines)
+    return process_audio(read_audio_file(path), understand, settings, no_wake, output_wav, engines, is_complete)
 
 
 def say(text: str, settings: Optional[VoiceSettings] = None, output_wav: Optional[str] = None) -> float:
@@ -569,16 +608,20 @@ def run_live(
     on_barge_in: Optional[Callable[[str], None]] = None,
     on_result: Optional[Callable[[dict], None]] = None,
     announcements: Optional["queue.Queue[str]"] = None,
+    is_complete: Optional[IsComplete] = None,
+    on_event: Optional[Callable[[Any], None]] = None,
+    muted: Optional[threading.Event] = None,
 ) -> None:
     """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
-    Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks."""
+    Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks,
+    also while ``muted`` (HA's Mute switch) makes it ignore the microphone."""
     settings = settings or VoiceSettings()
     mic = MicSource(settings.audio.input_device, block=512)
     mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
     sink = SpeakerSink(settings.audio.output_device)
     engines = Engines.load(settings)
     pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, live=True,
-                    on_barge_in=on_barge_in)
+                    on_barge_in=on_barge_in, is_complete=is_complete, muted=muted, on_event=on_event)
     if settings.wake.push_to_talk:
         threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()
     _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))
@@ -605,6 +648,6 @@ def _push_to_talk(pipe: Pipeline) -> None:
 
 
 __all__ = [
-    "ActionDone", "AudioDeviceError", "AudioOut", "Engines", "IntentResult", "Pipeline", "SpeechEnded",
+    "ActionDone", "AudioDeviceError", "AudioOut", "Engines", "IntentResult", "IsComplete", "Pipeline", "SpeechEnded",
     "SpeechStarted", "Transcript", "WakeDetected", "process_audio", "process_file", "run_live", "say",
 ]

@@ -15,11 +15,15 @@ from .config import Config
 log = logging.getLogger(__name__)
 
 
-def build_services(config: Config) -> dict[str, Any]:
+def build_services(config: Config, *, service: bool = False) -> dict[str, Any]:
+    """``service``: for the long-running process (``serve``/``run``), which alone tells HA over MQTT
+    that the assistant is online (and, by its last will, offline), and whose MQTT commands queued
+    while the broker is away are kept on disk; a one-shot ``ask`` delivers within a bounded wait or
+    says it could not."""
     services: dict[str, Any] = {}
     services["media"] = _media(config, services)
     services["weather"] = LazyService("weather", lambda: _weather(config))
-    hub = _devices(config)
+    hub = _devices(config, service)
     if hub is not None:
         services["devices"] = hub
         if hub.mqtt is not None:
@@ -46,14 +50,15 @@ def _lists(config: Config, hub: Any) -> Any:
 
 # ---- smart-home devices (issue 3) ----
 
-def _devices(config: Config) -> Any:
+def _devices(config: Config, service: bool = False) -> Any:
     """A started DeviceHub when a broker, Home Assistant or YAML devices are configured; else None
     (and no start-up delay). With a broker it waits briefly for retained discovery configs."""
     if not (config.mqtt.url or config.home_assistant.url or config.devices.devices):
         return None
     from devices.hub import DeviceHub
 
-    hub = DeviceHub.from_settings(config.mqtt, config.home_assistant, config.devices)
+    outbox = config.data_dir / "mqtt_outbox.db" if service else None
+    hub = DeviceHub.from_settings(config.mqtt, config.home_assistant, config.devices, service=service, outbox=outbox)
     for problem in hub.start(timeout=3.0):
         log.warning("devices: %s", problem)
     return hub

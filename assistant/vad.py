@@ -89,6 +89,7 @@ class VadEvent:
     t: float  # audio clock (s) of the event
     speech_end: float = 0.0  # for pause/end: audio clock of the last speech window
     audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))  # utterance so far
+    early: bool = False  # for end: ended after early_endpoint_ms (a complete command), not the full timeout
 
 
 class Endpointer:
@@ -96,6 +97,10 @@ class Endpointer:
 
     Audio before speech start (speech_pad_ms) is kept; the utterance audio is cut at the last
     speech window plus a short pad, so trailing silence is not sent to ASR.
+
+    Early endpointing: after a pause, the caller may decide that what was said is a whole command
+    (``end_early()``); the utterance then ends after ``early_endpoint_ms`` of silence instead of
+    ``trailing_silence_ms``. Speech resuming withdraws that decision.
     """
 
     def __init__(self, settings: VadSettings, vad: Optional[SileroVad] = None):
@@ -117,6 +122,18 @@ class Endpointer:
         self._last_speech = 0  # sample index of the end of the last speech window
         self._speech_samples = 0
         self._paused = False
+        self._early = False
+
+    def end_early(self) -> None:
+        """The speech so far is a complete command: end at ``early_endpoint_ms`` of silence, unless
+        speech resumes first. No effect when ``early_endpoint_ms`` is 0 (off) or no speech is open."""
+        if self.in_speech and self._paused and self.s.early_endpoint_ms > 0:
+            self._early = True
+
+    @property
+    def ends_early(self) -> bool:
+        """Whether the open utterance will end after the short silence (see ``end_early``)."""
+        return self._early
 
     @property
     def t(self) -> float:
@@ -138,7 +155,7 @@ class Endpointer:
             if not self.in_speech:
                 if p >= self.s.threshold:
                     self.in_speech = True
-                    self._paused = False
+                    self._paused = self._early = False
                     self._speech_start = max(self._buf_start, win_end - WINDOW - pad)
                     self._last_speech = win_end
                     self._speech_samples = WINDOW
@@ -147,7 +164,7 @@ class Endpointer:
             if p >= self.s.neg_threshold:
                 if self._paused:
                     events.append(VadEvent("resume", win_end / SAMPLE_RATE))
-                self._paused = False
+                self._paused = self._early = False
                 self._last_speech = win_end
                 self._speech_samples += WINDOW
             silence_ms = (win_end - self._last_speech) * 1000 / SAMPLE_RATE
@@ -155,11 +172,13 @@ class Endpointer:
                 self._paused = True
                 events.append(self._event("pause", win_end, pad))
             too_long = (win_end - self._speech_start) / SAMPLE_RATE >= self.s.max_utterance_s
-            if silence_ms >= self.s.trailing_silence_ms or too_long:
+            needed = self.s.early_endpoint_ms if self._early else self.s.trailing_silence_ms
+            if silence_ms >= needed or too_long:
                 long_enough = self._speech_samples * 1000 / SAMPLE_RATE >= self.s.min_speech_ms
                 events.append(self._event("end" if long_enough else "drop", win_end, pad))
+                events[-1].early = self._early and not too_long
                 self.in_speech = False
-                self._paused = False
+                self._paused = self._early = False
                 self._trim(win_end)
         if not self.in_speech:
             keep_from = self.samples_seen - pad - WINDOW

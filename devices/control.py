@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from devices.entities import Entity, EntityRegistry
@@ -72,6 +73,32 @@ class DeviceError(ValueError):
 
 Action = dict[str, Any]
 _SENSITIVE = {"unlock", "open", "disarm"}
+# What an MQTT command drives, judged by its topic and payload rather than by what the entity claims
+# to be: a discovered "light" whose command publishes UNLOCK to home/front_door/set is a door lock.
+_RISKY_PAYLOAD = re.compile(r"\b(?:UNLOCK\w*|DISARM\w*)\b", re.I)
+_OPEN_PAYLOAD = re.compile(r"\bOPEN\b", re.I)
+_RISKY_TOPIC_WORDS = {"lock", "locks", "unlock", "door", "doors", "garage", "doorlock", "frontdoor", "backdoor",
+                      "garagedoor", "sidedoor", "smartlock", "gate", "gates", "alarm", "alarms", "deadbolt", "opener",
+                      "garageopener"}
+_HARMLESS_TOPIC_WORDS = {"light", "lights", "lamp", "bulb", "led", "strip", "bell", "doorbell", "sensor", "contact"}
+_CONFIRMABLE = {"turn_on", "turn_off", "open", "unlock", "start"}  # what a "yes" can carry out (run_command)
+
+
+def drives_security(e: Entity, actions: list[Action]) -> bool:
+    """Does any of these MQTT commands look like it unlocks, opens or disarms something (a lock, a
+    door, a garage, an alarm panel), whatever component the entity says it is?"""
+    for a in actions:
+        if a.get("type") != "mqtt":
+            continue
+        payload = str(a.get("payload", ""))
+        words = set(re.split(r"[^a-z0-9]+", str(a.get("topic", "")).lower())) | {str(a.get("topic", "")).lower()}
+        if _RISKY_PAYLOAD.search(payload) or (e.component != "cover" and _OPEN_PAYLOAD.search(payload)):
+            return True
+        risky = words & _RISKY_TOPIC_WORDS
+        # "door" and "garage" also name places: "front door light", "garage lamp" are lights
+        if risky - {"door", "doors", "garage"} or (risky and not words & _HARMLESS_TOPIC_WORDS):
+            return True
+    return False
 
 
 class DeviceController:
@@ -89,7 +116,7 @@ class DeviceController:
         if e.component == "cover":
             return self.open_cover(e, dry_run=dry_run, confirmed=confirmed)
         if e.component == "vacuum":
-            return self.start_vacuum(e, dry_run=dry_run)
+            return self.start_vacuum(e, dry_run=dry_run, confirmed=confirmed)
         self._require(e, {"light", "switch", "fan", "climate"}, "turned on")
         return self._run(e, "turn_on", {"state": "on"}, dry_run, confirmed)
 
@@ -141,8 +168,8 @@ class DeviceController:
         if not args:
             raise DeviceError("set_light needs brightness_pct, brightness_step_pct, color or color_temp_kelvin")
         if args.get("brightness_pct") == 0 and len(args) == 1:
-            return self._run(e, "turn_off", {"state": "off"}, dry_run, True)
-        return self._run(e, "turn_on", {"state": "on", **args}, dry_run, True)
+            return self._run(e, "turn_off", {"state": "off"}, dry_run, False, can_ask=False)
+        return self._run(e, "turn_on", {"state": "on", **args}, dry_run, False, can_ask=False)
 
     def set_temperature(self, entity: Entity | str, value: float, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
@@ -150,7 +177,7 @@ class DeviceController:
         lo, hi = e.attributes.get("min_temp"), e.attributes.get("max_temp")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise DeviceError(f"{e.name} accepts {lo} to {hi} degrees, not {value}")
-        return self._run(e, "set_temperature", {"temperature": float(value)}, dry_run, True)
+        return self._run(e, "set_temperature", {"temperature": float(value)}, dry_run, False, can_ask=False)
 
     def open_cover(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
         e = self._entity(entity)
@@ -186,10 +213,10 @@ class DeviceController:
         self._require(e, {"lock"}, "unlocked")
         return self._run(e, "unlock", {"state": "unlocked"}, dry_run, confirmed)
 
-    def start_vacuum(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
+    def start_vacuum(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
         e = self._entity(entity)
         self._require(e, {"vacuum"}, "started")
-        return self._run(e, "start", {"state": "cleaning"}, dry_run, True)
+        return self._run(e, "start", {"state": "cleaning"}, dry_run, confirmed)
 
     def return_vacuum(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
@@ -229,14 +256,23 @@ class DeviceController:
         if e.component not in components:
             raise DeviceError(f"{e.name} is a {e.component} and cannot be {what}")
 
-    def _run(self, e: Entity, op: str, args: dict[str, Any], dry_run: bool, confirmed: bool) -> list[Action]:
-        if e.requires_confirmation and op in _SENSITIVE and not confirmed:
-            return [{"type": "confirmation_required", "entity_id": e.entity_id, "operation": op,
-                     "reason": f"{e.name} needs a spoken confirmation before '{op}'", "sent": False}]
+    def _run(self, e: Entity, op: str, args: dict[str, Any], dry_run: bool, confirmed: bool,
+             can_ask: bool = True) -> list[Action]:
+        """Build the actions, check they are safe to send unasked, send them (unless ``dry_run``).
+        ``can_ask=False``: the caller cannot ask "are you sure?" (dimming, colours), so a command that
+        needs a confirmation is refused instead."""
         if e.source == "homeassistant":
             actions = [self._ha_action(e, op, args)]
         else:
             actions = self._mqtt_actions(e, op, args)
+        trusted = e.source == "config" and e.backend.get("requires_confirmation") is False  # the user said so
+        if not confirmed and ((e.requires_confirmation and op in _SENSITIVE)
+                              or (not trusted and op not in ("lock", "close") and drives_security(e, actions))):
+            if not can_ask or op not in _CONFIRMABLE:
+                raise DeviceError(f"I won't {op.replace('_', ' ')} the {e.name}: its MQTT command looks like it "
+                                  "drives a lock, door or alarm. Declare it in devices.devices if it is safe.")
+            return [{"type": "confirmation_required", "entity_id": e.entity_id, "operation": op,
+                     "reason": f"{e.name} needs a spoken confirmation before '{op}'", "sent": False}]
         for a in actions:
             a["entity_id"] = e.entity_id
         if dry_run:
@@ -275,7 +311,7 @@ class DeviceController:
     def _send_ha(self, actions: list[Action]) -> None:
         for a in actions:
             if self.ha is None:
-                a.update(sent=False, reason="Home Assistant is not configured (set homeassistant.url and token)")
+                a.update(sent=False, reason="Home Assistant is not configured (set home_assistant.url and home_assistant.token)")
                 continue
             try:
                 self.ha.call_service(a["domain"], a["service"], a["data"])
@@ -366,11 +402,20 @@ class DeviceController:
                                             "command not sent")
             return
         for a in actions:
-            now = self.mqtt.publish(a["topic"], a["payload"], qos=a["qos"], retain=a["retain"])
-            a["sent"] = True
-            if not now:
-                a["queued"] = True
-                a["reason"] = "broker offline; queued until it reconnects"
+            if self.mqtt.persistent:  # the service: its queue survives a restart, so queueing is a promise
+                now = self.mqtt.publish(a["topic"], a["payload"], qos=a["qos"], retain=a["retain"])
+                a["sent"] = now
+                if not now:
+                    a["queued"] = True
+                    a["reason"] = "broker offline; queued until it reconnects"
+            elif self.mqtt.deliver(a["topic"], a["payload"], qos=a["qos"], retain=a["retain"]):
+                a["sent"] = True
+            else:  # a one-shot command: say so rather than leave it in a queue that dies with the process
+                a["sent"] = False
+                a["reason"] = (f"the MQTT broker at {self.mqtt.address.display} did not take it within "
+                               f"{self.mqtt.settings.send_timeout:g} s, so it was not sent")
+                log.warning("MQTT command to %s not delivered: %s", a["topic"], self.mqtt.last_error or "no PUBACK")
+                break
         self._optimistic(e, args)
 
     def _optimistic(self, e: Entity, args: dict[str, Any]) -> None:

@@ -6,6 +6,8 @@ import json
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,9 @@ from devices.mqtt import MqttClient
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 64 * 1024
+MAX_NAME = 64  # characters of a discovered name (device or entity); longer configs are refused
+MAX_TOPIC = 512  # characters of a topic in a discovery config
+MAX_ENTITIES = 5000  # discovered entities at most; more is a flood, refused with a warning
 COMPONENTS = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor"}
 
 # Subset of homeassistant/components/mqtt/abbreviations.py (the keys this module reads, and friends).
@@ -76,6 +81,31 @@ _PATH_RE = re.compile(r"\.\s*(\w+)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]|\[
 
 class PayloadError(ValueError):
     """A discovery or state payload could not be used."""
+
+
+class WarningLimiter:
+    """At most ``burst`` warnings per ``window`` seconds from one noisy source; the rest are counted
+    and summed up in one line when the window ends (a broker full of junk must not flood the log)."""
+
+    def __init__(self, logger: logging.Logger, burst: int = 20, window: float = 60.0):
+        self.log, self.burst, self.window = logger, burst, window
+        self._lock = threading.Lock()
+        self._start, self._count, self._suppressed = 0.0, 0, 0
+
+    def warning(self, msg: str, *args: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._start > self.window:
+                if self._suppressed:
+                    self.log.warning("%d more warnings like the above were suppressed in the last %g s",
+                                     self._suppressed, self.window)
+                self._start, self._count, self._suppressed = now, 0, 0
+            self._count += 1
+            if self._count > self.burst:
+                self._suppressed += 1
+                return
+        self.log.warning(msg, *args)
+
 
 
 def expand(config: dict[str, Any], table: dict[str, str] = ABBREVIATIONS) -> dict[str, Any]:
@@ -195,6 +225,24 @@ def _literal(arg: str) -> Any:
         return json.loads(arg.replace("'", '"'))
     except ValueError:
         return arg
+
+
+# What a broker refuses in a topic (MQTT 5 spec 1.5.4; mosquitto closes the connection of a client
+# that sends one, and it would again after every reconnect): NUL, control characters, surrogates.
+_BAD_TOPIC_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_topic(key: str, topic: Any) -> None:
+    """A topic we publish to or subscribe to: no wildcards (a state topic '#' would subscribe us to
+    the whole broker), nothing the broker would cut our connection for, not empty, not absurdly long."""
+    if not isinstance(topic, str) or not topic:
+        raise PayloadError(f"{key} must be a non-empty string")
+    if "#" in topic or "+" in topic:
+        raise PayloadError(f"{key} must not contain wildcards ('+', '#')")
+    if len(topic) > MAX_TOPIC:
+        raise PayloadError(f"{key} is longer than {MAX_TOPIC} characters")
+    if _BAD_TOPIC_CHARS.search(topic):
+        raise PayloadError(f"{key} holds a character MQTT does not allow in a topic")
 
 
 def _decode(payload: bytes) -> str:
@@ -323,7 +371,8 @@ def availability_topics(cfg: dict[str, Any]) -> list[tuple[str, str, str, str | 
     if isinstance(cfg.get("availability_topic"), str):
         out.append((cfg["availability_topic"], _str(cfg.get("payload_available", "online")),
                     _str(cfg.get("payload_not_available", "offline")), cfg.get("availability_template")))
-    for a in cfg.get("availability") or []:
+    listed = cfg.get("availability")
+    for a in listed if isinstance(listed, list) else []:
         if isinstance(a, dict) and isinstance(a.get("topic"), str):
             out.append((a["topic"], _str(a.get("payload_available", "online")),
                         _str(a.get("payload_not_available", "offline")), a.get("value_template")))
@@ -436,6 +485,7 @@ class StateTracker:
         self.registry = registry
         self._handles: dict[str, list[int]] = {}
         self._lock = threading.Lock()
+        self._warn = WarningLimiter(log)  # a device spamming bad state must not flood the log
 
     def track(self, entity_id: str, component: str, cfg: dict[str, Any]) -> None:
         self.untrack(entity_id)
@@ -463,7 +513,7 @@ class StateTracker:
                     return
                 state, attrs = parse_state(component, cfg, kind, text)
             except PayloadError as e:
-                log.warning("state: ignoring message on %s for %s: %s", topic, entity_id, e)
+                self._warn.warning("state: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
                 return
             self.registry.update(entity_id, state=state, attributes=attrs)
         return cb
@@ -473,7 +523,7 @@ class StateTracker:
             try:
                 v = _str(render_template(tpl, _decode(payload)))
             except PayloadError as e:
-                log.warning("availability: ignoring message on %s for %s: %s", topic, entity_id, e)
+                self._warn.warning("availability: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
                 return
             if v == pl_av:
                 self.registry.update(entity_id, available=True)
@@ -487,40 +537,66 @@ class _Registration:
     entity_id: str
     component: str
     config: dict[str, Any] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+
+def device_ids(cfg: dict[str, Any]) -> frozenset[str]:
+    """The ``device.identifiers`` of an (expanded) discovery config, as strings."""
+    device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
+    ids = device.get("identifiers")
+    if isinstance(ids, (str, int)):
+        ids = [ids]
+    return frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset()
+
+
+# (component, device ids, names) -> the entity id of the same thing known another way, or None
+TwinOf = Callable[[str, frozenset[str], list[str]], "str | None"]
 
 
 class MqttDiscovery:
     """Reads ``<prefix>/<component>/[<node_id>/]<object_id>/config`` (and ``<prefix>/device/...``)."""
 
     def __init__(self, mqtt: MqttClient, registry: EntityRegistry, prefix: str = "homeassistant",
-                 tracker: StateTracker | None = None):
+                 tracker: StateTracker | None = None, own_device_ids: frozenset[str] = frozenset()):
         self.mqtt = mqtt
+        self.own_device_ids = own_device_ids  # our own device (HaPublisher): never an entity of ours
+        self.twin_of: TwinOf | None = None  # set when Home Assistant exposes MQTT devices too
         self.registry = registry
         self.prefix = prefix.strip("/")
         self.tracker = tracker or StateTracker(mqtt, registry)
         self._regs: dict[tuple[str, str], _Registration] = {}
+        self._device_keys: dict[str, set[tuple[str, str]]] = {}  # device config topic -> its components' keys
         self._lock = threading.RLock()
         self._filters = [f"{self.prefix}/+/+/config", f"{self.prefix}/+/+/+/config"]
         self.messages_seen = 0
+        self._warn = WarningLimiter(log)  # nor a broker full of junk configs
 
     def start(self) -> None:
+        # QoS 0: the broker hands retained configs to a QoS 0 subscriber without its per-client queue
+        # of QoS 1 messages (mosquitto: 1000 by default, the rest dropped silently), so thousands of
+        # retained configs all arrive
         for f in self._filters:
-            self.mqtt.subscribe(f, self._on_config, qos=1)
+            self.mqtt.subscribe(f, self._on_config, qos=0)
         self.mqtt.subscribe(f"{self.prefix}/status", self._on_ha_status, qos=1)
 
     def _on_ha_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if payload.strip() == b"online" and not retained:
             log.info("discovery: %s is online; re-reading discovery configs", topic)
             for f in self._filters:
-                self.mqtt.resubscribe(f, qos=1)
+                self.mqtt.resubscribe(f, qos=0)
 
     # ---- config handling -----------------------------------------------------------------------
     def _on_config(self, topic: str, payload: bytes, retained: bool) -> None:
+        """Anyone who can publish on the broker can send a config: whatever it holds, it is logged
+        (rate-limited) and ignored, never raised into the network thread."""
         self.messages_seen += 1
         try:
             self.handle_config(topic, payload)
         except PayloadError as e:
-            log.warning("discovery: ignoring %s: %s", topic, e)
+            self._warn.warning("discovery: ignoring %s: %s", topic[:200], e)
+        except Exception as e:  # noqa: BLE001 - hostile input: a shape no rule above foresaw
+            self._warn.warning("discovery: ignoring %s: unusable config (%s: %s)", topic[:200], type(e).__name__,
+                          str(e)[:200])
 
     def handle_config(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
@@ -529,25 +605,30 @@ class MqttDiscovery:
             raise PayloadError("topic is not <prefix>/<component>/[<node_id>/]<object_id>/config")
         component = rest[0]
         text = _decode(payload)
+        if len(rest) == 4 and rest[1] in self.own_device_ids:
+            return  # <prefix>/<component>/<our node id>/<object id>/config: published by ourselves
         if component == "device":
             self._handle_device(topic, text)
             return
-        if component not in COMPONENTS:
-            raise PayloadError(f"component {component!r} not supported; supported: {', '.join(sorted(COMPONENTS))}")
-        key = (topic, "")
         if text.strip() == "":
-            self._remove(key)
+            self._remove((topic, ""))
             return
         cfg = self._parse_json(text)
-        self._register(key, component, rest[-2], cfg)
+        if device_ids(cfg) & self.own_device_ids:
+            return
+        if component not in COMPONENTS:
+            raise PayloadError(f"component {component!r} not supported; supported: {', '.join(sorted(COMPONENTS))}")
+        self._register((topic, ""), component, rest[-2], cfg)
 
     def _handle_device(self, topic: str, text: str) -> None:
-        existing = {k for k in self._regs if k[0] == topic}
+        existing = {k for k in self._device_keys.get(topic, ())}
         if text.strip() == "":
             for k in existing:
                 self._remove(k)
             return
         cfg = self._parse_json(text)
+        if device_ids(cfg) & self.own_device_ids:
+            return
         comps = cfg.pop("components", None)
         if not isinstance(comps, dict) or not comps:
             raise PayloadError("device discovery needs a non-empty 'cmps' object of components")
@@ -569,7 +650,7 @@ class MqttDiscovery:
                 merged = expand_base_topic({**shared, **ccfg})
                 self._register(key, platform, str(cid), merged)
             except PayloadError as e:
-                log.warning("discovery: ignoring component %r of %s: %s", cid, topic, e)
+                self._warn.warning("discovery: ignoring component %r of %s: %s", str(cid)[:64], topic[:200], e)
         for k in existing - seen:
             self._remove(k)
 
@@ -587,11 +668,24 @@ class MqttDiscovery:
         for k, v in cfg.items():
             if (k.endswith("_topic") or k.endswith("_template")) and v is not None and not isinstance(v, str):
                 raise PayloadError(f"{k} must be a string, got {type(v).__name__}")
-            if k.endswith("_topic") and isinstance(v, str) and ("#" in v or "+" in v) and k.endswith("command_topic"):
-                raise PayloadError(f"{k} must not contain wildcards")
+            if k.endswith("_topic") and isinstance(v, str):
+                _check_topic(k, v)
+        listed = cfg.get("availability")
+        for a in listed if isinstance(listed, list) else []:
+            if isinstance(a, dict) and a.get("topic") is not None:
+                _check_topic("availability.topic", a["topic"])
         for k in ("name", "object_id", "default_entity_id", "unique_id"):
             if cfg.get(k) is not None and not isinstance(cfg[k], (str, int)):
                 raise PayloadError(f"{k} must be a string")
+            if cfg.get(k) is not None and len(str(cfg[k])) > MAX_NAME:
+                raise PayloadError(f"{k} is longer than {MAX_NAME} characters")
+        device_name = cfg.get("device", {}).get("name") if isinstance(cfg.get("device"), dict) else None
+        if isinstance(device_name, str) and len(device_name) > MAX_NAME:
+            raise PayloadError(f"device name is longer than {MAX_NAME} characters")
+        with self._lock:
+            if key not in self._regs and len(self._regs) >= MAX_ENTITIES:
+                raise PayloadError(f"more than {MAX_ENTITIES} discovered entities; is something flooding "
+                                   "the broker? (see docs/security.md)")
         device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
         cfg = apply_defaults(component, cfg)
         if component not in ("sensor", "binary_sensor") and not (
@@ -610,6 +704,11 @@ class MqttDiscovery:
             display = f"{dev_name} {name}"
             aliases.append(name)
         area = device.get("suggested_area") if isinstance(device.get("suggested_area"), str) else None
+        twin = self.twin_of(component, device_ids(cfg), [display, *aliases]) if self.twin_of else None
+        if twin is not None:
+            log.info("discovery: %s is %s in Home Assistant; controlled there", key[0], twin)
+            self._remove(key)
+            return
 
         with self._lock:
             old = self._regs.get(key)
@@ -632,7 +731,9 @@ class MqttDiscovery:
                         entity.attributes[k] = cfg[k]
             if isinstance(cfg.get("unit_of_measurement"), str):
                 entity.attributes["unit_of_measurement"] = cfg["unit_of_measurement"]
-            self._regs[key] = _Registration(entity_id, component, cfg)
+            self._regs[key] = _Registration(entity_id, component, cfg, [display, *aliases])
+            if key[1]:
+                self._device_keys.setdefault(key[0], set()).add(key)
             self.registry.add(entity)
         self.tracker.track(entity_id, component, cfg)
         log.debug("discovery: %s -> %s (%s)", key[0], entity_id, display)
@@ -645,19 +746,33 @@ class MqttDiscovery:
             base = slugify(str(cfg["object_id"]))
         else:
             base = slugify(display or object_id)
-        taken = {r.entity_id for r in self._regs.values()}
         candidate, n = f"{component}.{base}", 2
-        while candidate in taken or (candidate in self.registry and self.registry.get(candidate).source != "mqtt"):
+        while candidate in self.registry:  # discovered ones are there too (a set lookup, not a scan per config)
             candidate, n = f"{component}.{base}_{n}", n + 1
         return candidate
+
+    def drop_twins(self) -> list[str]:
+        """Remove the entities ``twin_of`` now names (Home Assistant loaded after discovery)."""
+        if self.twin_of is None:
+            return []
+        with self._lock:
+            twins = [k for k, r in self._regs.items()
+                     if self.twin_of(r.component, device_ids(r.config), r.names) is not None]
+        dropped = [self._regs[k].entity_id for k in twins]
+        for k in twins:
+            self._remove(k)
+        return dropped
 
     def _remove(self, key: tuple[str, str]) -> None:
         with self._lock:
             reg = self._regs.pop(key, None)
+            self._device_keys.get(key[0], set()).discard(key)
         if reg is None:
             return
         self.tracker.untrack(reg.entity_id)
-        self.registry.remove(reg.entity_id)
+        current = self.registry.get(reg.entity_id)
+        if current is not None and current.source == "mqtt":  # not Home Assistant's entity of the same id
+            self.registry.remove(reg.entity_id)
         log.info("discovery: removed %s", reg.entity_id)
 
     def entity_ids(self) -> list[str]:

@@ -18,6 +18,8 @@ Source = Literal["mqtt", "config", "homeassistant"]
 Listener = Callable[[str, "Entity"], None]  # (event: "added"|"updated"|"removed", entity)
 
 CONTROLLABLE = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "alarm_control_panel"}
+# Who wins a name both claim: the user's own YAML over anything discovered (see ``search``).
+SOURCE_RANK = {"config": 0, "homeassistant": 1, "mqtt": 1}
 
 
 def slugify(text: str) -> str:
@@ -214,7 +216,8 @@ class EntityRegistry:
                     best = (s, n)
             if best[0] >= threshold:
                 matches.append(Match(e.copy(), best[0], best[1]))
-        matches.sort(key=lambda m: (-m.score, m.entity.entity_id))
+        # equal scores: explicit config first (a discovered entity cannot take over a YAML name)
+        matches.sort(key=lambda m: (-m.score, SOURCE_RANK.get(m.entity.source, 1), m.entity.entity_id))
         return matches[:limit]
 
     def find(self, name: str, area: str | None = None, component: str | None = None,

@@ -1,8 +1,14 @@
 """Home Assistant REST backend (homeassistant-api ``Client``): states, areas, service calls, and the names of
-its to-do lists (``todo.*``, used by devices/todo.py)."""
+its to-do lists (``todo.*``, used by devices/todo.py).
+
+One ``POST /api/template`` also tells, per entity, its area and whether it comes from HA's MQTT
+integration (with the MQTT device identifiers): so an MQTT-discovered device HA also exposes is
+known once (``twin_of``), and our own MQTT-published device (``own_device_ids``) is not loaded.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -16,12 +22,23 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_DOMAINS = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor",
                      "alarm_control_panel"}
-# Renders "entity_id<TAB>area" lines; area_name() exists in HA templates since 2021.
-AREA_TEMPLATE = "{% for s in states %}{{ s.entity_id }}\t{{ area_name(s.entity_id) or '' }}\n{% endfor %}"
+# Renders a JSON list of [entity_id, area, from the MQTT integration, MQTT device identifiers];
+# area_name(), device_attr() and integration_entities() exist in HA templates since 2021.
+ENTITY_TEMPLATE = (
+    "{%- set mqtt = integration_entities('mqtt') -%}{%- set ns = namespace(rows=[]) -%}"
+    "{%- for s in states -%}{%- set ids = device_attr(s.entity_id, 'identifiers') or [] -%}"
+    "{%- set ns.rows = ns.rows + [[s.entity_id, area_name(s.entity_id) or '', s.entity_id in mqtt,"
+    " ids | selectattr(0, 'eq', 'mqtt') | map(attribute=1) | list]] -%}"
+    "{%- endfor -%}{{ ns.rows | to_json }}"
+)
 
 
 class HomeAssistantError(RuntimeError):
     """Home Assistant could not be used; the message says what to do."""
+
+
+class HomeAssistantAuthError(HomeAssistantError):
+    """Home Assistant refused the access token (HTTP 401)."""
 
 
 def _capabilities(domain: str, attrs: dict[str, Any]) -> set[str]:
@@ -54,11 +71,14 @@ def _capabilities(domain: str, attrs: dict[str, Any]) -> set[str]:
 class HomeAssistantBackend:
     """Loads HA entities into the registry and calls HA services."""
 
-    def __init__(self, settings: HomeAssistantSettings, registry: EntityRegistry):
+    def __init__(self, settings: HomeAssistantSettings, registry: EntityRegistry,
+                 own_device_ids: frozenset[str] = frozenset()):
         if not settings.url or not settings.token:
-            raise HomeAssistantError("Home Assistant not configured: set homeassistant.url and homeassistant.token")
+            raise HomeAssistantError("Home Assistant not configured: set home_assistant.url and home_assistant.token")
         self.settings = settings
         self.registry = registry
+        self.own_device_ids = own_device_ids
+        self.mqtt_entities: dict[str, frozenset[str]] = {}  # HA entity from HA's MQTT integration -> device ids
         self.api_url = settings.url.rstrip("/") + "/api"
         self.client = Client(self.api_url, settings.token, verify_ssl=settings.verify_ssl,
                              global_request_kwargs={"timeout": settings.timeout})
@@ -67,10 +87,11 @@ class HomeAssistantBackend:
 
     def _explain(self, e: Exception) -> HomeAssistantError:
         if isinstance(e, UnauthorizedError):
-            return HomeAssistantError(f"Home Assistant at {self.settings.url} rejected the token (401): create a new "
-                                      "long-lived access token and set homeassistant.token")
+            return HomeAssistantAuthError(
+                f"Home Assistant at {self.settings.url} rejected the token (401): create a new long-lived access "
+                "token (Home Assistant: Profile -> Security) and set home_assistant.token")
         return HomeAssistantError(f"Home Assistant at {self.settings.url} failed: {type(e).__name__}: {e} "
-                                  "(check homeassistant.url, that HA is running and reachable)")
+                                  "(check home_assistant.url, that HA is running and reachable)")
 
     def check(self) -> None:
         """Raise HomeAssistantError unless ``GET /api/`` says the API is running."""
@@ -82,19 +103,39 @@ class HomeAssistantBackend:
             raise HomeAssistantError(f"{self.api_url}/ did not answer 'API running.'; is this Home Assistant?")
 
     def fetch_areas(self) -> dict[str, str]:
-        """entity_id -> area name via ``POST /api/template``; falls back to ``settings.areas``."""
+        """entity_id -> area name via ``POST /api/template`` (which also fills ``mqtt_entities``);
+        falls back to ``settings.areas``."""
         areas = dict(self.settings.areas)
         try:
-            text = self.client.get_rendered_template(AREA_TEMPLATE)
-        except Exception as e:  # noqa: BLE001
-            log.info("Home Assistant areas unavailable via /api/template (%s); using homeassistant.areas", e)
+            rows = json.loads(str(self.client.get_rendered_template(ENTITY_TEMPLATE)))
+        except Exception as e:  # noqa: BLE001 - an old HA, a proxy, a template error: areas from the config
+            log.info("Home Assistant areas unavailable via /api/template (%s); using home_assistant.areas", e)
             return areas
         self.areas_from_ha = True
-        for line in str(text).splitlines():
-            ent, _, area = line.partition("\t")
-            if ent.strip() and area.strip() and ent.strip() not in self.settings.areas:
-                areas[ent.strip()] = area.strip()
+        self.mqtt_entities = {}
+        for entity_id, area, from_mqtt, device_ids in rows:
+            if area and entity_id not in self.settings.areas:
+                areas[entity_id] = area
+            if from_mqtt or device_ids:
+                self.mqtt_entities[entity_id] = frozenset(map(str, device_ids))
         return areas
+
+    def twin_of(self, component: str, device_ids: frozenset[str], names: list[str]) -> str | None:
+        """The HA entity that is this MQTT-discovered entity (same component and MQTT device, or, for
+        a device with several such entities or none, the same name), or None."""
+        from devices.entities import normalize
+
+        same = [eid for eid, ids in self.mqtt_entities.items()
+                if eid.split(".", 1)[0] == component and (ids & device_ids if device_ids else not ids)]
+        if device_ids and len(same) == 1:
+            return same[0]
+        wanted = {normalize(n) for n in names if n}
+        for eid in same:
+            e = self.registry.get(eid)
+            if e is not None and (normalize(e.name) in wanted
+                                  or any(normalize(e.name).endswith(" " + w) for w in wanted)):
+                return eid
+        return None
 
     def load(self) -> list[Entity]:
         """Read all states (``GET /api/states``) and add supported ones to the registry."""
@@ -110,6 +151,8 @@ class HomeAssistantBackend:
             domain = st.entity_id.split(".", 1)[0]
             if domain not in SUPPORTED_DOMAINS:
                 continue
+            if self.mqtt_entities.get(st.entity_id, frozenset()) & self.own_device_ids:
+                continue  # our own Mute switch and sensors, published to HA by MQTT discovery
             attrs = dict(st.attributes)
             name = attrs.pop("friendly_name", None) or st.entity_id.split(".", 1)[1].replace("_", " ")
             ent = Entity(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from devices.config_devices import load_config_devices
 from devices.control import DeviceController
@@ -19,26 +20,37 @@ log = logging.getLogger(__name__)
 class DeviceHub:
     """Everything device-related behind one object. Works with no broker and no HA (dry-run actions)."""
 
-    def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings):
+    def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
+                 service: bool = False, outbox: Path | None = None):
+        """``service``: this is the long-running process, the one that owns ``<base_topic>/status``
+        (HA's availability of our own device); one-shot commands leave it alone.
+        ``outbox``: SQLite file for MQTT commands queued while the broker is away (the long-running
+        service); None: one-shot, a command is delivered within ``mqtt.send_timeout`` or reported unsent."""
         self.mqtt_settings, self.ha_settings, self.devices_settings = mqtt, ha, devices
         self.registry = EntityRegistry(is_exposed=devices.exposure.is_exposed,
                                        needs_confirmation=devices.needs_confirmation)
-        self.mqtt: MqttClient | None = MqttClient(mqtt) if mqtt.url else None
+        self.mqtt: MqttClient | None = MqttClient(mqtt, availability=service, outbox=outbox) if mqtt.url else None
         self.tracker = StateTracker(self.mqtt, self.registry)
-        self.discovery = (MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker)
-                          if self.mqtt else None)
-        self.ha: HomeAssistantBackend | None = HomeAssistantBackend(ha, self.registry) if ha.url else None
+        own = frozenset({mqtt.node_id})
+        self.discovery = (MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker,
+                                        own_device_ids=own) if self.mqtt else None)
+        self.ha: HomeAssistantBackend | None = (HomeAssistantBackend(ha, self.registry, own_device_ids=own)
+                                                if ha.url else None)
+        if self.discovery is not None and self.ha is not None:  # one device once: HA's entity wins
+            self.discovery.twin_of = self.ha.twin_of
         self.controller = DeviceController(self.registry, self.mqtt, self.ha)
         self.errors: list[str] = []
+        self.problems: list[HomeAssistantError] = []  # typed: why devices may be missing (e.g. a bad token)
 
     @classmethod
-    def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings) -> "DeviceHub":
-        return cls(mqtt, ha, devices)
+    def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
+                      service: bool = False, outbox: Path | None = None) -> "DeviceHub":
+        return cls(mqtt, ha, devices, service=service, outbox=outbox)
 
     def start(self, timeout: float = 5.0) -> list[str]:
         """Load YAML devices, connect MQTT (wait up to ``timeout``), wait for retained discovery, load HA.
         Never raises for an unreachable backend: returns the list of problems (also logged)."""
-        self.errors = []
+        self.errors, self.problems = [], []
         load_config_devices(self.devices_settings.devices, self.registry, self.tracker)
         if self.discovery is not None:
             self.discovery.start()
@@ -54,10 +66,15 @@ class DeviceHub:
             except HomeAssistantError as e:
                 log.error("%s", e)
                 self.errors.append(str(e))
+                self.problems.append(e)
+            if self.discovery is not None:
+                for entity_id in self.discovery.drop_twins():
+                    log.info("devices: %s is also in Home Assistant; using Home Assistant's entity", entity_id)
         return self.errors
 
     def _wait_discovery(self, wait: float) -> None:
-        """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s)."""
+        """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s).
+        If they are still arriving then, say so: the device list may be incomplete."""
         end = time.monotonic() + wait
         last, quiet_since = -1, time.monotonic()
         while time.monotonic() < end:
@@ -65,8 +82,13 @@ class DeviceHub:
             if seen != last:
                 last, quiet_since = seen, time.monotonic()
             elif time.monotonic() - quiet_since > 0.2:
-                break
+                return
             time.sleep(0.02)
+        if self.discovery.messages_seen and time.monotonic() - quiet_since <= 0.25:  # still arriving
+            problem = (f"discovery may be incomplete: configs were still arriving after {wait:g} s "
+                       f"({self.discovery.messages_seen} read); raise devices.discovery_wait")
+            log.warning("%s", problem)
+            self.errors.append(problem)
 
     def configured(self) -> bool:
         """Is there any device to control?"""

@@ -5,17 +5,20 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import sqlite3
 import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devices.redact import mask_url
 from devices.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -44,9 +47,9 @@ def parse_url(url: str) -> BrokerAddress:
     """Parse ``mqtt://[user[:pass]@]host[:port]`` or ``mqtts://...``."""
     p = urlparse(url)
     if p.scheme not in ("mqtt", "mqtts"):
-        raise MqttError(f"MQTT url {url!r}: scheme must be mqtt:// or mqtts://")
+        raise MqttError(f"MQTT url {mask_url(url)!r}: scheme must be mqtt:// or mqtts://")
     if not p.hostname:
-        raise MqttError(f"MQTT url {url!r} has no host; use e.g. mqtt://192.168.1.10:1883")
+        raise MqttError(f"MQTT url {mask_url(url)!r} has no host; use e.g. mqtt://192.168.1.10:1883")
     tls = p.scheme == "mqtts"
     return BrokerAddress(
         host=p.hostname,
@@ -55,6 +58,87 @@ def parse_url(url: str) -> BrokerAddress:
         username=unquote(p.username) if p.username else None,
         password=unquote(p.password) if p.password else None,
     )
+
+
+def _locked(method):
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+class Outbox:
+    """Messages published while the broker is away, in order, sent on the next connect.
+
+    In memory for one-shot processes; in SQLite (``path``) for the long-running service, so a restart
+    loses nothing: a message leaves the file only when the broker acknowledged it. Messages older than
+    ``max_age_s`` and those beyond ``max_len`` are dropped, each drop logged with its topic."""
+
+    def __init__(self, max_len: int, max_age_s: float, path: Path | None = None):
+        self.max_len, self.max_age_s, self.path = max_len, max_age_s, path
+        self._memory: collections.deque[tuple[int, str, bytes, int, bool, float]] = collections.deque()
+        self._ids = itertools.count(1)
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.RLock()  # the network thread and callers share one connection
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT "
+                             "NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, "
+                             "queued_at REAL NOT NULL)")
+            if len(self):
+                log.info("MQTT outbox %s holds %d messages from before the restart; sent on connect", path, len(self))
+
+    @_locked
+    def __len__(self) -> int:
+        if self._db is not None:
+            return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        return len(self._memory)
+
+    @_locked
+    def put(self, topic: str, data: bytes, qos: int, retain: bool) -> None:
+        if len(self) >= self.max_len:
+            dropped = self.take()[:1]
+            for row in dropped:
+                self.done(row[0])
+                log.warning("MQTT offline queue full (%d): dropped the oldest message, to %s", self.max_len, row[1])
+        if self._db is not None:
+            self._db.execute("INSERT INTO outbox (topic, payload, qos, retain, queued_at) VALUES (?, ?, ?, ?, ?)",
+                             (topic, data, qos, int(retain), time.time()))
+        else:
+            self._memory.append((next(self._ids), topic, data, qos, retain, time.time()))
+
+    @_locked
+    def take(self) -> list[tuple[int, str, bytes, int, bool, float]]:
+        """Everything queued, oldest first (stays queued until ``done``); too old ones are dropped."""
+        if self._db is not None:
+            rows = [(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5])
+                    for r in self._db.execute("SELECT * FROM outbox ORDER BY id")]
+        else:
+            rows = list(self._memory)
+        fresh, stale = [], []
+        for row in rows:
+            (stale if time.time() - row[5] > self.max_age_s else fresh).append(row)
+        for row in stale:
+            self.done(row[0])
+        if stale:
+            log.warning("MQTT: dropped %d queued messages older than %g s (the broker was away too long): %s",
+                        len(stale), self.max_age_s, ", ".join(sorted({r[1] for r in stale})[:10]))
+        return fresh
+
+    @_locked
+    def done(self, row_id: int) -> None:
+        if self._db is not None:
+            self._db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+        else:
+            self._memory = collections.deque(r for r in self._memory if r[0] != row_id)
+
+    @_locked
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 @dataclass
@@ -72,19 +156,27 @@ class MqttClient:
       ``last_error`` and keeps retrying in the background (backoff ``reconnect_min/max_delay``).
     - ``publish`` while disconnected queues the message (in order) and sends it after reconnect.
     - ``subscribe(filter, cb)`` survives reconnects; callbacks run on the network thread.
-    - last will ``<base_topic>/status`` = "offline" (retained); "online" is published on connect.
+    - ``availability=True`` (the long-running service only): last will ``<base_topic>/status`` =
+      "offline" (retained), "online" published on connect, "offline" on ``stop``. A one-shot client
+      (``availability=False``) touches neither, so it never marks the running service unavailable,
+      and it adds a random suffix to a configured ``client_id`` so it cannot kick the service off.
     """
 
-    def __init__(self, settings: MqttSettings):
+    def __init__(self, settings: MqttSettings, *, availability: bool = False, outbox: Path | None = None):
+        """``outbox``: an SQLite file for the offline queue (the long-running service), so queued
+        commands survive a restart; None keeps it in memory (one-shot commands use ``deliver``)."""
         if not settings.url:
             raise MqttError("no MQTT broker configured (mqtt.url is empty)")
         self.settings = settings
         self.address = parse_url(settings.url)
         self.status_topic = f"{settings.base_topic}/status"
+        self.availability = availability
         self.last_error: str | None = None
         self._lock = threading.RLock()
         self._connected = threading.Event()
-        self._queue: collections.deque[tuple[str, bytes, int, bool]] = collections.deque()
+        self.outbox = Outbox(settings.max_queued, settings.max_queue_age_s, outbox)
+        self.persistent = outbox is not None
+        self._inflight: dict[int, int] = {}  # paho mid -> outbox row, removed from the outbox on PUBACK
         self._subs: dict[int, _Subscription] = {}
         self._ids = itertools.count(1)
         self._started = False
@@ -93,7 +185,9 @@ class MqttClient:
         self._connect_listeners: list[Callable[[], None]] = []
         self._pending_subacks: set[int] = set()
         self._subacks_done = threading.Condition(self._lock)
-        client_id = settings.client_id or f"assistant-{uuid.uuid4().hex[:8]}"
+        client_id = settings.client_id or "assistant"
+        if not (availability and settings.client_id):
+            client_id = f"{client_id}-{uuid.uuid4().hex[:8]}"
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         username = settings.username or self.address.username
         password = settings.password or self.address.password
@@ -103,7 +197,8 @@ class MqttClient:
             c.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_NONE if settings.tls_insecure else ssl.CERT_REQUIRED)
             if settings.tls_insecure:
                 c.tls_insecure_set(True)
-        c.will_set(self.status_topic, "offline", qos=1, retain=True)
+        if availability:
+            c.will_set(self.status_topic, "offline", qos=1, retain=True)
         c.reconnect_delay_set(min_delay=max(1, int(settings.reconnect_min_delay)),
                               max_delay=max(1, int(settings.reconnect_max_delay)))
         c.on_connect = self._on_connect
@@ -111,6 +206,7 @@ class MqttClient:
         c.on_connect_fail = self._on_connect_fail
         c.on_message = self._on_message
         c.on_subscribe = self._on_subscribe
+        c.on_publish = self._on_publish
         self._client = c
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -155,11 +251,11 @@ class MqttClient:
             return self._subacks_done.wait_for(lambda: not self._pending_subacks, timeout)
 
     def stop(self) -> None:
-        """Publish "offline", disconnect and stop the network thread."""
+        """Publish "offline" (``availability`` only), disconnect and stop the network thread."""
         if not self._started:
             return
         self._stopping = True
-        if self.connected:
+        if self.connected and self.availability:
             try:
                 info = self._client.publish(self.status_topic, "offline", qos=1, retain=True)
                 info.wait_for_publish(timeout=1.0)
@@ -169,6 +265,10 @@ class MqttClient:
         self._client.loop_stop()
         self._connected.clear()
         self._started = False
+        if self.persistent and len(self.outbox):
+            log.warning("MQTT: %d messages are still queued in %s; they are sent after the next start",
+                        len(self.outbox), self.outbox.path)
+        self.outbox.close()
 
     # ---- publish / subscribe ---------------------------------------------------------------
     def publish(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False) -> bool:
@@ -176,22 +276,37 @@ class MqttClient:
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
         with self._lock:
             if not self._connected.is_set():
-                if len(self._queue) >= self.settings.max_queued:
-                    dropped = self._queue.popleft()
-                    log.warning("MQTT offline queue full (%d): dropped oldest message to %s",
-                                self.settings.max_queued, dropped[0])
-                self._queue.append((topic, data, qos, retain))
+                self.outbox.put(topic, data, qos, retain)
                 return False
             info = self._client.publish(topic, data, qos=qos, retain=retain)
             if info.rc != paho.MQTT_ERR_SUCCESS and qos == 0:
                 # qos 0 is dropped by paho when the socket is gone; keep it for the reconnect
-                self._queue.append((topic, data, qos, retain))
+                self.outbox.put(topic, data, qos, retain)
                 return False
             return True  # qos>=1 that failed mid-flight stays in paho's queue and is resent
 
+    def deliver(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False,
+                timeout: float | None = None) -> bool:
+        """Publish and wait (at most ``timeout``, default ``mqtt.send_timeout``) for the broker to
+        take it: connected and, for QoS 1, its PUBACK. False: not delivered and not queued either
+        (for one-shot commands, which must not claim what they did not do)."""
+        end = time.monotonic() + (self.settings.send_timeout if timeout is None else timeout)
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        if not self.wait_connected(max(0.0, end - time.monotonic())):
+            return False
+        with self._lock:
+            info = self._client.publish(topic, data, qos=qos, retain=retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            return False
+        try:
+            info.wait_for_publish(max(0.01, end - time.monotonic()))
+        except (RuntimeError, ValueError):  # paho: the connection went away meanwhile
+            return False
+        return info.is_published()
+
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self.outbox)
 
     def subscribe(self, topic_filter: str, callback: MessageCallback, qos: int = 1) -> int:
         """Subscribe; returns a handle for ``unsubscribe``. Resubscribed after every reconnect."""
@@ -231,17 +346,22 @@ class MqttClient:
         with self._lock:
             self._connect_count += 1
             self.last_error = None
-            client.publish(self.status_topic, "online", qos=1, retain=True)
+            if self.availability:
+                client.publish(self.status_topic, "online", qos=1, retain=True)
             filters: dict[str, int] = {}
             for s in self._subs.values():
                 filters[s.topic_filter] = max(filters.get(s.topic_filter, 0), s.qos)
             self._pending_subacks.clear()
             if filters:
                 self._track_suback(client.subscribe(list(filters.items())))
-            pending = len(self._queue)
-            while self._queue:
-                topic, data, qos, retain = self._queue.popleft()
-                client.publish(topic, data, qos=qos, retain=retain)
+            queued = self.outbox.take()
+            for row_id, topic, data, qos, retain, _ in queued:
+                info = client.publish(topic, data, qos=qos, retain=retain)
+                if qos == 0 or not self.persistent:
+                    self.outbox.done(row_id)  # in memory: handed to paho, which resends QoS 1 itself
+                else:
+                    self._inflight[info.mid] = row_id  # PUBACK arrives later, on this thread
+            pending = len(queued)
             self._connected.set()
         log.info("MQTT connected to %s (%d subscriptions, %d queued messages sent)",
                  self.address.display, len(filters), pending)
@@ -258,6 +378,12 @@ class MqttClient:
         for rc in reason_codes:
             if rc.is_failure:
                 log.error("MQTT broker refused a subscription (mid %s): %s (check broker ACLs)", mid, rc)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._lock:
+            row_id = self._inflight.pop(mid, None)
+            if row_id is not None:
+                self.outbox.done(row_id)  # the broker has it: it leaves the persistent queue
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._lock:

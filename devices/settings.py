@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from devices.redact import mask_text, mask_url
+
 Component = Literal[
     "light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor",
     "alarm_control_panel",
@@ -28,10 +30,13 @@ class MqttSettings(_Strict):
     tls_insecure: bool = False
     discovery_prefix: str = "homeassistant"
     base_topic: str = "assistant"
+    node_id: str = "voice_assistant"  # our own device in HA (MQTT discovery); one per box on a broker
     keepalive: int = Field(default=60, ge=5, le=3600)
     reconnect_min_delay: float = Field(default=1.0, gt=0)
     reconnect_max_delay: float = Field(default=30.0, gt=0)
-    max_queued: int = Field(default=1000, ge=1)
+    max_queued: int = Field(default=1000, ge=1)  # offline queue length; the oldest are dropped (logged)
+    max_queue_age_s: float = Field(default=3600.0, gt=0)  # queued commands older than this are dropped (logged)
+    send_timeout: float = Field(default=2.0, gt=0)  # one-shot commands: longest wait for the broker's PUBACK
 
     @field_validator("url")
     @classmethod
@@ -39,16 +44,26 @@ class MqttSettings(_Strict):
         if v is None or v == "":
             return None
         p = urlparse(v)
+        shown = mask_url(v)  # never print the password
         if p.scheme not in ("mqtt", "mqtts"):
             raise ValueError(
-                f"unsupported scheme {p.scheme!r} in {v!r}; allowed: 'mqtt://host:1883' or 'mqtts://host:8883'"
+                f"unsupported scheme {p.scheme!r} in {shown!r}; allowed: 'mqtt://host:1883' or 'mqtts://host:8883'"
             )
         if not p.hostname:
-            raise ValueError(f"no host in {v!r}; expected e.g. 'mqtt://192.168.1.10:1883'")
+            raise ValueError(f"no host in {shown!r}; expected e.g. 'mqtt://192.168.1.10:1883'")
         try:
             p.port
         except ValueError:
-            raise ValueError(f"invalid port in {v!r}; expected a number 1-65535") from None
+            raise ValueError(f"invalid port in {shown!r}; expected a number 1-65535") from None
+        return v
+
+    @field_validator("node_id")
+    @classmethod
+    def _check_node_id(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", v):
+            raise ValueError("must be letters, digits, '_' or '-' (it is an MQTT discovery node id)")
         return v
 
     @field_validator("discovery_prefix", "base_topic")
@@ -76,7 +91,7 @@ class HomeAssistantSettings(_Strict):
             return None
         p = urlparse(v)
         if p.scheme not in ("http", "https") or not p.hostname:
-            raise ValueError(f"expected 'http://host:8123' or 'https://host', got {v!r}")
+            raise ValueError(f"expected 'http://host:8123' or 'https://host', got {mask_url(v)!r}")
         return v.rstrip("/")
 
     @model_validator(mode="after")
@@ -84,7 +99,7 @@ class HomeAssistantSettings(_Strict):
         if self.url and not self.token:
             raise ValueError(
                 "token is required when url is set: create a long-lived access token in "
-                "Home Assistant (Profile -> Security) and put it in homeassistant.token"
+                "Home Assistant (Profile -> Security) and put it in home_assistant.token"
             )
         return self
 
@@ -172,7 +187,7 @@ class DevicesSettings(_Strict):
     confirm_components: list[str] = Field(
         default_factory=lambda: ["lock", "alarm_control_panel", "cover:garage", "cover:gate", "cover:door"]
     )
-    discovery_wait: float = Field(default=1.0, ge=0)  # seconds to wait for retained discovery at start
+    discovery_wait: float = Field(default=5.0, ge=0)  # most seconds to wait while retained discovery configs arrive
 
     def needs_confirmation(self, component: str, device_class: str | None) -> bool:
         return component in self.confirm_components or (
@@ -186,6 +201,6 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> str:
     for e in err.errors():
         path = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
         got = e.get("input")
-        got_s = "" if isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"{path or '<root>'}: {e['msg']}{got_s}")
+        got_s = "" if isinstance(got, dict) else mask_text(f" (got {got!r})")
+        lines.append(f"{path or '<root>'}: {mask_text(e['msg'])}{got_s}")
     return "\n".join(lines)

@@ -13,12 +13,25 @@ from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
 from .scheduler import Scheduler
-from .schema import Context, Intent, Outcome, SlotError, Usage
+from .schema import Context, Intent, Outcome, Refusal, SlotError, Usage
 from .store import AlarmRow
 from .timeparse import WEEKDAYS, next_occurrence, parse_duration, parse_when, say_date, say_list, say_time
 
 _LABEL = re.compile(r"\b(?:called|named|labell?ed|label(?:led)?|titled|with (?:the )?(?:label|name))\s+(.+)$")
 _ALL = re.compile(r"\b(?:all|every|each|any)\b")
+_PAST = re.compile(r"\b(?:yesterday|ago|last)\b")
+_NAME_WORD = re.compile(r"[a-z][a-z']*")
+MAX_NAME = 40  # characters
+MAX_AHEAD = dt.timedelta(days=366)
+
+
+def _check_clock(value: Any) -> None:
+    """A 24 h 'HH:MM' an LLM tool call may get wrong ("25:99"): refused with the reason."""
+    if value is None:
+        return
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value))
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise Refusal(f"{str(value)[:12]} is not a time of day. Say it like 7:05 am or 19:05.")
 
 
 def repeat_text(repeat: list[str]) -> str:
@@ -46,7 +59,10 @@ def _split_label(label: str, when: str, ctx: Context) -> tuple[str, str]:
     words = label.split()
     for i in range(1, len(words)):
         tail = " ".join(words[i:])
-        said = parse_when(tail, ctx.now)
+        try:
+            said = parse_when(tail, ctx.now)
+        except Refusal:
+            continue
         if not said.unknown and (said.has_time or said.date or said.repeat):
             return " ".join(words[:i]), f"{when} {tail}"
     return label, when
@@ -80,6 +96,8 @@ class SetAlarm(Intent):
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         when = str(slots.pop("when", "") or "")
         name = slots.pop("name", None)
+        if _PAST.search(f"{when} {name or ''}"):
+            raise Refusal("That is in the past; I can only set alarms for a time still to come.")
         if name:  # "a weekday alarm", "a daily alarm": the 'name' is really about when
             said = parse_when(str(name), ctx.now)
             if not said.unknown:
@@ -89,9 +107,12 @@ class SetAlarm(Intent):
             name, when = _split_label(label.group(1), when[: label.start()], ctx)
         parsed = parse_when(when, ctx.now)
         if parsed.unknown:
-            if name or len(parsed.unknown) > 3 or not parsed.has_time or any(w[0].isdigit() for w in parsed.unknown):
+            if name or len(parsed.unknown) > 3 or not parsed.has_time or \
+                    not all(_NAME_WORD.fullmatch(w) for w in parsed.unknown):  # ":5" is no name
                 raise SlotError(f"not understood: {' '.join(parsed.unknown)}")
             name = " ".join(parsed.unknown)
+        if name and len(str(name)) > MAX_NAME:
+            raise SlotError(f"an alarm name is at most {MAX_NAME} characters")
         clock = parsed.clock(ctx.now, wake=bool(re.search(r"\bwake\b", text)))
         if when.strip() and clock is None and parsed.date is None and not parsed.repeat:
             raise SlotError(f"no time in {when!r}")
@@ -107,10 +128,16 @@ class SetAlarm(Intent):
 
     @classmethod
     def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:
+        _check_clock(args.get("time"))
+        if args.get("name") is not None and len(str(args["name"])) > MAX_NAME:
+            raise SlotError(f"an alarm name is at most {MAX_NAME} characters")
         return cls.model_validate(args)  # typed time/date/repeat, not the spoken "when"
 
     def slots(self) -> dict[str, Any]:
         return self.model_dump(mode="json")  # the CLI contract: time, date, repeat, name always
+
+    def needs_more(self) -> bool:
+        return self.time is None
 
     def handle(self, ctx: Context) -> Outcome:
         if self.time is None:
@@ -121,6 +148,8 @@ class SetAlarm(Intent):
         at = next_occurrence(dt.time(hour, minute), ctx.now, self.date, self.repeat)
         if at <= ctx.now:
             return Outcome(f"{say_time(at)} on {say_date(at.date(), ctx.now.date())} has already passed.")
+        if at - ctx.now > MAX_AHEAD:
+            return Outcome("I can set alarms up to a year ahead, not further.")
         now = ctx.now.timestamp()
         alarm = AlarmRow(0, self.name, self.time, self.date.isoformat() if self.date else None, self.repeat, at.timestamp(), "scheduled", now)
         if not ctx.dry_run:
@@ -165,6 +194,7 @@ class AlarmFilter(Intent):
 
     @classmethod
     def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:
+        _check_clock(args.get("time"))
         return cls.model_validate(args)
 
     def select(self, alarms: list[AlarmRow], now: dt.datetime) -> list[AlarmRow]:
@@ -232,6 +262,7 @@ class ListAlarms(AlarmFilter):
 @register
 class CancelAlarm(AlarmFilter):
     intent: ClassVar[str] = "CancelAlarm"
+    bulk_destructive: ClassVar[bool] = True
     description: ClassVar[str] = "Cancels alarms by time, date, name, or all of them."
 
     def handle(self, ctx: Context) -> Outcome:

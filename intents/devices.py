@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import Field
 
-from .conversation import Question
+from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
@@ -72,6 +72,19 @@ def hub_of(ctx: Context) -> Any:
     return ctx.services.get("devices")
 
 
+def backend_problem(hub: Any) -> str | None:
+    """Why devices may be missing, said aloud: Home Assistant refused the token or is unreachable."""
+    from devices.homeassistant import HomeAssistantAuthError
+
+    for problem in getattr(hub, "problems", None) or []:
+        if isinstance(problem, HomeAssistantAuthError):
+            return ("Home Assistant refused my access token, so I cannot reach its devices. Create a new "
+                    "long-lived access token in Home Assistant and put it in home_assistant.token.")
+        return ("I cannot reach Home Assistant, so I do not know its devices. Check that it is running "
+                "and that home_assistant.url is right.")
+    return None
+
+
 def clean(text: str | None) -> str | None:
     if not isinstance(text, str):
         return None
@@ -94,8 +107,9 @@ class Target:
     """Entities a request acts on, and the words to say about them."""
 
     def __init__(self, entities: list[Any], area: str | None = None, domain: str | None = None,
-                 missing: str | None = None):
+                 missing: str | None = None, choices: list[Any] | None = None):
         self.entities, self.area, self.domain, self.missing = entities, area, domain, missing
+        self.choices = choices or []  # several devices share the name said: ask which one
 
     def describe(self) -> str:
         ents = self.entities
@@ -131,17 +145,27 @@ def resolve_area(hub: Any, area: str | None) -> str | None:
     return None
 
 
-def find_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> Any:
-    """The best entity called ``name`` (fuzzy, ASR-tolerant), optionally limited to domains/area."""
+def find_all_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> list[Any]:
+    """The entities called ``name`` equally well (fuzzy, ASR-tolerant), optionally limited to
+    domains/area. One unless the name is ambiguous: a name in the YAML config beats the same name
+    discovered (the registry ranks it first), two discovered entities of one name tie."""
+    from devices.entities import SOURCE_RANK
+
     n = clean(name) or name
     for threshold in (101, 78):
-        for match in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10):
-            if domains and match.entity.component not in domains:
-                continue
-            if threshold == 101 and match.score < 100:
-                continue
-            return match.entity
-    return None
+        hits = [m for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10)
+                if not (domains and m.entity.component not in domains) and not (threshold == 101 and m.score < 100)]
+        if hits:
+            rank = SOURCE_RANK.get(hits[0].entity.source, 1)
+            return [m.entity for m in hits
+                    if m.score == hits[0].score and SOURCE_RANK.get(m.entity.source, 1) == rank]
+    return []
+
+
+def find_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> Any:
+    """The best entity called ``name`` (fuzzy, ASR-tolerant), optionally limited to domains/area."""
+    found = find_all_named(hub, name, domains, area)
+    return found[0] if found else None
 
 
 def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: str | None,
@@ -151,6 +175,15 @@ def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: st
     hub = hub_of(ctx)
     if hub is None:
         return Target([], missing=NO_DEVICES)
+    t = _pick_targets(ctx, hub, name=name, area=area, domain=domain, device_class=device_class, domains=domains,
+                      default_all=default_all)
+    if t.missing:
+        t.missing = backend_problem(hub) or t.missing  # not "There is no device called ..." after a 401
+    return t
+
+
+def _pick_targets(ctx: Context, hub: Any, *, name: str | None, area: str | None, domain: str | None,
+                  device_class: str | None, domains: set[str] | None, default_all: bool) -> Target:
     allowed = {domain} if domain else domains
     whole_home = (clean(area) or "") in _WHOLE_HOME
     if whole_home:
@@ -159,7 +192,10 @@ def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: st
     if area and real_area is None and not name:
         return Target([], missing=f"There is no area called {clean(area) or area}.")
     if name:
-        ent = find_named(hub, name, allowed, real_area) or (find_named(hub, name, allowed) if real_area else None)
+        found = find_all_named(hub, name, allowed, real_area) or (find_all_named(hub, name, allowed) if real_area else [])
+        ent = found[0] if found else None
+        if len(found) > 1:
+            return Target([], missing=which_one(found), choices=found)
         if ent is None:
             where = resolve_area(hub, name)  # "turn off the kitchen": an area said as a name
             if where is not None:
@@ -184,6 +220,26 @@ def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: st
     return Target(ents, area=place, domain=domain)
 
 
+def _distinct(e: Any) -> str:
+    """How to tell one of several same-named entities apart: its area, else its entity id."""
+    return f"the {spoken(e)} ({e.area or e.entity_id})"
+
+
+def which_one(choices: list[Any]) -> str:
+    options = [f"{i}, {_distinct(e)}" for i, e in enumerate(choices[:5], 1)]
+    return f"Which one do you mean: {' or '.join(options)}? I did nothing yet."
+
+
+def _which_one(op: str, choices: list[Any]) -> Question:
+    """The question behind "Which one do you mean: 1, ... or 2, ...?": the answer ("the second one", "2",
+    "the one upstairs") picks a device and the command runs on it (``devices.run``)."""
+    labels = [f"{i}, {_distinct(e)}" for i, e in enumerate(choices[:5], 1)]
+    return Question(which_one(choices), "choose", "devices.run", {"op": op, "confirmed": False},
+                    [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices)],
+                    declined=f"Okay, I won't {_FUTURE[_verb(op, choices[0])]} the {spoken(choices[0])}.",
+                    ttl_s=CONFIRM_TTL_S)
+
+
 # ---- doing it, with confirmation -------------------------------------------------------------
 
 def _call(hub: Any, op: str, entity: Any, dry_run: bool, confirmed: bool) -> list[dict[str, Any]]:
@@ -197,7 +253,7 @@ def _call(hub: Any, op: str, entity: Any, dry_run: bool, confirmed: bool) -> lis
             return c.unlock(entity, dry_run=dry_run, confirmed=confirmed)
         return c.turn_off(entity, dry_run=dry_run, confirmed=confirmed)
     if op == "start":
-        return c.start_vacuum(entity, dry_run=dry_run)
+        return c.start_vacuum(entity, dry_run=dry_run, confirmed=confirmed)
     raise ValueError(f"unknown operation {op!r}")
 
 
@@ -220,6 +276,7 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     done: list[Any] = []
     ask: list[Any] = []
     problems: list[str] = []
+    queued: list[Any] = []
     for e in target.entities:
         try:
             acts = _call(hub, op, e, ctx.dry_run, confirmed)
@@ -228,8 +285,14 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
             continue
         if acts and acts[0].get("type") == "confirmation_required":
             ask.append(e)
+            continue
+        actions += acts
+        failed = undelivered(acts, ctx)
+        if failed:
+            problems.append(f"I could not {_FUTURE[_verb(op, e)]} the {spoken(e)}: {failed}.")
+        elif any(a.get("queued") for a in acts):
+            queued.append(e)
         else:
-            actions += acts
             done.append(e)
     words = []
     question = None
@@ -237,6 +300,10 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
         verb = _verb(op, done[0])
         sub = Target(done, target.area if len(done) == len(target.entities) else None, target.domain)
         words.append(f"{'Would ' + _FUTURE[verb] if ctx.dry_run else _PAST[verb]} {sub.describe()}.")
+    if queued:
+        verb = _verb(op, queued[0])
+        words.append(f"The MQTT broker is offline: I will {_FUTURE[verb]} {Target(queued).describe()} "
+                     "as soon as it is back.")
     if ask:
         verb = _verb(op, ask[0])
         what = " and ".join(f"the {spoken(e)}" for e in ask)
@@ -252,14 +319,25 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     return Outcome(" ".join(words) or "Nothing to do.", actions, question=question)
 
 
+def undelivered(actions: list[dict[str, Any]], ctx: Context) -> str | None:
+    """Why a command was not carried out (not sent, not queued), or None when it was (or dry run)."""
+    if ctx.dry_run:
+        return None
+    for a in actions:
+        if a.get("sent") is False and not a.get("queued") and a.get("type") != "confirmation_required":
+            return str(a.get("reason") or "it was not sent").rstrip(".")
+    return None
+
+
 @continuation("devices.run")
 def _confirmed(ctx: Context, data: dict[str, Any]) -> Outcome:
-    """ "Yes" to "Are you sure?": carry the command out on the entities that still exist."""
+    """ "Yes" to "Are you sure?", or the device picked after "Which one do you mean?": carry the command
+    out on the entities that still exist."""
     hub = hub_of(ctx)
     ents = [e for e in (hub.registry.get(i) for i in data["entities"]) if e is not None] if hub else []
     if not ents:
         return Outcome("That device is gone, so I did nothing.")
-    return run_command(ctx, data["op"], Target(ents), confirmed=True)
+    return run_command(ctx, data["op"], Target(ents), confirmed=data.get("confirmed", True))
 
 
 # ---- intents ---------------------------------------------------------------------------------
@@ -294,7 +372,7 @@ class DeviceIntent(Intent):
             elif find_named(hub, name, cls._allowed(slots.get("domain"))) is None:
                 if resolve_area(hub, name) is not None and not slots.get("area"):
                     slots["area"], slots["name"] = name, None
-                elif kind is None:
+                elif kind is None and backend_problem(hub) is None:
                     raise SlotError(f"no device called {name!r}")
                 elif cls.domains and kind not in cls.domains and kind != "switch":
                     raise SlotError(f"{name!r} is a {kind}; {cls.intent} does not apply")
@@ -342,7 +420,10 @@ class HassTurnOn(DeviceIntent):
     def handle(self, ctx: Context) -> Outcome:
         t = self.target(ctx)
         if t.missing:
-            return Outcome(t.missing)
+            if not t.choices:
+                return Outcome(t.missing)
+            return Outcome(t.missing, [{"type": "clarification_required", "choices": [e.entity_id for e in t.choices],
+                                        "sent": False}], question=_which_one(self.op, t.choices))
         return run_command(ctx, self.op, t)
 
 
@@ -422,10 +503,15 @@ class HassLightSet(DeviceIntent):
         done, problems = [], []
         for e in t.entities:
             try:
-                actions += hub.controller.set_light(
+                acts = hub.controller.set_light(
                     e, brightness_pct=self.brightness, brightness_step_pct=self.brightness_step, color=self.color,
                     color_temp_kelvin=self.temperature, dry_run=ctx.dry_run)
-                done.append(e)
+                actions += acts
+                failed = undelivered(acts, ctx)
+                if failed:
+                    problems.append(f"I could not set the {spoken(e)}: {failed}.")
+                else:
+                    done.append(e)
             except DeviceError as exc:
                 problems.append(str(exc))
         if not done:
@@ -460,13 +546,24 @@ def _which_room(ctx: Context, name: str | None, area: str | None, domain: str) -
                                           declined="Okay, I'll leave the lights."))
 
 
-def _climates(ctx: Context, name: str | None, area: str | None) -> Target:
+def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> Target:
+    """The thermostat meant: by name or area, else the one in the box's area, else the only one;
+    with several and nothing to tell them apart, ask which."""
     t = pick_targets(ctx, name=name, area=area, domain="climate", default_all=False)
     if t.entities or name or area:
         return t
     hub = hub_of(ctx)
     everywhere = [e for e in hub.registry.exposed() if e.component == "climate"] if hub else []
-    return Target(everywhere[:1]) if everywhere else Target([], missing="There is no thermostat.")
+    if len(everywhere) > 1:
+        names = [e.area or spoken(e) for e in everywhere]
+        if len(set(names)) < len(names):
+            names = [spoken(e) for e in everywhere]
+        listed = ", ".join(f"the {n}" for n in names[:-1]) + f" or the {names[-1]}"
+        return Target([], missing=f"Which thermostat: {listed}? Say, for example, "
+                                  f"set the {names[0]} thermostat to {value} degrees.")
+    if everywhere:
+        return Target(everywhere)
+    return Target([], missing=backend_problem(hub) or "There is no thermostat.")
 
 
 @register
@@ -488,7 +585,8 @@ class HassClimateSetTemperature(DeviceIntent):
     def handle(self, ctx: Context) -> Outcome:
         from devices.control import DeviceError
 
-        t = _climates(ctx, self.name, self.area)
+        value = int(self.temperature) if float(self.temperature).is_integer() else self.temperature
+        t = _climates(ctx, self.name, self.area, str(value))
         if t.missing:
             return Outcome(t.missing)
         e = t.entities[0]
@@ -496,7 +594,9 @@ class HassClimateSetTemperature(DeviceIntent):
             actions = hub_of(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
         except DeviceError as exc:
             return Outcome(str(exc))
-        value = int(self.temperature) if float(self.temperature).is_integer() else self.temperature
+        failed = undelivered(actions, ctx)
+        if failed:
+            return Outcome(f"I could not set the {spoken(e)} to {value} degrees: {failed}.", actions)
         return Outcome(f"{'Would set' if ctx.dry_run else 'Set'} the {spoken(e)} to {value} degrees.", actions)
 
 
@@ -566,7 +666,8 @@ class HassGetState(DeviceIntent):
         if isinstance(slots.get("state"), str):
             slots["state"] = slots["state"].strip().lower()
         intent = super().from_slots(slots, text, ctx)
-        if intent.name and find_named(hub_of(ctx), intent.name, None) is None:
+        hub = hub_of(ctx)
+        if intent.name and find_named(hub, intent.name, None) is None and backend_problem(hub) is None:
             raise SlotError(f"no device called {intent.name!r}")
         return intent
 
@@ -574,7 +675,7 @@ class HassGetState(DeviceIntent):
         hub = hub_of(ctx)
         if self.name:
             e = find_named(hub, self.name, None)
-            return Outcome(self._one(e))
+            return Outcome(self._one(e) if e is not None else backend_problem(hub) or "I don't know that device.")
         t = pick_targets(ctx, name=None, area=self.area, domain=self.domain, device_class=self.device_class,
                          domains={self.domain} if self.domain else {"light", "switch", "fan", "cover", "lock"})
         if t.missing:

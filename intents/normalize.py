@@ -95,6 +95,7 @@ def normalize(text: str) -> str:
     t = re.sub(r"(\d)\s*%", r"\1 percent", t)
     t = re.sub(r"(?<![\d/])1/2(?![\d/])", "half", t)
     t = re.sub(r"\bo'? ?clock\b", "o'clock", t)
+    t = re.sub(r"(?<![\w.])-(?=\d)", "minus ", t)  # "-5 minutes" must not become "5 minutes"
     # punctuation: keep ':' between digits and apostrophes inside words
     t = re.sub(r"(?<!\d):|:(?!\d)", " ", t)
     t = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", t)
@@ -122,7 +123,7 @@ def normalize(text: str) -> str:
     t = t.replace("zzsecondzz", "second")
     for i, phrase in enumerate(_PROTECT):
         t = t.replace(_PLACEHOLDER.format(i), phrase)
-    t = re.sub(r"(\d+)-(\d+)", r"\1 \2", t)  # "twenty-five" leftovers
+    t = re.sub(r"(?<=\d)-(?=\d)", " ", t)  # "twenty-five" leftovers (linear: no backtracking on long digit runs)
 
     for pattern, repl in _WORD_FRACTIONS:
         t = re.sub(pattern, repl, t)

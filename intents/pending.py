@@ -32,8 +32,8 @@ YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|correct|affi
 NO = re.compile(r"^(?:no|nope|nah|cancel|stop|abort|don'?t|do not|never ?mind|forget it|no thanks|no thank you|"
                 r"not now|leave it|neither|none|none of them)(?:[\s,]+(?:thanks|thank you|don'?t|do not|cancel|"
                 r"leave it|never ?mind))*$")
-_ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-             "last": -1, "latter": -1, "former": 0, "other": -1}
+_ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2, "three": 2,
+             "fourth": 3, "4th": 3, "four": 3, "fifth": 4, "5th": 4, "five": 4, "last": -1, "latter": -1, "former": 0, "other": -1}
 _FILLER = re.compile(r"^(?:(?:the|a|an|um|uh|er|oh|well|in|at|for|to|it's|its|it is|i mean|i said|make it|"
                      r"how about|let's say|lets say)\s+)+|\s+(?:one|please|thanks|thank you)$")
 
@@ -46,6 +46,14 @@ def continuation(name: str) -> Callable[[Continuation], Continuation]:
         return fn
 
     return add
+
+
+@continuation("intent.run")
+def _run_intent(ctx: Context, data: dict[str, Any]) -> Outcome:
+    """ "Yes" to "Are you sure you want to cancel 3 alarms?" (an LLM's bulk change): run the intent asked for."""
+    from .registry import intents
+
+    return intents()[data["intent"]].model_validate(data["slots"]).handle(ctx)
 
 
 def said(text: str) -> str:
@@ -106,6 +114,11 @@ def pick(words: str, choices: list[Choice]) -> Choice | None:
         if len(hits) != 1 and len(key) == 1:  # "8" for "8:30"
             hits = [c for c in choices if (re.findall(r"\d+", c.label) or [""])[0] == digits[0]]
         return hits[0] if len(hits) == 1 else None
+    named = set(bare.split())  # "the one upstairs": a word only one choice has
+    own = [set(said(c.label).split()) for c in choices]
+    hits = [c for i, c in enumerate(choices) if named & (own[i] - set().union(*own[:i], *own[i + 1:]))]
+    if len(hits) == 1:
+        return hits[0]
     from rapidfuzz import fuzz
 
     scored = sorted(((fuzz.partial_ratio(bare, said(c.label)), i) for i, c in enumerate(choices)), reverse=True)

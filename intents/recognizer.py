@@ -27,6 +27,7 @@ class Candidate:
     intent: str
     slots: dict[str, Any]
     text: str
+    schema: type | None = None  # set when not the registered schema of ``intent`` (e.g. a Clarify)
 
 
 @functools.cache
@@ -61,6 +62,7 @@ def build_data(intent_names: Iterable[str], language: str = "en") -> dict[str, A
 
 class TemplateRecognizer:
     name = "template"
+    confident = True  # a template match is sure enough to end a voice turn early (Assistant.is_complete)
 
     def __init__(self, intent_names: Iterable[str], language: str = "en", areas: Iterable[str] = ()):
         self.language = language

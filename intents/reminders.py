@@ -12,7 +12,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from .alarms import AlarmFilter, repeat_text
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError, Usage
+from .schema import Context, Intent, Outcome, Refusal, SlotError, Usage
 from .store import AlarmRow
 from .timeparse import WEEKDAYS, When, next_occurrence, parse_when, say_date, say_list, say_time
 
@@ -31,7 +31,10 @@ def _pure(words: list[str], now: dt.datetime) -> When | None:
     """The parsed time if ``words`` say nothing but when (and say something); else None."""
     if not words:
         return None
-    said = parse_when(" ".join(words), now)
+    try:
+        said = parse_when(" ".join(words), now)
+    except Refusal:  # an impossible time ("37:99") in a span that may not be the time at all
+        return None
     if said.unknown or not (said.has_time or said.date or said.repeat or said.part_of_day):
         return None
     return said

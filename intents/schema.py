@@ -63,11 +63,20 @@ class SlotError(ValueError):
     """The recogniser matched a template but a slot makes no sense (e.g. '37:99')."""
 
 
+class Refusal(SlotError):
+    """The request was understood but cannot be done as said ("a timer for -5 minutes", "the 31st of
+    April", "7 am yesterday"); ``str()`` is the one sentence to answer. Raised by ``from_slots``,
+    ``from_tool_args`` or ``handle``; the core answers it instead of guessing another meaning."""
+
+
 class Intent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     intent: ClassVar[str]
     description: ClassVar[str]
+    # Removes several things at once ("cancel all alarms"): when the LLM tier, not a template, chose
+    # it, the core asks "Are you sure?" before more than one thing goes.
+    bulk_destructive: ClassVar[bool] = False
     usage: ClassVar[Usage | None] = None  # set on one main intent per area (see intents/help.py)
 
     @classmethod
@@ -83,6 +92,12 @@ class Intent(BaseModel):
         (e.g. an alarm's spoken ``when``) override this. ``text`` is the request as said (some
         checks read it, e.g. a weather place must be named in it)."""
         return cls.from_slots(dict(args), text, ctx)
+
+    def needs_more(self) -> bool:
+        """True when the user has not yet said everything the handler needs, so it would ask back
+        ("What time should I set the alarm for?"). The voice pipeline then waits for more speech
+        instead of ending the turn early."""
+        return False
 
     def handle(self, ctx: Context) -> Outcome:  # pragma: no cover - every intent overrides it
         raise NotImplementedError

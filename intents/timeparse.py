@@ -9,6 +9,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from .schema import Refusal
+
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = [
     "january", "february", "march", "april", "may", "june", "july",
@@ -24,13 +26,21 @@ _UNIT_SECONDS = {
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
 }
 _DURATION_PART = re.compile(r"(\d+)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b")
+_NEGATIVE = re.compile(r"(?:\b(?:minus|negative)\s*|-\s*)\d")
+# Longer than any handler accepts (timers: a day or a week; alarms: a year): a duration is capped
+# here so that "99999999999999 minutes" is a number a handler can refuse, not an OverflowError.
+MAX_DURATION_S = 10**9
 
 
 def parse_duration(text: str) -> dt.timedelta | None:
     """'1 hour and 30 minutes' -> 1:30:00. The whole text must be a duration (filler aside)."""
+    if _NEGATIVE.search(text):
+        raise Refusal("A duration cannot be negative.")
     total, rest = 0, text
     for m in _DURATION_PART.finditer(text):
-        total += int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        digits = m.group(1).lstrip("0")
+        total += (int(digits) if len(digits) < 12 else MAX_DURATION_S) * _UNIT_SECONDS[m.group(2)]
+    total = min(total, MAX_DURATION_S)
     rest = _DURATION_PART.sub(" ", text)
     rest = re.sub(r"\b(and|a|an|for|of|just|about|only|exactly)\b", " ", rest)
     rest = re.sub(r"\btimer\b", " ", rest)
@@ -213,6 +223,11 @@ def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
             try:
                 value = resolve(m)  # type: ignore[operator]
             except ValueError:
+                if m.re.pattern.count(_MONTH_RE):  # "the 31st of april": say so, not another date
+                    day = next(g for g in m.groups() if g and g.isdigit())
+                    month = next(g for g in m.groups() if g and not g.isdigit())
+                    month = MONTHS[_MONTH_ABBR[month[:3]] - 1] if month[:3] in _MONTH_ABBR else month
+                    raise Refusal(f"There is no {month.capitalize()} {int(day)}.") from None
                 continue
             if value is not None:
                 return value, (text[: m.start()] + " " + text[m.end():]).strip()
@@ -280,7 +295,13 @@ def parse_when(text: str, now: dt.datetime) -> When:
     date, t = parse_date(t, now)
     if not w.repeat:
         w.date = date
+    for clock in re.finditer(r"\b(\d+):(\d+)\b", t):  # "23:5", "25:99": refused, not half-read
+        hour, minute = clock.groups()
+        if len(hour) > 2 or len(minute) != 2 or int(hour) > 24 or int(minute) > 59:
+            raise Refusal(f"{clock.group(0)[:12]} is not a time of day. Say it like 7:05 am or 19:05.")
     m = _TIME_RE.search(t)
+    if m and m.group(3) and int(m.group(1)) > 12:
+        raise Refusal(f"{m.group(0).strip()} is not a time: with am or pm the hour goes up to 12.")
     if m and w.relative is not None:
         w.unknown.append(m.group(0))  # "at 7 am in 10 minutes": two times
     elif m:

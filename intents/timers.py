@@ -9,10 +9,11 @@ from pydantic import Field, PrivateAttr
 from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError
-from .schema import Usage
+from .schema import Context, Intent, Outcome, Refusal, SlotError, Usage
 from .store import TimerRow
-from .timeparse import parse_duration, say_duration, say_list, split_duration
+from .timeparse import MAX_DURATION_S, parse_duration, say_duration, say_list, split_duration
+
+MAX_NAME = 40  # characters; a timer's name is a word or two ("pasta", "eggs for breakfast")
 
 
 def _clean_name(name: Any) -> str | None:
@@ -23,13 +24,17 @@ def _clean_name(name: Any) -> str | None:
         if text.startswith(prefix):
             text = text[len(prefix):]
     text = text.removesuffix(" timer").strip()
+    if len(text) > MAX_NAME:
+        raise SlotError(f"a timer name is at most {MAX_NAME} characters")
     return text or None
 
 
 def _seconds(hours: Any = None, minutes: Any = None, seconds: Any = None) -> float | None:
+    """Total seconds, capped (a 400-digit number of minutes is just "too long", never an OverflowError)."""
     if hours is None and minutes is None and seconds is None:
         return None
-    return float(int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0))
+    total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0)
+    return float(max(-MAX_DURATION_S, min(total, MAX_DURATION_S)))
 
 
 def _label(timer: TimerRow) -> str:
@@ -213,6 +218,7 @@ class HassCancelTimer(TimerTarget):
 @register
 class HassCancelAllTimers(Intent):
     intent: ClassVar[str] = "HassCancelAllTimers"
+    bulk_destructive: ClassVar[bool] = True
     description: ClassVar[str] = "Cancels all timers, optionally only those of an area."
 
     area: str | None = None
@@ -251,6 +257,9 @@ class _ChangeTimer(TimerTarget):
         now = ctx.now.timestamp()
         delta = self.sign * (_seconds(self.hours, self.minutes, self.seconds) or 0)
         left = max(0.0, timer.remaining(now) + delta)
+        if left > ctx.settings.max_timer_hours * 3600:
+            raise Refusal(f"Timers can be at most {ctx.settings.max_timer_hours} hours long; the {_label(timer)} "
+                          f"has {say_duration(timer.remaining(now))} left.")
         if timer.state == "paused":
             timer.remaining_s = left
         else:

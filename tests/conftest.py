@@ -34,5 +34,6 @@ def env(tmp_path):
     UTC, and a config home of its own (so no user config file is read)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-             ASSISTANT_WYOMING_PORT="0")  # any free port: tests may run side by side
+             ASSISTANT_WYOMING_PORT="0",  # any free port: tests may run side by side
+             ASSISTANT_HTTP_PORT="0")  # `run`/`serve` serve HTTP: any free port, never a fixed one
     return e

@@ -19,7 +19,11 @@ NOW = dt.datetime(2026, 3, 2, 9, 0)  # a Monday
 
 @pytest.fixture
 def assistant(make_assistant):
-    return make_assistant()
+    # Templates only: a bare "ten minutes" with no question pending must be no request here (the
+    # learned tier would take it for a timer, which hides whether the question was still pending).
+    from assistant.config import LearnedSettings
+
+    return make_assistant(learned=LearnedSettings(enabled=False))
 
 
 def test_for_how_long_takes_a_bare_answer(assistant):

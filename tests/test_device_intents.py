@@ -5,6 +5,7 @@ flow (also across processes), dry runs, state questions, `assistant devices` and
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -209,17 +210,19 @@ def test_no_devices_configured_means_no_hub(tmp_path):
         a.close()
 
 
-def test_assistant_publishes_itself_to_home_assistant(assistant, probe, prefix):
+def test_assistant_publishes_itself_to_home_assistant(home, probe, prefix, caplog):
     from assistant.ha_publish import attach
 
-    said = []
+    said, mutes = [], []
+    assistant = Assistant(load_config(home, env={}), service=True)  # the long-running service owns the status
     pub = attach(assistant, on_announce=said.append)
+    pub.mute_listeners.append(mutes.append)
     try:
         base = f"{prefix}/assistant"
         cfg = json.loads(probe.wait_message(f"{prefix}/ha/switch/voice_assistant/mute/config")[-1])
         assert cfg["command_topic"] == f"{base}/mute/set" and cfg["availability_topic"] == f"{base}/status"
         for leaf in ("sensor/voice_assistant/last_transcript", "sensor/voice_assistant/next_alarm",
-                     "text/voice_assistant/announce"):
+                     "text/voice_assistant/announce", "text/voice_assistant/request"):
             assert probe.wait_message(f"{prefix}/ha/{leaf}/config"), leaf
         assert probe.wait_message(f"{base}/status")[-1] == "online"
         assistant.ask("set an alarm for 7 am", now=None)
@@ -236,7 +239,78 @@ def test_assistant_publishes_itself_to_home_assistant(assistant, probe, prefix):
         probe.publish(f"{base}/announce/set", "dinner is ready")
         assert wait_for(lambda: said == ["dinner is ready"])
         probe.publish(f"{base}/mute/set", "ON")
-        assert wait_for(lambda: pub.muted)
+        assert wait_for(lambda: pub.muted) and wait_for(lambda: mutes == [True])  # issue 12: someone listens
         assert probe.wait_message(f"{base}/mute", 2)[-1] == "ON"
+        assert (assistant.config.data_dir / "muted").read_text().strip() == "ON"
+        # issue 12: our own entities are not devices of ours ("turn off everything" must not unmute)
+        hub = assistant.services["devices"]
+        assert not [e.entity_id for e in hub.registry.all() if "voice_assistant" in e.entity_id]
+        assert not [r for r in caplog.records if "voice_assistant" in r.getMessage() and r.levelno >= logging.WARNING]
     finally:
         pub.stop()
+        assistant.close()
+    again = Assistant(load_config(home, env={}), service=True)  # issue 12: mute survives a restart
+    pub = attach(again)
+    try:
+        assert pub.muted
+        assert wait_for(lambda: probe.received(f"{base}/mute")[-1][1] == "ON")
+    finally:
+        pub.stop()
+        again.close()
+
+
+def test_serve_owns_availability_and_takes_requests_over_mqtt(home, probe, prefix):
+    """Issue 12: a one-shot `ask` beside `serve` leaves HA's availability alone; under `serve` the
+    last transcript / response sensors follow requests typed over MQTT, delayed commands included."""
+    base = f"{prefix}/assistant"
+    env = dict(os.environ, ASSISTANT_CONFIG=str(home), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0")  # any free ports
+    serve = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(serve.stdout.readline())["event"] == "ready"
+        assert probe.wait_message(f"{base}/status")[-1] == "online"
+        out = _cli(home, "ask", "what time is it")
+        assert out.returncode == 0, out.stderr
+        time.sleep(0.5)
+        assert [p for _, p in probe.received(f"{base}/status")] == ["online"]  # not "offline" from the ask
+        probe.publish(f"{base}/ask", "in 1 second, turn off the kitchen ceiling")
+        event = json.loads(serve.stdout.readline())
+        assert event["event"] == "request" and event["intent"] == "HassStartTimer", event
+        assert probe.wait_message(f"{base}/transcript")[-1] == "in 1 second, turn off the kitchen ceiling"
+        assert json.loads(probe.wait_message(f"{prefix}/z2m/Kitchen Ceiling/set", timeout=10)[-1]) == {"state": "OFF"}
+        assert probe.wait_message(f"{base}/transcript", 2)[-1] == "turn off the kitchen ceiling"
+        assert probe.wait_message(f"{base}/response", 2)[-1] == "Turned off the Kitchen Ceiling."
+    finally:
+        serve.terminate()
+        assert serve.wait(timeout=10) == 0
+    stderr = serve.stderr.read()
+    assert "voice_assistant" not in stderr and "'text' not supported" not in stderr, stderr  # no warning about ourselves
+    assert probe.wait_message(f"{base}/status", 2)[-1] == "offline"
+
+
+def test_several_thermostats_and_no_area_ask_which(tmp_path):
+    """Issue 12: three thermostats, no area said and none for the box: ask which, change nothing."""
+    devices = [{"name": n, "component": "climate", "area": a, "temperature_command_topic": f"t/{a}/set"}
+               for n, a in (("Thermostat", "Hallway"), ("Heat Pump", "Bedroom"), ("Ecobee", "Office"))]
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "timezone": "UTC",
+                                "devices": {"devices": devices}}))
+    a = Assistant(load_config(path, env={}))
+    try:
+        r = a.ask("set the thermostat to 21")
+        assert r.intent == "HassClimateSetTemperature" and r.actions == [], r
+        assert r.response.startswith("Which thermostat: the Hallway, the Bedroom or the Office?"), r.response
+        r = a.ask("set the thermostat to 21", area="Office")  # the box's area decides
+        assert r.response == "Set the Ecobee to 21 degrees." and r.actions[0]["topic"] == "t/Office/set", r
+    finally:
+        a.close()
+
+
+def test_cli_devices_never_cuts_names(tmp_path):
+    name = "Living Room Reading Lamp By The Window"  # 38 characters
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "devices": {"devices": [
+        {"name": name, "component": "light", "area": "Living Room", "command_topic": "x/set"}]}}))
+    out = _cli(path, "devices")
+    assert out.returncode == 0, out.stderr
+    assert name in out.stdout, out.stdout

@@ -154,10 +154,12 @@ def test_hub_without_broker_or_ha():
     h.stop()
 
 
-def test_hub_with_unreachable_broker_reports_and_queues():
+def test_hub_with_unreachable_broker_reports_and_queues(tmp_path):
+    """The service (a hub with an outbox) queues; a one-shot hub says it did not send (test_hostile.py)."""
     h = DeviceHub.from_settings(MqttSettings(url="mqtt://127.0.0.1:9"), HomeAssistantSettings(),
                                 DevicesSettings(devices=[DeviceConfig(name="Porch", component="switch",
-                                                                      command_topic="porch/set")]))
+                                                                      command_topic="porch/set")]),
+                                outbox=tmp_path / "outbox.db")
     try:
         errors = h.start(timeout=0.3)
         assert len(errors) == 1 and "mqtt://127.0.0.1:9" in errors[0]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from devices.entities import EntityRegistry
-from devices.homeassistant import AREA_TEMPLATE, HomeAssistantBackend, HomeAssistantError
+from devices.homeassistant import ENTITY_TEMPLATE, HomeAssistantBackend, HomeAssistantError
 from devices.hub import DeviceHub
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
+from tests.fixtures_mqtt import mosquitto, prefix, probe, wait_for  # noqa: F401
 
 TOKEN = "test-token-123"
 
@@ -38,6 +40,7 @@ class FakeHA:
             _state("sun.sun", "above_horizon", friendly_name="Sun"),
         ]}
         self.areas = {"light.living_room": "Living Room", "cover.garage_door": "Garage", "climate.hallway": "Hallway"}
+        self.mqtt_devices: dict[str, list[str]] = {}  # entity from HA's MQTT integration -> MQTT device ids
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,9 +84,10 @@ class FakeHA:
                 if self.path == "/api/template":
                     if not fake.template_ok:
                         return self._send(404, {"message": "not found"})
-                    assert body["template"] == AREA_TEMPLATE
-                    text = "".join(f"{e}\t{fake.areas.get(e, '')}\n" for e in fake.states)
-                    return self._send(200, text, "text/plain")
+                    assert body["template"] == ENTITY_TEMPLATE
+                    rows = [[e, fake.areas.get(e, ""), e in fake.mqtt_devices, fake.mqtt_devices.get(e, [])]
+                            for e in fake.states]
+                    return self._send(200, json.dumps(rows), "text/plain")
                 if self.path.startswith("/api/services/"):
                     path, _, query = self.path.partition("?")
                     _, _, _, domain, service = path.split("/")
@@ -177,10 +181,12 @@ def test_bad_token_and_unreachable_are_clear(fake_ha):
     h = _hub(fake_ha.url, token="wrong")
     errors = h.start(timeout=1)
     assert len(errors) == 1 and "rejected the token" in errors[0] and "long-lived access token" in errors[0]
+    assert "home_assistant.token" in errors[0]  # issue 12: the real key, not "homeassistant.token"
     h2 = _hub("http://127.0.0.1:9", timeout=1)
     errors = h2.start(timeout=1)
     assert len(errors) == 1 and "http://127.0.0.1:9" in errors[0] and "reachable" in errors[0]
-    with pytest.raises(HomeAssistantError, match="not configured"):
+    assert "home_assistant.url" in errors[0]
+    with pytest.raises(HomeAssistantError, match=r"not configured: set home_assistant\.url and home_assistant\.token"):
         HomeAssistantBackend(HomeAssistantSettings(), EntityRegistry())
 
 
@@ -194,3 +200,81 @@ def test_areas_from_config_when_template_unavailable():
         assert not h.ha.areas_from_ha
     finally:
         fake.close()
+
+
+def test_settings_error_names_the_real_key():
+    with pytest.raises(ValueError, match=r"home_assistant\.token"):
+        HomeAssistantSettings(url="http://127.0.0.1:8123")
+
+
+def _assistant(tmp_path, **cfg):
+    from assistant.config import load_config
+    from assistant.core import Assistant
+
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "timezone": "UTC", **cfg}))
+    return Assistant(load_config(path, env={}))
+
+
+def test_bad_token_is_said_not_no_such_device(fake_ha, tmp_path):
+    """Issue 12: with a refused token, "turn off the kitchen light" says so (not "There is no device")."""
+    a = _assistant(tmp_path, home_assistant={"url": fake_ha.url, "token": "wrong"})
+    try:
+        for text in ("turn off the living room light", "set the thermostat to 21", "is the garage door open"):
+            r = a.ask(text)
+            assert r.response.startswith("Home Assistant refused my access token"), (text, r)
+            assert "home_assistant.token" in r.response and r.actions == []
+        assert fake_ha.calls == []
+    finally:
+        a.close()
+
+
+def test_own_entities_from_home_assistant_are_not_devices(fake_ha):
+    """Issue 12: our Mute switch and sensors, published to HA by MQTT discovery, come back over REST."""
+    fake_ha.states["switch.voice_assistant_mute"] = _state("switch.voice_assistant_mute", "off",
+                                                           friendly_name="Voice Assistant Mute")
+    fake_ha.mqtt_devices["switch.voice_assistant_mute"] = ["voice_assistant"]
+    h = _hub(fake_ha.url)
+    assert h.start(timeout=1) == []
+    assert "switch.voice_assistant_mute" not in h.registry and "light.living_room" in h.registry
+
+
+def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosquitto, probe, prefix):  # noqa: F811
+    """Issue 12: an MQTT light HA also exposes is one entity (HA's), and one command goes out."""
+    def light(name, ident, topic):
+        return json.dumps({"name": name, "command_topic": f"{prefix}/{topic}/set", "state_topic": f"{prefix}/{topic}",
+                           "unique_id": f"{ident}_light", "device": {"identifiers": [ident], "name": name}})
+
+    probe.publish(f"{prefix}/ha/light/garden01/light/config", light("Garden light", "garden01", "garden"), retain=True)
+    probe.subscribe(f"{prefix}/#")
+    ha_id = "light.garden_light_garden_light"  # how HA 2024.3 named it
+    fake_ha.states[ha_id] = _state(ha_id, "on", friendly_name="Garden light", supported_color_modes=["onoff"])
+    fake_ha.areas[ha_id] = "Garden"
+    fake_ha.mqtt_devices[ha_id] = ["garden01"]
+    fake_ha.states["light.porch"] = _state("light.porch", "off", friendly_name="Porch light",
+                                           supported_color_modes=["onoff"])
+    fake_ha.mqtt_devices["light.porch"] = ["porch01"]
+    fake_ha.areas["light.porch"] = "Garden"
+    h = DeviceHub.from_settings(MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha",
+                                             base_topic=f"{prefix}/assistant"),
+                                HomeAssistantSettings(url=fake_ha.url, token=TOKEN), DevicesSettings())
+    try:
+        assert h.start(timeout=3) == []
+        lights = sorted(e.entity_id for e in h.registry.all() if e.component == "light")
+        assert lights == [ha_id, "light.living_room", "light.porch"], lights
+        assert h.registry.get(ha_id).source == "homeassistant"
+        # a config that arrives later (HA restarted, a new device) is recognised too
+        probe.publish(f"{prefix}/ha/light/porch01/light/config", light("Porch light", "porch01", "porch"), retain=True)
+        assert wait_for(lambda: h.discovery.messages_seen >= 2)
+        time.sleep(0.2)
+        assert sorted(e.entity_id for e in h.registry.all() if e.component == "light") == lights
+        actions = h.controller.turn_off_area("Garden")
+        assert sorted(a["entity_id"] for a in actions) == [ha_id, "light.porch"]
+        assert {a["type"] for a in actions} == {"ha_service"}
+        assert [c[:2] for c in fake_ha.calls] == [("light", "turn_off")] * 2
+        time.sleep(0.3)
+        assert not [t for t, _ in probe.received() if t.endswith("/set")]  # no second command over MQTT
+    finally:
+        h.stop()
+        for topic in ("garden01", "porch01"):
+            probe.publish(f"{prefix}/ha/light/{topic}/light/config", "", retain=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 
@@ -27,8 +28,9 @@ def test_settings_reject_bad_url():
         MqttSettings(url="tcp://localhost:1883")
 
 
-def _client(url: str, base: str, **kw) -> MqttClient:
-    return MqttClient(MqttSettings(url=url, base_topic=base, reconnect_min_delay=1, reconnect_max_delay=2, **kw))
+def _client(url: str, base: str, availability: bool = True, **kw) -> MqttClient:
+    return MqttClient(MqttSettings(url=url, base_topic=base, reconnect_min_delay=1, reconnect_max_delay=2, **kw),
+                      availability=availability)
 
 
 def test_publish_subscribe_and_status(mosquitto, probe, prefix):
@@ -59,6 +61,28 @@ def test_last_will_when_connection_dies(mosquitto, probe, prefix):
     c._stopping = True
     c._client.loop_stop()
     assert probe.wait_message(f"{prefix}/assistant/status", 2, timeout=10)[-1] == "offline"
+
+
+def test_one_shot_client_leaves_the_service_status_alone(mosquitto, probe, prefix):
+    """Issue 12: an `assistant ask` beside a running `serve` must not mark the service unavailable,
+    neither on exit nor by its last will, nor kick it off the broker with the same client id."""
+    probe.subscribe(f"{prefix}/assistant/status")
+    service = _client(mosquitto.url, f"{prefix}/assistant", client_id="box")
+    assert service.start(5)
+    assert probe.wait_message(f"{prefix}/assistant/status") == ["online"]
+    one_shot = _client(mosquitto.url, f"{prefix}/assistant", availability=False, client_id="box")
+    assert one_shot.start(5)
+    one_shot.stop()
+    dying = _client(mosquitto.url, f"{prefix}/assistant", availability=False, keepalive=5)
+    assert dying.start(5)
+    dying._client.socket().close()  # an abrupt end: the broker must have no will to publish
+    dying._stopping = True
+    dying._client.loop_stop()
+    time.sleep(1.0)
+    assert [p for _, p in probe.received(f"{prefix}/assistant/status")] == ["online"]
+    assert service.connected and service.connect_count == 1
+    service.stop()
+    assert probe.wait_message(f"{prefix}/assistant/status", 2)[-1] == "offline"
 
 
 def test_callback_exception_does_not_break_loop(mosquitto, probe, prefix, caplog):

@@ -125,6 +125,30 @@ def test_push_to_talk_trigger(engines):  # noqa: F811
     assert [r["intent"] for r in results] == ["GetTime"] and results[0]["wake_word"] == "push_to_talk"
 
 
+def test_muted_pipeline_ignores_the_microphone(engines):  # noqa: F811
+    """Issue 12: HA's Mute switch (an Event the publisher sets) makes the pipeline deaf: no wake word,
+    no push-to-talk, no request; unmuted, the same audio is heard again."""
+    import threading
+
+    muted = threading.Event()
+    recorder = Recorder()
+    pipe = Pipeline(recorder, test_settings(), engines=engines, muted=muted)
+    audio = join(silence(0.5), wake_phrase(), silence(0.3), piper_speech("Turn on the kitchen light."), silence(1.5))
+
+    def feed_all(samples):
+        out = []
+        for i in range(0, len(samples) - 512, 512):
+            out.extend(pipe.feed(samples[i : i + 512]))
+        return out
+
+    muted.set()
+    assert feed_all(audio) == []
+    pipe.trigger()
+    assert feed_all(audio) == [] and recorder.calls == []
+    muted.clear()
+    assert [r["intent"] for r in feed_all(audio)] == ["TurnOn"] and len(recorder.calls) == 1
+
+
 def test_understand_failure_is_reported_and_pipeline_goes_on(engines):  # noqa: F811
     def broken(text):
         if "timer" in text.lower():

@@ -1,0 +1,169 @@
+"""Fuzz the assistant with hostile input and print what happened.
+
+Usage: python bench/fuzz.py [--lines 10000] [--configs 10000] [--seed 8]
+
+A private mosquitto is started on 127.0.0.1. ``--configs`` retained discovery configs from
+``tests/fuzzgen.py`` (junk of every shape, hostile wildcards and takeovers, some valid devices) are
+published, then 5 real lights last. Then:
+
+1. every config is also fed straight into a discovery instance, timing each (max time per config);
+2. an Assistant starts as ``assistant ask`` would (one-shot) and reads them all from the broker;
+3. ``--lines`` hostile lines go through ``Assistant.ask``, timed one by one;
+4. the 5 real lights are switched, in-process and with one-shot ``assistant ask`` processes, and the
+   commands are checked at an MQTT subscriber.
+
+Printed: crashes (an exception out of ``ask``, or its "something went wrong" answer), hangs (an
+input over 1 s), max and 99th-percentile time per input, actions taken on garbage, and whether the
+valid lights still work. Exit status 1 when any of those fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.config import load_config  # noqa: E402
+from assistant.core import Assistant  # noqa: E402
+from devices.discovery import MqttDiscovery  # noqa: E402
+from devices.entities import EntityRegistry  # noqa: E402
+from devices.mqtt import MqttClient  # noqa: E402
+from devices.settings import MqttSettings  # noqa: E402
+from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, wait_for  # noqa: E402
+from tests.fuzzgen import discovery_configs, lines  # noqa: E402
+
+HANG_S = 1.0
+REAL = 5
+
+
+def pct(values: list[float], p: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(len(values) * p))] if values else 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--configs", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=8)
+    args = ap.parse_args()
+    failed = False
+    broker = Mosquitto().start()
+    tmp = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    try:
+        probe = make_probe(broker.port)
+        probe.subscribe("real/#")
+        configs = list(discovery_configs(args.seed, args.configs, "ha"))
+        for _, topic, payload in configs:
+            probe.client.publish(topic, payload, qos=0, retain=True)
+        for i in range(1, REAL + 1):
+            probe.publish(f"ha/light/real{i}/config",
+                          json.dumps({"name": f"Bench Light {i}", "cmd_t": f"real/{i}/set", "uniq_id": f"real{i}"}),
+                          retain=True)
+        kinds = {k: sum(1 for c in configs if c[0] == k) for k in ("junk", "hostile", "valid")}
+        print(f"discovery: {len(configs)} retained configs published ({kinds}) + {REAL} real lights")
+
+        # 1. each config straight into discovery, timed
+        client = MqttClient(MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"))  # never connected
+        d = MqttDiscovery(client, EntityRegistry(), "ha")
+        times = []
+        crashes = 0
+        for _, topic, payload in configs:
+            t0 = time.perf_counter()
+            try:
+                d._on_config(topic, payload, True)
+            except Exception:  # noqa: BLE001
+                crashes += 1
+            times.append(time.perf_counter() - t0)
+        print(f"  per config: max {max(times) * 1000:.1f} ms, p99 {pct(times, 0.99) * 1000:.2f} ms, "
+              f"mean {statistics.mean(times) * 1000:.3f} ms; crashes {crashes}; entities registered {len(d.registry)}")
+        failed |= crashes > 0 or max(times) > 0.1
+
+        # 2. an assistant reads them from the broker
+        dead = f"http://127.0.0.1:{free_port()}/v1/forecast"  # no network: weather fails at once
+        (tmp / "music").mkdir()
+        cfg = {"data_dir": str(tmp / "data"), "timezone": "UTC",
+               "weather": {"forecast_url": dead, "geocoding_url": dead},
+               "media": {"music_dir": str(tmp / "music"), "cache_dir": str(tmp / "cache")},
+               "mqtt": {"url": broker.url, "discovery_prefix": "ha", "base_topic": "fuzzbench"}}
+        (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
+        t0 = time.perf_counter()
+        assistant = Assistant(load_config(tmp / "config.yaml", env={}))
+        hub = assistant.services["devices"]
+        print(f"  assistant start with the flood on the broker: {time.perf_counter() - t0:.1f} s; "
+              f"configs read {hub.discovery.messages_seen}; entities {len(hub.registry)}; problems: {hub.errors or 'none'}")
+
+        # 3. lines (after one request per kind of intent: first-use imports are not input-dependent)
+        for warm in ("what time is it", "set the kitchen light to 50 percent", "set a timer for 1 minute",
+                     "cancel all timers", "set an alarm for 7 am", "cancel all alarms", "what's the weather",
+                     "play some jazz", "stop", "turn off the attic fan", "blorp"):
+            assistant.ask(warm)
+        times, crashes, garbage_acts, hangs, answers = [], [], 0, 0, {}
+        counts = {"command": 0, "garbage": 0, "long": 0}
+        for kind, line in lines(args.seed, args.lines):
+            counts[kind] += 1
+            t0 = time.perf_counter()
+            try:
+                r = assistant.ask(line)
+            except Exception as exc:  # noqa: BLE001
+                crashes.append(f"{line[:60]!r}: {exc!r}")
+                continue
+            took = time.perf_counter() - t0
+            times.append(took)
+            hangs += took > HANG_S
+            if "something went wrong" in r.response:
+                crashes.append(f"{line[:60]!r}: {r.response}")
+            if kind == "garbage" and r.actions:
+                garbage_acts += 1
+                print(f"  ACTED on garbage {line[:60]!r}: {r.actions}")
+            key = r.intent or "(none)"
+            answers[key] = answers.get(key, 0) + 1
+        print(f"lines: {len(times) + len(crashes)} ({counts}); crashes {len(crashes)}; hangs (> {HANG_S:g} s) {hangs}; "
+              f"max {max(times) * 1000:.0f} ms, p99 {pct(times, 0.99) * 1000:.0f} ms, "
+              f"median {statistics.median(times) * 1000:.1f} ms; actions on garbage {garbage_acts}")
+        top = sorted(answers.items(), key=lambda kv: -kv[1])[:8]
+        print("  intents: " + ", ".join(f"{k} {v}" for k, v in top))
+        for c in crashes[:10]:
+            print(f"  CRASH {c}")
+        failed |= bool(crashes) or hangs > 0 or garbage_acts > 0 or max(times) > 0.1
+
+        # 4. the real lights still work
+        ok = 0
+        for i in range(1, REAL + 1):
+            r = assistant.ask(f"turn on bench light {i}")
+            good = r.response == f"Turned on the Bench Light {i}." and probe.wait_message(f"real/{i}/set", 1, 3) == ["ON"]
+            ok += good
+            if not good:
+                print(f"  bench light {i}: {r.response!r} {r.actions}")
+        assistant.close()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        env.update(ASSISTANT_CONFIG=str(tmp / "config.yaml"), PYTHONPATH=str(ROOT))
+        cli_ok = 0
+        for i in range(1, REAL + 1):
+            out = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", f"turn off bench light {i}", "--json"],
+                                 capture_output=True, text=True, env=env, timeout=120)
+            said = json.loads(out.stdout)["response"] if out.returncode == 0 and out.stdout else out.stderr[-200:]
+            good = said == f"Turned off the Bench Light {i}." and probe.wait_message(f"real/{i}/set", 2, 3) == ["ON", "OFF"]
+            cli_ok += good
+            if not good:
+                print(f"  one-shot bench light {i}: {said!r}")
+        print(f"valid lights after the flood: in-process {ok}/{REAL}, one-shot `assistant ask` {cli_ok}/{REAL}")
+        failed |= ok < REAL or cli_ok < REAL
+    finally:
+        broker.cleanup()
+    print("FAILED" if failed else "OK")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Early endpointing: a complete command ends the turn after a short silence; a paused one is not cut.
+
+The completeness check is the real text core's (``Assistant.is_complete``: templates, slots, and
+no trailing "for"/"the"/...); speech is Piper (noise 0), synthesised at test time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.audio import blocks
+from assistant.pipeline import process_audio
+from assistant.vad import Endpointer
+from assistant.voice_settings import VadSettings
+from intents.completeness import ends_open
+from tests.fixtures_voice import engines, join, keyword_understand, piper_speech, silence, test_settings  # noqa: F401
+
+DEVICES = [
+    {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": "home/kitchen/set"},
+    {"name": "Bedroom Light", "component": "light", "area": "bedroom", "command_topic": "home/bedroom/set"},
+]
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory):
+    from assistant.config import load_config
+    from assistant.core import Assistant
+
+    config = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("data")), "ASSISTANT_TZ": "UTC"})
+    config = config.model_validate({**config.model_dump(), "devices": {"devices": DEVICES}})
+    assistant = Assistant(config)
+    yield assistant
+    assistant.close()
+
+
+def trimmed(text: str) -> np.ndarray:
+    """Piper speech without its own leading/trailing silence, so a pause we insert is the pause heard."""
+    audio = piper_speech(text)
+    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > 200)
+    return audio[loud[0] : loud[-1] + 1]
+
+
+def understand_with(core):
+    return lambda text: core.ask(text, dry_run=True)
+
+
+def test_ends_open_words_and_punctuation():
+    for text in ("Set a timer for", "Turn on the", "turn on the kitchen light and", "Play", "Set an alarm for...",
+                 "Turn on the kitchen,", "", "  "):
+        assert ends_open(text), text
+    for text in ("Turn on the kitchen light.", "What time is it?", "set a timer for 5 minutes", "Turn the lights on"):
+        assert not ends_open(text), text
+
+
+def test_is_complete(core):
+    for text in ("Turn on the kitchen light.", "What time is it?", "Set a timer for five minutes.",
+                 "Set an alarm for seven thirty.", "Add milk to the shopping list."):
+        assert core.is_complete(text), text
+    # open endings, no template, or a slot the handler would ask for ("What time ...?")
+    for text in ("Turn on the", "Set a timer for", "Set an alarm.", "Set an alarm for", "Turn on the kitchen light and",
+                 "Add milk to the", "Make me a sandwich.", "Turn on the...", "Set a timer"):
+        assert not core.is_complete(text), text
+    assert core.store is not None and core.ask("what timers are running", dry_run=True).intent  # nothing was set
+
+
+def test_endpointer_ends_early_only_when_told_and_resume_withdraws():
+    speech = piper_speech("Turn on the kitchen light.")
+    audio = join(silence(0.5), speech, silence(1.0))
+    s = VadSettings(trailing_silence_ms=400, early_endpoint_ms=160)
+
+    def run(early: bool):
+        ep = Endpointer(s)
+        for b in blocks(audio, 512):
+            for ev in ep.process(b):
+                if ev.kind == "pause" and early:
+                    ep.end_early()
+                if ev.kind == "end":
+                    return ev
+        raise AssertionError("no end")
+
+    early, plain = run(True), run(False)
+    assert early.early and not plain.early
+    assert early.t - early.speech_end == pytest.approx(0.16, abs=0.04)
+    assert plain.t - plain.speech_end == pytest.approx(0.40, abs=0.04)
+    # a pause inside the command: the early decision is withdrawn when speech resumes
+    ep = Endpointer(s)
+    two = join(silence(0.5), trimmed("Turn on the"), silence(0.12), trimmed("kitchen light."), silence(1.0))
+    ends = []
+    for b in blocks(two, 512):
+        for ev in ep.process(b):
+            if ev.kind == "pause":
+                ep.end_early()  # as if every pause were complete: only the 130 ms gap is too short to end
+            if ev.kind == "end":
+                ends.append(ev)
+    assert len(ends) == 1 and ends[0].early
+
+
+def test_complete_command_ends_early(core, engines):  # noqa: F811
+    audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.2))
+    settings = test_settings()
+    (early,) = process_audio(audio, understand_with(core), settings, no_wake=True, engines=engines,
+                             is_complete=core.is_complete)
+    (plain,) = process_audio(audio, understand_with(core), settings, no_wake=True, engines=engines)
+    assert early["intent"] == plain["intent"] == "HassTurnOn"
+    assert early["early_endpoint"] and not plain["early_endpoint"]
+    # silence waited on the audio clock (CPU load does not change it)
+    assert early["timings_ms"]["endpoint_silence"] <= settings.vad.early_endpoint_ms + 40
+    assert plain["timings_ms"]["endpoint_silence"] >= settings.vad.trailing_silence_ms
+    # with early endpointing off in the config, is_complete is not used
+    off = test_settings(vad__early_endpoint_ms=0)
+    (r,) = process_audio(audio, understand_with(core), off, no_wake=True, engines=engines, is_complete=core.is_complete)
+    assert not r["early_endpoint"] and r["timings_ms"]["endpoint_silence"] >= off.vad.trailing_silence_ms
+
+
+@pytest.mark.parametrize("first, second, intent, slot", [
+    ("Turn on the", "kitchen light.", "HassTurnOn", "kitchen"),
+    ("Set an alarm for", "seven thirty.", "SetAlarm", ":30"),  # 07:30 or 19:30, whichever comes next
+])
+def test_paused_command_is_not_cut(core, engines, first, second, intent, slot):  # noqa: F811
+    # 350 ms: longer than the early silence (160 ms), shorter than the full timeout (400 ms)
+    audio = join(silence(0.5), trimmed(first), silence(0.35), trimmed(second), silence(1.2))
+    results = process_audio(audio, understand_with(core), test_settings(), no_wake=True, engines=engines,
+                            is_complete=core.is_complete)
+    assert [r["intent"] for r in results] == [intent], [r["transcript"] for r in results]
+    assert slot in str(results[0]["slots"]).lower()  # the second half was heard too
+
+
+def test_failing_check_waits_the_full_timeout(engines):  # noqa: F811
+    def broken(text):
+        raise RuntimeError("check exploded")
+
+    audio = join(silence(0.5), piper_speech("What time is it?"), silence(1.2))
+    (r,) = process_audio(audio, keyword_understand, test_settings(), no_wake=True, engines=engines, is_complete=broken)
+    assert r["intent"] == "GetTime" and not r["early_endpoint"]

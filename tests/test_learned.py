@@ -1,0 +1,116 @@
+"""The learned tier (intents/learned.py): phrasing no template has, slots, asking back, out of scope,
+a pickle-free artefact and deterministic training."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from intents.learned import MODEL_PATH, LearnedRecognizer
+from intents.registry import intents
+
+NOW = dt.datetime(2026, 11, 29, 10, 0)
+DEVICES = [
+    {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": "t/k",
+     "brightness_command_topic": "t/kb", "rgb_command_topic": "t/kc"},
+    {"name": "Bedroom Light", "component": "light", "area": "bedroom", "command_topic": "t/b",
+     "brightness_command_topic": "t/bb"},
+    {"name": "TV Plug", "component": "switch", "area": "living room", "command_topic": "t/tv"},
+    {"name": "Robot Vacuum", "component": "vacuum", "area": "hallway", "command_topic": "t/v"},
+]
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    from assistant.config import load_config
+    from assistant.core import Assistant
+
+    config = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("data")), "ASSISTANT_TZ": "UTC"})
+    config = config.model_validate({**config.model_dump(), "area": "living room", "devices": {"devices": DEVICES}})
+    a = Assistant(config)
+    yield a
+    a.close()
+
+
+# Phrasings written for this test, none of them in a template or in the training data.
+UNSEEN = [
+    ("kitchen lighting off please mate", "HassTurnOff", {"name": "Kitchen Light"}),
+    ("bedroom needs to be brighter", "HassLightSet", {"area": "bedroom", "brightness_step": 25}),
+    ("i need nine minutes counted down", "HassStartTimer", {"minutes": 9}),
+    ("would love to hear some dolly parton", "HassMediaSearchAndPlay", {"search_query": "dolly parton"}),
+    ("the floors need a hoover", "HassVacuumStart", {}),
+]
+
+
+@pytest.mark.parametrize("sentence,intent,slots", UNSEEN)
+def test_unseen_phrasing(assistant, sentence, intent, slots):
+    result = assistant.ask(sentence, now=NOW, dry_run=True)
+    assert (result.intent, result.recognizer) == (intent, "learned"), f"{sentence!r}: {result}"
+    for key, value in slots.items():
+        assert result.slots.get(key) == value, f"{sentence!r}: slot {key} in {result.slots}"
+
+
+@pytest.mark.parametrize("sentence", [
+    "what's on my calendar for friday", "email the landlord about the boiler", "tell me something funny",
+    "let's play twenty questions", "the um", "purple monkey dishwasher", "book me a table for two tonight",
+])
+def test_out_of_scope_does_nothing(assistant, sentence):
+    result = assistant.ask(sentence, now=NOW, dry_run=True)
+    assert result.intent is None and result.actions == [], f"{sentence!r} -> {result.intent} {result.slots}"
+    assert result.response.startswith("Sorry")
+
+
+def test_missing_slot_asks(assistant):
+    rec = assistant.recognizers[1]
+    (found,) = rec.candidates("i need a timer")  # the tier alone: templates now ask this themselves
+    assert (found.intent, found.slots) == ("HassStartTimer", {"question": "For how long?", "missing": "duration"})
+    result = assistant.ask("i need a timer", now=NOW, dry_run=True)
+    assert (result.intent, result.response, result.actions) == ("HassStartTimer", "For how long?", [])
+    assert rec.fill("HassMediaSearchAndPlay", "could you play", {}) == {"_missing": "search_query"}
+    assert rec.fill("HassTurnOn", "could you turn it on", {}) == {"_missing": "device"}
+
+
+def test_tier_order(make_assistant, tmp_path):
+    from assistant.config import LearnedSettings, LlmSettings
+
+    with_llm = make_assistant(llm=LlmSettings(url="http://127.0.0.1:9/v1"))
+    assert [r.name for r in with_llm.recognizers] == ["template", "learned", "llm"]
+    assert [r.name for r in make_assistant(learned=LearnedSettings(enabled=False)).recognizers] == ["template"]
+
+
+def test_in_scope_score():
+    rec = LearnedRecognizer(intents())
+    assert rec.in_scope("could you dim the lights in here a touch") > 0.8
+    assert rec.in_scope("what's the weather doing tomorrow") > 0.8
+    assert rec.in_scope("send a message to my sister") < 0.3
+    assert rec.in_scope("") == 0.0
+
+
+def test_artefact_is_plain_arrays():
+    raw = MODEL_PATH.read_bytes()
+    assert len(raw) <= 20_000_000
+    with np.load(io.BytesIO(raw), allow_pickle=False) as z:  # raises on any pickled object array
+        assert all(z[name].dtype != object for name in z.files)
+    assert all(name.endswith(".npy") for name in zipfile.ZipFile(io.BytesIO(raw)).namelist())
+
+
+def test_training_is_deterministic(tmp_path):
+    pytest.importorskip("sklearn")
+    from intents.train import Example, save, train
+
+    examples = [
+        Example("play some jazz".split(), ["O", "O", "B-QUERY"], "HassMediaSearchAndPlay", "t"),
+        Example("put on the beatles".split(), ["O", "O", "B-QUERY", "I-QUERY"], "HassMediaSearchAndPlay", "t"),
+        Example("weather in paris".split(), ["O", "O", "B-PLACE"], "HassGetWeather", "t"),
+        Example("set a timer for 5 minutes".split(), ["O"] * 6, "HassStartTimer", "t"),
+        Example("tell me a joke".split(), ["O"] * 4, "none", "t"),
+    ]
+    save(train(examples), tmp_path / "a.npz")
+    save(train(examples), tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    rec = LearnedRecognizer(intents(), tmp_path / "a.npz", threshold=0.0)
+    assert rec.understand("play jazz")[0] == "HassMediaSearchAndPlay"
