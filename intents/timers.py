@@ -177,6 +177,9 @@ class HassStartTimer(Intent):
     def total(self) -> float:
         return _seconds(self.hours, self.minutes, self.seconds) or 0.0
 
+    def needs_more(self) -> bool:
+        return not self.total()  # "set a timer": "For how long?"
+
     def handle(self, ctx: Context) -> Outcome:
         total = self.total()
         if not total:
