@@ -251,19 +251,22 @@ def weather_slot_rate(rows: list[dict], results: list[dict]) -> None:
 
 MEDIA_SLOTS = {"artist_name", "song_name", "playlist_name", "radio_name", "podcast_name", "podcast_descriptor",
                "audiobook_name", "audiobook_author", "music_genre"}
+TRANSPORT = {"HassMediaNext", "HassMediaPrevious", "HassMediaPause", "HassMediaUnpause"}
 
 
 def _words(text: object) -> str:
+    """Normalised words; a decimal already in digits ("93.5", as our slots hold it) stays one word."""
     from intents.normalize import normalize
 
-    return normalize(str(text or ""))
+    parts = re.split(r"(\d+\.\d+)", str(text or ""))
+    return " ".join(p if i % 2 else normalize(p) for i, p in enumerate(parts) if p.strip())
 
 
 def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
     """None when the row has no slot we support; else: intent right and every supported slot right.
     Supported: weather place and day, alarm time, time-zone place, media names (artist, song, album,
-    playlist, station, podcast, audiobook, genre: each inside our search query, no more than 3 words
-    besides), light area, colour and amount."""
+    playlist, station, podcast, audiobook, genre: each inside our search query and media class, no more
+    than 3 words besides), light area, colour and amount."""
     label = label_of(row)
     ents: dict[str, list[str]] = defaultdict(list)
     for e in row.get("entities") or []:
@@ -277,8 +280,11 @@ def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
             checks.append(_same_days(slots.get("date"), day, now))
     elif label.startswith("play_"):
         media = [_words(t) for k in MEDIA_SLOTS for t in ents[k]]
-        if media:
-            query = _words(slots.get("search_query"))
+        if media and intent in TRANSPORT and not any(ents[k] for k in MEDIA_SLOTS - {"podcast_descriptor"}):
+            checks.append(True)  # "skip to the next episode": the player's own command, no query to read
+        elif media:
+            # the kind of thing is our media_class: "play my gym playlist" -> "my gym", playlist
+            query = _words(f"{slots.get('search_query') or ''} {slots.get('media_class') or ''}")
             checks.append(all(m in query for m in media)
                           and len(query.split()) <= sum(len(m.split()) for m in media) + 3)
     elif label == "alarm_set" and ents["time"]:

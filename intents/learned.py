@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Iterable
 
 import numpy as np
 
+from .media import _GAME
 from .recognizer import Candidate
 from .schema import Context, Intent, Outcome
 
@@ -103,6 +104,7 @@ class Model:
     intents: Linear
     tagger: Linear
     threshold: float
+    margin: float  # the least lead of the top intent over the runner-up
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "Model":
@@ -112,6 +114,7 @@ class Model:
                 Linear(z["intent_w"], z["intent_b"], info["intent_classes"]),
                 Linear(z["tag_w"], z["tag_b"], info["tag_classes"]),
                 float(info["threshold"]),
+                float(info.get("margin", 0.0)),
             )
 
     def classify(self, words: list[str]) -> dict[str, float]:
@@ -174,11 +177,24 @@ QUESTIONS = {
     "search_query": "What should I play?",
     "volume_level": "What volume should I set, in percent?",
     "temperature": "What temperature should I set?",
+    "message": "What should I remind you of?",
 }
 
 
 # ---- slots from words -----------------------------------------------------------------------------
 
+# What the classifier's guess must be able to point at in the words (calendar rows look like weather to
+# it: "what do i have on next week"; "time in india when it's 12 pm in us" like the time)
+_WEATHER_WORDS = re.compile(
+    r"\b(?:weather|forecast|outlook|rain\w*|snow\w*|sun\w*|cloud\w*|storm\w*|wind\w*|fog\w*|hail|sleet|frost\w*|"
+    r"ice|icy|thunder\w*|lightning|drizzl\w*|showers?|humid\w*|temperature|degrees|hot|cold|warm|cool|chilly|"
+    r"freezing|heat|umbrella|brolly|coat|jacket|sweater|jumper|sunscreen|outside|outdoors|climate|uv|pollen|"
+    r"celsius|fahrenheit|wet|dry|mild|nice day|beach|barbecue|bbq)\b")
+_CONVERT = re.compile(r"\b(?:difference|convert|converted|when it'?s|when the time|if it'?s|zone|ahead|behind)\b")
+_LIKING = re.compile(r"\b(?:like|likes|love|loves|hate|hates|dislike|enjoy|favou?rites?|save|saved|bookmark)\b")
+_PLAY_VERB = re.compile(r"\b(?:play\w*|put on|put|listen\w*|hear|queue|stream|start|resume|shuffle|tune|load|open|"
+                        r"turn on|blast|spin)\b")
+_REMINDER = re.compile(r"^.*?\b(?:remind(?:er)?s?|remainders?)(?: me| us)?(?: to| that| about| of)?\b")
 _DURATION = re.compile(r"\b\d+ (?:hours?|hrs?|minutes?|mins?|seconds?|secs?)(?: and \d+ (?:hours?|minutes?|seconds?))*\b")
 _PERCENT = re.compile(r"\b(\d{1,3}) ?(?:percent|per cent|%)")
 _NUMBER = re.compile(r"\b(\d{1,3})\b(?!:)")
@@ -251,8 +267,8 @@ class LearnedRecognizer:
         if len(words) < 2:  # one word ("cancel", "favourite") is the templates' to take or leave
             return None, 0.0, {}
         probs = self.model.classify(words)
-        intent, p = max(probs.items(), key=lambda kv: kv[1])
-        if intent == NONE or p < self.threshold or intent not in self.known:
+        (intent, p), (_, p2) = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+        if intent == NONE or p < self.threshold or p - p2 < self.model.margin or intent not in self.known:
             return None, p, {}
         return intent, p, spans(words, self.model.tag(words, intent))
 
@@ -300,18 +316,38 @@ class LearnedRecognizer:
                 when = " ".join(times)
             if when:
                 slots["when"] = when
+        elif intent == "SetReminder":
+            said = _REMINDER.search(text)
+            if said is None:  # no "remind": what and when are the templates' to read
+                return None
+            slots["message"] = text[said.end():].strip()
+            if not slots["message"]:
+                slots["_missing"] = "message"
+        elif intent in ("ListReminders", "CancelReminder"):
+            if when:
+                slots["when"] = when
+        elif intent in ("HassListAddItem", "HassListCompleteItem", "HassListRemoveItem"):
+            return None  # which item on which list: the templates' to read, never guessed
         elif intent == "HassGetCurrentDate":
             if when and not re.fullmatch(r"(?:today|now|right now|the date|date)", when):
                 slots["when"] = when
         elif intent == "HassGetCurrentTime":
+            if _CONVERT.search(text) or _TIME.search(text):  # a time zone sum, not the time now
+                return None
             if found.get("PLACE"):
                 slots["location"] = found["PLACE"][0]
         elif intent == "HassGetWeather":
+            if not _WEATHER_WORDS.search(text):
+                return None
             if found.get("PLACE"):
                 slots["location"] = found["PLACE"][0]
             if when:
                 slots["date"] = when
         elif intent == "HassMediaSearchAndPlay":
+            if _GAME.search(text):  # "play chess", also when what to play is unclear
+                return None
+            if _LIKING.search(text) and not _PLAY_VERB.search(text):  # "i love this song": an opinion, not a request
+                return None
             query = self._query(words, found)
             if not query:  # "play the radio", "put some music on": the kind of thing is the search
                 kind = _MEDIA_WORD.search(text)

@@ -39,6 +39,9 @@ _ROOM = re.compile(
     r"basement|cellar|attic|nursery|kids ?room|den|porch|upstairs|downstairs|house|room|everywhere|speakers?|tv|"
     r"stereo|player)\b"
 )
+_DESCRIBED = re.compile(
+    r"(?:(?:the|my|our|some|all|all the|all of)\s+)?(?:(?:favou?rite|top rated|newest|latest|new|best|greatest|"
+    r"popular)\s+)*(?:(songs?|tracks?|music|albums?)\s+by|(audio ?books?|podcasts?)\s+(?:by|of))\s+")
 _CLASS_TO_KIND = {"artist": "artist", "album": "album", "track": "title", "playlist": "playlist"}
 
 
@@ -130,6 +133,18 @@ class HassMediaSearchAndPlay(PlayerIntent):
         query = str(slots.get("search_query") or "").strip()
         query = re.sub(r"\s+(?:(?:right )?now|again|next|please|for me|on shuffle|shuffled|at random|randomly)$", "", query)
         query = re.sub(r"^(?:some|a bit of|a little|me|me some|for me)\s+", "", query)
+        query = re.sub(r"\s+and (?:then )?(?:play|shuffle|queue|start)\b.*$", "", query)  # "eminem and play with shuffle"
+        query = re.sub(r"^(?:of|by)\s+", "", query)  # "(the podcast) of barack obama"
+        query = re.sub(r"^(?:the\s+)?(?:\w+\s+)?episode\s+of\s+", "", query)  # "the 7th episode of the daily"
+        genre = re.fullmatch(r"(?:(?:some|the)\s+)?(?:music|songs?|tracks?)\s+(?:from|of|in)\s+the\s+(.+?)\s+genre", query)
+        if genre:  # "music from the jazz genre"
+            query = genre.group(1)
+        # "my favourite song by bruno mars", "the newest album by jay z": search the artist
+        said = _DESCRIBED.match(query)
+        if said:
+            query = query[said.end():]
+            if said.group(1) and not slots.get("media_class"):
+                slots["media_class"] = "artist"
         where = re.fullmatch(r"(.+?) (in|on|through) (?:the |my |our )?(.+)", query)
         if where and not (slots.get("area") or slots.get("name")):  # one wildcard swallowed "in the kitchen"
             svc = _service(ctx)

@@ -38,7 +38,7 @@ def setup(tmp_path_factory, broker):
     tmp = tmp_path_factory.mktemp("http")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(ASSISTANT_DATA_DIR=str(tmp / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp / "cfg"),
-               ASSISTANT_HTTP_PORT="0")
+               ASSISTANT_HTTP_PORT="0", ASSISTANT_WYOMING_PORT="0")
     env["ASSISTANT_CONFIG"] = write_config(tmp, {
         "log_level": "DEBUG",
         "mqtt": {"url": f"mqtt://hauser:mqtt-pass-5ecret@127.0.0.1:{broker.port}", "base_topic": "voicebox"},

@@ -74,6 +74,16 @@ def test_missing_slot_asks(assistant):
     assert rec.fill("HassTurnOn", "could you turn it on", {}) == {"_missing": "device"}
 
 
+def test_reminders_lists_and_help_are_ours():
+    rec = LearnedRecognizer(intents())
+    assert {"SetReminder", "ListReminders", "CancelReminder", "HassListAddItem", "GetHelp"} <= set(rec.model.intents.classes)
+    assert rec.fill("SetReminder", "could you remind me to water the plants at 6 pm", {}) == {
+        "message": "water the plants at 6 pm"}
+    assert rec.fill("SetReminder", "set a reminder", {}) == {"message": "", "_missing": "message"}
+    assert rec.fill("SetReminder", "the plants need water", {}) is None  # no "remind": not ours to guess
+    assert rec.fill("HassListAddItem", "we're out of milk", {}) is None  # which item on which list: never guessed
+
+
 def test_tier_order(make_assistant, tmp_path):
     from assistant.config import LearnedSettings, LlmSettings
 
