@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--dry-run", action="store_true", help="change nothing; list the planned actions")
     ask.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment (e.g. 2026-11-29T07:30)")
     ask.add_argument("--area", help="the area the request comes from (default: config 'area')")
+    ask.add_argument("--conversation", metavar="ID",
+                     help="continue conversation ID (its recent turns and open question: a bare answer such as "
+                          "'the kitchen' works); 'new' starts one. The id is printed as conversation_id with --json. "
+                          "Default: the box's own conversation")
 
     for name, what in (("alarms", "alarms"), ("timers", "timers"), ("reminders", "reminders")):
         lp = sub.add_parser(name, parents=[common], help=f"list the {what} that are set")
@@ -83,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--no-wake", action="store_true", help="listen without a wake word")
     live.add_argument("--area", help="the area this box stands in")
 
+    prefs = sub.add_parser("prefs", parents=[common], help="list (or forget) what the user told about themselves",
+                           description="Preferences stated by voice or text ('my name is Ana', 'I like jazz', "
+                                       "'use Fahrenheit', 'my city is Lyon', 'I get up at 6:30 on weekdays').")
+    prefs.add_argument("--json", action="store_true", help="print JSON")
+    prefs.add_argument("--forget", metavar="KEY", help="forget one preference (name, music, units, city, wake) or 'all'")
     sat = sub.add_parser("satellite", parents=[common], help="a satellite box: microphone, wake word and speaker "
                          "for a server (Wyoming)", description="Listen for the wake word here and stream the command "
                          "to an assistant server over Wyoming; play its replies and ringing alarms. Reconnects when "
@@ -133,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "say":
         return _say(config, args)
+    if args.command == "prefs":
+        return _prefs(config, args)
     if args.command == "satellite":
         return _satellite(config, args)
 
@@ -172,13 +183,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ask(assistant: Any, args: argparse.Namespace) -> int:
-    if args.text != "-":
-        result = assistant.ask(args.text, now=args.now, dry_run=args.dry_run, area=args.area)
-        _print_result(result.to_dict(), args.json)
-        return 0
-    for line in sys.stdin:
-        result = assistant.ask(line.rstrip("\r\n"), now=args.now, dry_run=args.dry_run, area=args.area)
-        _print_result(result.to_dict(), True)
+    conversation = args.conversation
+    if conversation == "new":
+        import uuid
+
+        conversation = uuid.uuid4().hex[:12]
+    lines = [args.text] if args.text != "-" else (line.rstrip("\r\n") for line in sys.stdin)
+    for text in lines:
+        result = assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area, conversation=conversation)
+        _print_result(result.to_dict(), args.json or args.text == "-")
+    return 0
+
+
+def _prefs(config: Any, args: argparse.Namespace) -> int:
+    from intents.preferences import KEYS, Preferences
+
+    store = Preferences(config.data_dir / "preferences.db")
+    try:
+        if args.forget:
+            key = None if args.forget == "all" else args.forget
+            if key is not None and key not in KEYS:
+                print(f"assistant: no preference called {key!r}; use one of {', '.join(KEYS)} or 'all'", file=sys.stderr)
+                return 2
+            n = store.forget(key)
+            print(f"Forgot {n} preference{'s' if n != 1 else ''}.")
+            return 0
+        rows = store.rows()
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        elif not rows:
+            print("No preferences stored.")
+        else:
+            for r in rows:
+                print(f"{r['key']:6} {r['value']}" + (f"   (said: {r['said']!r})" if r["said"] else ""))
+    finally:
+        store.close()
     return 0
 
 

@@ -42,7 +42,15 @@ class LlmSettings(Section):
     url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1; unset = no LLM tier")
     model: str | None = Field(None, description="Model name served there")
     api_key: str = Field("not-needed", description="API key, if the server wants one")
-    timeout_s: float = Field(4.0, gt=0, description="Longest wait for the LLM; a voice answer should not wait longer")
+    timeout_s: float = Field(1.0, gt=0, description="Longest wait for the LLM (a voice answer should not wait longer); "
+                                                    "a CPU server needs more, see docs/llm.md")
+    mode: str = Field("tools", pattern=r"^(tools|json)$",
+                      description="tools: native tool calling; json: response_format JSON schema (servers without tools)")
+    scope_threshold: float = Field(0.5, ge=0, le=1, description="The LLM's tool calls run only for requests scoring "
+                                                                "at least this in scope")
+    entity_budget_tokens: int = Field(400, ge=0, description="Prompt tokens for the home's devices, most relevant first")
+    final_answer: bool = Field(False, description="Send tool results back for the model's own final sentence "
+                                                  "(one more request; within timeout_s, else the handler's answer)")
 
 
 class LearnedSettings(Section):

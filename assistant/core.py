@@ -1,6 +1,10 @@
 """The text core: one object that turns an utterance into an intent, runs it and says what it did.
 
-    normalize -> recognise (tiers, first that fits wins) -> intent schema -> handler -> answer
+    normalize -> answer a pending question? -> recognise (tiers, first that fits wins; the previous
+    turn's context; compound splits; the LLM behind a scope gate) -> intent schema -> handler -> answer
+
+A conversation (an id; the box's own by default) keeps recent turns and the question asked back
+(``intents.conversation``) in the data dir.
 
 Everything the voice pipeline, the CLI and the HTTP API do with words goes through ``ask``.
 """
@@ -18,13 +22,18 @@ from pydantic import ValidationError
 
 from intents import fallback
 from intents.completeness import ends_open
-from intents.devices import answer_pending, save_pending
+from intents.compound import splits
+from intents.conversation import DEFAULT_ID, Conversations, Question, Turn
 from intents.events import Event
+from intents.followup import adjust, rephrase
 from intents.normalize import normalize
+from intents.pending import answer
+from intents.preferences import Preferences
 from intents.recognizer import TemplateRecognizer
 from intents.registry import intents
 from intents.scheduler import Scheduler
 from intents.schema import Context, Intent, Outcome, Refusal, SlotError
+from intents.scope import KeywordGate, ScopeGate
 from intents.store import Store
 
 from .config import Config
@@ -45,6 +54,8 @@ class AskResult:
     response: str
     actions: list[dict[str, Any]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    conversation_id: str = DEFAULT_ID
+    expects_answer: bool = False  # a question was asked back: listen for the answer without the wake word
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,9 +77,17 @@ class Assistant:
             from .llm import LlmRecognizer
 
             self.recognizers.append(LlmRecognizer(self.schemas, config.llm))
+        self.conversations = Conversations(config.data_dir / "conversations.db")
+        self.preferences = Preferences(config.data_dir / "preferences.db")
+        # The LLM tier's tool calls run only for requests the gate finds in scope: the learned tier's
+        # score (1 - P(none)) when that tier is on, else the template-vocabulary keyword gate.
+        learned = next((r for r in self.recognizers if hasattr(r, "in_scope")), None)
+        self.gate: ScopeGate = learned or KeywordGate.from_templates(self.schemas, config.language)
+        self.gate_threshold = config.llm.scope_threshold
         self.scheduler = Scheduler(self.store, config.intents)
         self.services: dict[str, Any] = build_services(config, service=service)
         self.services["understands"] = self.understands
+        self.services["preferences"] = self.preferences
         self.listeners: list[Callable[[Event], None]] = []
         self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
         self._lock = threading.RLock()
@@ -103,8 +122,9 @@ class Assistant:
         lists.setdefault("area", []).extend([self.config.area] if self.config.area else [])
         for name, values in lists.items():
             items = [(normalize(v[0]), *v[1:]) if isinstance(v, tuple) else (normalize(v), v) for v in values]
-            for recognizer in self.recognizers:
-                recognizer.set_list(name, [i for i in items if i[0]])
+            for recognizer in dict.fromkeys([*self.recognizers, self.gate]):
+                if hasattr(recognizer, "set_list"):
+                    recognizer.set_list(name, [i for i in items if i[0]])
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.tz)
@@ -116,7 +136,7 @@ class Assistant:
     def understands(self, text: str) -> bool:
         """Would ``text`` do something (not just answer)? Checked with a dry run."""
         # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
-        return bool(self._ask(text, now=None, dry_run=True, area=None).actions)
+        return bool(self._ask(text, now=None, dry_run=True, area=None, conversation="__check__").actions)
 
     def vocabulary(self) -> list[str]:
         """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
@@ -143,7 +163,7 @@ class Assistant:
         with self._lock:
             for recognizer in self.recognizers:
                 if getattr(recognizer, "confident", False):
-                    intent = self._first_fitting(recognizer, normalized, ctx)
+                    intent = self._fitting(recognizer, normalized, ctx)
                     if intent is not None:
                         return not intent.needs_more()
         return False
@@ -171,8 +191,9 @@ class Assistant:
         now: dt.datetime | None = None,
         dry_run: bool = False,
         area: str | None = None,
+        conversation: str | None = None,
     ) -> AskResult:
-        result = self._ask(text, now=now, dry_run=dry_run, area=area)
+        result = self._ask(text, now=now, dry_run=dry_run, area=area, conversation=conversation)
         for listener in self.ask_listeners:
             try:
                 listener(result)
@@ -180,109 +201,263 @@ class Assistant:
                 log.exception("ask listener failed")
         return result
 
-    def _ask(self, text: str, *, now: dt.datetime | None, dry_run: bool, area: str | None) -> AskResult:
+    def _ask(self, text: str, *, now: dt.datetime | None, dry_run: bool, area: str | None,
+             conversation: str | None = None) -> AskResult:
+        """An answer to a question asked back, else: templates, then the previous turn's context
+        ("make it brighter"), then a compound split, then the LLM; the turn is kept (not in a dry run)."""
         started = time.perf_counter()
+        cid = conversation or DEFAULT_ID
         moment = self.localize(now) if now else self.now()
-        ctx = Context(
-            now=moment,
-            store=self.store,
-            settings=self.config.intents,
-            dry_run=dry_run,
-            area=area or self.config.area,
-            services=self.services,
-        )
         if not isinstance(text, str):
             text = str(text)
         if len(text) > MAX_TEXT:
-            return AskResult(text[:MAX_TEXT], None, {}, None, TOO_LONG, [], {"total": _ms(started)})
+            return AskResult(text[:MAX_TEXT], None, {}, None, TOO_LONG, [], {"total": _ms(started)}, cid)
         timings: dict[str, float] = {}
-        intent_name: str | None = None
-        recognizer_name: str | None = None
         # The one place where a request's typed errors become an answer: whatever one request does
         # wrong (a slot no handler expected, a number too big for a date), it gets one sentence and
         # the process, and every later request, carries on.
-        try:
-            with self._lock:
+        with self._lock:
+            try:
                 if self._lists_stale:
                     self._refresh_lists()
-                reply = answer_pending(text, ctx)  # "yes" / "no" to "Are you sure?", "the second one"
-                if reply is not None:
-                    return AskResult(text, "Confirm", reply.slots or {}, "confirmation", reply.response,
-                                     reply.actions, {"total": _ms(started)})
                 normalized = normalize(text)
+                ctx = Context(now=moment, store=self.store, settings=self.config.intents, dry_run=dry_run,
+                              area=area or self.config.area, services=self.services, text=normalized)
                 timings["normalize"] = _ms(started)
-                for recognizer in self.recognizers:
-                    t0 = time.perf_counter()
-                    found = self._first_fitting(recognizer, normalized, ctx)
-                    timings[recognizer.name] = _ms(t0)
-                    if isinstance(found, Refusal):  # understood, and cannot be done as said
-                        timings["total"] = _ms(started)
-                        return AskResult(text, found.intent, {}, recognizer.name, str(found), [], timings)
-                    if found:
-                        intent, intent_name, recognizer_name = found, found.intent, recognizer.name
-                        t0 = time.perf_counter()
-                        outcome = self._confirm_bulk(intent, recognizer, ctx) or intent.handle(ctx)
-                        timings["handle"] = _ms(t0)
-                        timings["total"] = _ms(started)
-                        return AskResult(
-                            text, intent.intent, outcome.slots or intent.slots(), recognizer.name,
-                            outcome.response, outcome.actions, timings,
-                        )
-        except Refusal as exc:
-            response = str(exc)
-        except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
-            log.warning("request %r failed in %s: %s: %s", text[:200], intent_name or "recognition",
-                        type(exc).__name__, exc)
-            response = "Sorry, I could not do that: " + _sentence(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug must cost one answer, never the process
-            log.exception("request %r failed in %s", text[:200], intent_name or "recognition")
-            response = f"Sorry, something went wrong with that request ({type(exc).__name__}); nothing more was done."
-        else:
-            timings["total"] = _ms(started)
-            return AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
+                done = (self._answer(cid, text, ctx) or self._compound(text, ctx, timings)
+                        or self._understand(cid, normalized, ctx, timings))
+            except Refusal as exc:  # understood, and cannot be done as said
+                done = _failed(text, getattr(exc, "intent", None), getattr(exc, "recognizer", None), str(exc))
+            except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
+                log.warning("request %r failed: %s: %s", text[:200], type(exc).__name__, exc)
+                done = _failed(text, None, None, "Sorry, I could not do that: " + _sentence(exc))
+            except Exception as exc:  # noqa: BLE001 - a bug must cost one answer, never the process
+                log.exception("request %r failed", text[:200])
+                done = _failed(text, None, None, f"Sorry, something went wrong with that request "
+                                                 f"({type(exc).__name__}); nothing more was done.")
+            if done is None:
+                result = AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
+            else:
+                result = AskResult(text, done.intent, done.slots, done.recognizer, done.outcome.response,
+                                   done.outcome.actions, timings)
+                result.expects_answer = done.outcome.question is not None
+            result.conversation_id = cid
+            if not dry_run:
+                if done is not None and done.outcome.question is not None:
+                    self.conversations.ask(cid, done.outcome.question)
+                for turn in (done.turns if done is not None else [Turn(text, None, {}, result.response)]):
+                    self.conversations.add(cid, turn)
         timings["total"] = _ms(started)
-        return AskResult(text, intent_name, {}, recognizer_name, response, [], timings)
+        return result
 
-    def _confirm_bulk(self, intent: Intent, recognizer: Any, ctx: Context) -> Outcome | None:
-        """The LLM chose an intent that removes several things at once: ask first (the answer is read
-        by ``answer_pending``, as for a door lock). None: go ahead."""
-        if not (getattr(recognizer, "gives_tool_args", False) and intent.bulk_destructive) or ctx.dry_run:
+    def _answer(self, cid: str, text: str, ctx: Context) -> _Done | None:
+        """The reply to the question this conversation is waiting on, if ``text`` answers it."""
+        question = self.conversations.question(cid)
+        if question is None:
+            return None
+        if not ctx.dry_run:
+            self.conversations.drop_question(cid)  # answered, or dropped by another request
+        found: list[_Done] = []
+
+        def understand(request: str) -> Outcome | None:
+            done = self._run_tiers(normalize(request), ctx, {}, llm=False)
+            if done is not None:
+                found.append(done)
+            return done.outcome if done is not None else None
+
+        outcome = answer(question, text, ctx, understand)
+        if outcome is None:
+            return None
+        if found and found[-1].outcome is outcome:
+            return found[-1]
+        kind = "Confirm" if question.kind == "confirm" or outcome.slots == {"answer": "no"} else "Answer"
+        return _Done(kind, outcome.slots or {}, "conversation", outcome, [Turn(text, kind, outcome.slots or {},
+                                                                          outcome.response, outcome.actions)])
+
+    def _understand(self, cid: str, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+        history = self.conversations.history(cid)
+        template = self.recognizers[0]
+        for request, subject in rephrase(normalized, history):  # "make it brighter": the lamp just turned on
+            intent = self._fitting(template, request, ctx)
+            said = {str(v).lower() for k, v in (intent.slots() if intent else {}).items() if k in ("name", "area")}
+            if intent is not None and said & subject:  # "it" became what the request acts on
+                return _combine([(request, intent, intent.handle(ctx))], f"{template.name}+context")
+        done = self._run_tiers(normalized, ctx, timings, llm=False)
+        if done is not None:
+            return done
+        adjusted = adjust(normalized, history, ctx)  # "make it 10"
+        if isinstance(adjusted, Outcome):  # the turn keeps the previous one's intent: "make it 15" works next
+            last = history[-1]
+            return _Done(last.intent or "Adjust", adjusted.slots or last.slots, "conversation", adjusted,
+                         [Turn(normalized, last.intent, last.slots, adjusted.response, last.actions)])
+        if adjusted:
+            done = self._run_tiers(adjusted, ctx, timings, llm=False)
+            if done is not None:
+                done.recognizer = f"{done.recognizer}+context"
+                return done
+        return self._run_tiers(normalized, ctx, timings, llm=True, history=history)
+
+    def _compound(self, text: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+        """ "Turn off the lights and lock the door": taken only when every part is understood alone."""
+        template = self.recognizers[0]
+        t0 = time.perf_counter()
+        for parts in splits(text):
+            timings["compound"] = 0.0
+            parts = [normalize(p) for p in parts]
+            intents: list[Intent] = []
+            for part in parts:  # stop at the first part not understood
+                intent = self._fitting(template, part, ctx) if part else None
+                if intent is None:
+                    break
+                intents.append(intent)
+            if len(intents) == len(parts):
+                timings["compound"] = _ms(t0)
+                outcomes = [(part, intent, intent.handle(ctx)) for part, intent in zip(parts, intents)]
+                return _combine(outcomes, f"{template.name}+compound")
+        if "compound" in timings:
+            timings["compound"] = _ms(t0)
+        return None
+
+    def _run_tiers(self, normalized: str, ctx: Context, timings: dict[str, float], *, llm: bool,
+                   history: list[Turn] | None = None) -> _Done | None:
+        """The template tier, or (``llm``) the tool-calling tiers behind the scope gate."""
+        for recognizer in self.recognizers:
+            tool_args = getattr(recognizer, "gives_tool_args", False)
+            if tool_args != llm:
+                continue
+            if tool_args and not self.gate.in_scope(normalized) >= self.gate_threshold:
+                timings[f"{recognizer.name}_gated"] = 0.0
+                log.info("%s tier not asked: %r is out of scope", recognizer.name, normalized)
+                continue
+            t0 = time.perf_counter()
+            if tool_args:
+                found = self._all_fitting(recognizer, normalized, ctx, history or [])
+            else:
+                one = self._first_fitting(recognizer, normalized, ctx)
+                if isinstance(one, Refusal):  # understood, and cannot be done as said
+                    raise one
+                found = [one] if one else []
+            timings[recognizer.name] = _ms(t0)
+            if found:
+                t0 = time.perf_counter()
+                outcomes = [(normalized, intent, (tool_args and self._confirm_bulk(intent, ctx)) or intent.handle(ctx))
+                            for intent in found]
+                timings["handle"] = _ms(t0)
+                done = _combine(outcomes, recognizer.name)
+                if tool_args and self.config.llm.final_answer and done.outcome.question is None:
+                    said = recognizer.final_answer([(i.intent, i.slots(), o.response) for _, i, o in outcomes],
+                                                   self.config.llm.timeout_s)
+                    done.outcome.response = said or done.outcome.response
+                return done
+        return None
+
+    def _confirm_bulk(self, intent: Intent, ctx: Context) -> Outcome | None:
+        """The LLM chose an intent that removes several things at once: ask "Are you sure?" first (a
+        ``confirm`` question; "yes" runs the intent, see ``intents.pending``). None: go ahead."""
+        if not intent.bulk_destructive or ctx.dry_run:
             return None
         planned = intent.handle(replace(ctx, dry_run=True)).actions
         if len(planned) < 2:
             return None
         kinds = {str(a.get("type", "")).split("_")[0] for a in planned}
         what = f"cancel {len(planned)} {kinds.pop() + 's' if len(kinds) == 1 else 'items'}"
-        save_pending(ctx, {"intent": intent.intent, "slots": intent.model_dump(mode="json"), "say": what})
-        return Outcome(f"Are you sure you want to {what}?",
-                       [{"type": "confirmation_required", "intent": intent.intent, "count": len(planned), "sent": False}])
+        say = f"Are you sure you want to {what}?"
+        return Outcome(say, [{"type": "confirmation_required", "intent": intent.intent, "count": len(planned),
+                              "sent": False}],
+                       question=Question(say, "confirm", "intent.run",
+                                         {"intent": intent.intent, "slots": intent.model_dump(mode="json")},
+                                         declined=f"Okay, I won't {what}."))
 
     def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | Refusal | None:
         """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
-        tool_args = getattr(recognizer, "gives_tool_args", False)  # the LLM tier's typed arguments
         refusal: Refusal | None = None
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = candidate.schema or self.schemas[candidate.intent]
             try:
-                if tool_args:
-                    return schema.from_tool_args(dict(candidate.slots), ctx)
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
             except Refusal as exc:
                 if refusal is None:
                     refusal = exc
                     refusal.intent = candidate.intent  # type: ignore[attr-defined]
+                    refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
-                (log.warning if tool_args else log.debug)(
-                    "%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],
-                    " ".join(str(exc).split())[:300])
+                log.debug("%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],
+                          " ".join(str(exc).split())[:300])
         return refusal
+
+    def _fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
+        """``_first_fitting`` where a refusal only means "not this" (a compound's part, a rephrasing)."""
+        found = self._first_fitting(recognizer, normalized, ctx)
+        return None if isinstance(found, Refusal) else found
+
+    def _all_fitting(self, recognizer: Any, normalized: str, ctx: Context, history: list[Turn]) -> list[Intent]:
+        """Every valid tool call of one LLM turn ("turn off the lights and lock the door": two)."""
+        context: dict[str, Any] = {"history": [(t.text, t.response) for t in history],
+                                   "preferences": self.preferences.all()}
+        if ctx.area:
+            context["area"] = ctx.area
+        hub = self.services.get("devices")
+        if hub is not None:
+            context["entities"] = [{"name": e.name, "aliases": e.aliases, "area": e.area, "domain": e.component,
+                                    "state": e.state} for e in hub.registry.exposed()]
+        out: list[Intent] = []
+        refusal: Refusal | None = None
+        for candidate in recognizer.candidates(normalized, context):
+            schema = getattr(candidate, "schema", None) or self.schemas.get(candidate.intent)
+            if schema is None:
+                continue
+            try:
+                out.append(schema.from_tool_args(dict(candidate.slots), ctx, normalized))
+            except Refusal as exc:
+                if refusal is None:
+                    refusal = exc
+                    refusal.intent = candidate.intent  # type: ignore[attr-defined]
+                    refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
+            except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
+                log.warning("%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],
+                            " ".join(str(exc).split())[:300])
+        if not out and refusal is not None:
+            raise refusal  # understood, and cannot be done as said: its reason is the answer
+        return out
 
     def close(self) -> None:
         with self._refresh_guard:
             if self._refresh_timer is not None:
                 self._refresh_timer.cancel()
-        close_services({k: v for k, v in self.services.items() if k != "understands"})
+        close_services({k: v for k, v in self.services.items() if k not in ("understands", "preferences")})
         self.store.close()
+        self.conversations.close()
+        self.preferences.close()
+
+
+@dataclass
+class _Done:
+    """What understanding one utterance came to: the intent(s) run and their combined outcome."""
+
+    intent: str | None
+    slots: dict[str, Any]
+    recognizer: str | None
+    outcome: Outcome
+    turns: list[Turn]
+
+
+def _combine(outcomes: list[tuple[str, Intent, Outcome]], recognizer: str) -> _Done:
+    """One answer for one or more intents run: the sentences joined, the actions in order, the
+    last question asked (a compound's risky part is still confirmed)."""
+    first = outcomes[0][1]
+    question = next((o.question for _, _, o in reversed(outcomes) if o.question is not None), None)
+    outcome = Outcome(" ".join(o.response for _, _, o in outcomes), [a for _, _, o in outcomes for a in o.actions],
+                      question=question)
+    slots = outcomes[0][2].slots or first.slots()
+    if len(outcomes) > 1:
+        slots = {"parts": [{"intent": i.intent, "slots": o.slots or i.slots()} for _, i, o in outcomes]}
+    turns = [Turn(text, i.intent, o.slots or i.slots(), o.response, o.actions) for text, i, o in outcomes]
+    return _Done(first.intent if len(outcomes) == 1 else "Compound", slots, recognizer, outcome, turns)
+
+
+def _failed(text: str, intent: str | None, recognizer: str | None, response: str) -> _Done:
+    """A request that ended in a typed error: its one sentence, no action, no question."""
+    return _Done(intent, {}, recognizer, Outcome(response), [Turn(text, intent, {}, response)])
 
 
 def _sentence(exc: BaseException) -> str:

@@ -192,6 +192,8 @@ class Pipeline:
         self._preroll: deque = deque(maxlen=max(1, settings.wake.preroll_ms * SAMPLE_RATE // 1000 // 512 + 1))
         self._speaker = _Speaker(self) if live else None
         self._triggered: Optional[str] = None
+        self._following = False  # listening for the answer to a question, without the wake word
+        self._reply_s = 0.0  # how long the last spoken reply lasts
 
     # -- clock ------------------------------------------------------------------------------
     @property
@@ -240,14 +242,14 @@ class Pipeline:
         if not self.listening:
             self._preroll.append(block)
             return results
-        if self.speaking and self.no_wake:
+        if self.speaking and (self.no_wake or self._following):
             return results  # do not listen to ourselves (no echo cancellation)
         events, _ = self._work(lambda: self.endpointer.process(block))
         for ev in events:
             results.extend(self._on_vad(ev))
         if (not self.no_wake and self.listening and not self.endpointer.in_speech
                 and self.t > self._listen_deadline):
-            _LOGGER.info("No command after wake word; back to idle")
+            _LOGGER.info("No %s; back to idle", "answer to the question" if self._following else "command after wake word")
             self._emit(AudioOut(self.busy, "timeout", 0.0))
             self._idle()
         return results
@@ -288,6 +290,7 @@ class Pipeline:
             self._play_sound("awake")
 
     def _idle(self) -> None:
+        self._following = False
         if not self.no_wake:
             self.listening = False
             self._listen_deadline = float("inf")
@@ -315,8 +318,21 @@ class Pipeline:
         self._emit(ended)
         result = self._finish(ev, ended)
         self._wake_event = None
-        self._idle()
+        if result is not None and result.get("expects_answer"):
+            self._await_answer()
+        else:
+            self._idle()
         return [result] if result is not None else []
+
+    def _await_answer(self) -> None:
+        """The reply asked a question ("Which room?"): keep listening for the answer, no wake word
+        needed, until the reply has been spoken and listen_timeout_s more have passed."""
+        self._following = True
+        self.listening = True
+        self._wake_event = WakeDetected(self.busy, "follow_up", 1.0)
+        self._listen_deadline = self.t + self._reply_s + self.s.wake.listen_timeout_s
+        self.endpointer.reset(t0=self.t)
+        self._spec = None
 
     def _check_complete(self, res: AsrResult) -> None:
         """Early endpointing: if the transcript heard in this pause is a whole command, end the turn
@@ -377,6 +393,7 @@ class Pipeline:
             kind = "error" if error or not result.get("intent") else "done"
             if self.s.tts.feedback_sounds:
                 self._play_sound(kind)
+        self._reply_s = seconds
         t_first_audio = t_first
 
         timings = {

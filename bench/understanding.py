@@ -60,12 +60,14 @@ MAPPING: dict[str, set[str]] = {
     "audio_volume_up": {"HassSetVolumeRelative", "HassSetVolume"},
     "audio_volume_down": {"HassSetVolumeRelative", "HassSetVolume"},
     "audio_volume_mute": {"HassMediaPlayerMute", "HassSetVolume"},
+    # a stated liking ("i love hip hop") is a preference (issue 13); "i like this song" is not understood
+    "music_likeness": {"SetPreference"},
     # reminders (issue 16): SLURP files them under calendar_*; see label_of()
     "reminder_set": {"SetReminder"},
     "reminder_query": {"ListReminders"},
     "reminder_remove": {"CancelReminder"},
 }
-OUT_OF_SCOPE_PREFIXES = ("play_game", "calendar_", "datetime_convert", "music_likeness", "music_dislikeness")
+OUT_OF_SCOPE_PREFIXES = ("play_game", "calendar_", "datetime_convert", "music_dislikeness")
 SKIP = {"audio_volume_other", "music_settings", "music_query", "iot_coffee"}
 
 # A generic home for stock Home Assistant: what a typical install would expose.

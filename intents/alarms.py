@@ -9,6 +9,8 @@ from typing import Any, ClassVar, Self
 
 from pydantic import Field, field_validator
 
+from .conversation import Choice, Question
+from .pending import continuation
 from .registry import register
 from .scheduler import Scheduler
 from .schema import Context, Intent, Outcome, Refusal, SlotError, Usage
@@ -125,7 +127,7 @@ class SetAlarm(Intent):
         )
 
     @classmethod
-    def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
+    def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:
         _check_clock(args.get("time"))
         if args.get("name") is not None and len(str(args["name"])) > MAX_NAME:
             raise SlotError(f"an alarm name is at most {MAX_NAME} characters")
@@ -139,7 +141,9 @@ class SetAlarm(Intent):
 
     def handle(self, ctx: Context) -> Outcome:
         if self.time is None:
-            return Outcome("What time should I set the alarm for?")
+            say = "What time should I set the alarm for?"
+            again = f"set {'a ' + self.name if self.name else 'an'} alarm for {{answer}}"
+            return Outcome(say, question=Question(say, "fill", retry=[again, "wake me up at {answer}"]))
         hour, minute = map(int, self.time.split(":"))
         at = next_occurrence(dt.time(hour, minute), ctx.now, self.date, self.repeat)
         if at <= ctx.now:
@@ -189,7 +193,7 @@ class AlarmFilter(Intent):
         )
 
     @classmethod
-    def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
+    def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:
         _check_clock(args.get("time"))
         return cls.model_validate(args)
 
@@ -269,13 +273,26 @@ class CancelAlarm(AlarmFilter):
         if not alarms:
             return Outcome(f"You have no {said + ' ' if said else ''}alarm{'' if said else 's'} to cancel.")
         if len(alarms) > 1 and not self.all and not said:
-            return Outcome("Which alarm? You have " + say_list([describe(a, ctx.now) for a in alarms]) + ".")
+            say = "Which alarm? You have " + say_list([describe(a, ctx.now) for a in alarms]) + "."
+            choices = [Choice(describe(a, ctx.now), {"alarm_id": a.id}) for a in alarms]
+            return Outcome(say, question=Question(say, "choose", "alarms.cancel", choices=choices))
         if not ctx.dry_run:
             for a in alarms:
                 ctx.store.delete_alarm(a.id)
         if len(alarms) == 1:
             return Outcome(f"Cancelled the alarm at {describe(alarms[0], ctx.now)}.", [_action("alarm_cancel", alarms[0])])
         return Outcome(f"Cancelled {len(alarms)} alarms.", [_action("alarm_cancel", a) for a in alarms])
+
+
+@continuation("alarms.cancel")
+def _cancel_picked(ctx: Context, data: dict[str, Any]) -> Outcome:
+    """The answer to "Which alarm?"."""
+    alarm = next((a for a in ctx.store.alarms() if a.id == data["alarm_id"]), None)
+    if alarm is None:
+        return Outcome("That alarm is gone already.")
+    if not ctx.dry_run:
+        ctx.store.delete_alarm(alarm.id)
+    return Outcome(f"Cancelled the alarm at {describe(alarm, ctx.now)}.", [_action("alarm_cancel", alarm)])
 
 
 def _ringing(ctx: Context) -> tuple[list[AlarmRow], list[Any]]:

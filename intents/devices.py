@@ -7,21 +7,21 @@ exact name list (device names and aliases, each with a ``domain`` context so HA'
 checks work) or from our wildcard templates, resolved fuzzily here ("living room lamb").
 
 The handlers use ``ctx.services["devices"]`` (``devices.hub.DeviceHub``). Commands on locks, garage
-doors and alarm panels ask "Are you sure?"; the pending request is kept in a small JSON file beside
-the state database (so one-shot ``assistant ask`` processes share it) and expires after 30 s.
+doors and alarm panels ask "Are you sure?" (an ``intents.pending`` question kept with the conversation,
+so one-shot ``assistant ask`` processes share it); it expires after 30 s.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from pydantic import Field
 
+from .conversation import Choice, Question
+from .pending import continuation
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
 from .schema import Usage
@@ -230,15 +230,14 @@ def which_one(choices: list[Any]) -> str:
     return f"Which one do you mean: {' or '.join(options)}? I did nothing yet."
 
 
-def _choice(text: str, choices: list[Any]) -> Any:
-    """The entity a reply to "which one?" picks ("the first", "2", "the one in the kitchen"), or None."""
-    said = clean(re.sub(r"[^\w\s.]", " ", text.lower())) or ""
-    ordinals = ["first|one|1", "second|two|2", "third|three|3", "fourth|four|4", "fifth|five|5"]
-    for i, words in enumerate(ordinals[:len(choices)]):
-        if re.fullmatch(rf"(?:number |the )?(?:{words})(?: one)?", said):
-            return choices[i]
-    hits = [e for e in choices if (e.area and e.area.lower() in said) or e.entity_id.lower() == said.strip()]
-    return hits[0] if len(hits) == 1 else None
+def _which_one(op: str, choices: list[Any]) -> Question:
+    """The question behind "Which one do you mean: 1, ... or 2, ...?": the answer ("the second one", "2",
+    "the one upstairs") picks a device and the command runs on it (``devices.run``)."""
+    labels = [f"{i}, {_distinct(e)}" for i, e in enumerate(choices[:5], 1)]
+    return Question(which_one(choices), "choose", "devices.run", {"op": op, "confirmed": False},
+                    [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices)],
+                    declined=f"Okay, I won't {_FUTURE[_verb(op, choices[0])]} the {spoken(choices[0])}.",
+                    ttl_s=CONFIRM_TTL_S)
 
 
 # ---- doing it, with confirmation -------------------------------------------------------------
@@ -296,6 +295,7 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
         else:
             done.append(e)
     words = []
+    question = None
     if done:
         verb = _verb(op, done[0])
         sub = Target(done, target.area if len(done) == len(target.entities) else None, target.domain)
@@ -310,12 +310,13 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
         if ctx.dry_run:
             words.append(f"I would ask for a confirmation before I {_FUTURE[verb]} {what}.")
         else:
-            save_pending(ctx, {"op": op, "entities": [e.entity_id for e in ask], "say": f"{_FUTURE[verb]} {what}"})
             words.append(f"Are you sure you want to {_FUTURE[verb]} {what}?")
+            question = Question(words[-1], "confirm", "devices.run", {"op": op, "entities": [e.entity_id for e in ask]},
+                                declined=f"Okay, I won't {_FUTURE[verb]} {what}.", ttl_s=CONFIRM_TTL_S)
         actions.append({"type": "confirmation_required", "entity_ids": [e.entity_id for e in ask],
                         "operation": verb, "sent": False})
     words += problems[:2]
-    return Outcome(" ".join(words) or "Nothing to do.", actions)
+    return Outcome(" ".join(words) or "Nothing to do.", actions, question=question)
 
 
 def undelivered(actions: list[dict[str, Any]], ctx: Context) -> str | None:
@@ -328,70 +329,15 @@ def undelivered(actions: list[dict[str, Any]], ctx: Context) -> str | None:
     return None
 
 
-def _pending_path(ctx: Context) -> Path:
-    return Path(ctx.store.path).parent / "pending_confirmation.json"
-
-
-def save_pending(ctx: Context, request: dict[str, Any]) -> None:
-    request["expires"] = time.time() + CONFIRM_TTL_S  # wall clock, not --now
-    path = _pending_path(ctx)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(request), encoding="utf-8")
-    tmp.replace(path)
-
-
-_YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|correct|affirmative|do it|go ahead|"
-                  r"please do|i am sure|i'm sure|of course|absolutely|definitely|right|alright|all right)"
-                  r"(?:[\s,]+(?:please|do it|go ahead|i'?m sure|i am sure|thanks|thank you|confirm|sure))*$")
-_NO = re.compile(r"^(?:no|nope|nah|cancel|stop|abort|don'?t|do not|never ?mind|forget it|no thanks|no thank you|"
-                 r"not now|leave it)(?:[\s,]+(?:thanks|thank you|don'?t|do not|cancel|leave it|never ?mind))*$")
-
-
-def answer_pending(text: str, ctx: Context) -> Outcome | None:
-    """The reply to "Are you sure?" when one is pending, else None (and a stale request is dropped)."""
-    path = _pending_path(ctx)
-    if not path.is_file():
-        return None
-    try:
-        request = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        path.unlink(missing_ok=True)
-        return None
-    said = re.sub(r"[^\w\s']", " ", text.lower()[:200])
-    said = re.sub(r"\s+", " ", said).strip()
-    yes, no = bool(_YES.match(said)), bool(_NO.match(said))
-    if "choices" in request and time.time() <= request.get("expires", 0) and not no:  # "which one?"
-        hub = hub_of(ctx)
-        choices = [e for e in (hub.registry.get(i) for i in request["choices"]) if e is not None] if hub else []
-        pick = _choice(said, choices)
-        if not ctx.dry_run:
-            path.unlink(missing_ok=True)
-        if pick is None:
-            return None  # another request: the question is dropped
-        outcome = run_command(ctx, request["op"], Target([pick]))
-        outcome.slots = {"answer": pick.entity_id}
-        return outcome
-    if time.time() > request.get("expires", 0) or not (yes or no):
-        if not ctx.dry_run:
-            path.unlink(missing_ok=True)  # another request: the question is dropped
-        return None
-    if not ctx.dry_run:
-        path.unlink(missing_ok=True)
-    if no:
-        return Outcome(f"Okay, I won't {request['say']}.", [], {"answer": "no"})
-    if "intent" in request:  # a bulk change an LLM asked for ("cancel all alarms"), confirmed
-        from .registry import intents
-
-        outcome = intents()[request["intent"]].model_validate(request["slots"]).handle(ctx)
-        outcome.slots = {"answer": "yes"}
-        return outcome
+@continuation("devices.run")
+def _confirmed(ctx: Context, data: dict[str, Any]) -> Outcome:
+    """ "Yes" to "Are you sure?", or the device picked after "Which one do you mean?": carry the command
+    out on the entities that still exist."""
     hub = hub_of(ctx)
-    ents = [e for e in (hub.registry.get(i) for i in request["entities"]) if e is not None] if hub else []
+    ents = [e for e in (hub.registry.get(i) for i in data["entities"]) if e is not None] if hub else []
     if not ents:
-        return Outcome("That device is gone, so I did nothing.", [], {"answer": "yes"})
-    outcome = run_command(ctx, request["op"], Target(ents), confirmed=True)
-    outcome.slots = {"answer": "yes"}
-    return outcome
+        return Outcome("That device is gone, so I did nothing.")
+    return run_command(ctx, data["op"], Target(ents), confirmed=data.get("confirmed", True))
 
 
 # ---- intents ---------------------------------------------------------------------------------
@@ -473,12 +419,11 @@ class HassTurnOn(DeviceIntent):
 
     def handle(self, ctx: Context) -> Outcome:
         t = self.target(ctx)
-        if t.choices and not ctx.dry_run:  # the answer ("the second one") is read by answer_pending
-            save_pending(ctx, {"op": self.op, "choices": [e.entity_id for e in t.choices],
-                               "say": f"{_FUTURE[_verb(self.op, t.choices[0])]} the {spoken(t.choices[0])}"})
         if t.missing:
+            if not t.choices:
+                return Outcome(t.missing)
             return Outcome(t.missing, [{"type": "clarification_required", "choices": [e.entity_id for e in t.choices],
-                                        "sent": False}] if t.choices else [])
+                                        "sent": False}], question=_which_one(self.op, t.choices))
         return run_command(ctx, self.op, t)
 
 
@@ -547,6 +492,9 @@ class HassLightSet(DeviceIntent):
 
         if self.brightness is None and self.brightness_step is None and self.color is None and self.temperature is None:
             return Outcome("What should I set the lights to? Say a brightness, such as 50 percent, or a colour.")
+        which = _which_room(ctx, self.name, self.area, "light")
+        if which is not None:
+            return which
         t = pick_targets(ctx, name=self.name, area=self.area, domain="light")
         if t.missing:
             return Outcome(t.missing)
@@ -581,6 +529,21 @@ class HassLightSet(DeviceIntent):
         if ctx.dry_run:
             says = "Would have " + says[0].lower() + says[1:]
         return Outcome(" ".join([says + ".", *problems[:1]]), actions)
+
+
+def _which_room(ctx: Context, name: str | None, area: str | None, domain: str) -> Outcome | None:
+    """ "Which room?" when neither the request nor the box says where and the home has such devices in
+    several areas (dimming every light of the house is rarely meant); the answer completes the request."""
+    hub = hub_of(ctx)
+    if name or area or ctx.area or hub is None or not ctx.text:
+        return None
+    areas = sorted({e.area for e in hub.registry.exposed() if e.component == domain and e.area})
+    if len(areas) < 2:
+        return None
+    say = f"Which room? {' or '.join([', '.join(areas[:-1]), areas[-1]]) if len(areas) <= 4 else ''}".strip()
+    say = say if say.endswith("?") else say + "?"
+    return Outcome(say, question=Question(say, "fill", retry=[f"{ctx.text} in the {{answer}}", f"{ctx.text} in {{answer}}"],
+                                          declined="Okay, I'll leave the lights."))
 
 
 def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> Target:

@@ -166,6 +166,14 @@ class HassMediaSearchAndPlay(PlayerIntent):
         svc, config = chosen
         query = self.search_query
         everything = bool(_ANYTHING.match(query.lower())) and not self.media_class
+        learned = ""
+        if everything and re.search(r"\b(?:my|usual|favou?rites?)\b", ctx.text):  # "play my music": what they like
+            from .preferences import liked_music
+
+            liked = liked_music(ctx)
+            if liked:
+                query, everything = liked[0], False
+                learned = ", which you play most" if liked[1] else ", as you like"
         try:
             if everything:
                 result = svc.everything(query or "music")
@@ -187,8 +195,15 @@ class HassMediaSearchAndPlay(PlayerIntent):
                 svc.player(config).play(result, shuffle=shuffle)
             except Exception as e:
                 return _unreachable(svc, config, e)
+            if not everything:
+                from .preferences import store_of
+
+                store = store_of(ctx)
+                if store is not None:
+                    store.played(query)  # to learn a liking from (conservatively: see preferences.LEARN_AFTER)
         where = f" in the {config.area}" if config and config.area and (self.area or self.name) else ""
-        return Outcome(f"Playing {matched}{', shuffled' if shuffle and not everything else ''}{where}.", [action])
+        return Outcome(f"Playing {matched}{learned}{', shuffled' if shuffle and not everything else ''}{where}.",
+                       [action])
 
 
 @register

@@ -10,7 +10,7 @@ from .schema import Intent
 
 # Modules that define intents. Add yours here (and its templates under sentences/).
 INTENT_MODULES = ["intents.timers", "intents.alarms", "intents.clock", "intents.media", "intents.weather",
-                  "intents.devices", "intents.reminders", "intents.lists", "intents.help"]
+                  "intents.devices", "intents.reminders", "intents.lists", "intents.help", "intents.preferences"]
 
 _REGISTRY: dict[str, type[Intent]] = {}
 T = TypeVar("T", bound=type[Intent])

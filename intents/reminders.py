@@ -131,7 +131,7 @@ class SetReminder(Intent):
         return intent
 
     @classmethod
-    def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
+    def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:
         return cls.model_validate(args)
 
     def slots(self) -> dict[str, Any]:

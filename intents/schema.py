@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
+from .conversation import Question
 from .settings import IntentSettings
 from .store import Store
 
@@ -29,6 +30,7 @@ class Context:
     dry_run: bool = False
     area: str | None = None
     services: dict[str, Any] = field(default_factory=dict)
+    text: str = ""  # the request as normalised (handlers that ask back rephrase it)
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -42,6 +44,7 @@ class Outcome:
     response: str
     actions: list[dict[str, Any]] = field(default_factory=list)
     slots: dict[str, Any] | None = None  # resolved slots to report instead of the raw ones
+    question: Question | None = None  # asked back ("Which room?"); the next utterance may answer it
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,13 @@ class Intent(BaseModel):
         return cls.model_validate(slots)
 
     @classmethod
-    def from_tool_args(cls, args: dict[str, Any], ctx: Context) -> Self:
+    def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:
         """Build the intent from an LLM tool call's arguments (named as the schema's fields).
         By default they go through ``from_slots``, so its checks (a timer needs a duration, a device
         must exist, ...) hold for the LLM too; intents whose templates capture other raw slots
-        (e.g. an alarm's spoken ``when``) override this."""
-        return cls.from_slots(dict(args), "", ctx)
+        (e.g. an alarm's spoken ``when``) override this. ``text`` is the request as said (some
+        checks read it, e.g. a weather place must be named in it)."""
+        return cls.from_slots(dict(args), text, ctx)
 
     def needs_more(self) -> bool:
         """True when the user has not yet said everything the handler needs, so it would ask back

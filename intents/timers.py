@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from .conversation import Choice, Question
+from .pending import continuation
 from .registry import register
 from .schema import Context, Intent, Outcome, Refusal, SlotError, Usage
 from .store import TimerRow
@@ -61,6 +63,7 @@ class TimerTarget(Intent):
     start_seconds: int | None = Field(None, ge=0, description="Seconds the timer was started with")
     name: str | None = Field(None, description="Name of the timer, e.g. 'pasta'")
     area: str | None = Field(None, description="Area the timer was set in")
+    _timer_id: int | None = PrivateAttr(None)  # picked by the answer to "Which timer?"
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
@@ -81,6 +84,8 @@ class TimerTarget(Intent):
 
     def matching(self, ctx: Context) -> list[TimerRow]:
         timers = [t for t in ctx.store.timers() if t.state in ("running", "paused", "ringing")]
+        if self._timer_id is not None:
+            return [t for t in timers if t.id == self._timer_id]
         if self.name:
             timers = [t for t in timers if (t.name or "") == self.name]
         start = _seconds(self.start_hours, self.start_minutes, self.start_seconds)
@@ -100,8 +105,36 @@ class TimerTarget(Intent):
         if len(timers) > 1:
             now = ctx.now.timestamp()
             names = say_list([f"{_label(t)} with {say_duration(t.remaining(now))} left" for t in timers])
-            return Outcome(f"Which timer? You have {len(timers)}: {names}.")
+            say = f"Which timer? You have {len(timers)}: {names}."
+            choices = [Choice(_label(t), {"timer_id": t.id}) for t in timers]
+            return Outcome(say, question=Question(say, "choose", "timers.pick", {"intent": self.intent,
+                                                                                "slots": self.slots()}, choices))
         return timers[0]
+
+
+@continuation("timers.pick")
+def _picked(ctx: Context, data: dict[str, Any]) -> Outcome:
+    """The answer to "Which timer?": the same request, on the timer picked."""
+    from .registry import intents
+
+    intent = intents()[data["intent"]].model_validate(data["slots"])
+    intent._timer_id = data["timer_id"]
+    return intent.handle(ctx)
+
+
+def restart_timer(ctx: Context, timer_id: int, seconds: float) -> Outcome:
+    """ "Make it 10": the timer just set runs for the new duration instead (from now)."""
+    timer = next((t for t in ctx.store.timers() if t.id == timer_id), None)
+    if timer is None:
+        return Outcome("That timer is gone.")
+    if seconds <= 0 or seconds > ctx.settings.max_timer_hours * 3600:
+        return Outcome(f"Timers can be at most {ctx.settings.max_timer_hours} hours long.")
+    now = ctx.now.timestamp()
+    timer.duration_s, timer.end_at, timer.remaining_s, timer.state = seconds, now + seconds, None, "running"
+    if not ctx.dry_run:
+        ctx.store.save_timer(timer)
+    return Outcome(f"{_label(timer).capitalize()} now set for {say_duration(seconds)}.",
+                   [_action("timer_change", timer, duration_s=seconds, remaining_s=seconds)])
 
 
 def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
@@ -123,6 +156,8 @@ class HassStartTimer(Intent):
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
+        if slots.pop("ask_duration", False):  # "set a timer": no duration yet
+            return cls.model_validate(slots)
         command = slots.get("conversation_command")
         if command:
             understands = ctx.services.get("understands")
@@ -142,8 +177,14 @@ class HassStartTimer(Intent):
     def total(self) -> float:
         return _seconds(self.hours, self.minutes, self.seconds) or 0.0
 
+    def needs_more(self) -> bool:
+        return not self.total()  # "set a timer": "For how long?"
+
     def handle(self, ctx: Context) -> Outcome:
         total = self.total()
+        if not total:
+            return Outcome("For how long?", question=Question(
+                "For how long?", "fill", retry=["set a timer for {answer}"], declined="Okay, no timer."))
         if total > ctx.settings.max_timer_hours * 3600:
             return Outcome(f"Timers can be at most {ctx.settings.max_timer_hours} hours long.")
         now = ctx.now.timestamp()

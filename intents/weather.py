@@ -85,7 +85,7 @@ class HassGetWeather(Intent):
         if not location or _HOME.match(location):
             location = ""
         elif (_NOT_PLACE.search(location) or len(location.split()) > 5
-              or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text)):  # "berl|in this weekend"
+              or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text, re.I)):  # "berl|in this weekend"
             raise SlotError(f"not a place: {location!r}")
         elif _is_home_area(location, ctx):  # "the temperature in the living room" is the thermostat's
             raise SlotError(f"a room of the home, not a place: {location!r}")
@@ -111,8 +111,14 @@ class HassGetWeather(Intent):
             return Outcome(f"I would look up the weather ({self.aspect}) for {self.date or 'now'}{where}.")
         from devices.weather import weather_answer
 
+        from .preferences import preference
+
+        units = preference(ctx, "units")  # "use Fahrenheit"
+        if units and hasattr(provider, "with_units"):
+            provider = provider.with_units(units)
         # forecast times are naive local times of the place
         place = self.location.title() if self.location else None  # spoken as a name: "in New York"
+        place = place or preference(ctx, "city")  # "my city is Lyon": home is there
         sentence, _data = weather_answer(provider, place, self.date, self.aspect, ctx.now.replace(tzinfo=None))
         return Outcome(sentence)
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-KEYS = {"text", "intent", "slots", "recognizer", "response", "actions", "timings_ms"}
+KEYS = {"text", "intent", "slots", "recognizer", "response", "actions", "timings_ms", "conversation_id", "expects_answer"}
 
 
 def run(env, *args, input=None):

@@ -62,6 +62,8 @@ def assistants(tmp_path_factory):
 def test_sentence(assistants, data, block, sentence):
     assistant, services = assistants(data.get("timezone", "UTC"), data.get("services"), data.get("devices"))
     assistant.store.clear()
+    assistant.conversations.forget("default")  # no question or context left by the sentence before
+    assistant.preferences.forget()
     assistant.services["lists"].clear()
     if services is not None:
         services.reset(assistant)

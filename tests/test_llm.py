@@ -122,10 +122,12 @@ def shared(tmp_path_factory):
 def make_llm(shared):
     """make_llm(settings) -> the shared Assistant, no timers, its LLM tier talking to ``settings``."""
 
-    def make(settings: LlmSettings) -> Assistant:
+    def make(settings: LlmSettings, gate: bool = False) -> Assistant:
         for timer in shared.store.timers():
             shared.store.delete_timer(timer.id)
         shared.recognizers[-1] = LlmRecognizer(shared.schemas, settings)
+        # protocol tests ask the model about anything; the scope gate: tests/test_llm_conversation.py
+        shared.gate_threshold = settings.scope_threshold if gate else 0.0
         return shared
 
     return make
@@ -323,6 +325,7 @@ def llama_tier(shared, llama_server):
         shared.store.delete_timer(timer.id)
     tier = LlmRecognizer({name: shared.schemas[name] for name in LLAMA_INTENTS}, _llm(llama_server, timeout_s=60))
     shared.recognizers[-1] = tier
+    shared.gate_threshold = 0.0  # protocol tests: the model is asked even out of scope
     return shared, tier
 
 
@@ -376,7 +379,7 @@ def test_llama_forced_tool_call_runs_the_intent(llama_tier, caplog):
     and runs its handler: the definitions are JSON schema a real server accepts and answers to."""
     assistant, tier = llama_tier
     response = tier.client.chat.completions.create(
-        model=tier._model_name(),
+        model=tier._model_name(time.monotonic() + 60),
         messages=[{"role": "user", "content": "what time is it"}],
         tools=tier.tools,
         tool_choice={"type": "function", "function": {"name": "HassGetCurrentTime"}},

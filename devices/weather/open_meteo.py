@@ -40,6 +40,17 @@ class OpenMeteoProvider:
         self.requests = 0  # HTTP requests made (for tests/diagnostics)
 
     # ---- public ------------------------------------------------------------
+    def with_units(self, units: str) -> "OpenMeteoProvider":
+        """The same service in other units ("metric" / "imperial"); places already found are shared."""
+        if units == self.settings.units:
+            return self
+        other = self.__dict__.setdefault("_other_units", {}).get(units)
+        if other is None:
+            other = OpenMeteoProvider(self.settings.model_copy(update={"units": units}))
+            other._places = self._places
+            self._other_units[units] = other
+        return other
+
     def get_forecast(self, location: str | None = None) -> Forecast:
         deadline = time.monotonic() + self.settings.timeout_s
         loc = self.home if not location else self.geocode(location, deadline)
