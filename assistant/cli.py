@@ -9,7 +9,8 @@ import logging
 import signal
 import sys
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from devices.redact import SecretFilter, mask_text
 
@@ -21,7 +22,8 @@ log = logging.getLogger("assistant")
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", metavar="PATH",
+        "--config",
+        metavar="PATH",
         help=f"YAML config file (default: $ASSISTANT_CONFIG or {DEFAULT_CONFIG_PATH} if it exists)",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
@@ -32,45 +34,67 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    ask = sub.add_parser("ask", parents=[common], help="understand and carry out one typed request",
-                         description="Understand TEXT and carry it out. TEXT '-' reads one request per line "
-                                     "from stdin and writes one JSON object per line (implies --json).")
+    ask = sub.add_parser(
+        "ask",
+        parents=[common],
+        help="understand and carry out one typed request",
+        description="Understand TEXT and carry it out. TEXT '-' reads one request per line "
+        "from stdin and writes one JSON object per line (implies --json).",
+    )
     ask.add_argument("text", metavar="TEXT", help="the request, or '-' for one per line on stdin")
     ask.add_argument("--json", action="store_true", help="print the full result as JSON")
     ask.add_argument("--dry-run", action="store_true", help="change nothing; list the planned actions")
-    ask.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment (e.g. 2026-11-29T07:30)")
+    ask.add_argument(
+        "--now", metavar="ISO8601", type=_iso, help="pretend it is this moment (e.g. 2026-11-29T07:30)"
+    )
     ask.add_argument("--area", help="the area the request comes from (default: config 'area')")
-    ask.add_argument("--conversation", metavar="ID",
-                     help="continue conversation ID (its recent turns and open question: a bare answer such as "
-                          "'the kitchen' works); 'new' starts one. The id is printed as conversation_id with --json. "
-                          "Default: the box's own conversation")
+    ask.add_argument(
+        "--conversation",
+        metavar="ID",
+        help="continue conversation ID (its recent turns and open question: a bare answer such as "
+        "'the kitchen' works); 'new' starts one. The id is printed as conversation_id with --json. "
+        "Default: the box's own conversation",
+    )
 
     for name, what in (("alarms", "alarms"), ("timers", "timers"), ("reminders", "reminders")):
         lp = sub.add_parser(name, parents=[common], help=f"list the {what} that are set")
         lp.add_argument("--json", action="store_true", help="print JSON")
         lp.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment")
 
-    serve = sub.add_parser("serve", parents=[common],
-                           help="run the service: ring alarms, timers and reminders as they fall due",
-                           description="Keep running, firing alarms, timers and reminders (missed ones on start, "
-                                       "saying how late). With mqtt.url it is the assistant's device in Home "
-                                       "Assistant and answers typed requests published to <mqtt.base_topic>/ask. "
-                                       "Prints one JSON line per event on stdout. Serves the status page and HTTP API "
-                                       "(default http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.")
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the service: ring alarms, timers and reminders as they fall due",
+        description="Keep running, firing alarms, timers and reminders (missed ones on start, "
+        "saying how late). With mqtt.url it is the assistant's device in Home "
+        "Assistant and answers typed requests published to <mqtt.base_topic>/ask. "
+        "Prints one JSON line per event on stdout. Serves the status page and HTTP API "
+        "(default http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.",
+    )
     serve.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
 
-    dev = sub.add_parser("devices", parents=[common], help="list the smart-home devices the assistant knows",
-                         description="Entities from MQTT discovery, the config and Home Assistant, with area, "
-                                     "source and state.")
+    dev = sub.add_parser(
+        "devices",
+        parents=[common],
+        help="list the smart-home devices the assistant knows",
+        description="Entities from MQTT discovery, the config and Home Assistant, with area, "
+        "source and state.",
+    )
     dev.add_argument("--json", action="store_true", help="print JSON")
 
-    proc = sub.add_parser("process", parents=[common], help="feed an audio file through the whole voice pipeline",
-                          description="Feed FILE (WAV/FLAC/OGG/MP3, any rate) through wake word, VAD, ASR, "
-                                      "understanding and TTS faster than real time, as if spoken into the "
-                                      "microphone. One result per utterance.")
+    proc = sub.add_parser(
+        "process",
+        parents=[common],
+        help="feed an audio file through the whole voice pipeline",
+        description="Feed FILE (WAV/FLAC/OGG/MP3, any rate) through wake word, VAD, ASR, "
+        "understanding and TTS faster than real time, as if spoken into the "
+        "microphone. One result per utterance.",
+    )
     proc.add_argument("file", metavar="FILE", help="audio file")
     proc.add_argument("--json", action="store_true", help="one JSON object per utterance")
-    proc.add_argument("--no-wake", action="store_true", help="no wake word needed: every utterance is a request")
+    proc.add_argument(
+        "--no-wake", action="store_true", help="no wake word needed: every utterance is a request"
+    )
     proc.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment")
     proc.add_argument("--dry-run", action="store_true", help="change nothing; list the planned actions")
     proc.add_argument("--output", metavar="WAV", help="write the spoken replies to this WAV file")
@@ -80,31 +104,58 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument("text", metavar="TEXT")
     say.add_argument("-o", "--output", metavar="WAV", help="write to this WAV file instead of the speaker")
 
-    live = sub.add_parser("run", parents=[common], help="the full service: microphone, wake word, speaker, alarms",
-                          description="Listen on the microphone for the wake word, answer on the speaker, ring "
-                                      "alarms and timers; serve the status page and HTTP API (default "
-                                      "http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.")
+    live = sub.add_parser(
+        "run",
+        parents=[common],
+        help="the full service: microphone, wake word, speaker, alarms",
+        description="Listen on the microphone for the wake word, answer on the speaker, ring "
+        "alarms and timers; serve the status page and HTTP API (default "
+        "http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.",
+    )
     live.add_argument("--no-wake", action="store_true", help="listen without a wake word")
     live.add_argument("--area", help="the area this box stands in")
 
-    prefs = sub.add_parser("prefs", parents=[common], help="list (or forget) what the user told about themselves",
-                           description="Preferences stated by voice or text ('my name is Ana', 'I like jazz', "
-                                       "'use Fahrenheit', 'my city is Lyon', 'I get up at 6:30 on weekdays').")
+    prefs = sub.add_parser(
+        "prefs",
+        parents=[common],
+        help="list (or forget) what the user told about themselves",
+        description="Preferences stated by voice or text ('my name is Ana', 'I like jazz', "
+        "'use Fahrenheit', 'my city is Lyon', 'I get up at 6:30 on weekdays').",
+    )
     prefs.add_argument("--json", action="store_true", help="print JSON")
-    prefs.add_argument("--forget", metavar="KEY", help="forget one preference (name, music, units, city, wake) or 'all'")
-    sat = sub.add_parser("satellite", parents=[common], help="a satellite box: microphone, wake word and speaker "
-                         "for a server (Wyoming)", description="Listen for the wake word here and stream the command "
-                         "to an assistant server over Wyoming; play its replies and ringing alarms. Reconnects when "
-                         "the connection is lost. See docs/satellites.md.")
-    sat.add_argument("--server", required=True, metavar="URI",
-                     help="the server's Wyoming port, e.g. tcp://192.168.1.5:10600")
-    sat.add_argument("--area", help="the area this box stands in (commands like 'turn off the lights' act there)")
+    prefs.add_argument(
+        "--forget", metavar="KEY", help="forget one preference (name, music, units, city, wake) or 'all'"
+    )
+    sat = sub.add_parser(
+        "satellite",
+        parents=[common],
+        help="a satellite box: microphone, wake word and speaker for a server (Wyoming)",
+        description="Listen for the wake word here and stream the command "
+        "to an assistant server over Wyoming; play its replies and ringing alarms. Reconnects when "
+        "the connection is lost. See docs/satellites.md.",
+    )
+    sat.add_argument(
+        "--server",
+        required=True,
+        metavar="URI",
+        help="the server's Wyoming port, e.g. tcp://192.168.1.5:10600",
+    )
+    sat.add_argument(
+        "--area", help="the area this box stands in (commands like 'turn off the lights' act there)"
+    )
     sat.add_argument("--name", help="this box's name (default: the host name)")
-    sat.add_argument("--input", metavar="FILE", help="read audio from FILE at real-time pace ('-': raw 16 kHz s16le "
-                     "mono on stdin) instead of the microphone; exits when it ends and the reply has played")
-    sat.add_argument("--output", metavar="WAV", help="write what the server says to WAV instead of the speaker")
-    sat.add_argument("--server-wake", action="store_true",
-                     help="stream all audio and let the server hear the wake word")
+    sat.add_argument(
+        "--input",
+        metavar="FILE",
+        help="read audio from FILE at real-time pace ('-': raw 16 kHz s16le "
+        "mono on stdin) instead of the microphone; exits when it ends and the reply has played",
+    )
+    sat.add_argument(
+        "--output", metavar="WAV", help="write what the server says to WAV instead of the speaker"
+    )
+    sat.add_argument(
+        "--server-wake", action="store_true", help="stream all audio and let the server hear the wake word"
+    )
 
     sub.add_parser("config", parents=[common], help="check the configuration and print it as YAML")
     return p
@@ -114,7 +165,9 @@ def _iso(value: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r} (e.g. 2026-11-29T07:30 or 2026-11-29T07:30+01:00)") from None
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {value!r} (e.g. 2026-11-29T07:30 or 2026-11-29T07:30+01:00)"
+        ) from None
 
 
 def _print_result(result: dict[str, Any], as_json: bool) -> None:
@@ -133,8 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from .logs import setup_logging
 
-    setup_logging(logging.DEBUG if args.verbose else getattr(logging, config.log_level), config.log_format,
-                  SecretFilter(config.secrets()))  # no password, token or API key reaches a log
+    setup_logging(
+        logging.DEBUG if args.verbose else getattr(logging, config.log_level),
+        config.log_format,
+        SecretFilter(config.secrets()),
+    )  # no password, token or API key reaches a log
     if args.command == "config":
         import yaml
 
@@ -190,7 +246,9 @@ def _ask(assistant: Any, args: argparse.Namespace) -> int:
         conversation = uuid.uuid4().hex[:12]
     lines = [args.text] if args.text != "-" else (line.rstrip("\r\n") for line in sys.stdin)
     for text in lines:
-        result = assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area, conversation=conversation)
+        result = assistant.ask(
+            text, now=args.now, dry_run=args.dry_run, area=args.area, conversation=conversation
+        )
         _print_result(result.to_dict(), args.json or args.text == "-")
     return 0
 
@@ -203,7 +261,10 @@ def _prefs(config: Any, args: argparse.Namespace) -> int:
         if args.forget:
             key = None if args.forget == "all" else args.forget
             if key is not None and key not in KEYS:
-                print(f"assistant: no preference called {key!r}; use one of {', '.join(KEYS)} or 'all'", file=sys.stderr)
+                print(
+                    f"assistant: no preference called {key!r}; use one of {', '.join(KEYS)} or 'all'",
+                    file=sys.stderr,
+                )
                 return 2
             n = store.forget(key)
             print(f"Forgot {n} preference{'s' if n != 1 else ''}.")
@@ -235,7 +296,14 @@ def _list(assistant: Any, args: argparse.Namespace) -> int:
         print(f"No {args.command} set.")
     else:
         for item in items:
-            print(f"#{item['id']}  {item['says']}" + (f"  [{item['state']}]" if args.command != "timers" and item["state"] != "scheduled" else ""))
+            print(
+                f"#{item['id']}  {item['says']}"
+                + (
+                    f"  [{item['state']}]"
+                    if args.command != "timers" and item["state"] != "scheduled"
+                    else ""
+                )
+            )
     return 0
 
 
@@ -259,13 +327,19 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
     assistant.listeners.append(emit)
     from .ha_publish import attach
 
-    publisher = attach(assistant, on_announce=lambda text: print(json.dumps({"event": "announce", "text": text}),
-                                                                 flush=True))
+    publisher = attach(
+        assistant, on_announce=lambda text: print(json.dumps({"event": "announce", "text": text}), flush=True)
+    )
 
     def request(text: str) -> None:  # typed over MQTT (<base_topic>/ask, HA's "Request" text entity)
         result = assistant.ask(text)
-        print(json.dumps({"event": "request", "text": text, "intent": result.intent, "response": result.response},
-                         ensure_ascii=False), flush=True)
+        print(
+            json.dumps(
+                {"event": "request", "text": text, "intent": result.intent, "response": result.response},
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
 
     stopping = False
 
@@ -288,8 +362,17 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
             wyoming.stop()
         return 2
     log.info("serving; data in %s", assistant.config.data_dir)
-    print(json.dumps({"event": "ready", "data_dir": str(assistant.config.data_dir),
-                      "wyoming_port": wyoming.port if wyoming else None, **service.summary()}), flush=True)
+    print(
+        json.dumps(
+            {
+                "event": "ready",
+                "data_dir": str(assistant.config.data_dir),
+                "wyoming_port": wyoming.port if wyoming else None,
+                **service.summary(),
+            }
+        ),
+        flush=True,
+    )
     try:
         while not stopping:
             service.tick()
@@ -319,8 +402,10 @@ def _devices(assistant: Any, args: argparse.Namespace) -> int:
         area_w = max(len(i["area"] or "-") for i in items)
         for i in items:
             flags = ("" if i["exposed"] else " [hidden]") + ("" if i["available"] else " [unavailable]")
-            print(f"{i['entity_id']:{id_w}} {i['name']:{name_w}} {i['area'] or '-':{area_w}} {i['source']:13} "
-                  f"{i['state'] if i['state'] is not None else '?'}{flags}")
+            print(
+                f"{i['entity_id']:{id_w}} {i['name']:{name_w}} {i['area'] or '-':{area_w}} {i['source']:13} "
+                f"{i['state'] if i['state'] is not None else '?'}{flags}"
+            )
     return 0
 
 
@@ -343,8 +428,15 @@ def _satellite(config: Any, args: argparse.Namespace) -> int:
     from .satellite_client import SatelliteError, run_satellite
 
     try:
-        run_satellite(args.server, args.name or socket.gethostname(), args.area or config.area, config.voice,
-                      input_path=args.input, output_path=args.output, server_wake=args.server_wake)
+        run_satellite(
+            args.server,
+            args.name or socket.gethostname(),
+            args.area or config.area,
+            config.voice,
+            input_path=args.input,
+            output_path=args.output,
+            server_wake=args.server_wake,
+        )
     except (AudioDeviceError, SatelliteError, OSError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
@@ -361,8 +453,14 @@ def _process(assistant: Any, args: argparse.Namespace) -> int:
         return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area)
 
     try:
-        results = process_file(args.file, understand, assistant.config.voice, no_wake=args.no_wake, output_wav=args.output,
-                               is_complete=assistant.is_complete)
+        results = process_file(
+            args.file,
+            understand,
+            assistant.config.voice,
+            no_wake=args.no_wake,
+            output_wav=args.output,
+            is_complete=assistant.is_complete,
+        )
     except ModelError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
@@ -394,7 +492,9 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
         if event.kind == "reminder_due":
             return announcements.put(event.spoken())
         name = f"{event.name} " if event.name else ""
-        announcements.put(f"Your {name}alarm is ringing." if event.kind == "alarm_fired" else f"Your {name}timer is done.")
+        announcements.put(
+            f"Your {name}alarm is ringing." if event.kind == "alarm_fired" else f"Your {name}timer is done."
+        )
 
     assistant.listeners.append(ring)
     from .ha_publish import attach
@@ -414,7 +514,9 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             service.tick()
             if publisher is not None:  # typed requests from HA: answered aloud
-                publisher.handle_requests(lambda text: announcements.put(assistant.ask(text, area=args.area).response))
+                publisher.handle_requests(
+                    lambda text: announcements.put(assistant.ask(text, area=args.area).response)
+                )
 
     def interrupt(*_: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM ends the microphone loop like Ctrl-C
@@ -422,10 +524,16 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     threading.Thread(target=ticker, name="ticker", daemon=True).start()
     try:
-        run_live(lambda text: assistant.ask(text, area=args.area), assistant.config.voice,
-                 no_wake=args.no_wake, announcements=announcements, muted=muted,
-                 is_complete=assistant.is_complete,
-                 on_result=service.on_voice_result, on_event=service.on_voice_event)
+        run_live(
+            lambda text: assistant.ask(text, area=args.area),
+            assistant.config.voice,
+            no_wake=args.no_wake,
+            announcements=announcements,
+            muted=muted,
+            is_complete=assistant.is_complete,
+            on_result=service.on_voice_result,
+            on_event=service.on_voice_event,
+        )
     except (AudioDeviceError, ModelError) as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2

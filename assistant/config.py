@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from devices.media.settings import MediaSettings
 from devices.redact import SECRET_KEYS, mask_config, mask_text, secret_values  # noqa: F401 - the one masking helper
-from devices.weather.settings import WeatherSettings
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from devices.todo import ListsSettings
+from devices.weather.settings import WeatherSettings
 from intents.settings import IntentSettings
 
-from .wyoming_settings import WyomingSettings
 from .voice_settings import AsrSettings, AudioSettings, TtsSettings, VadSettings, VoiceSettings, WakeSettings
+from .wyoming_settings import WyomingSettings
 
 
 def _xdg(var: str, default: str) -> Path:
@@ -39,32 +39,62 @@ class Section(BaseModel):
 
 
 class LlmSettings(Section):
-    url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1; unset = no LLM tier")
+    url: str | None = Field(
+        None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1; unset = no LLM tier"
+    )
     model: str | None = Field(None, description="Model name served there")
     api_key: str = Field("not-needed", description="API key, if the server wants one")
-    timeout_s: float = Field(1.0, gt=0, description="Longest wait for the LLM (a voice answer should not wait longer); "
-                                                    "a CPU server needs more, see docs/llm.md")
-    mode: str = Field("tools", pattern=r"^(tools|json)$",
-                      description="tools: native tool calling; json: response_format JSON schema (servers without tools)")
-    scope_threshold: float = Field(0.5, ge=0, le=1, description="The LLM's tool calls run only for requests scoring "
-                                                                "at least this in scope")
-    entity_budget_tokens: int = Field(400, ge=0, description="Prompt tokens for the home's devices, most relevant first")
-    final_answer: bool = Field(False, description="Send tool results back for the model's own final sentence "
-                                                  "(one more request; within timeout_s, else the handler's answer)")
+    timeout_s: float = Field(
+        1.0,
+        gt=0,
+        description="Longest wait for the LLM (a voice answer should not wait longer); "
+        "a CPU server needs more, see docs/llm.md",
+    )
+    mode: str = Field(
+        "tools",
+        pattern=r"^(tools|json)$",
+        description="tools: native tool calling; json: response_format JSON schema (servers without tools)",
+    )
+    scope_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="The LLM's tool calls run only for requests scoring at least this in scope",
+    )
+    entity_budget_tokens: int = Field(
+        400, ge=0, description="Prompt tokens for the home's devices, most relevant first"
+    )
+    final_answer: bool = Field(
+        False,
+        description="Send tool results back for the model's own final sentence "
+        "(one more request; within timeout_s, else the handler's answer)",
+    )
 
 
 class LearnedSettings(Section):
-    enabled: bool = Field(True, description="Tier 'learned' (after the templates, before the LLM); off = templates only")
-    model: Path | None = Field(None, description="Model file (.npz) from `python -m intents.train`; unset = the shipped one")
-    threshold: float | None = Field(None, ge=0, le=1, description="Least intent probability to act on; unset = the model's")
+    enabled: bool = Field(
+        True, description="Tier 'learned' (after the templates, before the LLM); off = templates only"
+    )
+    model: Path | None = Field(
+        None, description="Model file (.npz) from `python -m intents.train`; unset = the shipped one"
+    )
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="Least intent probability to act on; unset = the model's"
+    )
 
 
 class HttpSettings(Section):
-    host: str = Field("127.0.0.1", description="Address the API and status page listen on; beyond loopback needs a token")
-    port: int = Field(8300, ge=0, le=65535, description="TCP port (0 = any free port, said in the startup summary)")
+    host: str = Field(
+        "127.0.0.1", description="Address the API and status page listen on; beyond loopback needs a token"
+    )
+    port: int = Field(
+        8300, ge=0, le=65535, description="TCP port (0 = any free port, said in the startup summary)"
+    )
     token: str | None = Field(None, description="Bearer token for /api/* and /metrics; required off loopback")
     enabled: bool = Field(True, description="Serve the API and page from `assistant run` and `serve`")
-    traces: int = Field(200, ge=1, le=100000, description="How many recent runs /api/traces and the page keep")
+    traces: int = Field(
+        200, ge=1, le=100000, description="How many recent runs /api/traces and the page keep"
+    )
 
 
 class Config(Section):
@@ -73,14 +103,20 @@ class Config(Section):
     language: str = Field("en", description="Language of templates and answers (only 'en' ships)")
     area: str | None = Field(None, description="Area this box stands in (default for area-less commands)")
     log_level: str = Field("WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
-    log_format: str = Field("text", pattern=r"^(text|json)$", description="Logs on stderr: text or JSON lines")
+    log_format: str = Field(
+        "text", pattern=r"^(text|json)$", description="Logs on stderr: text or JSON lines"
+    )
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP API and status page")
     intents: IntentSettings = Field(default_factory=IntentSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
-    learned: LearnedSettings = Field(default_factory=LearnedSettings, description="The learned understanding tier")
+    learned: LearnedSettings = Field(
+        default_factory=LearnedSettings, description="The learned understanding tier"
+    )
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     home_assistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
-    devices: DevicesSettings = Field(default_factory=DevicesSettings, description="YAML devices, exposure, confirmation")
+    devices: DevicesSettings = Field(
+        default_factory=DevicesSettings, description="YAML devices, exposure, confirmation"
+    )
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     lists: ListsSettings = Field(default_factory=ListsSettings, description="Shopping and to-do lists")
@@ -93,8 +129,14 @@ class Config(Section):
 
     @property
     def voice(self) -> VoiceSettings:
-        return VoiceSettings(audio=self.audio, wake=self.wake, vad=self.vad, asr=self.asr, tts=self.tts,
-                             models_dir=Path(self.data_dir).expanduser() / "models")
+        return VoiceSettings(
+            audio=self.audio,
+            wake=self.wake,
+            vad=self.vad,
+            asr=self.asr,
+            tts=self.tts,
+            models_dir=Path(self.data_dir).expanduser() / "models",
+        )
 
     @field_validator("timezone")
     @classmethod
@@ -103,7 +145,9 @@ class Config(Section):
             try:
                 zoneinfo.ZoneInfo(value)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
+                raise ValueError(
+                    f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin"
+                ) from None
         return value
 
     @field_validator("language")
@@ -196,7 +240,9 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"config file {file} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+            raise ConfigError(
+                f"config file {file} is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+            ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config file {file}: {exc}") from None
         if loaded is None:

@@ -15,8 +15,9 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -68,11 +69,15 @@ class Assistant:
         self.tz = config.tz
         self.store = Store(config.data_dir / "assistant.db")
         self.schemas: dict[str, type[Intent]] = intents()
-        self.recognizers: list[Any] = [TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])]
+        self.recognizers: list[Any] = [
+            TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])
+        ]
         if config.learned.enabled:  # tier "learned": phrasing no template foresaw
             from intents.learned import LearnedRecognizer
 
-            self.recognizers.append(LearnedRecognizer(self.schemas, config.learned.model, config.learned.threshold))
+            self.recognizers.append(
+                LearnedRecognizer(self.schemas, config.learned.model, config.learned.threshold)
+            )
         if config.llm.url:  # tier "llm": asked only when the templates find nothing
             from .llm import LlmRecognizer
 
@@ -158,8 +163,14 @@ class Assistant:
         if ends_open(text):
             return False
         normalized = normalize(text)
-        ctx = Context(now=self.now(), store=self.store, settings=self.config.intents, dry_run=True,
-                      area=self.config.area, services=self.services)
+        ctx = Context(
+            now=self.now(),
+            store=self.store,
+            settings=self.config.intents,
+            dry_run=True,
+            area=self.config.area,
+            services=self.services,
+        )
         with self._lock:
             for recognizer in self.recognizers:
                 if getattr(recognizer, "confident", False):
@@ -201,8 +212,15 @@ class Assistant:
                 log.exception("ask listener failed")
         return result
 
-    def _ask(self, text: str, *, now: dt.datetime | None, dry_run: bool, area: str | None,
-             conversation: str | None = None) -> AskResult:
+    def _ask(
+        self,
+        text: str,
+        *,
+        now: dt.datetime | None,
+        dry_run: bool,
+        area: str | None,
+        conversation: str | None = None,
+    ) -> AskResult:
         """An answer to a question asked back, else: templates, then the previous turn's context
         ("make it brighter"), then a compound split, then the LLM; the turn is kept (not in a dry run)."""
         started = time.perf_counter()
@@ -221,11 +239,21 @@ class Assistant:
                 if self._lists_stale:
                     self._refresh_lists()
                 normalized = normalize(text)
-                ctx = Context(now=moment, store=self.store, settings=self.config.intents, dry_run=dry_run,
-                              area=area or self.config.area, services=self.services, text=normalized)
+                ctx = Context(
+                    now=moment,
+                    store=self.store,
+                    settings=self.config.intents,
+                    dry_run=dry_run,
+                    area=area or self.config.area,
+                    services=self.services,
+                    text=normalized,
+                )
                 timings["normalize"] = _ms(started)
-                done = (self._answer(cid, text, ctx) or self._compound(text, ctx, timings)
-                        or self._understand(cid, normalized, ctx, timings))
+                done = (
+                    self._answer(cid, text, ctx)
+                    or self._compound(text, ctx, timings)
+                    or self._understand(cid, normalized, ctx, timings)
+                )
             except Refusal as exc:  # understood, and cannot be done as said
                 done = _failed(text, getattr(exc, "intent", None), getattr(exc, "recognizer", None), str(exc))
             except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
@@ -233,19 +261,31 @@ class Assistant:
                 done = _failed(text, None, None, "Sorry, I could not do that: " + _sentence(exc))
             except Exception as exc:  # noqa: BLE001 - a bug must cost one answer, never the process
                 log.exception("request %r failed", text[:200])
-                done = _failed(text, None, None, f"Sorry, something went wrong with that request "
-                                                 f"({type(exc).__name__}); nothing more was done.")
+                done = _failed(
+                    text,
+                    None,
+                    None,
+                    f"Sorry, something went wrong with that request "
+                    f"({type(exc).__name__}); nothing more was done.",
+                )
             if done is None:
                 result = AskResult(text, None, {}, None, fallback.answer(normalized, text), [], timings)
             else:
-                result = AskResult(text, done.intent, done.slots, done.recognizer, done.outcome.response,
-                                   done.outcome.actions, timings)
+                result = AskResult(
+                    text,
+                    done.intent,
+                    done.slots,
+                    done.recognizer,
+                    done.outcome.response,
+                    done.outcome.actions,
+                    timings,
+                )
                 result.expects_answer = done.outcome.question is not None
             result.conversation_id = cid
             if not dry_run:
                 if done is not None and done.outcome.question is not None:
                     self.conversations.ask(cid, done.outcome.question)
-                for turn in (done.turns if done is not None else [Turn(text, None, {}, result.response)]):
+                for turn in done.turns if done is not None else [Turn(text, None, {}, result.response)]:
                     self.conversations.add(cid, turn)
         timings["total"] = _ms(started)
         return result
@@ -271,15 +311,22 @@ class Assistant:
         if found and found[-1].outcome is outcome:
             return found[-1]
         kind = "Confirm" if question.kind == "confirm" or outcome.slots == {"answer": "no"} else "Answer"
-        return _Done(kind, outcome.slots or {}, "conversation", outcome, [Turn(text, kind, outcome.slots or {},
-                                                                          outcome.response, outcome.actions)])
+        return _Done(
+            kind,
+            outcome.slots or {},
+            "conversation",
+            outcome,
+            [Turn(text, kind, outcome.slots or {}, outcome.response, outcome.actions)],
+        )
 
     def _understand(self, cid: str, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
         history = self.conversations.history(cid)
         template = self.recognizers[0]
         for request, subject in rephrase(normalized, history):  # "make it brighter": the lamp just turned on
             intent = self._fitting(template, request, ctx)
-            said = {str(v).lower() for k, v in (intent.slots() if intent else {}).items() if k in ("name", "area")}
+            said = {
+                str(v).lower() for k, v in (intent.slots() if intent else {}).items() if k in ("name", "area")
+            }
             if intent is not None and said & subject:  # "it" became what the request acts on
                 return _combine([(request, intent, intent.handle(ctx))], f"{template.name}+context")
         done = self._run_tiers(normalized, ctx, timings, llm=False)
@@ -288,8 +335,13 @@ class Assistant:
         adjusted = adjust(normalized, history, ctx)  # "make it 10"
         if isinstance(adjusted, Outcome):  # the turn keeps the previous one's intent: "make it 15" works next
             last = history[-1]
-            return _Done(last.intent or "Adjust", adjusted.slots or last.slots, "conversation", adjusted,
-                         [Turn(normalized, last.intent, last.slots, adjusted.response, last.actions)])
+            return _Done(
+                last.intent or "Adjust",
+                adjusted.slots or last.slots,
+                "conversation",
+                adjusted,
+                [Turn(normalized, last.intent, last.slots, adjusted.response, last.actions)],
+            )
         if adjusted:
             done = self._run_tiers(adjusted, ctx, timings, llm=False)
             if done is not None:
@@ -312,14 +364,23 @@ class Assistant:
                 intents.append(intent)
             if len(intents) == len(parts):
                 timings["compound"] = _ms(t0)
-                outcomes = [(part, intent, intent.handle(ctx)) for part, intent in zip(parts, intents)]
+                outcomes = [
+                    (part, intent, intent.handle(ctx)) for part, intent in zip(parts, intents, strict=True)
+                ]
                 return _combine(outcomes, f"{template.name}+compound")
         if "compound" in timings:
             timings["compound"] = _ms(t0)
         return None
 
-    def _run_tiers(self, normalized: str, ctx: Context, timings: dict[str, float], *, llm: bool,
-                   history: list[Turn] | None = None) -> _Done | None:
+    def _run_tiers(
+        self,
+        normalized: str,
+        ctx: Context,
+        timings: dict[str, float],
+        *,
+        llm: bool,
+        history: list[Turn] | None = None,
+    ) -> _Done | None:
         """The template tier, or (``llm``) the tool-calling tiers behind the scope gate."""
         for recognizer in self.recognizers:
             tool_args = getattr(recognizer, "gives_tool_args", False)
@@ -340,13 +401,20 @@ class Assistant:
             timings[recognizer.name] = _ms(t0)
             if found:
                 t0 = time.perf_counter()
-                outcomes = [(normalized, intent, (tool_args and self._confirm_bulk(intent, ctx)) or intent.handle(ctx))
-                            for intent in found]
+                outcomes = [
+                    (
+                        normalized,
+                        intent,
+                        (tool_args and self._confirm_bulk(intent, ctx)) or intent.handle(ctx),
+                    )
+                    for intent in found
+                ]
                 timings["handle"] = _ms(t0)
                 done = _combine(outcomes, recognizer.name)
                 if tool_args and self.config.llm.final_answer and done.outcome.question is None:
-                    said = recognizer.final_answer([(i.intent, i.slots(), o.response) for _, i, o in outcomes],
-                                                   self.config.llm.timeout_s)
+                    said = recognizer.final_answer(
+                        [(i.intent, i.slots(), o.response) for _, i, o in outcomes], self.config.llm.timeout_s
+                    )
                     done.outcome.response = said or done.outcome.response
                 return done
         return None
@@ -362,11 +430,24 @@ class Assistant:
         kinds = {str(a.get("type", "")).split("_")[0] for a in planned}
         what = f"cancel {len(planned)} {kinds.pop() + 's' if len(kinds) == 1 else 'items'}"
         say = f"Are you sure you want to {what}?"
-        return Outcome(say, [{"type": "confirmation_required", "intent": intent.intent, "count": len(planned),
-                              "sent": False}],
-                       question=Question(say, "confirm", "intent.run",
-                                         {"intent": intent.intent, "slots": intent.model_dump(mode="json")},
-                                         declined=f"Okay, I won't {what}."))
+        return Outcome(
+            say,
+            [
+                {
+                    "type": "confirmation_required",
+                    "intent": intent.intent,
+                    "count": len(planned),
+                    "sent": False,
+                }
+            ],
+            question=Question(
+                say,
+                "confirm",
+                "intent.run",
+                {"intent": intent.intent, "slots": intent.model_dump(mode="json")},
+                declined=f"Okay, I won't {what}.",
+            ),
+        )
 
     def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | Refusal | None:
         """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
@@ -381,8 +462,13 @@ class Assistant:
                     refusal.intent = candidate.intent  # type: ignore[attr-defined]
                     refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
-                log.debug("%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],
-                          " ".join(str(exc).split())[:300])
+                log.debug(
+                    "%s rejected %s %s: %s",
+                    recognizer.name,
+                    candidate.intent,
+                    str(candidate.slots)[:300],
+                    " ".join(str(exc).split())[:300],
+                )
         return refusal
 
     def _fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
@@ -390,16 +476,28 @@ class Assistant:
         found = self._first_fitting(recognizer, normalized, ctx)
         return None if isinstance(found, Refusal) else found
 
-    def _all_fitting(self, recognizer: Any, normalized: str, ctx: Context, history: list[Turn]) -> list[Intent]:
+    def _all_fitting(
+        self, recognizer: Any, normalized: str, ctx: Context, history: list[Turn]
+    ) -> list[Intent]:
         """Every valid tool call of one LLM turn ("turn off the lights and lock the door": two)."""
-        context: dict[str, Any] = {"history": [(t.text, t.response) for t in history],
-                                   "preferences": self.preferences.all()}
+        context: dict[str, Any] = {
+            "history": [(t.text, t.response) for t in history],
+            "preferences": self.preferences.all(),
+        }
         if ctx.area:
             context["area"] = ctx.area
         hub = self.services.get("devices")
         if hub is not None:
-            context["entities"] = [{"name": e.name, "aliases": e.aliases, "area": e.area, "domain": e.component,
-                                    "state": e.state} for e in hub.registry.exposed()]
+            context["entities"] = [
+                {
+                    "name": e.name,
+                    "aliases": e.aliases,
+                    "area": e.area,
+                    "domain": e.component,
+                    "state": e.state,
+                }
+                for e in hub.registry.exposed()
+            ]
         out: list[Intent] = []
         refusal: Refusal | None = None
         for candidate in recognizer.candidates(normalized, context):
@@ -414,8 +512,13 @@ class Assistant:
                     refusal.intent = candidate.intent  # type: ignore[attr-defined]
                     refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
-                log.warning("%s rejected %s %s: %s", recognizer.name, candidate.intent, str(candidate.slots)[:300],
-                            " ".join(str(exc).split())[:300])
+                log.warning(
+                    "%s rejected %s %s: %s",
+                    recognizer.name,
+                    candidate.intent,
+                    str(candidate.slots)[:300],
+                    " ".join(str(exc).split())[:300],
+                )
         if not out and refusal is not None:
             raise refusal  # understood, and cannot be done as said: its reason is the answer
         return out
@@ -446,8 +549,11 @@ def _combine(outcomes: list[tuple[str, Intent, Outcome]], recognizer: str) -> _D
     last question asked (a compound's risky part is still confirmed)."""
     first = outcomes[0][1]
     question = next((o.question for _, _, o in reversed(outcomes) if o.question is not None), None)
-    outcome = Outcome(" ".join(o.response for _, _, o in outcomes), [a for _, _, o in outcomes for a in o.actions],
-                      question=question)
+    outcome = Outcome(
+        " ".join(o.response for _, _, o in outcomes),
+        [a for _, _, o in outcomes for a in o.actions],
+        question=question,
+    )
     slots = outcomes[0][2].slots or first.slots()
     if len(outcomes) > 1:
         slots = {"parts": [{"intent": i.intent, "slots": o.slots or i.slots()} for _, i, o in outcomes]}
@@ -468,4 +574,3 @@ def _sentence(exc: BaseException) -> str:
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
-

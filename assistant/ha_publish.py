@@ -18,8 +18,9 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,18 @@ MAX_STATE = 255  # HA truncates/refuses longer sensor states
 
 
 class HaPublisher:
-    def __init__(self, mqtt: Any, *, base_topic: str, discovery_prefix: str = "homeassistant",
-                 node_id: str = "voice_assistant", name: str = "Voice Assistant",
-                 next_alarm: Callable[[], dt.datetime | None] | None = None,
-                 next_reminder: Callable[[], tuple[dt.datetime, str | None] | None] | None = None,
-                 mute_file: Path | None = None):
+    def __init__(
+        self,
+        mqtt: Any,
+        *,
+        base_topic: str,
+        discovery_prefix: str = "homeassistant",
+        node_id: str = "voice_assistant",
+        name: str = "Voice Assistant",
+        next_alarm: Callable[[], dt.datetime | None] | None = None,
+        next_reminder: Callable[[], tuple[dt.datetime, str | None] | None] | None = None,
+        mute_file: Path | None = None,
+    ):
         self.mqtt = mqtt
         self.base = base_topic.rstrip("/")
         self.prefix = discovery_prefix.rstrip("/")
@@ -55,35 +63,76 @@ class HaPublisher:
 
     def configs(self) -> dict[str, dict[str, Any]]:
         """discovery topic -> config payload."""
-        device = {"identifiers": [self.node_id], "name": self.name, "manufacturer": "assistant",
-                  "model": "local voice assistant"}
-        common = {"availability_topic": self.mqtt.status_topic, "payload_available": "online",
-                  "payload_not_available": "offline", "device": device}
+        device = {
+            "identifiers": [self.node_id],
+            "name": self.name,
+            "manufacturer": "assistant",
+            "model": "local voice assistant",
+        }
+        common = {
+            "availability_topic": self.mqtt.status_topic,
+            "payload_available": "online",
+            "payload_not_available": "offline",
+            "device": device,
+        }
         entities = {
-            ("sensor", "last_transcript"): {"name": "Last transcript", "state_topic": self.topic("transcript"),
-                                            "icon": "mdi:microphone-message"},
-            ("sensor", "last_response"): {"name": "Last response", "state_topic": self.topic("response"),
-                                          "icon": "mdi:message-reply-text"},
-            ("sensor", "next_alarm"): {"name": "Next alarm", "state_topic": self.topic("next_alarm"),
-                                       "device_class": "timestamp", "icon": "mdi:alarm"},
-            ("sensor", "next_reminder"): {"name": "Next reminder", "state_topic": self.topic("next_reminder"),
-                                          "json_attributes_topic": self.topic("next_reminder/attributes"),
-                                          "device_class": "timestamp", "icon": "mdi:bell-ring"},
-            ("switch", "mute"): {"name": "Mute", "state_topic": self.topic("mute"),
-                                 "command_topic": self.topic("mute/set"), "payload_on": "ON", "payload_off": "OFF",
-                                 "icon": "mdi:microphone-off"},
-            ("text", "announce"): {"name": "Announce", "state_topic": self.topic("announce"),
-                                   "command_topic": self.topic("announce/set"), "max": MAX_STATE, "mode": "text",
-                                   "icon": "mdi:bullhorn"},
-            ("text", "request"): {"name": "Request", "state_topic": self.topic("transcript"),
-                                  "command_topic": self.topic("ask"), "max": MAX_STATE, "mode": "text",
-                                  "icon": "mdi:text-box-outline"},
+            ("sensor", "last_transcript"): {
+                "name": "Last transcript",
+                "state_topic": self.topic("transcript"),
+                "icon": "mdi:microphone-message",
+            },
+            ("sensor", "last_response"): {
+                "name": "Last response",
+                "state_topic": self.topic("response"),
+                "icon": "mdi:message-reply-text",
+            },
+            ("sensor", "next_alarm"): {
+                "name": "Next alarm",
+                "state_topic": self.topic("next_alarm"),
+                "device_class": "timestamp",
+                "icon": "mdi:alarm",
+            },
+            ("sensor", "next_reminder"): {
+                "name": "Next reminder",
+                "state_topic": self.topic("next_reminder"),
+                "json_attributes_topic": self.topic("next_reminder/attributes"),
+                "device_class": "timestamp",
+                "icon": "mdi:bell-ring",
+            },
+            ("switch", "mute"): {
+                "name": "Mute",
+                "state_topic": self.topic("mute"),
+                "command_topic": self.topic("mute/set"),
+                "payload_on": "ON",
+                "payload_off": "OFF",
+                "icon": "mdi:microphone-off",
+            },
+            ("text", "announce"): {
+                "name": "Announce",
+                "state_topic": self.topic("announce"),
+                "command_topic": self.topic("announce/set"),
+                "max": MAX_STATE,
+                "mode": "text",
+                "icon": "mdi:bullhorn",
+            },
+            ("text", "request"): {
+                "name": "Request",
+                "state_topic": self.topic("transcript"),
+                "command_topic": self.topic("ask"),
+                "max": MAX_STATE,
+                "mode": "text",
+                "icon": "mdi:text-box-outline",
+            },
         }
         out = {}
         for (component, object_id), cfg in entities.items():
             uid = f"{self.node_id}_{object_id}"
             out[f"{self.prefix}/{component}/{self.node_id}/{object_id}/config"] = {
-                **cfg, **common, "unique_id": uid, "object_id": uid}
+                **cfg,
+                **common,
+                "unique_id": uid,
+                "object_id": uid,
+            }
         return out
 
     # ---- lifecycle --------------------------------------------------------------------------
@@ -143,8 +192,12 @@ class HaPublisher:
         message = (upcoming[1] or "") if upcoming else ""
         if f"{value}|{message}" != self._last_reminder:
             self._last_reminder = f"{value}|{message}"
-            self.mqtt.publish(self.topic("next_reminder/attributes"), json.dumps({"message": message[:MAX_STATE]}),
-                              qos=1, retain=True)
+            self.mqtt.publish(
+                self.topic("next_reminder/attributes"),
+                json.dumps({"message": message[:MAX_STATE]}),
+                qos=1,
+                retain=True,
+            )
             self.mqtt.publish(self.topic("next_reminder"), value, qos=1, retain=True)
 
     def _poll(self, every: float) -> None:
@@ -235,9 +288,15 @@ def attach(assistant: Any, on_announce: Callable[[str], None] | None = None) -> 
         first = min(due, key=lambda r: r.next_at, default=None)
         return (dt.datetime.fromtimestamp(first.next_at, assistant.tz), first.name) if first else None
 
-    publisher = HaPublisher(mqtt, base_topic=settings.base_topic, discovery_prefix=settings.discovery_prefix,
-                            node_id=settings.node_id, next_alarm=next_alarm, next_reminder=next_reminder,
-                            mute_file=assistant.config.data_dir / "muted")
+    publisher = HaPublisher(
+        mqtt,
+        base_topic=settings.base_topic,
+        discovery_prefix=settings.discovery_prefix,
+        node_id=settings.node_id,
+        next_alarm=next_alarm,
+        next_reminder=next_reminder,
+        mute_file=assistant.config.data_dir / "muted",
+    )
     if on_announce is not None:
         publisher.announce_listeners.append(on_announce)
     publisher.start()

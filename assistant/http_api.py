@@ -24,8 +24,9 @@ import functools
 import hmac
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -39,7 +40,7 @@ PUBLIC = {"/", "/status.js", "/status.css", "/health"}
 MAX_BODY = 32 * 1024 * 1024  # a few minutes of WAV
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "frame-ancestors 'none'",
+    "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -89,7 +90,8 @@ class HttpServer:
         if self._error is not None:
             raise ServiceError(
                 f"cannot listen on {self.host}:{self.port} ({self._error}); is another assistant running? "
-                "Choose another http.port (or ASSISTANT_HTTP_PORT), or stop the other one.")
+                "Choose another http.port (or ASSISTANT_HTTP_PORT), or stop the other one."
+            )
         shown = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{shown}:{self.port}/"
 
@@ -113,15 +115,23 @@ class HttpServer:
 
     async def _listen(self) -> None:
         app = web.Application(middlewares=[self._guard], client_max_size=MAX_BODY)
-        app.add_routes([
-            web.get("/", self._page), web.get("/status.js", self._static), web.get("/status.css", self._static),
-            web.get("/health", self._health), web.get("/metrics", self._metrics),
-            web.post("/api/ask", self._ask), web.post("/api/audio", self._audio),
-            web.get("/api/traces", self._traces),
-            web.get("/api/alarms", self._alarms), web.delete(r"/api/alarms/{id:\d+}", self._delete_alarm),
-            web.get("/api/timers", self._timers), web.delete(r"/api/timers/{id:\d+}", self._delete_timer),
-            web.get("/api/devices", self._devices),
-        ])
+        app.add_routes(
+            [
+                web.get("/", self._page),
+                web.get("/status.js", self._static),
+                web.get("/status.css", self._static),
+                web.get("/health", self._health),
+                web.get("/metrics", self._metrics),
+                web.post("/api/ask", self._ask),
+                web.post("/api/audio", self._audio),
+                web.get("/api/traces", self._traces),
+                web.get("/api/alarms", self._alarms),
+                web.delete(r"/api/alarms/{id:\d+}", self._delete_alarm),
+                web.get("/api/timers", self._timers),
+                web.delete(r"/api/timers/{id:\d+}", self._delete_timer),
+                web.get("/api/devices", self._devices),
+            ]
+        )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -164,11 +174,17 @@ class HttpServer:
             if request.path not in PUBLIC:
                 if self.token:
                     if not self._authorised(request):
-                        raise ApiError(401, "missing or wrong token: send 'Authorization: Bearer TOKEN' "
-                                            "(the http.token of the config)")
+                        raise ApiError(
+                            401,
+                            "missing or wrong token: send 'Authorization: Bearer TOKEN' "
+                            "(the http.token of the config)",
+                        )
                 elif not is_loopback((request.url.host or "").strip("[]")):
-                    raise ApiError(403, "this server answers requests for localhost / 127.0.0.1 only; "
-                                        "set http.token to reach it under another name")
+                    raise ApiError(
+                        403,
+                        "this server answers requests for localhost / 127.0.0.1 only; "
+                        "set http.token to reach it under another name",
+                    )
             return await handler(request)
         except ApiError as exc:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -180,7 +196,9 @@ class HttpServer:
         except Exception as exc:  # noqa: BLE001 - the one place request failures are caught
             log.exception("%s %s failed", request.method, request.path)
             self.service.metrics.errors.labels("http").inc()
-            return self._json({"error": self.service.redact(f"internal error: {type(exc).__name__}: {exc}")}, 500)
+            return self._json(
+                {"error": self.service.redact(f"internal error: {type(exc).__name__}: {exc}")}, 500
+            )
 
     # ---- page -----------------------------------------------------------------------------------
     async def _page(self, request: web.Request) -> web.StreamResponse:
@@ -236,22 +254,41 @@ class HttpServer:
     # ---- requests -------------------------------------------------------------------------------
     async def _ask(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
-            raise ApiError(415, "send JSON with 'Content-Type: application/json', e.g. {\"text\": \"what time is it\"}")
+            raise ApiError(
+                415, 'send JSON with \'Content-Type: application/json\', e.g. {"text": "what time is it"}'
+            )
         try:
             body = AskRequest.model_validate(await request.json())
         except ValueError as exc:  # bad JSON, or ValidationError
-            detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()) \
-                if isinstance(exc, ValidationError) else str(exc)
-            raise ApiError(400, f"bad request body ({detail}); expected {{\"text\": \"...\", \"dry_run\": false, "
-                                "\"area\": null}}") from None
-        result = await self._blocking(self.service.ask, body.text, dry_run=body.dry_run, area=body.area, now=body.now)
+            detail = (
+                "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+                if isinstance(exc, ValidationError)
+                else str(exc)
+            )
+            raise ApiError(
+                400,
+                f'bad request body ({detail}); expected {{"text": "...", "dry_run": false, "area": null}}}}',
+            ) from None
+        result = await self._blocking(
+            self.service.ask, body.text, dry_run=body.dry_run, area=body.area, now=body.now
+        )
         return self._json(result)
 
     async def _audio(self, request: web.Request) -> web.Response:
-        if not (request.content_type.startswith("audio/") or request.content_type == "application/octet-stream"):
-            raise ApiError(415, "send the recording as the body with 'Content-Type: audio/wav' (or another audio/* type)")
+        if not (
+            request.content_type.startswith("audio/") or request.content_type == "application/octet-stream"
+        ):
+            raise ApiError(
+                415, "send the recording as the body with 'Content-Type: audio/wav' (or another audio/* type)"
+            )
         no_wake, dry_run = _flag(request, "no_wake", True), _flag(request, "dry_run", False)
         data = await request.read()
-        result = await self._blocking(self.service.audio, data, no_wake=no_wake, dry_run=dry_run,
-                                      area=request.query.get("area") or None, pool=self.service.audio_pool)
+        result = await self._blocking(
+            self.service.audio,
+            data,
+            no_wake=no_wake,
+            dry_run=dry_run,
+            area=request.query.get("area") or None,
+            pool=self.service.audio_pool,
+        )
         return self._json(result)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # pipeline stages (voice timings and the text core's own) -> metric label
-VOICE_STAGES = ("endpoint_delay", "asr", "nlu", "tts_first_audio", "end_of_speech_to_action",
-                "end_of_speech_to_first_audio")
+VOICE_STAGES = (
+    "endpoint_delay",
+    "asr",
+    "nlu",
+    "tts_first_audio",
+    "end_of_speech_to_action",
+    "end_of_speech_to_first_audio",
+)
 CORE_STAGES = {"template": "template", "llm": "llm", "handle": "handle", "total": "understand"}
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -17,14 +24,26 @@ class Metrics:
     def __init__(self, mqtt_connected: Callable[[], bool] | None = None):
         self.registry = CollectorRegistry()
         r = self.registry
-        self.stage = Histogram("assistant_stage_seconds", "Latency of each pipeline stage", ["stage"],
-                               buckets=BUCKETS, registry=r)
+        self.stage = Histogram(
+            "assistant_stage_seconds",
+            "Latency of each pipeline stage",
+            ["stage"],
+            buckets=BUCKETS,
+            registry=r,
+        )
         self.wake = Counter("assistant_wake_detections", "Wake words heard", ["word"], registry=r)
-        self.requests = Counter("assistant_requests", "Requests by source, recognising tier (or 'none') and outcome",
-                                ["source", "tier", "outcome"], registry=r)
+        self.requests = Counter(
+            "assistant_requests",
+            "Requests by source, recognising tier (or 'none') and outcome",
+            ["source", "tier", "outcome"],
+            registry=r,
+        )
         self.errors = Counter("assistant_errors", "Failures, by where they happened", ["where"], registry=r)
-        self.mqtt = Gauge("assistant_mqtt_connected", "1 while connected to the MQTT broker (0 also when none is set)",
-                          registry=r)
+        self.mqtt = Gauge(
+            "assistant_mqtt_connected",
+            "1 while connected to the MQTT broker (0 also when none is set)",
+            registry=r,
+        )
         self.mqtt.set_function(lambda: float(bool(mqtt_connected and mqtt_connected())))
 
     def observe(self, source: str, result: dict[str, Any]) -> None:

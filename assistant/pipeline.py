@@ -14,13 +14,24 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, ArraySource, AudioDeviceError, MicSource, NullSink, Sink, SpeakerSink, WavSink, read_audio_file
 from .asr import AsrResult, Transcriber
+from .audio import (
+    SAMPLE_RATE,
+    ArraySource,
+    AudioDeviceError,
+    MicSource,
+    NullSink,
+    Sink,
+    SpeakerSink,
+    WavSink,
+    read_audio_file,
+)
 from .tts import Tts, feedback_sound
 from .vad import Endpointer, VadEvent, is_hallucination, normalize_text
 from .voice_settings import VoiceSettings
@@ -70,7 +81,7 @@ class Transcript:
 @dataclass
 class IntentResult:
     t: float
-    intent: Optional[str]
+    intent: str | None
     nlu_ms: float
 
 
@@ -132,7 +143,7 @@ class Engines:
     tts: Tts
 
     @staticmethod
-    def load(settings: VoiceSettings) -> "Engines":
+    def load(settings: VoiceSettings) -> Engines:
         key = (settings.asr.model_dump_json(), settings.tts.model_dump_json(), str(settings.models_dir))
         if key not in _ENGINE_CACHE:
             _ENGINE_CACHE.clear()  # keep one set in memory
@@ -159,14 +170,14 @@ class Pipeline:
         settings: VoiceSettings,
         *,
         no_wake: bool = False,
-        sink: Optional[Sink] = None,
-        engines: Optional[Engines] = None,
+        sink: Sink | None = None,
+        engines: Engines | None = None,
         live: bool = False,
-        on_barge_in: Optional[Callable[[str], None]] = None,
-        on_event: Optional[Callable[[Any], None]] = None,
-        is_complete: Optional[IsComplete] = None,
+        on_barge_in: Callable[[str], None] | None = None,
+        on_event: Callable[[Any], None] | None = None,
+        is_complete: IsComplete | None = None,
         remote_wake: bool = False,
-        muted: Optional[threading.Event] = None,
+        muted: threading.Event | None = None,
     ):
         """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
         starts listening, with the usual listen timeout, and each utterance ends the turn."""
@@ -186,12 +197,12 @@ class Pipeline:
         self.busy = 0.0  # processing clock (audio seconds)
         self.listening = self.no_wake
         self._listen_deadline = float("inf")
-        self._wake_event: Optional[WakeDetected] = None
+        self._wake_event: WakeDetected | None = None
         self._trace: list[dict] = []
-        self._spec: Optional[tuple[float, AsrResult]] = None  # (speech_end, result) of the last pause decode
+        self._spec: tuple[float, AsrResult] | None = None  # (speech_end, result) of the last pause decode
         self._preroll: deque = deque(maxlen=max(1, settings.wake.preroll_ms * SAMPLE_RATE // 1000 // 512 + 1))
         self._speaker = _Speaker(self) if live else None
-        self._triggered: Optional[str] = None
+        self._triggered: str | None = None
         self._following = False  # listening for the answer to a question, without the wake word
         self._reply_s = 0.0  # how long the last spoken reply lasts
 
@@ -223,7 +234,9 @@ class Pipeline:
         self.busy = max(self.busy, self.t)
         results: list[dict] = []
         if self.muted is not None and self.muted.is_set():
-            if self.endpointer.in_speech or (self.listening and not self.no_wake):  # drop a half-heard request
+            if self.endpointer.in_speech or (
+                self.listening and not self.no_wake
+            ):  # drop a half-heard request
                 self.endpointer.reset(t0=self.t)
                 self._wake_event = None
                 self._idle()
@@ -247,9 +260,16 @@ class Pipeline:
         events, _ = self._work(lambda: self.endpointer.process(block))
         for ev in events:
             results.extend(self._on_vad(ev))
-        if (not self.no_wake and self.listening and not self.endpointer.in_speech
-                and self.t > self._listen_deadline):
-            _LOGGER.info("No %s; back to idle", "answer to the question" if self._following else "command after wake word")
+        if (
+            not self.no_wake
+            and self.listening
+            and not self.endpointer.in_speech
+            and self.t > self._listen_deadline
+        ):
+            _LOGGER.info(
+                "No %s; back to idle",
+                "answer to the question" if self._following else "command after wake word",
+            )
             self._emit(AudioOut(self.busy, "timeout", 0.0))
             self._idle()
         return results
@@ -282,7 +302,7 @@ class Pipeline:
         self.endpointer.reset(t0=self.t)
         self._spec = None
         if self.s.wake.preroll_ms > 0 and self._preroll:
-            pre = np.concatenate(list(self._preroll))[-self.s.wake.preroll_ms * SAMPLE_RATE // 1000:]
+            pre = np.concatenate(list(self._preroll))[-self.s.wake.preroll_ms * SAMPLE_RATE // 1000 :]
             self.endpointer.reset(t0=self.t - len(pre) / SAMPLE_RATE)
             self.endpointer.process(pre)
         self._preroll.clear()
@@ -350,7 +370,7 @@ class Pipeline:
         if complete:
             self.endpointer.end_early()
 
-    def _finish(self, ev: VadEvent, ended: SpeechEnded) -> Optional[dict]:
+    def _finish(self, ev: VadEvent, ended: SpeechEnded) -> dict | None:
         speculative = self._spec is not None and abs(self._spec[0] - ev.speech_end) < 1e-6
         if speculative:
             asr = self._spec[1]
@@ -377,9 +397,19 @@ class Pipeline:
             error = None
         except Exception as exc:  # the core failed: say so, keep listening
             _LOGGER.exception("understand(%r) failed", text)
-            result, nlu_ms, error = {"text": text, "intent": None, "slots": {}, "recognizer": None,
-                                     "response": "Sorry, something went wrong.", "actions": [],
-                                     "timings_ms": {}}, 0.0, str(exc)
+            result, nlu_ms, error = (
+                {
+                    "text": text,
+                    "intent": None,
+                    "slots": {},
+                    "recognizer": None,
+                    "response": "Sorry, something went wrong.",
+                    "actions": [],
+                    "timings_ms": {},
+                },
+                0.0,
+                str(exc),
+            )
         t_action = self.busy
         self._emit(IntentResult(t_action, result.get("intent"), nlu_ms))
         self._emit(ActionDone(t_action))
@@ -435,7 +465,7 @@ class Pipeline:
         tts = self.engines.tts
         if self._speaker is not None:  # live: synthesis + playback in the speaker thread
             t0 = time.perf_counter()
-            first_ready = self._speaker.say_text(text)
+            self._speaker.say_text(text)
             first_ms = (time.perf_counter() - t0) * 1000
             self.busy += first_ms / 1000
             self._emit(AudioOut(self.busy, "speech", 0.0, text))
@@ -480,7 +510,7 @@ class _Speaker:
 
     def __init__(self, pipeline: Pipeline):
         self.p = pipeline
-        self._q: "queue.Queue[Any]" = queue.Queue()
+        self._q: queue.Queue[Any] = queue.Queue()
         self._stop = threading.Event()
         self._busy = threading.Event()
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
@@ -544,18 +574,20 @@ class _Speaker:
 def process_audio(
     samples: np.ndarray,
     understand: Understand,
-    settings: Optional[VoiceSettings] = None,
+    settings: VoiceSettings | None = None,
     no_wake: bool = False,
-    output_wav: Optional[str] = None,
-    engines: Optional[Engines] = None,
-    is_complete: Optional[IsComplete] = None,
+    output_wav: str | None = None,
+    engines: Engines | None = None,
+    is_complete: IsComplete | None = None,
 ) -> list[dict]:
     """Feed 16 kHz int16 audio through the pipeline faster than real time. With ``is_complete``
     (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms)."""
     settings = settings or VoiceSettings()
     engines = engines or Engines.load(settings)
     sink = WavSink(output_wav, engines.tts.sample_rate) if output_wav else NullSink()
-    pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, is_complete=is_complete)
+    pipe = Pipeline(
+        understand, settings, no_wake=no_wake, sink=sink, engines=engines, is_complete=is_complete
+    )
     results: list[dict] = []
     try:
         for block in ArraySource(samples, block=512):
@@ -569,11 +601,11 @@ def process_audio(
 def process_file(
     path: str,
     understand: Understand,
-    settings: Optional[VoiceSettings] = None,
+    settings: VoiceSettings | None = None,
     no_wake: bool = False,
-    output_wav: Optional[str] = None,
-    engines: Optional[Engines] = None,
-    is_complete: Optional[IsComplete] = None,
+    output_wav: str | None = None,
+    engines: Engines | None = None,
+    is_complete: IsComplete | None = None,
 ) -> list[dict]:
     """Feed an audio file through the whole pipeline as if spoken into the microphone.
 
@@ -582,10 +614,12 @@ def process_file(
     end_of_speech_to_first_audio), `asr_speculative`, `early_endpoint`, `speech_end_s`, `wake_word`,
     `trace`.
     """
-    return process_audio(read_audio_file(path), understand, settings, no_wake, output_wav, engines, is_complete)
+    return process_audio(
+        read_audio_file(path), understand, settings, no_wake, output_wav, engines, is_complete
+    )
 
 
-def say(text: str, settings: Optional[VoiceSettings] = None, output_wav: Optional[str] = None) -> float:
+def say(text: str, settings: VoiceSettings | None = None, output_wav: str | None = None) -> float:
     """Speak `text` to `output_wav` (or the speaker if None). Returns seconds of audio."""
     settings = settings or VoiceSettings()
     speaker = None if output_wav else SpeakerSink(settings.audio.output_device)  # fail early, clearly
@@ -603,14 +637,14 @@ def say(text: str, settings: Optional[VoiceSettings] = None, output_wav: Optiona
 
 def run_live(
     understand: Understand,
-    settings: Optional[VoiceSettings] = None,
+    settings: VoiceSettings | None = None,
     no_wake: bool = False,
-    on_barge_in: Optional[Callable[[str], None]] = None,
-    on_result: Optional[Callable[[dict], None]] = None,
-    announcements: Optional["queue.Queue[str]"] = None,
-    is_complete: Optional[IsComplete] = None,
-    on_event: Optional[Callable[[Any], None]] = None,
-    muted: Optional[threading.Event] = None,
+    on_barge_in: Callable[[str], None] | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    announcements: queue.Queue[str] | None = None,
+    is_complete: IsComplete | None = None,
+    on_event: Callable[[Any], None] | None = None,
+    muted: threading.Event | None = None,
 ) -> None:
     """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
     Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks,
@@ -620,8 +654,18 @@ def run_live(
     mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
     sink = SpeakerSink(settings.audio.output_device)
     engines = Engines.load(settings)
-    pipe = Pipeline(understand, settings, no_wake=no_wake, sink=sink, engines=engines, live=True,
-                    on_barge_in=on_barge_in, is_complete=is_complete, muted=muted, on_event=on_event)
+    pipe = Pipeline(
+        understand,
+        settings,
+        no_wake=no_wake,
+        sink=sink,
+        engines=engines,
+        live=True,
+        on_barge_in=on_barge_in,
+        is_complete=is_complete,
+        muted=muted,
+        on_event=on_event,
+    )
     if settings.wake.push_to_talk:
         threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()
     _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))
@@ -630,7 +674,9 @@ def run_live(
             while announcements is not None and not announcements.empty():
                 pipe.announce(announcements.get_nowait())
             for result in pipe.feed(block):
-                _LOGGER.info("%r -> %s (%s)", result["transcript"], result.get("intent"), result["timings_ms"])
+                _LOGGER.info(
+                    "%r -> %s (%s)", result["transcript"], result.get("intent"), result["timings_ms"]
+                )
                 if on_result is not None:
                     on_result(result)
     except KeyboardInterrupt:
@@ -648,6 +694,19 @@ def _push_to_talk(pipe: Pipeline) -> None:
 
 
 __all__ = [
-    "ActionDone", "AudioDeviceError", "AudioOut", "Engines", "IntentResult", "IsComplete", "Pipeline", "SpeechEnded",
-    "SpeechStarted", "Transcript", "WakeDetected", "process_audio", "process_file", "run_live", "say",
+    "ActionDone",
+    "AudioDeviceError",
+    "AudioOut",
+    "Engines",
+    "IntentResult",
+    "IsComplete",
+    "Pipeline",
+    "SpeechEnded",
+    "SpeechStarted",
+    "Transcript",
+    "WakeDetected",
+    "process_audio",
+    "process_file",
+    "run_live",
+    "say",
 ]

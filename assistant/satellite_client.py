@@ -16,7 +16,8 @@ import queue
 import socket
 import threading
 import time
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -49,7 +50,7 @@ class _Player:
 
     def __init__(self, sink: Sink):
         self.sink = sink
-        self._q: "queue.Queue[Optional[tuple[np.ndarray, int]]]" = queue.Queue()
+        self._q: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue()
         self._busy = threading.Event()
         self.last_audio = 0.0
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
@@ -84,9 +85,19 @@ class _Player:
 
 
 class SatelliteClient:
-    def __init__(self, server: str, name: str, area: Optional[str], voice: VoiceSettings,
-                 source: Iterable[np.ndarray], sink: Sink, *, server_wake: bool = False,
-                 reconnect_s: float = 3.0, linger_s: float = 3.0):
+    def __init__(
+        self,
+        server: str,
+        name: str,
+        area: str | None,
+        voice: VoiceSettings,
+        source: Iterable[np.ndarray],
+        sink: Sink,
+        *,
+        server_wake: bool = False,
+        reconnect_s: float = 3.0,
+        linger_s: float = 3.0,
+    ):
         self.host, self.port = parse_server(server)
         self.name, self.area = name, area
         self.voice = voice
@@ -99,8 +110,8 @@ class SatelliteClient:
         self.streaming = server_wake
         self.connected = threading.Event()
         self.turns = 0  # commands sent (wake words heard here)
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._writer: Optional[asyncio.StreamWriter] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer: asyncio.StreamWriter | None = None
         self._source_done = threading.Event()
         self._stream_until = 0.0
         self._reply_due = 0.0  # while a reply is awaited (input from a file waits for it before exiting)
@@ -132,16 +143,23 @@ class SatelliteClient:
             if det is None:
                 return
             if not self.connected.is_set():
-                _LOGGER.warning("Wake word heard, but the server %s:%s is not reachable", self.host, self.port)
+                _LOGGER.warning(
+                    "Wake word heard, but the server %s:%s is not reachable", self.host, self.port
+                )
                 return
             _LOGGER.info("Wake word %s", det.word)
             self.turns += 1
             self.streaming = True
             self._reply_due = time.monotonic() + 30.0
             # stop on the transcript; give up after listen timeout + longest utterance
-            self._stream_until = time.monotonic() + self.voice.wake.listen_timeout_s + self.voice.vad.max_utterance_s
-            self._send(RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS,
-                                   wake_word_name=det.word).event())
+            self._stream_until = (
+                time.monotonic() + self.voice.wake.listen_timeout_s + self.voice.vad.max_utterance_s
+            )
+            self._send(
+                RunPipeline(
+                    start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS, wake_word_name=det.word
+                ).event()
+            )
             return
         if not self.streaming:
             return
@@ -157,15 +175,26 @@ class SatelliteClient:
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        info = Info(satellite=Satellite(
-            name=self.name, area=self.area, attribution=Attribution("home-assistant-voice", ""), installed=True,
-            description="assistant satellite", version=None, has_vad=False,
-            active_wake_words=None if self.server_wake else list(self.wake.words),  # type: ignore[union-attr]
-        ))
+        info = Info(
+            satellite=Satellite(
+                name=self.name,
+                area=self.area,
+                attribution=Attribution("home-assistant-voice", ""),
+                installed=True,
+                description="assistant satellite",
+                version=None,
+                has_vad=False,
+                active_wake_words=None if self.server_wake else list(self.wake.words),  # type: ignore[union-attr]
+            )
+        )
         await async_write_event(info.event(), writer)
         if self.server_wake:
-            await async_write_event(RunPipeline(start_stage=PipelineStage.WAKE, end_stage=PipelineStage.TTS,
-                                                restart_on_end=True).event(), writer)
+            await async_write_event(
+                RunPipeline(
+                    start_stage=PipelineStage.WAKE, end_stage=PipelineStage.TTS, restart_on_end=True
+                ).event(),
+                writer,
+            )
         self._writer = writer
         self.connected.set()
         _LOGGER.info("Connected to %s:%s as %s (%s)", self.host, self.port, self.name, self.area or "no area")
@@ -226,10 +255,14 @@ class SatelliteClient:
                 await self._session()
             except asyncio.CancelledError:
                 raise
-            except (OSError, ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+            except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
                 (_LOGGER.debug if warned else _LOGGER.warning)(
-                    "Server %s:%s: %s; trying again every %.0f s", self.host, self.port, exc or type(exc).__name__,
-                    self.reconnect_s)
+                    "Server %s:%s: %s; trying again every %.0f s",
+                    self.host,
+                    self.port,
+                    exc or type(exc).__name__,
+                    self.reconnect_s,
+                )
                 warned = True
             await asyncio.sleep(self.reconnect_s)
 
@@ -241,9 +274,17 @@ class SatelliteClient:
             self.player.close()
 
 
-def run_satellite(server: str, name: str, area: Optional[str], voice: VoiceSettings, *,
-                  input_path: Optional[str] = None, output_path: Optional[str] = None, server_wake: bool = False,
-                  linger_s: float = 3.0) -> Any:
+def run_satellite(
+    server: str,
+    name: str,
+    area: str | None,
+    voice: VoiceSettings,
+    *,
+    input_path: str | None = None,
+    output_path: str | None = None,
+    server_wake: bool = False,
+    linger_s: float = 3.0,
+) -> Any:
     """Build the source and sink (microphone/speaker, or files) and run until done."""
     from .audio import FileSource, MicSource, RawPcmSource, SpeakerSink, WavSink
 
@@ -258,7 +299,9 @@ def run_satellite(server: str, name: str, area: Optional[str], voice: VoiceSetti
         source = MicSource(voice.audio.input_device)
         source.start()
     sink: Any = WavSink(output_path, 22050) if output_path else SpeakerSink(voice.audio.output_device)
-    client = SatelliteClient(server, name, area, voice, source, sink, server_wake=server_wake, linger_s=linger_s)
+    client = SatelliteClient(
+        server, name, area, voice, source, sink, server_wake=server_wake, linger_s=linger_s
+    )
     try:
         client.run()
     finally:

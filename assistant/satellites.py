@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from wyoming.asr import Transcript
@@ -58,7 +58,7 @@ class _LinkSink:
 
     def __init__(self, link: Link):
         self.link = link
-        self.rate: Optional[int] = None
+        self.rate: int | None = None
 
     def play(self, samples: np.ndarray, sample_rate: int) -> None:
         samples = np.asarray(samples, dtype=np.int16)
@@ -66,8 +66,11 @@ class _LinkSink:
             self.rate = sample_rate
             self.link.send(AudioStart(rate=sample_rate, width=2, channels=1).event())
         for i in range(0, len(samples), CHUNK):
-            self.link.send(AudioChunk(rate=sample_rate, width=2, channels=1,
-                                      audio=samples[i:i + CHUNK].tobytes()).event())
+            self.link.send(
+                AudioChunk(
+                    rate=sample_rate, width=2, channels=1, audio=samples[i : i + CHUNK].tobytes()
+                ).event()
+            )
 
     def end(self) -> None:
         if self.rate is not None:
@@ -84,17 +87,17 @@ class _LinkSink:
 class SatelliteSession:
     """One connected box: a worker thread owns its pipeline; the network side only queues work."""
 
-    def __init__(self, hub: "SatelliteHub", name: str, area: Optional[str], link: Link):
+    def __init__(self, hub: SatelliteHub, name: str, area: str | None, link: Link):
         self.hub = hub
         self.name = name
         self.area = area
         self.link = link
         self.sink = _LinkSink(link)
-        self.stage: Optional[str] = None  # "wake" (server hears the wake word) | "asr" (the box did)
+        self.stage: str | None = None  # "wake" (server hears the wake word) | "asr" (the box did)
         self.connected_at = time.time()
-        self._pipe: Optional[Pipeline] = None
+        self._pipe: Pipeline | None = None
         self._pending = np.zeros(0, dtype=np.int16)
-        self._q: "queue.Queue[Optional[tuple]]" = queue.Queue()
+        self._q: queue.Queue[tuple | None] = queue.Queue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"satellite-{name}", daemon=True)
         self._thread.start()
@@ -148,8 +151,14 @@ class SatelliteSession:
         if self._pipe is None or stage != self.stage:
             if self._pipe is not None:
                 self._pipe.close()
-            self._pipe = Pipeline(self._understand, self.hub.voice, engines=self.hub.engines(), sink=self.sink,
-                                  on_event=self._on_event, remote_wake=stage == "asr")
+            self._pipe = Pipeline(
+                self._understand,
+                self.hub.voice,
+                engines=self.hub.engines(),
+                sink=self.sink,
+                on_event=self._on_event,
+                remote_wake=stage == "asr",
+            )
             self.stage = stage
             self._pending = np.zeros(0, dtype=np.int16)
         if stage == "asr":
@@ -215,8 +224,8 @@ class SatelliteSession:
 @dataclass
 class _Ringing:
     text: str
-    owner: Optional[str]  # the box that set it (None: unknown, rings everywhere)
-    area: Optional[str]
+    owner: str | None  # the box that set it (None: unknown, rings everywhere)
+    area: str | None
     next_at: float
     heard_by: set[str] = field(default_factory=set)
 
@@ -234,7 +243,7 @@ class SatelliteHub:
         self.sessions: dict[str, SatelliteSession] = {}
         self.origin: dict[tuple[str, int], str] = {}  # ("timer"|"alarm", id) -> box that set it
         self.ringing: dict[tuple[str, int], _Ringing] = {}
-        self._engines: Optional[Engines] = None
+        self._engines: Engines | None = None
         self._lock = threading.RLock()
         assistant.listeners.append(self._on_due)
 
@@ -245,7 +254,7 @@ class SatelliteHub:
             return self._engines
 
     # -- boxes come and go ---------------------------------------------------------------------
-    def attach(self, name: str, area: Optional[str], link: Link) -> SatelliteSession:
+    def attach(self, name: str, area: str | None, link: Link) -> SatelliteSession:
         """A box connected (again). Its configured area wins over the one it announces."""
         with self._lock:
             area = self.areas.get(name) or area
@@ -311,7 +320,7 @@ class SatelliteHub:
             self.ringing[key] = ring
         self._ring(ring)
 
-    def _owner_box(self, ring: _Ringing) -> Optional[str]:
+    def _owner_box(self, ring: _Ringing) -> str | None:
         if ring.owner:
             return ring.owner
         # set before a restart (or by text): the first box in the timer's area
@@ -325,7 +334,9 @@ class SatelliteHub:
         if owner in online:
             targets = [online[owner]]
         else:
-            targets = list(online.values())  # owner offline or unknown: every box; the owner hears it on return
+            targets = list(
+                online.values()
+            )  # owner offline or unknown: every box; the owner hears it on return
         if not targets:
             _LOGGER.warning("%s (no satellite connected to ring on)", ring.text)
         for session in targets:

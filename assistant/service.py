@@ -61,7 +61,8 @@ def check_bind(http: HttpSettings) -> None:
         raise ServiceError(
             f"refusing to serve the HTTP API on {http.host}:{http.port} without a token: anyone who can reach "
             "it could control the house. Set http.token in the config (or ASSISTANT_HTTP_TOKEN), or listen on "
-            "this machine only (http.host: 127.0.0.1).")
+            "this machine only (http.host: 127.0.0.1)."
+        )
 
 
 class TraceLog:
@@ -98,8 +99,10 @@ class LlmProbe:
         return self.state == "reachable"
 
     def check(self, timeout: float = 2.0) -> str:
-        request = urllib.request.Request(self.settings.url.rstrip("/") + "/models",
-                                         headers={"Authorization": f"Bearer {self.settings.api_key}"})
+        request = urllib.request.Request(
+            self.settings.url.rstrip("/") + "/models",
+            headers={"Authorization": f"Bearer {self.settings.api_key}"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 self.state = "reachable" if response.status == 200 else f"unreachable: HTTP {response.status}"
@@ -126,7 +129,12 @@ def _stages(result: dict[str, Any]) -> dict[str, float]:
     """The stage timings a trace shows as bars: the voice pipeline's, else the text core's."""
     voice = result.get("timings_ms") if "transcript" in result else None
     if voice:
-        pairs = (("endpoint", "endpoint_delay"), ("asr", "asr"), ("understand", "nlu"), ("tts", "tts_first_audio"))
+        pairs = (
+            ("endpoint", "endpoint_delay"),
+            ("asr", "asr"),
+            ("understand", "nlu"),
+            ("tts", "tts_first_audio"),
+        )
         return {name: voice[key] for name, key in pairs if key in voice}
     core = result.get("timings_ms") or {}
     return {k: v for k, v in core.items() if k != "total"}
@@ -151,7 +159,7 @@ class Service:
         self.started = time.time()
 
     # ---- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "Service":
+    def start(self) -> Service:
         http = self.config.http
         if http.enabled:
             check_bind(http)
@@ -182,8 +190,9 @@ class Service:
         return events
 
     # ---- requests -----------------------------------------------------------------------------
-    def ask(self, text: str, *, dry_run: bool = False, area: str | None = None,
-            now: dt.datetime | None = None) -> dict[str, Any]:
+    def ask(
+        self, text: str, *, dry_run: bool = False, area: str | None = None, now: dt.datetime | None = None
+    ) -> dict[str, Any]:
         try:
             result = self.assistant.ask(text, now=now, dry_run=dry_run, area=area).to_dict()
         except Exception as exc:
@@ -218,8 +227,9 @@ class Service:
         self.voice_state = "ready"
         return engines
 
-    def audio(self, data: bytes, *, no_wake: bool = True, dry_run: bool = False,
-              area: str | None = None) -> dict[str, Any]:
+    def audio(
+        self, data: bytes, *, no_wake: bool = True, dry_run: bool = False, area: str | None = None
+    ) -> dict[str, Any]:
         """One recording through the whole voice pipeline (as ``assistant process``); blocking."""
         from .audio import read_audio_file
         from .pipeline import process_audio
@@ -239,8 +249,14 @@ class Service:
                 return self.assistant.ask(text, dry_run=dry_run, area=area)
 
             try:
-                results = process_audio(samples, understand, self.config.voice, no_wake=no_wake,
-                                        output_wav=str(reply), engines=engines)
+                results = process_audio(
+                    samples,
+                    understand,
+                    self.config.voice,
+                    no_wake=no_wake,
+                    output_wav=str(reply),
+                    engines=engines,
+                )
             except Exception as exc:
                 self.metrics.errors.labels("pipeline").inc()
                 self.record("audio", {}, error=f"{type(exc).__name__}: {exc}")
@@ -252,7 +268,9 @@ class Service:
             self.record("audio", {}, error="no request heard (silence, noise, or no wake word)")
         has_audio = len(wav) > 44  # more than a WAV header
         out = [{k: v for k, v in r.items() if k != "trace"} for r in results]
-        return self.redact({"results": out, "reply_wav": base64.b64encode(wav).decode() if has_audio else None})
+        return self.redact(
+            {"results": out, "reply_wav": base64.b64encode(wav).decode() if has_audio else None}
+        )
 
     def on_voice_result(self, result: dict[str, Any], source: str = "voice") -> None:
         """A spoken request done (live microphone or /api/audio): metrics and a trace."""
@@ -323,27 +341,44 @@ class Service:
             parts["llm"] = {"ok": True, "configured": False}
         ready = parts["store"]["ok"] and parts["scheduler"]["ok"]
         status = ("ok" if all(p["ok"] for p in parts.values()) else "degraded") if ready else "not ready"
-        return self.redact({"status": status, "live": True, "ready": ready, "mode": self.mode,
-                            "uptime_s": round(time.time() - self.started, 1), "parts": parts})
+        return self.redact(
+            {
+                "status": status,
+                "live": True,
+                "ready": ready,
+                "mode": self.mode,
+                "uptime_s": round(time.time() - self.started, 1),
+                "parts": parts,
+            }
+        )
 
     def summary(self) -> dict[str, Any]:
         """What was started, for the log and `serve`'s "ready" line."""
         voice = self.config.voice
         hub = self.assistant.services.get("devices")
-        return self.redact({
-            "url": self.url,
-            "models": {"asr": voice.asr.model, "tts": voice.tts.voice,
-                       "wake": f"{voice.wake.engine}: {', '.join(voice.wake.words)}"},
-            "devices": len(hub.registry.all()) if hub is not None else 0,
-            "mqtt": None if self.mqtt is None else ("connected" if self.mqtt.connected else "not connected"),
-            "llm": "off" if self.llm is None else self.llm.state,
-        })
+        return self.redact(
+            {
+                "url": self.url,
+                "models": {
+                    "asr": voice.asr.model,
+                    "tts": voice.tts.voice,
+                    "wake": f"{voice.wake.engine}: {', '.join(voice.wake.words)}",
+                },
+                "devices": len(hub.registry.all()) if hub is not None else 0,
+                "mqtt": None
+                if self.mqtt is None
+                else ("connected" if self.mqtt.connected else "not connected"),
+                "llm": "off" if self.llm is None else self.llm.state,
+            }
+        )
 
     def summary_text(self) -> str:
         s = self.summary()
         mqtt = f", MQTT {s['mqtt']}" if s["mqtt"] else ""
-        return "\n".join([
-            f"assistant {self.mode}: status page and API at {s['url'] or 'off (http.enabled: false)'}",
-            f"  models: ASR {s['models']['asr']}; TTS {s['models']['tts']}; wake {s['models']['wake']}",
-            f"  devices: {s['devices']} found{mqtt}; LLM: {s['llm']}",
-        ])
+        return "\n".join(
+            [
+                f"assistant {self.mode}: status page and API at {s['url'] or 'off (http.enabled: false)'}",
+                f"  models: ASR {s['models']['asr']}; TTS {s['models']['tts']}; wake {s['models']['wake']}",
+                f"  devices: {s['devices']} found{mqtt}; LLM: {s['llm']}",
+            ]
+        )

@@ -8,7 +8,8 @@ replaced by one that answers with a clear sentence, and the reason is logged.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .config import Config
 
@@ -34,6 +35,7 @@ def build_services(config: Config, *, service: bool = False) -> dict[str, Any]:
 
 # ---- to-do and shopping lists (issue 16) ----
 
+
 def _lists(config: Config, hub: Any) -> Any:
     """Home Assistant's to-do entities when HA is configured (``lists.backend`` auto or home_assistant), else
     the local list store in the data dir."""
@@ -44,11 +46,14 @@ def _lists(config: Config, hub: Any) -> Any:
     if backend != "local" and ha is not None and config.home_assistant.token:
         return HomeAssistantTodoLists(ha)
     if backend == "home_assistant":
-        log.error("lists.backend is home_assistant but home_assistant.url/token are not set; using local lists")
+        log.error(
+            "lists.backend is home_assistant but home_assistant.url/token are not set; using local lists"
+        )
     return LocalTodoLists(config.data_dir / "lists.db", config.lists)
 
 
 # ---- smart-home devices (issue 3) ----
+
 
 def _devices(config: Config, service: bool = False) -> Any:
     """A started DeviceHub when a broker, Home Assistant or YAML devices are configured; else None
@@ -58,7 +63,9 @@ def _devices(config: Config, service: bool = False) -> Any:
     from devices.hub import DeviceHub
 
     outbox = config.data_dir / "mqtt_outbox.db" if service else None
-    hub = DeviceHub.from_settings(config.mqtt, config.home_assistant, config.devices, service=service, outbox=outbox)
+    hub = DeviceHub.from_settings(
+        config.mqtt, config.home_assistant, config.devices, service=service, outbox=outbox
+    )
     for problem in hub.start(timeout=3.0):
         log.warning("devices: %s", problem)
     return hub
@@ -85,6 +92,7 @@ def watch_slot_lists(services: dict[str, Any], callback: Callable[[], None]) -> 
 
 # ---- media and weather (cheap here: nothing connects, scans or imports much until first used) ----
 
+
 class LazyService:
     """Stands in for a service and builds it on first attribute access (keeps start-up fast)."""
 
@@ -109,17 +117,25 @@ def _media(config: Config, services: dict[str, Any]) -> Any:
     settings = config.media
     ha = config.home_assistant
     if ha.url and ha.token and not settings.home_assistant.token:  # one Home Assistant for everything
-        settings = settings.model_copy(update={"home_assistant": settings.home_assistant.model_copy(
-            update={"url": ha.url.rstrip("/") + "/api", "token": ha.token})})
+        settings = settings.model_copy(
+            update={
+                "home_assistant": settings.home_assistant.model_copy(
+                    update={"url": ha.url.rstrip("/") + "/api", "token": ha.token}
+                )
+            }
+        )
 
     def publish(topic: str, payload: str) -> Any:
         hub = services.get("mqtt")
         if hub is None or not hasattr(hub, "publish"):
             from devices.media.player import PlayerError
+
             raise PlayerError("MQTT music players need a broker: set mqtt.url in the config")
         return hub.publish(topic, payload)
 
-    return MediaService(settings, sink_factory=lambda: music_sink(config.audio.output_device), publish=publish)
+    return MediaService(
+        settings, sink_factory=lambda: music_sink(config.audio.output_device), publish=publish
+    )
 
 
 def music_sink(device: Any = None) -> Any:
@@ -144,7 +160,9 @@ class SpeakerPcmSink:
         import sounddevice as sd
 
         self.sample_rate, self.channels = sample_rate, channels
-        self._stream = sd.RawOutputStream(samplerate=sample_rate, channels=channels, dtype="int16", device=device)
+        self._stream = sd.RawOutputStream(
+            samplerate=sample_rate, channels=channels, dtype="int16", device=device
+        )
         self._stream.start()
 
     def write(self, pcm: bytes) -> None:

@@ -7,8 +7,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -43,10 +43,12 @@ class Tts:
         self.voice = PiperVoice.load(model, config)
         self.sample_rate: int = self.voice.config.sample_rate
         self.syn_config = SynthesisConfig(
-            length_scale=settings.length_scale, noise_scale=settings.noise_scale,
-            noise_w_scale=settings.noise_w_scale, volume=settings.volume,
+            length_scale=settings.length_scale,
+            noise_scale=settings.noise_scale,
+            noise_w_scale=settings.noise_w_scale,
+            volume=settings.volume,
         )
-        self._cache: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         for phrase in settings.cache_phrases:

@@ -6,7 +6,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -20,12 +19,40 @@ CONTEXT = 64
 
 # Whisper output on noise/silence, never acted on (compared after normalisation).
 HALLUCINATIONS = {
-    "you", "thank you", "thanks", "thank you very much", "thanks for watching",
-    "thank you for watching", "thanks for watching and see you next time",
-    "please subscribe", "subscribe", "like and subscribe", "bye", "bye bye", "goodbye",
-    "so", "oh", "uh", "um", "hmm", "mm", "ah", "i", "the", "okay", "ok", "yeah",
-    "subtitles by the amaraorg community", "music", "applause", "silence", "blank audio",
-    "you you", "thank you thank you", "go", "",
+    "you",
+    "thank you",
+    "thanks",
+    "thank you very much",
+    "thanks for watching",
+    "thank you for watching",
+    "thanks for watching and see you next time",
+    "please subscribe",
+    "subscribe",
+    "like and subscribe",
+    "bye",
+    "bye bye",
+    "goodbye",
+    "so",
+    "oh",
+    "uh",
+    "um",
+    "hmm",
+    "mm",
+    "ah",
+    "i",
+    "the",
+    "okay",
+    "ok",
+    "yeah",
+    "subtitles by the amaraorg community",
+    "music",
+    "applause",
+    "silence",
+    "blank audio",
+    "you you",
+    "thank you thank you",
+    "go",
+    "",
 }
 
 
@@ -48,7 +75,7 @@ def silero_model_path() -> Path:
 class SileroVad:
     """Streaming Silero VAD v6: feed 512-sample windows, get speech probabilities."""
 
-    def __init__(self, model_path: Optional[Path] = None):
+    def __init__(self, model_path: Path | None = None):
         import onnxruntime
 
         opts = onnxruntime.SessionOptions()
@@ -103,12 +130,12 @@ class Endpointer:
     ``trailing_silence_ms``. Speech resuming withdraws that decision.
     """
 
-    def __init__(self, settings: VadSettings, vad: Optional[SileroVad] = None):
+    def __init__(self, settings: VadSettings, vad: SileroVad | None = None):
         self.s = settings
         self.vad = vad or SileroVad()
         self.reset()
 
-    def reset(self, t0: Optional[float] = None) -> None:
+    def reset(self, t0: float | None = None) -> None:
         """Forget the current utterance; `t0` sets the audio clock."""
         self.vad.reset()
         if t0 is not None:
@@ -187,7 +214,9 @@ class Endpointer:
 
     def _event(self, kind: str, win_end: int, pad: int) -> VadEvent:
         end = min(self._last_speech + pad, win_end)
-        return VadEvent(kind, win_end / SAMPLE_RATE, self._last_speech / SAMPLE_RATE, self._audio(self._speech_start, end))
+        return VadEvent(
+            kind, win_end / SAMPLE_RATE, self._last_speech / SAMPLE_RATE, self._audio(self._speech_start, end)
+        )
 
     def _trim(self, keep_from: int) -> None:
         """Drop buffered audio before sample `keep_from`."""

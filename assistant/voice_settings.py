@@ -6,7 +6,7 @@ The lead composes `VoiceSettings` (or its parts) into the YAML config.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,8 +30,8 @@ class _Base(BaseModel):
 
 
 class AudioSettings(_Base):
-    input_device: Optional[Union[int, str]] = None  # sounddevice index or name; None = system default
-    output_device: Optional[Union[int, str]] = None
+    input_device: int | str | None = None  # sounddevice index or name; None = system default
+    output_device: int | str | None = None
     sample_rate: Literal[16000] = 16000  # all engines take 16 kHz mono int16
     block_ms: int = Field(32, ge=10, le=200)  # 32 ms = one Silero VAD window (512 samples)
 
@@ -41,11 +41,15 @@ class WakeSettings(_Base):
     # varied voices, 0.5 % of a core idle vs ~12 %, and its models are not non-commercial
     engine: Literal["micro", "openwakeword", "none"] = "micro"
     words: list[str] = Field(default_factory=lambda: ["okay_nabu"])  # builtin names or model paths
-    threshold: Optional[float] = Field(None, ge=0.0, le=1.0)  # None = micro 0.85, openwakeword 0.1 (wake.DEFAULT_THRESHOLDS)
+    threshold: float | None = Field(
+        None, ge=0.0, le=1.0
+    )  # None = micro 0.85, openwakeword 0.1 (wake.DEFAULT_THRESHOLDS)
     refractory_s: float = Field(2.0, ge=0.0)
     push_to_talk: bool = False  # live: Enter on stdin starts listening (in addition to the wake word)
     listen_timeout_s: float = Field(5.0, gt=0)  # after wake: give up if no speech starts within this
-    preroll_ms: int = Field(300, ge=0, le=1000)  # audio before the detection fed to VAD (openWakeWord fires late)
+    preroll_ms: int = Field(
+        300, ge=0, le=1000
+    )  # audio before the detection fed to VAD (openWakeWord fires late)
 
 
 class VadSettings(_Base):
@@ -71,7 +75,7 @@ class AsrSettings(_Base):
     beam_size: int = Field(1, ge=1)
     language: str = "en"
     hotwords: list[str] = Field(default_factory=list)  # entity names to bias towards
-    initial_prompt: Optional[str] = None
+    initial_prompt: str | None = None
     short_encoder: bool = True  # encode audio + encoder_pad_s instead of Whisper's fixed 30 s window
     encoder_pad_s: float = Field(10.0, ge=0.0, le=30.0)  # zero log-mel frames after the audio (short_encoder)
     speculative: bool = True  # decode at each pause while the user may still speak; reuse at endpoint
@@ -97,7 +101,7 @@ class VoiceSettings(_Base):
     vad: VadSettings = Field(default_factory=VadSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)
-    models_dir: Optional[Path] = None  # derived model files (joined Whisper base); Config sets <data_dir>/models
+    models_dir: Path | None = None  # derived model files (joined Whisper base); Config sets <data_dir>/models
 
 
 def resolve_path(value: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class Detection:
 class WakeDetector(Protocol):
     words: list[str]
 
-    def process(self, samples: np.ndarray) -> Optional[Detection]: ...
+    def process(self, samples: np.ndarray) -> Detection | None: ...
 
     def reset(self) -> None: ...
 
@@ -62,7 +62,7 @@ class NoWake:
 
     words: list[str] = []
 
-    def process(self, samples: np.ndarray) -> Optional[Detection]:
+    def process(self, samples: np.ndarray) -> Detection | None:
         return None
 
     def reset(self) -> None:
@@ -72,9 +72,9 @@ class NoWake:
 class MicroWake:
     """microWakeWord (pymicro-wakeword): light, streaming, 10 ms features."""
 
-    def __init__(self, words: list[str], threshold: Optional[float] = None, refractory_s: float = 2.0):
-        from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
+    def __init__(self, words: list[str], threshold: float | None = None, refractory_s: float = 2.0):
         import pymicro_wakeword
+        from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
 
         models_dir = Path(pymicro_wakeword.__file__).parent / "models"
         self.models = []
@@ -82,7 +82,9 @@ class MicroWake:
             cfg = Path(word) if word.endswith(".json") else models_dir / f"{word}.json"
             if not cfg.is_file():
                 known = sorted(p.stem for p in models_dir.glob("*.json"))
-                raise ValueError(f"Unknown microWakeWord word {word!r}; use one of {known} or a model .json path")
+                raise ValueError(
+                    f"Unknown microWakeWord word {word!r}; use one of {known} or a model .json path"
+                )
             model = MicroWakeWord.from_config(cfg)
             model.probability_cutoff = DEFAULT_THRESHOLDS["micro"] if threshold is None else threshold
             self.models.append(model)
@@ -90,9 +92,9 @@ class MicroWake:
         self._features = MicroWakeWordFeatures()
         self._clock = _Refractory(refractory_s)
 
-    def process(self, samples: np.ndarray) -> Optional[Detection]:
+    def process(self, samples: np.ndarray) -> Detection | None:
         t = self._clock.advance(len(samples))
-        hit: Optional[Detection] = None
+        hit: Detection | None = None
         for features in self._features.process_streaming(np.asarray(samples, np.int16).tobytes()):
             for model in self.models:
                 prob = model.process_streaming_prob(features)
@@ -113,16 +115,20 @@ class MicroWake:
 class OpenWake:
     """openWakeWord (pyopen-wakeword): shared mel+embedding, one small head per word."""
 
-    def __init__(self, words: list[str], threshold: Optional[float] = None, refractory_s: float = 2.0):
-        from pyopen_wakeword import OpenWakeWord, OpenWakeWordFeatures
+    def __init__(self, words: list[str], threshold: float | None = None, refractory_s: float = 2.0):
         import pyopen_wakeword
+        from pyopen_wakeword import OpenWakeWord, OpenWakeWordFeatures
 
         models_dir = Path(pyopen_wakeword.__file__).parent / "models"
         self.models = []
         for word in words:
             path = Path(word) if word.endswith(".tflite") else models_dir / f"{word}.tflite"
             if not path.is_file() or path.stem in ("melspectrogram", "embedding_model"):
-                known = sorted(p.stem for p in models_dir.glob("*.tflite") if p.stem not in ("melspectrogram", "embedding_model"))
+                known = sorted(
+                    p.stem
+                    for p in models_dir.glob("*.tflite")
+                    if p.stem not in ("melspectrogram", "embedding_model")
+                )
                 raise ValueError(f"Unknown openWakeWord word {word!r}; use one of {known} or a .tflite path")
             self.models.append(OpenWakeWord.from_model(path))
         self.words = [m.id for m in self.models]
@@ -130,9 +136,9 @@ class OpenWake:
         self._features = OpenWakeWordFeatures.from_builtin()
         self._clock = _Refractory(refractory_s)
 
-    def process(self, samples: np.ndarray) -> Optional[Detection]:
+    def process(self, samples: np.ndarray) -> Detection | None:
         t = self._clock.advance(len(samples))
-        hit: Optional[Detection] = None
+        hit: Detection | None = None
         for emb in self._features.process_streaming(np.asarray(samples, np.int16).tobytes()):
             for model in self.models:
                 for prob in model.process_streaming(emb):

@@ -24,7 +24,7 @@ import socket
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -33,7 +33,15 @@ from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
 from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.handle import Handled, NotHandled
 from wyoming.info import (
-    AsrModel, AsrProgram, Attribution, Describe, HandleModel, HandleProgram, Info, TtsProgram, TtsVoice,
+    AsrModel,
+    AsrProgram,
+    Attribution,
+    Describe,
+    HandleModel,
+    HandleProgram,
+    Info,
+    TtsProgram,
+    TtsVoice,
 )
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import RunPipeline
@@ -89,15 +97,20 @@ class _Link:
 class _Connection(AsyncEventHandler):
     """One TCP connection, from either side: HA services, or a satellite session."""
 
-    def __init__(self, server: "WyomingServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 satellite: Optional[SatelliteEntry] = None):
+    def __init__(
+        self,
+        server: WyomingServer,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        satellite: SatelliteEntry | None = None,
+    ):
         super().__init__(reader, writer)
         self.server = server
         self.loop = asyncio.get_running_loop()
         self.link = _Link(self.loop, writer)
         self.entry = satellite  # set when we dialled a configured satellite
-        self.session: Optional[SatelliteSession] = None
-        self._asr: Optional[list[bytes]] = None  # audio of a transcribe request
+        self.session: SatelliteSession | None = None
+        self._asr: list[bytes] | None = None  # audio of a transcribe request
         self._converter = AudioChunkConverter(rate=16000, width=2, channels=1)
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
@@ -144,7 +157,9 @@ class _Connection(AsyncEventHandler):
         elif Transcript.is_type(t):  # text for the conversation agent
             tr = Transcript.from_event(event)
             area = (tr.context or {}).get("area") or (self.session.area if self.session else None)
-            result = await self.loop.run_in_executor(None, lambda: self.server.assistant.ask(tr.text, area=area))
+            result = await self.loop.run_in_executor(
+                None, lambda: self.server.assistant.ask(tr.text, area=area)
+            )
             reply = Handled if result.intent else NotHandled
             await self.write_event(reply(text=result.response, context=tr.context).event())
         elif PauseSatellite.is_type(t):
@@ -154,7 +169,7 @@ class _Connection(AsyncEventHandler):
             _LOGGER.debug("ignored event %s from %s", t, self.peer)
         return True
 
-    def attach(self, name: str, area: Optional[str]) -> None:
+    def attach(self, name: str, area: str | None) -> None:
         if self.session is None:
             self.session = self.hub.attach(name, area, self.link)
 
@@ -166,8 +181,11 @@ class _Connection(AsyncEventHandler):
             chunk = await self.loop.run_in_executor(None, next, chunks, None)
             if chunk is None:
                 break
-            await self.write_event(AudioChunk(rate=tts.sample_rate, width=2, channels=1,
-                                              audio=np.asarray(chunk, np.int16).tobytes()).event())
+            await self.write_event(
+                AudioChunk(
+                    rate=tts.sample_rate, width=2, channels=1, audio=np.asarray(chunk, np.int16).tobytes()
+                ).event()
+            )
         await self.write_event(AudioStop().event())
 
     async def disconnect(self) -> None:
@@ -180,21 +198,21 @@ class _Connection(AsyncEventHandler):
 class WyomingServer:
     """Serves the Wyoming port and dials the configured satellites, in a background thread."""
 
-    def __init__(self, assistant: Any, settings: Optional[WyomingSettings] = None):
+    def __init__(self, assistant: Any, settings: WyomingSettings | None = None):
         self.assistant = assistant
         self.settings = settings or assistant.config.wyoming
         self.voice = assistant.config.voice
         self.hub = SatelliteHub(assistant, self.settings, self.voice)
-        self.port: Optional[int] = None
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
+        self.port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
-        self._stop: Optional[asyncio.Event] = None
+        self._error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
         self._conns: set[_Connection] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, warm_up: Optional[bool] = None) -> int:
+    def start(self, warm_up: bool | None = None) -> int:
         """Listen and start dialling; returns the port. Raises WyomingError if the port is taken."""
         self._thread = threading.Thread(target=self._thread_main, name="wyoming", daemon=True)
         self._thread.start()
@@ -263,7 +281,7 @@ class WyomingServer:
         url = urlparse(entry.uri or "")
         warned = False
         while True:
-            writer: Optional[asyncio.StreamWriter] = None
+            writer: asyncio.StreamWriter | None = None
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(url.hostname, url.port), 10)
                 conn = _Connection(self, reader, writer, satellite=entry)
@@ -284,10 +302,14 @@ class WyomingServer:
                 if writer is not None:
                     writer.close()
                 raise
-            except (OSError, ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+            except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
                 (_LOGGER.debug if warned else _LOGGER.warning)(
                     "satellite %s at %s unreachable (%s); retrying every %.0f s",
-                    entry.name, entry.uri, exc or type(exc).__name__, self.settings.reconnect_s)
+                    entry.name,
+                    entry.uri,
+                    exc or type(exc).__name__,
+                    self.settings.reconnect_s,
+                )
                 warned = True
                 if writer is not None:
                     writer.close()
@@ -299,28 +321,66 @@ class WyomingServer:
         ours = Attribution(name="home-assistant-voice", url=PROJECT_URL)
         voice_name = Path(tts.voice).name.removesuffix(".onnx")
         return Info(
-            asr=[AsrProgram(
-                name="assistant-asr", attribution=ours, installed=True, version=VERSION,
-                description="faster-whisper with the assistant's clean-up of Whisper's slips",
-                models=[AsrModel(name=Path(asr.model).name, attribution=Attribution("OpenAI Whisper (CTranslate2)",
-                                 "https://github.com/SYSTRAN/faster-whisper"), installed=True,
-                                 description="Whisper", version=None, languages=[asr.language])],
-            )],
-            tts=[TtsProgram(
-                name="assistant-tts", attribution=ours, installed=True, version=VERSION,
-                description="Piper text to speech",
-                voices=[TtsVoice(name=voice_name, attribution=Attribution("Piper", "https://github.com/OHF-Voice/piper1-gpl"),
-                                 installed=True, description=voice_name, version=None,
-                                 languages=[_voice_language(tts.voice)])],
-            )],
-            handle=[HandleProgram(
-                name="assistant", attribution=ours, installed=True, version=VERSION,
-                description="Timers, alarms, music, weather and devices, from intent templates (and the LLM tier)",
-                models=[HandleModel(name="assistant-intents", attribution=ours, installed=True,
-                                    description="intent templates", version=VERSION,
-                                    languages=[self.assistant.config.language])],
-                supports_home_control=True,
-            )],
+            asr=[
+                AsrProgram(
+                    name="assistant-asr",
+                    attribution=ours,
+                    installed=True,
+                    version=VERSION,
+                    description="faster-whisper with the assistant's clean-up of Whisper's slips",
+                    models=[
+                        AsrModel(
+                            name=Path(asr.model).name,
+                            attribution=Attribution(
+                                "OpenAI Whisper (CTranslate2)", "https://github.com/SYSTRAN/faster-whisper"
+                            ),
+                            installed=True,
+                            description="Whisper",
+                            version=None,
+                            languages=[asr.language],
+                        )
+                    ],
+                )
+            ],
+            tts=[
+                TtsProgram(
+                    name="assistant-tts",
+                    attribution=ours,
+                    installed=True,
+                    version=VERSION,
+                    description="Piper text to speech",
+                    voices=[
+                        TtsVoice(
+                            name=voice_name,
+                            attribution=Attribution("Piper", "https://github.com/OHF-Voice/piper1-gpl"),
+                            installed=True,
+                            description=voice_name,
+                            version=None,
+                            languages=[_voice_language(tts.voice)],
+                        )
+                    ],
+                )
+            ],
+            handle=[
+                HandleProgram(
+                    name="assistant",
+                    attribution=ours,
+                    installed=True,
+                    version=VERSION,
+                    description="Timers, alarms, music, weather and devices, from intent templates (and the LLM tier)",
+                    models=[
+                        HandleModel(
+                            name="assistant-intents",
+                            attribution=ours,
+                            installed=True,
+                            description="intent templates",
+                            version=VERSION,
+                            languages=[self.assistant.config.language],
+                        )
+                    ],
+                    supports_home_control=True,
+                )
+            ],
         )
 
     def transcribe(self, pcm: bytes) -> str:
@@ -342,7 +402,7 @@ def _voice_language(voice_path: str) -> str:
         return "en"
 
 
-def start_wyoming(assistant: Any) -> Optional[WyomingServer]:
+def start_wyoming(assistant: Any) -> WyomingServer | None:
     """For `assistant serve`: the Wyoming port when enabled, else None. Raises WyomingError."""
     if not assistant.config.wyoming.enabled:
         return None

@@ -34,10 +34,18 @@ def main() -> None:
         proc, url, _ = start_mosquitto()
     tmp = Path(tempfile.mkdtemp(prefix="cmd-latency-"))
     topic = "bench/kitchen_light/set"
-    cfg = {"data_dir": str(tmp), "timezone": "UTC", "area": "kitchen",
-           "mqtt": {"url": url, "base_topic": "bench/assistant", "discovery_prefix": "bench/ha"},
-           "devices": {"discovery_wait": 0, "devices": [
-               {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": topic}]}}
+    cfg = {
+        "data_dir": str(tmp),
+        "timezone": "UTC",
+        "area": "kitchen",
+        "mqtt": {"url": url, "base_topic": "bench/assistant", "discovery_prefix": "bench/ha"},
+        "devices": {
+            "discovery_wait": 0,
+            "devices": [
+                {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": topic}
+            ],
+        },
+    }
     (tmp / "config.yaml").write_text(json.dumps(cfg))
     assistant = Assistant(load_config(tmp / "config.yaml", env={}))
     arrived = threading.Event()
@@ -67,8 +75,10 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
     q = statistics.quantiles(samples, n=20)
-    print(f"ask -> MQTT message at a subscriber, {len(samples)} runs: p50 {statistics.median(samples):.2f} ms  "
-          f"p95 {q[18]:.2f} ms  max {max(samples):.2f} ms  (ask() itself p50 {statistics.median(ask_ms):.2f} ms)")
+    print(
+        f"ask -> MQTT message at a subscriber, {len(samples)} runs: p50 {statistics.median(samples):.2f} ms  "
+        f"p95 {q[18]:.2f} ms  max {max(samples):.2f} ms  (ask() itself p50 {statistics.median(ask_ms):.2f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -67,9 +67,11 @@ def main() -> int:
         for _, topic, payload in configs:
             probe.client.publish(topic, payload, qos=0, retain=True)
         for i in range(1, REAL + 1):
-            probe.publish(f"ha/light/real{i}/config",
-                          json.dumps({"name": f"Bench Light {i}", "cmd_t": f"real/{i}/set", "uniq_id": f"real{i}"}),
-                          retain=True)
+            probe.publish(
+                f"ha/light/real{i}/config",
+                json.dumps({"name": f"Bench Light {i}", "cmd_t": f"real/{i}/set", "uniq_id": f"real{i}"}),
+                retain=True,
+            )
         kinds = {k: sum(1 for c in configs if c[0] == k) for k in ("junk", "hostile", "valid")}
         print(f"discovery: {len(configs)} retained configs published ({kinds}) + {REAL} real lights")
 
@@ -85,28 +87,45 @@ def main() -> int:
             except Exception:  # noqa: BLE001
                 crashes += 1
             times.append(time.perf_counter() - t0)
-        print(f"  per config: max {max(times) * 1000:.1f} ms, p99 {pct(times, 0.99) * 1000:.2f} ms, "
-              f"mean {statistics.mean(times) * 1000:.3f} ms; crashes {crashes}; entities registered {len(d.registry)}")
+        print(
+            f"  per config: max {max(times) * 1000:.1f} ms, p99 {pct(times, 0.99) * 1000:.2f} ms, "
+            f"mean {statistics.mean(times) * 1000:.3f} ms; crashes {crashes}; entities registered {len(d.registry)}"
+        )
         failed |= crashes > 0 or max(times) > 0.1
 
         # 2. an assistant reads them from the broker
         dead = f"http://127.0.0.1:{free_port()}/v1/forecast"  # no network: weather fails at once
         (tmp / "music").mkdir()
-        cfg = {"data_dir": str(tmp / "data"), "timezone": "UTC",
-               "weather": {"forecast_url": dead, "geocoding_url": dead},
-               "media": {"music_dir": str(tmp / "music"), "cache_dir": str(tmp / "cache")},
-               "mqtt": {"url": broker.url, "discovery_prefix": "ha", "base_topic": "fuzzbench"}}
+        cfg = {
+            "data_dir": str(tmp / "data"),
+            "timezone": "UTC",
+            "weather": {"forecast_url": dead, "geocoding_url": dead},
+            "media": {"music_dir": str(tmp / "music"), "cache_dir": str(tmp / "cache")},
+            "mqtt": {"url": broker.url, "discovery_prefix": "ha", "base_topic": "fuzzbench"},
+        }
         (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()
         assistant = Assistant(load_config(tmp / "config.yaml", env={}))
         hub = assistant.services["devices"]
-        print(f"  assistant start with the flood on the broker: {time.perf_counter() - t0:.1f} s; "
-              f"configs read {hub.discovery.messages_seen}; entities {len(hub.registry)}; problems: {hub.errors or 'none'}")
+        print(
+            f"  assistant start with the flood on the broker: {time.perf_counter() - t0:.1f} s; "
+            f"configs read {hub.discovery.messages_seen}; entities {len(hub.registry)}; problems: {hub.errors or 'none'}"
+        )
 
         # 3. lines (after one request per kind of intent: first-use imports are not input-dependent)
-        for warm in ("what time is it", "set the kitchen light to 50 percent", "set a timer for 1 minute",
-                     "cancel all timers", "set an alarm for 7 am", "cancel all alarms", "what's the weather",
-                     "play some jazz", "stop", "turn off the attic fan", "blorp"):
+        for warm in (
+            "what time is it",
+            "set the kitchen light to 50 percent",
+            "set a timer for 1 minute",
+            "cancel all timers",
+            "set an alarm for 7 am",
+            "cancel all alarms",
+            "what's the weather",
+            "play some jazz",
+            "stop",
+            "turn off the attic fan",
+            "blorp",
+        ):
             assistant.ask(warm)
         times, crashes, garbage_acts, hangs, answers = [], [], 0, 0, {}
         counts = {"command": 0, "garbage": 0, "long": 0}
@@ -128,9 +147,11 @@ def main() -> int:
                 print(f"  ACTED on garbage {line[:60]!r}: {r.actions}")
             key = r.intent or "(none)"
             answers[key] = answers.get(key, 0) + 1
-        print(f"lines: {len(times) + len(crashes)} ({counts}); crashes {len(crashes)}; hangs (> {HANG_S:g} s) {hangs}; "
-              f"max {max(times) * 1000:.0f} ms, p99 {pct(times, 0.99) * 1000:.0f} ms, "
-              f"median {statistics.median(times) * 1000:.1f} ms; actions on garbage {garbage_acts}")
+        print(
+            f"lines: {len(times) + len(crashes)} ({counts}); crashes {len(crashes)}; hangs (> {HANG_S:g} s) {hangs}; "
+            f"max {max(times) * 1000:.0f} ms, p99 {pct(times, 0.99) * 1000:.0f} ms, "
+            f"median {statistics.median(times) * 1000:.1f} ms; actions on garbage {garbage_acts}"
+        )
         top = sorted(answers.items(), key=lambda kv: -kv[1])[:8]
         print("  intents: " + ", ".join(f"{k} {v}" for k, v in top))
         for c in crashes[:10]:
@@ -141,7 +162,9 @@ def main() -> int:
         ok = 0
         for i in range(1, REAL + 1):
             r = assistant.ask(f"turn on bench light {i}")
-            good = r.response == f"Turned on the Bench Light {i}." and probe.wait_message(f"real/{i}/set", 1, 3) == ["ON"]
+            good = r.response == f"Turned on the Bench Light {i}." and probe.wait_message(
+                f"real/{i}/set", 1, 3
+            ) == ["ON"]
             ok += good
             if not good:
                 print(f"  bench light {i}: {r.response!r} {r.actions}")
@@ -150,14 +173,27 @@ def main() -> int:
         env.update(ASSISTANT_CONFIG=str(tmp / "config.yaml"), PYTHONPATH=str(ROOT))
         cli_ok = 0
         for i in range(1, REAL + 1):
-            out = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", f"turn off bench light {i}", "--json"],
-                                 capture_output=True, text=True, env=env, timeout=120)
-            said = json.loads(out.stdout)["response"] if out.returncode == 0 and out.stdout else out.stderr[-200:]
-            good = said == f"Turned off the Bench Light {i}." and probe.wait_message(f"real/{i}/set", 2, 3) == ["ON", "OFF"]
+            out = subprocess.run(
+                [sys.executable, "-m", "assistant.cli", "ask", f"turn off bench light {i}", "--json"],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            said = (
+                json.loads(out.stdout)["response"]
+                if out.returncode == 0 and out.stdout
+                else out.stderr[-200:]
+            )
+            good = said == f"Turned off the Bench Light {i}." and probe.wait_message(
+                f"real/{i}/set", 2, 3
+            ) == ["ON", "OFF"]
             cli_ok += good
             if not good:
                 print(f"  one-shot bench light {i}: {said!r}")
-        print(f"valid lights after the flood: in-process {ok}/{REAL}, one-shot `assistant ask` {cli_ok}/{REAL}")
+        print(
+            f"valid lights after the flood: in-process {ok}/{REAL}, one-shot `assistant ask` {cli_ok}/{REAL}"
+        )
         failed |= ok < REAL or cli_ok < REAL
     finally:
         broker.cleanup()

@@ -28,10 +28,14 @@ from understanding import MAPPING, label_of, scope  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("fold_models", type=Path, help="DIR written by `python -m intents.train --fold-models DIR`")
+    ap.add_argument(
+        "fold_models", type=Path, help="DIR written by `python -m intents.train --fold-models DIR`"
+    )
     ap.add_argument("--data", default=str(here / "data" / "slurp_devel_home.jsonl"))
     ap.add_argument("--home", default=str(here / "home.yaml"))
-    ap.add_argument("--verbose", action="store_true", help="list every out-of-scope row the learned tier would act on")
+    ap.add_argument(
+        "--verbose", action="store_true", help="list every out-of-scope row the learned tier would act on"
+    )
     args = ap.parse_args()
 
     from assistant.config import load_config
@@ -48,10 +52,16 @@ def main() -> None:
     seen = []
     with tempfile.TemporaryDirectory() as data_dir:
         for k in range(FOLDS):
-            env = {"ASSISTANT_DATA_DIR": data_dir, "ASSISTANT_TZ": "UTC", "ASSISTANT_CONFIG": args.home,
-                   "ASSISTANT_LEARNED_MODEL": str(args.fold_models / f"fold{k}.npz")}
+            env = {
+                "ASSISTANT_DATA_DIR": data_dir,
+                "ASSISTANT_TZ": "UTC",
+                "ASSISTANT_CONFIG": args.home,
+                "ASSISTANT_LEARNED_MODEL": str(args.fold_models / f"fold{k}.npz"),
+            }
             config = load_config(env=env)
-            config = config.model_validate({**config.model_dump(), "learned": {**config.learned.model_dump(), "threshold": 0.0}})
+            config = config.model_validate(
+                {**config.model_dump(), "learned": {**config.learned.model_dump(), "threshold": 0.0}}
+            )
             assistant = Assistant(config)
             rec = next(r for r in assistant.recognizers if r.name == "learned")
             rec.model.margin = 0.0
@@ -80,16 +90,22 @@ def main() -> None:
                 false += got is not None
         return 100 * right / n_in, 100 * false / n_out
 
-    print("learned acceptances at p >= 0.4 by intent: right in-scope / wrong in-scope / out-of-scope (p of each)")
+    print(
+        "learned acceptances at p >= 0.4 by intent: right in-scope / wrong in-scope / out-of-scope (p of each)"
+    )
     by_intent: dict[str, list[list[str]]] = {}
     for label, got, recognizer, top, p1, p2, sentence in seen:
         if recognizer == "learned" and p1 >= 0.4:
             kind = 2 if scope(label) == "out" else (0 if got in MAPPING.get(label, set()) else 1)
             by_intent.setdefault(top, [[], [], []])[kind].append(f"{p1:.2f}/{p1 - p2:.2f}")
             if args.verbose:
-                print(f"  {('right', 'wrong', 'OUT')[kind]:5} {str(got):24} p {p1:.2f} margin {p1 - p2:.2f}  {label:18} {sentence}")
+                print(
+                    f"  {('right', 'wrong', 'OUT')[kind]:5} {str(got):24} p {p1:.2f} margin {p1 - p2:.2f}  {label:18} {sentence}"
+                )
     for intent, (ok, wrong, out) in sorted(by_intent.items()):
-        print(f"  {intent:26} {len(ok):3d} {len(wrong):3d} {len(out):3d}   out at p/margin: {' '.join(sorted(out))}")
+        print(
+            f"  {intent:26} {len(ok):3d} {len(wrong):3d} {len(out):3d}   out at p/margin: {' '.join(sorted(out))}"
+        )
     n_in = sum(scope(s[0]) == "in" for s in seen)
     n_out = len(seen) - n_in
     base = score(2.0, 0.0)

@@ -43,7 +43,12 @@ from wyoming.wake import Detection  # noqa: E402
 from tests.fixtures_voice import espeak_speech, join, piper_speech, silence  # noqa: E402
 
 SR = 16000
-COMMANDS = ["What time is it?", "Set a timer for five minutes.", "What is the date today?", "Turn on the lights."]
+COMMANDS = [
+    "What time is it?",
+    "Set a timer for five minutes.",
+    "What is the date today?",
+    "Turn on the lights.",
+]
 CHUNK = 1024  # samples per audio-chunk (64 ms), as wyoming-satellite sends
 
 
@@ -91,8 +96,18 @@ class Box(threading.Thread):
             with lock:
                 write_event(ev, wfile)
 
-        send(Info(satellite=Satellite(name=f"box{self.idx}", area=None, attribution=Attribution("bench", ""),
-                                      installed=True, description=None, version=None)).event())
+        send(
+            Info(
+                satellite=Satellite(
+                    name=f"box{self.idx}",
+                    area=None,
+                    attribution=Attribution("bench", ""),
+                    installed=True,
+                    description=None,
+                    version=None,
+                )
+            ).event()
+        )
         if self.wake_mode == "server":
             send(RunPipeline(start_stage=PipelineStage.WAKE, end_stage=PipelineStage.TTS).event())
             detector = None
@@ -122,13 +137,13 @@ class Box(threading.Thread):
         threading.Thread(target=reader, daemon=True).start()
         self.t0 = time.monotonic()
         for i in range(0, len(self.audio), CHUNK):
-            block = self.audio[i:i + CHUNK]
+            block = self.audio[i : i + CHUNK]
             delay = self.t0 + i / SR - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             if detector is not None and not self.streaming:
                 for j in range(0, len(block), 512):
-                    if detector.process(block[j:j + 512]) is not None:
+                    if detector.process(block[j : j + 512]) is not None:
                         self.detections.append(time.monotonic())
                         self.streaming = True
                         send(RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event())
@@ -167,7 +182,9 @@ def _warm_up(port: int) -> None:
     write_event(RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event(), wfile)
     audio = join(silence(0.2), piper_speech(COMMANDS[0]), silence(1.0))
     for i in range(0, len(audio), CHUNK):
-        write_event(AudioChunk(rate=SR, width=2, channels=1, audio=audio[i:i + CHUNK].tobytes()).event(), wfile)
+        write_event(
+            AudioChunk(rate=SR, width=2, channels=1, audio=audio[i : i + CHUNK].tobytes()).event(), wfile
+        )
     while (ev := read_event(rfile)) is not None and ev.type != "audio-stop":
         pass
     sock.close()
@@ -185,10 +202,14 @@ def run_level(n: int, port: int, pid: int, n_commands: int, wake_mode: str) -> d
     no_reply = sum(b.figures()[1] for b in boxes)
     lat = [x for b in boxes for x in b.figures()[2]]
     return {
-        "n": n, "commands": n * n_commands, "missed_wake": missed, "no_reply": no_reply,
+        "n": n,
+        "commands": n * n_commands,
+        "missed_wake": missed,
+        "no_reply": no_reply,
         "p50_ms": round(float(np.percentile(lat, 50)), 0) if lat else None,
         "p95_ms": round(float(np.percentile(lat, 95)), 0) if lat else None,
-        "server_cpu_pct": round(100 * cpu / wall, 1), "cpu_pct_per_box": round(100 * cpu / wall / n, 1),
+        "server_cpu_pct": round(100 * cpu / wall, 1),
+        "cpu_pct_per_box": round(100 * cpu / wall / n, 1),
         "cpu_s_per_command": round(cpu / max(1, n * n_commands - missed), 2),
     }
 
@@ -197,20 +218,33 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, nargs="+", default=[1, 2, 4, 8], help="numbers of boxes to try")
     ap.add_argument("--commands", type=int, default=3, help="commands per box per level")
-    ap.add_argument("--wake", choices=["satellite", "server"], default="satellite", help="where the wake word runs")
+    ap.add_argument(
+        "--wake", choices=["satellite", "server"], default="satellite", help="where the wake word runs"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     port = _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="load-"))
     cfg = tmp / "config.yaml"
-    cfg.write_text(json.dumps({"data_dir": str(tmp / "data"), "timezone": "UTC",
-                               "tts": {"noise_scale": 0.0, "noise_w_scale": 0.0},
-                               "wyoming": {"host": "127.0.0.1", "port": port}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "data_dir": str(tmp / "data"),
+                "timezone": "UTC",
+                "tts": {"noise_scale": 0.0, "noise_w_scale": 0.0},
+                "wyoming": {"host": "127.0.0.1", "port": port},
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--config", str(cfg)],
-                              stdout=subprocess.PIPE, env=env, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--config", str(cfg)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     try:
         ready = json.loads(server.stdout.readline())  # type: ignore[union-attr]
         assert ready["event"] == "ready", ready
@@ -222,18 +256,29 @@ def main() -> int:
             if args.json:
                 print(json.dumps(row), flush=True)
             else:
-                print(f"N={n:2d}  commands {row['commands']:3d}  missed wake {row['missed_wake']}  "
-                      f"no reply {row['no_reply']}  end of speech -> first audio p50 {row['p50_ms']} ms  "
-                      f"p95 {row['p95_ms']} ms  server CPU {row['server_cpu_pct']} % "
-                      f"({row['cpu_pct_per_box']} % per box, {row['cpu_s_per_command']} CPU s per command)",
-                      flush=True)
+                print(
+                    f"N={n:2d}  commands {row['commands']:3d}  missed wake {row['missed_wake']}  "
+                    f"no reply {row['no_reply']}  end of speech -> first audio p50 {row['p50_ms']} ms  "
+                    f"p95 {row['p95_ms']} ms  server CPU {row['server_cpu_pct']} % "
+                    f"({row['cpu_pct_per_box']} % per box, {row['cpu_s_per_command']} CPU s per command)",
+                    flush=True,
+                )
         base = rows[0]["p95_ms"] or 0
-        saturated = next((r["n"] for r in rows if r["missed_wake"] or r["no_reply"]
-                          or (r["p95_ms"] or 1e9) > 2 * base), None)
+        saturated = next(
+            (r["n"] for r in rows if r["missed_wake"] or r["no_reply"] or (r["p95_ms"] or 1e9) > 2 * base),
+            None,
+        )
         line = {"wake": args.wake, "saturates_at": saturated}
-        print(json.dumps(line) if args.json else
-              f"wake word on the {args.wake}: " + (f"saturates at N={saturated} (p95 > 2 x N=1, or misses)"
-                                                   if saturated else f"no saturation up to N={rows[-1]['n']}"))
+        print(
+            json.dumps(line)
+            if args.json
+            else f"wake word on the {args.wake}: "
+            + (
+                f"saturates at N={saturated} (p95 > 2 x N=1, or misses)"
+                if saturated
+                else f"no saturation up to N={rows[-1]['n']}"
+            )
+        )
     finally:
         server.terminate()
         server.wait(10)

@@ -31,7 +31,9 @@ def start_mosquitto() -> tuple[subprocess.Popen, str, Path]:
         port = s.getsockname()[1]
     d = Path(tempfile.mkdtemp(prefix="mosq-bench-"))
     (d / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen([exe, "-c", str(d / "m.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "-c", str(d / "m.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -51,10 +53,13 @@ def main() -> None:
     if not url:
         proc, url, tmp = start_mosquitto()
     topic = "bench/kitchen/set"
-    hub = DeviceHub.from_settings(MqttSettings(url=url, base_topic="bench/assistant", discovery_prefix="bench/ha"),
-                                  HomeAssistantSettings(),
-                                  DevicesSettings(devices=[DeviceConfig(name="Kitchen", component="light",
-                                                                        command_topic=topic)], discovery_wait=0))
+    hub = DeviceHub.from_settings(
+        MqttSettings(url=url, base_topic="bench/assistant", discovery_prefix="bench/ha"),
+        HomeAssistantSettings(),
+        DevicesSettings(
+            devices=[DeviceConfig(name="Kitchen", component="light", command_topic=topic)], discovery_wait=0
+        ),
+    )
     arrived = threading.Event()
     sub = paho.Client(CallbackAPIVersion.VERSION2)
     sub.on_message = lambda c, u, m: arrived.set()
@@ -79,8 +84,10 @@ def main() -> None:
             time.sleep(0.005)
         samples.sort()
         p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
-        print(f"runs={len(samples)} p50={statistics.median(samples):.2f} ms p95={p95:.2f} ms "
-              f"min={samples[0]:.2f} ms max={samples[-1]:.2f} ms")
+        print(
+            f"runs={len(samples)} p50={statistics.median(samples):.2f} ms p95={p95:.2f} ms "
+            f"min={samples[0]:.2f} ms max={samples[-1]:.2f} ms"
+        )
     finally:
         hub.stop()
         sub.disconnect()

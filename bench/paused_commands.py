@@ -40,19 +40,37 @@ from bench.wake import cached, espeak, piper  # noqa: E402
 SR = 16000
 
 HESITATION = [
-    ("Turn on the", "kitchen light."), ("Set an alarm for", "seven thirty."), ("Set a timer for", "ten minutes."),
-    ("Turn off the", "bedroom light."), ("Play", "some jazz."), ("Set the thermostat to", "twenty one degrees."),
-    ("What's the weather like in", "Paris tomorrow?"), ("Dim the", "living room lamp."),
-    ("Turn on the lamp in the", "office."), ("Wake me up at", "six thirty."), ("Switch off the", "bathroom light."),
-    ("Set the living room lamp to", "blue."), ("Cancel the", "pizza timer."), ("Set a pizza timer for", "twelve minutes."),
-    ("Start the", "vacuum."), ("Turn off all the", "lights."), ("How much time is left on the", "timer?"),
-    ("Set the bedroom light to", "fifty percent."), ("Turn on the", "hallway light."), ("Set a timer for", "three minutes."),
-    ("Set an alarm for", "six in the morning."), ("Turn off the", "TV plug."), ("What's the temperature in", "the kitchen?"),
-    ("Turn the volume", "up."), ("Play", "the next song."),
+    ("Turn on the", "kitchen light."),
+    ("Set an alarm for", "seven thirty."),
+    ("Set a timer for", "ten minutes."),
+    ("Turn off the", "bedroom light."),
+    ("Play", "some jazz."),
+    ("Set the thermostat to", "twenty one degrees."),
+    ("What's the weather like in", "Paris tomorrow?"),
+    ("Dim the", "living room lamp."),
+    ("Turn on the lamp in the", "office."),
+    ("Wake me up at", "six thirty."),
+    ("Switch off the", "bathroom light."),
+    ("Set the living room lamp to", "blue."),
+    ("Cancel the", "pizza timer."),
+    ("Set a pizza timer for", "twelve minutes."),
+    ("Start the", "vacuum."),
+    ("Turn off all the", "lights."),
+    ("How much time is left on the", "timer?"),
+    ("Set the bedroom light to", "fifty percent."),
+    ("Turn on the", "hallway light."),
+    ("Set a timer for", "three minutes."),
+    ("Set an alarm for", "six in the morning."),
+    ("Turn off the", "TV plug."),
+    ("What's the temperature in", "the kitchen?"),
+    ("Turn the volume", "up."),
+    ("Play", "the next song."),
 ]
 COMPLETE_PREFIX = [
-    ("Dim the living room lamp", "to fifty percent."), ("Set an alarm for seven", "thirty."),
-    ("Turn on the kitchen light", "and the hallway light."), ("Set a timer for five minutes", "and thirty seconds."),
+    ("Dim the living room lamp", "to fifty percent."),
+    ("Set an alarm for seven", "thirty."),
+    ("Turn on the kitchen light", "and the hallway light."),
+    ("Set a timer for five minutes", "and thirty seconds."),
 ]
 ESPEAK = {"en-us": ("en-us", 160), "en-gb": ("en-gb", 150), "en-us+f3": ("en-us+f3", 170)}
 
@@ -70,10 +88,18 @@ def half(text: str, voice: str) -> np.ndarray:
 
 def clip(first: str, second: str, voice: str, pause_ms: int) -> tuple[np.ndarray, float]:
     """(audio, second-half start in s): 0.5 s silence, first half, pause, second half, 1.2 s silence."""
+
     def make() -> np.ndarray:
         a, b = half(first, voice), half(second, voice)
-        return np.concatenate([np.zeros(SR // 2, np.int16), a, np.zeros(pause_ms * SR // 1000, np.int16), b,
-                               np.zeros(int(1.2 * SR), np.int16)])
+        return np.concatenate(
+            [
+                np.zeros(SR // 2, np.int16),
+                a,
+                np.zeros(pause_ms * SR // 1000, np.int16),
+                b,
+                np.zeros(int(1.2 * SR), np.int16),
+            ]
+        )
 
     audio = cached(("paused", first, second, voice, pause_ms), make)
     second_start = len(audio) / SR - 1.2 - len(half(second, voice)) / SR
@@ -102,7 +128,9 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pauses", default="300,450,600", help="pause lengths in ms, comma-separated")
-    ap.add_argument("--voices", default="piper,en-us,en-gb", help=f"piper and/or espeak-ng voices {list(ESPEAK)}")
+    ap.add_argument(
+        "--voices", default="piper,en-us,en-gb", help=f"piper and/or espeak-ng voices {list(ESPEAK)}"
+    )
     ap.add_argument("--model", help="asr.model (tiny.en, base or a path); default: the config default")
     ap.add_argument("--early-ms", type=int, help="vad.early_endpoint_ms (default: the config default)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the run without early endpointing")
@@ -126,36 +154,58 @@ def main() -> None:
             for voice in voices:
                 for pause in pauses:
                     audio, start = clip(first, second, voice, pause)
-                    row = {"group": group, "first": first, "second": second, "voice": voice, "pause_ms": pause}
+                    row = {
+                        "group": group,
+                        "first": first,
+                        "second": second,
+                        "voice": voice,
+                        "pause_ms": pause,
+                    }
                     row["early"] = run_clip(audio, start, understand, is_complete, settings, engines)
                     if not args.no_baseline:
                         row["baseline"] = run_clip(audio, start, understand, None, settings, engines)
                     rows.append(row)
     wall = time.perf_counter() - t0
-    print(f"{len(rows)} clips ({len(HESITATION)} + {len(COMPLETE_PREFIX)} commands x voices {voices} x pauses {pauses} ms), "
-          f"asr.model {settings.asr.model}, vad.early_endpoint_ms {settings.vad.early_endpoint_ms}, "
-          f"trailing_silence_ms {settings.vad.trailing_silence_ms}; {wall:.0f} s")
+    print(
+        f"{len(rows)} clips ({len(HESITATION)} + {len(COMPLETE_PREFIX)} commands x voices {voices} x pauses {pauses} ms), "
+        f"asr.model {settings.asr.model}, vad.early_endpoint_ms {settings.vad.early_endpoint_ms}, "
+        f"trailing_silence_ms {settings.vad.trailing_silence_ms}; {wall:.0f} s"
+    )
     summary = {}
     for group in ("hesitation", "complete_prefix"):
         g = [r for r in rows if r["group"] == group]
-        s = {"clips": len(g), "cut_early": sum(r["early"]["cut_early"] for r in g),
-             "split_by_timeout_with_early": sum(r["early"]["split_by_timeout"] for r in g)}
+        s = {
+            "clips": len(g),
+            "cut_early": sum(r["early"]["cut_early"] for r in g),
+            "split_by_timeout_with_early": sum(r["early"]["split_by_timeout"] for r in g),
+        }
         if not args.no_baseline:
             s["split_by_timeout_baseline"] = sum(r["baseline"]["split_by_timeout"] for r in g)
-        s["by_pause"] = {p: {"clips": sum(1 for r in g if r["pause_ms"] == p),
-                             "cut_early": sum(r["early"]["cut_early"] for r in g if r["pause_ms"] == p),
-                             "split_by_timeout": sum(r["early"]["split_by_timeout"] for r in g if r["pause_ms"] == p)}
-                         for p in pauses}
+        s["by_pause"] = {
+            p: {
+                "clips": sum(1 for r in g if r["pause_ms"] == p),
+                "cut_early": sum(r["early"]["cut_early"] for r in g if r["pause_ms"] == p),
+                "split_by_timeout": sum(r["early"]["split_by_timeout"] for r in g if r["pause_ms"] == p),
+            }
+            for p in pauses
+        }
         summary[group] = s
-        print(f"== {group}: cut early {s['cut_early']}/{s['clips']} ({100 * s['cut_early'] / max(1, s['clips']):.1f} %); "
-              f"split by the {settings.vad.trailing_silence_ms} ms timeout: {s['split_by_timeout_with_early']} with early "
-              f"endpointing" + (f", {s['split_by_timeout_baseline']} without" if "split_by_timeout_baseline" in s else ""))
+        print(
+            f"== {group}: cut early {s['cut_early']}/{s['clips']} ({100 * s['cut_early'] / max(1, s['clips']):.1f} %); "
+            f"split by the {settings.vad.trailing_silence_ms} ms timeout: {s['split_by_timeout_with_early']} with early "
+            f"endpointing"
+            + (f", {s['split_by_timeout_baseline']} without" if "split_by_timeout_baseline" in s else "")
+        )
         for p, v in s["by_pause"].items():
-            print(f"   pause {p} ms: cut early {v['cut_early']}/{v['clips']}, split by timeout {v['split_by_timeout']}")
+            print(
+                f"   pause {p} ms: cut early {v['cut_early']}/{v['clips']}, split by timeout {v['split_by_timeout']}"
+            )
         for r in g:
             if r["early"]["cut_early"]:
-                print(f"   cut early: [{r['voice']}, {r['pause_ms']} ms] {r['first']!r} | {r['second']!r} -> "
-                      f"{r['early']['transcripts']}")
+                print(
+                    f"   cut early: [{r['voice']}, {r['pause_ms']} ms] {r['first']!r} | {r['second']!r} -> "
+                    f"{r['early']['transcripts']}"
+                )
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "clips": rows}, indent=2, default=str))
 

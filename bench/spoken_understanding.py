@@ -105,18 +105,31 @@ def main() -> None:
     ap.add_argument("--all", action="store_true", help="every supported-label and out-of-scope row")
     ap.add_argument("--espeak-voice", default="en-us")
     ap.add_argument("--espeak-speed", type=int, default=160)
-    ap.add_argument("--model", help="asr.model: tiny.en, base or a model directory (default: the config default)")
-    ap.add_argument("--bias", choices=["none", "hotwords", "prompt"], default="none",
-                    help="fill Whisper's hotwords or initial_prompt with the registry's names")
+    ap.add_argument(
+        "--model", help="asr.model: tiny.en, base or a model directory (default: the config default)"
+    )
+    ap.add_argument(
+        "--bias",
+        choices=["none", "hotwords", "prompt"],
+        default="none",
+        help="fill Whisper's hotwords or initial_prompt with the registry's names",
+    )
     ap.add_argument("--systems", default="piper,espeak", help="spoken systems to run (text always runs)")
-    ap.add_argument("--errors", metavar="FILE", help="write rows where a spoken version differs from text here")
+    ap.add_argument(
+        "--errors", metavar="FILE", help="write rows where a spoken version differs from text here"
+    )
     ap.add_argument("--json", help="write the figures to this file")
-    ap.add_argument("--fold-models", metavar="DIR",
-                    help="the learned tier's cross-validation models (`python -m intents.train --fold-models DIR`); "
-                         "default: trained here (a few minutes each)")
+    ap.add_argument(
+        "--fold-models",
+        metavar="DIR",
+        help="the learned tier's cross-validation models (`python -m intents.train --fold-models DIR`); "
+        "default: trained here (a few minutes each)",
+    )
     args = ap.parse_args()
 
-    from latency import core_understand_and_check  # the same dry-run core (temp data dir, bench/home.yaml, fixed clock)
+    from latency import (
+        core_understand_and_check,
+    )  # the same dry-run core (temp data dir, bench/home.yaml, fixed clock)
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     rows = sample_rows(rows, None if args.all else args.per_label, None if args.all else args.out_of_scope)
@@ -130,7 +143,10 @@ def main() -> None:
     if not models:
         models = tempfile.mkdtemp(prefix="assistant-folds-")
         subprocess.run([sys.executable, "-m", "intents.train", "--fold-models", models], check=True)
-    by_fold = [core_understand_and_check(env={"ASSISTANT_LEARNED_MODEL": f"{models}/fold{k}.npz"}) for k in range(FOLDS)]
+    by_fold = [
+        core_understand_and_check(env={"ASSISTANT_LEARNED_MODEL": f"{models}/fold{k}.npz"})
+        for k in range(FOLDS)
+    ]
     is_complete = by_fold[0][1]
     settings = VoiceSettings()
     if args.model:
@@ -141,9 +157,13 @@ def main() -> None:
     engines = Engines.load(settings)
     engines.asr.set_vocabulary(vocabulary if args.bias == "hotwords" else [])
 
-    all_systems = {"text": lambda r: r["sentence"],
-                   "piper": lambda r: transcribe(engines, piper(spoken(r["sentence"]))),
-                   "espeak": lambda r: transcribe(engines, espeak(spoken(r["sentence"]), args.espeak_voice, args.espeak_speed))}
+    all_systems = {
+        "text": lambda r: r["sentence"],
+        "piper": lambda r: transcribe(engines, piper(spoken(r["sentence"]))),
+        "espeak": lambda r: transcribe(
+            engines, espeak(spoken(r["sentence"]), args.espeak_voice, args.espeak_speed)
+        ),
+    }
     systems = {n: f for n, f in all_systems.items() if n == "text" or n in args.systems.split(",")}
     results: dict[str, list[dict]] = {name: [] for name in systems}
     asr_ms = ASR_MS
@@ -151,7 +171,11 @@ def main() -> None:
     for i, row in enumerate(rows):
         for name, make_text in systems.items():
             text = make_text(row)
-            res = by_fold[fold_of(row["slurp_id"])][0](text).to_dict() if text else {"intent": None, "slots": {}}
+            res = (
+                by_fold[fold_of(row["slurp_id"])][0](text).to_dict()
+                if text
+                else {"intent": None, "slots": {}}
+            )
             results[name].append({"text": text, "intent": res["intent"], "slots": res.get("slots")})
         if (i + 1) % 50 == 0:
             print(f"  {i + 1}/{len(rows)} rows, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -167,13 +191,20 @@ def main() -> None:
             oks[name] = (got in MAPPING.get(label, set())) if scope(label) == "in" else got is None
             per_label[label][name].append(int(oks[name]))
         if len(set(oks.values())) > 1:
-            errors.append({"label": label, "sentence": row["sentence"],
-                           **{n: [results[n][i]["text"], results[n][i]["intent"]] for n in names if n != "text"},
-                           "text_intent": results["text"][i]["intent"]})
+            errors.append(
+                {
+                    "label": label,
+                    "sentence": row["sentence"],
+                    **{n: [results[n][i]["text"], results[n][i]["intent"]] for n in names if n != "text"},
+                    "text_intent": results["text"][i]["intent"],
+                }
+            )
 
-    print(f"SLURP devel home rows: {len(rows)} ({'all' if args.all else f'sample: <= {args.per_label} per supported label, {args.out_of_scope} out of scope'}); "
-          f"espeak-ng voice {args.espeak_voice} at {args.espeak_speed} wpm; asr.model {settings.asr.model}; "
-          f"bias {args.bias} ({len(vocabulary)} names); {time.perf_counter() - t0:.0f} s")
+    print(
+        f"SLURP devel home rows: {len(rows)} ({'all' if args.all else f'sample: <= {args.per_label} per supported label, {args.out_of_scope} out of scope'}); "
+        f"espeak-ng voice {args.espeak_voice} at {args.espeak_speed} wpm; asr.model {settings.asr.model}; "
+        f"bias {args.bias} ({len(vocabulary)} names); {time.perf_counter() - t0:.0f} s"
+    )
     print(f"{'label':24} {'scope':5} {'n':>4} " + " ".join(f"{n:>8}" for n in names))
     for label in sorted(per_label):
         n = len(per_label[label][names[0]])
@@ -181,35 +212,60 @@ def main() -> None:
         print(f"{label:24} {'in' if scope(label) == 'in' else 'out':5} {n:4d} {cells}")
     print("(out = must not act: the figure is the share left alone)\n")
 
-    report: dict = {"rows": len(rows), "sample": "all" if args.all else {"per_label": args.per_label, "out_of_scope": args.out_of_scope},
-                    "asr_model": settings.asr.model, "bias": args.bias}
+    report: dict = {
+        "rows": len(rows),
+        "sample": "all" if args.all else {"per_label": args.per_label, "out_of_scope": args.out_of_scope},
+        "asr_model": settings.asr.model,
+        "bias": args.bias,
+    }
     for name in names:
         inn = [v for l in per_label if scope(l) == "in" for v in per_label[l][name]]
         out = [v for l in per_label if scope(l) == "out" for v in per_label[l][name]]
         labels = [l for l in per_label if scope(l) == "in"]
         macro = statistics.mean(sum(per_label[l][name]) / len(per_label[l][name]) for l in labels)
-        report[name] = {"in_scope_accuracy": sum(inn) / len(inn), "in_scope_macro_accuracy": macro,
-                        "out_of_scope_false_action_rate": (len(out) - sum(out)) / max(1, len(out)),
-                        "in_scope": f"{sum(inn)}/{len(inn)}", "false_actions": f"{len(out) - sum(out)}/{len(out)}"}
+        report[name] = {
+            "in_scope_accuracy": sum(inn) / len(inn),
+            "in_scope_macro_accuracy": macro,
+            "out_of_scope_false_action_rate": (len(out) - sum(out)) / max(1, len(out)),
+            "in_scope": f"{sum(inn)}/{len(inn)}",
+            "false_actions": f"{len(out) - sum(out)}/{len(out)}",
+        }
         r = report[name]
-        print(f"{name:7} in-scope accuracy {100 * r['in_scope_accuracy']:5.1f}% ({r['in_scope']}), "
-              f"per-label mean {100 * macro:5.1f}%, out-of-scope false-action rate "
-              f"{100 * r['out_of_scope_false_action_rate']:5.1f}% ({r['false_actions']})")
-    named = [i for i, row in enumerate(rows) if scope(row["intent"]) == "in"
-             and results["text"][i]["intent"] in MAPPING.get(row["intent"], set()) and names_of(results["text"][i])]
+        print(
+            f"{name:7} in-scope accuracy {100 * r['in_scope_accuracy']:5.1f}% ({r['in_scope']}), "
+            f"per-label mean {100 * macro:5.1f}%, out-of-scope false-action rate "
+            f"{100 * r['out_of_scope_false_action_rate']:5.1f}% ({r['false_actions']})"
+        )
+    named = [
+        i
+        for i, row in enumerate(rows)
+        if scope(row["intent"]) == "in"
+        and results["text"][i]["intent"] in MAPPING.get(row["intent"], set())
+        and names_of(results["text"][i])
+    ]
     for name in names[1:]:
-        print(f"{name} vs text: in-scope accuracy ratio {report[name]['in_scope_accuracy'] / report['text']['in_scope_accuracy']:.3f}, "
-              f"{100 * (report['text']['in_scope_accuracy'] - report[name]['in_scope_accuracy']):.1f} points below")
-        same = sum(1 for i in named if results[name][i]["intent"] == results["text"][i]["intent"]
-                   and names_of(results[name][i]) == names_of(results["text"][i]))
+        print(
+            f"{name} vs text: in-scope accuracy ratio {report[name]['in_scope_accuracy'] / report['text']['in_scope_accuracy']:.3f}, "
+            f"{100 * (report['text']['in_scope_accuracy'] - report[name]['in_scope_accuracy']):.1f} points below"
+        )
+        same = sum(
+            1
+            for i in named
+            if results[name][i]["intent"] == results["text"][i]["intent"]
+            and names_of(results[name][i]) == names_of(results["text"][i])
+        )
         report[name]["name_accuracy"] = same / max(1, len(named))
         report[name]["names"] = f"{same}/{len(named)}"
-        print(f"{name} name accuracy (same intent and name/area/location/query slots as text): "
-              f"{100 * report[name]['name_accuracy']:.1f}% ({same}/{len(named)})")
+        print(
+            f"{name} name accuracy (same intent and name/area/location/query slots as text): "
+            f"{100 * report[name]['name_accuracy']:.1f}% ({same}/{len(named)})"
+        )
     report["asr_ms_p50"] = round(float(np.percentile(asr_ms, 50)), 1)
     report["asr_ms_p95"] = round(float(np.percentile(asr_ms, 95)), 1)
-    print(f"ASR decode per row: p50 {report['asr_ms_p50']} ms, p95 {report['asr_ms_p95']} ms "
-          f"(load average {os.getloadavg()[0]:.1f}: shared CPU inflates this)")
+    print(
+        f"ASR decode per row: p50 {report['asr_ms_p50']} ms, p95 {report['asr_ms_p95']} ms "
+        f"(load average {os.getloadavg()[0]:.1f}: shared CPU inflates this)"
+    )
     if args.errors:
         with open(args.errors, "w", encoding="utf-8") as f:
             for e in errors:

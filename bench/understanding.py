@@ -54,8 +54,16 @@ MAPPING: dict[str, set[str]] = {
     "iot_wemo_off": {"HassTurnOff"},
     "iot_cleaning": {"HassVacuumStart", "HassTurnOn"},
     # media and weather (issue 4)
-    **{label: {"HassMediaSearchAndPlay", "HassMediaPause", "HassMediaUnpause", "HassMediaNext", "HassMediaPrevious"}
-       for label in ("play_music", "play_radio", "play_podcasts", "play_audiobook")},
+    **{
+        label: {
+            "HassMediaSearchAndPlay",
+            "HassMediaPause",
+            "HassMediaUnpause",
+            "HassMediaNext",
+            "HassMediaPrevious",
+        }
+        for label in ("play_music", "play_radio", "play_podcasts", "play_audiobook")
+    },
     "weather_query": {"HassGetWeather"},
     "audio_volume_up": {"HassSetVolumeRelative", "HassSetVolume"},
     "audio_volume_down": {"HassSetVolumeRelative", "HassSetVolume"},
@@ -71,11 +79,37 @@ OUT_OF_SCOPE_PREFIXES = ("play_game", "calendar_", "datetime_convert", "music_di
 SKIP = {"audio_volume_other", "music_settings", "music_query", "iot_coffee"}
 
 # A generic home for stock Home Assistant: what a typical install would expose.
-GENERIC_AREAS = ["kitchen", "living room", "bedroom", "bathroom", "office", "hallway", "garage", "dining room"]
+GENERIC_AREAS = [
+    "kitchen",
+    "living room",
+    "bedroom",
+    "bathroom",
+    "office",
+    "hallway",
+    "garage",
+    "dining room",
+]
 GENERIC_NAMES = [
-    "kitchen light", "living room lamp", "bedroom light", "ceiling light", "hallway light", "office light",
-    "tv", "speaker", "thermostat", "garage door", "front door", "vacuum", "robot vacuum", "fan", "heater",
-    "plug", "socket", "coffee maker", "music", "radio",
+    "kitchen light",
+    "living room lamp",
+    "bedroom light",
+    "ceiling light",
+    "hallway light",
+    "office light",
+    "tv",
+    "speaker",
+    "thermostat",
+    "garage door",
+    "front door",
+    "vacuum",
+    "robot vacuum",
+    "fan",
+    "heater",
+    "plug",
+    "socket",
+    "coffee maker",
+    "music",
+    "radio",
 ]
 
 
@@ -96,8 +130,12 @@ def scope(label: str) -> str:
     return "in"
 
 
-def run_ours(sentences: list[str], assistant_cmd: list[str], home: str | None = None,
-             env_extra: dict[str, str] | None = None) -> tuple[list[dict], float]:
+def run_ours(
+    sentences: list[str],
+    assistant_cmd: list[str],
+    home: str | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> tuple[list[dict], float]:
     with tempfile.TemporaryDirectory() as data_dir:
         env = dict(os.environ, ASSISTANT_DATA_DIR=data_dir, ASSISTANT_TZ="UTC", **(env_extra or {}))
         if home:
@@ -105,7 +143,11 @@ def run_ours(sentences: list[str], assistant_cmd: list[str], home: str | None = 
         started = time.perf_counter()
         proc = subprocess.run(
             [*assistant_cmd, "ask", "-", "--dry-run", "--now", "2026-11-29T10:00"],
-            input="\n".join(sentences) + "\n", capture_output=True, text=True, env=env, check=False,
+            input="\n".join(sentences) + "\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
         wall = time.perf_counter() - started
     if proc.returncode != 0:
@@ -116,8 +158,9 @@ def run_ours(sentences: list[str], assistant_cmd: list[str], home: str | None = 
     return results, wall
 
 
-def run_learned_cv(rows: list[dict], assistant_cmd: list[str], home: str | None,
-                   models: str | None = None) -> tuple[list[dict], float]:
+def run_learned_cv(
+    rows: list[dict], assistant_cmd: list[str], home: str | None, models: str | None = None
+) -> tuple[list[dict], float]:
     """Template + learned with the learned tier cross-validated: per SLURP devel fold, a model trained
     without that fold (``python -m intents.train --fold-models DIR``) answers that fold's rows."""
     from intents.train import FOLDS, fold_of
@@ -132,8 +175,12 @@ def run_learned_cv(rows: list[dict], assistant_cmd: list[str], home: str | None,
         for k in range(FOLDS):
             model = Path(tmp) / f"fold{k}.npz"
             idx = [i for i, r in enumerate(rows) if fold_of(r["slurp_id"]) == k]
-            out, w = run_ours([rows[i]["sentence"] for i in idx], assistant_cmd, home,
-                              {"ASSISTANT_LEARNED_MODEL": str(model)})
+            out, w = run_ours(
+                [rows[i]["sentence"] for i in idx],
+                assistant_cmd,
+                home,
+                {"ASSISTANT_LEARNED_MODEL": str(model)},
+            )
             wall += w
             for i, res in zip(idx, out):
                 results[i] = res
@@ -149,7 +196,11 @@ def home_lists(home: str | None) -> tuple[list[str], list[tuple[str, str, dict]]
     cfg = yaml.safe_load(open(home, encoding="utf-8")) or {}
     devices = (cfg.get("devices") or {}).get("devices") or []
     areas = sorted({d["area"] for d in devices if d.get("area")})
-    names = [(n, d["name"], {"domain": d["component"]}) for d in devices for n in [d["name"], *d.get("aliases", [])]]
+    names = [
+        (n, d["name"], {"domain": d["component"]})
+        for d in devices
+        for n in [d["name"], *d.get("aliases", [])]
+    ]
     return areas, names
 
 
@@ -167,9 +218,12 @@ def run_stock_ha(sentences: list[str], home: str | None = None) -> list[dict]:
     data = home_assistant_intents.get_intents("en")
     intents = Intents.from_dict(data)
     areas, names = home_lists(home)
-    names = ([(n, n) for n in GENERIC_NAMES] + names
-             + [(n, n, {"domain": "media_player"}) for n in HA_MEDIA_PLAYERS]
-             + [(n, n, {"domain": "weather"}) for n in HA_WEATHER])
+    names = (
+        [(n, n) for n in GENERIC_NAMES]
+        + names
+        + [(n, n, {"domain": "media_player"}) for n in HA_MEDIA_PLAYERS]
+        + [(n, n, {"domain": "weather"}) for n in HA_WEATHER]
+    )
     lists = {
         "area": TextSlotList.from_strings(sorted(set(GENERIC_AREAS) | set(areas))),
         "name": TextSlotList.from_tuples(names, allow_template=False),
@@ -182,9 +236,19 @@ def run_stock_ha(sentences: list[str], home: str | None = None) -> list[dict]:
         t0 = time.perf_counter()
         result = recognize_best(sentence, intents, slot_lists=lists, language="en", intent_context=context)
         ms = (time.perf_counter() - t0) * 1000
-        slots = {k: (e.value if e.value is not None else e.text) for k, e in result.entities.items()} if result else {}
-        out.append({"intent": result.intent.name if result else None, "slots": slots, "actions": [],
-                    "timings_ms": {"total": ms}})
+        slots = (
+            {k: (e.value if e.value is not None else e.text) for k, e in result.entities.items()}
+            if result
+            else {}
+        )
+        out.append(
+            {
+                "intent": result.intent.name if result else None,
+                "slots": slots,
+                "actions": [],
+                "timings_ms": {"total": ms},
+            }
+        )
     return out
 
 
@@ -197,12 +261,21 @@ def percentile(values: list[float], q: float) -> float:
 
 # ---- weather slots (issue 4): are `location` and `date` right on the rows that name a place or day? ----
 
+
 def _day_text(text: str) -> str:
     t = " ".join(text.lower().replace("'s", "").split())
     t = re.sub(r"^(?:on|for|in|the)\s+", "", t)
-    return {"tomorrows": "tomorrow", "todays": "today", "tonights": "tonight", "weeks": "this week",
-            "coming week": "the coming week", "day after": "day after tomorrow", "one week": "the coming week",
-            "1 week": "the coming week", "rest of the week": "this week"}.get(t, re.sub(r"^(\w+day) this week$", r"\1", t))
+    return {
+        "tomorrows": "tomorrow",
+        "todays": "today",
+        "tonights": "tonight",
+        "weeks": "this week",
+        "coming week": "the coming week",
+        "day after": "day after tomorrow",
+        "one week": "the coming week",
+        "1 week": "the coming week",
+        "rest of the week": "this week",
+    }.get(t, re.sub(r"^(\w+day) this week$", r"\1", t))
 
 
 def _same_days(ours: str | None, theirs: str, now) -> bool:
@@ -249,8 +322,17 @@ def weather_slot_rate(rows: list[dict], results: list[dict]) -> None:
 
 # ---- slot accuracy: on the in-scope rows whose gold slots we support, are ours right? ----
 
-MEDIA_SLOTS = {"artist_name", "song_name", "playlist_name", "radio_name", "podcast_name", "podcast_descriptor",
-               "audiobook_name", "audiobook_author", "music_genre"}
+MEDIA_SLOTS = {
+    "artist_name",
+    "song_name",
+    "playlist_name",
+    "radio_name",
+    "podcast_name",
+    "podcast_descriptor",
+    "audiobook_name",
+    "audiobook_author",
+    "music_genre",
+}
 TRANSPORT = {"HassMediaNext", "HassMediaPrevious", "HassMediaPause", "HassMediaUnpause"}
 
 
@@ -285,8 +367,10 @@ def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
         elif media:
             # the kind of thing is our media_class: "play my gym playlist" -> "my gym", playlist
             query = _words(f"{slots.get('search_query') or ''} {slots.get('media_class') or ''}")
-            checks.append(all(m in query for m in media)
-                          and len(query.split()) <= sum(len(m.split()) for m in media) + 3)
+            checks.append(
+                all(m in query for m in media)
+                and len(query.split()) <= sum(len(m.split()) for m in media) + 3
+            )
     elif label == "alarm_set" and ents["time"]:
         from intents.timeparse import parse_when
 
@@ -297,7 +381,9 @@ def slots_right(row: dict, intent: str | None, slots: dict, now) -> bool | None:
             checks.append(False)
         else:
             h, m = map(int, str(ours).split(":"))
-            checks.append(m == clock.minute and (h == clock.hour or (not said.meridiem and h % 12 == clock.hour % 12)))
+            checks.append(
+                m == clock.minute and (h == clock.hour or (not said.meridiem and h % 12 == clock.hour % 12))
+            )
     elif label == "datetime_query" and ents["place_name"]:
         checks.append(_words(slots.get("location")) == _words(ents["place_name"][0]))
     elif label.startswith(("iot_hue", "iot_wemo")):
@@ -320,16 +406,31 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(here / "data" / "slurp_devel_home.jsonl"))
     ap.add_argument("--labels", default="", help="comma-separated label prefixes to show in the summary line")
-    ap.add_argument("--errors", metavar="FILE", help="write our (template + learned) misses and false actions as JSON lines here")
+    ap.add_argument(
+        "--errors",
+        metavar="FILE",
+        help="write our (template + learned) misses and false actions as JSON lines here",
+    )
     ap.add_argument("--no-ha", action="store_true", help="skip the stock Home Assistant comparison")
-    ap.add_argument("--no-cv", action="store_true",
-                    help="use the shipped learned model as it is (it was trained on SLURP devel: only for other data)")
-    ap.add_argument("--fold-models", metavar="DIR",
-                    help="fold models already written by `python -m intents.train --fold-models DIR` (else trained here)")
-    ap.add_argument("--sample", type=int, metavar="N", help="only every row whose index modulo N is 0 (a quick look)")
-    ap.add_argument("--home", default=str(here / "home.yaml"),
-                    help="config with a generic home's devices, used by both systems (default bench/home.yaml; "
-                         "'none' for no devices)")
+    ap.add_argument(
+        "--no-cv",
+        action="store_true",
+        help="use the shipped learned model as it is (it was trained on SLURP devel: only for other data)",
+    )
+    ap.add_argument(
+        "--fold-models",
+        metavar="DIR",
+        help="fold models already written by `python -m intents.train --fold-models DIR` (else trained here)",
+    )
+    ap.add_argument(
+        "--sample", type=int, metavar="N", help="only every row whose index modulo N is 0 (a quick look)"
+    )
+    ap.add_argument(
+        "--home",
+        default=str(here / "home.yaml"),
+        help="config with a generic home's devices, used by both systems (default bench/home.yaml; "
+        "'none' for no devices)",
+    )
     args = ap.parse_args()
 
     import datetime as dt
@@ -337,7 +438,7 @@ def main() -> None:
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     rows = [r for r in rows if scope(label_of(r)) != "skip"]
     if args.sample:
-        rows = rows[::args.sample]
+        rows = rows[:: args.sample]
     sentences = [r["sentence"] for r in rows]
     home = None if args.home == "none" else args.home
     cmd = [sys.executable, "-m", "assistant.cli"]
@@ -351,9 +452,18 @@ def main() -> None:
         systems["stock_ha"] = run_stock_ha(sentences, home)
 
     print(f"SLURP devel home rows used: {len(rows)} (skipped labels: {', '.join(sorted(SKIP))})")
-    print(f"assistant ask - wall time for all rows: templates {wall_t:.1f} s, +learned {wall_l:.1f} s (includes start-up)")
-    print("+learned = template tier, then the learned tier" + ("" if args.no_cv else
-          " cross-validated: SLURP devel fold k (crc32(slurp_id) % 5) answered by a model trained without it") + "\n")
+    print(
+        f"assistant ask - wall time for all rows: templates {wall_t:.1f} s, +learned {wall_l:.1f} s (includes start-up)"
+    )
+    print(
+        "+learned = template tier, then the learned tier"
+        + (
+            ""
+            if args.no_cv
+            else " cross-validated: SLURP devel fold k (crc32(slurp_id) % 5) answered by a model trained without it"
+        )
+        + "\n"
+    )
     now = dt.datetime(2026, 11, 29, 10, 0)
     per_label: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     slot_ok: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
@@ -364,24 +474,41 @@ def main() -> None:
             got = results[i]["intent"]
             ok = (got in MAPPING.get(label, set())) if scope(label) == "in" else got is None
             per_label[label][name].append(int(ok))
-            right = slots_right(row, got, results[i].get("slots") or {}, now) if scope(label) == "in" else None
+            right = (
+                slots_right(row, got, results[i].get("slots") or {}, now) if scope(label) == "in" else None
+            )
             if right is not None:
                 slot_ok[label][name].append(int(right))
             if name == "+learned" and (not ok or right is False):
-                errors.append({"label": label, "sentence": row["sentence"], "got": got, "slots": results[i].get("slots"),
-                               "recognizer": results[i].get("recognizer"), "slots_wrong": right is False,
-                               "gold": {e["type"]: e["text"] for e in row.get("entities") or []}})
+                errors.append(
+                    {
+                        "label": label,
+                        "sentence": row["sentence"],
+                        "got": got,
+                        "slots": results[i].get("slots"),
+                        "recognizer": results[i].get("recognizer"),
+                        "slots_wrong": right is False,
+                        "gold": {e["type"]: e["text"] for e in row.get("entities") or []},
+                    }
+                )
     names = list(systems)
     from intents.registry import intents
 
     registered = set(intents())
-    print(f"{'label':24} {'scope':5} {'n':>4} " + " ".join(f"{n:>9}" for n in names) + "   slots: n " + " ".join(f"{n:>9}" for n in names))
+    print(
+        f"{'label':24} {'scope':5} {'n':>4} "
+        + " ".join(f"{n:>9}" for n in names)
+        + "   slots: n "
+        + " ".join(f"{n:>9}" for n in names)
+    )
     for label in sorted(per_label):
         n = len(per_label[label][names[0]])
         cells = " ".join(f"{100 * sum(per_label[label][s]) / n:8.1f}%" for s in names)
         sn = len(slot_ok[label][names[0]])
         slot_cells = " ".join(f"{100 * sum(slot_ok[label][s]) / sn:8.1f}%" for s in names) if sn else ""
-        supported = "out" if scope(label) == "out" else ("in" if MAPPING.get(label, set()) & registered else "in*")
+        supported = (
+            "out" if scope(label) == "out" else ("in" if MAPPING.get(label, set()) & registered else "in*")
+        )
         print(f"{label:24} {supported:5} {n:4d} {cells}   {sn:8d} {slot_cells}")
     print("(in* = in scope, not supported yet; out = must not act: the figure is the share left alone)\n")
 
@@ -392,25 +519,36 @@ def main() -> None:
             total = sum(len(per_label[l][s]) for l in labels)
             print(f"{title:48} {s:9} {100 * hits / max(total, 1):6.1f}%  ({hits}/{total})")
 
-    summary("in-scope accuracy, supported labels", lambda l: bool(MAPPING.get(l, set()) & registered) and scope(l) == "in")
+    summary(
+        "in-scope accuracy, supported labels",
+        lambda l: bool(MAPPING.get(l, set()) & registered) and scope(l) == "in",
+    )
     summary("in-scope accuracy, all in-scope labels", lambda l: scope(l) == "in")
     for prefix in filter(None, args.labels.split(",")):
         summary(f"in-scope accuracy, {prefix}*", lambda l, p=prefix: l.startswith(p) and scope(l) == "in")
     for s in names:
         hits = sum(sum(slot_ok[l][s]) for l in slot_ok)
         total = sum(len(slot_ok[l][s]) for l in slot_ok)
-        print(f"{'slot accuracy (rows with supported slots)':48} {s:9} {100 * hits / max(total, 1):6.1f}%  ({hits}/{total})")
+        print(
+            f"{'slot accuracy (rows with supported slots)':48} {s:9} {100 * hits / max(total, 1):6.1f}%  ({hits}/{total})"
+        )
     for s in names:
         out_rows = [v for l in per_label if scope(l) == "out" for v in per_label[l][s]]
         false = len(out_rows) - sum(out_rows)
-        print(f"{'out-of-scope false-action rate':48} {s:9} {100 * false / max(len(out_rows), 1):6.1f}%  ({false}/{len(out_rows)})")
+        print(
+            f"{'out-of-scope false-action rate':48} {s:9} {100 * false / max(len(out_rows), 1):6.1f}%  ({false}/{len(out_rows)})"
+        )
     print()
     for s in names:
         times = [r["timings_ms"]["total"] for r in systems[s]]
-        print(f"per-utterance recognition time {s:9} p50 {percentile(times, 0.5):6.2f} ms  p95 {percentile(times, 0.95):6.2f} ms")
+        print(
+            f"per-utterance recognition time {s:9} p50 {percentile(times, 0.5):6.2f} ms  p95 {percentile(times, 0.95):6.2f} ms"
+        )
     tier = [r["timings_ms"]["learned"] for r in learned if "learned" in r.get("timings_ms", {})]
-    print(f"learned tier alone, on the {len(tier)} rows it was asked: p50 {percentile(tier, 0.5):6.2f} ms  "
-          f"p95 {percentile(tier, 0.95):6.2f} ms")
+    print(
+        f"learned tier alone, on the {len(tier)} rows it was asked: p50 {percentile(tier, 0.5):6.2f} ms  "
+        f"p95 {percentile(tier, 0.95):6.2f} ms"
+    )
     weather_slot_rate(rows, learned)
     if args.errors:
         with open(args.errors, "w", encoding="utf-8") as f:

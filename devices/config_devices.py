@@ -26,14 +26,22 @@ def entity_from_config(dev: DeviceConfig) -> Entity:
     if "." not in entity_id:
         entity_id = f"{dev.component}.{slugify(entity_id)}"
     return Entity(
-        entity_id=entity_id, name=dev.name, component=dev.component, source="config", aliases=list(dev.aliases),
-        area=dev.area, device_class=dev.device_class, capabilities=caps,
-        requires_confirmation=bool(dev.requires_confirmation), backend=cfg,
+        entity_id=entity_id,
+        name=dev.name,
+        component=dev.component,
+        source="config",
+        aliases=list(dev.aliases),
+        area=dev.area,
+        device_class=dev.device_class,
+        capabilities=caps,
+        requires_confirmation=bool(dev.requires_confirmation),
+        backend=cfg,
     )
 
 
-def load_config_devices(devices: list[DeviceConfig], registry: EntityRegistry,
-                        tracker: StateTracker | None = None) -> list[Entity]:
+def load_config_devices(
+    devices: list[DeviceConfig], registry: EntityRegistry, tracker: StateTracker | None = None
+) -> list[Entity]:
     """Add YAML devices to the registry and, if a tracker is given, follow their state topics."""
     out = []
     for dev in devices:

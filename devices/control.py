@@ -45,7 +45,7 @@ wheat f5deb3 white ffffff whitesmoke f5f5f5 yellow ffff00 yellowgreen 9acd32 hom
 
 COLORS: dict[str, tuple[int, int, int]] = {}
 _it = iter(_HEX.split())
-for _name, _hex in zip(_it, _it):
+for _name, _hex in zip(_it, _it, strict=True):
     COLORS[_name] = (int(_hex[0:2], 16), int(_hex[2:4], 16), int(_hex[4:6], 16))
 
 
@@ -63,8 +63,9 @@ def color_to_rgb(color: str | tuple[int, int, int] | list[int]) -> tuple[int, in
             pass
     if key in COLORS:
         return COLORS[key]
-    raise ValueError(f"unknown colour {color!r}; use a CSS colour name such as 'blue' or "
-                     "'dark orange', or '#rrggbb'")
+    raise ValueError(
+        f"unknown colour {color!r}; use a CSS colour name such as 'blue' or 'dark orange', or '#rrggbb'"
+    )
 
 
 class DeviceError(ValueError):
@@ -77,10 +78,39 @@ _SENSITIVE = {"unlock", "open", "disarm"}
 # to be: a discovered "light" whose command publishes UNLOCK to home/front_door/set is a door lock.
 _RISKY_PAYLOAD = re.compile(r"\b(?:UNLOCK\w*|DISARM\w*)\b", re.I)
 _OPEN_PAYLOAD = re.compile(r"\bOPEN\b", re.I)
-_RISKY_TOPIC_WORDS = {"lock", "locks", "unlock", "door", "doors", "garage", "doorlock", "frontdoor", "backdoor",
-                      "garagedoor", "sidedoor", "smartlock", "gate", "gates", "alarm", "alarms", "deadbolt", "opener",
-                      "garageopener"}
-_HARMLESS_TOPIC_WORDS = {"light", "lights", "lamp", "bulb", "led", "strip", "bell", "doorbell", "sensor", "contact"}
+_RISKY_TOPIC_WORDS = {
+    "lock",
+    "locks",
+    "unlock",
+    "door",
+    "doors",
+    "garage",
+    "doorlock",
+    "frontdoor",
+    "backdoor",
+    "garagedoor",
+    "sidedoor",
+    "smartlock",
+    "gate",
+    "gates",
+    "alarm",
+    "alarms",
+    "deadbolt",
+    "opener",
+    "garageopener",
+}
+_HARMLESS_TOPIC_WORDS = {
+    "light",
+    "lights",
+    "lamp",
+    "bulb",
+    "led",
+    "strip",
+    "bell",
+    "doorbell",
+    "sensor",
+    "contact",
+}
 _CONFIRMABLE = {"turn_on", "turn_off", "open", "unlock", "start"}  # what a "yes" can carry out (run_command)
 
 
@@ -91,7 +121,9 @@ def drives_security(e: Entity, actions: list[Action]) -> bool:
         if a.get("type") != "mqtt":
             continue
         payload = str(a.get("payload", ""))
-        words = set(re.split(r"[^a-z0-9]+", str(a.get("topic", "")).lower())) | {str(a.get("topic", "")).lower()}
+        words = set(re.split(r"[^a-z0-9]+", str(a.get("topic", "")).lower())) | {
+            str(a.get("topic", "")).lower()
+        }
         if _RISKY_PAYLOAD.search(payload) or (e.component != "cover" and _OPEN_PAYLOAD.search(payload)):
             return True
         risky = words & _RISKY_TOPIC_WORDS
@@ -104,14 +136,17 @@ def drives_security(e: Entity, actions: list[Action]) -> bool:
 class DeviceController:
     """Executes commands on entities from the registry via MQTT or Home Assistant."""
 
-    def __init__(self, registry: EntityRegistry, mqtt: MqttClient | None = None,
-                 ha: HomeAssistantBackend | None = None):
+    def __init__(
+        self, registry: EntityRegistry, mqtt: MqttClient | None = None, ha: HomeAssistantBackend | None = None
+    ):
         self.registry = registry
         self.mqtt = mqtt
         self.ha = ha
 
     # ---- public commands -------------------------------------------------------------------
-    def turn_on(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+    def turn_on(
+        self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
+    ) -> list[Action]:
         e = self._entity(entity)
         if e.component == "cover":
             return self.open_cover(e, dry_run=dry_run, confirmed=confirmed)
@@ -120,7 +155,9 @@ class DeviceController:
         self._require(e, {"light", "switch", "fan", "climate"}, "turned on")
         return self._run(e, "turn_on", {"state": "on"}, dry_run, confirmed)
 
-    def turn_off(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+    def turn_off(
+        self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
+    ) -> list[Action]:
         e = self._entity(entity)
         if e.component == "cover":
             return self.close_cover(e, dry_run=dry_run)
@@ -129,9 +166,16 @@ class DeviceController:
         self._require(e, {"light", "switch", "fan", "climate"}, "turned off")
         return self._run(e, "turn_off", {"state": "off"}, dry_run, confirmed)
 
-    def set_light(self, entity: Entity | str, *, brightness_pct: float | None = None,
-                  brightness_step_pct: float | None = None, color: str | tuple[int, int, int] | None = None,
-                  color_temp_kelvin: int | None = None, dry_run: bool = False) -> list[Action]:
+    def set_light(
+        self,
+        entity: Entity | str,
+        *,
+        brightness_pct: float | None = None,
+        brightness_step_pct: float | None = None,
+        color: str | tuple[int, int, int] | None = None,
+        color_temp_kelvin: int | None = None,
+        dry_run: bool = False,
+    ) -> list[Action]:
         """Absolute (``brightness_pct``) or relative (``brightness_step_pct``, +/-) brightness, colour name/rgb,
         colour temperature. Relative steps use the tracked brightness (0 when off/unknown)."""
         e = self._entity(entity)
@@ -166,7 +210,9 @@ class DeviceController:
                 raise DeviceError(f"{e.name} has no adjustable white temperature")
             args["color_temp_kelvin"] = int(color_temp_kelvin)
         if not args:
-            raise DeviceError("set_light needs brightness_pct, brightness_step_pct, color or color_temp_kelvin")
+            raise DeviceError(
+                "set_light needs brightness_pct, brightness_step_pct, color or color_temp_kelvin"
+            )
         if args.get("brightness_pct") == 0 and len(args) == 1:
             return self._run(e, "turn_off", {"state": "off"}, dry_run, False, can_ask=False)
         return self._run(e, "turn_on", {"state": "on", **args}, dry_run, False, can_ask=False)
@@ -179,7 +225,9 @@ class DeviceController:
             raise DeviceError(f"{e.name} accepts {lo} to {hi} degrees, not {value}")
         return self._run(e, "set_temperature", {"temperature": float(value)}, dry_run, False, can_ask=False)
 
-    def open_cover(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+    def open_cover(
+        self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
+    ) -> list[Action]:
         e = self._entity(entity)
         self._require(e, {"cover"}, "opened")
         return self._run(e, "open", {"state": "open"}, dry_run, confirmed)
@@ -194,14 +242,17 @@ class DeviceController:
         self._require(e, {"cover"}, "stopped")
         return self._run(e, "stop", {}, dry_run, True)
 
-    def set_cover_position(self, entity: Entity | str, position_pct: float, *, dry_run: bool = False,
-                           confirmed: bool = False) -> list[Action]:
+    def set_cover_position(
+        self, entity: Entity | str, position_pct: float, *, dry_run: bool = False, confirmed: bool = False
+    ) -> list[Action]:
         e = self._entity(entity)
         self._require(e, {"cover"}, "positioned")
         pos = _clamp_pct(position_pct)
         if e.source != "homeassistant" and "position" not in e.capabilities:
             raise DeviceError(f"{e.name} cannot be set to a position, only opened or closed")
-        return self._run(e, "set_position" if pos else "close", {"position": pos}, dry_run, confirmed or pos == 0)
+        return self._run(
+            e, "set_position" if pos else "close", {"position": pos}, dry_run, confirmed or pos == 0
+        )
 
     def lock(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
@@ -213,7 +264,9 @@ class DeviceController:
         self._require(e, {"lock"}, "unlocked")
         return self._run(e, "unlock", {"state": "unlocked"}, dry_run, confirmed)
 
-    def start_vacuum(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
+    def start_vacuum(
+        self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
+    ) -> list[Action]:
         e = self._entity(entity)
         self._require(e, {"vacuum"}, "started")
         return self._run(e, "start", {"state": "cleaning"}, dry_run, confirmed)
@@ -223,8 +276,10 @@ class DeviceController:
         self._require(e, {"vacuum"}, "sent home")
         return self._run(e, "return_to_base", {"state": "returning"}, dry_run, True)
 
-    def turn_off_area(self, area: str, component: str | None = None, *, dry_run: bool = False) -> list[Action]:
-        """"Turn off everything in the office": lights, switches, fans (and climate) in the area."""
+    def turn_off_area(
+        self, area: str, component: str | None = None, *, dry_run: bool = False
+    ) -> list[Action]:
+        """ "Turn off everything in the office": lights, switches, fans (and climate) in the area."""
         return self._area(area, component, self.turn_off, dry_run)
 
     def turn_on_area(self, area: str, component: str | None = None, *, dry_run: bool = False) -> list[Action]:
@@ -232,11 +287,16 @@ class DeviceController:
 
     # ---- internals -----------------------------------------------------------------------------
     def _area(self, area, component, fn, dry_run) -> list[Action]:
-        ents = [e for e in self.registry.in_area(area, component)
-                if e.component in ({component} if component else {"light", "switch", "fan"})]
+        ents = [
+            e
+            for e in self.registry.in_area(area, component)
+            if e.component in ({component} if component else {"light", "switch", "fan"})
+        ]
         if not ents:
-            raise DeviceError(f"no {component or 'lights, switches or fans'} found in {area!r}; known areas: "
-                              f"{', '.join(self.registry.areas()) or 'none'}")
+            raise DeviceError(
+                f"no {component or 'lights, switches or fans'} found in {area!r}; known areas: "
+                f"{', '.join(self.registry.areas()) or 'none'}"
+            )
         actions: list[Action] = []
         for e in ents:
             actions += fn(e, dry_run=dry_run)
@@ -256,8 +316,9 @@ class DeviceController:
         if e.component not in components:
             raise DeviceError(f"{e.name} is a {e.component} and cannot be {what}")
 
-    def _run(self, e: Entity, op: str, args: dict[str, Any], dry_run: bool, confirmed: bool,
-             can_ask: bool = True) -> list[Action]:
+    def _run(
+        self, e: Entity, op: str, args: dict[str, Any], dry_run: bool, confirmed: bool, can_ask: bool = True
+    ) -> list[Action]:
         """Build the actions, check they are safe to send unasked, send them (unless ``dry_run``).
         ``can_ask=False``: the caller cannot ask "are you sure?" (dimming, colours), so a command that
         needs a confirmation is refused instead."""
@@ -266,13 +327,24 @@ class DeviceController:
         else:
             actions = self._mqtt_actions(e, op, args)
         trusted = e.source == "config" and e.backend.get("requires_confirmation") is False  # the user said so
-        if not confirmed and ((e.requires_confirmation and op in _SENSITIVE)
-                              or (not trusted and op not in ("lock", "close") and drives_security(e, actions))):
+        if not confirmed and (
+            (e.requires_confirmation and op in _SENSITIVE)
+            or (not trusted and op not in ("lock", "close") and drives_security(e, actions))
+        ):
             if not can_ask or op not in _CONFIRMABLE:
-                raise DeviceError(f"I won't {op.replace('_', ' ')} the {e.name}: its MQTT command looks like it "
-                                  "drives a lock, door or alarm. Declare it in devices.devices if it is safe.")
-            return [{"type": "confirmation_required", "entity_id": e.entity_id, "operation": op,
-                     "reason": f"{e.name} needs a spoken confirmation before '{op}'", "sent": False}]
+                raise DeviceError(
+                    f"I won't {op.replace('_', ' ')} the {e.name}: its MQTT command looks like it "
+                    "drives a lock, door or alarm. Declare it in devices.devices if it is safe."
+                )
+            return [
+                {
+                    "type": "confirmation_required",
+                    "entity_id": e.entity_id,
+                    "operation": op,
+                    "reason": f"{e.name} needs a spoken confirmation before '{op}'",
+                    "sent": False,
+                }
+            ]
         for a in actions:
             a["entity_id"] = e.entity_id
         if dry_run:
@@ -300,8 +372,12 @@ class DeviceController:
             elif "rgb_color" in args:
                 data["rgb_color"] = args["rgb_color"]
         elif domain == "cover":
-            service = {"open": "open_cover", "close": "close_cover", "stop": "stop_cover",
-                       "set_position": "set_cover_position"}[op]
+            service = {
+                "open": "open_cover",
+                "close": "close_cover",
+                "stop": "stop_cover",
+                "set_position": "set_cover_position",
+            }[op]
             if op == "set_position":
                 data["position"] = args["position"]
         elif domain == "climate" and op == "set_temperature":
@@ -311,7 +387,10 @@ class DeviceController:
     def _send_ha(self, actions: list[Action]) -> None:
         for a in actions:
             if self.ha is None:
-                a.update(sent=False, reason="Home Assistant is not configured (set home_assistant.url and home_assistant.token)")
+                a.update(
+                    sent=False,
+                    reason="Home Assistant is not configured (set home_assistant.url and home_assistant.token)",
+                )
                 continue
             try:
                 self.ha.call_service(a["domain"], a["service"], a["data"])
@@ -336,7 +415,9 @@ class DeviceController:
         if comp == "light" and c.get("schema") == "json":
             body: dict[str, Any] = {"state": "ON" if op == "turn_on" else "OFF"}
             if "brightness_pct" in args:
-                body["brightness"] = round(args["brightness_pct"] * float(c.get("brightness_scale", 255)) / 100)
+                body["brightness"] = round(
+                    args["brightness_pct"] * float(c.get("brightness_scale", 255)) / 100
+                )
             if "rgb_color" in args:
                 r, g, b = args["rgb_color"]
                 body["color"] = {"r": r, "g": g, "b": b}
@@ -354,8 +435,12 @@ class DeviceController:
                 extra.append((need("rgb_command_topic"), ",".join(str(x) for x in args["rgb_color"])))
             if "color_temp_kelvin" in args:
                 k = args["color_temp_kelvin"]
-                extra.append((need("color_temp_command_topic"),
-                              str(k if c.get("color_temp_kelvin") else round(1_000_000 / k))))
+                extra.append(
+                    (
+                        need("color_temp_command_topic"),
+                        str(k if c.get("color_temp_kelvin") else round(1_000_000 / k)),
+                    )
+                )
             if op == "turn_off":
                 out.append((need("command_topic"), str(c.get("payload_off", "OFF"))))
             elif not extra:
@@ -368,8 +453,17 @@ class DeviceController:
                 if on_type == "last" and on[0] and e.state != "on":
                     out.append(on)
         elif comp in ("switch", "fan"):
-            out.append((need("command_topic"), str(c.get("payload_on" if op == "turn_on" else "payload_off",
-                                                         "ON" if op == "turn_on" else "OFF"))))
+            out.append(
+                (
+                    need("command_topic"),
+                    str(
+                        c.get(
+                            "payload_on" if op == "turn_on" else "payload_off",
+                            "ON" if op == "turn_on" else "OFF",
+                        )
+                    ),
+                )
+            )
         elif comp == "cover":
             if op == "set_position":
                 out.append((need("set_position_topic"), str(round(args["position"]))))
@@ -382,24 +476,42 @@ class DeviceController:
                 t = args["temperature"]
                 out.append((need("temperature_command_topic"), str(int(t) if float(t).is_integer() else t)))
             elif c.get("power_command_topic"):
-                out.append((c["power_command_topic"], str(c.get("payload_on" if op == "turn_on" else "payload_off",
-                                                                "ON" if op == "turn_on" else "OFF"))))
+                out.append(
+                    (
+                        c["power_command_topic"],
+                        str(
+                            c.get(
+                                "payload_on" if op == "turn_on" else "payload_off",
+                                "ON" if op == "turn_on" else "OFF",
+                            )
+                        ),
+                    )
+                )
             else:
                 modes = c.get("modes") or ["heat"]
-                mode = "off" if op == "turn_off" else next((m for m in ("heat", "auto", "cool") if m in modes), "heat")
+                mode = (
+                    "off"
+                    if op == "turn_off"
+                    else next((m for m in ("heat", "auto", "cool") if m in modes), "heat")
+                )
                 out.append((need("mode_command_topic"), mode))
         elif comp == "vacuum":
             out.append((need("command_topic"), str(c.get(f"payload_{op}", op))))
         else:
             raise DeviceError(f"{e.name} ({comp}) cannot be controlled")
-        return [{"type": "mqtt", "topic": t, "payload": p, "qos": qos, "retain": bool(c.get("retain", False))}
-                for t, p in out]
+        return [
+            {"type": "mqtt", "topic": t, "payload": p, "qos": qos, "retain": bool(c.get("retain", False))}
+            for t, p in out
+        ]
 
     def _send_mqtt(self, e: Entity, actions: list[Action], args: dict[str, Any]) -> None:
         if self.mqtt is None:
             for a in actions:
-                a.update(sent=False, reason="no MQTT broker configured (set mqtt.url, e.g. mqtt://localhost:1883); "
-                                            "command not sent")
+                a.update(
+                    sent=False,
+                    reason="no MQTT broker configured (set mqtt.url, e.g. mqtt://localhost:1883); "
+                    "command not sent",
+                )
             return
         for a in actions:
             if self.mqtt.persistent:  # the service: its queue survives a restart, so queueing is a promise
@@ -412,9 +524,13 @@ class DeviceController:
                 a["sent"] = True
             else:  # a one-shot command: say so rather than leave it in a queue that dies with the process
                 a["sent"] = False
-                a["reason"] = (f"the MQTT broker at {self.mqtt.address.display} did not take it within "
-                               f"{self.mqtt.settings.send_timeout:g} s, so it was not sent")
-                log.warning("MQTT command to %s not delivered: %s", a["topic"], self.mqtt.last_error or "no PUBACK")
+                a["reason"] = (
+                    f"the MQTT broker at {self.mqtt.address.display} did not take it within "
+                    f"{self.mqtt.settings.send_timeout:g} s, so it was not sent"
+                )
+                log.warning(
+                    "MQTT command to %s not delivered: %s", a["topic"], self.mqtt.last_error or "no PUBACK"
+                )
                 break
         self._optimistic(e, args)
 

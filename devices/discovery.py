@@ -24,51 +24,130 @@ COMPONENTS = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "s
 
 # Subset of homeassistant/components/mqtt/abbreviations.py (the keys this module reads, and friends).
 ABBREVIATIONS: dict[str, str] = {
-    "act_t": "action_topic", "act_tpl": "action_template", "avty": "availability",
-    "avty_mode": "availability_mode", "avty_t": "availability_topic", "avty_tpl": "availability_template",
-    "bri_cmd_t": "brightness_command_topic", "bri_cmd_tpl": "brightness_command_template",
-    "bri_scl": "brightness_scale", "bri_stat_t": "brightness_state_topic",
-    "bri_val_tpl": "brightness_value_template", "clr_temp_cmd_t": "color_temp_command_topic",
-    "clr_temp_cmd_tpl": "color_temp_command_template", "clr_temp_stat_t": "color_temp_state_topic",
-    "clr_temp_val_tpl": "color_temp_value_template", "clr_temp_k": "color_temp_kelvin",
-    "clrm": "color_mode", "clrm_stat_t": "color_mode_state_topic", "cmd_t": "command_topic",
-    "cmd_tpl": "command_template", "cmps": "components", "curr_temp_t": "current_temperature_topic",
-    "curr_temp_tpl": "current_temperature_template", "dev": "device", "dev_cla": "device_class",
-    "def_ent_id": "default_entity_id", "fx_cmd_t": "effect_command_topic", "fx_list": "effect_list",
-    "json_attr_t": "json_attributes_topic", "json_attr_tpl": "json_attributes_template",
-    "max_mirs": "max_mireds", "min_mirs": "min_mireds", "max_kmw": "max_kelvin", "min_kmw": "min_kelvin",
-    "max_temp": "max_temp", "min_temp": "min_temp", "mode_cmd_t": "mode_command_topic",
-    "mode_stat_t": "mode_state_topic", "mode_stat_tpl": "mode_state_template", "modes": "modes",
-    "name": "name", "obj_id": "object_id", "on_cmd_type": "on_command_type", "opt": "optimistic",
-    "o": "origin", "p": "platform", "pct_cmd_t": "percentage_command_topic",
-    "pct_stat_t": "percentage_state_topic", "pct_val_tpl": "percentage_value_template",
-    "pl_avail": "payload_available", "pl_cln_sp": "payload_clean_spot", "pl_cls": "payload_close",
-    "pl_lock": "payload_lock", "pl_not_avail": "payload_not_available", "pl_off": "payload_off",
-    "pl_on": "payload_on", "pl_open": "payload_open", "pl_ret": "payload_return_to_base",
-    "pl_strt": "payload_start", "pl_stop": "payload_stop", "pl_unlk": "payload_unlock",
-    "pl_paus": "payload_pause", "pl_loc": "payload_locate",
-    "pos_clsd": "position_closed", "pos_open": "position_open", "pos_t": "position_topic",
-    "pos_tpl": "position_template", "pow_cmd_t": "power_command_topic", "qos": "qos", "ret": "retain",
-    "rgb_cmd_t": "rgb_command_topic", "rgb_cmd_tpl": "rgb_command_template", "rgb_stat_t": "rgb_state_topic",
-    "rgb_val_tpl": "rgb_value_template", "sch": "schema", "send_cmd_t": "send_command_topic",
-    "set_pos_t": "set_position_topic", "set_pos_tpl": "set_position_template",
-    "stat_clsd": "state_closed", "stat_closing": "state_closing", "stat_off": "state_off",
-    "stat_on": "state_on", "stat_open": "state_open", "stat_opening": "state_opening",
-    "stat_stopped": "state_stopped", "stat_locked": "state_locked", "stat_unlocked": "state_unlocked",
-    "stat_jam": "state_jammed", "stat_locking": "state_locking", "stat_unlocking": "state_unlocking",
-    "stat_t": "state_topic", "stat_tpl": "state_template", "stat_val_tpl": "state_value_template",
-    "sup_clrm": "supported_color_modes", "sup_feat": "supported_features",
-    "temp_cmd_t": "temperature_command_topic", "temp_cmd_tpl": "temperature_command_template",
-    "temp_stat_t": "temperature_state_topic", "temp_stat_tpl": "temperature_state_template",
-    "temp_unit": "temperature_unit", "uniq_id": "unique_id", "unit_of_meas": "unit_of_measurement",
-    "val_tpl": "value_template", "whit_cmd_t": "white_command_topic", "xy_cmd_t": "xy_command_topic",
-    "hs_cmd_t": "hs_command_topic", "stat_cla": "state_class", "ic": "icon", "ent_cat": "entity_category",
+    "act_t": "action_topic",
+    "act_tpl": "action_template",
+    "avty": "availability",
+    "avty_mode": "availability_mode",
+    "avty_t": "availability_topic",
+    "avty_tpl": "availability_template",
+    "bri_cmd_t": "brightness_command_topic",
+    "bri_cmd_tpl": "brightness_command_template",
+    "bri_scl": "brightness_scale",
+    "bri_stat_t": "brightness_state_topic",
+    "bri_val_tpl": "brightness_value_template",
+    "clr_temp_cmd_t": "color_temp_command_topic",
+    "clr_temp_cmd_tpl": "color_temp_command_template",
+    "clr_temp_stat_t": "color_temp_state_topic",
+    "clr_temp_val_tpl": "color_temp_value_template",
+    "clr_temp_k": "color_temp_kelvin",
+    "clrm": "color_mode",
+    "clrm_stat_t": "color_mode_state_topic",
+    "cmd_t": "command_topic",
+    "cmd_tpl": "command_template",
+    "cmps": "components",
+    "curr_temp_t": "current_temperature_topic",
+    "curr_temp_tpl": "current_temperature_template",
+    "dev": "device",
+    "dev_cla": "device_class",
+    "def_ent_id": "default_entity_id",
+    "fx_cmd_t": "effect_command_topic",
+    "fx_list": "effect_list",
+    "json_attr_t": "json_attributes_topic",
+    "json_attr_tpl": "json_attributes_template",
+    "max_mirs": "max_mireds",
+    "min_mirs": "min_mireds",
+    "max_kmw": "max_kelvin",
+    "min_kmw": "min_kelvin",
+    "max_temp": "max_temp",
+    "min_temp": "min_temp",
+    "mode_cmd_t": "mode_command_topic",
+    "mode_stat_t": "mode_state_topic",
+    "mode_stat_tpl": "mode_state_template",
+    "modes": "modes",
+    "name": "name",
+    "obj_id": "object_id",
+    "on_cmd_type": "on_command_type",
+    "opt": "optimistic",
+    "o": "origin",
+    "p": "platform",
+    "pct_cmd_t": "percentage_command_topic",
+    "pct_stat_t": "percentage_state_topic",
+    "pct_val_tpl": "percentage_value_template",
+    "pl_avail": "payload_available",
+    "pl_cln_sp": "payload_clean_spot",
+    "pl_cls": "payload_close",
+    "pl_lock": "payload_lock",
+    "pl_not_avail": "payload_not_available",
+    "pl_off": "payload_off",
+    "pl_on": "payload_on",
+    "pl_open": "payload_open",
+    "pl_ret": "payload_return_to_base",
+    "pl_strt": "payload_start",
+    "pl_stop": "payload_stop",
+    "pl_unlk": "payload_unlock",
+    "pl_paus": "payload_pause",
+    "pl_loc": "payload_locate",
+    "pos_clsd": "position_closed",
+    "pos_open": "position_open",
+    "pos_t": "position_topic",
+    "pos_tpl": "position_template",
+    "pow_cmd_t": "power_command_topic",
+    "qos": "qos",
+    "ret": "retain",
+    "rgb_cmd_t": "rgb_command_topic",
+    "rgb_cmd_tpl": "rgb_command_template",
+    "rgb_stat_t": "rgb_state_topic",
+    "rgb_val_tpl": "rgb_value_template",
+    "sch": "schema",
+    "send_cmd_t": "send_command_topic",
+    "set_pos_t": "set_position_topic",
+    "set_pos_tpl": "set_position_template",
+    "stat_clsd": "state_closed",
+    "stat_closing": "state_closing",
+    "stat_off": "state_off",
+    "stat_on": "state_on",
+    "stat_open": "state_open",
+    "stat_opening": "state_opening",
+    "stat_stopped": "state_stopped",
+    "stat_locked": "state_locked",
+    "stat_unlocked": "state_unlocked",
+    "stat_jam": "state_jammed",
+    "stat_locking": "state_locking",
+    "stat_unlocking": "state_unlocking",
+    "stat_t": "state_topic",
+    "stat_tpl": "state_template",
+    "stat_val_tpl": "state_value_template",
+    "sup_clrm": "supported_color_modes",
+    "sup_feat": "supported_features",
+    "temp_cmd_t": "temperature_command_topic",
+    "temp_cmd_tpl": "temperature_command_template",
+    "temp_stat_t": "temperature_state_topic",
+    "temp_stat_tpl": "temperature_state_template",
+    "temp_unit": "temperature_unit",
+    "uniq_id": "unique_id",
+    "unit_of_meas": "unit_of_measurement",
+    "val_tpl": "value_template",
+    "whit_cmd_t": "white_command_topic",
+    "xy_cmd_t": "xy_command_topic",
+    "hs_cmd_t": "hs_command_topic",
+    "stat_cla": "state_class",
+    "ic": "icon",
+    "ent_cat": "entity_category",
     "t": "topic",
 }
 DEVICE_ABBREVIATIONS = {
-    "cns": "connections", "ids": "identifiers", "name": "name", "mf": "manufacturer", "mdl": "model",
-    "mdl_id": "model_id", "hw": "hw_version", "sw": "sw_version", "sa": "suggested_area",
-    "via_device": "via_device", "cu": "configuration_url", "sn": "serial_number",
+    "cns": "connections",
+    "ids": "identifiers",
+    "name": "name",
+    "mf": "manufacturer",
+    "mdl": "model",
+    "mdl_id": "model_id",
+    "hw": "hw_version",
+    "sw": "sw_version",
+    "sa": "suggested_area",
+    "via_device": "via_device",
+    "cu": "configuration_url",
+    "sn": "serial_number",
 }
 ORIGIN_ABBREVIATIONS = {"name": "name", "sw": "sw_version", "url": "support_url"}
 
@@ -97,15 +176,17 @@ class WarningLimiter:
         with self._lock:
             if now - self._start > self.window:
                 if self._suppressed:
-                    self.log.warning("%d more warnings like the above were suppressed in the last %g s",
-                                     self._suppressed, self.window)
+                    self.log.warning(
+                        "%d more warnings like the above were suppressed in the last %g s",
+                        self._suppressed,
+                        self.window,
+                    )
                 self._start, self._count, self._suppressed = now, 0, 0
             self._count += 1
             if self._count > self.burst:
                 self._suppressed += 1
                 return
         self.log.warning(msg, *args)
-
 
 
 def expand(config: dict[str, Any], table: dict[str, str] = ABBREVIATIONS) -> dict[str, Any]:
@@ -294,16 +375,37 @@ def apply_defaults(component: str, cfg: dict[str, Any]) -> dict[str, Any]:
     if component == "light":
         d.update(schema="default", brightness_scale=255, on_command_type="last")
     if component == "cover":
-        d.update(payload_open="OPEN", payload_close="CLOSE", payload_stop="STOP", state_open="open",
-                 state_opening="opening", state_closed="closed", state_closing="closing",
-                 state_stopped="stopped", position_open=100, position_closed=0)
+        d.update(
+            payload_open="OPEN",
+            payload_close="CLOSE",
+            payload_stop="STOP",
+            state_open="open",
+            state_opening="opening",
+            state_closed="closed",
+            state_closing="closing",
+            state_stopped="stopped",
+            position_open=100,
+            position_closed=0,
+        )
     if component == "lock":
-        d.update(payload_lock="LOCK", payload_unlock="UNLOCK", payload_open="OPEN", state_locked="LOCKED",
-                 state_unlocked="UNLOCKED", state_jammed="JAMMED", state_locking="LOCKING",
-                 state_unlocking="UNLOCKING")
+        d.update(
+            payload_lock="LOCK",
+            payload_unlock="UNLOCK",
+            payload_open="OPEN",
+            state_locked="LOCKED",
+            state_unlocked="UNLOCKED",
+            state_jammed="JAMMED",
+            state_locking="LOCKING",
+            state_unlocking="UNLOCKING",
+        )
     if component == "vacuum":
-        d.update(payload_start="start", payload_stop="stop", payload_pause="pause",
-                 payload_return_to_base="return_to_base", payload_locate="locate")
+        d.update(
+            payload_start="start",
+            payload_stop="stop",
+            payload_pause="pause",
+            payload_return_to_base="return_to_base",
+            payload_locate="locate",
+        )
     if component == "climate":
         d.update(modes=["auto", "off", "cool", "heat", "dry", "fan_only"])
     d.update({k: v for k, v in cfg.items() if v is not None})
@@ -356,10 +458,15 @@ def capabilities(component: str, cfg: dict[str, Any]) -> set[str]:
 def state_topics(component: str, cfg: dict[str, Any]) -> dict[str, str]:
     """kind -> topic for every state-carrying topic of this entity."""
     kinds = {
-        "state": "state_topic", "brightness": "brightness_state_topic", "rgb": "rgb_state_topic",
-        "color_temp": "color_temp_state_topic", "position": "position_topic",
-        "temperature": "temperature_state_topic", "current_temperature": "current_temperature_topic",
-        "mode": "mode_state_topic", "percentage": "percentage_state_topic",
+        "state": "state_topic",
+        "brightness": "brightness_state_topic",
+        "rgb": "rgb_state_topic",
+        "color_temp": "color_temp_state_topic",
+        "position": "position_topic",
+        "temperature": "temperature_state_topic",
+        "current_temperature": "current_temperature_topic",
+        "mode": "mode_state_topic",
+        "percentage": "percentage_state_topic",
     }
     out = {k: cfg[t] for k, t in kinds.items() if isinstance(cfg.get(t), str) and cfg.get(t)}
     return out
@@ -369,17 +476,31 @@ def availability_topics(cfg: dict[str, Any]) -> list[tuple[str, str, str, str | 
     """(topic, payload_available, payload_not_available, template)."""
     out = []
     if isinstance(cfg.get("availability_topic"), str):
-        out.append((cfg["availability_topic"], _str(cfg.get("payload_available", "online")),
-                    _str(cfg.get("payload_not_available", "offline")), cfg.get("availability_template")))
+        out.append(
+            (
+                cfg["availability_topic"],
+                _str(cfg.get("payload_available", "online")),
+                _str(cfg.get("payload_not_available", "offline")),
+                cfg.get("availability_template"),
+            )
+        )
     listed = cfg.get("availability")
     for a in listed if isinstance(listed, list) else []:
         if isinstance(a, dict) and isinstance(a.get("topic"), str):
-            out.append((a["topic"], _str(a.get("payload_available", "online")),
-                        _str(a.get("payload_not_available", "offline")), a.get("value_template")))
+            out.append(
+                (
+                    a["topic"],
+                    _str(a.get("payload_available", "online")),
+                    _str(a.get("payload_not_available", "offline")),
+                    a.get("value_template"),
+                )
+            )
     return out
 
 
-def parse_state(component: str, cfg: dict[str, Any], kind: str, text: str) -> tuple[str | None, dict[str, Any]]:
+def parse_state(
+    component: str, cfg: dict[str, Any], kind: str, text: str
+) -> tuple[str | None, dict[str, Any]]:
     """Turn one state message into (state or None, attributes). Raises PayloadError."""
     attrs: dict[str, Any] = {}
     if component == "light" and cfg.get("schema") == "json" and kind == "state":
@@ -405,17 +526,23 @@ def parse_state(component: str, cfg: dict[str, Any], kind: str, text: str) -> tu
             attrs["color"] = {k: color[k] for k in ("x", "y", "h", "s") if k in color}
         if data.get("color_temp") is not None:
             ct = _num(data["color_temp"])
-            attrs["color_temp_kelvin"] = int(ct) if cfg.get("color_temp_kelvin") else (round(1_000_000 / ct) if ct else None)
+            attrs["color_temp_kelvin"] = (
+                int(ct) if cfg.get("color_temp_kelvin") else (round(1_000_000 / ct) if ct else None)
+            )
         if data.get("color_mode"):
             attrs["color_mode"] = _str(data["color_mode"])
         return state, attrs
 
     tpl_key = {
         "state": "state_value_template" if component == "light" else "value_template",
-        "brightness": "brightness_value_template", "rgb": "rgb_value_template",
-        "color_temp": "color_temp_value_template", "position": "position_template",
-        "temperature": "temperature_state_template", "current_temperature": "current_temperature_template",
-        "mode": "mode_state_template", "percentage": "percentage_value_template",
+        "brightness": "brightness_value_template",
+        "rgb": "rgb_value_template",
+        "color_temp": "color_temp_value_template",
+        "position": "position_template",
+        "temperature": "temperature_state_template",
+        "current_temperature": "current_temperature_template",
+        "mode": "mode_state_template",
+        "percentage": "percentage_value_template",
     }[kind]
     template = cfg.get(tpl_key)
     if component == "light" and kind == "state" and not template:
@@ -432,7 +559,9 @@ def parse_state(component: str, cfg: dict[str, Any], kind: str, text: str) -> tu
         attrs["rgb_color"] = _rgb(value)
     elif kind == "color_temp":
         ct = _num(value)
-        attrs["color_temp_kelvin"] = int(ct) if cfg.get("color_temp_kelvin") else (round(1_000_000 / ct) if ct else None)
+        attrs["color_temp_kelvin"] = (
+            int(ct) if cfg.get("color_temp_kelvin") else (round(1_000_000 / ct) if ct else None)
+        )
     elif kind == "position":
         lo, hi = _num(cfg.get("position_closed", 0)), _num(cfg.get("position_open", 100))
         pos = round((_num(value) - lo) * 100 / ((hi - lo) or 100))
@@ -516,6 +645,7 @@ class StateTracker:
                 self._warn.warning("state: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
                 return
             self.registry.update(entity_id, state=state, attributes=attrs)
+
         return cb
 
     def _avail_cb(self, entity_id, pl_av, pl_na, tpl):
@@ -523,12 +653,15 @@ class StateTracker:
             try:
                 v = _str(render_template(tpl, _decode(payload)))
             except PayloadError as e:
-                self._warn.warning("availability: ignoring message on %s for %s: %s", topic[:200], entity_id, e)
+                self._warn.warning(
+                    "availability: ignoring message on %s for %s: %s", topic[:200], entity_id, e
+                )
                 return
             if v == pl_av:
                 self.registry.update(entity_id, available=True)
             elif v == pl_na:
                 self.registry.update(entity_id, available=False)
+
         return cb
 
 
@@ -556,8 +689,14 @@ TwinOf = Callable[[str, frozenset[str], list[str]], "str | None"]
 class MqttDiscovery:
     """Reads ``<prefix>/<component>/[<node_id>/]<object_id>/config`` (and ``<prefix>/device/...``)."""
 
-    def __init__(self, mqtt: MqttClient, registry: EntityRegistry, prefix: str = "homeassistant",
-                 tracker: StateTracker | None = None, own_device_ids: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        mqtt: MqttClient,
+        registry: EntityRegistry,
+        prefix: str = "homeassistant",
+        tracker: StateTracker | None = None,
+        own_device_ids: frozenset[str] = frozenset(),
+    ):
         self.mqtt = mqtt
         self.own_device_ids = own_device_ids  # our own device (HaPublisher): never an entity of ours
         self.twin_of: TwinOf | None = None  # set when Home Assistant exposes MQTT devices too
@@ -595,12 +734,16 @@ class MqttDiscovery:
         except PayloadError as e:
             self._warn.warning("discovery: ignoring %s: %s", topic[:200], e)
         except Exception as e:  # noqa: BLE001 - hostile input: a shape no rule above foresaw
-            self._warn.warning("discovery: ignoring %s: unusable config (%s: %s)", topic[:200], type(e).__name__,
-                          str(e)[:200])
+            self._warn.warning(
+                "discovery: ignoring %s: unusable config (%s: %s)",
+                topic[:200],
+                type(e).__name__,
+                str(e)[:200],
+            )
 
     def handle_config(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
-        rest = parts[len(self.prefix.split("/")):]
+        rest = parts[len(self.prefix.split("/")) :]
         if len(rest) not in (3, 4) or rest[-1] != "config":
             raise PayloadError("topic is not <prefix>/<component>/[<node_id>/]<object_id>/config")
         component = rest[0]
@@ -617,7 +760,9 @@ class MqttDiscovery:
         if device_ids(cfg) & self.own_device_ids:
             return
         if component not in COMPONENTS:
-            raise PayloadError(f"component {component!r} not supported; supported: {', '.join(sorted(COMPONENTS))}")
+            raise PayloadError(
+                f"component {component!r} not supported; supported: {', '.join(sorted(COMPONENTS))}"
+            )
         self._register((topic, ""), component, rest[-2], cfg)
 
     def _handle_device(self, topic: str, text: str) -> None:
@@ -642,15 +787,19 @@ class MqttDiscovery:
                     raise PayloadError(f"component {cid!r} must be an object")
                 platform = ccfg.get("platform")
                 if platform not in COMPONENTS:
-                    raise PayloadError(f"component {cid!r}: platform {platform!r} not supported; "
-                                       f"supported: {', '.join(sorted(COMPONENTS))}")
+                    raise PayloadError(
+                        f"component {cid!r}: platform {platform!r} not supported; "
+                        f"supported: {', '.join(sorted(COMPONENTS))}"
+                    )
                 if set(ccfg) <= {"platform"}:
                     self._remove(key)
                     continue
                 merged = expand_base_topic({**shared, **ccfg})
                 self._register(key, platform, str(cid), merged)
             except PayloadError as e:
-                self._warn.warning("discovery: ignoring component %r of %s: %s", str(cid)[:64], topic[:200], e)
+                self._warn.warning(
+                    "discovery: ignoring component %r of %s: %s", str(cid)[:64], topic[:200], e
+                )
         for k in existing - seen:
             self._remove(k)
 
@@ -684,12 +833,16 @@ class MqttDiscovery:
             raise PayloadError(f"device name is longer than {MAX_NAME} characters")
         with self._lock:
             if key not in self._regs and len(self._regs) >= MAX_ENTITIES:
-                raise PayloadError(f"more than {MAX_ENTITIES} discovered entities; is something flooding "
-                                   "the broker? (see docs/security.md)")
+                raise PayloadError(
+                    f"more than {MAX_ENTITIES} discovered entities; is something flooding "
+                    "the broker? (see docs/security.md)"
+                )
         device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
         cfg = apply_defaults(component, cfg)
         if component not in ("sensor", "binary_sensor") and not (
-            cfg.get("command_topic") or cfg.get("temperature_command_topic") or cfg.get("set_position_topic")
+            cfg.get("command_topic")
+            or cfg.get("temperature_command_topic")
+            or cfg.get("set_position_topic")
             or cfg.get("mode_command_topic")
         ):
             raise PayloadError(f"{component} has no command topic (cmd_t)")
@@ -720,10 +873,18 @@ class MqttDiscovery:
                 entity_id = self._new_entity_id(component, cfg, display, object_id)
             prev = self.registry.get(entity_id)
             entity = Entity(
-                entity_id=entity_id, name=display, component=component, source="mqtt", aliases=aliases,
-                area=area, device_class=cfg.get("device_class") if isinstance(cfg.get("device_class"), str) else None,
-                state=prev.state if prev else None, attributes=dict(prev.attributes) if prev else {},
-                capabilities=capabilities(component, cfg), device_name=dev_name, backend=cfg,
+                entity_id=entity_id,
+                name=display,
+                component=component,
+                source="mqtt",
+                aliases=aliases,
+                area=area,
+                device_class=cfg.get("device_class") if isinstance(cfg.get("device_class"), str) else None,
+                state=prev.state if prev else None,
+                attributes=dict(prev.attributes) if prev else {},
+                capabilities=capabilities(component, cfg),
+                device_name=dev_name,
+                backend=cfg,
             )
             if component == "climate":
                 for k in ("min_temp", "max_temp", "temp_step"):
@@ -747,7 +908,9 @@ class MqttDiscovery:
         else:
             base = slugify(display or object_id)
         candidate, n = f"{component}.{base}", 2
-        while candidate in self.registry:  # discovered ones are there too (a set lookup, not a scan per config)
+        while (
+            candidate in self.registry
+        ):  # discovered ones are there too (a set lookup, not a scan per config)
             candidate, n = f"{component}.{base}_{n}", n + 1
         return candidate
 
@@ -756,8 +919,11 @@ class MqttDiscovery:
         if self.twin_of is None:
             return []
         with self._lock:
-            twins = [k for k, r in self._regs.items()
-                     if self.twin_of(r.component, device_ids(r.config), r.names) is not None]
+            twins = [
+                k
+                for k, r in self._regs.items()
+                if self.twin_of(r.component, device_ids(r.config), r.names) is not None
+            ]
         dropped = [self._regs[k].entity_id for k in twins]
         for k in twins:
             self._remove(k)

@@ -59,7 +59,7 @@ class Entity:
     def controllable(self) -> bool:
         return self.component in CONTROLLABLE
 
-    def copy(self) -> "Entity":
+    def copy(self) -> Entity:
         return copy.deepcopy(self)
 
 
@@ -73,8 +73,11 @@ class Match:
 class EntityRegistry:
     """All known entities. Returned entities are copies; change them through ``update``."""
 
-    def __init__(self, is_exposed: Callable[[str], bool] | None = None,
-                 needs_confirmation: Callable[[str, str | None], bool] | None = None):
+    def __init__(
+        self,
+        is_exposed: Callable[[str], bool] | None = None,
+        needs_confirmation: Callable[[str, str | None], bool] | None = None,
+    ):
         self._lock = threading.RLock()
         self._entities: dict[str, Entity] = {}
         self._listeners: list[Listener] = []
@@ -88,7 +91,9 @@ class EntityRegistry:
         if self._is_exposed is not None:
             e.exposed = self._is_exposed(e.entity_id)
         if not confirmation_explicit and self._needs_confirmation is not None:
-            e.requires_confirmation = e.requires_confirmation or self._needs_confirmation(e.component, e.device_class)
+            e.requires_confirmation = e.requires_confirmation or self._needs_confirmation(
+                e.component, e.device_class
+            )
         with self._lock:
             event = "updated" if e.entity_id in self._entities else "added"
             self._entities[e.entity_id] = e
@@ -96,8 +101,15 @@ class EntityRegistry:
         self._notify(event, out)
         return out
 
-    def update(self, entity_id: str, *, state: str | None = None, attributes: dict[str, Any] | None = None,
-               available: bool | None = None, replace_state: bool = False) -> Entity | None:
+    def update(
+        self,
+        entity_id: str,
+        *,
+        state: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        available: bool | None = None,
+        replace_state: bool = False,
+    ) -> Entity | None:
         """Merge new state/attributes; returns the updated copy or None if unknown."""
         with self._lock:
             e = self._entities.get(entity_id)
@@ -185,11 +197,20 @@ class EntityRegistry:
         real = self._area_match(area, {e.area for e in exposed if e.area}, threshold)
         if real is None:
             return []
-        return sorted((e for e in exposed if e.area == real and (component is None or e.component == component)),
-                      key=lambda e: e.entity_id)
+        return sorted(
+            (e for e in exposed if e.area == real and (component is None or e.component == component)),
+            key=lambda e: e.entity_id,
+        )
 
-    def search(self, name: str, area: str | None = None, component: str | None = None,
-               threshold: float = 80, exposed_only: bool = True, limit: int = 5) -> list[Match]:
+    def search(
+        self,
+        name: str,
+        area: str | None = None,
+        component: str | None = None,
+        threshold: float = 80,
+        exposed_only: bool = True,
+        limit: int = 5,
+    ) -> list[Match]:
         """Fuzzy matches by name/alias (also "area name" combinations), best first."""
         query = normalize(name)
         if not query:
@@ -220,8 +241,9 @@ class EntityRegistry:
         matches.sort(key=lambda m: (-m.score, SOURCE_RANK.get(m.entity.source, 1), m.entity.entity_id))
         return matches[:limit]
 
-    def find(self, name: str, area: str | None = None, component: str | None = None,
-             threshold: float = 80) -> Entity | None:
+    def find(
+        self, name: str, area: str | None = None, component: str | None = None, threshold: float = 80
+    ) -> Entity | None:
         """Best fuzzy match by name/alias, or None if nothing scores >= ``threshold`` (0-100)."""
         m = self.search(name, area=area, component=component, threshold=threshold, limit=1)
         return m[0].entity if m else None

@@ -20,8 +20,18 @@ from devices.settings import HomeAssistantSettings
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_DOMAINS = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor",
-                     "alarm_control_panel"}
+SUPPORTED_DOMAINS = {
+    "light",
+    "switch",
+    "fan",
+    "cover",
+    "lock",
+    "climate",
+    "vacuum",
+    "sensor",
+    "binary_sensor",
+    "alarm_control_panel",
+}
 # Renders a JSON list of [entity_id, area, from the MQTT integration, MQTT device identifiers];
 # area_name(), device_attr() and integration_entities() exist in HA templates since 2021.
 ENTITY_TEMPLATE = (
@@ -71,17 +81,29 @@ def _capabilities(domain: str, attrs: dict[str, Any]) -> set[str]:
 class HomeAssistantBackend:
     """Loads HA entities into the registry and calls HA services."""
 
-    def __init__(self, settings: HomeAssistantSettings, registry: EntityRegistry,
-                 own_device_ids: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        settings: HomeAssistantSettings,
+        registry: EntityRegistry,
+        own_device_ids: frozenset[str] = frozenset(),
+    ):
         if not settings.url or not settings.token:
-            raise HomeAssistantError("Home Assistant not configured: set home_assistant.url and home_assistant.token")
+            raise HomeAssistantError(
+                "Home Assistant not configured: set home_assistant.url and home_assistant.token"
+            )
         self.settings = settings
         self.registry = registry
         self.own_device_ids = own_device_ids
-        self.mqtt_entities: dict[str, frozenset[str]] = {}  # HA entity from HA's MQTT integration -> device ids
+        self.mqtt_entities: dict[
+            str, frozenset[str]
+        ] = {}  # HA entity from HA's MQTT integration -> device ids
         self.api_url = settings.url.rstrip("/") + "/api"
-        self.client = Client(self.api_url, settings.token, verify_ssl=settings.verify_ssl,
-                             global_request_kwargs={"timeout": settings.timeout})
+        self.client = Client(
+            self.api_url,
+            settings.token,
+            verify_ssl=settings.verify_ssl,
+            global_request_kwargs={"timeout": settings.timeout},
+        )
         self.areas_from_ha = False
         self.todo_lists: dict[str, str] = {}  # todo entity_id -> friendly name, from the last load()
 
@@ -89,9 +111,12 @@ class HomeAssistantBackend:
         if isinstance(e, UnauthorizedError):
             return HomeAssistantAuthError(
                 f"Home Assistant at {self.settings.url} rejected the token (401): create a new long-lived access "
-                "token (Home Assistant: Profile -> Security) and set home_assistant.token")
-        return HomeAssistantError(f"Home Assistant at {self.settings.url} failed: {type(e).__name__}: {e} "
-                                  "(check home_assistant.url, that HA is running and reachable)")
+                "token (Home Assistant: Profile -> Security) and set home_assistant.token"
+            )
+        return HomeAssistantError(
+            f"Home Assistant at {self.settings.url} failed: {type(e).__name__}: {e} "
+            "(check home_assistant.url, that HA is running and reachable)"
+        )
 
     def check(self) -> None:
         """Raise HomeAssistantError unless ``GET /api/`` says the API is running."""
@@ -100,7 +125,9 @@ class HomeAssistantBackend:
         except Exception as e:  # noqa: BLE001 - niquests/urllib3-future raise many types
             raise self._explain(e) from e
         if not ok:
-            raise HomeAssistantError(f"{self.api_url}/ did not answer 'API running.'; is this Home Assistant?")
+            raise HomeAssistantError(
+                f"{self.api_url}/ did not answer 'API running.'; is this Home Assistant?"
+            )
 
     def fetch_areas(self) -> dict[str, str]:
         """entity_id -> area name via ``POST /api/template`` (which also fills ``mqtt_entities``);
@@ -125,15 +152,19 @@ class HomeAssistantBackend:
         a device with several such entities or none, the same name), or None."""
         from devices.entities import normalize
 
-        same = [eid for eid, ids in self.mqtt_entities.items()
-                if eid.split(".", 1)[0] == component and (ids & device_ids if device_ids else not ids)]
+        same = [
+            eid
+            for eid, ids in self.mqtt_entities.items()
+            if eid.split(".", 1)[0] == component and (ids & device_ids if device_ids else not ids)
+        ]
         if device_ids and len(same) == 1:
             return same[0]
         wanted = {normalize(n) for n in names if n}
         for eid in same:
             e = self.registry.get(eid)
-            if e is not None and (normalize(e.name) in wanted
-                                  or any(normalize(e.name).endswith(" " + w) for w in wanted)):
+            if e is not None and (
+                normalize(e.name) in wanted or any(normalize(e.name).endswith(" " + w) for w in wanted)
+            ):
                 return eid
         return None
 
@@ -145,8 +176,12 @@ class HomeAssistantBackend:
             raise self._explain(e) from e
         areas = self.fetch_areas()
         seen = []
-        self.todo_lists = {st.entity_id: st.attributes.get("friendly_name") or st.entity_id.split(".", 1)[1].replace("_", " ")
-                           for st in states if st.entity_id.startswith("todo.")}
+        self.todo_lists = {
+            st.entity_id: st.attributes.get("friendly_name")
+            or st.entity_id.split(".", 1)[1].replace("_", " ")
+            for st in states
+            if st.entity_id.startswith("todo.")
+        }
         for st in states:
             domain = st.entity_id.split(".", 1)[0]
             if domain not in SUPPORTED_DOMAINS:
@@ -156,9 +191,15 @@ class HomeAssistantBackend:
             attrs = dict(st.attributes)
             name = attrs.pop("friendly_name", None) or st.entity_id.split(".", 1)[1].replace("_", " ")
             ent = Entity(
-                entity_id=st.entity_id, name=name, component=domain, source="homeassistant",
-                area=areas.get(st.entity_id), device_class=attrs.get("device_class"),
-                state=st.state, attributes=attrs, capabilities=_capabilities(domain, attrs),
+                entity_id=st.entity_id,
+                name=name,
+                component=domain,
+                source="homeassistant",
+                area=areas.get(st.entity_id),
+                device_class=attrs.get("device_class"),
+                state=st.state,
+                attributes=attrs,
+                capabilities=_capabilities(domain, attrs),
                 available=st.state != "unavailable",
             )
             seen.append(self.registry.add(ent))

@@ -20,22 +20,36 @@ log = logging.getLogger(__name__)
 class DeviceHub:
     """Everything device-related behind one object. Works with no broker and no HA (dry-run actions)."""
 
-    def __init__(self, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
-                 service: bool = False, outbox: Path | None = None):
+    def __init__(
+        self,
+        mqtt: MqttSettings,
+        ha: HomeAssistantSettings,
+        devices: DevicesSettings,
+        *,
+        service: bool = False,
+        outbox: Path | None = None,
+    ):
         """``service``: this is the long-running process, the one that owns ``<base_topic>/status``
         (HA's availability of our own device); one-shot commands leave it alone.
         ``outbox``: SQLite file for MQTT commands queued while the broker is away (the long-running
         service); None: one-shot, a command is delivered within ``mqtt.send_timeout`` or reported unsent."""
         self.mqtt_settings, self.ha_settings, self.devices_settings = mqtt, ha, devices
-        self.registry = EntityRegistry(is_exposed=devices.exposure.is_exposed,
-                                       needs_confirmation=devices.needs_confirmation)
-        self.mqtt: MqttClient | None = MqttClient(mqtt, availability=service, outbox=outbox) if mqtt.url else None
+        self.registry = EntityRegistry(
+            is_exposed=devices.exposure.is_exposed, needs_confirmation=devices.needs_confirmation
+        )
+        self.mqtt: MqttClient | None = (
+            MqttClient(mqtt, availability=service, outbox=outbox) if mqtt.url else None
+        )
         self.tracker = StateTracker(self.mqtt, self.registry)
         own = frozenset({mqtt.node_id})
-        self.discovery = (MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker,
-                                        own_device_ids=own) if self.mqtt else None)
-        self.ha: HomeAssistantBackend | None = (HomeAssistantBackend(ha, self.registry, own_device_ids=own)
-                                                if ha.url else None)
+        self.discovery = (
+            MqttDiscovery(self.mqtt, self.registry, mqtt.discovery_prefix, self.tracker, own_device_ids=own)
+            if self.mqtt
+            else None
+        )
+        self.ha: HomeAssistantBackend | None = (
+            HomeAssistantBackend(ha, self.registry, own_device_ids=own) if ha.url else None
+        )
         if self.discovery is not None and self.ha is not None:  # one device once: HA's entity wins
             self.discovery.twin_of = self.ha.twin_of
         self.controller = DeviceController(self.registry, self.mqtt, self.ha)
@@ -43,8 +57,15 @@ class DeviceHub:
         self.problems: list[HomeAssistantError] = []  # typed: why devices may be missing (e.g. a bad token)
 
     @classmethod
-    def from_settings(cls, mqtt: MqttSettings, ha: HomeAssistantSettings, devices: DevicesSettings, *,
-                      service: bool = False, outbox: Path | None = None) -> "DeviceHub":
+    def from_settings(
+        cls,
+        mqtt: MqttSettings,
+        ha: HomeAssistantSettings,
+        devices: DevicesSettings,
+        *,
+        service: bool = False,
+        outbox: Path | None = None,
+    ) -> DeviceHub:
         return cls(mqtt, ha, devices, service=service, outbox=outbox)
 
     def start(self, timeout: float = 5.0) -> list[str]:
@@ -69,7 +90,9 @@ class DeviceHub:
                 self.problems.append(e)
             if self.discovery is not None:
                 for entity_id in self.discovery.drop_twins():
-                    log.info("devices: %s is also in Home Assistant; using Home Assistant's entity", entity_id)
+                    log.info(
+                        "devices: %s is also in Home Assistant; using Home Assistant's entity", entity_id
+                    )
         return self.errors
 
     def _wait_discovery(self, wait: float) -> None:
@@ -85,8 +108,10 @@ class DeviceHub:
                 return
             time.sleep(0.02)
         if self.discovery.messages_seen and time.monotonic() - quiet_since <= 0.25:  # still arriving
-            problem = (f"discovery may be incomplete: configs were still arriving after {wait:g} s "
-                       f"({self.discovery.messages_seen} read); raise devices.discovery_wait")
+            problem = (
+                f"discovery may be incomplete: configs were still arriving after {wait:g} s "
+                f"({self.discovery.messages_seen} read); raise devices.discovery_wait"
+            )
             log.warning("%s", problem)
             self.errors.append(problem)
 
@@ -105,8 +130,13 @@ class DeviceHub:
 
     def watch_slot_lists(self, callback) -> None:
         """Call ``callback()`` after entities are added, renamed or removed (not on state changes)."""
+
         def on_change(event: str, entity) -> None:
-            if event != "updated" or self._names.get(entity.entity_id) != (entity.name, tuple(entity.aliases), entity.area):
+            if event != "updated" or self._names.get(entity.entity_id) != (
+                entity.name,
+                tuple(entity.aliases),
+                entity.area,
+            ):
                 self._names[entity.entity_id] = (entity.name, tuple(entity.aliases), entity.area)
                 if event == "removed":
                     self._names.pop(entity.entity_id, None)

@@ -64,6 +64,7 @@ def _locked(method):
     def wrapper(self, *args, **kwargs):
         with self._lock:
             return method(self, *args, **kwargs)
+
     return wrapper
 
 
@@ -84,11 +85,17 @@ class Outbox:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT "
-                             "NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, "
-                             "queued_at REAL NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT "
+                "NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, "
+                "queued_at REAL NOT NULL)"
+            )
             if len(self):
-                log.info("MQTT outbox %s holds %d messages from before the restart; sent on connect", path, len(self))
+                log.info(
+                    "MQTT outbox %s holds %d messages from before the restart; sent on connect",
+                    path,
+                    len(self),
+                )
 
     @_locked
     def __len__(self) -> int:
@@ -102,10 +109,14 @@ class Outbox:
             dropped = self.take()[:1]
             for row in dropped:
                 self.done(row[0])
-                log.warning("MQTT offline queue full (%d): dropped the oldest message, to %s", self.max_len, row[1])
+                log.warning(
+                    "MQTT offline queue full (%d): dropped the oldest message, to %s", self.max_len, row[1]
+                )
         if self._db is not None:
-            self._db.execute("INSERT INTO outbox (topic, payload, qos, retain, queued_at) VALUES (?, ?, ?, ?, ?)",
-                             (topic, data, qos, int(retain), time.time()))
+            self._db.execute(
+                "INSERT INTO outbox (topic, payload, qos, retain, queued_at) VALUES (?, ?, ?, ?, ?)",
+                (topic, data, qos, int(retain), time.time()),
+            )
         else:
             self._memory.append((next(self._ids), topic, data, qos, retain, time.time()))
 
@@ -113,8 +124,10 @@ class Outbox:
     def take(self) -> list[tuple[int, str, bytes, int, bool, float]]:
         """Everything queued, oldest first (stays queued until ``done``); too old ones are dropped."""
         if self._db is not None:
-            rows = [(r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5])
-                    for r in self._db.execute("SELECT * FROM outbox ORDER BY id")]
+            rows = [
+                (r[0], r[1], bytes(r[2]), r[3], bool(r[4]), r[5])
+                for r in self._db.execute("SELECT * FROM outbox ORDER BY id")
+            ]
         else:
             rows = list(self._memory)
         fresh, stale = [], []
@@ -123,8 +136,12 @@ class Outbox:
         for row in stale:
             self.done(row[0])
         if stale:
-            log.warning("MQTT: dropped %d queued messages older than %g s (the broker was away too long): %s",
-                        len(stale), self.max_age_s, ", ".join(sorted({r[1] for r in stale})[:10]))
+            log.warning(
+                "MQTT: dropped %d queued messages older than %g s (the broker was away too long): %s",
+                len(stale),
+                self.max_age_s,
+                ", ".join(sorted({r[1] for r in stale})[:10]),
+            )
         return fresh
 
     @_locked
@@ -197,13 +214,18 @@ class MqttClient:
         if username:
             c.username_pw_set(username, password)
         if self.address.tls:
-            c.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_NONE if settings.tls_insecure else ssl.CERT_REQUIRED)
+            c.tls_set(
+                ca_certs=settings.ca_file,
+                cert_reqs=ssl.CERT_NONE if settings.tls_insecure else ssl.CERT_REQUIRED,
+            )
             if settings.tls_insecure:
                 c.tls_insecure_set(True)
         if availability:
             c.will_set(self.status_topic, "offline", qos=1, retain=True)
-        c.reconnect_delay_set(min_delay=max(1, int(settings.reconnect_min_delay)),
-                              max_delay=max(1, int(settings.reconnect_max_delay)))
+        c.reconnect_delay_set(
+            min_delay=max(1, int(settings.reconnect_min_delay)),
+            max_delay=max(1, int(settings.reconnect_max_delay)),
+        )
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_connect_fail = self._on_connect_fail
@@ -231,7 +253,9 @@ class MqttClient:
         if not self._started:
             self._started = True
             self._stopping = False
-            self._client.connect_async(self.address.host, self.address.port, keepalive=self.settings.keepalive)
+            self._client.connect_async(
+                self.address.host, self.address.port, keepalive=self.settings.keepalive
+            )
             self._client.loop_start()
         end = time.monotonic() + timeout
         if self.wait_connected(timeout):
@@ -269,8 +293,11 @@ class MqttClient:
         self._connected.clear()
         self._started = False
         if self.persistent and len(self.outbox):
-            log.warning("MQTT: %d messages are still queued in %s; they are sent after the next start",
-                        len(self.outbox), self.outbox.path)
+            log.warning(
+                "MQTT: %d messages are still queued in %s; they are sent after the next start",
+                len(self.outbox),
+                self.outbox.path,
+            )
         self.outbox.close()
 
     # ---- publish / subscribe ---------------------------------------------------------------
@@ -288,8 +315,14 @@ class MqttClient:
                 return False
             return True  # qos>=1 that failed mid-flight stays in paho's queue and is resent
 
-    def deliver(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False,
-                timeout: float | None = None) -> bool:
+    def deliver(
+        self,
+        topic: str,
+        payload: str | bytes,
+        qos: int = 1,
+        retain: bool = False,
+        timeout: float | None = None,
+    ) -> bool:
         """Publish and wait (at most ``timeout``, default ``mqtt.send_timeout``) for the broker to
         take it: connected and, for QoS 1, its PUBACK. False: not delivered and not queued either
         (for one-shot commands, which must not claim what they did not do)."""
@@ -344,7 +377,9 @@ class MqttClient:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self.last_error = f"broker refused the connection: {reason_code}"
-            log.error("MQTT %s: %s (check mqtt.username/password and client_id)", self.address.display, reason_code)
+            log.error(
+                "MQTT %s: %s (check mqtt.username/password and client_id)", self.address.display, reason_code
+            )
             return
         with self._lock:
             self._connect_count += 1
@@ -367,8 +402,12 @@ class MqttClient:
                         self._inflight[info.mid] = row_id  # PUBACK arrives later, on this thread
             pending = len(queued)
             self._connected.set()
-        log.info("MQTT connected to %s (%d subscriptions, %d queued messages sent)",
-                 self.address.display, len(filters), pending)
+        log.info(
+            "MQTT connected to %s (%d subscriptions, %d queued messages sent)",
+            self.address.display,
+            len(filters),
+            pending,
+        )
         for cb in list(self._connect_listeners):
             try:
                 cb()
@@ -407,8 +446,13 @@ class MqttClient:
             try:
                 s.callback(msg.topic, msg.payload, bool(msg.retain))
             except Exception as e:  # noqa: BLE001 - one bad handler must not stop the loop
-                log.error("MQTT handler for %s failed on topic %s: %s: %s",
-                          s.topic_filter, msg.topic, type(e).__name__, e)
+                log.error(
+                    "MQTT handler for %s failed on topic %s: %s: %s",
+                    s.topic_filter,
+                    msg.topic,
+                    type(e).__name__,
+                    e,
+                )
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:

@@ -28,7 +28,9 @@ _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^\s:/@]
 # token=..., api_key: ..., "password": "...", Authorization: Bearer ...
 _KEY_VALUE = re.compile(
     r"(?P<key>\b(?:access_token|token|api_key|apikey|password|passwd|secret)\b[\"']?\s*[=:]\s*[\"']?)"
-    r"(?P<value>[^\s\"'&,;}]+)", re.I)
+    r"(?P<value>[^\s\"'&,;}]+)",
+    re.I,
+)
 _BEARER = re.compile(r"(?P<key>\bBearer\s+)(?P<value>[A-Za-z0-9._~+/=-]+)", re.I)
 
 
@@ -55,8 +57,12 @@ def mask_config(data: Any) -> Any:
     if isinstance(data, dict):
         out = {}
         for key, value in data.items():
-            if isinstance(key, str) and SECRET_KEYS.search(key) and isinstance(value, str) \
-                    and value.lower() not in NOT_SECRET:
+            if (
+                isinstance(key, str)
+                and SECRET_KEYS.search(key)
+                and isinstance(value, str)
+                and value.lower() not in NOT_SECRET
+            ):
                 out[key] = MASK
             else:
                 out[key] = mask_config(value)
@@ -73,8 +79,12 @@ def secret_values(data: Any) -> list[str]:
     found: list[str] = []
     if isinstance(data, dict):
         for key, value in data.items():
-            if isinstance(key, str) and SECRET_KEYS.search(key) and isinstance(value, str) \
-                    and value.lower() not in NOT_SECRET:
+            if (
+                isinstance(key, str)
+                and SECRET_KEYS.search(key)
+                and isinstance(value, str)
+                and value.lower() not in NOT_SECRET
+            ):
                 found.append(value)
             else:
                 found += secret_values(value)

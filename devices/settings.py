@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from devices.redact import mask_text, mask_url
 
 Component = Literal[
-    "light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor",
+    "light",
+    "switch",
+    "fan",
+    "cover",
+    "lock",
+    "climate",
+    "vacuum",
+    "sensor",
+    "binary_sensor",
     "alarm_control_panel",
 ]
 
@@ -35,7 +43,9 @@ class MqttSettings(_Strict):
     reconnect_min_delay: float = Field(default=1.0, gt=0)
     reconnect_max_delay: float = Field(default=30.0, gt=0)
     max_queued: int = Field(default=1000, ge=1)  # offline queue length; the oldest are dropped (logged)
-    max_queue_age_s: float = Field(default=3600.0, gt=0)  # queued commands older than this are dropped (logged)
+    max_queue_age_s: float = Field(
+        default=3600.0, gt=0
+    )  # queued commands older than this are dropped (logged)
     send_timeout: float = Field(default=2.0, gt=0)  # one-shot commands: longest wait for the broker's PUBACK
 
     @field_validator("url")
@@ -52,7 +62,7 @@ class MqttSettings(_Strict):
         if not p.hostname:
             raise ValueError(f"no host in {shown!r}; expected e.g. 'mqtt://192.168.1.10:1883'")
         try:
-            p.port
+            _ = p.port  # raises ValueError when out of range
         except ValueError:
             raise ValueError(f"invalid port in {shown!r}; expected a number 1-65535") from None
         return v
@@ -95,7 +105,7 @@ class HomeAssistantSettings(_Strict):
         return v.rstrip("/")
 
     @model_validator(mode="after")
-    def _token_needed(self) -> "HomeAssistantSettings":
+    def _token_needed(self) -> HomeAssistantSettings:
         if self.url and not self.token:
             raise ValueError(
                 "token is required when url is set: create a long-lived access token in "
@@ -149,7 +159,7 @@ class DeviceConfig(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="after")
-    def _needs_topic(self) -> "DeviceConfig":
+    def _needs_topic(self) -> DeviceConfig:
         if self.component not in ("sensor", "binary_sensor") and not (
             self.command_topic or self.temperature_command_topic or self.set_position_topic
         ):
@@ -187,7 +197,9 @@ class DevicesSettings(_Strict):
     confirm_components: list[str] = Field(
         default_factory=lambda: ["lock", "alarm_control_panel", "cover:garage", "cover:gate", "cover:door"]
     )
-    discovery_wait: float = Field(default=5.0, ge=0)  # most seconds to wait while retained discovery configs arrive
+    discovery_wait: float = Field(
+        default=5.0, ge=0
+    )  # most seconds to wait while retained discovery configs arrive
 
     def needs_confirmation(self, component: str, device_class: str | None) -> bool:
         return component in self.confirm_components or (

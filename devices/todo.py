@@ -25,10 +25,16 @@ class ListsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: Literal["auto", "local", "home_assistant"] = Field(
-        "auto", description="auto = Home Assistant's to-do entities when home_assistant is configured, else local")
+        "auto",
+        description="auto = Home Assistant's to-do entities when home_assistant is configured, else local",
+    )
     local: dict[str, list[str]] = Field(
-        default_factory=lambda: {"shopping": ["grocery", "groceries"], "to-do": ["to do", "todo", "task", "tasks"]},
-        description="Local lists (first = default) and other names they answer to")
+        default_factory=lambda: {
+            "shopping": ["grocery", "groceries"],
+            "to-do": ["to do", "todo", "task", "tasks"],
+        },
+        description="Local lists (first = default) and other names they answer to",
+    )
 
 
 @dataclass
@@ -97,7 +103,9 @@ class LocalTodoLists(_SlotLists):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise TodoError(f"cannot open the list database {path}: {exc}; set data_dir to a writable folder") from exc
+            raise TodoError(
+                f"cannot open the list database {path}: {exc}; set data_dir to a writable folder"
+            ) from exc
         self._lock = threading.Lock()
 
     def names(self) -> dict[str, str]:
@@ -112,18 +120,22 @@ class LocalTodoLists(_SlotLists):
 
     def items(self, name: str) -> list[TodoItem]:
         with self._lock:
-            rows = self._db.execute("SELECT id, summary, done FROM items WHERE list=? ORDER BY done, id",
-                                    (name,)).fetchall()
+            rows = self._db.execute(
+                "SELECT id, summary, done FROM items WHERE list=? ORDER BY done, id", (name,)
+            ).fetchall()
         return [TodoItem(summary, bool(done), str(uid)) for uid, summary, done in rows]
 
     def add(self, name: str, summary: str) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO items (list, summary, created_at) VALUES (?, ?, ?)",
-                             (name, summary, time.time()))
+            self._db.execute(
+                "INSERT INTO items (list, summary, created_at) VALUES (?, ?, ?)", (name, summary, time.time())
+            )
 
     def complete(self, name: str, item: TodoItem) -> None:
         with self._lock:
-            self._db.execute("UPDATE items SET done=1, done_at=? WHERE id=? AND list=?", (time.time(), item.uid, name))
+            self._db.execute(
+                "UPDATE items SET done=1, done_at=? WHERE id=? AND list=?", (time.time(), item.uid, name)
+            )
 
     def remove(self, name: str, item: TodoItem) -> None:
         with self._lock:
@@ -139,6 +151,7 @@ class LocalTodoLists(_SlotLists):
 
 
 # ---- Home Assistant ------------------------------------------------------------------------
+
 
 class HomeAssistantTodoLists(_SlotLists):
     """Home Assistant's ``todo`` entities over its REST API (``todo.add_item``, ``todo.update_item``,
@@ -189,15 +202,19 @@ class HomeAssistantTodoLists(_SlotLists):
         entity_id = self._entity(name)
         answer = self._call("get_items", {"entity_id": entity_id}, response=True) or {}
         raw = (answer.get(entity_id) or {}).get("items", [])
-        items = [TodoItem(str(i.get("summary", "")), i.get("status") == "completed", i.get("uid")) for i in raw]
+        items = [
+            TodoItem(str(i.get("summary", "")), i.get("status") == "completed", i.get("uid")) for i in raw
+        ]
         return sorted(items, key=lambda i: i.done)
 
     def add(self, name: str, summary: str) -> None:
         self._call("add_item", {"entity_id": self._entity(name), "item": summary})
 
     def complete(self, name: str, item: TodoItem) -> None:
-        self._call("update_item",
-                   {"entity_id": self._entity(name), "item": item.uid or item.summary, "status": "completed"})
+        self._call(
+            "update_item",
+            {"entity_id": self._entity(name), "item": item.uid or item.summary, "status": "completed"},
+        )
 
     def remove(self, name: str, item: TodoItem) -> None:
         self._call("remove_item", {"entity_id": self._entity(name), "item": item.uid or item.summary})

@@ -75,7 +75,9 @@ def _action(kind: str, alarm: AlarmRow, **extra: Any) -> dict[str, Any]:
 @register
 class SetAlarm(Intent):
     intent: ClassVar[str] = "SetAlarm"
-    description: ClassVar[str] = "Sets an alarm at a wall-clock time, optionally on a date or repeating on weekdays."
+    description: ClassVar[str] = (
+        "Sets an alarm at a wall-clock time, optionally on a date or repeating on weekdays."
+    )
     usage: ClassVar[Usage] = Usage("set alarms", "Wake me up at 7 tomorrow.", ("alarm", "wake"))
 
     time: str | None = Field(None, description="Time of day, 24 h 'HH:MM'", pattern=r"^\d{2}:\d{2}$")
@@ -107,8 +109,12 @@ class SetAlarm(Intent):
             name, when = _split_label(label.group(1), when[: label.start()], ctx)
         parsed = parse_when(when, ctx.now)
         if parsed.unknown:
-            if name or len(parsed.unknown) > 3 or not parsed.has_time or \
-                    not all(_NAME_WORD.fullmatch(w) for w in parsed.unknown):  # ":5" is no name
+            if (
+                name
+                or len(parsed.unknown) > 3
+                or not parsed.has_time
+                or not all(_NAME_WORD.fullmatch(w) for w in parsed.unknown)
+            ):  # ":5" is no name
                 raise SlotError(f"not understood: {' '.join(parsed.unknown)}")
             name = " ".join(parsed.unknown)
         if name and len(str(name)) > MAX_NAME:
@@ -151,7 +157,16 @@ class SetAlarm(Intent):
         if at - ctx.now > MAX_AHEAD:
             return Outcome("I can set alarms up to a year ahead, not further.")
         now = ctx.now.timestamp()
-        alarm = AlarmRow(0, self.name, self.time, self.date.isoformat() if self.date else None, self.repeat, at.timestamp(), "scheduled", now)
+        alarm = AlarmRow(
+            0,
+            self.name,
+            self.time,
+            self.date.isoformat() if self.date else None,
+            self.repeat,
+            at.timestamp(),
+            "scheduled",
+            now,
+        )
         if not ctx.dry_run:
             ctx.store.add_alarm(alarm)
         return Outcome(
@@ -180,7 +195,11 @@ class AlarmFilter(Intent):
                 time = (parsed.clock(ctx.now) or dt.time(0)).strftime("%H:%M")
             else:
                 time = f"{parsed.hour}:{parsed.minute:02d}"  # either am or pm
-        words = [w for w in parsed.unknown if w not in {"any", "all", "every", "each", "alarm", "alarms", "early", "late"}]
+        words = [
+            w
+            for w in parsed.unknown
+            if w not in {"any", "all", "every", "each", "alarm", "alarms", "early", "late"}
+        ]
         if words and not name:
             name = " ".join(words)
         return cls(
@@ -229,7 +248,9 @@ class AlarmFilter(Intent):
             parts.append(self.name)
         if self.time:
             h, m = map(int, self.time.split(":"))
-            parts.append(say_time(dt.time(h, m)) if len(self.time) == 5 else (f"{h}" if m == 0 else f"{h}:{m:02d}"))
+            parts.append(
+                say_time(dt.time(h, m)) if len(self.time) == 5 else (f"{h}" if m == 0 else f"{h}:{m:02d}")
+            )
         if self.date:
             parts.append(f"on {self.date.strftime('%A')}")
         return " ".join(parts)
@@ -280,7 +301,10 @@ class CancelAlarm(AlarmFilter):
             for a in alarms:
                 ctx.store.delete_alarm(a.id)
         if len(alarms) == 1:
-            return Outcome(f"Cancelled the alarm at {describe(alarms[0], ctx.now)}.", [_action("alarm_cancel", alarms[0])])
+            return Outcome(
+                f"Cancelled the alarm at {describe(alarms[0], ctx.now)}.",
+                [_action("alarm_cancel", alarms[0])],
+            )
         return Outcome(f"Cancelled {len(alarms)} alarms.", [_action("alarm_cancel", a) for a in alarms])
 
 
@@ -337,7 +361,9 @@ class SnoozeAlarm(Intent):
 @register
 class StopAlarm(Intent):
     intent: ClassVar[str] = "StopAlarm"
-    description: ClassVar[str] = "Stops the ringing alarm or finished timer (or, when nothing rings, the music)."
+    description: ClassVar[str] = (
+        "Stops the ringing alarm or finished timer (or, when nothing rings, the music)."
+    )
 
     def handle(self, ctx: Context) -> Outcome:
         alarms, timers = _ringing(ctx)
@@ -356,5 +382,7 @@ class StopAlarm(Intent):
         actions += [{"type": "timer_stop", "timer_id": t.id, "name": t.name} for t in timers]
         reminders = [a for a in alarms if a.kind == "reminder"]
         alarms = [a for a in alarms if a.kind != "reminder"]
-        what = " and ".join(w for w, rows in (("alarm", alarms), ("reminder", reminders), ("timer", timers)) if rows)
+        what = " and ".join(
+            w for w, rows in (("alarm", alarms), ("reminder", reminders), ("timer", timers)) if rows
+        )
         return Outcome(f"{what.capitalize()} stopped.", actions)

@@ -10,10 +10,12 @@ tries this before the whole request, as a template wildcard may swallow a second
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 MAX_PARTS = 4
-_JOINER = re.compile(r"\s*,?\s+\b(?:and then|and also|and after that|then|and|also|after that|plus)\b\s+|\s*[,;]\s+")
+_JOINER = re.compile(
+    r"\s*,?\s+\b(?:and then|and also|and after that|then|and|also|after that|plus)\b\s+|\s*[,;]\s+"
+)
 
 
 def splits(text: str) -> Iterator[list[str]]:
@@ -27,7 +29,7 @@ def splits(text: str) -> Iterator[list[str]]:
     for chosen in options:
         parts, start = [], 0
         for m in chosen:
-            parts.append(text[start:m.start()].strip())
+            parts.append(text[start : m.start()].strip())
             start = m.end()
         parts.append(text[start:].strip())
         if all(parts) and len(parts) > 1:

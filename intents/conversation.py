@@ -74,7 +74,7 @@ class Question:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "Question":
+    def from_json(cls, text: str) -> Question:
         data = json.loads(text)
         data["choices"] = [Choice(**c) for c in data.get("choices", [])]
         return cls(**data)
@@ -113,21 +113,25 @@ class Conversations:
         with self._lock:
             rows = self._db.execute(
                 "SELECT body FROM turns WHERE conversation=? AND at>=? ORDER BY id DESC LIMIT ?",
-                (conversation, since, limit)).fetchall()
+                (conversation, since, limit),
+            ).fetchall()
         return [Turn(**json.loads(r[0])) for r in reversed(rows)]
 
     def add(self, conversation: str, turn: Turn) -> None:
         turn.at = time.time()
         with self._lock:
-            self._db.execute("INSERT INTO turns (conversation, at, body) VALUES (?, ?, ?)",
-                             (conversation, turn.at, json.dumps(asdict(turn), default=str)))
+            self._db.execute(
+                "INSERT INTO turns (conversation, at, body) VALUES (?, ?, ?)",
+                (conversation, turn.at, json.dumps(asdict(turn), default=str)),
+            )
             self._db.execute("DELETE FROM turns WHERE at<?", (turn.at - self.history_ttl_s,))
 
     def question(self, conversation: str) -> Question | None:
         """The question waiting for an answer, if it has not expired."""
         with self._lock:
-            row = self._db.execute("SELECT expires, body FROM questions WHERE conversation=?",
-                                   (conversation,)).fetchone()
+            row = self._db.execute(
+                "SELECT expires, body FROM questions WHERE conversation=?", (conversation,)
+            ).fetchone()
         if row is None:
             return None
         if time.time() > row[0]:
@@ -141,8 +145,10 @@ class Conversations:
 
     def ask(self, conversation: str, question: Question) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO questions (conversation, expires, body) VALUES (?, ?, ?)",
-                             (conversation, time.time() + question.ttl_s, question.to_json()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO questions (conversation, expires, body) VALUES (?, ?, ?)",
+                (conversation, time.time() + question.ttl_s, question.to_json()),
+            )
 
     def drop_question(self, conversation: str) -> None:
         with self._lock:

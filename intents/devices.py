@@ -23,13 +23,14 @@ from pydantic import Field
 from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError
-from .schema import Usage
+from .schema import Context, Intent, Outcome, SlotError, Usage
 
 log = logging.getLogger(__name__)
 
 CONFIRM_TTL_S = 30.0
-NO_DEVICES = "No smart-home devices are set up. Add a broker (mqtt.url), Home Assistant or devices to the config."
+NO_DEVICES = (
+    "No smart-home devices are set up. Add a broker (mqtt.url), Home Assistant or devices to the config."
+)
 
 # Words that name a kind of device in a wildcard name ("the porch light") -> domain.
 _KIND_WORDS: list[tuple[str, str]] = [
@@ -38,26 +39,82 @@ _KIND_WORDS: list[tuple[str, str]] = [
     (r"fans?|ventilat\w*", "fan"),
     (r"vacuum\w*|hoover|roomba|robot|cleaner", "vacuum"),
     (r"thermostats?|heating|heater|radiator|ac|air ?con\w*|climate", "climate"),
-    (r"garage(?: door)?|blinds?|shades?|shutters?|curtains?|awnings?|gates?|doors?|windows?|covers?", "cover"),
+    (
+        r"garage(?: door)?|blinds?|shades?|shutters?|curtains?|awnings?|gates?|doors?|windows?|covers?",
+        "cover",
+    ),
     (r"locks?|deadbolt", "lock"),
-    (r"tv|television|kettle|heater|coffee \w+|machine|speaker|radio|purifier|humidifier|dehumidifier", "switch"),
+    (
+        r"tv|television|kettle|heater|coffee \w+|machine|speaker|radio|purifier|humidifier|dehumidifier",
+        "switch",
+    ),
 ]
 _KIND = [(re.compile(rf"\b(?:{words})\b"), domain) for words, domain in _KIND_WORDS]
 _WHOLE_HOME = {"home", "house", "whole house", "whole home", "flat", "apartment", "everywhere", "all rooms"}
 # Words that never belong to a device name a wildcard caught ("power off on", "a different light colour").
-_NOT_A_NAME = re.compile(r"\b(?:on|off|colou?rs?|brightness|brighter|darker|dimmer|percent|degrees?|to|up|down)\b")
-_PALETTE = ["red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "magenta", "turquoise", "gold"]
+_NOT_A_NAME = re.compile(
+    r"\b(?:on|off|colou?rs?|brightness|brighter|darker|dimmer|percent|degrees?|to|up|down)\b"
+)
+_PALETTE = [
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "cyan",
+    "blue",
+    "purple",
+    "pink",
+    "magenta",
+    "turquoise",
+    "gold",
+]
 _LEADING = re.compile(r"^(?:(?:the|my|our|a|an|this|that|these|those|all|all of|of|some)\s+)+")
 _SUFFIX = re.compile(r"\s+(?:please|now|for me|right now|again)$")
 
-_PAST = {"turn_on": "Turned on", "turn_off": "Turned off", "open": "Opened", "close": "Closed", "lock": "Locked",
-         "unlock": "Unlocked", "start": "Started", "return": "Sent home", "set": "Set"}
-_FUTURE = {"turn_on": "turn on", "turn_off": "turn off", "open": "open", "close": "close", "lock": "lock",
-           "unlock": "unlock", "start": "start", "return": "send home", "set": "set"}
-_PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "covers", "lock": "locks",
-           "climate": "thermostats", "vacuum": "vacuums", "sensor": "sensors", "binary_sensor": "sensors"}
-_SINGULAR = {"light": "light", "switch": "switch", "fan": "fan", "cover": "cover", "lock": "lock",
-             "climate": "thermostat", "vacuum": "vacuum", "sensor": "sensor", "binary_sensor": "sensor"}
+_PAST = {
+    "turn_on": "Turned on",
+    "turn_off": "Turned off",
+    "open": "Opened",
+    "close": "Closed",
+    "lock": "Locked",
+    "unlock": "Unlocked",
+    "start": "Started",
+    "return": "Sent home",
+    "set": "Set",
+}
+_FUTURE = {
+    "turn_on": "turn on",
+    "turn_off": "turn off",
+    "open": "open",
+    "close": "close",
+    "lock": "lock",
+    "unlock": "unlock",
+    "start": "start",
+    "return": "send home",
+    "set": "set",
+}
+_PLURAL = {
+    "light": "lights",
+    "switch": "switches",
+    "fan": "fans",
+    "cover": "covers",
+    "lock": "locks",
+    "climate": "thermostats",
+    "vacuum": "vacuums",
+    "sensor": "sensors",
+    "binary_sensor": "sensors",
+}
+_SINGULAR = {
+    "light": "light",
+    "switch": "switch",
+    "fan": "fan",
+    "cover": "cover",
+    "lock": "lock",
+    "climate": "thermostat",
+    "vacuum": "vacuum",
+    "sensor": "sensor",
+    "binary_sensor": "sensor",
+}
 
 
 def spoken(e: Any) -> str:
@@ -78,10 +135,14 @@ def backend_problem(hub: Any) -> str | None:
 
     for problem in getattr(hub, "problems", None) or []:
         if isinstance(problem, HomeAssistantAuthError):
-            return ("Home Assistant refused my access token, so I cannot reach its devices. Create a new "
-                    "long-lived access token in Home Assistant and put it in home_assistant.token.")
-        return ("I cannot reach Home Assistant, so I do not know its devices. Check that it is running "
-                "and that home_assistant.url is right.")
+            return (
+                "Home Assistant refused my access token, so I cannot reach its devices. Create a new "
+                "long-lived access token in Home Assistant and put it in home_assistant.token."
+            )
+        return (
+            "I cannot reach Home Assistant, so I do not know its devices. Check that it is running "
+            "and that home_assistant.url is right."
+        )
     return None
 
 
@@ -103,11 +164,18 @@ def kind_of(text: str) -> str | None:
 
 # ---- resolving what a request is about ----------------------------------------------------------
 
+
 class Target:
     """Entities a request acts on, and the words to say about them."""
 
-    def __init__(self, entities: list[Any], area: str | None = None, domain: str | None = None,
-                 missing: str | None = None, choices: list[Any] | None = None):
+    def __init__(
+        self,
+        entities: list[Any],
+        area: str | None = None,
+        domain: str | None = None,
+        missing: str | None = None,
+        choices: list[Any] | None = None,
+    ):
         self.entities, self.area, self.domain, self.missing = entities, area, domain, missing
         self.choices = choices or []  # several devices share the name said: ask which one
 
@@ -153,12 +221,19 @@ def find_all_named(hub: Any, name: str, domains: set[str] | None, area: str | No
 
     n = clean(name) or name
     for threshold in (101, 78):
-        hits = [m for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10)
-                if not (domains and m.entity.component not in domains) and not (threshold == 101 and m.score < 100)]
+        hits = [
+            m
+            for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10)
+            if not (domains and m.entity.component not in domains)
+            and not (threshold == 101 and m.score < 100)
+        ]
         if hits:
             rank = SOURCE_RANK.get(hits[0].entity.source, 1)
-            return [m.entity for m in hits
-                    if m.score == hits[0].score and SOURCE_RANK.get(m.entity.source, 1) == rank]
+            return [
+                m.entity
+                for m in hits
+                if m.score == hits[0].score and SOURCE_RANK.get(m.entity.source, 1) == rank
+            ]
     return []
 
 
@@ -168,22 +243,46 @@ def find_named(hub: Any, name: str, domains: set[str] | None, area: str | None =
     return found[0] if found else None
 
 
-def pick_targets(ctx: Context, *, name: str | None, area: str | None, domain: str | None,
-                 device_class: str | None = None, domains: set[str] | None = None,
-                 default_all: bool = True) -> Target:
+def pick_targets(
+    ctx: Context,
+    *,
+    name: str | None,
+    area: str | None,
+    domain: str | None,
+    device_class: str | None = None,
+    domains: set[str] | None = None,
+    default_all: bool = True,
+) -> Target:
     """Entities for name / area / domain, with the asking box's area as the default place."""
     hub = hub_of(ctx)
     if hub is None:
         return Target([], missing=NO_DEVICES)
-    t = _pick_targets(ctx, hub, name=name, area=area, domain=domain, device_class=device_class, domains=domains,
-                      default_all=default_all)
+    t = _pick_targets(
+        ctx,
+        hub,
+        name=name,
+        area=area,
+        domain=domain,
+        device_class=device_class,
+        domains=domains,
+        default_all=default_all,
+    )
     if t.missing:
         t.missing = backend_problem(hub) or t.missing  # not "There is no device called ..." after a 401
     return t
 
 
-def _pick_targets(ctx: Context, hub: Any, *, name: str | None, area: str | None, domain: str | None,
-                  device_class: str | None, domains: set[str] | None, default_all: bool) -> Target:
+def _pick_targets(
+    ctx: Context,
+    hub: Any,
+    *,
+    name: str | None,
+    area: str | None,
+    domain: str | None,
+    device_class: str | None,
+    domains: set[str] | None,
+    default_all: bool,
+) -> Target:
     allowed = {domain} if domain else domains
     whole_home = (clean(area) or "") in _WHOLE_HOME
     if whole_home:
@@ -192,7 +291,9 @@ def _pick_targets(ctx: Context, hub: Any, *, name: str | None, area: str | None,
     if area and real_area is None and not name:
         return Target([], missing=f"There is no area called {clean(area) or area}.")
     if name:
-        found = find_all_named(hub, name, allowed, real_area) or (find_all_named(hub, name, allowed) if real_area else [])
+        found = find_all_named(hub, name, allowed, real_area) or (
+            find_all_named(hub, name, allowed) if real_area else []
+        )
         ent = found[0] if found else None
         if len(found) > 1:
             return Target([], missing=which_one(found), choices=found)
@@ -207,7 +308,9 @@ def _pick_targets(ctx: Context, hub: Any, *, name: str | None, area: str | None,
     place = real_area or (None if whole_home else resolve_area(hub, ctx.area))
     pool = hub.registry.in_area(place) if place else (hub.registry.exposed() if default_all else [])
     wanted = allowed or {"light", "switch", "fan"}
-    ents = [e for e in pool if e.component in wanted and (device_class is None or e.device_class == device_class)]
+    ents = [
+        e for e in pool if e.component in wanted and (device_class is None or e.device_class == device_class)
+    ]
     if not ents and device_class:  # "the garage door": area garage + class door, or a garage-class cover
         spoken = f"{area or ''} {device_class}".strip()
         named = find_named(hub, spoken, wanted) if area else None
@@ -234,13 +337,19 @@ def _which_one(op: str, choices: list[Any]) -> Question:
     """The question behind "Which one do you mean: 1, ... or 2, ...?": the answer ("the second one", "2",
     "the one upstairs") picks a device and the command runs on it (``devices.run``)."""
     labels = [f"{i}, {_distinct(e)}" for i, e in enumerate(choices[:5], 1)]
-    return Question(which_one(choices), "choose", "devices.run", {"op": op, "confirmed": False},
-                    [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices)],
-                    declined=f"Okay, I won't {_FUTURE[_verb(op, choices[0])]} the {spoken(choices[0])}.",
-                    ttl_s=CONFIRM_TTL_S)
+    return Question(
+        which_one(choices),
+        "choose",
+        "devices.run",
+        {"op": op, "confirmed": False},
+        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices, strict=True)],
+        declined=f"Okay, I won't {_FUTURE[_verb(op, choices[0])]} the {spoken(choices[0])}.",
+        ttl_s=CONFIRM_TTL_S,
+    )
 
 
 # ---- doing it, with confirmation -------------------------------------------------------------
+
 
 def _call(hub: Any, op: str, entity: Any, dry_run: bool, confirmed: bool) -> list[dict[str, Any]]:
     c = hub.controller
@@ -302,8 +411,10 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
         words.append(f"{'Would ' + _FUTURE[verb] if ctx.dry_run else _PAST[verb]} {sub.describe()}.")
     if queued:
         verb = _verb(op, queued[0])
-        words.append(f"The MQTT broker is offline: I will {_FUTURE[verb]} {Target(queued).describe()} "
-                     "as soon as it is back.")
+        words.append(
+            f"The MQTT broker is offline: I will {_FUTURE[verb]} {Target(queued).describe()} "
+            "as soon as it is back."
+        )
     if ask:
         verb = _verb(op, ask[0])
         what = " and ".join(f"the {spoken(e)}" for e in ask)
@@ -311,10 +422,22 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
             words.append(f"I would ask for a confirmation before I {_FUTURE[verb]} {what}.")
         else:
             words.append(f"Are you sure you want to {_FUTURE[verb]} {what}?")
-            question = Question(words[-1], "confirm", "devices.run", {"op": op, "entities": [e.entity_id for e in ask]},
-                                declined=f"Okay, I won't {_FUTURE[verb]} {what}.", ttl_s=CONFIRM_TTL_S)
-        actions.append({"type": "confirmation_required", "entity_ids": [e.entity_id for e in ask],
-                        "operation": verb, "sent": False})
+            question = Question(
+                words[-1],
+                "confirm",
+                "devices.run",
+                {"op": op, "entities": [e.entity_id for e in ask]},
+                declined=f"Okay, I won't {_FUTURE[verb]} {what}.",
+                ttl_s=CONFIRM_TTL_S,
+            )
+        actions.append(
+            {
+                "type": "confirmation_required",
+                "entity_ids": [e.entity_id for e in ask],
+                "operation": verb,
+                "sent": False,
+            }
+        )
     words += problems[:2]
     return Outcome(" ".join(words) or "Nothing to do.", actions, question=question)
 
@@ -342,13 +465,16 @@ def _confirmed(ctx: Context, data: dict[str, Any]) -> Outcome:
 
 # ---- intents ---------------------------------------------------------------------------------
 
+
 class DeviceIntent(Intent):
     """What HA's device intents share: which device(s)."""
 
     name: str | None = Field(None, description="Name of a device, e.g. 'kitchen light'")
     area: str | None = Field(None, description="Area, e.g. 'kitchen'; default: where the assistant stands")
     floor: str | None = Field(None, description="Floor (not used yet)")
-    domain: str | None = Field(None, description="Kind of device: light, switch, fan, cover, climate, vacuum, lock")
+    domain: str | None = Field(
+        None, description="Kind of device: light, switch, fan, cover, climate, vacuum, lock"
+    )
     device_class: str | None = Field(None, description="e.g. garage, door, blind (covers)")
 
     domains: ClassVar[set[str] | None] = None  # what this intent can act on
@@ -390,7 +516,9 @@ class DeviceIntent(Intent):
                 if allowed and e.component not in allowed:
                     continue
                 for n in (e.name, *e.aliases):
-                    if len(n) > len(best[1] if best else "") and re.search(rf"\b{re.escape(n.lower())}\b", text):
+                    if len(n) > len(best[1] if best else "") and re.search(
+                        rf"\b{re.escape(n.lower())}\b", text
+                    ):
                         best = (e, n)
             if best is not None:
                 slots["name"], slots["area"] = best[0].name, None
@@ -406,14 +534,26 @@ class DeviceIntent(Intent):
         return {domain} if domain else cls.domains
 
     def target(self, ctx: Context, default_all: bool = True) -> Target:
-        return pick_targets(ctx, name=self.name, area=self.area, domain=self.domain,
-                            device_class=self.device_class, domains=self.domains, default_all=default_all)
+        return pick_targets(
+            ctx,
+            name=self.name,
+            area=self.area,
+            domain=self.domain,
+            device_class=self.device_class,
+            domains=self.domains,
+            default_all=default_all,
+        )
 
 
 @register
 class HassTurnOn(DeviceIntent):
     intent: ClassVar[str] = "HassTurnOn"
-    usage: ClassVar[Usage] = Usage("control your lights and devices", "Turn on the kitchen light.", ("light", "lights", "lamp", "device", "devices", "switch", "fan", "heating", "thermostat", "door"), needs="devices")
+    usage: ClassVar[Usage] = Usage(
+        "control your lights and devices",
+        "Turn on the kitchen light.",
+        ("light", "lights", "lamp", "device", "devices", "switch", "fan", "heating", "thermostat", "door"),
+        needs="devices",
+    )
     description: ClassVar[str] = "Turn on / open / start / lock a device, or all lights (fans...) in an area"
     op: ClassVar[str] = "turn_on"
 
@@ -422,8 +562,17 @@ class HassTurnOn(DeviceIntent):
         if t.missing:
             if not t.choices:
                 return Outcome(t.missing)
-            return Outcome(t.missing, [{"type": "clarification_required", "choices": [e.entity_id for e in t.choices],
-                                        "sent": False}], question=_which_one(self.op, t.choices))
+            return Outcome(
+                t.missing,
+                [
+                    {
+                        "type": "clarification_required",
+                        "choices": [e.entity_id for e in t.choices],
+                        "sent": False,
+                    }
+                ],
+                question=_which_one(self.op, t.choices),
+            )
         return run_command(ctx, self.op, t)
 
 
@@ -461,7 +610,9 @@ class HassLightSet(DeviceIntent):
     domains: ClassVar[set[str] | None] = {"light"}
 
     brightness: int | None = Field(None, ge=0, le=100, description="Brightness in percent")
-    brightness_step: int | None = Field(None, ge=-100, le=100, description="Relative brightness change, percent")
+    brightness_step: int | None = Field(
+        None, ge=-100, le=100, description="Relative brightness change, percent"
+    )
     color: str | None = Field(None, description="Colour name, e.g. 'blue'")
     temperature: int | None = Field(None, ge=1000, le=10000, description="Colour temperature in kelvin")
 
@@ -490,8 +641,15 @@ class HassLightSet(DeviceIntent):
     def handle(self, ctx: Context) -> Outcome:
         from devices.control import DeviceError
 
-        if self.brightness is None and self.brightness_step is None and self.color is None and self.temperature is None:
-            return Outcome("What should I set the lights to? Say a brightness, such as 50 percent, or a colour.")
+        if (
+            self.brightness is None
+            and self.brightness_step is None
+            and self.color is None
+            and self.temperature is None
+        ):
+            return Outcome(
+                "What should I set the lights to? Say a brightness, such as 50 percent, or a colour."
+            )
         which = _which_room(ctx, self.name, self.area, "light")
         if which is not None:
             return which
@@ -504,8 +662,13 @@ class HassLightSet(DeviceIntent):
         for e in t.entities:
             try:
                 acts = hub.controller.set_light(
-                    e, brightness_pct=self.brightness, brightness_step_pct=self.brightness_step, color=self.color,
-                    color_temp_kelvin=self.temperature, dry_run=ctx.dry_run)
+                    e,
+                    brightness_pct=self.brightness,
+                    brightness_step_pct=self.brightness_step,
+                    color=self.color,
+                    color_temp_kelvin=self.temperature,
+                    dry_run=ctx.dry_run,
+                )
                 actions += acts
                 failed = undelivered(acts, ctx)
                 if failed:
@@ -519,7 +682,11 @@ class HassLightSet(DeviceIntent):
         what = Target(done, t.area if len(done) == len(t.entities) else None, "light").describe()
         if self.brightness is not None:
             change = f"to {self.brightness} percent" if self.brightness else "off"
-            says = f"{'Set' if self.brightness else 'Turned'} {what} {change}" if self.brightness else f"Turned off {what}"
+            says = (
+                f"{'Set' if self.brightness else 'Turned'} {what} {change}"
+                if self.brightness
+                else f"Turned off {what}"
+            )
         elif self.brightness_step is not None:
             says = f"{'Brightened' if self.brightness_step > 0 else 'Dimmed'} {what}"
         elif self.color is not None:
@@ -542,8 +709,15 @@ def _which_room(ctx: Context, name: str | None, area: str | None, domain: str) -
         return None
     say = f"Which room? {' or '.join([', '.join(areas[:-1]), areas[-1]]) if len(areas) <= 4 else ''}".strip()
     say = say if say.endswith("?") else say + "?"
-    return Outcome(say, question=Question(say, "fill", retry=[f"{ctx.text} in the {{answer}}", f"{ctx.text} in {{answer}}"],
-                                          declined="Okay, I'll leave the lights."))
+    return Outcome(
+        say,
+        question=Question(
+            say,
+            "fill",
+            retry=[f"{ctx.text} in the {{answer}}", f"{ctx.text} in {{answer}}"],
+            declined="Okay, I'll leave the lights.",
+        ),
+    )
 
 
 def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> Target:
@@ -559,8 +733,11 @@ def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> T
         if len(set(names)) < len(names):
             names = [spoken(e) for e in everywhere]
         listed = ", ".join(f"the {n}" for n in names[:-1]) + f" or the {names[-1]}"
-        return Target([], missing=f"Which thermostat: {listed}? Say, for example, "
-                                  f"set the {names[0]} thermostat to {value} degrees.")
+        return Target(
+            [],
+            missing=f"Which thermostat: {listed}? Say, for example, "
+            f"set the {names[0]} thermostat to {value} degrees.",
+        )
     if everywhere:
         return Target(everywhere)
     return Target([], missing=backend_problem(hub) or "There is no thermostat.")
@@ -597,7 +774,9 @@ class HassClimateSetTemperature(DeviceIntent):
         failed = undelivered(actions, ctx)
         if failed:
             return Outcome(f"I could not set the {spoken(e)} to {value} degrees: {failed}.", actions)
-        return Outcome(f"{'Would set' if ctx.dry_run else 'Set'} the {spoken(e)} to {value} degrees.", actions)
+        return Outcome(
+            f"{'Would set' if ctx.dry_run else 'Set'} the {spoken(e)} to {value} degrees.", actions
+        )
 
 
 def _degrees(value: Any) -> str:
@@ -644,12 +823,23 @@ class HassClimateGetTemperature(DeviceIntent):
         unit = e.attributes.get("unit_of_measurement", "")
         unit = "" if unit in ("", "°C", "°F") else f" {unit}"
         where = f"the {e.area}" if e.area and not self.name else f"the {spoken(e)}"
-        return Outcome(f"It's {_degrees(value)} degrees{unit} in {where}." if not self.name
-                       else f"The {spoken(e)} reads {_degrees(value)} degrees{unit}.")
+        return Outcome(
+            f"It's {_degrees(value)} degrees{unit} in {where}."
+            if not self.name
+            else f"The {spoken(e)} reads {_degrees(value)} degrees{unit}."
+        )
 
 
-_STATE_WORDS = {"on": "on", "off": "off", "open": "open", "closed": "closed", "opening": "opening",
-                "closing": "closing", "locked": "locked", "unlocked": "unlocked"}
+_STATE_WORDS = {
+    "on": "on",
+    "off": "off",
+    "open": "open",
+    "closed": "closed",
+    "opening": "opening",
+    "closing": "closing",
+    "locked": "locked",
+    "unlocked": "unlocked",
+}
 
 
 @register
@@ -675,9 +865,17 @@ class HassGetState(DeviceIntent):
         hub = hub_of(ctx)
         if self.name:
             e = find_named(hub, self.name, None)
-            return Outcome(self._one(e) if e is not None else backend_problem(hub) or "I don't know that device.")
-        t = pick_targets(ctx, name=None, area=self.area, domain=self.domain, device_class=self.device_class,
-                         domains={self.domain} if self.domain else {"light", "switch", "fan", "cover", "lock"})
+            return Outcome(
+                self._one(e) if e is not None else backend_problem(hub) or "I don't know that device."
+            )
+        t = pick_targets(
+            ctx,
+            name=None,
+            area=self.area,
+            domain=self.domain,
+            device_class=self.device_class,
+            domains={self.domain} if self.domain else {"light", "switch", "fan", "cover", "lock"},
+        )
         if t.missing:
             return Outcome(t.missing)
         if self.state is None:
@@ -688,8 +886,11 @@ class HassGetState(DeviceIntent):
             return Outcome(f"No, none of the {noun} are {self.state}.")
         names = ", ".join(spoken(e) for e in hits[:6])
         if len(hits) == len(t.entities):
-            return Outcome(f"Yes, all {len(hits)} {noun} are {self.state}." if len(hits) > 1
-                           else f"Yes, the {spoken(hits[0])} is {self.state}.")
+            return Outcome(
+                f"Yes, all {len(hits)} {noun} are {self.state}."
+                if len(hits) > 1
+                else f"Yes, the {spoken(hits[0])} is {self.state}."
+            )
         return Outcome(f"Yes, {len(hits)} {noun} {'is' if len(hits) == 1 else 'are'} {self.state}: {names}.")
 
     def _one(self, e: Any) -> str:

@@ -6,12 +6,44 @@ import re
 
 # Whisper's usual inventions on silence or noise, and one-word fragments.
 NOISE = {
-    "", "you", "thank you", "thanks", "thanks for watching", "thank you for watching",
-    "thanks for watching and see you next time", "please subscribe", "subscribe", "bye", "bye bye",
-    "so", "oh", "uh", "um", "hmm", "okay", "ok", "yeah", "yes", "no", "the", "a", "i", "it", "and",
-    "music", "applause", "laughter", "silence", "foreign", "blank audio", "inaudible", "hello",
+    "",
+    "you",
+    "thank you",
+    "thanks",
+    "thanks for watching",
+    "thank you for watching",
+    "thanks for watching and see you next time",
+    "please subscribe",
+    "subscribe",
+    "bye",
+    "bye bye",
+    "so",
+    "oh",
+    "uh",
+    "um",
+    "hmm",
+    "okay",
+    "ok",
+    "yeah",
+    "yes",
+    "no",
+    "the",
+    "a",
+    "i",
+    "it",
+    "and",
+    "music",
+    "applause",
+    "laughter",
+    "silence",
+    "foreign",
+    "blank audio",
+    "inaudible",
+    "hello",
 }
-THANKS = re.compile(r"^(?:thank you|thanks|cheers|much appreciated|great thanks|thank you so much)(?: (?:very much|a lot|so much))?$")
+THANKS = re.compile(
+    r"^(?:thank you|thanks|cheers|much appreciated|great thanks|thank you so much)(?: (?:very much|a lot|so much))?$"
+)
 GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?$")
 
 

@@ -17,10 +17,18 @@ from .schema import Context
 _IT = re.compile(r"\b(?:it|that|this|them|those|these|they)\b")
 _UNITS = r"%|percent|degrees?|seconds?|secs?|minutes?|mins?|hours?|hrs?"
 # "make it 10", "change it to 10 minutes", "no, 10 minutes", "actually make it 10", "10 minutes instead"
-_AGAIN = re.compile(rf"^(?:(?:no|actually|rather|sorry|wait),? )*(?:(?:make|change|set|turn|put) (?:it|that|this|them)"
-                    rf"(?: to| up to| down to)? )?(?P<n>\d+)(?: ?(?P<unit>{_UNITS}))?(?P<instead> instead)?$")
+_AGAIN = re.compile(
+    rf"^(?:(?:no|actually|rather|sorry|wait),? )*(?:(?:make|change|set|turn|put) (?:it|that|this|them)"
+    rf"(?: to| up to| down to)? )?(?P<n>\d+)(?: ?(?P<unit>{_UNITS}))?(?P<instead> instead)?$"
+)
 _LEAD = re.compile(r"^(?:no|actually|rather|sorry|wait|make|change|set|turn|put)\b")
-_PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "covers", "climate": "thermostats"}
+_PLURAL = {
+    "light": "lights",
+    "switch": "switches",
+    "fan": "fans",
+    "cover": "covers",
+    "climate": "thermostats",
+}
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -53,7 +61,9 @@ def adjust(text: str, history: list[Turn], ctx: Context) -> Any | None:
     """ "Make it 10" after the previous turn set something: a new value for that very thing.
     Returns an Outcome (done here), a request to understand instead (str), or None."""
     m = _AGAIN.match(text)
-    if not m or not history or not (_LEAD.match(text) or m.group("instead")):  # a bare "5 minutes" is no change
+    if (
+        not m or not history or not (_LEAD.match(text) or m.group("instead"))
+    ):  # a bare "5 minutes" is no change
         return None
     number = int(m.group("n"))
     unit = (m.group("unit") or "").lower()
@@ -64,8 +74,15 @@ def adjust(text: str, history: list[Turn], ctx: Context) -> Any | None:
         if timer_id is None or unit in ("%", "percent", "degree", "degrees"):
             return None
         if not unit:  # the unit said last time: "5 minutes" ... "make it 10"
-            unit = "h" if slots.get("hours") and not slots.get("minutes") else (
-                "s" if slots.get("seconds") and not slots.get("minutes") and not slots.get("hours") else "m")
+            unit = (
+                "h"
+                if slots.get("hours") and not slots.get("minutes")
+                else (
+                    "s"
+                    if slots.get("seconds") and not slots.get("minutes") and not slots.get("hours")
+                    else "m"
+                )
+            )
         from .timers import restart_timer
 
         return restart_timer(ctx, int(timer_id), number * _UNIT_S[unit[0]])
@@ -76,4 +93,3 @@ def adjust(text: str, history: list[Turn], ctx: Context) -> Any | None:
     if last.intent == "HassClimateSetTemperature" and unit in ("", "degree", "degrees"):
         return f"set {what or 'the thermostat'} to {number} degrees"
     return None
-

@@ -27,7 +27,9 @@ def available(usage: Usage, ctx: Context) -> bool:
     service = ctx.services.get(usage.needs)
     if service is None:
         return False
-    configured = getattr(type(service), "configured", None)  # on the type: a lazy service is not built for this
+    configured = getattr(
+        type(service), "configured", None
+    )  # on the type: a lazy service is not built for this
     return bool(configured(service)) if callable(configured) else True
 
 
@@ -54,8 +56,9 @@ def find_usage(topic: str, ctx: Context) -> Usage | None:
 @register
 class GetHelp(Intent):
     intent: ClassVar[str] = "GetHelp"
-    description: ClassVar[str] = ("Says what the assistant can do, or, for a topic ('alarms', 'shopping list'), "
-                                  "one example sentence.")
+    description: ClassVar[str] = (
+        "Says what the assistant can do, or, for a topic ('alarms', 'shopping list'), one example sentence."
+    )
 
     topic: str | None = Field(None, description="What the user wants to know how to do, e.g. 'set an alarm'")
 
@@ -74,4 +77,4 @@ class GetHelp(Intent):
                     return Outcome(NOT_SET_UP.get(usage.needs or "", "That isn't set up yet."))
                 return Outcome(f"Try saying: {usage.example}")
         can = [u.can for u in usages() if available(u, ctx)]
-        return Outcome(f"I can {say_list(can)}. Ask me \"how do I\" and one of these for an example.")
+        return Outcome(f'I can {say_list(can)}. Ask me "how do I" and one of these for an example.')

@@ -21,13 +21,15 @@ Only numpy (and rapidfuzz) at run time; scikit-learn is needed to train, not to 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,6 +47,7 @@ TAGS = ("QUERY", "PLACE", "WHEN")
 
 # ---- features (shared with intents.train: change one, retrain) ------------------------------------
 
+
 def _shape(word: str) -> str:
     return re.sub(r"\d", "0", word)
 
@@ -53,10 +56,10 @@ def sentence_features(words: list[str]) -> list[str]:
     toks = [_shape(w) for w in words]
     padded = ["<s>", *toks, "</s>"]
     feats = ["w=" + w for w in toks]
-    feats += [f"b={a}_{b}" for a, b in zip(padded, padded[1:])]
+    feats += [f"b={a}_{b}" for a, b in itertools.pairwise(padded)]
     s = " " + " ".join(toks) + " "
     for n in (3, 4, 5):
-        feats += ["c=" + s[i:i + n] for i in range(len(s) - n + 1)]
+        feats += ["c=" + s[i : i + n] for i in range(len(s) - n + 1)]
     return feats
 
 
@@ -66,10 +69,23 @@ def token_features(words: list[str], i: int, intent: str, prev_tag: str) -> list
 
     cur = w(i)
     feats = [
-        f"w={cur}", f"p={w(i - 1)}", f"n={w(i + 1)}", f"pp={w(i - 2)}", f"nn={w(i + 2)}",
-        f"pw={w(i - 1)}_{cur}", f"wn={cur}_{w(i + 1)}", f"s3={cur[-3:]}", f"p3={cur[:3]}",
-        f"i={intent}", f"iw={intent}_{cur}", f"ip={intent}_{w(i - 1)}", f"t={prev_tag}", f"tw={prev_tag}_{cur}",
-        f"pos={min(i, 4)}", f"rpos={min(len(words) - 1 - i, 4)}", f"it={intent}_{prev_tag}",
+        f"w={cur}",
+        f"p={w(i - 1)}",
+        f"n={w(i + 1)}",
+        f"pp={w(i - 2)}",
+        f"nn={w(i + 2)}",
+        f"pw={w(i - 1)}_{cur}",
+        f"wn={cur}_{w(i + 1)}",
+        f"s3={cur[-3:]}",
+        f"p3={cur[:3]}",
+        f"i={intent}",
+        f"iw={intent}_{cur}",
+        f"ip={intent}_{w(i - 1)}",
+        f"t={prev_tag}",
+        f"tw={prev_tag}_{cur}",
+        f"pos={min(i, 4)}",
+        f"rpos={min(len(words) - 1 - i, 4)}",
+        f"it={intent}_{prev_tag}",
     ]
     feats += ["l=" + w(j) for j in range(max(0, i - 4), i)]
     feats += ["r=" + w(j) for j in range(i + 1, min(len(words), i + 4))]
@@ -81,6 +97,7 @@ def hashed(features: Iterable[str]) -> np.ndarray:
 
 
 # ---- the artefact ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Linear:
@@ -107,7 +124,7 @@ class Model:
     margin: float  # the least lead of the top intent over the runner-up
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> "Model":
+    def load(cls, path: Path = MODEL_PATH) -> Model:
         with np.load(path, allow_pickle=False) as z:  # plain arrays only: nothing in the file can run code
             info = json.loads(z["meta"].tobytes().decode())
             return cls(
@@ -119,7 +136,7 @@ class Model:
 
     def classify(self, words: list[str]) -> dict[str, float]:
         p = self.intents.proba(hashed(sentence_features(words)))
-        return dict(zip(self.intents.classes, p.tolist()))
+        return dict(zip(self.intents.classes, p.tolist(), strict=True))
 
     def tag(self, words: list[str], intent: str) -> list[str]:
         tags: list[str] = []
@@ -139,7 +156,7 @@ def spans(words: list[str], tags: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     current: list[str] = []
     kind = ""
-    for word, tag in [*zip(words, tags), ("", "O")]:
+    for word, tag in [*zip(words, tags, strict=True), ("", "O")]:
         if tag == "O" or tag.startswith("B-") or tag[2:] != kind:
             if current:
                 out.setdefault(kind, []).append(" ".join(current))
@@ -151,6 +168,7 @@ def spans(words: list[str], tags: list[str]) -> dict[str, list[str]]:
 
 
 # ---- asking instead of acting ---------------------------------------------------------------------
+
 
 class Clarify(Intent):
     """The intent is clear, a slot it cannot do without is not: ask a short question, do nothing."""
@@ -189,36 +207,70 @@ _WEATHER_WORDS = re.compile(
     r"\b(?:weather|forecast|outlook|rain\w*|snow\w*|sun\w*|cloud\w*|storm\w*|wind\w*|fog\w*|hail|sleet|frost\w*|"
     r"ice|icy|thunder\w*|lightning|drizzl\w*|showers?|humid\w*|temperature|degrees|hot|cold|warm|cool|chilly|"
     r"freezing|heat|umbrella|brolly|coat|jacket|sweater|jumper|sunscreen|outside|outdoors|climate|uv|pollen|"
-    r"celsius|fahrenheit|wet|dry|mild|nice day|beach|barbecue|bbq)\b")
-_CONVERT = re.compile(r"\b(?:difference|convert|converted|when it'?s|when the time|if it'?s|zone|ahead|behind)\b")
-_LIKING = re.compile(r"\b(?:like|likes|love|loves|hate|hates|dislike|enjoy|favou?rites?|save|saved|bookmark)\b")
-_PLAY_VERB = re.compile(r"\b(?:play\w*|put on|put|listen\w*|hear|queue|stream|start|resume|shuffle|tune|load|open|"
-                        r"turn on|blast|spin)\b")
+    r"celsius|fahrenheit|wet|dry|mild|nice day|beach|barbecue|bbq)\b"
+)
+_CONVERT = re.compile(
+    r"\b(?:difference|convert|converted|when it'?s|when the time|if it'?s|zone|ahead|behind)\b"
+)
+_LIKING = re.compile(
+    r"\b(?:like|likes|love|loves|hate|hates|dislike|enjoy|favou?rites?|save|saved|bookmark)\b"
+)
+_PLAY_VERB = re.compile(
+    r"\b(?:play\w*|put on|put|listen\w*|hear|queue|stream|start|resume|shuffle|tune|load|open|"
+    r"turn on|blast|spin)\b"
+)
 _REMINDER = re.compile(r"^.*?\b(?:remind(?:er)?s?|remainders?)(?: me| us)?(?: to| that| about| of)?\b")
-_DURATION = re.compile(r"\b\d+ (?:hours?|hrs?|minutes?|mins?|seconds?|secs?)(?: and \d+ (?:hours?|minutes?|seconds?))*\b")
+_DURATION = re.compile(
+    r"\b\d+ (?:hours?|hrs?|minutes?|mins?|seconds?|secs?)(?: and \d+ (?:hours?|minutes?|seconds?))*\b"
+)
 _PERCENT = re.compile(r"\b(\d{1,3}) ?(?:percent|per cent|%)")
 _NUMBER = re.compile(r"\b(\d{1,3})\b(?!:)")
-_DOWN = re.compile(r"\b(?:down|lower|lowered|decrease|reduce|quieter|softer|dim|dimmer|darker|less|turn down|drop|"
-                   r"minus|low|too loud|too bright|decrement)\b")
-_UP = re.compile(r"\b(?:up|louder|raise|increase|higher|more|brighter|boost|pump|max|high|too quiet|too dark|"
-                 r"can't hear)\b")
+_DOWN = re.compile(
+    r"\b(?:down|lower|lowered|decrease|reduce|quieter|softer|dim|dimmer|darker|less|turn down|drop|"
+    r"minus|low|too loud|too bright|decrement)\b"
+)
+_UP = re.compile(
+    r"\b(?:up|louder|raise|increase|higher|more|brighter|boost|pump|max|high|too quiet|too dark|"
+    r"can't hear)\b"
+)
 _COLOURS = re.compile(
     r"\b(red|orange|yellow|green|blue|purple|pink|white|warm white|cool white|cyan|magenta|violet|turquoise|"
-    r"gold|lavender|lime|teal|indigo|amber|crimson|aqua|maroon|navy|beige|brown|salmon|coral)\b")
+    r"gold|lavender|lime|teal|indigo|amber|crimson|aqua|maroon|navy|beige|brown|salmon|coral)\b"
+)
 _TIME = re.compile(r"\b(?:\d{1,2}(?::\d{2})? ?(?:am|pm)|\d{1,2}:\d{2}|noon|midnight)\b")
-_KIND_WORDS = re.compile(r"\b(lights?|lamps?|bulbs?|lighting|plugs?|sockets?|fans?|vacuum|hoover|robot|thermostat|"
-                         r"heating|blinds?|garage door|curtains?)\b")
-_KIND_DOMAIN = {"light": "light", "lamp": "light", "bulb": "light", "lighting": "light", "plug": "switch",
-                "socket": "switch", "fan": "fan", "vacuum": "vacuum", "hoover": "vacuum", "robot": "vacuum",
-                "thermostat": "climate", "heating": "climate", "blind": "cover", "garage door": "cover",
-                "curtain": "cover"}
+_KIND_WORDS = re.compile(
+    r"\b(lights?|lamps?|bulbs?|lighting|plugs?|sockets?|fans?|vacuum|hoover|robot|thermostat|"
+    r"heating|blinds?|garage door|curtains?)\b"
+)
+_KIND_DOMAIN = {
+    "light": "light",
+    "lamp": "light",
+    "bulb": "light",
+    "lighting": "light",
+    "plug": "switch",
+    "socket": "switch",
+    "fan": "fan",
+    "vacuum": "vacuum",
+    "hoover": "vacuum",
+    "robot": "vacuum",
+    "thermostat": "climate",
+    "heating": "climate",
+    "blind": "cover",
+    "garage door": "cover",
+    "curtain": "cover",
+}
 _OBJECT = re.compile(r"\b(?:the|my|our|a|an|this|that)\s+(?!(?:one|thing|stuff|device|it)\b)\w+")
 _MEDIA_WORD = re.compile(r"\b(music|songs?|tunes|radio|podcasts?|audiobooks?|playlist)\b")
-_MEDIA_CLASS = [("album", re.compile(r"\balbum\b")), ("playlist", re.compile(r"\bplaylist\b")),
-                ("track", re.compile(r"\b(?:song|track)\b"))]
+_MEDIA_CLASS = [
+    ("album", re.compile(r"\balbum\b")),
+    ("playlist", re.compile(r"\bplaylist\b")),
+    ("track", re.compile(r"\b(?:song|track)\b")),
+]
 
 
-def best_in_list(words: list[str], items: list[tuple[str, Any]], threshold: float = 86.0) -> tuple[Any, str] | None:
+def best_in_list(
+    words: list[str], items: list[tuple[str, Any]], threshold: float = 86.0
+) -> tuple[Any, str] | None:
     """(value, words said) of the list item a run of words names best: fuzzy for ASR slips, the best
     score first, then the longer run."""
     if not items:
@@ -229,7 +281,7 @@ def best_in_list(words: list[str], items: list[tuple[str, Any]], threshold: floa
     best: tuple[float, int, int, str] | None = None
     for n in range(min(5, len(words)), 0, -1):
         for start in range(len(words) - n + 1):
-            phrase = " ".join(words[start:start + n])
+            phrase = " ".join(words[start : start + n])
             if len(phrase) < 3:
                 continue
             hit = process.extractOne(phrase, keys, scorer=fuzz.ratio, score_cutoff=threshold)
@@ -241,7 +293,9 @@ def best_in_list(words: list[str], items: list[tuple[str, Any]], threshold: floa
 class LearnedRecognizer:
     name = "learned"
 
-    def __init__(self, intent_names: Iterable[str], model: Path | None = None, threshold: float | None = None):
+    def __init__(
+        self, intent_names: Iterable[str], model: Path | None = None, threshold: float | None = None
+    ):
         self.model = Model.load(model or MODEL_PATH)
         self.known = set(intent_names)
         self.threshold = self.model.threshold if threshold is None else threshold
@@ -281,8 +335,14 @@ class LearnedRecognizer:
             return []
         missing = slots.pop("_missing", None)
         if missing:
-            return [Candidate(intent, {"question": QUESTIONS[missing], "missing": missing}, text,
-                              schema=clarify_for(intent))]
+            return [
+                Candidate(
+                    intent,
+                    {"question": QUESTIONS[missing], "missing": missing},
+                    text,
+                    schema=clarify_for(intent),
+                )
+            ]
         return [Candidate(intent, slots, text)]
 
     # -- per intent ------------------------------------------------------------------------------
@@ -320,7 +380,7 @@ class LearnedRecognizer:
             said = _REMINDER.search(text)
             if said is None:  # no "remind": what and when are the templates' to read
                 return None
-            slots["message"] = text[said.end():].strip()
+            slots["message"] = text[said.end() :].strip()
             if not slots["message"]:
                 slots["_missing"] = "message"
         elif intent in ("ListReminders", "CancelReminder"):
@@ -346,7 +406,9 @@ class LearnedRecognizer:
         elif intent == "HassMediaSearchAndPlay":
             if _GAME.search(text):  # "play chess", also when what to play is unclear
                 return None
-            if _LIKING.search(text) and not _PLAY_VERB.search(text):  # "i love this song": an opinion, not a request
+            if _LIKING.search(text) and not _PLAY_VERB.search(
+                text
+            ):  # "i love this song": an opinion, not a request
                 return None
             query = self._query(words, found)
             if not query:  # "play the radio", "put some music on": the kind of thing is the search
@@ -361,8 +423,15 @@ class LearnedRecognizer:
                     slots["media_class"] = media_class
                     break
             self._where([w for w in words if w not in query.split()], slots)
-        elif intent in ("HassMediaPause", "HassMediaUnpause", "HassMediaNext", "HassMediaPrevious",
-                        "HassMediaPlayerMute", "HassMediaPlayerUnmute", "MediaWhatsPlaying"):
+        elif intent in (
+            "HassMediaPause",
+            "HassMediaUnpause",
+            "HassMediaNext",
+            "HassMediaPrevious",
+            "HassMediaPlayerMute",
+            "HassMediaPlayerUnmute",
+            "MediaWhatsPlaying",
+        ):
             self._where(words, slots)
             slots.pop("name", None)  # device names are lights and plugs; players are named by area
         elif intent == "HassSetVolume":
@@ -396,8 +465,14 @@ class LearnedRecognizer:
                     slots["brightness_change"] = int(percent.group(1))
             if "name" not in slots:
                 slots["domain"] = "light"
-        elif intent in ("HassTurnOn", "HassTurnOff", "HassVacuumStart", "HassClimateSetTemperature",
-                        "HassClimateGetTemperature", "HassGetState"):
+        elif intent in (
+            "HassTurnOn",
+            "HassTurnOff",
+            "HassVacuumStart",
+            "HassClimateSetTemperature",
+            "HassClimateGetTemperature",
+            "HassGetState",
+        ):
             self._where(words, slots)
             kind = _KIND_WORDS.search(text)
             if kind and "name" not in slots:
@@ -409,7 +484,11 @@ class LearnedRecognizer:
                 else:
                     slots["temperature"] = int(number.group(1))
                 slots.pop("domain", None)
-            elif intent in ("HassTurnOn", "HassTurnOff") and not ({"name", "area"} & set(slots)) and not slots.get("domain"):
+            elif (
+                intent in ("HassTurnOn", "HassTurnOff")
+                and not ({"name", "area"} & set(slots))
+                and not slots.get("domain")
+            ):
                 if _OBJECT.search(text):  # "turn off the banana": something named, and no device of ours
                     return None
                 slots["_missing"] = "device"
@@ -428,4 +507,4 @@ class LearnedRecognizer:
         last = text.rfind(runs[-1])
         if first < 0 or last < first:
             return runs[0]
-        return text[first:last + len(runs[-1])]
+        return text[first : last + len(runs[-1])]

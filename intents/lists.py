@@ -77,8 +77,11 @@ class ListIntent(Intent):
 class HassListAddItem(ListIntent):
     intent: ClassVar[str] = "HassListAddItem"
     description: ClassVar[str] = "Adds one or more items to a shopping or to-do list."
-    usage: ClassVar[Usage] = Usage("keep your shopping and to-do lists", "Add milk and eggs to the shopping list.",
-                                   ("list", "lists", "shopping", "todo", "to-do", "item"))
+    usage: ClassVar[Usage] = Usage(
+        "keep your shopping and to-do lists",
+        "Add milk and eggs to the shopping list.",
+        ("list", "lists", "shopping", "todo", "to-do", "item"),
+    )
 
     item: list[str] = Field(min_length=1, description="The items to add, one string each: ['milk', 'eggs']")
 
@@ -96,7 +99,9 @@ class HassListAddItem(ListIntent):
     def run(self, ctx: Context) -> Outcome:
         assert self.name is not None
         lists = _lists(ctx)
-        already = {i.summary.lower() for i in lists.items(self.name) if not i.done} if not ctx.dry_run else set()
+        already = (
+            {i.summary.lower() for i in lists.items(self.name) if not i.done} if not ctx.dry_run else set()
+        )
         new = [i for i in self.item if i.lower() not in already]
         if not ctx.dry_run:
             for item in new:
@@ -107,7 +112,11 @@ class HassListAddItem(ListIntent):
             verb = "is" if len(self.item) == 1 else "are"
             return Outcome(f"{say_list(self.item).capitalize()} {verb} already on {said}.")
         extra = [i for i in self.item if i not in new]
-        note = f" {say_list(extra).capitalize()} {'was' if len(extra) == 1 else 'were'} already on it." if extra else ""
+        note = (
+            f" {say_list(extra).capitalize()} {'was' if len(extra) == 1 else 'were'} already on it."
+            if extra
+            else ""
+        )
         return Outcome(f"Added {say_list(new)} to {said}.{note}", actions)
 
 
@@ -141,8 +150,10 @@ class HassListCompleteItem(_ItemIntent):
         found = self._find(ctx)
         if not ctx.dry_run:
             _lists(ctx).complete(self.name, found)
-        return Outcome(f"Checked {found.summary} off your {_title(self.name or '')}.",
-                       [_action("list_complete", self.name, found.summary, ctx)])
+        return Outcome(
+            f"Checked {found.summary} off your {_title(self.name or '')}.",
+            [_action("list_complete", self.name, found.summary, ctx)],
+        )
 
 
 @register
@@ -154,8 +165,10 @@ class HassListRemoveItem(_ItemIntent):
         found = self._find(ctx)
         if not ctx.dry_run:
             _lists(ctx).remove(self.name, found)
-        return Outcome(f"Removed {found.summary} from your {_title(self.name or '')}.",
-                       [_action("list_remove", self.name, found.summary, ctx)])
+        return Outcome(
+            f"Removed {found.summary} from your {_title(self.name or '')}.",
+            [_action("list_remove", self.name, found.summary, ctx)],
+        )
 
 
 @register

@@ -14,8 +14,7 @@ from typing import Any, ClassVar, Self
 from pydantic import Field
 
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError
-from .schema import Usage
+from .schema import Context, Intent, Outcome, SlotError, Usage
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,8 @@ _ROOM = re.compile(
 )
 _DESCRIBED = re.compile(
     r"(?:(?:the|my|our|some|all|all the|all of)\s+)?(?:(?:favou?rite|top rated|newest|latest|new|best|greatest|"
-    r"popular)\s+)*(?:(songs?|tracks?|music|albums?)\s+by|(audio ?books?|podcasts?)\s+(?:by|of))\s+")
+    r"popular)\s+)*(?:(songs?|tracks?|music|albums?)\s+by|(audio ?books?|podcasts?)\s+(?:by|of))\s+"
+)
 _CLASS_TO_KIND = {"artist": "artist", "album": "album", "track": "title", "playlist": "playlist"}
 
 
@@ -50,7 +50,9 @@ def _service(ctx: Context) -> Any:
 
 
 def _ringing(ctx: Context) -> bool:
-    return any(a.state == "ringing" for a in ctx.store.alarms()) or any(t.state == "ringing" for t in ctx.store.timers())
+    return any(a.state == "ringing" for a in ctx.store.alarms()) or any(
+        t.state == "ringing" for t in ctx.store.timers()
+    )
 
 
 def _unreachable(svc: Any, config: Any, exc: Exception) -> Outcome:
@@ -110,7 +112,11 @@ class PlayerIntent(Intent):
                 if not (player and player.now_playing()):
                     return Outcome("There's nothing to resume.")
             elif state == "stopped" or (command == "pause" and state == "paused"):
-                return Outcome(NOTHING_PLAYING if command != "pause" or state == "stopped" else "The music is already paused.")
+                return Outcome(
+                    NOTHING_PLAYING
+                    if command != "pause" or state == "stopped"
+                    else "The music is already paused."
+                )
             if not ctx.dry_run:
                 getattr(player, command)()
         except Exception as e:  # PlayerError, OSError, a backend's own errors
@@ -121,28 +127,45 @@ class PlayerIntent(Intent):
 @register
 class HassMediaSearchAndPlay(PlayerIntent):
     intent: ClassVar[str] = "HassMediaSearchAndPlay"
-    usage: ClassVar[Usage] = Usage("play music", "Play some jazz.", ("music", "song", "songs", "radio", "play", "volume", "podcast"), needs="media")
-    description: ClassVar[str] = "Searches the music library (artist, album, song, genre, mood, playlist, radio station) and plays it."
+    usage: ClassVar[Usage] = Usage(
+        "play music",
+        "Play some jazz.",
+        ("music", "song", "songs", "radio", "play", "volume", "podcast"),
+        needs="media",
+    )
+    description: ClassVar[str] = (
+        "Searches the music library (artist, album, song, genre, mood, playlist, radio station) and plays it."
+    )
 
-    search_query: str = Field("", description="What to play, e.g. 'abbey road by the beatles', 'jazz', 'my workout playlist'")
+    search_query: str = Field(
+        "", description="What to play, e.g. 'abbey road by the beatles', 'jazz', 'my workout playlist'"
+    )
     media_class: str | None = Field(None, description="artist, album, track, playlist (optional)")
     shuffle: bool = False
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         query = str(slots.get("search_query") or "").strip()
-        query = re.sub(r"\s+(?:(?:right )?now|again|next|please|for me|on shuffle|shuffled|at random|randomly)$", "", query)
+        query = re.sub(
+            r"\s+(?:(?:right )?now|again|next|please|for me|on shuffle|shuffled|at random|randomly)$",
+            "",
+            query,
+        )
         query = re.sub(r"^(?:some|a bit of|a little|me|me some|for me)\s+", "", query)
-        query = re.sub(r"\s+and (?:then )?(?:play|shuffle|queue|start)\b.*$", "", query)  # "eminem and play with shuffle"
+        query = re.sub(
+            r"\s+and (?:then )?(?:play|shuffle|queue|start)\b.*$", "", query
+        )  # "eminem and play with shuffle"
         query = re.sub(r"^(?:of|by)\s+", "", query)  # "(the podcast) of barack obama"
         query = re.sub(r"^(?:the\s+)?(?:\w+\s+)?episode\s+of\s+", "", query)  # "the 7th episode of the daily"
-        genre = re.fullmatch(r"(?:(?:some|the)\s+)?(?:music|songs?|tracks?)\s+(?:from|of|in)\s+the\s+(.+?)\s+genre", query)
+        genre = re.fullmatch(
+            r"(?:(?:some|the)\s+)?(?:music|songs?|tracks?)\s+(?:from|of|in)\s+the\s+(.+?)\s+genre", query
+        )
         if genre:  # "music from the jazz genre"
             query = genre.group(1)
         # "my favourite song by bruno mars", "the newest album by jay z": search the artist
         said = _DESCRIBED.match(query)
         if said:
-            query = query[said.end():]
+            query = query[said.end() :]
             if said.group(1) and not slots.get("media_class"):
                 slots["media_class"] = "artist"
         where = re.fullmatch(r"(.+?) (in|on|through) (?:the |my |our )?(.+)", query)
@@ -167,7 +190,9 @@ class HassMediaSearchAndPlay(PlayerIntent):
         query = self.search_query
         everything = bool(_ANYTHING.match(query.lower())) and not self.media_class
         learned = ""
-        if everything and re.search(r"\b(?:my|usual|favou?rites?)\b", ctx.text):  # "play my music": what they like
+        if everything and re.search(
+            r"\b(?:my|usual|favou?rites?)\b", ctx.text
+        ):  # "play my music": what they like
             from .preferences import liked_music
 
             liked = liked_music(ctx)
@@ -188,8 +213,16 @@ class HassMediaSearchAndPlay(PlayerIntent):
                 return Outcome("Your music library is empty; put music in the folder set as media.music_dir.")
             return Outcome(f"I couldn't find anything called {query} in your music.")
         matched = "your music" if everything else result.describe()
-        action = self.action(svc, config, "play", query=query, matched=matched, kind=result.kind,
-                             tracks=len(result.tracks), shuffle=shuffle)
+        action = self.action(
+            svc,
+            config,
+            "play",
+            query=query,
+            matched=matched,
+            kind=result.kind,
+            tracks=len(result.tracks),
+            shuffle=shuffle,
+        )
         if not ctx.dry_run:
             try:
                 svc.player(config).play(result, shuffle=shuffle)
@@ -200,10 +233,14 @@ class HassMediaSearchAndPlay(PlayerIntent):
 
                 store = store_of(ctx)
                 if store is not None:
-                    store.played(query)  # to learn a liking from (conservatively: see preferences.LEARN_AFTER)
+                    store.played(
+                        query
+                    )  # to learn a liking from (conservatively: see preferences.LEARN_AFTER)
         where = f" in the {config.area}" if config and config.area and (self.area or self.name) else ""
-        return Outcome(f"Playing {matched}{learned}{', shuffled' if shuffle and not everything else ''}{where}.",
-                       [action])
+        return Outcome(
+            f"Playing {matched}{learned}{', shuffled' if shuffle and not everything else ''}{where}.",
+            [action],
+        )
 
 
 @register
@@ -283,7 +320,9 @@ class HassSetVolume(VolumeIntent):
 @register
 class HassSetVolumeRelative(VolumeIntent):
     intent: ClassVar[str] = "HassSetVolumeRelative"
-    description: ClassVar[str] = "Turns the music up or down (by the configured step, or by a number of percent)."
+    description: ClassVar[str] = (
+        "Turns the music up or down (by the configured step, or by a number of percent)."
+    )
 
     volume_step: str | int = Field(..., description="'up', 'down', or a signed change in percent")
 
@@ -312,7 +351,9 @@ class HassSetVolumeRelative(VolumeIntent):
 class MuteIntent(PlayerIntent):
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
-        if _ringing(ctx) and not (slots.get("name") or slots.get("area") or re.search(r"\b(?:music|tv|radio|speakers?)\b", text)):
+        if _ringing(ctx) and not (
+            slots.get("name") or slots.get("area") or re.search(r"\b(?:music|tv|radio|speakers?)\b", text)
+        ):
             raise SlotError("an alarm or timer rings: a bare 'mute' means that")  # StopAlarm takes it
         return super().from_slots(slots, text, ctx)
 

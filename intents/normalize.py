@@ -18,11 +18,23 @@ _LEADING_FILLER = re.compile(
     r"now|and|please|just|olly|siri|alexa|google|jarvis|computer|assistant|nabu|okay nabu|ok nabu|"
     r"hey jarvis|hey mycroft|mycroft)\b[\s,]*)+"
 )
-_TRAILING_FILLER = re.compile(r"(?:[\s,]+(?:please|thanks|thank you|thank you very much|for me|now please))+$")
+_TRAILING_FILLER = re.compile(
+    r"(?:[\s,]+(?:please|thanks|thank you|thank you very much|for me|now please))+$"
+)
 _FILLER_ANYWHERE = re.compile(r"\b(?:um+|uh+|erm|uhm+)\b")
 
 # Phrases where "one" is not a number; protected from text2num by a placeholder word.
-_PROTECT = ["no one", "this one", "that one", "which one", "the one", "one of", "anyone", "someone", "everyone"]
+_PROTECT = [
+    "no one",
+    "this one",
+    "that one",
+    "which one",
+    "the one",
+    "one of",
+    "anyone",
+    "someone",
+    "everyone",
+]
 _PLACEHOLDER = "zzprotect{}zz"
 
 _NUMBER_WORD = (
@@ -109,7 +121,11 @@ def normalize(text: str) -> str:
     t = re.sub(r"\bwhether\b(?! (?:it|i|you|we|they|he|she|or|to|there|this|that)\b)", "weather", t)
     t = re.sub(r"^(?:them|then) (?=(?:the|all|my|our) )", "dim ", t)
     t = re.sub(r"\blike (colou?rs?)\b", r"light \1", t)
-    t = re.sub(r"^place (?=(?:turn|set|play|put|stop|start|switch|make|dim|tell|show|add|cancel|remind)\b)", "please ", t)
+    t = re.sub(
+        r"^place (?=(?:turn|set|play|put|stop|start|switch|make|dim|tell|show|add|cancel|remind)\b)",
+        "please ",
+        t,
+    )
     t = _FILLER_ANYWHERE.sub(" ", t)
     t = re.sub(r"\s+", " ", t).strip()
     t = _LEADING_FILLER.sub("", t)
@@ -123,7 +139,9 @@ def normalize(text: str) -> str:
     t = t.replace("zzsecondzz", "second")
     for i, phrase in enumerate(_PROTECT):
         t = t.replace(_PLACEHOLDER.format(i), phrase)
-    t = re.sub(r"(?<=\d)-(?=\d)", " ", t)  # "twenty-five" leftovers (linear: no backtracking on long digit runs)
+    t = re.sub(
+        r"(?<=\d)-(?=\d)", " ", t
+    )  # "twenty-five" leftovers (linear: no backtracking on long digit runs)
 
     for pattern, repl in _WORD_FRACTIONS:
         t = re.sub(pattern, repl, t)
@@ -139,7 +157,11 @@ def normalize(text: str) -> str:
     )
     t = re.sub(r"\b(\d{1,2}) oh (\d)\b", r"\1:0\2", t)  # "7 oh 5"
     # "730 am", "at 1030", "for 130": three or four digits where a clock time is expected
-    t = re.sub(r"((?:at|for|by|until|till) )(\d{3,4})( am| pm|(?= tomorrow| today| tonight| on| in the| every|$))", _clock_from_digits, t)
+    t = re.sub(
+        r"((?:at|for|by|until|till) )(\d{3,4})( am| pm|(?= tomorrow| today| tonight| on| in the| every|$))",
+        _clock_from_digits,
+        t,
+    )
     t = re.sub(r"()(\d{3,4})( am| pm)", _clock_from_digits, t)
     t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1\2", t)
     return re.sub(r"\s+", " ", t).strip()

@@ -17,7 +17,8 @@ Continuations are registered by the intent modules with ``@continuation("name")`
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .conversation import Choice, Question
 from .normalize import normalize
@@ -26,16 +27,41 @@ from .schema import Context, Outcome
 Continuation = Callable[[Context, dict[str, Any]], Outcome]
 CONTINUATIONS: dict[str, Continuation] = {}
 
-YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|correct|affirmative|do it|go ahead|"
-                 r"please do|i am sure|i'm sure|of course|absolutely|definitely|right|alright|all right)"
-                 r"(?:[\s,]+(?:please|do it|go ahead|i'?m sure|i am sure|thanks|thank you|confirm|sure))*$")
-NO = re.compile(r"^(?:no|nope|nah|cancel|stop|abort|don'?t|do not|never ?mind|forget it|no thanks|no thank you|"
-                r"not now|leave it|neither|none|none of them)(?:[\s,]+(?:thanks|thank you|don'?t|do not|cancel|"
-                r"leave it|never ?mind))*$")
-_ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2, "three": 2,
-             "fourth": 3, "4th": 3, "four": 3, "fifth": 4, "5th": 4, "five": 4, "last": -1, "latter": -1, "former": 0, "other": -1}
-_FILLER = re.compile(r"^(?:(?:the|a|an|um|uh|er|oh|well|in|at|for|to|it's|its|it is|i mean|i said|make it|"
-                     r"how about|let's say|lets say)\s+)+|\s+(?:one|please|thanks|thank you)$")
+YES = re.compile(
+    r"^(?:yes|yeah|yep|yup|sure|ok|okay|confirm(?:ed)?|correct|affirmative|do it|go ahead|"
+    r"please do|i am sure|i'm sure|of course|absolutely|definitely|right|alright|all right)"
+    r"(?:[\s,]+(?:please|do it|go ahead|i'?m sure|i am sure|thanks|thank you|confirm|sure))*$"
+)
+NO = re.compile(
+    r"^(?:no|nope|nah|cancel|stop|abort|don'?t|do not|never ?mind|forget it|no thanks|no thank you|"
+    r"not now|leave it|neither|none|none of them)(?:[\s,]+(?:thanks|thank you|don'?t|do not|cancel|"
+    r"leave it|never ?mind))*$"
+)
+_ORDINALS = {
+    "first": 0,
+    "1st": 0,
+    "one": 0,
+    "second": 1,
+    "2nd": 1,
+    "two": 1,
+    "third": 2,
+    "3rd": 2,
+    "three": 2,
+    "fourth": 3,
+    "4th": 3,
+    "four": 3,
+    "fifth": 4,
+    "5th": 4,
+    "five": 4,
+    "last": -1,
+    "latter": -1,
+    "former": 0,
+    "other": -1,
+}
+_FILLER = re.compile(
+    r"^(?:(?:the|a|an|um|uh|er|oh|well|in|at|for|to|it's|its|it is|i mean|i said|make it|"
+    r"how about|let's say|lets say)\s+)+|\s+(?:one|please|thanks|thank you)$"
+)
 
 
 def continuation(name: str) -> Callable[[Continuation], Continuation]:
@@ -62,7 +88,9 @@ def said(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
-def answer(question: Question, text: str, ctx: Context, understand: Callable[[str], Any | None]) -> Any | None:
+def answer(
+    question: Question, text: str, ctx: Context, understand: Callable[[str], Any | None]
+) -> Any | None:
     """The outcome of ``text`` as the answer to ``question``, or None when it is no answer.
     ``understand(request)`` recognises and runs a request, returning None when nothing fits."""
     words = said(text)
@@ -77,7 +105,9 @@ def answer(question: Question, text: str, ctx: Context, understand: Callable[[st
         outcome.slots = {"answer": "yes"}
         return outcome
     if question.kind == "choose":
-        choice = pick(words, question.choices) or pick(said(normalize(text)), question.choices)  # "eight thirty"
+        choice = pick(words, question.choices) or pick(
+            said(normalize(text)), question.choices
+        )  # "eight thirty"
         if choice is None:
             return None
         return _resume(question, ctx, {**question.data, **choice.data})
@@ -110,18 +140,20 @@ def pick(words: str, choices: list[Choice]) -> Choice | None:
     digits = re.findall(r"\d+", bare)
     if digits:
         key = [int(d) for d in digits]
-        hits = [c for c in choices if [int(d) for d in re.findall(r"\d+", c.label)][:len(key)] == key]
+        hits = [c for c in choices if [int(d) for d in re.findall(r"\d+", c.label)][: len(key)] == key]
         if len(hits) != 1 and len(key) == 1:  # "8" for "8:30"
             hits = [c for c in choices if (re.findall(r"\d+", c.label) or [""])[0] == digits[0]]
         return hits[0] if len(hits) == 1 else None
     named = set(bare.split())  # "the one upstairs": a word only one choice has
     own = [set(said(c.label).split()) for c in choices]
-    hits = [c for i, c in enumerate(choices) if named & (own[i] - set().union(*own[:i], *own[i + 1:]))]
+    hits = [c for i, c in enumerate(choices) if named & (own[i] - set().union(*own[:i], *own[i + 1 :]))]
     if len(hits) == 1:
         return hits[0]
     from rapidfuzz import fuzz
 
-    scored = sorted(((fuzz.partial_ratio(bare, said(c.label)), i) for i, c in enumerate(choices)), reverse=True)
+    scored = sorted(
+        ((fuzz.partial_ratio(bare, said(c.label)), i) for i, c in enumerate(choices)), reverse=True
+    )
     if scored[0][0] >= 85 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return choices[scored[0][1]]
     return None

@@ -24,8 +24,13 @@ from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
 
 KEYS = ("name", "music", "units", "city", "wake")
-SAY = {"name": "your name", "music": "your music", "units": "your unit", "city": "your city",
-       "wake": "your usual wake-up time"}
+SAY = {
+    "name": "your name",
+    "music": "your music",
+    "units": "your unit",
+    "city": "your city",
+    "wake": "your usual wake-up time",
+}
 LEARN_AFTER = 3  # plays of one search before it counts as liked (when no liking was said)
 
 SCHEMA = """
@@ -50,7 +55,9 @@ class Preferences:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a stated preference is a promise: on disk before the answer
+        self._db.execute(
+            "PRAGMA synchronous=FULL"
+        )  # a stated preference is a promise: on disk before the answer
         self._db.executescript(SCHEMA)
         self._lock = threading.RLock()
 
@@ -76,8 +83,10 @@ class Preferences:
         if key not in KEYS:
             raise KeyError(f"unknown preference {key!r}; known: {', '.join(KEYS)}")
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO preferences (key, value, said, at) VALUES (?, ?, ?, ?)",
-                             (key, json.dumps(value), said, time.time()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO preferences (key, value, said, at) VALUES (?, ?, ?, ?)",
+                (key, json.dumps(value), said, time.time()),
+            )
 
     def forget(self, key: str | None = None) -> int:
         """Forget one preference, or all of them and the play history; returns how many were kept."""
@@ -90,12 +99,15 @@ class Preferences:
 
     def played(self, query: str) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO plays (query, at) VALUES (?, ?)", (query.lower().strip(), time.time()))
+            self._db.execute(
+                "INSERT INTO plays (query, at) VALUES (?, ?)", (query.lower().strip(), time.time())
+            )
 
     def most_played(self) -> tuple[str, int] | None:
         with self._lock:
-            row = self._db.execute("SELECT query, COUNT(*) n FROM plays GROUP BY query ORDER BY n DESC, MAX(at) DESC "
-                                   "LIMIT 1").fetchone()
+            row = self._db.execute(
+                "SELECT query, COUNT(*) n FROM plays GROUP BY query ORDER BY n DESC, MAX(at) DESC LIMIT 1"
+            ).fetchone()
         return (row[0], row[1]) if row else None
 
 
@@ -139,8 +151,14 @@ def describe(prefs: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-_UNITS = {"fahrenheit": "imperial", "imperial": "imperial", "freedom units": "imperial", "celsius": "metric",
-          "centigrade": "metric", "metric": "metric"}
+_UNITS = {
+    "fahrenheit": "imperial",
+    "imperial": "imperial",
+    "freedom units": "imperial",
+    "celsius": "metric",
+    "centigrade": "metric",
+    "metric": "metric",
+}
 _VAGUE = re.compile(r"^(?:it|that|this|them|you|him|her|to|a|an|the|some|something|anything|everything)\b")
 _NOT_A_VALUE = re.compile(r"\b(?:turn|set|play|stop|timer|alarm|light|lights|weather|remind|what|when|how)\b")
 
@@ -148,8 +166,10 @@ _NOT_A_VALUE = re.compile(r"\b(?:turn|set|play|stop|timer|alarm|light|lights|wea
 @register
 class SetPreference(Intent):
     intent: ClassVar[str] = "SetPreference"
-    description: ClassVar[str] = ("Remembers something about the user: name, music they like, units (Fahrenheit or "
-                                  "Celsius), home city, usual wake-up time")
+    description: ClassVar[str] = (
+        "Remembers something about the user: name, music they like, units (Fahrenheit or "
+        "Celsius), home city, usual wake-up time"
+    )
 
     key: Literal["name", "music", "units", "city", "wake"] = Field(description="What the user told")
     value: str = Field(description="e.g. 'Ana', 'jazz', 'imperial' / 'metric', 'Lyon', '6:30 on weekdays'")
@@ -157,7 +177,11 @@ class SetPreference(Intent):
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         key = str(slots.get("key") or "")
-        value = re.sub(r"\s+(?:please|thanks|thank you|from now on|now|instead)$", "", str(slots.get("value") or "").strip())
+        value = re.sub(
+            r"\s+(?:please|thanks|thank you|from now on|now|instead)$",
+            "",
+            str(slots.get("value") or "").strip(),
+        )
         if key == "name" and re.match(r"^(?:at )?\d", value):  # "call me at 6:30 on weekdays"
             key, value = "wake", re.sub(r"^at ", "", value)
         if key == "units":
@@ -177,9 +201,13 @@ class SetPreference(Intent):
         if not ctx.dry_run:
             store.set(self.key, value, ctx.text)
         action = {"type": "preference_set", "key": self.key, "value": value}
-        says = {"name": f"Nice to meet you, {value}.", "music": f"Got it, you like {value}.",
-                "units": f"Okay, I'll use {'Fahrenheit' if value == 'imperial' else 'Celsius'}.",
-                "city": f"Got it, your city is {value}.", "wake": f"Got it, you get up at {value}."}[self.key]
+        says = {
+            "name": f"Nice to meet you, {value}.",
+            "music": f"Got it, you like {value}.",
+            "units": f"Okay, I'll use {'Fahrenheit' if value == 'imperial' else 'Celsius'}.",
+            "city": f"Got it, your city is {value}.",
+            "wake": f"Got it, you get up at {value}.",
+        }[self.key]
         return Outcome(says, [action])
 
 
@@ -188,7 +216,9 @@ class ForgetPreferences(Intent):
     intent: ClassVar[str] = "ForgetPreferences"
     description: ClassVar[str] = "Forgets what the user told about themselves (all, or one thing)"
 
-    key: Literal["name", "music", "units", "city", "wake"] | None = Field(None, description="Only this; unset = all")
+    key: Literal["name", "music", "units", "city", "wake"] | None = Field(
+        None, description="Only this; unset = all"
+    )
 
     def handle(self, ctx: Context) -> Outcome:
         store = store_of(ctx)
@@ -208,10 +238,14 @@ class ListPreferences(Intent):
     def handle(self, ctx: Context) -> Outcome:
         store = store_of(ctx)
         prefs = store.all() if store is not None else {}
-        known = [f"{SAY[k].replace('your ', 'your ', 1)} is {_spoken(k, v)}" for k, v in prefs.items() if k in SAY]
+        known = [
+            f"{SAY[k].replace('your ', 'your ', 1)} is {_spoken(k, v)}" for k, v in prefs.items() if k in SAY
+        ]
         if not known:
             return Outcome("You haven't told me anything about yourself yet.")
-        return Outcome("I know that " + ", ".join(known[:-1]) + (" and " if len(known) > 1 else "") + known[-1] + ".")
+        return Outcome(
+            "I know that " + ", ".join(known[:-1]) + (" and " if len(known) > 1 else "") + known[-1] + "."
+        )
 
 
 def _spoken(key: str, value: Any) -> str:

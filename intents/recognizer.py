@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from hassil import Intents, TextSlotList, recognize_ranked
@@ -90,8 +91,13 @@ class TemplateRecognizer:
         """``context`` (e.g. ``{"area": "Kitchen"}``) fills HA templates that need it ("lights off")."""
         if not text:
             return []
-        results = recognize_ranked(text, self.intents, slot_lists=self.slot_lists, language=self.language,
-                                   intent_context=context or None)
+        results = recognize_ranked(
+            text,
+            self.intents,
+            slot_lists=self.slot_lists,
+            language=self.language,
+            intent_context=context or None,
+        )
         out = []
         for r in results:
             slots = {name: (e.value if e.value is not None else e.text) for name, e in r.entities.items()}

@@ -9,8 +9,18 @@ from typing import TypeVar
 from .schema import Intent
 
 # Modules that define intents. Add yours here (and its templates under sentences/).
-INTENT_MODULES = ["intents.timers", "intents.alarms", "intents.clock", "intents.media", "intents.weather",
-                  "intents.devices", "intents.reminders", "intents.lists", "intents.help", "intents.preferences"]
+INTENT_MODULES = [
+    "intents.timers",
+    "intents.alarms",
+    "intents.clock",
+    "intents.media",
+    "intents.weather",
+    "intents.devices",
+    "intents.reminders",
+    "intents.lists",
+    "intents.help",
+    "intents.preferences",
+]
 
 _REGISTRY: dict[str, type[Intent]] = {}
 T = TypeVar("T", bound=type[Intent])

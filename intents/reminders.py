@@ -17,13 +17,41 @@ from .store import AlarmRow
 from .timeparse import WEEKDAYS, When, next_occurrence, parse_when, say_date, say_list, say_time
 
 # Words that may start the time part at the end of a reminder ("call mom | at 5").
-_WHEN_START = {"at", "on", "in", "every", "each", "tomorrow", "today", "tonight", "this", "next", "by", "daily",
-               "weekdays", "weekends", *WEEKDAYS, *(d + "s" for d in WEEKDAYS)}
+_WHEN_START = {
+    "at",
+    "on",
+    "in",
+    "every",
+    "each",
+    "tomorrow",
+    "today",
+    "tonight",
+    "this",
+    "next",
+    "by",
+    "daily",
+    "weekdays",
+    "weekends",
+    *WEEKDAYS,
+    *(d + "s" for d in WEEKDAYS),
+}
 _CONNECTORS = {"to", "that", "about", "of", "for", "i", "me"}
 _PART_OF_DAY_HOUR = {"morning": 9, "afternoon": 15, "evening": 19, "night": 21}
 DEFAULT_HOUR = 9  # "remind me tomorrow to ...": 9 AM
-_PRONOUNS = {"my": "your", "me": "you", "i": "you", "myself": "yourself", "mine": "yours", "i'm": "you're",
-             "am": "are", "i'll": "you'll", "i've": "you've", "we": "you", "our": "your", "us": "you"}
+_PRONOUNS = {
+    "my": "your",
+    "me": "you",
+    "i": "you",
+    "myself": "yourself",
+    "mine": "yours",
+    "i'm": "you're",
+    "am": "are",
+    "i'll": "you'll",
+    "i've": "you've",
+    "we": "you",
+    "our": "your",
+    "us": "you",
+}
 _BAD_TIME = re.compile(r"\b(?:at|in|on|by|for)\s+(?:\S*\d\S*)(?:\s+\S+)?$")
 
 
@@ -85,15 +113,21 @@ def _action(kind: str, row: AlarmRow, **extra: Any) -> dict[str, Any]:
 @register
 class SetReminder(Intent):
     intent: ClassVar[str] = "SetReminder"
-    description: ClassVar[str] = ("Reminds the user of something (a message spoken when due) at a time, after a delay, "
-                                  "or repeating on weekdays.")
-    usage: ClassVar[Usage] = Usage("remind you of things", "Remind me to call mom at 5 PM.", ("remind", "reminder"))
+    description: ClassVar[str] = (
+        "Reminds the user of something (a message spoken when due) at a time, after a delay, "
+        "or repeating on weekdays."
+    )
+    usage: ClassVar[Usage] = Usage(
+        "remind you of things", "Remind me to call mom at 5 PM.", ("remind", "reminder")
+    )
 
     message: str | None = Field(None, description="What to remind of, as an instruction: 'call mom'")
     time: str | None = Field(None, description="Time of day, 24 h 'HH:MM'", pattern=r"^\d{2}:\d{2}$")
     date: dt.date | None = Field(None, description="Date 'YYYY-MM-DD' for a one-off reminder")
     repeat: list[str] = Field(default_factory=list, description="Weekday names the reminder repeats on")
-    delay_s: int | None = Field(None, ge=1, le=366 * 86400, description="Seconds from now, for 'in 20 minutes'")
+    delay_s: int | None = Field(
+        None, ge=1, le=366 * 86400, description="Seconds from now, for 'in 20 minutes'"
+    )
     _unclear: str | None = PrivateAttr(None)  # a time that was said but not understood ("at 37:99")
 
     @field_validator("repeat")
@@ -115,7 +149,11 @@ class SetReminder(Intent):
         unclear = None
         if message and not when and (bad := _BAD_TIME.search(message)):
             unclear, message = bad.group(0), message[: bad.start()].strip() or None
-        if parsed.hour is None and parsed.relative is None and (parsed.date or parsed.repeat or parsed.part_of_day):
+        if (
+            parsed.hour is None
+            and parsed.relative is None
+            and (parsed.date or parsed.repeat or parsed.part_of_day)
+        ):
             parsed.hour = _PART_OF_DAY_HOUR.get(parsed.part_of_day or "", DEFAULT_HOUR)
             if parsed.date == ctx.now.date() and not parsed.part_of_day:
                 parsed.hour = None  # "remind me today": no sensible default; ask
@@ -140,25 +178,42 @@ class SetReminder(Intent):
     def handle(self, ctx: Context) -> Outcome:
         what = f" to {self.message}" if self.message else ""
         if self._unclear:
-            return Outcome(f"Sorry, I didn't understand the time '{self._unclear}'. "
-                           f"Try, for example: remind me{what or ' to call mom'} at 5 PM.")
+            return Outcome(
+                f"Sorry, I didn't understand the time '{self._unclear}'. "
+                f"Try, for example: remind me{what or ' to call mom'} at 5 PM."
+            )
         if self.delay_s:
             at = ctx.now + dt.timedelta(seconds=self.delay_s)
         elif self.time:
             hour, minute = map(int, self.time.split(":"))
             at = next_occurrence(dt.time(hour, minute), ctx.now, self.date, self.repeat)
         else:
-            return Outcome(f"When should I remind you{what}?" if what else "What should I remind you of, and when?")
+            return Outcome(
+                f"When should I remind you{what}?" if what else "What should I remind you of, and when?"
+            )
         if at <= ctx.now:
-            return Outcome(f"{say_time(at)} {say_date(at.date(), ctx.now.date())} has already passed; "
-                           "I can only remind you of something in the future.")
-        row = AlarmRow(0, self.message, at.strftime("%H:%M"), None if self.repeat else at.date().isoformat(),
-                       self.repeat, at.timestamp(), "scheduled", ctx.now.timestamp(), kind="reminder")
+            return Outcome(
+                f"{say_time(at)} {say_date(at.date(), ctx.now.date())} has already passed; "
+                "I can only remind you of something in the future."
+            )
+        row = AlarmRow(
+            0,
+            self.message,
+            at.strftime("%H:%M"),
+            None if self.repeat else at.date().isoformat(),
+            self.repeat,
+            at.timestamp(),
+            "scheduled",
+            ctx.now.timestamp(),
+            kind="reminder",
+        )
         if not ctx.dry_run:
             ctx.store.add_alarm(row)
         when = describe(row, ctx.now).removeprefix(f"{row.name} at " if row.name else "a reminder at ")
-        return Outcome(f"Reminder set for {when}" + (f": {self.message}." if self.message else "."),
-                       [_action("reminder_set", row, at=at.isoformat(), repeat=self.repeat)])
+        return Outcome(
+            f"Reminder set for {when}" + (f": {self.message}." if self.message else "."),
+            [_action("reminder_set", row, at=at.isoformat(), repeat=self.repeat)],
+        )
 
 
 class ReminderFilter(AlarmFilter):
@@ -167,7 +222,9 @@ class ReminderFilter(AlarmFilter):
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         said = f"{slots.pop('when', '') or ''} {slots.pop('name', '') or ''}"
-        words = [w for w in said.split() if w not in {"reminder", "reminders", "remainder", "remainders", "about"}]
+        words = [
+            w for w in said.split() if w not in {"reminder", "reminders", "remainder", "remainders", "about"}
+        ]
         intent = super().from_slots({"when": " ".join(words)}, text, ctx)
         intent.all = bool(re.search(r"\b(?:all|every|each|any)\b|\breminders\b", text))
         return intent
@@ -177,7 +234,9 @@ class ReminderFilter(AlarmFilter):
 
         said = [w for w in (self.name or "").lower().split() if w not in ("to", "the", "my", "a")]
         message = (row.name or "").lower().split()
-        return all(any(fuzz.ratio(w.removesuffix("s"), m.removesuffix("s")) >= 80 for m in message) for w in said)
+        return all(
+            any(fuzz.ratio(w.removesuffix("s"), m.removesuffix("s")) >= 80 for m in message) for w in said
+        )
 
 
 @register
@@ -214,14 +273,19 @@ class CancelReminder(ReminderFilter):
         said = self.said()
         rows = self.select(ctx.store.reminders(), ctx.now)
         if not rows:
-            return Outcome(f"You have no reminder{' ' + said if said else 's'} to cancel."
-                           .replace("reminder ", "reminder about " if self.name else "reminder ", 1))
+            return Outcome(
+                f"You have no reminder{' ' + said if said else 's'} to cancel.".replace(
+                    "reminder ", "reminder about " if self.name else "reminder ", 1
+                )
+            )
         if len(rows) > 1 and not self.all and not said:
             return Outcome("Which reminder? You have " + say_list([describe(r, ctx.now) for r in rows]) + ".")
         if not ctx.dry_run:
             for row in rows:
                 ctx.store.delete_alarm(row.id)
         if len(rows) == 1:
-            return Outcome(f"Cancelled the reminder: {describe(rows[0], ctx.now)}.",
-                           [_action("reminder_cancel", rows[0])])
+            return Outcome(
+                f"Cancelled the reminder: {describe(rows[0], ctx.now)}.",
+                [_action("reminder_cancel", rows[0])],
+            )
         return Outcome(f"Cancelled {len(rows)} reminders.", [_action("reminder_cancel", r) for r in rows])

@@ -43,7 +43,11 @@ class Scheduler:
                 else:
                     timer.state, timer.fired_at = "ringing", ts
                     self.store.save_timer(timer)
-                events.append(TimerFinished(timer.id, timer.name, timer.duration_s, timer.end_at, ts - timer.end_at, timer.command))
+                events.append(
+                    TimerFinished(
+                        timer.id, timer.name, timer.duration_s, timer.end_at, ts - timer.end_at, timer.command
+                    )
+                )
             elif timer.state == "ringing" and (timer.fired_at or ts) + timeout <= ts:
                 self.store.delete_timer(timer.id)
         for alarm in self.store.alarms(kind=None):  # reminders ring like alarms, with their message

@@ -34,7 +34,7 @@ class Context:
 
     @property
     def tz(self) -> dt.tzinfo:
-        return self.now.tzinfo or dt.timezone.utc
+        return self.now.tzinfo or dt.UTC
 
 
 @dataclass

@@ -11,7 +11,8 @@ names, areas), capped at 1, and 0 for any word from a domain the assistant does 
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
 
 import yaml
 
@@ -20,7 +21,8 @@ from .media import _GAME  # "play chess with me": never music, never anything we
 DEFAULT_THRESHOLD = 0.5
 
 # Function words and fillers: they say nothing about scope.
-_STOP = set("""
+_STOP = set(
+    """
 a about above after again against all am an and any are as at be been before being below between both but by can
 could did do does doing don't down during each few for from further had has have having he her here hers herself him
 himself his how i i'd i'll i'm i've if in into is it it's its itself just let let's me more most my myself no nor
@@ -28,16 +30,19 @@ not now of off on once only or other our ours ourselves out over own please same
 thanks that that's the their theirs them themselves then there these they this those through to too under until up
 very was we were what what's when where which while who whom why will with would you your yours yourself hey okay ok
 yes yeah well um uh oh right also maybe like want wanna gonna need could would should tell give get make
-""".split())
+""".split()
+)
 # Words of domains the assistant does not serve: any one of them and the request is out of scope.
-_FOREIGN = set("""
+_FOREIGN = set(
+    """
 calendar calendars email
 emails mail inbox message messages text texts sms call calls phone dial contact contacts order purchase
 cart recipe recipes cook cooking joke jokes stock stocks price prices currency exchange
 translate translation define definition spell spelling tweet twitter facebook post uber taxi lyft
 flight flights train trains ticket tickets hotel booking book restaurant restaurants takeaway pizza delivery
 wikipedia birthday anniversary game games quiz convert conversion
-""".split())
+""".split()
+)
 _WORD = re.compile(r"[a-z][a-z']*")
 
 
@@ -63,7 +68,7 @@ class KeywordGate:
         self.threshold = threshold
 
     @classmethod
-    def from_templates(cls, intent_names: Iterable[str], language: str = "en", **kw: Any) -> "KeywordGate":
+    def from_templates(cls, intent_names: Iterable[str], language: str = "en", **kw: Any) -> KeywordGate:
         from .recognizer import build_data
 
         return cls(template_words(build_data(intent_names, language)), **kw)
@@ -81,7 +86,9 @@ class KeywordGate:
         if any(w in _FOREIGN or w.rstrip("s") in _FOREIGN for w in content) or _GAME.search(text.lower()):
             return 0.0
         known = sum(1 for w in content if w in self.words or w in self.extra or w.rstrip("s") in self.words)
-        return min(1.0, 2 * known / len(content))  # half the words known is plenty ("keep an eye on the eggs, 5 minutes")
+        return min(
+            1.0, 2 * known / len(content)
+        )  # half the words known is plenty ("keep an eye on the eggs, 5 minutes")
 
     def passes(self, text: str) -> bool:
         return self.in_scope(text) >= self.threshold

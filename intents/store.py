@@ -143,7 +143,9 @@ class Store:
             if kind is None:
                 rows = self._db.execute("SELECT * FROM alarms ORDER BY next_at, id").fetchall()
             else:
-                rows = self._db.execute("SELECT * FROM alarms WHERE kind=? ORDER BY next_at, id", (kind,)).fetchall()
+                rows = self._db.execute(
+                    "SELECT * FROM alarms WHERE kind=? ORDER BY next_at, id", (kind,)
+                ).fetchall()
         out = []
         for r in rows:
             d = dict(r)

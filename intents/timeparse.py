@@ -13,17 +13,39 @@ from .schema import Refusal
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = [
-    "january", "february", "march", "april", "may", "june", "july",
-    "august", "september", "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ]
 _MONTH_ABBR = {m[:3]: i + 1 for i, m in enumerate(MONTHS)} | {"sept": 9}
 _WEEKDAY_RE = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?"
 _MONTH_RE = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
 
 _UNIT_SECONDS = {
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
 }
 _DURATION_PART = re.compile(r"(\d+)\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b")
 _NEGATIVE = re.compile(r"(?:\b(?:minus|negative)\s*|-\s*)\d")
@@ -139,14 +161,22 @@ class When:
 
 _TIME_RE = re.compile(r"\b(\d{1,2})(?::(\d{2}))?(?: ?(am|pm)\b)?")
 _PART_OF_DAY = [
-    (re.compile(r"\b(?:in the|this|tomorrow|during the|early in the|early) morning\b|\bmorning\b"), "morning"),
+    (
+        re.compile(r"\b(?:in the|this|tomorrow|during the|early in the|early) morning\b|\bmorning\b"),
+        "morning",
+    ),
     (re.compile(r"\b(?:in the|this|tomorrow) afternoon\b|\bafternoon\b"), "afternoon"),
     (re.compile(r"\b(?:in the|this|tomorrow) evening\b|\bevening\b|\btonight\b"), "evening"),
     (re.compile(r"\b(?:at|tomorrow|last|to) night\b"), "night"),
 ]
 _REPEATS = [
     (re.compile(r"\b(?:every|each) ?day\b|\bdaily\b|\bevery (?:morning|evening|night)\b"), WEEKDAYS),
-    (re.compile(r"\b(?:every |on |during the |all )?week ?days?\b|\bevery work ?day\b|\bmonday (?:to|through|till) friday\b"), WEEKDAYS[:5]),
+    (
+        re.compile(
+            r"\b(?:every |on |during the |all )?week ?days?\b|\bevery work ?day\b|\bmonday (?:to|through|till) friday\b"
+        ),
+        WEEKDAYS[:5],
+    ),
     (re.compile(r"\b(?:every |on |at )?(?:the )?week ?ends?\b"), WEEKDAYS[5:]),
 ]
 _FILLER = set(
@@ -212,8 +242,14 @@ def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
         (r"\btomorrow(?:'s)?\b", lambda m: today + dt.timedelta(days=1)),
         (r"\btoday(?:'s)?\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b", lambda m: today),
         (r"\b(\d{4})-(\d{2})-(\d{2})\b", lambda m: dt.date(int(m[1]), int(m[2]), int(m[3]))),
-        (rf"\b(?:on )?(?:the )?(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH_RE}\b", lambda m: _month_day(m[2], int(m[1]), today)),
-        (rf"\b(?:on )?{_MONTH_RE} (?:the )?(\d{{1,2}})(?:st|nd|rd|th)?\b", lambda m: _month_day(m[1], int(m[2]), today)),
+        (
+            rf"\b(?:on )?(?:the )?(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH_RE}\b",
+            lambda m: _month_day(m[2], int(m[1]), today),
+        ),
+        (
+            rf"\b(?:on )?{_MONTH_RE} (?:the )?(\d{{1,2}})(?:st|nd|rd|th)?\b",
+            lambda m: _month_day(m[1], int(m[2]), today),
+        ),
         (r"\b(?:on )?(?:the )?(\d{1,2})(?:st|nd|rd|th)\b", lambda m: _day_of_month(int(m[1]), today)),
         (rf"\b(?:on |this |next |coming )?{_WEEKDAY_RE}\b", lambda m: _next_weekday(m, today)),
     ]
@@ -230,7 +266,7 @@ def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
                     raise Refusal(f"There is no {month.capitalize()} {int(day)}.") from None
                 continue
             if value is not None:
-                return value, (text[: m.start()] + " " + text[m.end():]).strip()
+                return value, (text[: m.start()] + " " + text[m.end() :]).strip()
     return None, text
 
 
@@ -266,10 +302,12 @@ def parse_when(text: str, now: dt.datetime) -> When:
     w = When()
     t = f" {text} "
     m = re.search(r"\bin (\d+ (?:hours?|minutes?|seconds?)(?: (?:and )?\d+ (?:minutes?|seconds?))*)\b", t)
-    m = m or re.search(r"\b(\d+ (?:hours?|minutes?|seconds?)(?: (?:and )?\d+ (?:minutes?|seconds?))*) from now\b", t)
+    m = m or re.search(
+        r"\b(\d+ (?:hours?|minutes?|seconds?)(?: (?:and )?\d+ (?:minutes?|seconds?))*) from now\b", t
+    )
     if m:
         w.relative = parse_duration(m.group(1))
-        t = t[: m.start()] + " " + t[m.end():]
+        t = t[: m.start()] + " " + t[m.end() :]
     for pattern, days in _REPEATS:
         if pattern.search(t):
             w.repeat = list(days)  # type: ignore[arg-type]
@@ -279,9 +317,13 @@ def parse_when(text: str, now: dt.datetime) -> When:
         m = re.search(rf"\b(?:every|on|each) ((?:{_WEEKDAY_RE}(?:,? (?:and )?)?)+)", t)
         plural = re.findall(rf"\b{_WEEKDAY_RE[:-3]})s\b", t)
         if m:
-            w.repeat = [d for d in WEEKDAYS if d in m.group(1)] if m.group(0).startswith(("every", "each")) or re.search(r"\b\w+days\b", m.group(1)) else []
+            w.repeat = (
+                [d for d in WEEKDAYS if d in m.group(1)]
+                if m.group(0).startswith(("every", "each")) or re.search(r"\b\w+days\b", m.group(1))
+                else []
+            )
             if w.repeat:
-                t = t[: m.start()] + " " + t[m.end():]
+                t = t[: m.start()] + " " + t[m.end() :]
         elif plural:
             w.repeat = [d for d in WEEKDAYS if d in plural]
             t = re.sub(rf"\b{_WEEKDAY_RE[:-3]})s\b", " ", t)
@@ -290,7 +332,14 @@ def parse_when(text: str, now: dt.datetime) -> When:
             w.part_of_day = part
             if "tomorrow" in pattern.search(t).group(0):  # type: ignore[union-attr]
                 t = t.replace("tomorrow", " tomorrow ", 1)
-            t = pattern.sub(lambda m: " tomorrow " if "tomorrow" in m.group(0) else (" tonight " if m.group(0) == "tonight" else " "), t)
+            t = pattern.sub(
+                lambda m: (
+                    " tomorrow "
+                    if "tomorrow" in m.group(0)
+                    else (" tonight " if m.group(0) == "tonight" else " ")
+                ),
+                t,
+            )
             break
     date, t = parse_date(t, now)
     if not w.repeat:
@@ -308,16 +357,26 @@ def parse_when(text: str, now: dt.datetime) -> When:
         hour, minute = int(m.group(1)), int(m.group(2) or 0)
         if hour <= 24 and minute <= 59:
             w.hour, w.minute, w.meridiem = hour % 24, minute, m.group(3)
-            t = t[: m.start()] + " " + t[m.end():]
+            t = t[: m.start()] + " " + t[m.end() :]
     t = re.sub(r"\btonight\b", " ", t)
     w.unknown += [word for word in t.split() if word not in _FILLER]
     return w
 
 
-def next_occurrence(clock: dt.time, now: dt.datetime, date: dt.date | None = None, repeat: list[str] | None = None) -> dt.datetime:
+def next_occurrence(
+    clock: dt.time, now: dt.datetime, date: dt.date | None = None, repeat: list[str] | None = None
+) -> dt.datetime:
     """The next moment (after now) an alarm at ``clock`` rings."""
     if date is not None:
-        return now.replace(year=date.year, month=date.month, day=date.day, hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
+        return now.replace(
+            year=date.year,
+            month=date.month,
+            day=date.day,
+            hour=clock.hour,
+            minute=clock.minute,
+            second=0,
+            microsecond=0,
+        )
     candidate = now.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
     for _ in range(8):
         if candidate > now and (not repeat or WEEKDAYS[candidate.weekday()] in repeat):

@@ -22,7 +22,7 @@ def _clean_name(name: Any) -> str | None:
     text = str(name).strip().lower()
     for prefix in ("the ", "my ", "a ", "an "):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     text = text.removesuffix(" timer").strip()
     if len(text) > MAX_NAME:
         raise SlotError(f"a timer name is at most {MAX_NAME} characters")
@@ -40,7 +40,11 @@ def _seconds(hours: Any = None, minutes: Any = None, seconds: Any = None) -> flo
 def _label(timer: TimerRow) -> str:
     if timer.name:
         return f"{timer.name} timer"
-    return f"{say_duration(timer.duration_s)} timer".replace("s timer", " timer").replace("s and ", " and ").replace("s, ", ", ")
+    return (
+        f"{say_duration(timer.duration_s)} timer".replace("s timer", " timer")
+        .replace("s and ", " and ")
+        .replace("s, ", ", ")
+    )
 
 
 def _with_duration_text(slots: dict[str, Any], key: str = "duration", prefix: str = "") -> dict[str, Any]:
@@ -107,8 +111,12 @@ class TimerTarget(Intent):
             names = say_list([f"{_label(t)} with {say_duration(t.remaining(now))} left" for t in timers])
             say = f"Which timer? You have {len(timers)}: {names}."
             choices = [Choice(_label(t), {"timer_id": t.id}) for t in timers]
-            return Outcome(say, question=Question(say, "choose", "timers.pick", {"intent": self.intent,
-                                                                                "slots": self.slots()}, choices))
+            return Outcome(
+                say,
+                question=Question(
+                    say, "choose", "timers.pick", {"intent": self.intent, "slots": self.slots()}, choices
+                ),
+            )
         return timers[0]
 
 
@@ -133,8 +141,10 @@ def restart_timer(ctx: Context, timer_id: int, seconds: float) -> Outcome:
     timer.duration_s, timer.end_at, timer.remaining_s, timer.state = seconds, now + seconds, None, "running"
     if not ctx.dry_run:
         ctx.store.save_timer(timer)
-    return Outcome(f"{_label(timer).capitalize()} now set for {say_duration(seconds)}.",
-                   [_action("timer_change", timer, duration_s=seconds, remaining_s=seconds)])
+    return Outcome(
+        f"{_label(timer).capitalize()} now set for {say_duration(seconds)}.",
+        [_action("timer_change", timer, duration_s=seconds, remaining_s=seconds)],
+    )
 
 
 def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
@@ -144,7 +154,9 @@ def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
 @register
 class HassStartTimer(Intent):
     intent: ClassVar[str] = "HassStartTimer"
-    usage: ClassVar[Usage] = Usage("set timers", "Set a pasta timer for 9 minutes.", ("timer", "timers", "countdown"))
+    usage: ClassVar[Usage] = Usage(
+        "set timers", "Set a pasta timer for 9 minutes.", ("timer", "timers", "countdown")
+    )
     description: ClassVar[str] = "Starts a new timer, optionally named."
 
     hours: int | None = Field(None, ge=0)
@@ -183,13 +195,26 @@ class HassStartTimer(Intent):
     def handle(self, ctx: Context) -> Outcome:
         total = self.total()
         if not total:
-            return Outcome("For how long?", question=Question(
-                "For how long?", "fill", retry=["set a timer for {answer}"], declined="Okay, no timer."))
+            return Outcome(
+                "For how long?",
+                question=Question(
+                    "For how long?", "fill", retry=["set a timer for {answer}"], declined="Okay, no timer."
+                ),
+            )
         if total > ctx.settings.max_timer_hours * 3600:
             return Outcome(f"Timers can be at most {ctx.settings.max_timer_hours} hours long.")
         now = ctx.now.timestamp()
-        timer = TimerRow(0, self.name, self.area or ctx.area, total, now + total, None, "running", now,
-                         command=self.conversation_command)
+        timer = TimerRow(
+            0,
+            self.name,
+            self.area or ctx.area,
+            total,
+            now + total,
+            None,
+            "running",
+            now,
+            command=self.conversation_command,
+        )
         if not ctx.dry_run:
             ctx.store.add_timer(timer)
         if self.conversation_command:
@@ -261,8 +286,10 @@ class _ChangeTimer(TimerTarget):
         delta = self.sign * (_seconds(self.hours, self.minutes, self.seconds) or 0)
         left = max(0.0, timer.remaining(now) + delta)
         if left > ctx.settings.max_timer_hours * 3600:
-            raise Refusal(f"Timers can be at most {ctx.settings.max_timer_hours} hours long; the {_label(timer)} "
-                          f"has {say_duration(timer.remaining(now))} left.")
+            raise Refusal(
+                f"Timers can be at most {ctx.settings.max_timer_hours} hours long; the {_label(timer)} "
+                f"has {say_duration(timer.remaining(now))} left."
+            )
         if timer.state == "paused":
             timer.remaining_s = left
         else:
@@ -340,7 +367,11 @@ class HassTimerStatus(TimerTarget):
         timers = self.matching(ctx)
         now = ctx.now.timestamp()
         if not timers:
-            return Outcome("There are no timers running." if self.described() == "timer" else f"There is no {self.described()}.")
+            return Outcome(
+                "There are no timers running."
+                if self.described() == "timer"
+                else f"There is no {self.described()}."
+            )
 
         def status(t: TimerRow) -> str:
             if t.state == "ringing":

@@ -27,9 +27,10 @@ import sys
 import time
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import yaml
@@ -46,8 +47,15 @@ MARGIN = 0.0
 SAMPLES_PER_INTENT = 300
 EPOCHS = 10
 # intents with free-text slots: the tagger learns from these only (others' slots come from the words)
-TAGGED_INTENTS = {"HassMediaSearchAndPlay", "HassGetWeather", "HassGetCurrentTime", "HassGetCurrentDate", "SetAlarm",
-                  "ListAlarms", "CancelAlarm"}
+TAGGED_INTENTS = {
+    "HassMediaSearchAndPlay",
+    "HassGetWeather",
+    "HassGetCurrentTime",
+    "HassGetCurrentDate",
+    "SetAlarm",
+    "ListAlarms",
+    "CancelAlarm",
+}
 
 
 @dataclass
@@ -67,6 +75,7 @@ def fold_of(slurp_id: Any) -> int:
 
 # ---- annotation helpers -------------------------------------------------------------------------
 
+
 def annotate(sentence: str, entities: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
     """Normalised words of ``sentence`` and B/I/O tags for the (tag, text) entities found in them."""
     words = normalize(sentence).split()
@@ -76,7 +85,9 @@ def annotate(sentence: str, entities: list[tuple[str, str]]) -> tuple[list[str],
         if not needle:
             continue
         for start in range(len(words) - len(needle) + 1):
-            if words[start:start + len(needle)] == needle and all(t == "O" for t in tags[start:start + len(needle)]):
+            if words[start : start + len(needle)] == needle and all(
+                t == "O" for t in tags[start : start + len(needle)]
+            ):
                 tags[start] = "B-" + tag
                 for j in range(start + 1, start + len(needle)):
                     tags[j] = "I-" + tag
@@ -109,28 +120,61 @@ SLURP_INTENTS: dict[str, list[str]] = {
     "iot_wemo_on": ["HassTurnOn"],
     "iot_wemo_off": ["HassTurnOff"],
     "iot_cleaning": ["HassVacuumStart", "HassTurnOn"],
-    **{label: ["HassMediaSearchAndPlay", "HassMediaPause", "HassMediaUnpause", "HassMediaNext", "HassMediaPrevious"]
-       for label in ("play_music", "play_radio", "play_podcasts", "play_audiobook")},
+    **{
+        label: [
+            "HassMediaSearchAndPlay",
+            "HassMediaPause",
+            "HassMediaUnpause",
+            "HassMediaNext",
+            "HassMediaPrevious",
+        ]
+        for label in ("play_music", "play_radio", "play_podcasts", "play_audiobook")
+    },
     "weather_query": ["HassGetWeather"],
     "audio_volume_up": ["HassSetVolumeRelative", "HassSetVolume"],
     "audio_volume_down": ["HassSetVolumeRelative", "HassSetVolume"],
     "audio_volume_mute": ["HassMediaPlayerMute", "HassSetVolume"],
 }
 # SLURP files reminders under calendar_*; rows that say "remind" are ours (as in bench/understanding.py)
-SLURP_REMINDERS = {"calendar_set": "SetReminder", "calendar_query": "ListReminders", "calendar_remove": "CancelReminder"}
+SLURP_REMINDERS = {
+    "calendar_set": "SetReminder",
+    "calendar_query": "ListReminders",
+    "calendar_remove": "CancelReminder",
+}
 REMIND = re.compile(r"\bremind|\bremainder(?! of)")
 SLURP_OUT = ("play_game", "calendar_", "datetime_convert", "music_likeness", "music_dislikeness")
 SLURP_TAGS = {
-    "artist_name": "QUERY", "song_name": "QUERY", "playlist_name": "QUERY", "radio_name": "QUERY",
-    "podcast_name": "QUERY", "podcast_descriptor": "QUERY", "audiobook_name": "QUERY", "audiobook_author": "QUERY",
-    "music_genre": "QUERY", "music_descriptor": "QUERY",
+    "artist_name": "QUERY",
+    "song_name": "QUERY",
+    "playlist_name": "QUERY",
+    "radio_name": "QUERY",
+    "podcast_name": "QUERY",
+    "podcast_descriptor": "QUERY",
+    "audiobook_name": "QUERY",
+    "audiobook_author": "QUERY",
+    "music_genre": "QUERY",
+    "music_descriptor": "QUERY",
     "place_name": "PLACE",
-    "time": "WHEN", "date": "WHEN", "timeofday": "WHEN", "general_frequency": "WHEN",
+    "time": "WHEN",
+    "date": "WHEN",
+    "timeofday": "WHEN",
+    "general_frequency": "WHEN",
 }
 SNIPS_TAGS = {
-    "PlayMusic": {"artist": "QUERY", "album": "QUERY", "track": "QUERY", "playlist": "QUERY", "genre": "QUERY"},
-    "GetWeather": {"city": "PLACE", "country": "PLACE", "state": "PLACE", "geographic_poi": "PLACE",
-                   "timeRange": "WHEN"},
+    "PlayMusic": {
+        "artist": "QUERY",
+        "album": "QUERY",
+        "track": "QUERY",
+        "playlist": "QUERY",
+        "genre": "QUERY",
+    },
+    "GetWeather": {
+        "city": "PLACE",
+        "country": "PLACE",
+        "state": "PLACE",
+        "geographic_poi": "PLACE",
+        "timeRange": "WHEN",
+    },
 }
 HA_SLOT_TAGS = {"search_query": "QUERY", "location": "PLACE", "when": "WHEN"}
 
@@ -170,7 +214,9 @@ def slurp(template) -> list[Example]:
             hits = [c.intent for c in template(row["sentence"]) if c.intent in allowed]
             if hits:
                 intent = hits[0]
-            elif label == "datetime_query" and re.search(r"\b(?:date|day|month|year|week)\b", row["sentence"]):
+            elif label == "datetime_query" and re.search(
+                r"\b(?:date|day|month|year|week)\b", row["sentence"]
+            ):
                 intent = "HassGetCurrentDate"
         else:
             continue  # labels the benchmark skips (music_query, iot_coffee, ...)
@@ -222,6 +268,7 @@ def paraphrases(known: set[str]) -> list[Example]:
 
 # ---- template walks -------------------------------------------------------------------------------
 
+
 class Walker:
     """Random sentences from hassil templates, with the words a wildcard or tagged list filled in."""
 
@@ -233,7 +280,14 @@ class Walker:
         self.pools = pools
 
     def walk(self, expr: Any, rules: dict[str, Any], lists: dict[str, Any]) -> list[tuple[str, str]]:
-        from hassil.expression import Alternative, ListReference, Permutation, RuleReference, Sequence, TextChunk
+        from hassil.expression import (
+            Alternative,
+            ListReference,
+            Permutation,
+            RuleReference,
+            Sequence,
+            TextChunk,
+        )
         from hassil.intents import RangeSlotList, TextSlotList, WildcardSlotList
 
         rng = self.rng
@@ -328,23 +382,81 @@ def pools_from_data() -> dict[str, list[str]]:
     return {
         "search_query": sorted(queries)[:3000],
         "location": sorted(places),
-        "when": ["7 am", "6:30", "tomorrow at 8", "monday at 7 am", "noon", "9 pm tonight", "every weekday at 6"],
+        "when": [
+            "7 am",
+            "6:30",
+            "tomorrow at 8",
+            "monday at 7 am",
+            "noon",
+            "9 pm tonight",
+            "every weekday at 6",
+        ],
         "date": sorted(whens)[:500],
-        "name": ["kitchen light", "desk lamp", "ceiling light", "tv", "fan", "plug", "heater", "porch light",
-                 "bedside lamp", "garage door", "coffee machine", "speaker", "thermostat", "vacuum"],
-        "area": ["kitchen", "living room", "bedroom", "bathroom", "office", "hallway", "garage", "dining room",
-                 "garden", "nursery"],
+        "name": [
+            "kitchen light",
+            "desk lamp",
+            "ceiling light",
+            "tv",
+            "fan",
+            "plug",
+            "heater",
+            "porch light",
+            "bedside lamp",
+            "garage door",
+            "coffee machine",
+            "speaker",
+            "thermostat",
+            "vacuum",
+        ],
+        "area": [
+            "kitchen",
+            "living room",
+            "bedroom",
+            "bathroom",
+            "office",
+            "hallway",
+            "garage",
+            "dining room",
+            "garden",
+            "nursery",
+        ],
         "thing": ["pasta", "eggs", "laundry", "tea", "pizza", "workout"],
     }
 
 
 # ---- negatives and noise --------------------------------------------------------------------------
 
-_HOMOPHONES = {"to": "two", "two": "to", "for": "four", "four": "for", "weather": "whether", "right": "write",
-               "the": "a", "a": "the", "play": "pay", "lights": "lice", "light": "like", "hour": "our",
-               "our": "hour", "there": "their", "off": "of", "on": "an", "set": "said", "music": "music",
-               "alarm": "alarms", "timer": "time", "volume": "volumes", "turn": "tune", "what's": "what",
-               "is": "as", "it": "its", "me": "my", "up": "op", "lamp": "lamb", "rain": "reign"}
+_HOMOPHONES = {
+    "to": "two",
+    "two": "to",
+    "for": "four",
+    "four": "for",
+    "weather": "whether",
+    "right": "write",
+    "the": "a",
+    "a": "the",
+    "play": "pay",
+    "lights": "lice",
+    "light": "like",
+    "hour": "our",
+    "our": "hour",
+    "there": "their",
+    "off": "of",
+    "on": "an",
+    "set": "said",
+    "music": "music",
+    "alarm": "alarms",
+    "timer": "time",
+    "volume": "volumes",
+    "turn": "tune",
+    "what's": "what",
+    "is": "as",
+    "it": "its",
+    "me": "my",
+    "up": "op",
+    "lamp": "lamb",
+    "rain": "reign",
+}
 
 
 def noisy(ex: Example, rng: random.Random) -> Example | None:
@@ -368,8 +480,34 @@ def noisy(ex: Example, rng: random.Random) -> Example | None:
     return Example(words, tags, ex.intent, ex.source + "+noise", ex.fold, ex.weight * 0.5)
 
 
-_OPEN_END = {"the", "a", "an", "my", "me", "to", "for", "in", "on", "of", "at", "some", "is", "it", "can", "you",
-             "i", "what", "how", "and", "by", "with", "from", "this", "that", "please"}
+_OPEN_END = {
+    "the",
+    "a",
+    "an",
+    "my",
+    "me",
+    "to",
+    "for",
+    "in",
+    "on",
+    "of",
+    "at",
+    "some",
+    "is",
+    "it",
+    "can",
+    "you",
+    "i",
+    "what",
+    "how",
+    "and",
+    "by",
+    "with",
+    "from",
+    "this",
+    "that",
+    "please",
+}
 
 
 def truncations(examples: list[Example]) -> list[Example]:
@@ -402,23 +540,31 @@ def dataset() -> list[Example]:
     examples = [e for e in examples if e.words]
     examples += truncations(examples)
     rng = random.Random(11)
-    examples += [n for e in examples if e.intent != NONE and e.source in ("slurp", "ha", "own")
-                 and (n := noisy(e, rng)) is not None]
+    examples += [
+        n
+        for e in examples
+        if e.intent != NONE and e.source in ("slurp", "ha", "own") and (n := noisy(e, rng)) is not None
+    ]
     return examples
 
 
 # ---- training -------------------------------------------------------------------------------------
+
 
 def _matrix(rows: list[np.ndarray]) -> Any:
     from scipy.sparse import csr_matrix
 
     indptr = np.cumsum([0] + [len(r) for r in rows])
     indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    data = np.concatenate([np.full(len(r), 1 / np.sqrt(max(len(r), 1))) for r in rows]) if rows else np.zeros(0)
+    data = (
+        np.concatenate([np.full(len(r), 1 / np.sqrt(max(len(r), 1))) for r in rows]) if rows else np.zeros(0)
+    )
     return csr_matrix((data, indices, indptr), shape=(len(rows), BUCKETS))
 
 
-def _fit(rows: list[np.ndarray], labels: list[str], weights: list[float], alpha: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _fit(
+    rows: list[np.ndarray], labels: list[str], weights: list[float], alpha: float
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Logistic regression by SGD (one-vs-rest, fixed seed and epochs: the same bytes every run; lbfgs
     took 10+ minutes here for a hair more accuracy). The run time takes a softmax of its scores."""
     from sklearn.linear_model import SGDClassifier
@@ -432,8 +578,11 @@ def _fit(rows: list[np.ndarray], labels: list[str], weights: list[float], alpha:
 
 def train(examples: list[Example], alpha: float = 3e-6) -> dict[str, np.ndarray]:
     intent_w, intent_b, intent_classes = _fit(
-        [hashed(sentence_features(e.words)) for e in examples], [e.intent for e in examples],
-        [e.weight for e in examples], alpha)
+        [hashed(sentence_features(e.words)) for e in examples],
+        [e.intent for e in examples],
+        [e.weight for e in examples],
+        alpha,
+    )
     rows, labels, weights = [], [], []
     for e in examples:
         if e.intent not in TAGGED_INTENTS:
@@ -445,11 +594,21 @@ def train(examples: list[Example], alpha: float = 3e-6) -> dict[str, np.ndarray]
             weights.append(e.weight)
             prev = tag
     tag_w, tag_b, tag_classes = _fit(rows, labels, weights, alpha)
-    meta = {"intent_classes": intent_classes, "tag_classes": tag_classes, "threshold": THRESHOLD,
-            "margin": MARGIN,
-            "buckets": BUCKETS, "tags": list(TAGS)}
-    return {"intent_w": intent_w, "intent_b": intent_b, "tag_w": tag_w, "tag_b": tag_b,
-            "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
+    meta = {
+        "intent_classes": intent_classes,
+        "tag_classes": tag_classes,
+        "threshold": THRESHOLD,
+        "margin": MARGIN,
+        "buckets": BUCKETS,
+        "tags": list(TAGS),
+    }
+    return {
+        "intent_w": intent_w,
+        "intent_b": intent_b,
+        "tag_w": tag_w,
+        "tag_b": tag_b,
+        "meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
+    }
 
 
 def save(arrays: dict[str, np.ndarray], path: Path) -> None:
@@ -492,23 +651,41 @@ def cross_validate(examples: list[Example]) -> None:
         print(f"fold {k} done", file=sys.stderr)
     print(f"learned tier alone, SLURP devel {FOLDS}-fold CV: {n_in} in-scope, {n_out} out-of-scope rows")
     for t in thresholds:
-        print(f"  threshold {t:.1f}: intent accuracy {100 * right[t] / n_in:5.1f}%  "
-              f"out-of-scope accepted {100 * false[t] / n_out:5.1f}%")
+        print(
+            f"  threshold {t:.1f}: intent accuracy {100 * right[t] / n_in:5.1f}%  "
+            f"out-of-scope accepted {100 * false[t] / n_out:5.1f}%"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m intents.train", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=MODEL_PATH, help=f"where to write the model (default {MODEL_PATH})")
-    ap.add_argument("--exclude-fold", type=int, metavar="K", help=f"leave SLURP devel fold K (0-{FOLDS - 1}) out")
-    ap.add_argument("--cv", action="store_true", help=f"{FOLDS}-fold cross-validation on SLURP devel; writes nothing")
-    ap.add_argument("--fold-models", type=Path, metavar="DIR",
-                    help=f"write DIR/fold0.npz .. fold{FOLDS - 1}.npz, each trained without that SLURP devel fold")
+    ap = argparse.ArgumentParser(
+        prog="python -m intents.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--out", type=Path, default=MODEL_PATH, help=f"where to write the model (default {MODEL_PATH})"
+    )
+    ap.add_argument(
+        "--exclude-fold", type=int, metavar="K", help=f"leave SLURP devel fold K (0-{FOLDS - 1}) out"
+    )
+    ap.add_argument(
+        "--cv", action="store_true", help=f"{FOLDS}-fold cross-validation on SLURP devel; writes nothing"
+    )
+    ap.add_argument(
+        "--fold-models",
+        type=Path,
+        metavar="DIR",
+        help=f"write DIR/fold0.npz .. fold{FOLDS - 1}.npz, each trained without that SLURP devel fold",
+    )
     args = ap.parse_args(argv)
     started = time.perf_counter()
     examples = dataset()
     counts = Counter(e.source for e in examples)
-    print(f"{len(examples)} examples ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})", file=sys.stderr)
+    print(
+        f"{len(examples)} examples ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
+        file=sys.stderr,
+    )
     if args.cv:
         cross_validate(examples)
         return
@@ -521,8 +698,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.exclude_fold is not None:
         examples = [e for e in examples if e.fold != args.exclude_fold]
     save(train(examples), args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s",
-          file=sys.stderr)
+    print(
+        f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import Field
 
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError
-from .schema import Usage
+from .schema import Context, Intent, Outcome, SlotError, Usage
 
 NOT_SET_UP = "Weather isn't set up on this assistant."
 
@@ -33,15 +32,29 @@ _NOT_PLACE = re.compile(
 
 # Checked in this order: the first that fits names the aspect.
 _ASPECTS: list[tuple[str, re.Pattern[str]]] = [
-    ("umbrella", re.compile(r"\b(?:umbrella|brolly|rain ?coat|rain jacket|rain boots|wellies|wellingtons|rain gear)\b")),
+    (
+        "umbrella",
+        re.compile(
+            r"\b(?:umbrella|brolly|rain ?coat|rain jacket|rain boots|wellies|wellingtons|rain gear)\b"
+        ),
+    ),
     ("snow", re.compile(r"\b(?:snow\w*|blizzard|sleet|flurries|ski(?:ing)?)\b")),
-    ("rain", re.compile(r"\b(?:rain\w*|shower\w*|drizzl\w*|wet|storm\w*|thunder\w*|downpour|precipitation|pour\w*)\b")),
+    (
+        "rain",
+        re.compile(
+            r"\b(?:rain\w*|shower\w*|drizzl\w*|wet|storm\w*|thunder\w*|downpour|precipitation|pour\w*)\b"
+        ),
+    ),
     ("wind", re.compile(r"\b(?:wind\w*|breez\w*|gust\w*|gale|kite)\b")),
     ("low", re.compile(r"\b(?:how (?:cold|chilly|cool)|coldest|lowest|low|freez\w*|frost\w*|minimum)\b")),
     ("high", re.compile(r"\b(?:how (?:hot|warm)|hottest|warmest|highest|high|maximum)\b")),
-    ("temperature", re.compile(
-        r"\b(?:temperature|temp|degrees|hot|cold|warm|chilly|cool|heat|jacket|coat|shorts|gloves|sweater|jumper|"
-        r"scarf|layers|hat|dress|t shirt|sandals|flip flops)\b")),
+    (
+        "temperature",
+        re.compile(
+            r"\b(?:temperature|temp|degrees|hot|cold|warm|chilly|cool|heat|jacket|coat|shorts|gloves|sweater|jumper|"
+            r"scarf|layers|hat|dress|t shirt|sandals|flip flops)\b"
+        ),
+    ),
 ]
 
 
@@ -64,7 +77,12 @@ def aspect_of(text: str) -> str:
 @register
 class HassGetWeather(Intent):
     intent: ClassVar[str] = "HassGetWeather"
-    usage: ClassVar[Usage] = Usage("tell you the weather", "What's the weather tomorrow?", ("weather", "forecast", "rain", "temperature"), needs="weather")
+    usage: ClassVar[Usage] = Usage(
+        "tell you the weather",
+        "What's the weather tomorrow?",
+        ("weather", "forecast", "rain", "temperature"),
+        needs="weather",
+    )
     description: ClassVar[str] = (
         "Tells the weather now or for a day (today, tonight, tomorrow, a weekday, this weekend, next week), "
         "at home or in a named place; optionally only one aspect (rain, umbrella, snow, temperature, high, low, wind)."
@@ -72,8 +90,12 @@ class HassGetWeather(Intent):
 
     name: str | None = Field(None, description="Weather entity name (Home Assistant); usually unset")
     location: str | None = Field(None, description="Place name, e.g. 'Berlin'; unset = home")
-    date: str | None = Field(None, description="today, tonight, tomorrow, friday, friday night, this weekend, next week, ...")
-    aspect: Literal["conditions", "rain", "snow", "umbrella", "temperature", "high", "low", "wind"] = "conditions"
+    date: str | None = Field(
+        None, description="today, tonight, tomorrow, friday, friday night, this weekend, next week, ..."
+    )
+    aspect: Literal["conditions", "rain", "snow", "umbrella", "temperature", "high", "low", "wind"] = (
+        "conditions"
+    )
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
@@ -84,8 +106,11 @@ class HassGetWeather(Intent):
         location = re.sub(r"\s+(?:like|please|area|right now|now|currently)$", "", location).strip()
         if not location or _HOME.match(location):
             location = ""
-        elif (_NOT_PLACE.search(location) or len(location.split()) > 5
-              or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text, re.I)):  # "berl|in this weekend"
+        elif (
+            _NOT_PLACE.search(location)
+            or len(location.split()) > 5
+            or not re.search(rf"(?<!\w){re.escape(location)}(?!\w)", text, re.I)
+        ):  # "berl|in this weekend"
             raise SlotError(f"not a place: {location!r}")
         elif _is_home_area(location, ctx):  # "the temperature in the living room" is the thermostat's
             raise SlotError(f"a room of the home, not a place: {location!r}")
@@ -119,7 +144,9 @@ class HassGetWeather(Intent):
         # forecast times are naive local times of the place
         place = self.location.title() if self.location else None  # spoken as a name: "in New York"
         place = place or preference(ctx, "city")  # "my city is Lyon": home is there
-        sentence, _data = weather_answer(provider, place, self.date, self.aspect, ctx.now.replace(tzinfo=None))
+        sentence, _data = weather_answer(
+            provider, place, self.date, self.aspect, ctx.now.replace(tzinfo=None)
+        )
         return Outcome(sentence)
 
 

@@ -16,7 +16,9 @@ def make_assistant(tmp_path):
     made = []
 
     def make(timezone: str = "UTC", **config) -> Assistant:
-        cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path / f"data{len(made)}"), "ASSISTANT_TZ": timezone})
+        cfg = load_config(
+            env={"ASSISTANT_DATA_DIR": str(tmp_path / f"data{len(made)}"), "ASSISTANT_TZ": timezone}
+        )
         if config:
             cfg = cfg.model_copy(update=config)
         assistant = Assistant(cfg)
@@ -33,7 +35,11 @@ def env(tmp_path):
     """Environment for `assistant` subprocesses: no ASSISTANT_* from outside, a fresh data dir,
     UTC, and a config home of its own (so no user config file is read)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"),
-             ASSISTANT_WYOMING_PORT="0",  # any free port: tests may run side by side
-             ASSISTANT_HTTP_PORT="0")  # `run`/`serve` serve HTTP: any free port, never a fixed one
+    e.update(
+        ASSISTANT_DATA_DIR=str(tmp_path / "data"),
+        ASSISTANT_TZ="UTC",
+        XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+        ASSISTANT_WYOMING_PORT="0",  # any free port: tests may run side by side
+        ASSISTANT_HTTP_PORT="0",
+    )  # `run`/`serve` serve HTTP: any free port, never a fixed one
     return e

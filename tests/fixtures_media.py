@@ -23,14 +23,77 @@ import pytest
 
 # (relative path, title, artist, album, genre, track no, seconds, frequency)
 LIBRARY = [
-    ("The Beatles/Abbey Road/01 Come Together.flac", "Come Together", "The Beatles", "Abbey Road", "Rock", 1, 1.0, 330),
-    ("The Beatles/Abbey Road/02 Something.flac", "Something", "The Beatles", "Abbey Road", "Rock", 2, 1.0, 392),
+    (
+        "The Beatles/Abbey Road/01 Come Together.flac",
+        "Come Together",
+        "The Beatles",
+        "Abbey Road",
+        "Rock",
+        1,
+        1.0,
+        330,
+    ),
+    (
+        "The Beatles/Abbey Road/02 Something.flac",
+        "Something",
+        "The Beatles",
+        "Abbey Road",
+        "Rock",
+        2,
+        1.0,
+        392,
+    ),
     ("The Beatles/Let It Be/06 Let It Be.ogg", "Let It Be", "The Beatles", "Let It Be", "Rock", 6, 1.0, 440),
-    ("Miles Davis/Kind of Blue/01 So What.flac", "So What", "Miles Davis", "Kind of Blue", "Jazz", 1, 1.0, 494),
-    ("Miles Davis/Kind of Blue/02 Freddie Freeloader.flac", "Freddie Freeloader", "Miles Davis", "Kind of Blue", "Jazz", 2, 1.0, 523),
-    ("Brian Eno/Ambient 1/01 1-1.flac", "1/1", "Brian Eno", "Ambient 1: Music for Airports", "Ambient", 1, 1.0, 262),
-    ("Daft Punk/Discovery/01 One More Time.ogg", "One More Time", "Daft Punk", "Discovery", "Electronic", 1, 1.0, 587),
-    ("Daft Punk/Discovery/03 Digital Love.flac", "Digital Love", "Daft Punk", "Discovery", "Electronic", 3, 1.0, 659),
+    (
+        "Miles Davis/Kind of Blue/01 So What.flac",
+        "So What",
+        "Miles Davis",
+        "Kind of Blue",
+        "Jazz",
+        1,
+        1.0,
+        494,
+    ),
+    (
+        "Miles Davis/Kind of Blue/02 Freddie Freeloader.flac",
+        "Freddie Freeloader",
+        "Miles Davis",
+        "Kind of Blue",
+        "Jazz",
+        2,
+        1.0,
+        523,
+    ),
+    (
+        "Brian Eno/Ambient 1/01 1-1.flac",
+        "1/1",
+        "Brian Eno",
+        "Ambient 1: Music for Airports",
+        "Ambient",
+        1,
+        1.0,
+        262,
+    ),
+    (
+        "Daft Punk/Discovery/01 One More Time.ogg",
+        "One More Time",
+        "Daft Punk",
+        "Discovery",
+        "Electronic",
+        1,
+        1.0,
+        587,
+    ),
+    (
+        "Daft Punk/Discovery/03 Digital Love.flac",
+        "Digital Love",
+        "Daft Punk",
+        "Discovery",
+        "Electronic",
+        3,
+        1.0,
+        659,
+    ),
 ]
 
 
@@ -45,8 +108,27 @@ def make_tone(path: Path, seconds: float, freq: float, rate: int = 44100, channe
     """A sine tone at -6 dBFS via sox."""
     require_binary("sox")
     path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["sox", "-n", "-r", str(rate), "-c", str(channels), "-b", "16", str(path),
-                    "synth", str(seconds), "sine", str(freq), "vol", "0.5"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            str(rate),
+            "-c",
+            str(channels),
+            "-b",
+            "16",
+            str(path),
+            "synth",
+            str(seconds),
+            "sine",
+            str(freq),
+            "vol",
+            "0.5",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def tag(path: Path, **tags: str) -> None:
@@ -69,7 +151,8 @@ def make_library(root: Path, with_playlist: bool = True) -> Path:
     if with_playlist:
         (root / "Workout.m3u").write_text(
             "#EXTM3U\n#EXTINF:1,Daft Punk - One More Time\nDaft Punk/Discovery/01 One More Time.ogg\n"
-            "The Beatles/Abbey Road/01 Come Together.flac\nmissing/not-here.flac\n")
+            "The Beatles/Abbey Road/01 Come Together.flac\nmissing/not-here.flac\n"
+        )
     return root
 
 
@@ -97,10 +180,10 @@ def run_mpd(workdir: Path, music_dir: Path) -> Iterator[int]:
     conf = workdir / "mpd.conf"
     conf.write_text(f"""
 music_directory "{music_dir}"
-playlist_directory "{workdir / 'playlists'}"
-db_file "{workdir / 'database'}"
-log_file "{workdir / 'mpd.log'}"
-state_file "{workdir / 'state'}"
+playlist_directory "{workdir / "playlists"}"
+db_file "{workdir / "database"}"
+log_file "{workdir / "mpd.log"}"
+state_file "{workdir / "state"}"
 bind_to_address "127.0.0.1"
 port "{port}"
 zeroconf_enabled "no"
@@ -111,7 +194,9 @@ audio_output {{
     mixer_type "software"
 }}
 """)
-    proc = subprocess.Popen([mpd, "--no-daemon", "--stderr", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [mpd, "--no-daemon", "--stderr", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         try:
             wait_port(port)
@@ -132,6 +217,7 @@ audio_output {{
 # ---------------------------------------------------------------------------
 # Stub HTTP server
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class Reply:
@@ -183,13 +269,27 @@ def stub_http_server() -> Iterator[StubServer]:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw
-            req = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True), body, dict(self.headers))
+            req = Request(
+                self.command,
+                parts.path,
+                parse_qs(parts.query, keep_blank_values=True),
+                body,
+                dict(self.headers),
+            )
             stub.requests.append(req)
             route = stub.routes.get((self.command, parts.path))
-            reply = Reply(404, {"message": "not found"}) if route is None else (route(req) if callable(route) else route)
+            reply = (
+                Reply(404, {"message": "not found"})
+                if route is None
+                else (route(req) if callable(route) else route)
+            )
             if reply.delay_s:
                 time.sleep(reply.delay_s)
-            data = reply.body if isinstance(reply.body, bytes) else (reply.body.encode() if isinstance(reply.body, str) else json.dumps(reply.body).encode())
+            data = (
+                reply.body
+                if isinstance(reply.body, bytes)
+                else (reply.body.encode() if isinstance(reply.body, str) else json.dumps(reply.body).encode())
+            )
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")

@@ -43,7 +43,9 @@ class Mosquitto:
             pytest.fail(f"mosquitto not found at {MOSQUITTO}: install it (apt-get install mosquitto)")
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="mosq-"))
-        self.dir.chmod(0o777)  # mosquitto started as root drops to user 'mosquitto' and must write its db here
+        self.dir.chmod(
+            0o777
+        )  # mosquitto started as root drops to user 'mosquitto' and must write its db here
         self.conf = self.dir / "mosquitto.conf"
         lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
         if persistence:
@@ -56,17 +58,24 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> "Mosquitto":
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=open(self.dir / "log.txt", "ab"))
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "log.txt", "ab"),
+        )
+
         def up():
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return True
             except OSError:
                 return False
+
         if not wait_for(up, 10):
             self.stop()
-            pytest.fail(f"mosquitto did not start on port {self.port}: {(self.dir / 'log.txt').read_text()[-500:]}")
+            pytest.fail(
+                f"mosquitto did not start on port {self.port}: {(self.dir / 'log.txt').read_text()[-500:]}"
+            )
         return self
 
     def stop(self) -> None:
@@ -107,7 +116,9 @@ class Probe:
 
     def received(self, topic: str | None = None) -> list[tuple[str, str]]:
         with self.lock:
-            return [(t, p.decode(errors="replace")) for t, p, _ in self.messages if topic is None or t == topic]
+            return [
+                (t, p.decode(errors="replace")) for t, p, _ in self.messages if topic is None or t == topic
+            ]
 
     def wait_message(self, topic: str, count: int = 1, timeout: float = 5.0) -> list[str]:
         wait_for(lambda: len(self.received(topic)) >= count, timeout)
@@ -124,8 +135,11 @@ class Probe:
 
 
 def make_probe(url_port: int, client_id: str | None = None, clean_session: bool = True) -> Probe:
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"probe-{uuid.uuid4().hex[:8]}",
-                    clean_session=clean_session)
+    c = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"probe-{uuid.uuid4().hex[:8]}",
+        clean_session=clean_session,
+    )
     probe = Probe(c)
 
     def on_message(client, userdata, msg):

@@ -35,8 +35,16 @@ class Served:
     stderr: list[str] = field(default_factory=list)
     lines: "queue.Queue[str]" = field(default_factory=queue.Queue)
 
-    def request(self, method: str, path: str, *, json_body: Any = None, data: bytes | None = None,
-                headers: dict[str, str] | None = None, token: str | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> Reply:
         headers = dict(headers or {})
         if json_body is not None:
             data = json.dumps(json_body).encode()
@@ -64,8 +72,13 @@ def write_config(tmp_path: Path, config: dict) -> str:
 
 def start_serve(env: dict, *args: str) -> Served:
     """Start `assistant serve`, wait for its "ready" line; the URL comes from there."""
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     errors: list[str] = []
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()

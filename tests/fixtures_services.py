@@ -22,12 +22,17 @@ OPENMETEO = Path(__file__).parent / "data" / "openmeteo"
 
 def openmeteo_routes(server: Any) -> None:
     """Berlin's forecast for any coordinates; geocoding knows only Berlin."""
+
     def load(name: str) -> dict:
         return json.loads((OPENMETEO / name).read_text())
 
     server.routes[("GET", "/v1/forecast")] = Reply(200, load("forecast_berlin.json"))
     server.routes[("GET", "/v1/search")] = lambda req: Reply(
-        200, load("geocoding_berlin.json") if req.query["name"][0].lower() == "berlin" else load("geocoding_none.json"))
+        200,
+        load("geocoding_berlin.json")
+        if req.query["name"][0].lower() == "berlin"
+        else load("geocoding_none.json"),
+    )
 
 
 class IntentServices:
@@ -54,8 +59,9 @@ class IntentServices:
         old = assistant.services.get("media")
         if old is not None:
             old.close()
-        settings = MediaSettings(music_dir=self.music_dir, cache_dir=self.tmp / "cache",
-                                 players=self.spec.get("players", []))
+        settings = MediaSettings(
+            music_dir=self.music_dir, cache_dir=self.tmp / "cache", players=self.spec.get("players", [])
+        )
 
         def sink() -> Any:
             out = WavFileSink(self.tmp / f"out{len(self.sinks)}.wav", sample_rate=22050, speed=1.0)
@@ -64,8 +70,12 @@ class IntentServices:
 
         assistant.services["media"] = MediaService(settings, sink_factory=sink)
         if self.weather_url:
-            assistant.services["weather"] = OpenMeteoProvider(WeatherSettings(
-                forecast_url=f"{self.weather_url}/v1/forecast", geocoding_url=f"{self.weather_url}/v1/search",
-                timeout_s=1.0))
+            assistant.services["weather"] = OpenMeteoProvider(
+                WeatherSettings(
+                    forecast_url=f"{self.weather_url}/v1/forecast",
+                    geocoding_url=f"{self.weather_url}/v1/search",
+                    timeout_s=1.0,
+                )
+            )
 
     reset = install  # a fresh media service (players stopped and closed) per test

@@ -45,8 +45,9 @@ def espeak_speech(text: str, voice: str = "en-us", speed: int = 160) -> np.ndarr
     """espeak-ng speech, 16 kHz int16."""
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is not installed (apt-get install espeak-ng)")
-    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text], capture_output=True, check=True
+    ).stdout
     with wave.open(io.BytesIO(out)) as w:
         rate = w.getframerate()
         audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
@@ -71,8 +72,21 @@ def join(*parts: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int16)
 
 
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30}
+_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+}
 
 
 def keyword_understand(text: str) -> dict:
@@ -106,8 +120,15 @@ def keyword_understand(text: str) -> dict:
         intent, response = "Stop", ""
     ms = (__import__("time").perf_counter() - t0) * 1000
     actions = [{"intent": intent, "slots": slots}] if intent else []
-    return {"text": text, "intent": intent, "slots": slots, "recognizer": "keywords",
-            "response": response if intent or text else "", "actions": actions, "timings_ms": {"total": ms}}
+    return {
+        "text": text,
+        "intent": intent,
+        "slots": slots,
+        "recognizer": "keywords",
+        "response": response if intent or text else "",
+        "actions": actions,
+        "timings_ms": {"total": ms},
+    }
 
 
 def test_settings(**overrides) -> VoiceSettings:

@@ -50,8 +50,9 @@ def run(ask, supported: set[str], with_context: bool = False) -> SuiteResult:
         folder_intent = path.parent.name if with_context and path.parent != HA_TESTS else None
         data = yaml.safe_load(path.read_text()) or {}
         for block in data.get("tests", []):
-            expected = block.get("intent") or ({"name": folder_intent, "slots": block.get("slots")}
-                                               if folder_intent else {})
+            expected = block.get("intent") or (
+                {"name": folder_intent, "slots": block.get("slots")} if folder_intent else {}
+            )
             name = expected.get("name")
             if name not in supported:
                 continue
@@ -59,12 +60,16 @@ def run(ask, supported: set[str], with_context: bool = False) -> SuiteResult:
             context = expected.get("context") or block.get("context") or {}
             for sentence in block["sentences"]:
                 got = ask(sentence, context) if with_context else ask(sentence)
-                ok = got["intent"] == name and all(
-                    _same(v, got["slots"].get(k)) for k, v in slots.items()
-                )
+                ok = got["intent"] == name and all(_same(v, got["slots"].get(k)) for k, v in slots.items())
                 if ok:
                     result.passed += 1
                 else:
-                    result.failed.append({"file": str(path.relative_to(HA_TESTS)), "sentence": sentence, "want": [name, slots],
-                                          "got": [got["intent"], got["slots"]]})
+                    result.failed.append(
+                        {
+                            "file": str(path.relative_to(HA_TESTS)),
+                            "sentence": sentence,
+                            "want": [name, slots],
+                            "got": [got["intent"], got["slots"]],
+                        }
+                    )
     return result

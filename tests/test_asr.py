@@ -67,7 +67,10 @@ def test_collapse_repeats():
     assert collapse_repeats("Turn on the lamp, Turn on the lamp, Turn") == "Turn on the lamp."
     assert collapse_repeats("Set a timer. Turn on the light.") == "Set a timer. Turn on the light."
     # loops without punctuation (espeak-ng speech makes tiny.en do this)
-    assert collapse_repeats("turn the lights off please turn the lights off please turn the") == "turn the lights off please"
+    assert (
+        collapse_repeats("turn the lights off please turn the lights off please turn the")
+        == "turn the lights off please"
+    )
     assert collapse_repeats("play the the song") == "play the the song"
 
 

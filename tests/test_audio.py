@@ -12,8 +12,19 @@ import numpy as np
 import pytest
 
 from assistant.audio import (
-    ArraySource, AudioDeviceError, FileSource, MicSource, NullSink, RawPcmSource, SpeakerSink,
-    TcpPcmSource, WavSink, blocks, read_audio_file, resample, write_wav,
+    ArraySource,
+    AudioDeviceError,
+    FileSource,
+    MicSource,
+    NullSink,
+    RawPcmSource,
+    SpeakerSink,
+    TcpPcmSource,
+    WavSink,
+    blocks,
+    read_audio_file,
+    resample,
+    write_wav,
 )
 
 

@@ -8,12 +8,28 @@ import sys
 
 import pytest
 
-KEYS = {"text", "intent", "slots", "recognizer", "response", "actions", "timings_ms", "conversation_id", "expects_answer"}
+KEYS = {
+    "text",
+    "intent",
+    "slots",
+    "recognizer",
+    "response",
+    "actions",
+    "timings_ms",
+    "conversation_id",
+    "expects_answer",
+}
 
 
 def run(env, *args, input=None):
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env, input=input,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_ask_json_contract(env):
@@ -34,8 +50,14 @@ def test_ask_plain_prints_the_answer(env):
 
 
 def test_stdin_answers_each_line_as_it_comes(env):
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ask", "-"], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ask", "-"],
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         proc.stdin.write("what time is it\n")
         proc.stdin.flush()
@@ -74,7 +96,10 @@ def test_alarms_listing(env):
     [
         ("timezone: Mars/Base\n", "timezone: Value error, unknown time zone 'Mars/Base'"),
         ("intents:\n  snooze_minutes: lots\n", "intents.snooze_minutes: Input should be a valid integer"),
-        ("intents:\n  snooze_minutes: 0\n", "intents.snooze_minutes: Input should be greater than or equal to 1"),
+        (
+            "intents:\n  snooze_minutes: 0\n",
+            "intents.snooze_minutes: Input should be greater than or equal to 1",
+        ),
         ("wakeword: hey\n", "wakeword: unknown key"),
         ("a: [\n", "is not valid YAML at line 2"),
         ("- just\n- a list\n", "must hold a mapping of keys"),
@@ -93,7 +118,13 @@ def test_bad_config_fails_fast_and_clearly(env, tmp_path, config_text, expected)
 def test_config_from_env_and_missing_file(env, tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("timezone: Asia/Tokyo\n")
-    p = run({**env, "ASSISTANT_CONFIG": str(good), "ASSISTANT_TZ": ""}, "ask", "what time is it", "--now", "2026-11-29T10:00+00:00")
+    p = run(
+        {**env, "ASSISTANT_CONFIG": str(good), "ASSISTANT_TZ": ""},
+        "ask",
+        "what time is it",
+        "--now",
+        "2026-11-29T10:00+00:00",
+    )
     assert p.stdout == "It's 7 PM.\n"
     p = run(env, "ask", "hi", "--config", str(tmp_path / "nope.yaml"))
     assert p.returncode == 2 and "does not exist" in p.stderr

@@ -19,7 +19,9 @@ def env(env, tmp_path):
 
 
 def run(env, *args):
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_say_then_process_acts_on_the_spoken_command(env, tmp_path):

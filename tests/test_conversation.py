@@ -28,7 +28,12 @@ def assistant(make_assistant):
 
 def test_for_how_long_takes_a_bare_answer(assistant):
     r = assistant.ask("set a timer", now=NOW)
-    assert (r.intent, r.response, r.expects_answer, r.actions) == ("HassStartTimer", "For how long?", True, [])
+    assert (r.intent, r.response, r.expects_answer, r.actions) == (
+        "HassStartTimer",
+        "For how long?",
+        True,
+        [],
+    )
     assert assistant.store.timers() == []
     r = assistant.ask("ten minutes", now=NOW)
     assert (r.intent, r.response, r.expects_answer) == ("HassStartTimer", "Timer set for 10 minutes.", False)
@@ -112,7 +117,9 @@ def test_three_part_compound_and_then(assistant):
 
 def test_split_is_conservative(assistant):
     assert list(splits("play rock and roll")) == [["play rock", "roll"]]
-    assert assistant._compound("play rock and roll", _ctx(assistant), {}) is None  # "roll" alone means nothing
+    assert (
+        assistant._compound("play rock and roll", _ctx(assistant), {}) is None
+    )  # "roll" alone means nothing
     assert assistant._compound("play simon and garfunkel", _ctx(assistant), {}) is None
     assert assistant._compound("set a timer for 5 minutes and", _ctx(assistant), {}) is None
 
@@ -120,7 +127,9 @@ def test_split_is_conservative(assistant):
 def _ctx(assistant):
     from intents.schema import Context
 
-    return Context(now=assistant.localize(NOW), store=assistant.store, dry_run=True, services=assistant.services)
+    return Context(
+        now=assistant.localize(NOW), store=assistant.store, dry_run=True, services=assistant.services
+    )
 
 
 def test_choice_picking():
@@ -150,8 +159,13 @@ def test_conversation_store_expires(tmp_path):
 
 def test_cli_conversation_continues_across_processes(env):
     def ask(*args):
-        out = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", *args, "--json"], capture_output=True,
-                             text=True, env=env, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "ask", *args, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
@@ -160,5 +174,8 @@ def test_cli_conversation_continues_across_processes(env):
     assert first["response"] == "For how long?" and first["expects_answer"] and len(cid) >= 8
     second = ask("ten minutes", "--conversation", cid)
     assert (second["intent"], second["response"], second["conversation_id"]) == (
-        "HassStartTimer", "Timer set for 10 minutes.", cid)
+        "HassStartTimer",
+        "Timer set for 10 minutes.",
+        cid,
+    )
     assert ask("what time is it")["conversation_id"] == "default"

@@ -11,8 +11,15 @@ from devices.hub import DeviceHub
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from tests.ha_suite import HA_TESTS, run
 
-DEVICE_INTENTS = {"HassTurnOn", "HassTurnOff", "HassLightSet", "HassClimateSetTemperature",
-                  "HassClimateGetTemperature", "HassGetState", "HassVacuumStart"}
+DEVICE_INTENTS = {
+    "HassTurnOn",
+    "HassTurnOff",
+    "HassLightSet",
+    "HassClimateSetTemperature",
+    "HassClimateGetTemperature",
+    "HassGetState",
+    "HassVacuumStart",
+}
 # Measured: 378 of 537 pass (misses: floors, which we do not model yet; HA's old "name: all" fan cases).
 FLOOR = 370
 
@@ -24,9 +31,18 @@ def fixture_hub() -> DeviceHub:
     for ent in data.get("entities", []):
         domain = ent["id"].split(".", 1)[0]
         attrs = dict(ent.get("attributes") or {})
-        hub.registry.add(Entity(entity_id=ent["id"], name=ent["name"], component=domain, source="homeassistant",
-                                area=areas.get(ent.get("area")), device_class=attrs.get("device_class"),
-                                state=None if ent.get("state") is None else str(ent["state"]), attributes=attrs))
+        hub.registry.add(
+            Entity(
+                entity_id=ent["id"],
+                name=ent["name"],
+                component=domain,
+                source="homeassistant",
+                area=areas.get(ent.get("area")),
+                device_class=attrs.get("device_class"),
+                state=None if ent.get("state") is None else str(ent["state"]),
+                attributes=attrs,
+            )
+        )
     return hub
 
 

@@ -28,7 +28,11 @@ def home(mosquitto, probe, prefix, tmp_path):
         "area": "Kitchen",
         "data_dir": str(tmp_path / "data"),
         "timezone": "UTC",
-        "mqtt": {"url": mosquitto.url, "discovery_prefix": f"{prefix}/ha", "base_topic": f"{prefix}/assistant"},
+        "mqtt": {
+            "url": mosquitto.url,
+            "discovery_prefix": f"{prefix}/ha",
+            "base_topic": f"{prefix}/assistant",
+        },
     }
     path = tmp_path / "config.yaml"
     path.write_text(json.dumps(cfg))
@@ -44,8 +48,12 @@ def assistant(home):
 
 def commands(probe, prefix):
     """(topic, payload) the probe saw on command topics (not discovery, state or the assistant's own)."""
-    return [(t, p) for t, p in probe.received() if not t.startswith((f"{prefix}/ha/", f"{prefix}/assistant/"))
-            and ("set" in t or "cmnd" in t or "command" in t or t.endswith("/cmd"))]
+    return [
+        (t, p)
+        for t, p in probe.received()
+        if not t.startswith((f"{prefix}/ha/", f"{prefix}/assistant/"))
+        and ("set" in t or "cmnd" in t or "command" in t or t.endswith("/cmd"))
+    ]
 
 
 def test_turn_off_named_light_sends_json_command(assistant, probe, prefix):
@@ -63,7 +71,9 @@ def test_area_aware_lights_and_fuzzy_names(assistant, probe, prefix):
     r = assistant.ask("turn on the lights", area="Living Room")
     assert probe.wait_message(f"{prefix}/tasmota_1A2B3C/cmnd/POWER") == ["ON"], r
     r = assistant.ask("switch off the living room lamb")  # ASR slip
-    assert r.intent == "HassTurnOff" and r.response.endswith("Living Room Lamp."), r  # "Tasmota Lamp Living Room Lamp"
+    assert r.intent == "HassTurnOff" and r.response.endswith("Living Room Lamp."), (
+        r
+    )  # "Tasmota Lamp Living Room Lamp"
     assert probe.wait_message(f"{prefix}/tasmota_1A2B3C/cmnd/POWER", 2)[-1] == "OFF"
 
 
@@ -73,8 +83,12 @@ def test_brightness_absolute_relative_and_colour(assistant, probe, prefix):
     assert r.intent == "HassLightSet" and r.slots["brightness"] == 20
     assert json.loads(probe.wait_message(topic)[-1]) == {"state": "ON", "brightness": 51}  # 20 % of 254
     probe.publish(f"{prefix}/z2m/Kitchen Ceiling", json.dumps({"state": "ON", "brightness": 127}))
-    assert wait_for(lambda: assistant.services["devices"].registry.get("light.kitchen_ceiling").attributes
-                    .get("brightness") == 128)  # 127 of 254
+    assert wait_for(
+        lambda: (
+            assistant.services["devices"].registry.get("light.kitchen_ceiling").attributes.get("brightness")
+            == 128
+        )
+    )  # 127 of 254
     r = assistant.ask("make the lights a bit brighter")  # +10 % of the tracked 50 %
     assert r.slots["brightness_step"] == 10, r
     assert json.loads(probe.wait_message(topic, 2)[-1])["brightness"] == round(60.2 * 254 / 100)
@@ -132,9 +146,18 @@ def test_confirmation_expires_and_other_requests_drop_it(assistant, probe, prefi
 def test_dry_run_sends_nothing_and_lists_messages(assistant, probe, prefix):
     r = assistant.ask("turn off the lights in the office", dry_run=True)
     assert r.response == "Would turn off the Desk Lamp."
-    assert r.actions == [{"type": "mqtt", "topic": f"{prefix}/office/desk/set", "payload": "OFF", "qos": 1,
-                          "retain": False, "entity_id": "light.office_desk_lamp", "sent": False,
-                          "reason": "dry run"}]
+    assert r.actions == [
+        {
+            "type": "mqtt",
+            "topic": f"{prefix}/office/desk/set",
+            "payload": "OFF",
+            "qos": 1,
+            "retain": False,
+            "entity_id": "light.office_desk_lamp",
+            "sent": False,
+            "reason": "dry run",
+        }
+    ]
     time.sleep(0.3)
     assert commands(probe, prefix) == []
 
@@ -164,15 +187,22 @@ def test_names_and_areas_reach_the_recogniser(assistant):
 def test_registry_changes_update_the_lists(assistant, probe, prefix):
     cfg = {"name": "Porch Light", "cmd_t": f"{prefix}/porch/set", "dev": {"ids": "p1", "sa": "Outside"}}
     probe.publish(f"{prefix}/ha/light/porch/config", json.dumps(cfg), retain=True)
-    assert wait_for(lambda: "porch light" in {v.text_in.text for v in assistant.recognizers[0].slot_lists["name"].values})
+    assert wait_for(
+        lambda: "porch light" in {v.text_in.text for v in assistant.recognizers[0].slot_lists["name"].values}
+    )
     assistant.ask("turn on the porch light")
     assert probe.wait_message(f"{prefix}/porch/set") == ["ON"]
 
 
 def _cli(home, *args, timeout=60):
     env = dict(os.environ, ASSISTANT_CONFIG=str(home))
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def test_cli_ask_publishes_and_confirms_across_processes(home, probe, prefix):
@@ -221,21 +251,39 @@ def test_assistant_publishes_itself_to_home_assistant(home, probe, prefix, caplo
         base = f"{prefix}/assistant"
         cfg = json.loads(probe.wait_message(f"{prefix}/ha/switch/voice_assistant/mute/config")[-1])
         assert cfg["command_topic"] == f"{base}/mute/set" and cfg["availability_topic"] == f"{base}/status"
-        for leaf in ("sensor/voice_assistant/last_transcript", "sensor/voice_assistant/next_alarm",
-                     "text/voice_assistant/announce", "text/voice_assistant/request"):
+        for leaf in (
+            "sensor/voice_assistant/last_transcript",
+            "sensor/voice_assistant/next_alarm",
+            "text/voice_assistant/announce",
+            "text/voice_assistant/request",
+        ):
             assert probe.wait_message(f"{prefix}/ha/{leaf}/config"), leaf
         assert probe.wait_message(f"{base}/status")[-1] == "online"
         assistant.ask("set an alarm for 7 am", now=None)
         assert probe.wait_message(f"{base}/transcript")[-1] == "set an alarm for 7 am"
         assert probe.wait_message(f"{base}/response")[-1].startswith("Alarm set for 7 AM")
-        assert wait_for(lambda: probe.received(f"{base}/next_alarm")
-                        and "T07:00:00" in probe.received(f"{base}/next_alarm")[-1][1])
+        assert wait_for(
+            lambda: (
+                probe.received(f"{base}/next_alarm")
+                and "T07:00:00" in probe.received(f"{base}/next_alarm")[-1][1]
+            )
+        )
         assistant.ask("remind me every day at 6 pm to feed the cat", now=None)
-        assert wait_for(lambda: probe.received(f"{base}/next_reminder")
-                        and "T18:00:00" in probe.received(f"{base}/next_reminder")[-1][1])
-        assert json.loads(probe.wait_message(f"{base}/next_reminder/attributes")[-1]) == {"message": "feed the cat"}
-        assert json.loads(probe.wait_message(f"{prefix}/ha/sensor/voice_assistant/next_reminder/config")[-1])[
-            "json_attributes_topic"] == f"{base}/next_reminder/attributes"
+        assert wait_for(
+            lambda: (
+                probe.received(f"{base}/next_reminder")
+                and "T18:00:00" in probe.received(f"{base}/next_reminder")[-1][1]
+            )
+        )
+        assert json.loads(probe.wait_message(f"{base}/next_reminder/attributes")[-1]) == {
+            "message": "feed the cat"
+        }
+        assert (
+            json.loads(probe.wait_message(f"{prefix}/ha/sensor/voice_assistant/next_reminder/config")[-1])[
+                "json_attributes_topic"
+            ]
+            == f"{base}/next_reminder/attributes"
+        )
         probe.publish(f"{base}/announce/set", "dinner is ready")
         assert wait_for(lambda: said == ["dinner is ready"])
         probe.publish(f"{base}/mute/set", "ON")
@@ -245,7 +293,9 @@ def test_assistant_publishes_itself_to_home_assistant(home, probe, prefix, caplo
         # issue 12: our own entities are not devices of ours ("turn off everything" must not unmute)
         hub = assistant.services["devices"]
         assert not [e.entity_id for e in hub.registry.all() if "voice_assistant" in e.entity_id]
-        assert not [r for r in caplog.records if "voice_assistant" in r.getMessage() and r.levelno >= logging.WARNING]
+        assert not [
+            r for r in caplog.records if "voice_assistant" in r.getMessage() and r.levelno >= logging.WARNING
+        ]
     finally:
         pub.stop()
         assistant.close()
@@ -263,9 +313,16 @@ def test_serve_owns_availability_and_takes_requests_over_mqtt(home, probe, prefi
     """Issue 12: a one-shot `ask` beside `serve` leaves HA's availability alone; under `serve` the
     last transcript / response sensors follow requests typed over MQTT, delayed commands included."""
     base = f"{prefix}/assistant"
-    env = dict(os.environ, ASSISTANT_CONFIG=str(home), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0")  # any free ports
-    serve = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ, ASSISTANT_CONFIG=str(home), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0"
+    )  # any free ports
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert json.loads(serve.stdout.readline())["event"] == "ready"
         assert probe.wait_message(f"{base}/status")[-1] == "online"
@@ -277,31 +334,42 @@ def test_serve_owns_availability_and_takes_requests_over_mqtt(home, probe, prefi
         event = json.loads(serve.stdout.readline())
         assert event["event"] == "request" and event["intent"] == "HassStartTimer", event
         assert probe.wait_message(f"{base}/transcript")[-1] == "in 1 second, turn off the kitchen ceiling"
-        assert json.loads(probe.wait_message(f"{prefix}/z2m/Kitchen Ceiling/set", timeout=10)[-1]) == {"state": "OFF"}
+        assert json.loads(probe.wait_message(f"{prefix}/z2m/Kitchen Ceiling/set", timeout=10)[-1]) == {
+            "state": "OFF"
+        }
         assert probe.wait_message(f"{base}/transcript", 2)[-1] == "turn off the kitchen ceiling"
         assert probe.wait_message(f"{base}/response", 2)[-1] == "Turned off the Kitchen Ceiling."
     finally:
         serve.terminate()
         assert serve.wait(timeout=10) == 0
     stderr = serve.stderr.read()
-    assert "voice_assistant" not in stderr and "'text' not supported" not in stderr, stderr  # no warning about ourselves
+    assert "voice_assistant" not in stderr and "'text' not supported" not in stderr, (
+        stderr
+    )  # no warning about ourselves
     assert probe.wait_message(f"{base}/status", 2)[-1] == "offline"
 
 
 def test_several_thermostats_and_no_area_ask_which(tmp_path):
     """Issue 12: three thermostats, no area said and none for the box: ask which, change nothing."""
-    devices = [{"name": n, "component": "climate", "area": a, "temperature_command_topic": f"t/{a}/set"}
-               for n, a in (("Thermostat", "Hallway"), ("Heat Pump", "Bedroom"), ("Ecobee", "Office"))]
+    devices = [
+        {"name": n, "component": "climate", "area": a, "temperature_command_topic": f"t/{a}/set"}
+        for n, a in (("Thermostat", "Hallway"), ("Heat Pump", "Bedroom"), ("Ecobee", "Office"))
+    ]
     path = tmp_path / "config.yaml"
-    path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "timezone": "UTC",
-                                "devices": {"devices": devices}}))
+    path.write_text(
+        json.dumps({"data_dir": str(tmp_path / "data"), "timezone": "UTC", "devices": {"devices": devices}})
+    )
     a = Assistant(load_config(path, env={}))
     try:
         r = a.ask("set the thermostat to 21")
         assert r.intent == "HassClimateSetTemperature" and r.actions == [], r
         assert r.response.startswith("Which thermostat: the Hallway, the Bedroom or the Office?"), r.response
-        r = a.ask("set the thermostat to 21", area="Office", dry_run=True)  # the box's area decides (no broker here)
-        assert r.response == "Would set the Ecobee to 21 degrees." and r.actions[0]["topic"] == "t/Office/set", r
+        r = a.ask(
+            "set the thermostat to 21", area="Office", dry_run=True
+        )  # the box's area decides (no broker here)
+        assert (
+            r.response == "Would set the Ecobee to 21 degrees." and r.actions[0]["topic"] == "t/Office/set"
+        ), r
     finally:
         a.close()
 
@@ -309,8 +377,18 @@ def test_several_thermostats_and_no_area_ask_which(tmp_path):
 def test_cli_devices_never_cuts_names(tmp_path):
     name = "Living Room Reading Lamp By The Window"  # 38 characters
     path = tmp_path / "config.yaml"
-    path.write_text(json.dumps({"data_dir": str(tmp_path / "data"), "devices": {"devices": [
-        {"name": name, "component": "light", "area": "Living Room", "command_topic": "x/set"}]}}))
+    path.write_text(
+        json.dumps(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "devices": {
+                    "devices": [
+                        {"name": name, "component": "light", "area": "Living Room", "command_topic": "x/set"}
+                    ]
+                },
+            }
+        )
+    )
     out = _cli(path, "devices")
     assert out.returncode == 0, out.stderr
     assert name in out.stdout, out.stdout

@@ -11,8 +11,14 @@ from pydantic import ValidationError
 from devices.control import COLORS, DeviceError, color_to_rgb
 from devices.entities import Entity, EntityRegistry
 from devices.hub import DeviceHub
-from devices.settings import (DeviceConfig, DevicesSettings, ExposureSettings, HomeAssistantSettings, MqttSettings,
-                              format_validation_error)
+from devices.settings import (
+    DeviceConfig,
+    DevicesSettings,
+    ExposureSettings,
+    HomeAssistantSettings,
+    MqttSettings,
+    format_validation_error,
+)
 from tests.fixtures_mqtt import mosquitto, prefix, probe, wait_for  # noqa: F401
 from tests.test_discovery import publish_all
 
@@ -23,17 +29,30 @@ def hub(mosquitto, probe, prefix):
     devices = DevicesSettings(
         discovery_wait=2.0,
         devices=[
-            DeviceConfig(name="Hallway Light", component="light", area="Hallway", command_topic=f"{prefix}/hall/set",
-                         brightness_command_topic=f"{prefix}/hall/bri", rgb_command_topic=f"{prefix}/hall/rgb",
-                         aliases=["corridor light"]),
-            DeviceConfig(name="Shed Door", component="cover", device_class="garage", command_topic=f"{prefix}/shed",
-                         requires_confirmation=False),
+            DeviceConfig(
+                name="Hallway Light",
+                component="light",
+                area="Hallway",
+                command_topic=f"{prefix}/hall/set",
+                brightness_command_topic=f"{prefix}/hall/bri",
+                rgb_command_topic=f"{prefix}/hall/rgb",
+                aliases=["corridor light"],
+            ),
+            DeviceConfig(
+                name="Shed Door",
+                component="cover",
+                device_class="garage",
+                command_topic=f"{prefix}/shed",
+                requires_confirmation=False,
+            ),
         ],
         exposure=ExposureSettings(exclude=["binary_sensor.*"]),
     )
     h = DeviceHub.from_settings(
         MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/assistant"),
-        HomeAssistantSettings(), devices)
+        HomeAssistantSettings(),
+        devices,
+    )
     assert h.start(timeout=5) == []
     probe.subscribe(f"{prefix}/#")
     yield h
@@ -50,8 +69,17 @@ def test_zigbee2mqtt_json_light_commands(hub, probe, prefix):
     c, reg = hub.controller, hub.registry
     topic = f"{prefix}/z2m/Kitchen Ceiling/set"
     a = c.turn_off("light.kitchen_ceiling")
-    assert a == [{"type": "mqtt", "topic": topic, "payload": '{"state": "OFF"}', "qos": 1, "retain": False,
-                  "entity_id": "light.kitchen_ceiling", "sent": True}]
+    assert a == [
+        {
+            "type": "mqtt",
+            "topic": topic,
+            "payload": '{"state": "OFF"}',
+            "qos": 1,
+            "retain": False,
+            "entity_id": "light.kitchen_ceiling",
+            "sent": True,
+        }
+    ]
     assert json.loads(last(probe, topic)) == {"state": "OFF"}
     c.set_light("light.kitchen_ceiling", brightness_pct=20)
     assert json.loads(last(probe, topic, 2)) == {"state": "ON", "brightness": 51}  # scale 254
@@ -75,7 +103,9 @@ def test_tasmota_default_schema_light(hub, probe, prefix):
     assert last(probe, f"{prefix}/tasmota_1A2B3C/cmnd/Color2") == "255,128,0"
     c.turn_off(eid)
     assert last(probe, f"{prefix}/tasmota_1A2B3C/cmnd/POWER") == "OFF"
-    assert probe.received(f"{prefix}/tasmota_1A2B3C/cmnd/POWER") == [(f"{prefix}/tasmota_1A2B3C/cmnd/POWER", "OFF")]
+    assert probe.received(f"{prefix}/tasmota_1A2B3C/cmnd/POWER") == [
+        (f"{prefix}/tasmota_1A2B3C/cmnd/POWER", "OFF")
+    ]
 
 
 def test_other_components(hub, probe, prefix):
@@ -146,8 +176,15 @@ def test_config_device_optimistic_relative_brightness_and_area(hub, probe, prefi
 
 
 def test_hub_without_broker_or_ha():
-    h = DeviceHub.from_settings(MqttSettings(), HomeAssistantSettings(), DevicesSettings(devices=[
-        DeviceConfig(name="Porch Light", component="light", command_topic="porch/set", area="Porch")]))
+    h = DeviceHub.from_settings(
+        MqttSettings(),
+        HomeAssistantSettings(),
+        DevicesSettings(
+            devices=[
+                DeviceConfig(name="Porch Light", component="light", command_topic="porch/set", area="Porch")
+            ]
+        ),
+    )
     assert h.start(timeout=0.1) == []
     a = h.controller.turn_off("light.porch_light")
     assert a[0]["sent"] is False and "no MQTT broker configured" in a[0]["reason"]
@@ -156,10 +193,12 @@ def test_hub_without_broker_or_ha():
 
 def test_hub_with_unreachable_broker_reports_and_queues(tmp_path):
     """The service (a hub with an outbox) queues; a one-shot hub says it did not send (test_hostile.py)."""
-    h = DeviceHub.from_settings(MqttSettings(url="mqtt://127.0.0.1:9"), HomeAssistantSettings(),
-                                DevicesSettings(devices=[DeviceConfig(name="Porch", component="switch",
-                                                                      command_topic="porch/set")]),
-                                outbox=tmp_path / "outbox.db")
+    h = DeviceHub.from_settings(
+        MqttSettings(url="mqtt://127.0.0.1:9"),
+        HomeAssistantSettings(),
+        DevicesSettings(devices=[DeviceConfig(name="Porch", component="switch", command_topic="porch/set")]),
+        outbox=tmp_path / "outbox.db",
+    )
     try:
         errors = h.start(timeout=0.3)
         assert len(errors) == 1 and "mqtt://127.0.0.1:9" in errors[0]
@@ -197,7 +236,9 @@ def test_fuzzy_find_tolerates_asr_errors():
     assert r.find("bedroom fan", area="kitchen") is None
     assert r.find("") is None
     assert [e.entity_id for e in r.in_area("living rooms", "light")] == [
-        "light.living_room_ceiling", "light.living_room_lamp"]
+        "light.living_room_ceiling",
+        "light.living_room_lamp",
+    ]
     assert r.areas() == ["Bedroom", "Garage", "Kitchen", "Living Room"]
 
 
@@ -224,7 +265,9 @@ def test_colour_table():
 # ---- settings ------------------------------------------------------------------------------------
 def test_settings_errors_name_field_and_allowed_values():
     with pytest.raises(ValidationError) as ei:
-        DevicesSettings.model_validate({"devices": [{"name": "Lamp", "component": "lamp", "command_topic": "x"}]})
+        DevicesSettings.model_validate(
+            {"devices": [{"name": "Lamp", "component": "lamp", "command_topic": "x"}]}
+        )
     msg = format_validation_error(ei.value, "devices")
     assert "devices.devices.0.component" in msg and "'light'" in msg and "'lamp'" in msg
     with pytest.raises(ValidationError) as ei:
@@ -237,5 +280,9 @@ def test_settings_errors_name_field_and_allowed_values():
     with pytest.raises(ValidationError, match="long-lived access token"):
         HomeAssistantSettings(url="http://ha:8123")
     d = DevicesSettings()
-    assert d.exposure.expose_all and d.needs_confirmation("cover", "garage") and not d.needs_confirmation("light", None)
+    assert (
+        d.exposure.expose_all
+        and d.needs_confirmation("cover", "garage")
+        and not d.needs_confirmation("light", None)
+    )
     assert MqttSettings().url is None and MqttSettings().discovery_prefix == "homeassistant"

@@ -19,13 +19,25 @@ from tests.fixtures_mqtt import mosquitto, prefix, probe, wait_for  # noqa: F401
 def z2m_light(p: str) -> dict:
     """Zigbee2MQTT: json schema, name null (entity named after the device), suggested area."""
     return {
-        "name": None, "schema": "json", "brightness": True, "brightness_scale": 254,
-        "supported_color_modes": ["xy", "color_temp"], "max_mireds": 500, "min_mireds": 153,
-        "command_topic": f"{p}/z2m/Kitchen Ceiling/set", "state_topic": f"{p}/z2m/Kitchen Ceiling",
+        "name": None,
+        "schema": "json",
+        "brightness": True,
+        "brightness_scale": 254,
+        "supported_color_modes": ["xy", "color_temp"],
+        "max_mireds": 500,
+        "min_mireds": 153,
+        "command_topic": f"{p}/z2m/Kitchen Ceiling/set",
+        "state_topic": f"{p}/z2m/Kitchen Ceiling",
         "availability": [{"topic": f"{p}/z2m/bridge/state", "value_template": "{{ value_json.state }}"}],
-        "unique_id": "0x00158d0001_light_z2m", "object_id": "kitchen_ceiling",
-        "device": {"identifiers": ["z2m_0x00158d0001"], "name": "Kitchen Ceiling", "manufacturer": "IKEA",
-                   "model": "LED1545G12", "suggested_area": "Kitchen"},
+        "unique_id": "0x00158d0001_light_z2m",
+        "object_id": "kitchen_ceiling",
+        "device": {
+            "identifiers": ["z2m_0x00158d0001"],
+            "name": "Kitchen Ceiling",
+            "manufacturer": "IKEA",
+            "model": "LED1545G12",
+            "suggested_area": "Kitchen",
+        },
         "origin": {"name": "Zigbee2MQTT", "sw": "1.40.0"},
     }
 
@@ -33,23 +45,55 @@ def z2m_light(p: str) -> dict:
 def tasmota_light(p: str) -> dict:
     """Tasmota (legacy HA discovery): abbreviated keys, '~' base topic, Dimmer 0-100."""
     return {
-        "name": "Living Room Lamp", "~": f"{p}/tasmota_1A2B3C/", "cmd_t": "~cmnd/POWER", "stat_t": "~tele/STATE",
-        "val_tpl": "{{value_json.POWER}}", "pl_off": "OFF", "pl_on": "ON", "avty_t": "~tele/LWT",
-        "pl_avail": "Online", "pl_not_avail": "Offline", "uniq_id": "1A2B3C_LI_1",
-        "bri_cmd_t": "~cmnd/Dimmer", "bri_stat_t": "~tele/STATE", "bri_scl": 100, "on_cmd_type": "brightness",
-        "bri_val_tpl": "{{value_json.Dimmer}}", "rgb_cmd_t": "~cmnd/Color2", "rgb_stat_t": "~tele/STATE",
+        "name": "Living Room Lamp",
+        "~": f"{p}/tasmota_1A2B3C/",
+        "cmd_t": "~cmnd/POWER",
+        "stat_t": "~tele/STATE",
+        "val_tpl": "{{value_json.POWER}}",
+        "pl_off": "OFF",
+        "pl_on": "ON",
+        "avty_t": "~tele/LWT",
+        "pl_avail": "Online",
+        "pl_not_avail": "Offline",
+        "uniq_id": "1A2B3C_LI_1",
+        "bri_cmd_t": "~cmnd/Dimmer",
+        "bri_stat_t": "~tele/STATE",
+        "bri_scl": 100,
+        "on_cmd_type": "brightness",
+        "bri_val_tpl": "{{value_json.Dimmer}}",
+        "rgb_cmd_t": "~cmnd/Color2",
+        "rgb_stat_t": "~tele/STATE",
         "rgb_val_tpl": "{{value_json.Color.split(',')[0:3]|join(',')}}",
-        "dev": {"ids": ["1A2B3C"], "name": "Tasmota Lamp", "mdl": "Sonoff B1", "sw": "12.0", "mf": "Tasmota",
-                "sa": "Living Room"},
+        "dev": {
+            "ids": ["1A2B3C"],
+            "name": "Tasmota Lamp",
+            "mdl": "Sonoff B1",
+            "sw": "12.0",
+            "mf": "Tasmota",
+            "sa": "Living Room",
+        },
     }
 
 
 def esphome_cover(p: str) -> dict:
     return {
-        "name": "Garage Door", "dev_cla": "garage", "~": f"{p}/garage-node/cover/garage_door",
-        "cmd_t": "~/command", "stat_t": "~/state", "pos_t": "~/position/state", "set_pos_t": "~/position/command",
-        "avty_t": f"{p}/garage-node/status", "uniq_id": "ESPcovergarage_door", "obj_id": "garage_door",
-        "dev": {"ids": "a4cf12", "name": "garage-node", "sw": "esphome v2024.6", "mdl": "esp32", "sa": "Garage"},
+        "name": "Garage Door",
+        "dev_cla": "garage",
+        "~": f"{p}/garage-node/cover/garage_door",
+        "cmd_t": "~/command",
+        "stat_t": "~/state",
+        "pos_t": "~/position/state",
+        "set_pos_t": "~/position/command",
+        "avty_t": f"{p}/garage-node/status",
+        "uniq_id": "ESPcovergarage_door",
+        "obj_id": "garage_door",
+        "dev": {
+            "ids": "a4cf12",
+            "name": "garage-node",
+            "sw": "esphome v2024.6",
+            "mdl": "esp32",
+            "sa": "Garage",
+        },
     }
 
 
@@ -60,19 +104,50 @@ def device_based(p: str) -> dict:
         "o": {"name": "test-fw", "sw": "1.0"},
         "~": f"{p}/office",
         "cmps": {
-            "desk": {"p": "light", "name": "Desk Lamp", "cmd_t": "~/desk/set", "stat_t": "~/desk/state",
-                     "uniq_id": "office_desk", "obj_id": "office_desk_lamp"},
-            "fan": {"p": "switch", "name": "Fan", "cmd_t": "~/fan/set", "stat_t": "~/fan/state",
-                    "stat_on": "1", "stat_off": "0", "pl_on": "1", "pl_off": "0", "uniq_id": "office_fan"},
-            "temp": {"p": "sensor", "name": "Temperature", "stat_t": "~/env", "unit_of_meas": "°C",
-                     "val_tpl": "{{ value_json.temperature | round(1) }}", "dev_cla": "temperature",
-                     "uniq_id": "office_temp"},
-            "stat": {"p": "climate", "name": "Thermostat", "temp_cmd_t": "~/clim/set_temp",
-                     "temp_stat_t": "~/clim/state", "temp_stat_tpl": "{{ value_json.target }}",
-                     "curr_temp_t": "~/clim/state", "curr_temp_tpl": "{{ value_json.current }}",
-                     "mode_cmd_t": "~/clim/mode", "mode_stat_t": "~/clim/state",
-                     "mode_stat_tpl": "{{ value_json.mode }}", "modes": ["off", "heat"],
-                     "min_temp": 7, "max_temp": 30, "uniq_id": "office_clim"},
+            "desk": {
+                "p": "light",
+                "name": "Desk Lamp",
+                "cmd_t": "~/desk/set",
+                "stat_t": "~/desk/state",
+                "uniq_id": "office_desk",
+                "obj_id": "office_desk_lamp",
+            },
+            "fan": {
+                "p": "switch",
+                "name": "Fan",
+                "cmd_t": "~/fan/set",
+                "stat_t": "~/fan/state",
+                "stat_on": "1",
+                "stat_off": "0",
+                "pl_on": "1",
+                "pl_off": "0",
+                "uniq_id": "office_fan",
+            },
+            "temp": {
+                "p": "sensor",
+                "name": "Temperature",
+                "stat_t": "~/env",
+                "unit_of_meas": "°C",
+                "val_tpl": "{{ value_json.temperature | round(1) }}",
+                "dev_cla": "temperature",
+                "uniq_id": "office_temp",
+            },
+            "stat": {
+                "p": "climate",
+                "name": "Thermostat",
+                "temp_cmd_t": "~/clim/set_temp",
+                "temp_stat_t": "~/clim/state",
+                "temp_stat_tpl": "{{ value_json.target }}",
+                "curr_temp_t": "~/clim/state",
+                "curr_temp_tpl": "{{ value_json.current }}",
+                "mode_cmd_t": "~/clim/mode",
+                "mode_stat_t": "~/clim/state",
+                "mode_stat_tpl": "{{ value_json.mode }}",
+                "modes": ["off", "heat"],
+                "min_temp": 7,
+                "max_temp": 30,
+                "uniq_id": "office_clim",
+            },
         },
         "qos": 1,
     }
@@ -80,16 +155,33 @@ def device_based(p: str) -> dict:
 
 def others(p: str) -> dict[str, dict]:
     return {
-        f"lock/front/config": {"name": None, "cmd_t": f"{p}/lock/front/set", "stat_t": f"{p}/lock/front",
-                               "dev": {"ids": "lk1", "name": "Front Door", "sa": "Hallway"}},
-        f"vacuum/robo/config": {"name": "Robot", "schema": "state", "cmd_t": f"{p}/vac/cmd",
-                                "stat_t": f"{p}/vac/state", "sup_feat": ["start", "stop", "return_home"],
-                                "dev": {"ids": "v1", "name": "Robot", "sa": "Living Room"}},
-        f"binary_sensor/node1/window/config": {"name": "Bedroom Window", "stat_t": f"{p}/node1/window",
-                                               "dev_cla": "window", "dev": {"ids": "n1", "sa": "Bedroom"}},
-        f"fan/ceiling/config": {"name": "Bedroom Fan", "cmd_t": f"{p}/fan/set", "stat_t": f"{p}/fan/state",
-                                "pct_cmd_t": f"{p}/fan/pct", "dev": {"ids": "f1", "name": "Bedroom Fan",
-                                                                    "sa": "Bedroom"}},
+        f"lock/front/config": {
+            "name": None,
+            "cmd_t": f"{p}/lock/front/set",
+            "stat_t": f"{p}/lock/front",
+            "dev": {"ids": "lk1", "name": "Front Door", "sa": "Hallway"},
+        },
+        f"vacuum/robo/config": {
+            "name": "Robot",
+            "schema": "state",
+            "cmd_t": f"{p}/vac/cmd",
+            "stat_t": f"{p}/vac/state",
+            "sup_feat": ["start", "stop", "return_home"],
+            "dev": {"ids": "v1", "name": "Robot", "sa": "Living Room"},
+        },
+        f"binary_sensor/node1/window/config": {
+            "name": "Bedroom Window",
+            "stat_t": f"{p}/node1/window",
+            "dev_cla": "window",
+            "dev": {"ids": "n1", "sa": "Bedroom"},
+        },
+        f"fan/ceiling/config": {
+            "name": "Bedroom Fan",
+            "cmd_t": f"{p}/fan/set",
+            "stat_t": f"{p}/fan/state",
+            "pct_cmd_t": f"{p}/fan/pct",
+            "dev": {"ids": "f1", "name": "Bedroom Fan", "sa": "Bedroom"},
+        },
     }
 
 
@@ -107,16 +199,26 @@ def hub(mosquitto, probe, prefix):
     publish_all(probe, prefix)  # retained before the hub starts
     h = DeviceHub.from_settings(
         MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/assistant"),
-        HomeAssistantSettings(), DevicesSettings(discovery_wait=2.0))
+        HomeAssistantSettings(),
+        DevicesSettings(discovery_wait=2.0),
+    )
     assert h.start(timeout=5) == []
     yield h
     h.stop()
 
 
 EXPECTED = {
-    "light.kitchen_ceiling", "light.tasmota_lamp_living_room_lamp", "cover.garage_door", "light.office_desk_lamp",
-    "switch.office_hub_fan", "sensor.office_hub_temperature", "climate.office_hub_thermostat", "lock.front_door",
-    "vacuum.robot", "binary_sensor.bedroom_window", "fan.bedroom_fan",
+    "light.kitchen_ceiling",
+    "light.tasmota_lamp_living_room_lamp",
+    "cover.garage_door",
+    "light.office_desk_lamp",
+    "switch.office_hub_fan",
+    "sensor.office_hub_temperature",
+    "climate.office_hub_thermostat",
+    "lock.front_door",
+    "vacuum.robot",
+    "binary_sensor.bedroom_window",
+    "fan.bedroom_fan",
 }
 
 
@@ -140,20 +242,37 @@ def test_retained_discovery_builds_entities(hub):
     assert reg.get("climate.office_hub_thermostat").attributes["max_temp"] == 30
     assert reg.areas() == ["Bedroom", "Garage", "Hallway", "Kitchen", "Living Room", "Office"]
     assert [e.entity_id for e in reg.in_area("office")] == [
-        "climate.office_hub_thermostat", "light.office_desk_lamp", "sensor.office_hub_temperature",
-        "switch.office_hub_fan"]
+        "climate.office_hub_thermostat",
+        "light.office_desk_lamp",
+        "sensor.office_hub_temperature",
+        "switch.office_hub_fan",
+    ]
 
 
 def test_state_tracking_for_firmware_payloads(hub, probe, prefix):
     reg = hub.registry
     p = prefix
-    probe.publish(f"{p}/z2m/Kitchen Ceiling", json.dumps(
-        {"state": "ON", "brightness": 127, "color_temp": 370, "color_mode": "color_temp", "linkquality": 87}))
+    probe.publish(
+        f"{p}/z2m/Kitchen Ceiling",
+        json.dumps(
+            {
+                "state": "ON",
+                "brightness": 127,
+                "color_temp": 370,
+                "color_mode": "color_temp",
+                "linkquality": 87,
+            }
+        ),
+    )
     assert wait_for(lambda: reg.get("light.kitchen_ceiling").state == "on")
     k = reg.get("light.kitchen_ceiling")
     assert k.attributes["brightness"] == round(127 * 255 / 254) and k.attributes["color_temp_kelvin"] == 2703
-    probe.publish(f"{p}/tasmota_1A2B3C/tele/STATE", json.dumps({"POWER": "ON", "Dimmer": 40, "Color": "1,2,3"}))
-    assert wait_for(lambda: reg.get("light.tasmota_lamp_living_room_lamp").attributes.get("brightness") == 102)
+    probe.publish(
+        f"{p}/tasmota_1A2B3C/tele/STATE", json.dumps({"POWER": "ON", "Dimmer": 40, "Color": "1,2,3"})
+    )
+    assert wait_for(
+        lambda: reg.get("light.tasmota_lamp_living_room_lamp").attributes.get("brightness") == 102
+    )
     assert reg.get("light.tasmota_lamp_living_room_lamp").state == "on"
     probe.publish(f"{p}/tasmota_1A2B3C/tele/LWT", "Offline")
     assert wait_for(lambda: reg.get("light.tasmota_lamp_living_room_lamp").available is False)
@@ -164,7 +283,9 @@ def test_state_tracking_for_firmware_payloads(hub, probe, prefix):
     probe.publish(f"{p}/office/fan/state", "1")
     probe.publish(f"{p}/office/env", json.dumps({"temperature": 21.456, "humidity": 40}))
     probe.publish(f"{p}/office/clim/state", json.dumps({"target": 20.5, "current": 19.25, "mode": "heat"}))
-    assert wait_for(lambda: reg.get("climate.office_hub_thermostat").attributes.get("current_temperature") == 19.25)
+    assert wait_for(
+        lambda: reg.get("climate.office_hub_thermostat").attributes.get("current_temperature") == 19.25
+    )
     c = reg.get("climate.office_hub_thermostat")
     assert c.state == "heat" and c.attributes["temperature"] == 20.5
     assert wait_for(lambda: reg.get("sensor.office_hub_temperature").state == "21.5")
@@ -216,16 +337,41 @@ def test_malformed_payloads_never_crash(hub, probe, prefix, caplog):
     reg = hub.registry
     rnd = random.Random(7)
     junk = [
-        b"{", b"[]", b"null", b"42", b'"str"', b"\xff\xfe\x00binary", b"{}" * 10, json.dumps({"cmd_t": 5}).encode(),
-        json.dumps({"name": ["x"], "cmd_t": "a/b"}).encode(), json.dumps({"cmd_t": ["a"]}).encode(),
-        json.dumps({"cmps": "nope", "dev": {}}).encode(), json.dumps({"cmps": {"a": {"p": "toaster"}}}).encode(),
-        json.dumps({"cmps": {"a": 1, "b": {"p": "light"}}}).encode(), b"x" * 100_000,
-        json.dumps({"~": 3, "cmd_t": "~/x", "name": "T"}).encode(), json.dumps({"name": "no topics"}).encode(),
+        b"{",
+        b"[]",
+        b"null",
+        b"42",
+        b'"str"',
+        b"\xff\xfe\x00binary",
+        b"{}" * 10,
+        json.dumps({"cmd_t": 5}).encode(),
+        json.dumps({"name": ["x"], "cmd_t": "a/b"}).encode(),
+        json.dumps({"cmd_t": ["a"]}).encode(),
+        json.dumps({"cmps": "nope", "dev": {}}).encode(),
+        json.dumps({"cmps": {"a": {"p": "toaster"}}}).encode(),
+        json.dumps({"cmps": {"a": 1, "b": {"p": "light"}}}).encode(),
+        b"x" * 100_000,
+        json.dumps({"~": 3, "cmd_t": "~/x", "name": "T"}).encode(),
+        json.dumps({"name": "no topics"}).encode(),
     ]
-    topics = [f"{prefix}/ha/light/bad/config", f"{prefix}/ha/toaster/x/config", f"{prefix}/ha/device/bad/config",
-              f"{prefix}/ha/switch/n/bad/config", f"{prefix}/ha/sensor/bad/config"]
-    state_junk = [b"{", b"\xff\xfe", b'{"state": 5}', b'{"state": "MAYBE"}', b'{"brightness": "lots"}', b"[1,2]",
-                  b'{"color": {"r": "x", "g": 1, "b": 2}}', b"y" * 70_000, b'{"color_temp": 0}']
+    topics = [
+        f"{prefix}/ha/light/bad/config",
+        f"{prefix}/ha/toaster/x/config",
+        f"{prefix}/ha/device/bad/config",
+        f"{prefix}/ha/switch/n/bad/config",
+        f"{prefix}/ha/sensor/bad/config",
+    ]
+    state_junk = [
+        b"{",
+        b"\xff\xfe",
+        b'{"state": 5}',
+        b'{"state": "MAYBE"}',
+        b'{"brightness": "lots"}',
+        b"[1,2]",
+        b'{"color": {"r": "x", "g": 1, "b": 2}}',
+        b"y" * 70_000,
+        b'{"color_temp": 0}',
+    ]
     with caplog.at_level(logging.WARNING, logger="devices.discovery"):
         probe.publish(f"{prefix}/ha/light/weird/config", json.dumps({"schema": "weird", "cmd_t": "a"}))
         for i in range(1000):
@@ -245,14 +391,26 @@ def test_malformed_payloads_never_crash(hub, probe, prefix, caplog):
     # other devices still work, and new valid configs are still accepted
     probe.publish(f"{prefix}/office/desk/state", "ON")
     assert wait_for(lambda: reg.get("light.office_desk_lamp").state == "on")
-    probe.publish(f"{prefix}/ha/switch/late/config", json.dumps({"name": "Late Plug", "cmd_t": f"{prefix}/plug"}),
-                  retain=True)
+    probe.publish(
+        f"{prefix}/ha/switch/late/config",
+        json.dumps({"name": "Late Plug", "cmd_t": f"{prefix}/plug"}),
+        retain=True,
+    )
     assert wait_for(lambda: "switch.late_plug" in reg)
 
 
 def test_expand_and_templates_unit():
-    cfg = expand_base_topic(expand({"~": "base/x", "cmd_t": "~/set", "stat_t": "state/~", "avty": [{"t": "~/av"}],
-                                    "dev": {"sa": "Den", "ids": "1"}}))
+    cfg = expand_base_topic(
+        expand(
+            {
+                "~": "base/x",
+                "cmd_t": "~/set",
+                "stat_t": "state/~",
+                "avty": [{"t": "~/av"}],
+                "dev": {"sa": "Den", "ids": "1"},
+            }
+        )
+    )
     assert cfg["command_topic"] == "base/x/set" and cfg["state_topic"] == "state/base/x"
     assert cfg["availability"][0]["topic"] == "base/x/av" and cfg["device"]["suggested_area"] == "Den"
     assert render_template("{{ value_json.a.b }}", '{"a": {"b": 3}}') == 3

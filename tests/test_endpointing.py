@@ -27,7 +27,9 @@ def core(tmp_path_factory):
     from assistant.config import load_config
     from assistant.core import Assistant
 
-    config = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("data")), "ASSISTANT_TZ": "UTC"})
+    config = load_config(
+        env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("data")), "ASSISTANT_TZ": "UTC"}
+    )
     config = config.model_validate({**config.model_dump(), "devices": {"devices": DEVICES}})
     assistant = Assistant(config)
     yield assistant
@@ -46,22 +48,51 @@ def understand_with(core):
 
 
 def test_ends_open_words_and_punctuation():
-    for text in ("Set a timer for", "Turn on the", "turn on the kitchen light and", "Play", "Set an alarm for...",
-                 "Turn on the kitchen,", "", "  "):
+    for text in (
+        "Set a timer for",
+        "Turn on the",
+        "turn on the kitchen light and",
+        "Play",
+        "Set an alarm for...",
+        "Turn on the kitchen,",
+        "",
+        "  ",
+    ):
         assert ends_open(text), text
-    for text in ("Turn on the kitchen light.", "What time is it?", "set a timer for 5 minutes", "Turn the lights on"):
+    for text in (
+        "Turn on the kitchen light.",
+        "What time is it?",
+        "set a timer for 5 minutes",
+        "Turn the lights on",
+    ):
         assert not ends_open(text), text
 
 
 def test_is_complete(core):
-    for text in ("Turn on the kitchen light.", "What time is it?", "Set a timer for five minutes.",
-                 "Set an alarm for seven thirty.", "Add milk to the shopping list."):
+    for text in (
+        "Turn on the kitchen light.",
+        "What time is it?",
+        "Set a timer for five minutes.",
+        "Set an alarm for seven thirty.",
+        "Add milk to the shopping list.",
+    ):
         assert core.is_complete(text), text
     # open endings, no template, or a slot the handler would ask for ("What time ...?")
-    for text in ("Turn on the", "Set a timer for", "Set an alarm.", "Set an alarm for", "Turn on the kitchen light and",
-                 "Add milk to the", "Make me a sandwich.", "Turn on the...", "Set a timer"):
+    for text in (
+        "Turn on the",
+        "Set a timer for",
+        "Set an alarm.",
+        "Set an alarm for",
+        "Turn on the kitchen light and",
+        "Add milk to the",
+        "Make me a sandwich.",
+        "Turn on the...",
+        "Set a timer",
+    ):
         assert not core.is_complete(text), text
-    assert core.store is not None and core.ask("what timers are running", dry_run=True).intent  # nothing was set
+    assert (
+        core.store is not None and core.ask("what timers are running", dry_run=True).intent
+    )  # nothing was set
 
 
 def test_endpointer_ends_early_only_when_told_and_resume_withdraws():
@@ -99,8 +130,9 @@ def test_endpointer_ends_early_only_when_told_and_resume_withdraws():
 def test_complete_command_ends_early(core, engines):  # noqa: F811
     audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.2))
     settings = test_settings()
-    (early,) = process_audio(audio, understand_with(core), settings, no_wake=True, engines=engines,
-                             is_complete=core.is_complete)
+    (early,) = process_audio(
+        audio, understand_with(core), settings, no_wake=True, engines=engines, is_complete=core.is_complete
+    )
     (plain,) = process_audio(audio, understand_with(core), settings, no_wake=True, engines=engines)
     assert early["intent"] == plain["intent"] == "HassTurnOn"
     assert early["early_endpoint"] and not plain["early_endpoint"]
@@ -109,19 +141,30 @@ def test_complete_command_ends_early(core, engines):  # noqa: F811
     assert plain["timings_ms"]["endpoint_silence"] >= settings.vad.trailing_silence_ms
     # with early endpointing off in the config, is_complete is not used
     off = test_settings(vad__early_endpoint_ms=0)
-    (r,) = process_audio(audio, understand_with(core), off, no_wake=True, engines=engines, is_complete=core.is_complete)
+    (r,) = process_audio(
+        audio, understand_with(core), off, no_wake=True, engines=engines, is_complete=core.is_complete
+    )
     assert not r["early_endpoint"] and r["timings_ms"]["endpoint_silence"] >= off.vad.trailing_silence_ms
 
 
-@pytest.mark.parametrize("first, second, intent, slot", [
-    ("Turn on the", "kitchen light.", "HassTurnOn", "kitchen"),
-    ("Set an alarm for", "seven thirty.", "SetAlarm", ":30"),  # 07:30 or 19:30, whichever comes next
-])
+@pytest.mark.parametrize(
+    "first, second, intent, slot",
+    [
+        ("Turn on the", "kitchen light.", "HassTurnOn", "kitchen"),
+        ("Set an alarm for", "seven thirty.", "SetAlarm", ":30"),  # 07:30 or 19:30, whichever comes next
+    ],
+)
 def test_paused_command_is_not_cut(core, engines, first, second, intent, slot):  # noqa: F811
     # 350 ms: longer than the early silence (160 ms), shorter than the full timeout (400 ms)
     audio = join(silence(0.5), trimmed(first), silence(0.35), trimmed(second), silence(1.2))
-    results = process_audio(audio, understand_with(core), test_settings(), no_wake=True, engines=engines,
-                            is_complete=core.is_complete)
+    results = process_audio(
+        audio,
+        understand_with(core),
+        test_settings(),
+        no_wake=True,
+        engines=engines,
+        is_complete=core.is_complete,
+    )
     assert [r["intent"] for r in results] == [intent], [r["transcript"] for r in results]
     assert slot in str(results[0]["slots"]).lower()  # the second half was heard too
 
@@ -131,5 +174,7 @@ def test_failing_check_waits_the_full_timeout(engines):  # noqa: F811
         raise RuntimeError("check exploded")
 
     audio = join(silence(0.5), piper_speech("What time is it?"), silence(1.2))
-    (r,) = process_audio(audio, keyword_understand, test_settings(), no_wake=True, engines=engines, is_complete=broken)
+    (r,) = process_audio(
+        audio, keyword_understand, test_settings(), no_wake=True, engines=engines, is_complete=broken
+    )
     assert r["intent"] == "GetTime" and not r["early_endpoint"]

@@ -19,8 +19,14 @@ TOKEN = "test-token-123"
 
 
 def _state(eid, state, **attrs):
-    return {"entity_id": eid, "state": state, "attributes": attrs, "last_changed": "2024-01-01T00:00:00+00:00",
-            "last_updated": "2024-01-01T00:00:00+00:00", "context": {"id": "c1", "parent_id": None, "user_id": None}}
+    return {
+        "entity_id": eid,
+        "state": state,
+        "attributes": attrs,
+        "last_changed": "2024-01-01T00:00:00+00:00",
+        "last_updated": "2024-01-01T00:00:00+00:00",
+        "context": {"id": "c1", "parent_id": None, "user_id": None},
+    }
 
 
 class FakeHA:
@@ -29,17 +35,41 @@ class FakeHA:
     def __init__(self, template_ok: bool = True):
         self.template_ok = template_ok
         self.calls: list[tuple[str, str, dict]] = []
-        self.states = {s["entity_id"]: s for s in [
-            _state("light.living_room", "on", friendly_name="Living Room Light", brightness=128,
-                   supported_color_modes=["color_temp", "xy"]),
-            _state("cover.garage_door", "closed", friendly_name="Garage Door", device_class="garage",
-                   current_position=0),
-            _state("climate.hallway", "heat", friendly_name="Thermostat", temperature=19, current_temperature=18.5,
-                   min_temp=7, max_temp=30),
-            _state("lock.front_door", "locked", friendly_name="Front Door"),
-            _state("sun.sun", "above_horizon", friendly_name="Sun"),
-        ]}
-        self.areas = {"light.living_room": "Living Room", "cover.garage_door": "Garage", "climate.hallway": "Hallway"}
+        self.states = {
+            s["entity_id"]: s
+            for s in [
+                _state(
+                    "light.living_room",
+                    "on",
+                    friendly_name="Living Room Light",
+                    brightness=128,
+                    supported_color_modes=["color_temp", "xy"],
+                ),
+                _state(
+                    "cover.garage_door",
+                    "closed",
+                    friendly_name="Garage Door",
+                    device_class="garage",
+                    current_position=0,
+                ),
+                _state(
+                    "climate.hallway",
+                    "heat",
+                    friendly_name="Thermostat",
+                    temperature=19,
+                    current_temperature=18.5,
+                    min_temp=7,
+                    max_temp=30,
+                ),
+                _state("lock.front_door", "locked", friendly_name="Front Door"),
+                _state("sun.sun", "above_horizon", friendly_name="Sun"),
+            ]
+        }
+        self.areas = {
+            "light.living_room": "Living Room",
+            "cover.garage_door": "Garage",
+            "climate.hallway": "Hallway",
+        }
         self.mqtt_devices: dict[str, list[str]] = {}  # entity from HA's MQTT integration -> MQTT device ids
         fake = self
 
@@ -85,8 +115,10 @@ class FakeHA:
                     if not fake.template_ok:
                         return self._send(404, {"message": "not found"})
                     assert body["template"] == ENTITY_TEMPLATE
-                    rows = [[e, fake.areas.get(e, ""), e in fake.mqtt_devices, fake.mqtt_devices.get(e, [])]
-                            for e in fake.states]
+                    rows = [
+                        [e, fake.areas.get(e, ""), e in fake.mqtt_devices, fake.mqtt_devices.get(e, [])]
+                        for e in fake.states
+                    ]
                     return self._send(200, json.dumps(rows), "text/plain")
                 if self.path.startswith("/api/services/"):
                     path, _, query = self.path.partition("?")
@@ -134,15 +166,21 @@ def fake_ha():
 
 
 def _hub(url, token=TOKEN, **ha):
-    return DeviceHub.from_settings(MqttSettings(), HomeAssistantSettings(url=url, token=token, **ha), DevicesSettings())
+    return DeviceHub.from_settings(
+        MqttSettings(), HomeAssistantSettings(url=url, token=token, **ha), DevicesSettings()
+    )
 
 
 def test_load_states_and_areas(fake_ha):
     h = _hub(fake_ha.url)
     assert h.start(timeout=1) == []
     reg = h.registry
-    assert {e.entity_id for e in reg.all()} == {"light.living_room", "cover.garage_door", "climate.hallway",
-                                                "lock.front_door"}  # sun.* is not a device
+    assert {e.entity_id for e in reg.all()} == {
+        "light.living_room",
+        "cover.garage_door",
+        "climate.hallway",
+        "lock.front_door",
+    }  # sun.* is not a device
     l = reg.get("light.living_room")
     assert (l.name, l.area, l.source, l.state) == ("Living Room Light", "Living Room", "homeassistant", "on")
     assert {"brightness", "color", "color_temp"} <= l.capabilities and l.attributes["brightness"] == 128
@@ -155,18 +193,32 @@ def test_service_calls_from_controller(fake_ha):
     h.start(timeout=1)
     c = h.controller
     a = c.set_light("light.living_room", brightness_pct=20)
-    assert a == [{"type": "ha_service", "domain": "light", "service": "turn_on",
-                  "data": {"entity_id": "light.living_room", "brightness_pct": 20}, "entity_id": "light.living_room",
-                  "sent": True}]
+    assert a == [
+        {
+            "type": "ha_service",
+            "domain": "light",
+            "service": "turn_on",
+            "data": {"entity_id": "light.living_room", "brightness_pct": 20},
+            "entity_id": "light.living_room",
+            "sent": True,
+        }
+    ]
     assert h.registry.get("light.living_room").attributes["brightness"] == 51  # from the returned state
     c.set_light("light.living_room", brightness_step_pct=10, color="blue")
-    assert fake_ha.calls[-1] == ("light", "turn_on", {"entity_id": "light.living_room", "brightness_step_pct": 10.0,
-                                                      "color_name": "blue"})
+    assert fake_ha.calls[-1] == (
+        "light",
+        "turn_on",
+        {"entity_id": "light.living_room", "brightness_step_pct": 10.0, "color_name": "blue"},
+    )
     c.turn_off("light.living_room")
     assert fake_ha.calls[-1] == ("light", "turn_off", {"entity_id": "light.living_room"})
     assert h.registry.get("light.living_room").state == "off"
     c.set_temperature("climate.hallway", 21)
-    assert fake_ha.calls[-1] == ("climate", "set_temperature", {"entity_id": "climate.hallway", "temperature": 21.0})
+    assert fake_ha.calls[-1] == (
+        "climate",
+        "set_temperature",
+        {"entity_id": "climate.hallway", "temperature": 21.0},
+    )
     c.close_cover("cover.garage_door")
     assert fake_ha.calls[-1][:2] == ("cover", "close_cover")
     assert h.registry.get("cover.garage_door").state == "closing"
@@ -186,7 +238,9 @@ def test_bad_token_and_unreachable_are_clear(fake_ha):
     errors = h2.start(timeout=1)
     assert len(errors) == 1 and "http://127.0.0.1:9" in errors[0] and "reachable" in errors[0]
     assert "home_assistant.url" in errors[0]
-    with pytest.raises(HomeAssistantError, match=r"not configured: set home_assistant\.url and home_assistant\.token"):
+    with pytest.raises(
+        HomeAssistantError, match=r"not configured: set home_assistant\.url and home_assistant\.token"
+    ):
         HomeAssistantBackend(HomeAssistantSettings(), EntityRegistry())
 
 
@@ -231,8 +285,9 @@ def test_bad_token_is_said_not_no_such_device(fake_ha, tmp_path):
 
 def test_own_entities_from_home_assistant_are_not_devices(fake_ha):
     """Issue 12: our Mute switch and sensors, published to HA by MQTT discovery, come back over REST."""
-    fake_ha.states["switch.voice_assistant_mute"] = _state("switch.voice_assistant_mute", "off",
-                                                           friendly_name="Voice Assistant Mute")
+    fake_ha.states["switch.voice_assistant_mute"] = _state(
+        "switch.voice_assistant_mute", "off", friendly_name="Voice Assistant Mute"
+    )
     fake_ha.mqtt_devices["switch.voice_assistant_mute"] = ["voice_assistant"]
     h = _hub(fake_ha.url)
     assert h.start(timeout=1) == []
@@ -241,30 +296,45 @@ def test_own_entities_from_home_assistant_are_not_devices(fake_ha):
 
 def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosquitto, probe, prefix):  # noqa: F811
     """Issue 12: an MQTT light HA also exposes is one entity (HA's), and one command goes out."""
-    def light(name, ident, topic):
-        return json.dumps({"name": name, "command_topic": f"{prefix}/{topic}/set", "state_topic": f"{prefix}/{topic}",
-                           "unique_id": f"{ident}_light", "device": {"identifiers": [ident], "name": name}})
 
-    probe.publish(f"{prefix}/ha/light/garden01/light/config", light("Garden light", "garden01", "garden"), retain=True)
+    def light(name, ident, topic):
+        return json.dumps(
+            {
+                "name": name,
+                "command_topic": f"{prefix}/{topic}/set",
+                "state_topic": f"{prefix}/{topic}",
+                "unique_id": f"{ident}_light",
+                "device": {"identifiers": [ident], "name": name},
+            }
+        )
+
+    probe.publish(
+        f"{prefix}/ha/light/garden01/light/config", light("Garden light", "garden01", "garden"), retain=True
+    )
     probe.subscribe(f"{prefix}/#")
     ha_id = "light.garden_light_garden_light"  # how HA 2024.3 named it
     fake_ha.states[ha_id] = _state(ha_id, "on", friendly_name="Garden light", supported_color_modes=["onoff"])
     fake_ha.areas[ha_id] = "Garden"
     fake_ha.mqtt_devices[ha_id] = ["garden01"]
-    fake_ha.states["light.porch"] = _state("light.porch", "off", friendly_name="Porch light",
-                                           supported_color_modes=["onoff"])
+    fake_ha.states["light.porch"] = _state(
+        "light.porch", "off", friendly_name="Porch light", supported_color_modes=["onoff"]
+    )
     fake_ha.mqtt_devices["light.porch"] = ["porch01"]
     fake_ha.areas["light.porch"] = "Garden"
-    h = DeviceHub.from_settings(MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha",
-                                             base_topic=f"{prefix}/assistant"),
-                                HomeAssistantSettings(url=fake_ha.url, token=TOKEN), DevicesSettings())
+    h = DeviceHub.from_settings(
+        MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/assistant"),
+        HomeAssistantSettings(url=fake_ha.url, token=TOKEN),
+        DevicesSettings(),
+    )
     try:
         assert h.start(timeout=3) == []
         lights = sorted(e.entity_id for e in h.registry.all() if e.component == "light")
         assert lights == [ha_id, "light.living_room", "light.porch"], lights
         assert h.registry.get(ha_id).source == "homeassistant"
         # a config that arrives later (HA restarted, a new device) is recognised too
-        probe.publish(f"{prefix}/ha/light/porch01/light/config", light("Porch light", "porch01", "porch"), retain=True)
+        probe.publish(
+            f"{prefix}/ha/light/porch01/light/config", light("Porch light", "porch01", "porch"), retain=True
+        )
         assert wait_for(lambda: h.discovery.messages_seen >= 2)
         time.sleep(0.2)
         assert sorted(e.entity_id for e in h.registry.all() if e.component == "light") == lights

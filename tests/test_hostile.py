@@ -42,33 +42,58 @@ def _write(tmp_path: Path, cfg: dict) -> Path:
     return path
 
 
-def _cli(config: Path, *args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def _cli(
+    config: Path, *args: str, env: dict | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
     e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     e.update(ASSISTANT_CONFIG=str(config), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, env=e,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, env=e, timeout=timeout
+    )
 
 
 # ---- 1. name collisions and things that unlock ---------------------------------------------------
+
 
 @pytest.fixture
 def collision_home(mosquitto, probe, prefix, tmp_path):
     """A YAML Kitchen Light, and retained discovery configs: a "light" also called Kitchen Light whose
     'off' unlocks the front door, a "light" that unlocks with no rival, two discovered Hall Lights."""
+
     def light(name: str, cmd: str, **extra) -> str:
         return json.dumps({"name": name, "cmd_t": f"{prefix}/{cmd}", **extra})
 
-    probe.publish(f"{prefix}/ha/light/evil/config", light("Kitchen Light", "home/front_door/set", pl_off="UNLOCK",
-                                                           def_ent_id="light.a_kitchen_light"), retain=True)
-    probe.publish(f"{prefix}/ha/light/porch/config", light("Porch Light", "porch/set", pl_off="UNLOCK"), retain=True)
-    probe.publish(f"{prefix}/ha/light/hall1/config", light("Hall Light", "hall1/set", dev={"ids": "h1", "sa": "Upstairs"}),
-                  retain=True)
-    probe.publish(f"{prefix}/ha/light/hall2/config", light("Hall Light", "hall2/set", dev={"ids": "h2", "sa": "Downstairs"}),
-                  retain=True)
+    probe.publish(
+        f"{prefix}/ha/light/evil/config",
+        light("Kitchen Light", "home/front_door/set", pl_off="UNLOCK", def_ent_id="light.a_kitchen_light"),
+        retain=True,
+    )
+    probe.publish(
+        f"{prefix}/ha/light/porch/config", light("Porch Light", "porch/set", pl_off="UNLOCK"), retain=True
+    )
+    probe.publish(
+        f"{prefix}/ha/light/hall1/config",
+        light("Hall Light", "hall1/set", dev={"ids": "h1", "sa": "Upstairs"}),
+        retain=True,
+    )
+    probe.publish(
+        f"{prefix}/ha/light/hall2/config",
+        light("Hall Light", "hall2/set", dev={"ids": "h2", "sa": "Downstairs"}),
+        retain=True,
+    )
     probe.subscribe(f"{prefix}/#")
-    cfg = {"mqtt": {"url": mosquitto.url, "discovery_prefix": f"{prefix}/ha", "base_topic": f"{prefix}/assistant"},
-           "devices": {"devices": [{"name": "Kitchen Light", "component": "light",
-                                    "command_topic": f"{prefix}/kitchen/set"}]}}
+    cfg = {
+        "mqtt": {
+            "url": mosquitto.url,
+            "discovery_prefix": f"{prefix}/ha",
+            "base_topic": f"{prefix}/assistant",
+        },
+        "devices": {
+            "devices": [
+                {"name": "Kitchen Light", "component": "light", "command_topic": f"{prefix}/kitchen/set"}
+            ]
+        },
+    }
     a = Assistant(load_config(_write(tmp_path, cfg), env={}))
     assert wait_for(lambda: len(a.services["devices"].registry) == 5)
     yield a
@@ -97,7 +122,11 @@ def test_a_command_that_unlocks_needs_confirmation_whatever_it_claims(collision_
 def test_an_ambiguous_name_asks_which_one_and_does_nothing(collision_home, probe, prefix):
     r = collision_home.ask("turn on the hall light")
     assert r.response.startswith("Which one do you mean: 1, the Hall Light ("), r
-    assert "(Upstairs)" in r.response and "(Downstairs)" in r.response and r.response.endswith("I did nothing yet.")
+    assert (
+        "(Upstairs)" in r.response
+        and "(Downstairs)" in r.response
+        and r.response.endswith("I did nothing yet.")
+    )
     assert [a["type"] for a in r.actions] == ["clarification_required"] and len(r.actions[0]["choices"]) == 2
     time.sleep(0.2)
     assert probe.received(f"{prefix}/hall1/set") == probe.received(f"{prefix}/hall2/set") == []
@@ -112,7 +141,9 @@ def test_topic_heuristic_spares_lights_and_explicit_config():
     from devices.entities import Entity
 
     light = Entity("light.x", "X", "light", "mqtt")
-    say = lambda topic, payload="ON": drives_security(light, [{"type": "mqtt", "topic": topic, "payload": payload}])  # noqa: E731
+    say = lambda topic, payload="ON": drives_security(
+        light, [{"type": "mqtt", "topic": topic, "payload": payload}]
+    )  # noqa: E731
     assert say("home/front_door/set") and say("garage/opener/set") and say("z2m/Front Door Lock/set")
     assert say("x/set", '{"state": "UNLOCK"}') and say("x/set", "DISARM") and say("x/set", "OPEN")
     assert say("shellies/garage/relay/0/command", "on")
@@ -123,9 +154,12 @@ def test_topic_heuristic_spares_lights_and_explicit_config():
 
 # ---- 2. a one-shot command that could not be sent says so; the service's queue survives ------------
 
+
 def test_one_shot_ask_with_broker_down_says_it_was_not_sent(tmp_path):
-    cfg = {"mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}", "send_timeout": 1.0},
-           "devices": {"devices": [{"name": "Kitchen Light", "component": "light", "command_topic": "k/set"}]}}
+    cfg = {
+        "mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}", "send_timeout": 1.0},
+        "devices": {"devices": [{"name": "Kitchen Light", "component": "light", "command_topic": "k/set"}]},
+    }
     started = time.monotonic()
     out = _cli(_write(tmp_path, cfg), "ask", "turn off the kitchen light", "--json")
     took = time.monotonic() - started
@@ -137,16 +171,22 @@ def test_one_shot_ask_with_broker_down_says_it_was_not_sent(tmp_path):
 
 
 def test_service_says_it_queued_and_keeps_it_on_disk(tmp_path):
-    cfg = {"mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}"},
-           "devices": {"devices": [{"name": "Kitchen Light", "component": "light", "command_topic": "k/set"}]}}
+    cfg = {
+        "mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}"},
+        "devices": {"devices": [{"name": "Kitchen Light", "component": "light", "command_topic": "k/set"}]},
+    }
     a = Assistant(load_config(_write(tmp_path, cfg), env={}), service=True)
     try:
         r = a.ask("turn off the kitchen light")
-        assert r.response == "The MQTT broker is offline: I will turn off the Kitchen Light as soon as it is back.", r
+        assert (
+            r.response
+            == "The MQTT broker is offline: I will turn off the Kitchen Light as soon as it is back."
+        ), r
         assert r.actions[0]["queued"] is True and r.actions[0]["sent"] is False
     finally:
         a.close()
     import sqlite3
+
     with sqlite3.connect(tmp_path / "data" / "mqtt_outbox.db") as db:
         assert db.execute("SELECT topic, payload FROM outbox").fetchall() == [("k/set", b"OFF")]
 
@@ -154,7 +194,9 @@ def test_service_says_it_queued_and_keeps_it_on_disk(tmp_path):
 def test_service_queue_survives_a_restart(tmp_path, prefix):
     broker = Mosquitto()  # not started yet: the broker is down
     outbox = tmp_path / "outbox.db"
-    settings = MqttSettings(url=broker.url, base_topic=f"{prefix}/a", reconnect_min_delay=0.5, reconnect_max_delay=1)
+    settings = MqttSettings(
+        url=broker.url, base_topic=f"{prefix}/a", reconnect_min_delay=0.5, reconnect_max_delay=1
+    )
     first = MqttClient(settings, outbox=outbox)
     first.start(timeout=0.2)
     assert first.publish(f"{prefix}/kitchen/set", "OFF") is False and first.queued == 1
@@ -180,7 +222,9 @@ def test_stale_queued_commands_are_dropped_and_named(tmp_path, caplog):
     time.sleep(0.2)
     with caplog.at_level(logging.WARNING):
         assert client.outbox.take() == []
-    assert any("older than" in r.getMessage() and "home/kitchen/set" in r.getMessage() for r in caplog.records)
+    assert any(
+        "older than" in r.getMessage() and "home/kitchen/set" in r.getMessage() for r in caplog.records
+    )
     client.outbox.close()
 
 
@@ -190,9 +234,11 @@ SECRET = "Pw0rd-xyz-SECRET"
 
 
 def test_assistant_config_masks_passwords_tokens_and_keys(tmp_path):
-    cfg = {"mqtt": {"url": f"mqtt://alice:{SECRET}1@127.0.0.1:1", "password": f"{SECRET}2"},
-           "home_assistant": {"url": "http://ha:8123", "token": f"{SECRET}3"},
-           "llm": {"url": "http://llm:8000/v1", "api_key": f"{SECRET}4"}}
+    cfg = {
+        "mqtt": {"url": f"mqtt://alice:{SECRET}1@127.0.0.1:1", "password": f"{SECRET}2"},
+        "home_assistant": {"url": "http://ha:8123", "token": f"{SECRET}3"},
+        "llm": {"url": "http://llm:8000/v1", "api_key": f"{SECRET}4"},
+    }
     out = _cli(_write(tmp_path, cfg), "config")
     assert out.returncode == 0, out.stderr
     assert SECRET not in out.stdout + out.stderr
@@ -203,15 +249,21 @@ def test_assistant_config_masks_passwords_tokens_and_keys(tmp_path):
 
 
 def test_bad_mqtt_url_error_does_not_print_the_password(tmp_path):
-    out = _cli(_write(tmp_path, {}), "ask", "what time is it",
-               env={"ASSISTANT_MQTT_URL": f"mqtt://alice:{SECRET}@h:70000"})
+    out = _cli(
+        _write(tmp_path, {}),
+        "ask",
+        "what time is it",
+        env={"ASSISTANT_MQTT_URL": f"mqtt://alice:{SECRET}@h:70000"},
+    )
     assert out.returncode == 2 and "invalid port" in out.stderr, out.stderr
     assert SECRET not in out.stderr and "alice:***@h:70000" in out.stderr
 
 
 def test_logs_never_carry_secrets(tmp_path):
-    cfg = {"mqtt": {"url": f"mqtt://alice:{SECRET}@127.0.0.1:{free_port()}", "send_timeout": 0.2},
-           "home_assistant": {"url": f"http://127.0.0.1:{free_port()}", "token": f"{SECRET}tok"}}
+    cfg = {
+        "mqtt": {"url": f"mqtt://alice:{SECRET}@127.0.0.1:{free_port()}", "send_timeout": 0.2},
+        "home_assistant": {"url": f"http://127.0.0.1:{free_port()}", "token": f"{SECRET}tok"},
+    }
     out = _cli(_write(tmp_path, cfg), "ask", "what time is it", "-v")
     assert out.returncode == 0, out.stderr
     assert "DEBUG" in out.stderr and SECRET not in out.stderr
@@ -219,22 +271,32 @@ def test_logs_never_carry_secrets(tmp_path):
 
 def test_mask_helpers():
     assert mask_url("mqtts://bob:p%40ss@broker:8883") == "mqtts://bob:***@broker:8883"
-    assert mask_text("GET http://h/api?token=abc123&x=1 Authorization: Bearer eyJhbGci.x") == \
-        "GET http://h/api?token=***&x=1 Authorization: Bearer ***"
-    assert mask_text("said my-secret-value twice: my-secret-value", ["my-secret-value"]) == "said *** twice: ***"
-    assert mask_config({"a": {"api_key": "k1", "token": None, "url": "mqtt://u:p@h"}, "l": [{"password": "x"}]}) == \
-        {"a": {"api_key": "***", "token": None, "url": "mqtt://u:***@h"}, "l": [{"password": "***"}]}
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "connect %s failed", (f"mqtt://u:{SECRET}@h",), None)
+    assert (
+        mask_text("GET http://h/api?token=abc123&x=1 Authorization: Bearer eyJhbGci.x")
+        == "GET http://h/api?token=***&x=1 Authorization: Bearer ***"
+    )
+    assert (
+        mask_text("said my-secret-value twice: my-secret-value", ["my-secret-value"]) == "said *** twice: ***"
+    )
+    assert mask_config(
+        {"a": {"api_key": "k1", "token": None, "url": "mqtt://u:p@h"}, "l": [{"password": "x"}]}
+    ) == {"a": {"api_key": "***", "token": None, "url": "mqtt://u:***@h"}, "l": [{"password": "***"}]}
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "connect %s failed", (f"mqtt://u:{SECRET}@h",), None
+    )
     SecretFilter([SECRET]).filter(record)
     assert record.getMessage() == "connect mqtt://u:***@h failed"
 
 
 # ---- 4. numbers, lengths, and one place that catches ------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def shared_assistant(tmp_path_factory):
     """One Assistant for the tests below (building one costs seconds: hassil); emptied per test."""
-    cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("hostile")), "ASSISTANT_TZ": "UTC"})
+    cfg = load_config(
+        env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("hostile")), "ASSISTANT_TZ": "UTC"}
+    )
     a = Assistant(cfg)
     yield a
     a.close()
@@ -243,6 +305,7 @@ def shared_assistant(tmp_path_factory):
 @pytest.fixture
 def make_assistant(shared_assistant):
     """Shadows conftest's: the shared Assistant with no alarms, timers or pending question."""
+
     def make() -> Assistant:
         a = shared_assistant
         for t in a.store.timers():
@@ -252,7 +315,9 @@ def make_assistant(shared_assistant):
         a.conversations.drop_question(DEFAULT_ID)
         del a.recognizers[1:]
         return a
+
     return make
+
 
 def test_huge_numbers_get_a_sentence_not_a_crash(make_assistant):
     a = make_assistant()
@@ -265,16 +330,32 @@ def test_huge_numbers_get_a_sentence_not_a_crash(make_assistant):
 
 
 def test_ask_stdin_keeps_going_after_bad_lines(tmp_path):
-    lines = ["set a timer for 99999999999999 minutes", "x" * 5000, "set an alarm for 25:99",
-             "1" * 3000 + "-" + "2", "what time is it"]
+    lines = [
+        "set a timer for 99999999999999 minutes",
+        "x" * 5000,
+        "set an alarm for 25:99",
+        "1" * 3000 + "-" + "2",
+        "what time is it",
+    ]
     e = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    e.update(ASSISTANT_DATA_DIR=str(tmp_path / "d"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
-    out = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "-"], input="\n".join(lines) + "\n",
-                         capture_output=True, text=True, env=e, timeout=120)
+    e.update(
+        ASSISTANT_DATA_DIR=str(tmp_path / "d"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp_path / "cfg")
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "-"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=e,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     results = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(results) == len(lines)
-    assert results[1]["response"] == f"That is too long for me. Please say it in fewer than {MAX_TEXT} characters."
+    assert (
+        results[1]["response"]
+        == f"That is too long for me. Please say it in fewer than {MAX_TEXT} characters."
+    )
     assert results[-1]["intent"] == "HassGetCurrentTime"
 
 
@@ -334,14 +415,21 @@ def test_a_broken_handler_costs_one_answer(tool_tier, monkeypatch):
 
 # ---- 5. refused with the reason, not stored wrong ---------------------------------------------------
 
-@pytest.mark.parametrize("said, answer", [
-    ("set a timer for -5 minutes", "A duration cannot be negative."),
-    ("set a timer for minus 5 minutes", "A duration cannot be negative."),
-    ("set an alarm for 7 am on the 31st of april", "There is no April 31."),
-    ("set an alarm for 23:5 am", "23:5 is not a time of day. Say it like 7:05 am or 19:05."),
-    ("set an alarm for 23 am", "23 am is not a time: with am or pm the hour goes up to 12."),
-    ("set an alarm for 7 am yesterday", "That is in the past; I can only set alarms for a time still to come."),
-])
+
+@pytest.mark.parametrize(
+    "said, answer",
+    [
+        ("set a timer for -5 minutes", "A duration cannot be negative."),
+        ("set a timer for minus 5 minutes", "A duration cannot be negative."),
+        ("set an alarm for 7 am on the 31st of april", "There is no April 31."),
+        ("set an alarm for 23:5 am", "23:5 is not a time of day. Say it like 7:05 am or 19:05."),
+        ("set an alarm for 23 am", "23 am is not a time: with am or pm the hour goes up to 12."),
+        (
+            "set an alarm for 7 am yesterday",
+            "That is in the past; I can only set alarms for a time still to come.",
+        ),
+    ],
+)
 def test_impossible_requests_are_refused_with_the_reason(make_assistant, said, answer):
     a = make_assistant()
     r = a.ask(said, now=NOW)
@@ -366,17 +454,27 @@ def test_garbage_words_do_not_become_alarm_names(make_assistant):
 
 # ---- 6. discovery floods ---------------------------------------------------------------------------
 
+
 def test_wildcard_state_and_availability_topics_are_refused(caplog):
     registry = EntityRegistry()
     client = MqttClient(MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"))
     d = MqttDiscovery(client, registry, "ha")
     with caplog.at_level(logging.WARNING):
-        d._on_config("ha/light/a/config", json.dumps({"name": "A", "cmd_t": "a/set", "stat_t": "#"}).encode(), True)
-        d._on_config("ha/light/b/config", json.dumps({"name": "B", "cmd_t": "b/set", "avty_t": "+/x"}).encode(), True)
-        d._on_config("ha/light/c/config", json.dumps({"name": "C", "cmd_t": "c/set",
-                                                      "avty": [{"t": "#"}]}).encode(), True)
+        d._on_config(
+            "ha/light/a/config", json.dumps({"name": "A", "cmd_t": "a/set", "stat_t": "#"}).encode(), True
+        )
+        d._on_config(
+            "ha/light/b/config", json.dumps({"name": "B", "cmd_t": "b/set", "avty_t": "+/x"}).encode(), True
+        )
+        d._on_config(
+            "ha/light/c/config",
+            json.dumps({"name": "C", "cmd_t": "c/set", "avty": [{"t": "#"}]}).encode(),
+            True,
+        )
         d._on_config("ha/light/d/config", json.dumps({"name": "D" * 65, "cmd_t": "d/set"}).encode(), True)
-        d._on_config("ha/light/e/config", json.dumps({"name": "E", "cmd_t": "e/set", "avty": 7}).encode(), True)
+        d._on_config(
+            "ha/light/e/config", json.dumps({"name": "E", "cmd_t": "e/set", "avty": 7}).encode(), True
+        )
     assert [e.entity_id for e in registry.all()] == ["light.e"]
     assert {s.topic_filter for s in client._subs.values()} == set()  # nothing subscribed: never '#'
     assert sum("wildcards" in r.getMessage() for r in caplog.records) == 3
@@ -391,19 +489,30 @@ def test_repeated_warnings_are_rate_limited(caplog):
         limiter.warning("after the window")
     said = [r.getMessage() for r in caplog.records if r.name == "flood"]
     assert said[:5] == [f"bad state {i}" for i in range(5)]
-    assert said[5:] == ["495 more warnings like the above were suppressed in the last 0.2 s", "after the window"]
+    assert said[5:] == [
+        "495 more warnings like the above were suppressed in the last 0.2 s",
+        "after the window",
+    ]
 
 
 def test_thousands_of_retained_configs_are_all_read(mosquitto, probe, prefix):
     """3000 junk retained configs published first, then 5 real lights: all 5 arrive (QoS 1 lost all
     beyond mosquitto's queue of 1000)."""
     for i in range(3000):
-        probe.client.publish(f"{prefix}/ha/light/junk{i}/config", b'{"name": 1' if i % 2 else b"[]", qos=0, retain=True)
+        probe.client.publish(
+            f"{prefix}/ha/light/junk{i}/config", b'{"name": 1' if i % 2 else b"[]", qos=0, retain=True
+        )
     for i in range(5):
-        probe.publish(f"{prefix}/ha/light/real{i}/config", json.dumps({"name": f"Real {i}", "cmd_t": f"{prefix}/r{i}"}),
-                      retain=True)
-    hub = DeviceHub(MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/a"),
-                    HomeAssistantSettings(), DevicesSettings())
+        probe.publish(
+            f"{prefix}/ha/light/real{i}/config",
+            json.dumps({"name": f"Real {i}", "cmd_t": f"{prefix}/r{i}"}),
+            retain=True,
+        )
+    hub = DeviceHub(
+        MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/a"),
+        HomeAssistantSettings(),
+        DevicesSettings(),
+    )
     try:
         hub.start(timeout=5)
         assert {e.name for e in hub.registry.all()} == {f"Real {i}" for i in range(5)}, hub.errors
@@ -414,11 +523,20 @@ def test_thousands_of_retained_configs_are_all_read(mosquitto, probe, prefix):
 
 def test_incomplete_discovery_is_reported(mosquitto, probe, prefix):
     for i in range(2000):
-        probe.client.publish(f"{prefix}/ha/light/l{i}/config", json.dumps({"name": f"L {i}", "cmd_t": f"{prefix}/{i}"}),
-                             qos=0, retain=True)
-    probe.publish(f"{prefix}/ha/light/last/config", json.dumps({"name": "Last", "cmd_t": f"{prefix}/last"}), retain=True)
-    hub = DeviceHub(MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/a"),
-                    HomeAssistantSettings(), DevicesSettings(discovery_wait=0.05))
+        probe.client.publish(
+            f"{prefix}/ha/light/l{i}/config",
+            json.dumps({"name": f"L {i}", "cmd_t": f"{prefix}/{i}"}),
+            qos=0,
+            retain=True,
+        )
+    probe.publish(
+        f"{prefix}/ha/light/last/config", json.dumps({"name": "Last", "cmd_t": f"{prefix}/last"}), retain=True
+    )
+    hub = DeviceHub(
+        MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/a"),
+        HomeAssistantSettings(),
+        DevicesSettings(discovery_wait=0.05),
+    )
     try:
         errors = hub.start(timeout=5)
         assert any("discovery may be incomplete" in e for e in errors), (errors, hub.discovery.messages_seen)
@@ -427,6 +545,7 @@ def test_incomplete_discovery_is_reported(mosquitto, probe, prefix):
 
 
 # ---- 7. the LLM tier --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def trickler():
@@ -441,7 +560,9 @@ def trickler():
         state["served"] += 1
         try:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            )
             while not state["stop"]:
                 conn.sendall(b" ")
                 time.sleep(0.05)

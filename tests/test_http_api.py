@@ -37,16 +37,36 @@ def setup(tmp_path_factory, broker):
     """Environment + config with every kind of secret set (and HA/LLM servers that are down)."""
     tmp = tmp_path_factory.mktemp("http")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_DATA_DIR=str(tmp / "data"), ASSISTANT_TZ="UTC", XDG_CONFIG_HOME=str(tmp / "cfg"),
-               ASSISTANT_HTTP_PORT="0", ASSISTANT_WYOMING_PORT="0")
-    env["ASSISTANT_CONFIG"] = write_config(tmp, {
-        "log_level": "DEBUG",
-        "mqtt": {"url": f"mqtt://hauser:mqtt-pass-5ecret@127.0.0.1:{broker.port}", "base_topic": "voicebox"},
-        "home_assistant": {"url": f"http://127.0.0.1:{free_port()}", "token": "ha-token-5ecret", "timeout": 1},
-        "llm": {"url": f"http://127.0.0.1:{free_port()}/v1", "model": "m", "api_key": "llm-key-5ecret", "timeout_s": 1},
-        "http": {"token": TOKEN},
-        "tts": {"noise_scale": 0, "noise_w_scale": 0},
-    })
+    env.update(
+        ASSISTANT_DATA_DIR=str(tmp / "data"),
+        ASSISTANT_TZ="UTC",
+        XDG_CONFIG_HOME=str(tmp / "cfg"),
+        ASSISTANT_HTTP_PORT="0",
+        ASSISTANT_WYOMING_PORT="0",
+    )
+    env["ASSISTANT_CONFIG"] = write_config(
+        tmp,
+        {
+            "log_level": "DEBUG",
+            "mqtt": {
+                "url": f"mqtt://hauser:mqtt-pass-5ecret@127.0.0.1:{broker.port}",
+                "base_topic": "voicebox",
+            },
+            "home_assistant": {
+                "url": f"http://127.0.0.1:{free_port()}",
+                "token": "ha-token-5ecret",
+                "timeout": 1,
+            },
+            "llm": {
+                "url": f"http://127.0.0.1:{free_port()}/v1",
+                "model": "m",
+                "api_key": "llm-key-5ecret",
+                "timeout_s": 1,
+            },
+            "http": {"token": TOKEN},
+            "tts": {"noise_scale": 0, "noise_w_scale": 0},
+        },
+    )
     return env
 
 
@@ -58,8 +78,9 @@ def served(setup):
 
 
 def cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def wav_bytes(samples) -> bytes:
@@ -94,11 +115,17 @@ def test_token_is_required_and_checked(served):
 
 def test_ask_gives_the_json_of_ask_json(served, setup):
     now = "2026-11-30T08:00"
-    r = served.request("POST", "/api/ask", token=TOKEN,
-                       json_body={"text": "set an alarm for 7:15 am tomorrow", "dry_run": True, "now": now})
+    r = served.request(
+        "POST",
+        "/api/ask",
+        token=TOKEN,
+        json_body={"text": "set an alarm for 7:15 am tomorrow", "dry_run": True, "now": now},
+    )
     assert r.status == 200
     api = r.json()
-    cli_result = json.loads(cli(setup, "ask", "set an alarm for 7:15 am tomorrow", "--json", "--dry-run", "--now", now).stdout)
+    cli_result = json.loads(
+        cli(setup, "ask", "set an alarm for 7:15 am tomorrow", "--json", "--dry-run", "--now", now).stdout
+    )
     api.pop("timings_ms"), cli_result.pop("timings_ms")
     assert api == cli_result and api["intent"] and api["slots"]["time"] == "07:15"
     assert served.request("GET", "/api/alarms", token=TOKEN).json() == []  # dry run: nothing set
@@ -131,14 +158,28 @@ def test_traces_keep_what_was_heard_and_done(served):
 
 
 def test_spoken_request_goes_through_the_voice_pipeline(served):
-    audio = wav_bytes(join(silence(0.5), wake_phrase(), silence(0.4), piper_speech("Set a timer for ten minutes."),
-                           silence(1.0)))
-    r = served.request("POST", "/api/audio?dry_run=1&no_wake=0", token=TOKEN, data=audio,
-                       headers={"Content-Type": "audio/wav"})
+    audio = wav_bytes(
+        join(
+            silence(0.5),
+            wake_phrase(),
+            silence(0.4),
+            piper_speech("Set a timer for ten minutes."),
+            silence(1.0),
+        )
+    )
+    r = served.request(
+        "POST",
+        "/api/audio?dry_run=1&no_wake=0",
+        token=TOKEN,
+        data=audio,
+        headers={"Content-Type": "audio/wav"},
+    )
     assert r.status == 200, r.body
     body = r.json()
     [result] = body["results"]
-    assert result["intent"] and result["slots"].get("minutes") == 10 and "timer" in result["transcript"].lower()
+    assert (
+        result["intent"] and result["slots"].get("minutes") == 10 and "timer" in result["transcript"].lower()
+    )
     for key in ("asr", "nlu", "tts_first_audio", "end_of_speech_to_first_audio"):
         assert result["timings_ms"][key] > 0
     with wave.open(io.BytesIO(base64.b64decode(body["reply_wav"]))) as w:
@@ -151,16 +192,25 @@ def test_spoken_request_goes_through_the_voice_pipeline(served):
 
 
 def test_bad_requests_say_what_is_wrong(served):
-    r = served.request("POST", "/api/ask", token=TOKEN, data=b'{"text": "hi"}', headers={"Content-Type": "text/plain"})
+    r = served.request(
+        "POST", "/api/ask", token=TOKEN, data=b'{"text": "hi"}', headers={"Content-Type": "text/plain"}
+    )
     assert r.status == 415 and "application/json" in r.json()["error"]
     r = served.request("POST", "/api/ask", token=TOKEN, json_body={"txt": "hi"})
     assert r.status == 400 and "text" in r.json()["error"]
-    r = served.request("POST", "/api/audio", token=TOKEN, data=b"not audio at all", headers={"Content-Type": "audio/wav"})
+    r = served.request(
+        "POST", "/api/audio", token=TOKEN, data=b"not audio at all", headers={"Content-Type": "audio/wav"}
+    )
     assert r.status == 400 and "cannot decode" in r.json()["error"]
-    silent = served.request("POST", "/api/audio", token=TOKEN, data=wav_bytes(silence(1.0)),
-                            headers={"Content-Type": "audio/wav"})
+    silent = served.request(
+        "POST", "/api/audio", token=TOKEN, data=wav_bytes(silence(1.0)), headers={"Content-Type": "audio/wav"}
+    )
     assert silent.status == 200 and silent.json()["results"] == []
-    assert served.request("GET", "/api/traces?limit=1", token=TOKEN).json()[0]["error"].startswith("no request heard")
+    assert (
+        served.request("GET", "/api/traces?limit=1", token=TOKEN)
+        .json()[0]["error"]
+        .startswith("no request heard")
+    )
 
 
 def test_metrics(served):
@@ -175,8 +225,10 @@ def test_metrics(served):
 def test_no_secret_anywhere(served, setup):
     # a request that itself carries a secret: what is shown of it is masked
     served.request("POST", "/api/ask", token=TOKEN, json_body={"text": "the code is ha-token-5ecret"})
-    shown = [served.request("GET", p, token=TOKEN).body.decode()
-             for p in ("/health", "/api/traces", "/api/alarms", "/api/timers", "/api/devices", "/metrics")]
+    shown = [
+        served.request("GET", p, token=TOKEN).body.decode()
+        for p in ("/health", "/api/traces", "/api/alarms", "/api/timers", "/api/devices", "/metrics")
+    ]
     assert "***" in shown[1]
     config = cli(setup, "config")
     assert config.returncode == 0 and "***" in config.stdout and "hauser:***@" in config.stdout
@@ -204,8 +256,13 @@ def test_dns_rebinding_is_refused_without_token(env, tmp_path):
 
 
 def test_binding_beyond_loopback_needs_a_token(env):
-    p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve"], env={**env, "ASSISTANT_HTTP_HOST": "0.0.0.0"},
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "serve"],
+        env={**env, "ASSISTANT_HTTP_HOST": "0.0.0.0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 2 and "without a token" in p.stderr and "http.token" in p.stderr
     assert "Traceback" not in p.stderr
 
@@ -215,9 +272,16 @@ def test_port_in_use_is_a_clear_error(env):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        p = subprocess.run([sys.executable, "-m", "assistant.cli", "serve"], env={**env, "ASSISTANT_HTTP_PORT": str(port)},
-                           capture_output=True, text=True, timeout=60)
-    assert p.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in p.stderr and "Traceback" not in p.stderr
+        p = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "serve"],
+            env={**env, "ASSISTANT_HTTP_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert (
+        p.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in p.stderr and "Traceback" not in p.stderr
+    )
 
 
 def test_sigterm_shuts_down_cleanly(env, broker, tmp_path):

@@ -82,7 +82,12 @@ def test_parse_when_reports_what_it_did_not_understand():
 
 @pytest.mark.parametrize(
     "text, seconds",
-    [("5 minutes", 300), ("1 hour and 30 minutes", 5400), ("2 hours 5 minutes 10 seconds", 7510), ("90 secs", 90)],
+    [
+        ("5 minutes", 300),
+        ("1 hour and 30 minutes", 5400),
+        ("2 hours 5 minutes 10 seconds", 7510),
+        ("90 secs", 90),
+    ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == dt.timedelta(seconds=seconds)

@@ -15,10 +15,21 @@ from intents.registry import intents
 
 NOW = dt.datetime(2026, 11, 29, 10, 0)
 DEVICES = [
-    {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": "t/k",
-     "brightness_command_topic": "t/kb", "rgb_command_topic": "t/kc"},
-    {"name": "Bedroom Light", "component": "light", "area": "bedroom", "command_topic": "t/b",
-     "brightness_command_topic": "t/bb"},
+    {
+        "name": "Kitchen Light",
+        "component": "light",
+        "area": "kitchen",
+        "command_topic": "t/k",
+        "brightness_command_topic": "t/kb",
+        "rgb_command_topic": "t/kc",
+    },
+    {
+        "name": "Bedroom Light",
+        "component": "light",
+        "area": "bedroom",
+        "command_topic": "t/b",
+        "brightness_command_topic": "t/bb",
+    },
     {"name": "TV Plug", "component": "switch", "area": "living room", "command_topic": "t/tv"},
     {"name": "Robot Vacuum", "component": "vacuum", "area": "hallway", "command_topic": "t/v"},
 ]
@@ -29,8 +40,12 @@ def assistant(tmp_path_factory):
     from assistant.config import load_config
     from assistant.core import Assistant
 
-    config = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("data")), "ASSISTANT_TZ": "UTC"})
-    config = config.model_validate({**config.model_dump(), "area": "living room", "devices": {"devices": DEVICES}})
+    config = load_config(
+        env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("data")), "ASSISTANT_TZ": "UTC"}
+    )
+    config = config.model_validate(
+        {**config.model_dump(), "area": "living room", "devices": {"devices": DEVICES}}
+    )
     a = Assistant(config)
     yield a
     a.close()
@@ -54,10 +69,18 @@ def test_unseen_phrasing(assistant, sentence, intent, slots):
         assert result.slots.get(key) == value, f"{sentence!r}: slot {key} in {result.slots}"
 
 
-@pytest.mark.parametrize("sentence", [
-    "what's on my calendar for friday", "email the landlord about the boiler", "tell me something funny",
-    "let's play twenty questions", "the um", "purple monkey dishwasher", "book me a table for two tonight",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "what's on my calendar for friday",
+        "email the landlord about the boiler",
+        "tell me something funny",
+        "let's play twenty questions",
+        "the um",
+        "purple monkey dishwasher",
+        "book me a table for two tonight",
+    ],
+)
 def test_out_of_scope_does_nothing(assistant, sentence):
     result = assistant.ask(sentence, now=NOW, dry_run=True)
     assert result.intent is None and result.actions == [], f"{sentence!r} -> {result.intent} {result.slots}"
@@ -67,7 +90,10 @@ def test_out_of_scope_does_nothing(assistant, sentence):
 def test_missing_slot_asks(assistant):
     rec = assistant.recognizers[1]
     (found,) = rec.candidates("i need a timer")  # the tier alone: templates now ask this themselves
-    assert (found.intent, found.slots) == ("HassStartTimer", {"question": "For how long?", "missing": "duration"})
+    assert (found.intent, found.slots) == (
+        "HassStartTimer",
+        {"question": "For how long?", "missing": "duration"},
+    )
     result = assistant.ask("i need a timer", now=NOW, dry_run=True)
     assert (result.intent, result.response, result.actions) == ("HassStartTimer", "For how long?", [])
     assert rec.fill("HassMediaSearchAndPlay", "could you play", {}) == {"_missing": "search_query"}
@@ -76,12 +102,17 @@ def test_missing_slot_asks(assistant):
 
 def test_reminders_lists_and_help_are_ours():
     rec = LearnedRecognizer(intents())
-    assert {"SetReminder", "ListReminders", "CancelReminder", "HassListAddItem", "GetHelp"} <= set(rec.model.intents.classes)
+    assert {"SetReminder", "ListReminders", "CancelReminder", "HassListAddItem", "GetHelp"} <= set(
+        rec.model.intents.classes
+    )
     assert rec.fill("SetReminder", "could you remind me to water the plants at 6 pm", {}) == {
-        "message": "water the plants at 6 pm"}
+        "message": "water the plants at 6 pm"
+    }
     assert rec.fill("SetReminder", "set a reminder", {}) == {"message": "", "_missing": "message"}
     assert rec.fill("SetReminder", "the plants need water", {}) is None  # no "remind": not ours to guess
-    assert rec.fill("HassListAddItem", "we're out of milk", {}) is None  # which item on which list: never guessed
+    assert (
+        rec.fill("HassListAddItem", "we're out of milk", {}) is None
+    )  # which item on which list: never guessed
 
 
 def test_tier_order(make_assistant, tmp_path):
@@ -89,7 +120,9 @@ def test_tier_order(make_assistant, tmp_path):
 
     with_llm = make_assistant(llm=LlmSettings(url="http://127.0.0.1:9/v1"))
     assert [r.name for r in with_llm.recognizers] == ["template", "learned", "llm"]
-    assert [r.name for r in make_assistant(learned=LearnedSettings(enabled=False)).recognizers] == ["template"]
+    assert [r.name for r in make_assistant(learned=LearnedSettings(enabled=False)).recognizers] == [
+        "template"
+    ]
 
 
 def test_in_scope_score():
@@ -114,7 +147,9 @@ def test_training_is_deterministic(tmp_path):
 
     examples = [
         Example("play some jazz".split(), ["O", "O", "B-QUERY"], "HassMediaSearchAndPlay", "t"),
-        Example("put on the beatles".split(), ["O", "O", "B-QUERY", "I-QUERY"], "HassMediaSearchAndPlay", "t"),
+        Example(
+            "put on the beatles".split(), ["O", "O", "B-QUERY", "I-QUERY"], "HassMediaSearchAndPlay", "t"
+        ),
         Example("weather in paris".split(), ["O", "O", "B-PLACE"], "HassGetWeather", "t"),
         Example("set a timer for 5 minutes".split(), ["O"] * 6, "HassStartTimer", "t"),
         Example("tell me a joke".split(), ["O"] * 4, "none", "t"),

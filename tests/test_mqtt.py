@@ -29,8 +29,10 @@ def test_settings_reject_bad_url():
 
 
 def _client(url: str, base: str, availability: bool = True, **kw) -> MqttClient:
-    return MqttClient(MqttSettings(url=url, base_topic=base, reconnect_min_delay=1, reconnect_max_delay=2, **kw),
-                      availability=availability)
+    return MqttClient(
+        MqttSettings(url=url, base_topic=base, reconnect_min_delay=1, reconnect_max_delay=2, **kw),
+        availability=availability,
+    )
 
 
 def test_publish_subscribe_and_status(mosquitto, probe, prefix):
@@ -146,7 +148,12 @@ def test_broker_restart_reconnects_resubscribes_and_delivers_queue(prefix):
         assert c.queued == 3
         broker.start()
         assert c.wait_connected(15), "client did not reconnect"
-        assert sub.wait_message(f"{prefix}/cmd/x", 4, timeout=15) == ["before", "queued-0", "queued-1", "queued-2"]
+        assert sub.wait_message(f"{prefix}/cmd/x", 4, timeout=15) == [
+            "before",
+            "queued-0",
+            "queued-1",
+            "queued-2",
+        ]
         assert c.queued == 0 and c.connect_count >= 2
         # our subscription was renewed after the reconnect
         wait_for(lambda: sub.client.is_connected(), 10)

@@ -15,7 +15,9 @@ import pytest
 
 
 def cli(env, *args):
-    p = subprocess.run([sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 0, p.stderr
     return p.stdout
 
@@ -38,8 +40,13 @@ def serving():
 
 
 def start_serve(env):
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     proc.lines = queue.Queue()
     threading.Thread(target=lambda: [proc.lines.put(line) for line in proc.stdout], daemon=True).start()
     ready = json.loads(proc.lines.get(timeout=30))
@@ -62,7 +69,13 @@ def test_sigkill_keeps_everything_and_fires_what_fell_due(env, serving):
     real_now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     # An alarm a minute ago (set "before" it was due, by telling the CLI it is 3 minutes earlier).
     due = (real_now - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
-    cli(env, "ask", f"set an alarm for {due:%H:%M} called bread", "--now", (due - dt.timedelta(minutes=2)).isoformat())
+    cli(
+        env,
+        "ask",
+        f"set an alarm for {due:%H:%M} called bread",
+        "--now",
+        (due - dt.timedelta(minutes=2)).isoformat(),
+    )
     cli(env, "ask", "set a timer for 1 hour")
     cli(env, "ask", "set an alarm for 7 am every weekday")
 

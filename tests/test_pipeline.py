@@ -8,7 +8,15 @@ import pytest
 from assistant.audio import read_audio_file, write_wav
 from assistant.pipeline import Pipeline, process_audio, process_file
 from tests.fixtures_voice import (  # noqa: F401
-    engines, espeak_speech, join, keyword_understand, noise, piper_speech, silence, test_settings, wake_phrase,
+    engines,
+    espeak_speech,
+    join,
+    keyword_understand,
+    noise,
+    piper_speech,
+    silence,
+    test_settings,
+    wake_phrase,
 )
 
 THREE = [
@@ -36,8 +44,9 @@ def test_three_commands_without_wake_word(engines, tmp_path):  # noqa: F811
     path = tmp_path / "three.wav"
     write_wav(path, audio)
     out_wav = tmp_path / "out.wav"
-    results = process_file(str(path), keyword_understand, test_settings(), no_wake=True,
-                           output_wav=str(out_wav), engines=engines)
+    results = process_file(
+        str(path), keyword_understand, test_settings(), no_wake=True, output_wav=str(out_wav), engines=engines
+    )
     assert [r["intent"] for r in results] == [i for _, i in THREE], [r["transcript"] for r in results]
     assert results[0]["slots"] == {"duration": 5, "unit": "minute"}
     for r in results:
@@ -47,7 +56,14 @@ def test_three_commands_without_wake_word(engines, tmp_path):  # noqa: F811
         assert 0 < t["end_of_speech_to_action"] <= t["end_of_speech_to_first_audio"] < 3000
         assert t["end_of_speech_to_action"] >= t["endpoint_delay"] > 300  # counts the trailing silence
         names = [e["event"] for e in r["trace"]]
-        assert names == ["SpeechStarted", "SpeechEnded", "Transcript", "IntentResult", "ActionDone", "AudioOut"]
+        assert names == [
+            "SpeechStarted",
+            "SpeechEnded",
+            "Transcript",
+            "IntentResult",
+            "ActionDone",
+            "AudioOut",
+        ]
         times = [e["t"] for e in r["trace"]]
         assert times == sorted(times)
     assert results[0]["speech_end_s"] < results[1]["speech_end_s"] < results[2]["speech_end_s"]
@@ -60,7 +76,9 @@ def test_three_commands_without_wake_word(engines, tmp_path):  # noqa: F811
 
 @pytest.mark.parametrize("engine", ["micro", "openwakeword"])
 def test_wake_word_then_command(engines, engine):  # noqa: F811
-    audio = join(silence(0.5), wake_phrase(), silence(0.3), piper_speech("Set a timer for five minutes."), silence(1.5))
+    audio = join(
+        silence(0.5), wake_phrase(), silence(0.3), piper_speech("Set a timer for five minutes."), silence(1.5)
+    )
     results = process_audio(audio, keyword_understand, test_settings(wake__engine=engine), engines=engines)
     assert len(results) == 1
     r = results[0]
@@ -74,7 +92,9 @@ def test_wake_word_and_command_without_pause(engines, engine):  # noqa: F811
     """'okay nabu set a timer...' in one breath: the pre-roll keeps the start of the command."""
     audio = join(silence(0.5), wake_phrase(), piper_speech("Set a timer for five minutes."), silence(1.5))
     results = process_audio(audio, keyword_understand, test_settings(wake__engine=engine), engines=engines)
-    assert [r["slots"] for r in results] == [{"duration": 5, "unit": "minute"}], [r["transcript"] for r in results]
+    assert [r["slots"] for r in results] == [{"duration": 5, "unit": "minute"}], [
+        r["transcript"] for r in results
+    ]
     assert results[0]["transcript"].lower().startswith("set a timer")
 
 
@@ -103,7 +123,9 @@ def test_silence_noise_give_nothing(engines, no_wake):  # noqa: F811
 
 def test_hallucination_never_reaches_understand(engines):  # noqa: F811
     understand = Recorder()
-    audio = join(silence(0.5), piper_speech("Thank you."), silence(1.5), piper_speech("What time is it?"), silence(1.5))
+    audio = join(
+        silence(0.5), piper_speech("Thank you."), silence(1.5), piper_speech("What time is it?"), silence(1.5)
+    )
     results = process_audio(audio, understand, test_settings(), no_wake=True, engines=engines)
     assert [r["intent"] for r in results] == ["GetTime"]
     assert len(understand.calls) == 1
@@ -111,7 +133,9 @@ def test_hallucination_never_reaches_understand(engines):  # noqa: F811
 
 def test_wake_timeout_returns_to_idle(engines):  # noqa: F811
     s = test_settings(wake__listen_timeout_s=1.0)
-    audio = join(silence(0.5), wake_phrase(), silence(2.5), piper_speech("Turn on the kitchen light."), silence(1.5))
+    audio = join(
+        silence(0.5), wake_phrase(), silence(2.5), piper_speech("Turn on the kitchen light."), silence(1.5)
+    )
     assert process_audio(audio, keyword_understand, s, engines=engines) == []
 
 
@@ -133,7 +157,9 @@ def test_muted_pipeline_ignores_the_microphone(engines):  # noqa: F811
     muted = threading.Event()
     recorder = Recorder()
     pipe = Pipeline(recorder, test_settings(), engines=engines, muted=muted)
-    audio = join(silence(0.5), wake_phrase(), silence(0.3), piper_speech("Turn on the kitchen light."), silence(1.5))
+    audio = join(
+        silence(0.5), wake_phrase(), silence(0.3), piper_speech("Turn on the kitchen light."), silence(1.5)
+    )
 
     def feed_all(samples):
         out = []
@@ -155,8 +181,13 @@ def test_understand_failure_is_reported_and_pipeline_goes_on(engines):  # noqa: 
             raise RuntimeError("core exploded")
         return keyword_understand(text)
 
-    audio = join(silence(0.5), piper_speech("Set a timer for five minutes."), silence(1.2),
-                 piper_speech("What time is it?"), silence(1.2))
+    audio = join(
+        silence(0.5),
+        piper_speech("Set a timer for five minutes."),
+        silence(1.2),
+        piper_speech("What time is it?"),
+        silence(1.2),
+    )
     results = process_audio(audio, broken, test_settings(), no_wake=True, engines=engines)
     assert "core exploded" in results[0]["error"] and results[0]["response"].startswith("Sorry")
     assert results[1]["intent"] == "GetTime"
@@ -165,8 +196,9 @@ def test_understand_failure_is_reported_and_pipeline_goes_on(engines):  # noqa: 
 def test_speculative_decode_is_reused_and_saves_time(engines):  # noqa: F811
     audio = join(silence(0.5), piper_speech("Turn off the bedroom lights."), silence(1.5))
     spec = process_audio(audio, keyword_understand, test_settings(), no_wake=True, engines=engines)[0]
-    plain = process_audio(audio, keyword_understand, test_settings(asr__speculative=False), no_wake=True,
-                          engines=engines)[0]
+    plain = process_audio(
+        audio, keyword_understand, test_settings(asr__speculative=False), no_wake=True, engines=engines
+    )[0]
     assert spec["asr_speculative"] and not plain["asr_speculative"]
     assert spec["transcript"] == plain["transcript"]
     t_spec, t_plain = spec["timings_ms"], plain["timings_ms"]
@@ -177,10 +209,22 @@ def test_speculative_decode_is_reused_and_saves_time(engines):  # noqa: F811
 def test_feedback_sounds_off(engines, tmp_path):  # noqa: F811
     out = tmp_path / "o.wav"
     audio = join(silence(0.5), wake_phrase(), silence(2.0))  # wake, then nothing: only the beep
-    process_audio(audio, keyword_understand, test_settings(tts__feedback_sounds=True), output_wav=str(out), engines=engines)
+    process_audio(
+        audio,
+        keyword_understand,
+        test_settings(tts__feedback_sounds=True),
+        output_wav=str(out),
+        engines=engines,
+    )
     with wave.open(str(out)) as w:
         assert w.getnframes() > 0
-    process_audio(audio, keyword_understand, test_settings(tts__feedback_sounds=False), output_wav=str(out), engines=engines)
+    process_audio(
+        audio,
+        keyword_understand,
+        test_settings(tts__feedback_sounds=False),
+        output_wav=str(out),
+        engines=engines,
+    )
     with wave.open(str(out)) as w:
         assert w.getnframes() == 0
 

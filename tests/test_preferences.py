@@ -25,17 +25,25 @@ def home(make_assistant, tmp_path):
         assistant.services["media"].close()
 
 
-@pytest.mark.parametrize("said, key, value, answer", [
-    ("my name is ana", "name", "Ana", "Nice to meet you, Ana."),
-    ("call me Ana please", "name", "Ana", "Nice to meet you, Ana."),
-    ("I like jazz", "music", "jazz", "Got it, you like jazz."),
-    ("my favourite music is jazz", "music", "jazz", "Got it, you like jazz."),
-    ("use Fahrenheit", "units", "imperial", "Okay, I'll use Fahrenheit."),
-    ("use celsius from now on", "units", "metric", "Okay, I'll use Celsius."),
-    ("my city is Lyon", "city", "Lyon", "Got it, your city is Lyon."),
-    ("I live in Lyon", "city", "Lyon", "Got it, your city is Lyon."),
-    ("call me at 6:30 on weekdays", "wake", "6:30 on weekdays", "Got it, you get up at 6:30 on weekdays."),
-])
+@pytest.mark.parametrize(
+    "said, key, value, answer",
+    [
+        ("my name is ana", "name", "Ana", "Nice to meet you, Ana."),
+        ("call me Ana please", "name", "Ana", "Nice to meet you, Ana."),
+        ("I like jazz", "music", "jazz", "Got it, you like jazz."),
+        ("my favourite music is jazz", "music", "jazz", "Got it, you like jazz."),
+        ("use Fahrenheit", "units", "imperial", "Okay, I'll use Fahrenheit."),
+        ("use celsius from now on", "units", "metric", "Okay, I'll use Celsius."),
+        ("my city is Lyon", "city", "Lyon", "Got it, your city is Lyon."),
+        ("I live in Lyon", "city", "Lyon", "Got it, your city is Lyon."),
+        (
+            "call me at 6:30 on weekdays",
+            "wake",
+            "6:30 on weekdays",
+            "Got it, you get up at 6:30 on weekdays.",
+        ),
+    ],
+)
 def test_statements_are_understood_and_stored(make_assistant, said, key, value, answer):
     assistant = make_assistant()
     r = assistant.ask(said)
@@ -81,7 +89,10 @@ def test_weather_uses_home_city_and_units(home):
 
 def test_list_and_forget_by_voice(make_assistant):
     assistant = make_assistant()
-    assert assistant.ask("what do you know about me").response == "You haven't told me anything about yourself yet."
+    assert (
+        assistant.ask("what do you know about me").response
+        == "You haven't told me anything about yourself yet."
+    )
     assistant.ask("my name is Ana")
     assistant.ask("I like jazz")
     r = assistant.ask("what do you know about me")
@@ -94,9 +105,11 @@ def test_list_and_forget_by_voice(make_assistant):
 
 def test_prefs_cli_survives_sigkill(env, tmp_path):
     """A preference is on disk before the answer: a process killed right after answering keeps it."""
-    script = ("import sys, time\nfrom assistant.config import load_config\nfrom assistant.core import Assistant\n"
-              "a = Assistant(load_config())\nprint(a.ask('my name is Ana').response, flush=True)\n"
-              "print(a.ask('I like jazz').response, flush=True)\ntime.sleep(60)\n")
+    script = (
+        "import sys, time\nfrom assistant.config import load_config\nfrom assistant.core import Assistant\n"
+        "a = Assistant(load_config())\nprint(a.ask('my name is Ana').response, flush=True)\n"
+        "print(a.ask('I like jazz').response, flush=True)\ntime.sleep(60)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout.readline().strip() == "Nice to meet you, Ana."
@@ -106,8 +119,13 @@ def test_prefs_cli_survives_sigkill(env, tmp_path):
         proc.wait(10)
 
     def cli(*args):
-        out = subprocess.run([sys.executable, "-m", "assistant.cli", "prefs", *args], capture_output=True, text=True,
-                             env=env, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "prefs", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout
 
@@ -119,6 +137,11 @@ def test_prefs_cli_survives_sigkill(env, tmp_path):
     assert [r["key"] for r in json.loads(cli("--json"))] == ["name"]
     assert cli("--forget", "all").strip() == "Forgot 1 preference."
     assert cli().strip() == "No preferences stored."
-    bad = subprocess.run([sys.executable, "-m", "assistant.cli", "prefs", "--forget", "shoe"], capture_output=True,
-                         text=True, env=env, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "prefs", "--forget", "shoe"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "no preference called 'shoe'" in bad.stderr

@@ -24,13 +24,21 @@ import pytest
 
 from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, wait_for
 
-pytestmark = pytest.mark.skipif(os.environ.get("ASSISTANT_TEST_REAL_HA") != "1",
-                                reason="installs and runs a real Home Assistant; set ASSISTANT_TEST_REAL_HA=1")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("ASSISTANT_TEST_REAL_HA") != "1",
+    reason="installs and runs a real Home Assistant; set ASSISTANT_TEST_REAL_HA=1",
+)
 
 HERE = Path(__file__).parent / "real_ha"
-AREAS = {"light.ceiling_lights": "Living Room", "light.kitchen_lights": "Kitchen", "light.bed_light": "Bedroom",
-         "cover.garage_door": "Garage", "switch.decorative_lights": "Office",
-         "switch.ac": "Office", "light.office_rgbw_lights": "Office"}
+AREAS = {
+    "light.ceiling_lights": "Living Room",
+    "light.kitchen_lights": "Kitchen",
+    "light.bed_light": "Bedroom",
+    "cover.garage_door": "Garage",
+    "switch.decorative_lights": "Office",
+    "switch.ac": "Office",
+    "light.office_rgbw_lights": "Office",
+}
 GARDEN_ID = "light.garden_light_garden_light"  # how HA 2024.3 names the discovered light below
 HA_CONFIG = """\
 homeassistant:
@@ -57,8 +65,13 @@ mqtt:
       state_topic: yaml/hallway_strip/state
 """
 # Published by "a device" over MQTT discovery before HA's MQTT entry exists: HA and we both see it.
-GARDEN = {"name": "Garden light", "unique_id": "garden01_light", "command_topic": "garden01/light/set",
-          "state_topic": "garden01/light/state", "device": {"identifiers": ["garden01"], "name": "Garden light"}}
+GARDEN = {
+    "name": "Garden light",
+    "unique_id": "garden01_light",
+    "command_topic": "garden01/light/set",
+    "state_topic": "garden01/light/state",
+    "device": {"identifiers": ["garden01"], "name": "Garden light"},
+}
 
 
 class RealHA:
@@ -66,9 +79,12 @@ class RealHA:
         self.url, self.token, self.broker = url, token, broker
 
     def request(self, method: str, path: str, body: dict | None = None) -> object:
-        req = urllib.request.Request(self.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Authorization": f"Bearer {self.token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body else None,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read() or b"null")
 
@@ -87,8 +103,13 @@ class RealHA:
 @pytest.fixture(scope="module")
 def real_ha(tmp_path_factory):
     started = time.monotonic()
-    venv = Path(subprocess.run(["bash", str(HERE / "setup_venv.sh")], check=True, capture_output=True, text=True,
-                               timeout=3600).stdout.strip().splitlines()[-1])
+    venv = Path(
+        subprocess.run(
+            ["bash", str(HERE / "setup_venv.sh")], check=True, capture_output=True, text=True, timeout=3600
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     print(f"\nHome Assistant venv ready in {time.monotonic() - started:.0f} s: {venv}", file=sys.stderr)
     broker = Mosquitto().start()
     probe = make_probe(broker.port)
@@ -97,10 +118,14 @@ def real_ha(tmp_path_factory):
     port = free_port()
     (config_dir / "configuration.yaml").write_text(HA_CONFIG.format(port=port))
     log = open(config_dir / "hass.out", "wb")
-    hass = subprocess.Popen([str(venv / "bin" / "hass"), "-c", str(config_dir), "--skip-pip"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    hass = subprocess.Popen(
+        [str(venv / "bin" / "hass"), "-c", str(config_dir), "--skip-pip"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
+
         def up() -> bool:
             try:
                 with urllib.request.urlopen(url + "/api/onboarding", timeout=2) as r:
@@ -110,18 +135,36 @@ def real_ha(tmp_path_factory):
 
         t0 = time.monotonic()
         if not wait_for(up, 600, interval=1.0):
-            pytest.fail(f"Home Assistant did not start: {(config_dir / 'home-assistant.log').read_text()[-3000:]}")
+            pytest.fail(
+                f"Home Assistant did not start: {(config_dir / 'home-assistant.log').read_text()[-3000:]}"
+            )
         print(f"Home Assistant up in {time.monotonic() - t0:.0f} s", file=sys.stderr)
-        out = subprocess.run([str(venv / "bin" / "python"), str(HERE / "provision.py"), url, str(broker.port),
-                              json.dumps(AREAS)],
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                str(HERE / "provision.py"),
+                url,
+                str(broker.port),
+                json.dumps(AREAS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         ha = RealHA(url, json.loads(out.stdout)["token"], broker)
-        assert wait_for(lambda: ha.state(GARDEN_ID) is not None
-                        and ha.state("light.hallway_strip") is not None, 60, interval=0.5)
+        assert wait_for(
+            lambda: ha.state(GARDEN_ID) is not None and ha.state("light.hallway_strip") is not None,
+            60,
+            interval=0.5,
+        )
         provision_areas = {GARDEN_ID: "Garden"}
-        out = subprocess.run([str(venv / "bin" / "python"), "-c", _AREA_ONLY, url, ha.token,
-                              json.dumps(provision_areas)], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", _AREA_ONLY, url, ha.token, json.dumps(provision_areas)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         print(f"Home Assistant provisioned after {time.monotonic() - started:.0f} s", file=sys.stderr)
         yield ha
@@ -161,8 +204,12 @@ asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
 
 
 def _config(tmp_path: Path, ha: RealHA, token: str | None = None, mqtt: bool = True, **extra) -> Path:
-    cfg = {"data_dir": str(tmp_path / "data"), "timezone": "UTC",
-           "home_assistant": {"url": ha.url, "token": token or ha.token}, **extra}
+    cfg = {
+        "data_dir": str(tmp_path / "data"),
+        "timezone": "UTC",
+        "home_assistant": {"url": ha.url, "token": token or ha.token},
+        **extra,
+    }
     if mqtt:
         cfg["mqtt"] = {"url": ha.broker.url, "client_id": "voice-box"}
     path = tmp_path / "config.yaml"
@@ -172,8 +219,13 @@ def _config(tmp_path: Path, ha: RealHA, token: str | None = None, mqtt: bool = T
 
 def _cli(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, ASSISTANT_CONFIG=str(config))
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def _ask(config: Path, text: str) -> str:
@@ -210,15 +262,28 @@ def test_rest_control_changes_real_states(real_ha, tmp_path):
 
 def test_discovery_both_ways_mute_availability_requests(real_ha, tmp_path):
     cfg = _config(tmp_path, real_ha)
-    env = dict(os.environ, ASSISTANT_CONFIG=str(cfg), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0")  # any free ports
-    serve = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ, ASSISTANT_CONFIG=str(cfg), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0"
+    )  # any free ports
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert json.loads(serve.stdout.readline())["event"] == "ready"
         # we appear in HA: sensors, Mute switch, Announce and Request text entities
-        assert wait_for(lambda: (real_ha.state("switch.voice_assistant_mute") or {}).get("state") == "off", 60, 0.5)
-        for eid in ("sensor.voice_assistant_last_transcript", "sensor.voice_assistant_last_response",
-                    "text.voice_assistant_announce", "text.voice_assistant_request"):
+        assert wait_for(
+            lambda: (real_ha.state("switch.voice_assistant_mute") or {}).get("state") == "off", 60, 0.5
+        )
+        for eid in (
+            "sensor.voice_assistant_last_transcript",
+            "sensor.voice_assistant_last_response",
+            "text.voice_assistant_announce",
+            "text.voice_assistant_request",
+        ):
             assert real_ha.state(eid) is not None, eid
         # issue 12 (4): we do not discover ourselves, over MQTT nor over HA's REST API
         rows = json.loads(_cli(cfg, "devices", "--json").stdout)
@@ -241,11 +306,23 @@ def test_discovery_both_ways_mute_availability_requests(real_ha, tmp_path):
         assert wait_for(lambda: real_ha.state("switch.voice_assistant_mute")["state"] == "on", 10)
         # issue 12 (3): a request typed in HA is answered; the sensors follow
         real_ha.service("light", "turn_on", entity_id="light.bed_light")
-        real_ha.service("text", "set_value", entity_id="text.voice_assistant_request", value="turn off the bed light")
-        assert wait_for(lambda: real_ha.state("sensor.voice_assistant_last_transcript")["state"]
-                        == "turn off the bed light", 20, 0.5)
-        assert wait_for(lambda: real_ha.state("sensor.voice_assistant_last_response")["state"]
-                        == "Turned off the Bed Light.", 20, 0.5), real_ha.state("sensor.voice_assistant_last_response")
+        real_ha.service(
+            "text", "set_value", entity_id="text.voice_assistant_request", value="turn off the bed light"
+        )
+        assert wait_for(
+            lambda: (
+                real_ha.state("sensor.voice_assistant_last_transcript")["state"] == "turn off the bed light"
+            ),
+            20,
+            0.5,
+        )
+        assert wait_for(
+            lambda: (
+                real_ha.state("sensor.voice_assistant_last_response")["state"] == "Turned off the Bed Light."
+            ),
+            20,
+            0.5,
+        ), real_ha.state("sensor.voice_assistant_last_response")
         assert real_ha.state("light.bed_light")["state"] == "off"
     finally:
         serve.terminate()

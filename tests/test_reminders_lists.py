@@ -41,13 +41,16 @@ def test_recurring_reminder_rolls_over_and_snoozes(make_assistant):
     a = make_assistant()
     said = []
     a.listeners.append(said.append)
-    assert a.ask("remind me every monday at 8 am to put the bins out", now=SUNDAY).response == \
-        "Reminder set for 8 AM on Mondays: put the bins out."
+    assert (
+        a.ask("remind me every monday at 8 am to put the bins out", now=SUNDAY).response
+        == "Reminder set for 8 AM on Mondays: put the bins out."
+    )
     monday = dt.datetime(2026, 11, 30, 8, 0, 1, tzinfo=UTC)
     assert a.tick(monday - dt.timedelta(seconds=2)) == []
     events = a.tick(monday)
     assert [(e.kind, e.message, e.spoken()) for e in events] == [
-        ("reminder_due", "put the bins out", "Reminder: put the bins out.")]
+        ("reminder_due", "put the bins out", "Reminder: put the bins out.")
+    ]
     assert said == events and a.tick(monday) == []  # fires once
     assert a.ask("snooze for 5 minutes", now=monday).response == "Snoozed for 5 minutes."
     assert a.tick(monday + dt.timedelta(minutes=4)) == []
@@ -55,13 +58,18 @@ def test_recurring_reminder_rolls_over_and_snoozes(make_assistant):
     assert a.ask("stop", now=monday + dt.timedelta(minutes=6)).response == "Reminder stopped."
     [row] = a.store.reminders()
     assert row.state == "scheduled"
-    assert dt.datetime.fromtimestamp(row.next_at, UTC) == dt.datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # next Monday
+    assert dt.datetime.fromtimestamp(row.next_at, UTC) == dt.datetime(
+        2026, 12, 7, 8, 0, tzinfo=UTC
+    )  # next Monday
     # nobody stops it: it goes quiet after the ring timeout and still rolls over
     next_monday = dt.datetime(2026, 12, 7, 8, 0, 1, tzinfo=UTC)
     assert len(a.tick(next_monday)) == 1
     a.tick(next_monday + dt.timedelta(minutes=a.config.intents.ring_timeout_minutes, seconds=1))
     [row] = a.store.reminders()
-    assert (row.state, dt.datetime.fromtimestamp(row.next_at, UTC).date()) == ("scheduled", dt.date(2026, 12, 14))
+    assert (row.state, dt.datetime.fromtimestamp(row.next_at, UTC).date()) == (
+        "scheduled",
+        dt.date(2026, 12, 14),
+    )
     assert a.store.alarms() == []  # a reminder is not an alarm
 
 
@@ -90,7 +98,10 @@ def test_local_lists_persist(make_assistant):
 
     a = make_assistant()
     assert a.services["lists"].source == "local"
-    assert a.ask("add milk and eggs to the shopping list").response == "Added milk and eggs to your shopping list."
+    assert (
+        a.ask("add milk and eggs to the shopping list").response
+        == "Added milk and eggs to your shopping list."
+    )
     assert a.ask("add call the plumber to my to-do list").actions[0]["list"] == "to-do"
     assert a.ask("check milk off my shopping list").response == "Checked milk off your shopping list."
     a.services["lists"].close()  # reopened from its file, as after a restart
@@ -107,10 +118,18 @@ class FakeTodoHA(FakeHA):
         super().__init__()
         self.todo: dict[str, list[dict]] = {"todo.shopping_list": [], "todo.chores": []}
         self.down = False
-        self.states["todo.shopping_list"] = {**self.states["sun.sun"], "entity_id": "todo.shopping_list", "state": "0",
-                                             "attributes": {"friendly_name": "Shopping List"}}
-        self.states["todo.chores"] = {**self.states["sun.sun"], "entity_id": "todo.chores", "state": "0",
-                                      "attributes": {"friendly_name": "Chores"}}
+        self.states["todo.shopping_list"] = {
+            **self.states["sun.sun"],
+            "entity_id": "todo.shopping_list",
+            "state": "0",
+            "attributes": {"friendly_name": "Shopping List"},
+        }
+        self.states["todo.chores"] = {
+            **self.states["sun.sun"],
+            "entity_id": "todo.chores",
+            "state": "0",
+            "attributes": {"friendly_name": "Chores"},
+        }
 
     def service(self, domain: str, service: str, body: dict, query: str):
         if domain != "todo":
@@ -149,16 +168,23 @@ def test_home_assistant_todo_lists(make_assistant, todo_ha):
     assert r.response == "Added milk and eggs to your shopping list."
     assert [(c[1], c[2]) for c in todo_ha.calls if c[1] == "add_item"] == [
         ("add_item", {"entity_id": "todo.shopping_list", "item": "milk"}),
-        ("add_item", {"entity_id": "todo.shopping_list", "item": "eggs"})]
+        ("add_item", {"entity_id": "todo.shopping_list", "item": "eggs"}),
+    ]
     assert a.ask("add vacuum the stairs to my chores list").actions[0]["source"] == "home_assistant"
     assert a.ask("what's on my shopping list").response == "Your shopping list has 2 items: milk and eggs."
     assert a.ask("check milk off my shopping list").response == "Checked milk off your shopping list."
-    assert todo_ha.calls[-1][1:] == ("update_item", {"entity_id": "todo.shopping_list", "item": "uid-0",
-                                                     "status": "completed"})
+    assert todo_ha.calls[-1][1:] == (
+        "update_item",
+        {"entity_id": "todo.shopping_list", "item": "uid-0", "status": "completed"},
+    )
     assert [i["status"] for i in todo_ha.todo["todo.shopping_list"]] == ["completed", "needs_action"]
     assert a.ask("remove eggs from the shopping list").response == "Removed eggs from your shopping list."
     assert todo_ha.todo["todo.shopping_list"] == [{"summary": "milk", "uid": "uid-0", "status": "completed"}]
     assert a.ask("what's on my chores list").response == "Your chores list has one item: vacuum the stairs."
-    assert a.ask("add milk to my to-do list").intent is None  # HA has no such list; nothing added locally either
+    assert (
+        a.ask("add milk to my to-do list").intent is None
+    )  # HA has no such list; nothing added locally either
     todo_ha.down = True  # HA fails: a clear answer, nothing pretended
-    assert a.ask("add bread to the shopping list").response.startswith("Sorry, I couldn't reach your shopping list")
+    assert a.ask("add bread to the shopping list").response.startswith(
+        "Sorry, I couldn't reach your shopping list"
+    )

@@ -55,8 +55,18 @@ class StandIn:
         self.events: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         if announce:
-            self.send(Info(satellite=Satellite(name=name, area=area, attribution=Attribution("test", ""),
-                                               installed=True, description=None, version=None)).event())
+            self.send(
+                Info(
+                    satellite=Satellite(
+                        name=name,
+                        area=area,
+                        attribution=Attribution("test", ""),
+                        installed=True,
+                        description=None,
+                        version=None,
+                    )
+                ).event()
+            )
 
     def _read(self) -> None:
         try:
@@ -76,7 +86,9 @@ class StandIn:
 
     def stream(self, audio: np.ndarray, chunk: int = 1024) -> None:
         for i in range(0, len(audio), chunk):
-            self.send(AudioChunk(rate=16000, width=2, channels=1, audio=audio[i:i + chunk].tobytes()).event())
+            self.send(
+                AudioChunk(rate=16000, width=2, channels=1, audio=audio[i : i + chunk].tobytes()).event()
+            )
 
     def command(self, text: str) -> tuple[str, np.ndarray]:
         """Wake word heard here: run-pipeline from ASR, stream Piper speech; returns (transcript, reply 16 kHz)."""
@@ -136,12 +148,19 @@ def server(mosquitto, probe, prefix, tmp_path, engines):  # noqa: F811
     publish_all(probe, prefix)
     probe.subscribe(f"{prefix}/#")
     cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_TZ": "UTC"})
-    cfg = cfg.model_copy(update={
-        "mqtt": cfg.mqtt.model_copy(update={"url": mosquitto.url, "discovery_prefix": f"{prefix}/ha",
-                                            "base_topic": f"{prefix}/assistant"}),
-        "tts": test_settings().tts,
-        "wyoming": cfg.wyoming.model_copy(update={"host": "127.0.0.1", "port": 0, "reconnect_s": 0.3}),
-    })
+    cfg = cfg.model_copy(
+        update={
+            "mqtt": cfg.mqtt.model_copy(
+                update={
+                    "url": mosquitto.url,
+                    "discovery_prefix": f"{prefix}/ha",
+                    "base_topic": f"{prefix}/assistant",
+                }
+            ),
+            "tts": test_settings().tts,
+            "wyoming": cfg.wyoming.model_copy(update={"host": "127.0.0.1", "port": 0, "reconnect_s": 0.3}),
+        }
+    )
     assistant = Assistant(cfg)
     wy = WyomingServer(assistant)
     wy.start()
@@ -165,8 +184,10 @@ def test_two_boxes_act_in_their_own_area_and_get_their_own_reply(server, probe, 
         assert len(probe.received(f"{prefix}/{KITCHEN_LIGHT}")) == 1
         assert "living room" in said(engines, reply) or "lamp" in said(engines, reply)
         assert kitchen.next_audio(0.5) is None  # the kitchen box heard nothing of it
-        assert {s["name"]: s["area"] for s in server.hub.status()} == {"kitchen-box": "Kitchen",
-                                                                       "living-box": "Living Room"}
+        assert {s["name"]: s["area"] for s in server.hub.status()} == {
+            "kitchen-box": "Kitchen",
+            "living-box": "Living Room",
+        }
     finally:
         kitchen.close()
         living.close()
@@ -233,8 +254,16 @@ class SatelliteServer:
             if ev is None:
                 return
             if Describe.is_type(ev.type):
-                info = Info(satellite=Satellite(name=self.name, area=self.area, attribution=Attribution("t", ""),
-                                                installed=True, description=None, version=None))
+                info = Info(
+                    satellite=Satellite(
+                        name=self.name,
+                        area=self.area,
+                        attribution=Attribution("t", ""),
+                        installed=True,
+                        description=None,
+                        version=None,
+                    )
+                )
                 write_event(info.event(), self.wfile)
             elif RunSatellite.is_type(ev.type):
                 self.ran.set()
@@ -250,9 +279,17 @@ class SatelliteServer:
 def test_a_dialled_satellite_that_is_killed_and_restarted_is_reconnected(mosquitto, tmp_path, engines):  # noqa: F811
     port = free_port()
     cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_TZ": "UTC"})
-    cfg = cfg.model_copy(update={"tts": test_settings().tts, "wyoming": WyomingSettings(
-        host="127.0.0.1", port=0, reconnect_s=0.2,
-        satellites=[{"name": "porch", "area": "Porch", "uri": f"tcp://127.0.0.1:{port}"}])})
+    cfg = cfg.model_copy(
+        update={
+            "tts": test_settings().tts,
+            "wyoming": WyomingSettings(
+                host="127.0.0.1",
+                port=0,
+                reconnect_s=0.2,
+                satellites=[{"name": "porch", "area": "Porch", "uri": f"tcp://127.0.0.1:{port}"}],
+            ),
+        }
+    )
     assistant = Assistant(cfg)
     wy = WyomingServer(assistant)
     wy.start(warm_up=False)
@@ -272,14 +309,42 @@ def test_a_dialled_satellite_that_is_killed_and_restarted_is_reconnected(mosquit
         assistant.close()
 
 
-def test_our_satellite_process_hears_its_wake_word_and_plays_the_reply(server, probe, prefix, tmp_path, env, engines):  # noqa: F811
+def test_our_satellite_process_hears_its_wake_word_and_plays_the_reply(
+    server, probe, prefix, tmp_path, env, engines
+):  # noqa: F811
     wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
-    write_wav(wav, join(silence(0.5), espeak_speech("Okay Nabu"), silence(0.6), piper_speech("Turn on the lights."),
-                        silence(1.5)))
+    write_wav(
+        wav,
+        join(
+            silence(0.5),
+            espeak_speech("Okay Nabu"),
+            silence(0.6),
+            piper_speech("Turn on the lights."),
+            silence(1.5),
+        ),
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "satellite", "--server", f"tcp://127.0.0.1:{server.port}",
-         "--area", "Kitchen", "--name", "test-box", "--input", str(wav), "--output", str(out)],
-        env=env, capture_output=True, text=True, timeout=90)
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "satellite",
+            "--server",
+            f"tcp://127.0.0.1:{server.port}",
+            "--area",
+            "Kitchen",
+            "--name",
+            "test-box",
+            "--input",
+            str(wav),
+            "--output",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(probe.wait_message(f"{prefix}/{KITCHEN_LIGHT}")[-1]) == {"state": "ON"}
     from assistant.audio import read_audio_file
@@ -288,8 +353,14 @@ def test_our_satellite_process_hears_its_wake_word_and_plays_the_reply(server, p
 
 
 def test_satellite_command_explains_a_bad_server_address(env):
-    proc = subprocess.run([sys.executable, "-m", "assistant.cli", "satellite", "--server", "http://x", "--input", "-"],
-                          env=env, capture_output=True, text=True, timeout=60, input="")
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "satellite", "--server", "http://x", "--input", "-"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input="",
+    )
     assert proc.returncode == 2 and "tcp://HOST:PORT" in proc.stderr
 
 
@@ -313,7 +384,9 @@ def test_home_assistant_services_describe_transcribe_synthesize_handle(server, e
     import asyncio
 
     port = server.port
-    info = Info.from_event((asyncio.run(_ha_call(port, Describe().event(), until=lambda e: Info.is_type(e.type))))[-1])
+    info = Info.from_event(
+        (asyncio.run(_ha_call(port, Describe().event(), until=lambda e: Info.is_type(e.type))))[-1]
+    )
     assert info.asr[0].installed and info.asr[0].models[0].languages == ["en"]
     assert info.tts[0].voices[0].name == "en_US-joe-medium" and info.tts[0].voices[0].languages == ["en_US"]
     assert info.handle[0].models[0].languages == ["en"] and info.handle[0].supports_home_control
@@ -321,25 +394,51 @@ def test_home_assistant_services_describe_transcribe_synthesize_handle(server, e
 
     # speech to text, as HA's STT entity sends it: transcribe, audio-start, chunks (HA's 16 kHz), audio-stop
     speech = join(silence(0.3), piper_speech("What time is it?"), silence(0.3))
-    chunks = [AudioChunk(16000, 2, 1, speech[i:i + 1024].tobytes()).event() for i in range(0, len(speech), 1024)]
-    got = asyncio.run(_ha_call(port, Transcribe(language="en").event(), AudioStart(16000, 2, 1).event(), *chunks,
-                               AudioStop().event(), until=lambda e: Transcript.is_type(e.type)))
+    chunks = [
+        AudioChunk(16000, 2, 1, speech[i : i + 1024].tobytes()).event() for i in range(0, len(speech), 1024)
+    ]
+    got = asyncio.run(
+        _ha_call(
+            port,
+            Transcribe(language="en").event(),
+            AudioStart(16000, 2, 1).event(),
+            *chunks,
+            AudioStop().event(),
+            until=lambda e: Transcript.is_type(e.type),
+        )
+    )
     assert Transcript.from_event(got[-1]).text.lower().strip(" .?") == "what time is it"
 
     # text to speech
-    got = asyncio.run(_ha_call(port, Synthesize(text="The kitchen light is on.").event(),
-                               until=lambda e: AudioStop.is_type(e.type)))
+    got = asyncio.run(
+        _ha_call(
+            port,
+            Synthesize(text="The kitchen light is on.").event(),
+            until=lambda e: AudioStop.is_type(e.type),
+        )
+    )
     start = AudioStart.from_event(got[0])
-    audio = np.concatenate([np.frombuffer(AudioChunk.from_event(e).audio, np.int16) for e in got
-                            if AudioChunk.is_type(e.type)])
+    audio = np.concatenate(
+        [np.frombuffer(AudioChunk.from_event(e).audio, np.int16) for e in got if AudioChunk.is_type(e.type)]
+    )
     assert "kitchen light" in said(engines, resample(audio, start.rate, 16000))
 
     # the conversation agent: a transcript in, handled (or not) out
-    got = asyncio.run(_ha_call(port, Transcript(text="set a timer for 3 minutes").event(),
-                               until=lambda e: Handled.is_type(e.type) or NotHandled.is_type(e.type)))
+    got = asyncio.run(
+        _ha_call(
+            port,
+            Transcript(text="set a timer for 3 minutes").event(),
+            until=lambda e: Handled.is_type(e.type) or NotHandled.is_type(e.type),
+        )
+    )
     assert Handled.is_type(got[-1].type) and "3 minutes" in Handled.from_event(got[-1]).text
-    got = asyncio.run(_ha_call(port, Transcript(text="sing me the song of the sea").event(),
-                               until=lambda e: Handled.is_type(e.type) or NotHandled.is_type(e.type)))
+    got = asyncio.run(
+        _ha_call(
+            port,
+            Transcript(text="sing me the song of the sea").event(),
+            until=lambda e: Handled.is_type(e.type) or NotHandled.is_type(e.type),
+        )
+    )
     assert NotHandled.is_type(got[-1].type) and NotHandled.from_event(got[-1]).text
 
 
@@ -349,37 +448,78 @@ def test_home_assistant_services_describe_transcribe_synthesize_handle(server, e
 SATELLITE_PYTHON = os.environ.get("ASSISTANT_TEST_WYOMING_SATELLITE")
 
 
-@pytest.mark.skipif(not SATELLITE_PYTHON,
-                    reason="opt-in: ASSISTANT_TEST_WYOMING_SATELLITE=python with wyoming-satellite")
+@pytest.mark.skipif(
+    not SATELLITE_PYTHON, reason="opt-in: ASSISTANT_TEST_WYOMING_SATELLITE=python with wyoming-satellite"
+)
 def test_unmodified_wyoming_satellite_against_our_server(mosquitto, probe, prefix, tmp_path, engines):  # noqa: F811
     """wyoming-satellite from PyPI, its microphone a WAV played by `cat` (after a 2 s pause so we are
     connected), its speaker a file; we call it as Home Assistant would and hear the wake word here."""
     publish_all(probe, prefix)
     probe.subscribe(f"{prefix}/#")
     wav, out = tmp_path / "in.raw", tmp_path / "out.raw"
-    audio = join(silence(1.0), espeak_speech("Okay Nabu"), silence(0.6), piper_speech("Turn on the lights."),
-                 silence(3.0))
+    audio = join(
+        silence(1.0),
+        espeak_speech("Okay Nabu"),
+        silence(0.6),
+        piper_speech("Turn on the lights."),
+        silence(3.0),
+    )
     wav.write_bytes(audio.tobytes())
     sat_port = free_port()
     cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_TZ": "UTC"})
-    cfg = cfg.model_copy(update={
-        "mqtt": cfg.mqtt.model_copy(update={"url": mosquitto.url, "discovery_prefix": f"{prefix}/ha",
-                                            "base_topic": f"{prefix}/assistant"}),
-        "tts": test_settings().tts,
-    })
-    cfg = cfg.model_copy(update={"wyoming": WyomingSettings(host="127.0.0.1", port=0, reconnect_s=0.5, satellites=[
-        {"name": "pi", "area": "Kitchen", "uri": f"tcp://127.0.0.1:{sat_port}"}])})
+    cfg = cfg.model_copy(
+        update={
+            "mqtt": cfg.mqtt.model_copy(
+                update={
+                    "url": mosquitto.url,
+                    "discovery_prefix": f"{prefix}/ha",
+                    "base_topic": f"{prefix}/assistant",
+                }
+            ),
+            "tts": test_settings().tts,
+        }
+    )
+    cfg = cfg.model_copy(
+        update={
+            "wyoming": WyomingSettings(
+                host="127.0.0.1",
+                port=0,
+                reconnect_s=0.5,
+                satellites=[{"name": "pi", "area": "Kitchen", "uri": f"tcp://127.0.0.1:{sat_port}"}],
+            )
+        }
+    )
     assistant = Assistant(cfg)
     wy = WyomingServer(assistant)
     wy.start(warm_up=False)
     mic = f"sh -c 'sleep 3; cat {wav}; sleep 30'"
-    sat = subprocess.Popen([SATELLITE_PYTHON, "-m", "wyoming_satellite", "--uri", f"tcp://127.0.0.1:{sat_port}",
-                            "--name", "pi", "--no-zeroconf", "--mic-command", mic,
-                            "--snd-command", f"sh -c 'cat >> {out}'", "--debug"],
-                           stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sat.log", "w"))
+    sat = subprocess.Popen(
+        [
+            SATELLITE_PYTHON,
+            "-m",
+            "wyoming_satellite",
+            "--uri",
+            f"tcp://127.0.0.1:{sat_port}",
+            "--name",
+            "pi",
+            "--no-zeroconf",
+            "--mic-command",
+            mic,
+            "--snd-command",
+            f"sh -c 'cat >> {out}'",
+            "--debug",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "sat.log", "w"),
+    )
     try:
-        assert wait_for(lambda: json.loads((probe.received(f"{prefix}/{KITCHEN_LIGHT}") or [("", "{}")])[-1][1])
-                        == {"state": "ON"}, 40), (tmp_path / "sat.log").read_text()[-3000:]
+        assert wait_for(
+            lambda: (
+                json.loads((probe.received(f"{prefix}/{KITCHEN_LIGHT}") or [("", "{}")])[-1][1])
+                == {"state": "ON"}
+            ),
+            40,
+        ), (tmp_path / "sat.log").read_text()[-3000:]
         assert wait_for(lambda: out.exists() and out.stat().st_size > 22050 * 2, 20)
         time.sleep(1.0)
         reply = np.frombuffer(out.read_bytes()[: len(out.read_bytes()) // 2 * 2], np.int16)
@@ -414,8 +554,9 @@ def test_our_satellite_redials_a_server_that_went_away(tmp_path):
             yield np.zeros(512, np.int16)
 
     a, w = serve()
-    client = SatelliteClient(f"tcp://127.0.0.1:{port}", "hall", "Hall", test_settings(), mic(), NullSink(),
-                             reconnect_s=0.2)
+    client = SatelliteClient(
+        f"tcp://127.0.0.1:{port}", "hall", "Hall", test_settings(), mic(), NullSink(), reconnect_s=0.2
+    )
     runner = threading.Thread(target=client.run, daemon=True)
     runner.start()
     try:

@@ -28,7 +28,10 @@ def test_alarm_rings_snoozes_and_stops(make_assistant):
     assert r.response == "Snoozed for 9 minutes." and r.actions[0]["type"] == "alarm_snooze"
     assert a.tick(at(a, dt.datetime(2026, 11, 30, 7, 9, 59))) == []
     assert len(a.tick(at(a, dt.datetime(2026, 11, 30, 7, 10)))) == 1
-    assert a.ask("snooze for 5 minutes", now=dt.datetime(2026, 11, 30, 7, 10)).response == "Snoozed for 5 minutes."
+    assert (
+        a.ask("snooze for 5 minutes", now=dt.datetime(2026, 11, 30, 7, 10)).response
+        == "Snoozed for 5 minutes."
+    )
     a.tick(at(a, dt.datetime(2026, 11, 30, 7, 15)))
     assert a.ask("stop the alarm", now=dt.datetime(2026, 11, 30, 7, 16)).response == "Alarm stopped."
     assert a.store.alarms() == []  # a one-off alarm is gone once stopped

@@ -26,7 +26,10 @@ def test_mask_hides_secret_keys_and_url_passwords():
     assert shown["http"] == {"token": None, "port": 8300}  # unset stays visibly unset
     assert shown["devices"] == [{"name": "Token ring lamp"}]
     assert CONFIG["mqtt"]["password"] == "p4ssword!"  # a copy; the config is untouched
-    assert mask_url("mqtts://a:b@c") == f"mqtts://a:{MASK}@c" and mask_url("http://host:8123/x@y") == "http://host:8123/x@y"
+    assert (
+        mask_url("mqtts://a:b@c") == f"mqtts://a:{MASK}@c"
+        and mask_url("http://host:8123/x@y") == "http://host:8123/x@y"
+    )
 
 
 def test_secret_values_found():

@@ -17,7 +17,9 @@ from tests.fixtures_mqtt import Mosquitto
 from tests.fixtures_service import start_serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("ASSISTANT_TEST_ARTIFACTS") or Path(__file__).parent.parent / "build" / "test-artifacts")
+ARTIFACTS = Path(
+    os.environ.get("ASSISTANT_TEST_ARTIFACTS") or Path(__file__).parent.parent / "build" / "test-artifacts"
+)
 HOSTILE_DEVICE = '<img src=x onerror="window.pwned=1">Desk lamp'
 HOSTILE_TEXT = "<script>window.pwned=2</script>what time is it"
 
@@ -38,9 +40,16 @@ def publish_hostile_light(port: int) -> None:
     client = paho.Client(CallbackAPIVersion.VERSION2)
     client.connect("127.0.0.1", port)
     client.loop_start()
-    config = {"name": HOSTILE_DEVICE, "unique_id": "desk_lamp_1", "command_topic": "desk/set",
-              "state_topic": "desk/state", "device": {"identifiers": ["desk1"], "name": "Desk", "suggested_area": "Office"}}
-    client.publish("homeassistant/light/desk1/light/config", json.dumps(config), qos=1, retain=True).wait_for_publish(5)
+    config = {
+        "name": HOSTILE_DEVICE,
+        "unique_id": "desk_lamp_1",
+        "command_topic": "desk/set",
+        "state_topic": "desk/state",
+        "device": {"identifiers": ["desk1"], "name": "Desk", "suggested_area": "Office"},
+    }
+    client.publish(
+        "homeassistant/light/desk1/light/config", json.dumps(config), qos=1, retain=True
+    ).wait_for_publish(5)
     client.publish("desk/state", "ON", qos=1, retain=True).wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
@@ -76,7 +85,9 @@ def test_status_page_shows_escapes_and_cancels(env, browser):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "status-page.png"), full_page=True)
             page.click("#alarms button.cancel")
-            page.wait_for_function("document.querySelectorAll('#alarms button.cancel').length === 0", timeout=10000)
+            page.wait_for_function(
+                "document.querySelectorAll('#alarms button.cancel').length === 0", timeout=10000
+            )
             assert "No alarms set." in page.inner_text("#alarms")
             assert errors == []
             assert served.request("GET", "/api/alarms").json() == []  # gone for real, not only on the page

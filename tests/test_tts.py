@@ -26,7 +26,11 @@ def test_deterministic_with_noise_zero(tts):
 
 
 def test_split_sentences():
-    assert split_sentences("It is sunny. High of 20! Bring a hat?") == ["It is sunny.", "High of 20!", "Bring a hat?"]
+    assert split_sentences("It is sunny. High of 20! Bring a hat?") == [
+        "It is sunny.",
+        "High of 20!",
+        "Bring a hat?",
+    ]
     assert split_sentences("  ") == []
 
 
@@ -50,7 +54,9 @@ def test_phrase_cache(tts):
 
 def test_tts_roundtrip_through_asr(engines):  # noqa: F811
     audio = engines.tts.synthesize("Timer set for five minutes.")
-    text = engines.asr.transcribe(join(silence(0.2), resample(audio, engines.tts.sample_rate, 16000), silence(0.2))).text
+    text = engines.asr.transcribe(
+        join(silence(0.2), resample(audio, engines.tts.sample_rate, 16000), silence(0.2))
+    ).text
     assert "timer set for" in text.lower() and ("5" in text or "five" in text.lower())
 
 

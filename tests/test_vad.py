@@ -48,8 +48,16 @@ def test_one_utterance_with_end_time():
 
 def test_two_utterances_and_short_gap():
     a, b = piper_speech("Turn on the light."), piper_speech("What time is it?")
-    assert kinds(run(join(silence(0.3), a, silence(1.0), b, silence(1.0)))) == ["start", "end", "start", "end"]
-    assert kinds(run(join(silence(0.3), a, silence(0.15), b, silence(1.0)), trailing_silence_ms=500)) == ["start", "end"]
+    assert kinds(run(join(silence(0.3), a, silence(1.0), b, silence(1.0)))) == [
+        "start",
+        "end",
+        "start",
+        "end",
+    ]
+    assert kinds(run(join(silence(0.3), a, silence(0.15), b, silence(1.0)), trailing_silence_ms=500)) == [
+        "start",
+        "end",
+    ]
 
 
 def test_silence_and_noise_give_nothing():
@@ -69,11 +77,15 @@ def test_short_burst_dropped():
     assert "end" not in kinds(run(join(silence(0.5), burst, silence(1.0)), min_speech_ms=300))
 
 
-@pytest.mark.parametrize("text", ["Thanks for watching!", " you", "Thank you.", "[Music]", "(wind blowing)", "♪♪", "", "Bye."])
+@pytest.mark.parametrize(
+    "text", ["Thanks for watching!", " you", "Thank you.", "[Music]", "(wind blowing)", "♪♪", "", "Bye."]
+)
 def test_hallucinations_dropped(text):
     assert is_hallucination(text)
 
 
-@pytest.mark.parametrize("text", ["Stop.", "Turn on the lights.", "(music) set a timer", "Thank you, set a timer."])
+@pytest.mark.parametrize(
+    "text", ["Stop.", "Turn on the lights.", "(music) set a timer", "Thank you, set a timer."]
+)
 def test_real_commands_kept(text):
     assert not is_hallucination(text)

@@ -45,9 +45,11 @@ def test_refractory_then_fires_again(engine):
 def test_no_fire_on_other_audio(engine):
     det = make_wake(WakeSettings(engine=engine))
     audio = join(
-        silence(1.0), noise(2.0, 0.05),
+        silence(1.0),
+        noise(2.0, 0.05),
         piper_speech("Set a timer for five minutes. Turn on the kitchen light. What time is it?"),
-        espeak_speech("Hey Jarvis, what is the weather"), silence(0.5),
+        espeak_speech("Hey Jarvis, what is the weather"),
+        silence(0.5),
     )
     assert detections(det, audio) == []
 

@@ -19,9 +19,16 @@ def weather(make_assistant, tmp_path, monkeypatch):
         from assistant.config import load_config
         from assistant.core import Assistant
 
-        cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path), "ASSISTANT_TZ": "Europe/Berlin",
-                               "ASSISTANT_WEATHER_URL": f"{server.url}/v1/forecast"})
-        cfg = cfg.model_copy(update={"weather": cfg.weather.model_copy(update={"geocoding_url": f"{server.url}/v1/search"})})
+        cfg = load_config(
+            env={
+                "ASSISTANT_DATA_DIR": str(tmp_path),
+                "ASSISTANT_TZ": "Europe/Berlin",
+                "ASSISTANT_WEATHER_URL": f"{server.url}/v1/forecast",
+            }
+        )
+        cfg = cfg.model_copy(
+            update={"weather": cfg.weather.model_copy(update={"geocoding_url": f"{server.url}/v1/search"})}
+        )
         assistant = Assistant(cfg)
         yield assistant, server
         assistant.close()
@@ -32,7 +39,9 @@ def test_forecast_questions_through_the_config_url(weather) -> None:
     r = assistant.ask("what's the forecast for Berlin this weekend", now=NOW)
     assert r.slots == {"location": "berlin", "date": "this weekend", "aspect": "conditions"}
     assert r.response.startswith("This weekend in Berlin: Saturday rain")
-    assert assistant.ask("do I need an umbrella tomorrow", now=NOW).response.endswith("Yes, take an umbrella.")
+    assert assistant.ask("do I need an umbrella tomorrow", now=NOW).response.endswith(
+        "Yes, take an umbrella."
+    )
     assert assistant.ask("how cold will it be tonight", now=NOW).response == "Tonight: a low of 2 degrees."
     paths = [r.path for r in server.requests]
     assert paths.count("/v1/search") == 1 and "/v1/forecast" in paths

@@ -14,10 +14,21 @@ if TYPE_CHECKING:
     from .sinks import AudioSink
 
 _WHERE = {
-    "DEFAULT_MOODS": "library", "LibraryIndex": "library", "LocalLibrary": "library", "MpdLibrary": "library",
-    "SearchResult": "models", "Track": "models", "Player": "player", "PlayerError": "player", "PlayState": "player",
-    "MediaSettings": "settings", "PlayerConfig": "settings", "AudioSink": "sinks", "NullSink": "sinks",
-    "WavFileSink": "sinks", "MediaService": "service",
+    "DEFAULT_MOODS": "library",
+    "LibraryIndex": "library",
+    "LocalLibrary": "library",
+    "MpdLibrary": "library",
+    "SearchResult": "models",
+    "Track": "models",
+    "Player": "player",
+    "PlayerError": "player",
+    "PlayState": "player",
+    "MediaSettings": "settings",
+    "PlayerConfig": "settings",
+    "AudioSink": "sinks",
+    "NullSink": "sinks",
+    "WavFileSink": "sinks",
+    "MediaService": "service",
 }
 
 __all__ = sorted([*_WHERE, "make_player"])
@@ -29,8 +40,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def make_player(settings: MediaSettings, config: PlayerConfig | None = None, *, sink: AudioSink | None = None,
-                publish: Any = None) -> Player:
+def make_player(
+    settings: MediaSettings,
+    config: PlayerConfig | None = None,
+    *,
+    sink: AudioSink | None = None,
+    publish: Any = None,
+) -> Player:
     """Build the player for ``config`` (or the default backend). Local needs ``sink``; MQTT needs ``publish``."""
     from .player import PlayerError
 
@@ -39,19 +55,25 @@ def make_player(settings: MediaSettings, config: PlayerConfig | None = None, *, 
     target = config.target if config else None
     if backend == "local":
         from .local import LocalPlayer
+
         if sink is None:
             raise PlayerError("the local player needs an audio sink (sample_rate, write, close)")
         return LocalPlayer(sink, name=name, volume=settings.default_volume)
     if backend == "mpd":
         from .mpd_player import MpdPlayer
+
         return MpdPlayer.from_settings(settings, name=name)
     if backend == "home_assistant":
         from .home_assistant import HomeAssistantPlayer
+
         if not target:
-            raise PlayerError(f"player {name!r}: set target to the media_player entity id, e.g. media_player.kitchen")
+            raise PlayerError(
+                f"player {name!r}: set target to the media_player entity id, e.g. media_player.kitchen"
+            )
         return HomeAssistantPlayer.from_settings(settings, target, name)
     if backend == "mqtt":
         from .mqtt_player import MqttPlayer
+
         if publish is None:
             raise PlayerError("the MQTT player needs a publish(topic, payload) callable")
         return MqttPlayer(publish, target or name, settings.mqtt.topic_prefix, settings.default_volume)

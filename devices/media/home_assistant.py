@@ -18,9 +18,17 @@ log = logging.getLogger(__name__)
 class HomeAssistantPlayer(Player):
     """Controls one ``media_player.*`` entity. Local tracks map to ``media_url_prefix + relative path``."""
 
-    def __init__(self, url: str, token: str, entity_id: str, timeout_s: float = 5.0,
-                 music_dir: Path | str | None = None, media_url_prefix: str = "media-source://media_source/local/",
-                 name: str | None = None, client: Client | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        entity_id: str,
+        timeout_s: float = 5.0,
+        music_dir: Path | str | None = None,
+        media_url_prefix: str = "media-source://media_source/local/",
+        name: str | None = None,
+        client: Client | None = None,
+    ):
         self.entity_id = entity_id
         self.name = name or entity_id
         self.music_dir = Path(music_dir).expanduser().resolve() if music_dir else None
@@ -28,7 +36,7 @@ class HomeAssistantPlayer(Player):
         self.client = client or Client(url, token, global_request_kwargs={"timeout": timeout_s})
 
     @classmethod
-    def from_settings(cls, settings: Any, entity_id: str, name: str | None = None) -> "HomeAssistantPlayer":
+    def from_settings(cls, settings: Any, entity_id: str, name: str | None = None) -> HomeAssistantPlayer:
         h = settings.home_assistant
         return cls(h.url, h.token, entity_id, h.timeout_s, settings.music_dir, h.media_url_prefix, name)
 
@@ -36,7 +44,9 @@ class HomeAssistantPlayer(Player):
         try:
             self.client.trigger_service("media_player", service, entity_id=self.entity_id, **data)
         except (HomeassistantAPIError, OSError, TypeError, ValueError) as e:
-            raise PlayerError(f"Home Assistant call media_player.{service} for {self.entity_id} failed: {e}") from e
+            raise PlayerError(
+                f"Home Assistant call media_player.{service} for {self.entity_id} failed: {e}"
+            ) from e
         except Exception as e:  # niquests connection errors
             raise PlayerError(f"cannot reach Home Assistant for {self.entity_id}: {e}") from e
 
@@ -61,8 +71,12 @@ class HomeAssistantPlayer(Player):
     def play(self, items: SearchResult | Track | list[Track] | str, shuffle: bool = False) -> None:
         tracks = as_tracks(items)
         for i, t in enumerate(tracks):
-            self._call("play_media", media_content_id=self._uri(t), media_content_type="music",
-                       enqueue="replace" if i == 0 else "add")
+            self._call(
+                "play_media",
+                media_content_id=self._uri(t),
+                media_content_type="music",
+                enqueue="replace" if i == 0 else "add",
+            )
         if shuffle and len(tracks) > 1:
             self._call("shuffle_set", shuffle=True)
 
@@ -105,7 +119,13 @@ class HomeAssistantPlayer(Player):
         s, a = self._attrs()
         if s not in ("playing", "paused"):
             return None
-        return {"title": a.get("media_title", ""), "artist": a.get("media_artist", ""),
-                "album": a.get("media_album_name", ""), "uri": a.get("media_content_id", ""),
-                "state": s, "volume": clamp_volume(float(a.get("volume_level") or 0) * 100),
-                "muted": bool(a.get("is_volume_muted", False)), "position_s": a.get("media_position")}
+        return {
+            "title": a.get("media_title", ""),
+            "artist": a.get("media_artist", ""),
+            "album": a.get("media_album_name", ""),
+            "uri": a.get("media_content_id", ""),
+            "state": s,
+            "volume": clamp_volume(float(a.get("volume_level") or 0) * 100),
+            "muted": bool(a.get("is_volume_muted", False)),
+            "position_s": a.get("media_position"),
+        }

@@ -22,7 +22,20 @@ from .models import SearchResult, Track
 
 log = logging.getLogger(__name__)
 
-AUDIO_EXTS = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".wma", ".aiff", ".aif"}
+AUDIO_EXTS = {
+    ".mp3",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".m4a",
+    ".mp4",
+    ".aac",
+    ".wav",
+    ".wma",
+    ".aiff",
+    ".aif",
+}
 PLAYLIST_EXTS = {".m3u", ".m3u8"}
 CACHE_VERSION = 1
 
@@ -42,11 +55,29 @@ DEFAULT_MOODS: dict[str, list[str]] = {
     "sleep": ["ambient", "classical", "new age"],
 }
 MOOD_ALIASES = {
-    "relax": "relaxing", "relaxed": "relaxing", "mellow": "chill", "chilled": "chill", "quiet": "calm",
-    "peaceful": "calm", "soothing": "calm", "lively": "upbeat", "cheerful": "happy", "fun": "happy",
-    "energizing": "energetic", "dancing": "party", "dance party": "party", "gym": "workout",
-    "exercise": "workout", "running": "workout", "concentration": "focus", "study": "focus",
-    "studying": "focus", "melancholic": "sad", "romance": "romantic", "sleepy": "sleep", "bedtime": "sleep",
+    "relax": "relaxing",
+    "relaxed": "relaxing",
+    "mellow": "chill",
+    "chilled": "chill",
+    "quiet": "calm",
+    "peaceful": "calm",
+    "soothing": "calm",
+    "lively": "upbeat",
+    "cheerful": "happy",
+    "fun": "happy",
+    "energizing": "energetic",
+    "dancing": "party",
+    "dance party": "party",
+    "gym": "workout",
+    "exercise": "workout",
+    "running": "workout",
+    "concentration": "focus",
+    "study": "focus",
+    "studying": "focus",
+    "melancholic": "sad",
+    "romance": "romantic",
+    "sleepy": "sleep",
+    "bedtime": "sleep",
 }
 
 _FILLER = re.compile(
@@ -68,15 +99,20 @@ def norm(text: str) -> str:
 
 @dataclass
 class _Choices:
-    names: list[str]          # display names
-    keys: list[str]           # normalised names (search keys)
+    names: list[str]  # display names
+    keys: list[str]  # normalised names (search keys)
 
 
 class LibraryIndex:
     """Tracks + playlists + radio stations with fuzzy search."""
 
-    def __init__(self, tracks: Iterable[Track] = (), playlists: dict[str, list[Track]] | None = None,
-                 stations: dict[str, str] | None = None, moods: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        tracks: Iterable[Track] = (),
+        playlists: dict[str, list[Track]] | None = None,
+        stations: dict[str, str] | None = None,
+        moods: dict[str, list[str]] | None = None,
+    ):
         self.tracks: list[Track] = list(tracks)
         self.playlists: dict[str, list[Track]] = dict(playlists or {})
         self.stations: dict[str, str] = dict(stations or {})
@@ -139,26 +175,46 @@ class LibraryIndex:
             q, artist, kind = norm(artist), None, kind or "artist"
 
         candidates: list[SearchResult] = []
-        want = (lambda k: kind is None or kind == k)
+
+        def want(k: str) -> bool:
+            return kind is None or kind == k
+
         if want("playlist"):
-            candidates.append(self._match_simple(raw, q, "playlist", self._playlist_names, self._playlist_keys,
-                                                 lambda n: self.playlists[n]))
+            candidates.append(
+                self._match_simple(
+                    raw, q, "playlist", self._playlist_names, self._playlist_keys, lambda n: self.playlists[n]
+                )
+            )
         if want("station"):
-            candidates.append(self._match_simple(raw, q, "station", self._station_names, self._station_keys,
-                                                 lambda n: [Track(uri=self.stations[n], title=n)]))
+            candidates.append(
+                self._match_simple(
+                    raw,
+                    q,
+                    "station",
+                    self._station_names,
+                    self._station_keys,
+                    lambda n: [Track(uri=self.stations[n], title=n)],
+                )
+            )
         if want("mood"):
             candidates.append(self._match_mood(raw, q))
         if artist:
             candidates.extend(self._match_with_artist(raw, q, artist, kind))
         else:
             if want("artist"):
-                candidates.append(self._match_simple(raw, q, "artist", self._artist_names, self._artist_keys,
-                                                     lambda n: self._by_artist[n]))
+                candidates.append(
+                    self._match_simple(
+                        raw, q, "artist", self._artist_names, self._artist_keys, lambda n: self._by_artist[n]
+                    )
+                )
             if want("album"):
                 candidates.append(self._match_album(raw, q, None))
             if want("genre"):
-                candidates.append(self._match_simple(raw, q, "genre", self._genre_names, self._genre_keys,
-                                                     lambda n: self._by_genre[n]))
+                candidates.append(
+                    self._match_simple(
+                        raw, q, "genre", self._genre_names, self._genre_keys, lambda n: self._by_genre[n]
+                    )
+                )
             if want("title"):
                 candidates.append(self._match_title(raw, q, None))
         # best score wins; ties keep the earlier (priority) kind
@@ -169,8 +225,15 @@ class LibraryIndex:
         log.debug("search %r -> %s %r (%.0f)", raw, best.kind, best.name, best.score)
         return best
 
-    def _match_simple(self, raw: str, q: str, kind: str, names: list[str], keys: list[str],
-                      tracks_of: Callable[[str], list[Track]]) -> SearchResult:
+    def _match_simple(
+        self,
+        raw: str,
+        q: str,
+        kind: str,
+        names: list[str],
+        keys: list[str],
+        tracks_of: Callable[[str], list[Track]],
+    ) -> SearchResult:
         hit = _best(q, keys)
         if hit is None:
             return SearchResult.nothing(raw)
@@ -185,7 +248,14 @@ class LibraryIndex:
             return SearchResult.nothing(raw)
         score, j = hit
         album, art = self._album_ids[idx[j]]
-        return SearchResult(query=raw, kind="album", name=album, artist=art, tracks=list(self._by_album[(album, art)]), score=score)
+        return SearchResult(
+            query=raw,
+            kind="album",
+            name=album,
+            artist=art,
+            tracks=list(self._by_album[(album, art)]),
+            score=score,
+        )
 
     def _match_title(self, raw: str, q: str, artist_names: set[str] | None) -> SearchResult:
         idx = [i for i, t in enumerate(self.tracks) if artist_names is None or t.artist in artist_names]
@@ -195,7 +265,9 @@ class LibraryIndex:
         score, j = hit
         t = self.tracks[idx[j]]
         # a title match should not outrank an equally good artist/album match
-        return SearchResult(query=raw, kind="title", name=t.title, artist=t.artist, tracks=[t], score=score - 0.5)
+        return SearchResult(
+            query=raw, kind="title", name=t.title, artist=t.artist, tracks=[t], score=score - 0.5
+        )
 
     def _match_with_artist(self, raw: str, q: str, artist: str, kind: str | None) -> list[SearchResult]:
         a_key = norm(artist)
@@ -222,7 +294,9 @@ class LibraryIndex:
         if mood is None:
             # fuzzy on whole words only ("relaxin" -> relaxing); plain genre names are handled elsewhere
             for w in words:
-                hit = process.extractOne(w, list(self.moods) + list(MOOD_ALIASES), scorer=fuzz.ratio, score_cutoff=85)
+                hit = process.extractOne(
+                    w, list(self.moods) + list(MOOD_ALIASES), scorer=fuzz.ratio, score_cutoff=85
+                )
                 if hit:
                     mood = MOOD_ALIASES.get(hit[0], hit[0])
                     break
@@ -236,8 +310,10 @@ class LibraryIndex:
 
     # ---- serialisation -----------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {"tracks": [t.to_dict() for t in self.tracks],
-                "playlists": {n: [t.to_dict() for t in ts] for n, ts in self.playlists.items()}}
+        return {
+            "tracks": [t.to_dict() for t in self.tracks],
+            "playlists": {n: [t.to_dict() for t in ts] for n, ts in self.playlists.items()},
+        }
 
 
 def _best(q: str, keys: list[str]) -> tuple[float, int] | None:
@@ -264,6 +340,7 @@ def _sorted(ts: list[Track]) -> list[Track]:
 # ---------------------------------------------------------------------------
 # Local folder
 # ---------------------------------------------------------------------------
+
 
 def read_tags(path: Path) -> Track:
     """Read artist/album/title/genre/duration with mutagen; falls back to the file name."""
@@ -292,8 +369,15 @@ def read_tags(path: Path) -> Track:
         m = re.match(r"\d+", first("tracknumber"))
         track_no = int(m.group()) if m else 0
         duration = float(getattr(f.info, "length", 0.0) or 0.0)
-    return Track(uri=str(path), title=title or path.stem, artist=artist, album=album, genre=genre,
-                 duration_s=round(duration, 3), track_no=track_no)
+    return Track(
+        uri=str(path),
+        title=title or path.stem,
+        artist=artist,
+        album=album,
+        genre=genre,
+        duration_s=round(duration, 3),
+        track_no=track_no,
+    )
 
 
 def parse_m3u(path: Path, resolve: Callable[[str], Track | None]) -> list[Track]:
@@ -321,8 +405,13 @@ def parse_m3u(path: Path, resolve: Callable[[str], Track | None]) -> list[Track]
 class LocalLibrary:
     """Index of a music folder, cached as JSON and refreshed by file mtime/size."""
 
-    def __init__(self, music_dir: Path | str, cache_dir: Path | str | None = None,
-                 stations: dict[str, str] | None = None, moods: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        music_dir: Path | str,
+        cache_dir: Path | str | None = None,
+        stations: dict[str, str] | None = None,
+        moods: dict[str, list[str]] | None = None,
+    ):
         self.music_dir = Path(music_dir).expanduser()
         self.cache_file = Path(cache_dir).expanduser() / "library.json" if cache_dir else None
         self.stations = dict(stations or {})
@@ -331,7 +420,7 @@ class LocalLibrary:
         self.last_scan: dict[str, int] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "LocalLibrary":
+    def from_settings(cls, settings: Any) -> LocalLibrary:
         return cls(settings.music_dir, settings.cache_dir, settings.radio_stations, settings.moods)
 
     def refresh(self) -> LibraryIndex:
@@ -342,7 +431,9 @@ class LocalLibrary:
         playlists: list[Path] = []
         reread = 0
         if not self.music_dir.is_dir():
-            log.warning("music folder %s does not exist; set media.music_dir to your music folder", self.music_dir)
+            log.warning(
+                "music folder %s does not exist; set media.music_dir to your music folder", self.music_dir
+            )
         for root, _dirs, files in os.walk(self.music_dir):
             for fn in files:
                 p = Path(root, fn)
@@ -362,16 +453,26 @@ class LocalLibrary:
                     entries[key] = old
                 else:
                     reread += 1
-                    entries[key] = {"mtime": st.st_mtime_ns, "size": st.st_size,
-                                    "track": read_tags(p).to_dict() | {"uri": key}}
+                    entries[key] = {
+                        "mtime": st.st_mtime_ns,
+                        "size": st.st_size,
+                        "track": read_tags(p).to_dict() | {"uri": key},
+                    }
         tracks = {k: Track.from_dict(v["track"]) for k, v in entries.items()}
         pls = {p.stem: parse_m3u(p, tracks.get) for p in sorted(playlists)}
-        self.index = LibraryIndex(sorted(tracks.values(), key=lambda t: t.uri), pls, self.stations, self.moods)
+        self.index = LibraryIndex(
+            sorted(tracks.values(), key=lambda t: t.uri), pls, self.stations, self.moods
+        )
         self.last_scan = {"tracks": len(tracks), "reread": reread, "playlists": len(pls)}
         if reread or len(entries) != len(cached):
             self._save_cache(entries)
-        log.info("library: %d tracks (%d re-read), %d playlists in %.2fs",
-                 len(tracks), reread, len(pls), time.perf_counter() - t0)
+        log.info(
+            "library: %d tracks (%d re-read), %d playlists in %.2fs",
+            len(tracks),
+            reread,
+            len(pls),
+            time.perf_counter() - t0,
+        )
         return self.index
 
     def search(self, query: str, kind: str | None = None, artist: str | None = None) -> SearchResult:
@@ -394,13 +495,16 @@ class LocalLibrary:
             return
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": CACHE_VERSION, "music_dir": str(self.music_dir), "files": entries}))
+        tmp.write_text(
+            json.dumps({"version": CACHE_VERSION, "music_dir": str(self.music_dir), "files": entries})
+        )
         tmp.replace(self.cache_file)
 
 
 # ---------------------------------------------------------------------------
 # MPD database
 # ---------------------------------------------------------------------------
+
 
 def _mpd_str(v: Any) -> str:
     if isinstance(v, list):
@@ -413,16 +517,26 @@ def mpd_track(d: dict[str, Any]) -> Track:
     m = re.match(r"\d+", _mpd_str(d.get("track")))
     dur = _mpd_str(d.get("duration") or d.get("time")) or "0"
     f = _mpd_str(d.get("file"))
-    return Track(uri=f, title=_mpd_str(d.get("title")) or Path(f).stem, artist=_mpd_str(d.get("artist") or d.get("albumartist")),
-                 album=_mpd_str(d.get("album")), genre=_mpd_str(d.get("genre")),
-                 duration_s=float(dur), track_no=int(m.group()) if m else 0)
+    return Track(
+        uri=f,
+        title=_mpd_str(d.get("title")) or Path(f).stem,
+        artist=_mpd_str(d.get("artist") or d.get("albumartist")),
+        album=_mpd_str(d.get("album")),
+        genre=_mpd_str(d.get("genre")),
+        duration_s=float(dur),
+        track_no=int(m.group()) if m else 0,
+    )
 
 
 class MpdLibrary:
     """The same search over MPD's database (``listallinfo`` + stored playlists)."""
 
-    def __init__(self, connect: Callable[[], Any], stations: dict[str, str] | None = None,
-                 moods: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        connect: Callable[[], Any],
+        stations: dict[str, str] | None = None,
+        moods: dict[str, list[str]] | None = None,
+    ):
         self._connect = connect  # returns a context manager yielding a connected MPDClient
         self.stations = dict(stations or {})
         self.moods = moods

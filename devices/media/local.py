@@ -61,7 +61,9 @@ class LocalPlayer(Player):
 
     def resume(self) -> None:
         with self._cv:
-            if self._state is PlayState.PAUSED or (self._state is PlayState.STOPPED and 0 <= self._pos < len(self._queue)):
+            if self._state is PlayState.PAUSED or (
+                self._state is PlayState.STOPPED and 0 <= self._pos < len(self._queue)
+            ):
                 self._state = PlayState.PLAYING
                 self._cv.notify_all()
 
@@ -114,8 +116,15 @@ class LocalPlayer(Player):
             if self._state is PlayState.STOPPED or not (0 <= self._pos < len(self._queue)):
                 return None
             t = self._queue[self._pos]
-            return {**t.to_dict(), "state": self._state.value, "position_s": round(self._elapsed, 2),
-                    "volume": self._volume, "muted": self._muted, "index": self._pos, "queue_length": len(self._queue)}
+            return {
+                **t.to_dict(),
+                "state": self._state.value,
+                "position_s": round(self._elapsed, 2),
+                "volume": self._volume,
+                "muted": self._muted,
+                "index": self._pos,
+                "queue_length": len(self._queue),
+            }
 
     def close(self) -> None:
         with self._cv:
@@ -129,7 +138,9 @@ class LocalPlayer(Player):
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._closed and not (self._state is PlayState.PLAYING and 0 <= self._pos < len(self._queue)):
+                while not self._closed and not (
+                    self._state is PlayState.PLAYING and 0 <= self._pos < len(self._queue)
+                ):
                     self._cv.wait()
                 if self._closed:
                     return

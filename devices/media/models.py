@@ -33,7 +33,7 @@ class Track:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Track":
+    def from_dict(cls, data: dict[str, Any]) -> Track:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
@@ -70,5 +70,5 @@ class SearchResult:
         return self.name
 
     @classmethod
-    def nothing(cls, query: str) -> "SearchResult":
+    def nothing(cls, query: str) -> SearchResult:
         return cls(query=query, kind="none")

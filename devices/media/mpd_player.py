@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mpd import CommandError, ConnectionError as MpdConnectionError, MPDClient
+from mpd import CommandError, MPDClient
+from mpd import ConnectionError as MpdConnectionError
 
 from .library import MpdLibrary, _mpd_str
 from .models import SearchResult, Track
@@ -19,15 +19,22 @@ log = logging.getLogger(__name__)
 
 
 class MpdPlayer(Player):
-    def __init__(self, host: str = "127.0.0.1", port: int = 6600, password: str | None = None,
-                 timeout_s: float = 5.0, music_dir: Path | str | None = None, name: str = "mpd"):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 6600,
+        password: str | None = None,
+        timeout_s: float = 5.0,
+        music_dir: Path | str | None = None,
+        name: str = "mpd",
+    ):
         self.host, self.port, self.password, self.timeout_s = host, port, password, timeout_s
         self.music_dir = Path(music_dir).expanduser().resolve() if music_dir else None
         self.name = name
         self._saved_volume: int | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any, name: str = "mpd") -> "MpdPlayer":
+    def from_settings(cls, settings: Any, name: str = "mpd") -> MpdPlayer:
         m = settings.mpd
         return cls(m.host, m.port, m.password, m.timeout_s, settings.music_dir, name)
 
@@ -39,8 +46,10 @@ class MpdPlayer(Player):
             c.connect(self.host, self.port)
             if self.password:
                 c.password(self.password)
-        except (OSError, MpdConnectionError, socket.timeout) as e:
-            raise PlayerError(f"cannot reach MPD at {self.host}:{self.port} ({e}); is mpd running and media.mpd.host/port right?") from e
+        except (TimeoutError, OSError, MpdConnectionError) as e:
+            raise PlayerError(
+                f"cannot reach MPD at {self.host}:{self.port} ({e}); is mpd running and media.mpd.host/port right?"
+            ) from e
         except CommandError as e:
             raise PlayerError(f"MPD rejected the password: {e}; check media.mpd.password") from e
         try:
@@ -52,12 +61,15 @@ class MpdPlayer(Player):
                 c.close()
                 c.disconnect()
 
-    def library(self, stations: dict[str, str] | None = None, moods: dict[str, list[str]] | None = None) -> MpdLibrary:
+    def library(
+        self, stations: dict[str, str] | None = None, moods: dict[str, list[str]] | None = None
+    ) -> MpdLibrary:
         return MpdLibrary(self.connection, stations, moods)
 
     def update_database(self, wait_s: float = 10.0) -> None:
         """Ask MPD to rescan its music folder and wait until done."""
         import time
+
         with self.connection() as c:
             c.update()
             deadline = time.monotonic() + wait_s
@@ -130,7 +142,9 @@ class MpdPlayer(Player):
     @property
     def state(self) -> PlayState:
         with self.connection() as c:
-            return {"play": PlayState.PLAYING, "pause": PlayState.PAUSED}.get(c.status().get("state"), PlayState.STOPPED)
+            return {"play": PlayState.PLAYING, "pause": PlayState.PAUSED}.get(
+                c.status().get("state"), PlayState.STOPPED
+            )
 
     def now_playing(self) -> dict[str, Any] | None:
         with self.connection() as c:
@@ -138,9 +152,17 @@ class MpdPlayer(Player):
             if st.get("state") not in ("play", "pause"):
                 return None
             song = c.currentsong()
-        return {"title": _mpd_str(song.get("title")) or _mpd_str(song.get("name")) or Path(_mpd_str(song.get("file"))).stem,
-                "artist": _mpd_str(song.get("artist")), "album": _mpd_str(song.get("album")),
-                "genre": _mpd_str(song.get("genre")), "uri": _mpd_str(song.get("file")),
-                "state": "playing" if st["state"] == "play" else "paused",
-                "position_s": float(st.get("elapsed", 0) or 0), "volume": int(st.get("volume", -1)),
-                "index": int(st.get("song", 0)), "queue_length": int(st.get("playlistlength", 0))}
+        return {
+            "title": _mpd_str(song.get("title"))
+            or _mpd_str(song.get("name"))
+            or Path(_mpd_str(song.get("file"))).stem,
+            "artist": _mpd_str(song.get("artist")),
+            "album": _mpd_str(song.get("album")),
+            "genre": _mpd_str(song.get("genre")),
+            "uri": _mpd_str(song.get("file")),
+            "state": "playing" if st["state"] == "play" else "paused",
+            "position_s": float(st.get("elapsed", 0) or 0),
+            "volume": int(st.get("volume", -1)),
+            "index": int(st.get("song", 0)),
+            "queue_length": int(st.get("playlistlength", 0)),
+        }

@@ -21,7 +21,9 @@ Publish = Callable[[str, str], Any]
 
 
 class MqttPlayer(Player):
-    def __init__(self, publish: Publish, player: str, topic_prefix: str = "assistant/media", volume: int = 50):
+    def __init__(
+        self, publish: Publish, player: str, topic_prefix: str = "assistant/media", volume: int = 50
+    ):
         self.name = player
         self._publish = publish
         self.cmd_topic = f"{topic_prefix.strip('/')}/{player}/cmd"

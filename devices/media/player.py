@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import abc
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from .models import SearchResult, Track
 
 
-class PlayState(str, Enum):
+class PlayState(StrEnum):
     STOPPED = "stopped"
     PLAYING = "playing"
     PAUSED = "paused"
@@ -83,5 +83,5 @@ class Player(abc.ABC):
     @abc.abstractmethod
     def state(self) -> PlayState: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, not abstract: most players hold nothing
         """Release resources (threads, connections)."""

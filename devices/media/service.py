@@ -22,8 +22,12 @@ class MediaService:
     audio sink of a local player; ``publish(topic, payload)`` is needed by MQTT players.
     """
 
-    def __init__(self, settings: MediaSettings, sink_factory: Callable[[], AudioSink] | None = None,
-                 publish: Callable[[str, str], Any] | None = None):
+    def __init__(
+        self,
+        settings: MediaSettings,
+        sink_factory: Callable[[], AudioSink] | None = None,
+        publish: Callable[[str, str], Any] | None = None,
+    ):
         self.settings = settings
         self._sink_factory = sink_factory
         self._publish = publish
@@ -95,7 +99,9 @@ class MediaService:
                 if self.settings.backend == "mpd":
                     from .mpd_player import MpdPlayer
 
-                    lib = MpdPlayer.from_settings(self.settings).library(self.settings.radio_stations, self.settings.moods)
+                    lib = MpdPlayer.from_settings(self.settings).library(
+                        self.settings.radio_stations, self.settings.moods
+                    )
                 else:
                     lib = LocalLibrary.from_settings(self.settings)
                 try:
@@ -111,8 +117,13 @@ class MediaService:
     def everything(self, query: str = "music") -> SearchResult:
         """The whole library as one result ("play some music")."""
         tracks = list(self.library().index.tracks)
-        return SearchResult(query=query, kind="title" if tracks else "none", name="your music", tracks=tracks,
-                            score=100.0 if tracks else 0.0)
+        return SearchResult(
+            query=query,
+            kind="title" if tracks else "none",
+            name="your music",
+            tracks=tracks,
+            score=100.0 if tracks else 0.0,
+        )
 
     def close(self) -> None:
         with self._lock:

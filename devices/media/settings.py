@@ -37,7 +37,9 @@ class MqttMediaSettings(_Model):
     def _no_wildcards(cls, v: str) -> str:
         v = v.strip().strip("/")
         if not v or "+" in v or "#" in v:
-            raise ValueError("mqtt topic_prefix must be a non-empty topic without '+' or '#' wildcards, e.g. 'assistant/media'")
+            raise ValueError(
+                "mqtt topic_prefix must be a non-empty topic without '+' or '#' wildcards, e.g. 'assistant/media'"
+            )
         return v
 
 
@@ -57,9 +59,11 @@ class PlayerConfig(_Model):
         return v.strip()
 
     @model_validator(mode="after")
-    def _target_for_ha(self) -> "PlayerConfig":
+    def _target_for_ha(self) -> PlayerConfig:
         if self.backend == "home_assistant" and self.target and not self.target.startswith("media_player."):
-            raise ValueError(f"player {self.name!r}: home_assistant target must be a media_player entity id like 'media_player.kitchen', got {self.target!r}")
+            raise ValueError(
+                f"player {self.name!r}: home_assistant target must be a media_player entity id like 'media_player.kitchen', got {self.target!r}"
+            )
         return self
 
 
@@ -87,7 +91,9 @@ class MediaSettings(_Model):
     def _station_urls(cls, v: dict[str, str]) -> dict[str, str]:
         for name, url in v.items():
             if "://" not in url:
-                raise ValueError(f"radio station {name!r}: {url!r} is not a URL; use e.g. 'http://stream.example.org/live.mp3'")
+                raise ValueError(
+                    f"radio station {name!r}: {url!r} is not a URL; use e.g. 'http://stream.example.org/live.mp3'"
+                )
         return v
 
     @field_validator("moods")
@@ -96,7 +102,7 @@ class MediaSettings(_Model):
         return {k.lower().strip(): [g.lower().strip() for g in gs] for k, gs in v.items()}
 
     @model_validator(mode="after")
-    def _unique_players(self) -> "MediaSettings":
+    def _unique_players(self) -> MediaSettings:
         names = [p.name.lower() for p in self.players]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -14,11 +14,28 @@ if TYPE_CHECKING:
     from .settings import WeatherSettings
 
 _WHERE = {
-    "ASPECTS": "answer", "DateRange": "answer", "resolve_date_spec": "answer", "weather_answer": "answer",
-    "HomeAssistantWeather": "home_assistant", "OpenMeteoProvider": "open_meteo", "SensorWeather": "sensor",
+    "ASPECTS": "answer",
+    "DateRange": "answer",
+    "resolve_date_spec": "answer",
+    "weather_answer": "answer",
+    "HomeAssistantWeather": "home_assistant",
+    "OpenMeteoProvider": "open_meteo",
+    "SensorWeather": "sensor",
     "WeatherSettings": "settings",
-    **{n: "models" for n in ("Current", "DayForecast", "Forecast", "HourForecast", "Location", "UnknownLocation",
-                             "WeatherError", "WeatherProvider", "WeatherUnavailable")},
+    **{
+        n: "models"
+        for n in (
+            "Current",
+            "DayForecast",
+            "Forecast",
+            "HourForecast",
+            "Location",
+            "UnknownLocation",
+            "WeatherError",
+            "WeatherProvider",
+            "WeatherUnavailable",
+        )
+    },
 }
 _ALIASES = {"WeatherReport": ("models", "Forecast")}
 
@@ -41,11 +58,19 @@ def make_provider(settings: WeatherSettings, read_sensor=None) -> WeatherProvide
 
     if settings.provider == "home_assistant":
         from .home_assistant import HomeAssistantWeather
+
         return HomeAssistantWeather(settings)
     if settings.provider == "sensor":
         from .sensor import SensorWeather
+
         if read_sensor is None:
-            raise ValueError("weather provider 'sensor' needs a read_sensor() callable returning the outdoor temperature")
-        return SensorWeather(read_sensor, OpenMeteoProvider(settings),
-                             Location(settings.location_name, settings.latitude, settings.longitude), settings.units)
+            raise ValueError(
+                "weather provider 'sensor' needs a read_sensor() callable returning the outdoor temperature"
+            )
+        return SensorWeather(
+            read_sensor,
+            OpenMeteoProvider(settings),
+            Location(settings.location_name, settings.latitude, settings.longitude),
+            settings.units,
+        )
     return OpenMeteoProvider(settings)

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from .conditions import is_rainy, is_snowy
-from .models import DayForecast, Forecast, HourForecast, WeatherError, WeatherProvider, WeatherUnavailable
+from .models import DayForecast, Forecast, HourForecast, WeatherError, WeatherProvider
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,9 @@ def resolve_date_spec(spec: str | None, now: datetime) -> DateRange:
     today = now.date()
 
     def day(d: date, label: str) -> DateRange:
-        return DateRange(label, "day", (d,), datetime.combine(d, time()), datetime.combine(d + timedelta(days=1), time()))
+        return DateRange(
+            label, "day", (d,), datetime.combine(d, time()), datetime.combine(d + timedelta(days=1), time())
+        )
 
     def night(d: date, label: str) -> DateRange:
         start = datetime.combine(d, time(18))
@@ -62,9 +64,21 @@ def resolve_date_spec(spec: str | None, now: datetime) -> DateRange:
         if s == "next weekend":
             sat += timedelta(days=7)
         ds = tuple(d for d in (sat, sat + timedelta(days=1)) if d >= today)
-        return DateRange("This weekend" if s != "next weekend" else "Next weekend", "days", ds,
-                         datetime.combine(ds[0], time()), datetime.combine(ds[-1] + timedelta(days=1), time()))
-    if s in ("next week", "the next week", "this week", "the coming week", "next few days", "the next few days"):
+        return DateRange(
+            "This weekend" if s != "next weekend" else "Next weekend",
+            "days",
+            ds,
+            datetime.combine(ds[0], time()),
+            datetime.combine(ds[-1] + timedelta(days=1), time()),
+        )
+    if s in (
+        "next week",
+        "the next week",
+        "this week",
+        "the coming week",
+        "next few days",
+        "the next few days",
+    ):
         if s == "next week":
             start = today + timedelta(days=7 - today.weekday())
             ds = tuple(start + timedelta(days=i) for i in range(7))
@@ -75,8 +89,17 @@ def resolve_date_spec(spec: str | None, now: datetime) -> DateRange:
         else:
             ds = tuple(today + timedelta(days=i) for i in range(1, 4 if "few" in s else 8))
             label = "Over the next few days" if "few" in s else "Over the next week"
-        return DateRange(label, "days", ds, datetime.combine(ds[0], time()), datetime.combine(ds[-1] + timedelta(days=1), time()))
-    m = re.fullmatch(r"(next\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:\s+(night|evening|morning|afternoon))?", s)
+        return DateRange(
+            label,
+            "days",
+            ds,
+            datetime.combine(ds[0], time()),
+            datetime.combine(ds[-1] + timedelta(days=1), time()),
+        )
+    m = re.fullmatch(
+        r"(next\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(?:\s+(night|evening|morning|afternoon))?",
+        s,
+    )
     if m:
         target = WEEKDAYS.index(m.group(2))
         ahead = (target - today.weekday()) % 7
@@ -104,13 +127,18 @@ def resolve_date_spec(spec: str | None, now: datetime) -> DateRange:
 
 # ---------------------------------------------------------------------------
 
+
 def _r(v: float | None) -> str:
     return "unknown" if v is None else str(int(round(v)))
 
 
 def _umbrella_needed(prob: float | None, amount: float | None, cond: str, units: str) -> bool:
     wet = 1.0 if units == "metric" else 0.04
-    return (prob is not None and prob >= 50) or (amount is not None and amount >= wet) or (prob is None and is_rainy(cond))
+    return (
+        (prob is not None and prob >= 50)
+        or (amount is not None and amount >= wet)
+        or (prob is None and is_rainy(cond))
+    )
 
 
 @dataclass
@@ -128,19 +156,46 @@ class _Period:
 
 
 def _from_day(d: DayForecast, name: str) -> _Period:
-    return _Period(name, d.condition, d.high, d.low, d.precipitation_probability, d.precipitation, d.snowfall, d.wind_speed_max)
+    return _Period(
+        name,
+        d.condition,
+        d.high,
+        d.low,
+        d.precipitation_probability,
+        d.precipitation,
+        d.snowfall,
+        d.wind_speed_max,
+    )
 
 
 def _from_hours(hs: list[HourForecast], name: str) -> _Period:
     def vals(attr: str) -> list[float]:
         return [getattr(h, attr) for h in hs if getattr(h, attr) is not None]
 
-    temps, probs, wet, snow, wind = vals("temperature"), vals("precipitation_probability"), vals("precipitation"), vals("snowfall"), vals("wind_speed")
+    temps, probs, wet, snow, wind = (
+        vals("temperature"),
+        vals("precipitation_probability"),
+        vals("precipitation"),
+        vals("snowfall"),
+        vals("wind_speed"),
+    )
     conds = [h.condition for h in hs if h.condition]
     wet_conds = [c for c in conds if is_rainy(c) or is_snowy(c)]
-    cond = Counter(wet_conds).most_common(1)[0][0] if len(wet_conds) >= max(2, len(conds) // 4) else (Counter(conds).most_common(1)[0][0] if conds else "")
-    return _Period(name, cond, max(temps) if temps else None, min(temps) if temps else None, max(probs) if probs else None,
-                   sum(wet) if wet else None, sum(snow) if snow else None, max(wind) if wind else None)
+    cond = (
+        Counter(wet_conds).most_common(1)[0][0]
+        if len(wet_conds) >= max(2, len(conds) // 4)
+        else (Counter(conds).most_common(1)[0][0] if conds else "")
+    )
+    return _Period(
+        name,
+        cond,
+        max(temps) if temps else None,
+        min(temps) if temps else None,
+        max(probs) if probs else None,
+        sum(wet) if wet else None,
+        sum(snow) if snow else None,
+        max(wind) if wind else None,
+    )
 
 
 def _periods(fc: Forecast, rng: DateRange) -> list[_Period]:
@@ -149,7 +204,22 @@ def _periods(fc: Forecast, rng: DateRange) -> list[_Period]:
         if hs:
             return [_from_hours(hs, rng.label)]
         d = fc.day(rng.days[0])
-        return [_Period(rng.label, d.condition, None, d.low, d.precipitation_probability, d.precipitation, d.snowfall, d.wind_speed_max)] if d else []
+        return (
+            [
+                _Period(
+                    rng.label,
+                    d.condition,
+                    None,
+                    d.low,
+                    d.precipitation_probability,
+                    d.precipitation,
+                    d.snowfall,
+                    d.wind_speed_max,
+                )
+            ]
+            if d
+            else []
+        )
     out = []
     for dd in rng.days:
         d = fc.day(dd)
@@ -163,9 +233,17 @@ def _wind_unit(units: str) -> str:
 
 
 def _phrase(p: _Period, aspect: str, units: str, night: bool) -> str:
-    temps = f"a low of {_r(p.low)} degrees" if night else f"a high of {_r(p.high)} and a low of {_r(p.low)} degrees"
+    temps = (
+        f"a low of {_r(p.low)} degrees"
+        if night
+        else f"a high of {_r(p.high)} and a low of {_r(p.low)} degrees"
+    )
     if aspect == "conditions":
-        return f"{p.condition or 'no condition reported'}, with {temps}" if p.high is not None or p.low is not None else p.condition
+        return (
+            f"{p.condition or 'no condition reported'}, with {temps}"
+            if p.high is not None or p.low is not None
+            else p.condition
+        )
     if aspect in ("temperature",):
         return f"{temps}" if not night else f"down to {_r(p.low)} degrees"
     if aspect == "high":
@@ -177,7 +255,11 @@ def _phrase(p: _Period, aspect: str, units: str, night: bool) -> str:
     if aspect == "snow":
         if (p.snow or 0) > 0 or is_snowy(p.condition):
             unit = "centimeters" if units == "metric" else "inches"
-            return f"snow expected, about {p.snow:.0f} {unit}" if p.snow and p.snow >= 0.5 else "some snow possible"
+            return (
+                f"snow expected, about {p.snow:.0f} {unit}"
+                if p.snow and p.snow >= 0.5
+                else "some snow possible"
+            )
         return "no snow expected"
     # rain / umbrella
     chance = f"a {_r(p.prob)} percent chance of rain" if p.prob is not None else ""
@@ -186,8 +268,9 @@ def _phrase(p: _Period, aspect: str, units: str, night: bool) -> str:
     return f"{p.condition}, only {chance}" if chance else f"{p.condition}, no rain expected"
 
 
-def weather_answer(provider: WeatherProvider, location: str | None, date_spec: str | None, aspect: str,
-                   now: datetime) -> tuple[str, dict[str, Any]]:
+def weather_answer(
+    provider: WeatherProvider, location: str | None, date_spec: str | None, aspect: str, now: datetime
+) -> tuple[str, dict[str, Any]]:
     """Answer a weather question in one natural spoken sentence, plus the data behind it.
 
     Never raises for service problems: unreachable/timeouts/malformed replies give a one-sentence apology.
@@ -210,7 +293,11 @@ def weather_answer(provider: WeatherProvider, location: str | None, date_spec: s
         log.exception("weather provider failed")
         data["error"] = type(e).__name__
         return UNREACHABLE, data
-    place = fc.location.name if location else (fc.location.name if fc.location.name.lower() not in ("home", "") else "")
+    place = (
+        fc.location.name
+        if location
+        else (fc.location.name if fc.location.name.lower() not in ("home", "") else "")
+    )
     where = f" in {place}" if place else ""
     data["location"] = place or None
     data["units"] = fc.units
@@ -239,14 +326,19 @@ def weather_answer(provider: WeatherProvider, location: str | None, date_spec: s
         if umbrella:
             wet_days = [p.name for p in periods if _umbrella_needed(p.prob, p.rain, p.condition, fc.units)]
             when = "" if len(periods) == 1 else f" on {' and '.join(wet_days)}"
-            sentence += f" Yes, take an umbrella{when}." if aspect == "umbrella" else f" Yes, rain is likely{when}."
+            sentence += (
+                f" Yes, take an umbrella{when}." if aspect == "umbrella" else f" Yes, rain is likely{when}."
+            )
         else:
-            sentence += " No, you won't need an umbrella." if aspect == "umbrella" else " No rain is expected."
+            sentence += (
+                " No, you won't need an umbrella." if aspect == "umbrella" else " No rain is expected."
+            )
     return sentence, data
 
 
-def _answer_now(fc: Forecast, rng: DateRange, aspect: str, where: str, now: datetime,
-                data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _answer_now(
+    fc: Forecast, rng: DateRange, aspect: str, where: str, now: datetime, data: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     c = fc.current
     today = fc.day(rng.days[0])
     data["current"] = c.__dict__ if c else None
@@ -259,7 +351,11 @@ def _answer_now(fc: Forecast, rng: DateRange, aspect: str, where: str, now: date
         cond = f" and {c.condition}" if c.condition and aspect == "conditions" else ""
         s = f"Right now{where} it's {_r(c.temperature)} degrees{cond}."
         if aspect in ("high", "low") and today is not None:
-            s = s[:-1] + (f", with a high of {_r(today.high)} today." if aspect == "high" else f", with a low of {_r(today.low)} today.")
+            s = s[:-1] + (
+                f", with a high of {_r(today.high)} today."
+                if aspect == "high"
+                else f", with a low of {_r(today.low)} today."
+            )
         return s, data
     if aspect == "wind":
         return f"Right now{where} the wind is {_r(c.wind_speed)} {_wind_unit(fc.units)}.", data
@@ -268,8 +364,9 @@ def _answer_now(fc: Forecast, rng: DateRange, aspect: str, where: str, now: date
     return f"Right now{where} it's {c.condition or 'unknown'}.", data
 
 
-def weather_answer_day(fc: Forecast, d: DayForecast, aspect: str, where: str, data: dict[str, Any],
-                       label: str = "Today") -> tuple[str, dict[str, Any]]:
+def weather_answer_day(
+    fc: Forecast, d: DayForecast, aspect: str, where: str, data: dict[str, Any], label: str = "Today"
+) -> tuple[str, dict[str, Any]]:
     p = _from_day(d, label)
     s = f"{label}{where}: {_phrase(p, aspect, fc.units, False)}."
     umbrella = _umbrella_needed(p.prob, p.rain, p.condition, fc.units)

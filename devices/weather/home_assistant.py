@@ -11,7 +11,15 @@ from typing import Any
 from homeassistant_api import Client
 
 from .conditions import HA_TEXT
-from .models import Current, DayForecast, Forecast, HourForecast, Location, UnknownLocation, WeatherUnavailable
+from .models import (
+    Current,
+    DayForecast,
+    Forecast,
+    HourForecast,
+    Location,
+    UnknownLocation,
+    WeatherUnavailable,
+)
 from .settings import WeatherSettings
 
 log = logging.getLogger(__name__)
@@ -45,9 +53,13 @@ class HomeAssistantWeather:
                 return self._cache[1]
         try:
             st = self.client.get_state(entity_id=s.ha_entity_id)
-            _, daily = self.client.trigger_service_with_response("weather", "get_forecasts", entity_id=s.ha_entity_id, type="daily")
+            _, daily = self.client.trigger_service_with_response(
+                "weather", "get_forecasts", entity_id=s.ha_entity_id, type="daily"
+            )
             try:
-                _, hourly = self.client.trigger_service_with_response("weather", "get_forecasts", entity_id=s.ha_entity_id, type="hourly")
+                _, hourly = self.client.trigger_service_with_response(
+                    "weather", "get_forecasts", entity_id=s.ha_entity_id, type="hourly"
+                )
             except Exception as e:  # many integrations have no hourly forecast
                 log.debug("no hourly forecast from %s: %s", s.ha_entity_id, e)
                 hourly = {}
@@ -61,25 +73,46 @@ class HomeAssistantWeather:
             self._cache = (time.monotonic(), fc)
         return fc
 
-    def _parse(self, state: str, attrs: dict[str, Any], daily: dict[str, Any], hourly: dict[str, Any]) -> Forecast:
+    def _parse(
+        self, state: str, attrs: dict[str, Any], daily: dict[str, Any], hourly: dict[str, Any]
+    ) -> Forecast:
         s = self.settings
         unit = str(attrs.get("temperature_unit", "°C"))
         units = "imperial" if "F" in unit else "metric"
         loc = Location(str(attrs.get("friendly_name") or s.location_name), s.latitude, s.longitude)
-        cur = Current(time=None, temperature=_f(attrs.get("temperature")), condition=HA_TEXT.get(state, state),
-                      wind_speed=_f(attrs.get("wind_speed")))
+        cur = Current(
+            time=None,
+            temperature=_f(attrs.get("temperature")),
+            condition=HA_TEXT.get(state, state),
+            wind_speed=_f(attrs.get("wind_speed")),
+        )
         days = []
         for item in (daily.get(s.ha_entity_id) or {}).get("forecast", []):
             cond = str(item.get("condition", ""))
-            days.append(DayForecast(date=_local(item["datetime"]).date(), condition=HA_TEXT.get(cond, cond),
-                                    high=_f(item.get("temperature")), low=_f(item.get("templow")),
-                                    precipitation_probability=_f(item.get("precipitation_probability")),
-                                    precipitation=_f(item.get("precipitation")), wind_speed_max=_f(item.get("wind_speed"))))
+            days.append(
+                DayForecast(
+                    date=_local(item["datetime"]).date(),
+                    condition=HA_TEXT.get(cond, cond),
+                    high=_f(item.get("temperature")),
+                    low=_f(item.get("templow")),
+                    precipitation_probability=_f(item.get("precipitation_probability")),
+                    precipitation=_f(item.get("precipitation")),
+                    wind_speed_max=_f(item.get("wind_speed")),
+                )
+            )
         hours = []
         for item in (hourly.get(s.ha_entity_id) or {}).get("forecast", []):
             cond = str(item.get("condition", ""))
-            hours.append(HourForecast(time=_local(item["datetime"]), temperature=_f(item.get("temperature")),
-                                      condition=HA_TEXT.get(cond, cond),
-                                      precipitation_probability=_f(item.get("precipitation_probability")),
-                                      precipitation=_f(item.get("precipitation")), wind_speed=_f(item.get("wind_speed"))))
-        return Forecast(location=loc, units=units, current=cur, days=days, hourly=hours, source="home-assistant")
+            hours.append(
+                HourForecast(
+                    time=_local(item["datetime"]),
+                    temperature=_f(item.get("temperature")),
+                    condition=HA_TEXT.get(cond, cond),
+                    precipitation_probability=_f(item.get("precipitation_probability")),
+                    precipitation=_f(item.get("precipitation")),
+                    wind_speed=_f(item.get("wind_speed")),
+                )
+            )
+        return Forecast(
+            location=loc, units=units, current=cur, days=days, hourly=hours, source="home-assistant"
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 import urllib.error
@@ -14,15 +13,25 @@ from datetime import date, datetime
 from typing import Any
 
 from .conditions import wmo_text
-from .models import Current, DayForecast, Forecast, HourForecast, Location, UnknownLocation, WeatherUnavailable
+from .models import (
+    Current,
+    DayForecast,
+    Forecast,
+    HourForecast,
+    Location,
+    UnknownLocation,
+    WeatherUnavailable,
+)
 from .settings import WeatherSettings
 
 log = logging.getLogger(__name__)
 
 CURRENT_VARS = "temperature_2m,weather_code,wind_speed_10m"
 HOURLY_VARS = "temperature_2m,precipitation_probability,precipitation,snowfall,weather_code,wind_speed_10m"
-DAILY_VARS = ("weather_code,temperature_2m_max,temperature_2m_min,precipitation_sum,"
-              "precipitation_probability_max,snowfall_sum,wind_speed_10m_max")
+DAILY_VARS = (
+    "weather_code,temperature_2m_max,temperature_2m_min,precipitation_sum,"
+    "precipitation_probability_max,snowfall_sum,wind_speed_10m_max"
+)
 
 
 class OpenMeteoProvider:
@@ -40,7 +49,7 @@ class OpenMeteoProvider:
         self.requests = 0  # HTTP requests made (for tests/diagnostics)
 
     # ---- public ------------------------------------------------------------
-    def with_units(self, units: str) -> "OpenMeteoProvider":
+    def with_units(self, units: str) -> OpenMeteoProvider:
         """The same service in other units ("metric" / "imperial"); places already found are shared."""
         if units == self.settings.units:
             return self
@@ -59,11 +68,21 @@ class OpenMeteoProvider:
             hit = self._forecasts.get(key)
         if hit and time.monotonic() - hit[0] < self.settings.cache_ttl_s:
             return hit[1]
-        params = {"latitude": loc.latitude, "longitude": loc.longitude, "current": CURRENT_VARS,
-                  "hourly": HOURLY_VARS, "daily": DAILY_VARS, "timezone": "auto",
-                  "forecast_days": self.settings.forecast_days}
+        params = {
+            "latitude": loc.latitude,
+            "longitude": loc.longitude,
+            "current": CURRENT_VARS,
+            "hourly": HOURLY_VARS,
+            "daily": DAILY_VARS,
+            "timezone": "auto",
+            "forecast_days": self.settings.forecast_days,
+        }
         if self.settings.units == "imperial":
-            params |= {"temperature_unit": "fahrenheit", "wind_speed_unit": "mph", "precipitation_unit": "inch"}
+            params |= {
+                "temperature_unit": "fahrenheit",
+                "wind_speed_unit": "mph",
+                "precipitation_unit": "inch",
+            }
         data = self._get_json(self.settings.forecast_url, params, deadline)
         try:
             fc = parse_forecast(data, loc, self.settings.units)
@@ -79,7 +98,11 @@ class OpenMeteoProvider:
             if key in self._places:
                 return self._places[key]
         deadline = deadline or time.monotonic() + self.settings.timeout_s
-        data = self._get_json(self.settings.geocoding_url, {"name": name, "count": 1, "language": "en", "format": "json"}, deadline)
+        data = self._get_json(
+            self.settings.geocoding_url,
+            {"name": name, "count": 1, "language": "en", "format": "json"},
+            deadline,
+        )
         if not isinstance(data, dict):
             raise WeatherUnavailable("The geocoding service sent a reply I can't read.")
         results = data.get("results") or []
@@ -87,8 +110,13 @@ class OpenMeteoProvider:
             raise UnknownLocation(f"I couldn't find a place called {name}.")
         r = results[0]
         try:
-            loc = Location(str(r["name"]), float(r["latitude"]), float(r["longitude"]),
-                           str(r.get("country", "")), str(r.get("timezone", "")))
+            loc = Location(
+                str(r["name"]),
+                float(r["latitude"]),
+                float(r["longitude"]),
+                str(r.get("country", "")),
+                str(r.get("timezone", "")),
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise WeatherUnavailable("The geocoding service sent a reply I can't read.") from e
         with self._lock:
@@ -102,7 +130,9 @@ class OpenMeteoProvider:
         if remaining <= 0.01:
             raise WeatherUnavailable("I can't reach the weather service right now.")
         self.requests += 1
-        req = urllib.request.Request(full, headers={"User-Agent": "home-assistant-voice/0.1", "Accept": "application/json"})
+        req = urllib.request.Request(
+            full, headers={"User-Agent": "home-assistant-voice/0.1", "Accept": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=remaining) as resp:
                 body = _read_until(resp, deadline)
@@ -113,8 +143,10 @@ class OpenMeteoProvider:
             except Exception:
                 pass
             log.warning("weather HTTP %s from %s %s", e.code, url, reason)
-            raise WeatherUnavailable("The weather service returned an error, so I can't get the forecast right now.") from e
-        except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as e:
+            raise WeatherUnavailable(
+                "The weather service returned an error, so I can't get the forecast right now."
+            ) from e
+        except (urllib.error.URLError, TimeoutError, OSError) as e:
             log.warning("weather service %s unreachable: %s", url, e)
             raise WeatherUnavailable("I can't reach the weather service right now.") from e
         try:
@@ -158,26 +190,43 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
     cur = None
     if isinstance(data.get("current"), dict):
         c = data["current"]
-        cur = Current(time=datetime.fromisoformat(c["time"]) if c.get("time") else None,
-                      temperature=_num(c.get("temperature_2m")), condition=wmo_text(_code(c.get("weather_code"))),
-                      wind_speed=_num(c.get("wind_speed_10m")))
+        cur = Current(
+            time=datetime.fromisoformat(c["time"]) if c.get("time") else None,
+            temperature=_num(c.get("temperature_2m")),
+            condition=wmo_text(_code(c.get("weather_code"))),
+            wind_speed=_num(c.get("wind_speed_10m")),
+        )
     days = []
     d = data["daily"]
     for i, t in enumerate(d["time"]):
         code = _code(_at(d.get("weather_code"), i))
-        days.append(DayForecast(date=date.fromisoformat(t), condition=wmo_text(code), code=code,
-                                high=_num(_at(d.get("temperature_2m_max"), i)), low=_num(_at(d.get("temperature_2m_min"), i)),
-                                precipitation_probability=_num(_at(d.get("precipitation_probability_max"), i)),
-                                precipitation=_num(_at(d.get("precipitation_sum"), i)),
-                                snowfall=_num(_at(d.get("snowfall_sum"), i)),
-                                wind_speed_max=_num(_at(d.get("wind_speed_10m_max"), i))))
+        days.append(
+            DayForecast(
+                date=date.fromisoformat(t),
+                condition=wmo_text(code),
+                code=code,
+                high=_num(_at(d.get("temperature_2m_max"), i)),
+                low=_num(_at(d.get("temperature_2m_min"), i)),
+                precipitation_probability=_num(_at(d.get("precipitation_probability_max"), i)),
+                precipitation=_num(_at(d.get("precipitation_sum"), i)),
+                snowfall=_num(_at(d.get("snowfall_sum"), i)),
+                wind_speed_max=_num(_at(d.get("wind_speed_10m_max"), i)),
+            )
+        )
     hours = []
     h = data.get("hourly") or {}
     for i, t in enumerate(h.get("time") or []):
         code = _code(_at(h.get("weather_code"), i))
-        hours.append(HourForecast(time=datetime.fromisoformat(t), temperature=_num(_at(h.get("temperature_2m"), i)),
-                                  condition=wmo_text(code), code=code,
-                                  precipitation_probability=_num(_at(h.get("precipitation_probability"), i)),
-                                  precipitation=_num(_at(h.get("precipitation"), i)),
-                                  snowfall=_num(_at(h.get("snowfall"), i)), wind_speed=_num(_at(h.get("wind_speed_10m"), i))))
+        hours.append(
+            HourForecast(
+                time=datetime.fromisoformat(t),
+                temperature=_num(_at(h.get("temperature_2m"), i)),
+                condition=wmo_text(code),
+                code=code,
+                precipitation_probability=_num(_at(h.get("precipitation_probability"), i)),
+                precipitation=_num(_at(h.get("precipitation"), i)),
+                snowfall=_num(_at(h.get("snowfall"), i)),
+                wind_speed=_num(_at(h.get("wind_speed_10m"), i)),
+            )
+        )
     return Forecast(location=loc, units=units, current=cur, days=days, hourly=hours, source="open-meteo")  # type: ignore[arg-type]

@@ -14,8 +14,13 @@ log = logging.getLogger(__name__)
 class SensorWeather:
     """``read()`` returns the latest outdoor temperature (or None when stale/unknown)."""
 
-    def __init__(self, read: Callable[[], float | None], base: WeatherProvider | None = None,
-                 home: Location | None = None, units: str = "metric"):
+    def __init__(
+        self,
+        read: Callable[[], float | None],
+        base: WeatherProvider | None = None,
+        home: Location | None = None,
+        units: str = "metric",
+    ):
         self.read = read
         self.base = base
         self.home = home or Location("home", 0.0, 0.0)
@@ -35,8 +40,18 @@ class SensorWeather:
             fc = self.base.get_forecast(None)
             if value is not None:
                 cur = fc.current or Current(time=None, temperature=None)
-                fc = Forecast(fc.location, fc.units, Current(datetime.now(), float(value), cur.condition, cur.wind_speed),
-                              fc.days, fc.hourly, fc.source + "+sensor")
+                fc = Forecast(
+                    fc.location,
+                    fc.units,
+                    Current(datetime.now(), float(value), cur.condition, cur.wind_speed),
+                    fc.days,
+                    fc.hourly,
+                    fc.source + "+sensor",
+                )
             return fc
-        return Forecast(self.home, self.units, Current(datetime.now(), None if value is None else float(value)),  # type: ignore[arg-type]
-                        source="sensor")
+        return Forecast(
+            self.home,
+            self.units,
+            Current(datetime.now(), None if value is None else float(value)),  # type: ignore[arg-type]
+            source="sensor",
+        )

@@ -22,6 +22,7 @@ CLIENT_ID = "http://127.0.0.1/"
 
 async def provision(url: str, broker_port: int, areas: dict[str, str]) -> dict:
     async with aiohttp.ClientSession() as http:
+
         async def post(path: str, body: dict, token: str | None = None, form: bool = False) -> dict:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             kw = {"data": body} if form else {"json": body}
@@ -31,21 +32,35 @@ async def provision(url: str, broker_port: int, areas: dict[str, str]) -> dict:
                     raise RuntimeError(f"POST {path}: HTTP {r.status}: {text[:300]}")
                 return json.loads(text) if text else {}
 
-        user = await post("/api/onboarding/users", {"client_id": CLIENT_ID, "name": "Test Owner",
-                                                    "username": "owner", "password": "test-pass-12345",
-                                                    "language": "en"})
-        tokens = await post("/auth/token", {"grant_type": "authorization_code", "code": user["auth_code"],
-                                            "client_id": CLIENT_ID}, form=True)
+        user = await post(
+            "/api/onboarding/users",
+            {
+                "client_id": CLIENT_ID,
+                "name": "Test Owner",
+                "username": "owner",
+                "password": "test-pass-12345",
+                "language": "en",
+            },
+        )
+        tokens = await post(
+            "/auth/token",
+            {"grant_type": "authorization_code", "code": user["auth_code"], "client_id": CLIENT_ID},
+            form=True,
+        )
         access = tokens["access_token"]
         # The core_config step is left out on purpose: finishing it sets up met, radio_browser and
         # google_translate, which would reach the internet (test traffic stays on 127.0.0.1).
         await post("/api/onboarding/analytics", {}, access)
-        await post("/api/onboarding/integration", {"client_id": CLIENT_ID, "redirect_uri": CLIENT_ID + "?auth_callback=1"},
-                   access)
+        await post(
+            "/api/onboarding/integration",
+            {"client_id": CLIENT_ID, "redirect_uri": CLIENT_ID + "?auth_callback=1"},
+            access,
+        )
 
         # MQTT config entry through the config-flow API: user step, then the broker form.
-        flow = await post("/api/config/config_entries/flow", {"handler": "mqtt", "show_advanced_options": False},
-                          access)
+        flow = await post(
+            "/api/config/config_entries/flow", {"handler": "mqtt", "show_advanced_options": False}, access
+        )
         for _ in range(3):
             if flow.get("type") == "create_entry":
                 break
@@ -73,8 +88,9 @@ async def provision(url: str, broker_port: int, areas: dict[str, str]) -> dict:
                             raise RuntimeError(f"{msg['type']}: {reply['error']}")
                         return reply["result"]
 
-            long_lived = await call({"type": "auth/long_lived_access_token", "client_name": "assistant tests",
-                                     "lifespan": 30})
+            long_lived = await call(
+                {"type": "auth/long_lived_access_token", "client_name": "assistant tests", "lifespan": 30}
+            )
             for _ in range(240):  # the demo platforms register their entities after HA answers HTTP
                 known = {e["entity_id"] for e in await call({"type": "config/entity_registry/list"})}
                 if set(areas) <= known:
@@ -84,13 +100,23 @@ async def provision(url: str, broker_port: int, areas: dict[str, str]) -> dict:
                 raise RuntimeError(f"entities never registered: {sorted(set(areas) - known)}")
             existing = {a["name"]: a["area_id"] for a in await call({"type": "config/area_registry/list"})}
             for name in sorted(set(areas.values()) - set(existing)):
-                existing[name] = (await call({"type": "config/area_registry/create", "name": name}))["area_id"]
+                existing[name] = (await call({"type": "config/area_registry/create", "name": name}))[
+                    "area_id"
+                ]
             for entity_id, name in areas.items():
-                await call({"type": "config/entity_registry/update", "entity_id": entity_id,
-                            "area_id": existing[name]})
+                await call(
+                    {
+                        "type": "config/entity_registry/update",
+                        "entity_id": entity_id,
+                        "area_id": existing[name],
+                    }
+                )
     entry = flow.get("result")
-    return {"token": long_lived, "areas": existing,
-            "mqtt_entry": entry.get("entry_id") if isinstance(entry, dict) else entry}
+    return {
+        "token": long_lived,
+        "areas": existing,
+        "mqtt_entry": entry.get("entry_id") if isinstance(entry, dict) else entry,
+    }
 
 
 if __name__ == "__main__":
