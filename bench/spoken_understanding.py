@@ -16,12 +16,23 @@ Labels, the intents that count as right and the scope rules come from bench/unde
 (MAPPING, label_of, scope). Speech goes through the pipeline's ASR engine (Whisper tiny.en int8, short encoder,
 as `Engines.load` sets it up) and its transcript filters (hallucination / no-speech drop), then
 ``Assistant.ask(transcript, dry_run=True)`` with the devices of bench/home.yaml, clock fixed at
-2026-11-29 10:00 UTC (as bench/understanding.py). Template and learned tiers; the learned tier is
-cross-validated as in bench/understanding.py (each row answered by the fold model trained without it). The wake word and VAD are not involved.
+2026-11-29 10:00 UTC (as bench/understanding.py): the template tier, then the learned tier, as in
+bench/understanding.py's "+learned" column. The wake word and VAD are not involved.
 
 Default sample (deterministic): per supported label the first --per-label rows (20) in sha1(slurp_id)
-order, plus the first --out-of-scope rows (80) of the out-of-scope labels in the same order.
-Audio is cached under $TMPDIR/assistant-bench-audio (shared with bench/wake.py).
+order, plus the first --out-of-scope rows (80) of the out-of-scope labels in the same order. The
+text column is always the same rows as the spoken ones.
+Audio is cached under $TMPDIR/assistant-bench-audio (shared with bench/wake.py), and so are the
+transcripts (``transcripts.json``, keyed by voice, sentence and ASR settings; shared with
+bench/asr_training.py): a rerun after a change to the understanding side decodes nothing.
+``--transcribe-only`` fills that cache and stops; ``--cached-only`` scores only the rows already
+there (a quick look while a long run fills it). Besides intent accuracy it prints slot accuracy as
+bench/understanding.py scores it (``slots_right``: rows whose slots we support).
+
+Every figure is cross-validated: the learned tier is trained on SLURP devel (its written rows and
+their Piper / espeak-ng transcripts, bench/asr_training.py), so each row is answered by the fold
+model trained without it (``python -m intents.train --fold-models DIR``, then ``--fold-models DIR``
+here; without it the five models are trained first, a few minutes each).
 """
 
 from __future__ import annotations
@@ -43,8 +54,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from understanding import MAPPING, label_of, scope  # noqa: E402  (bench/understanding.py: one source of labels)
-from wake import DEFAULT_DATA, espeak, piper, silence  # noqa: E402  (cached synthesis)
+from latency import BENCH_NOW  # noqa: E402
+from understanding import MAPPING, label_of, scope, slots_right  # noqa: E402  (bench/understanding.py: one source of labels)
+from wake import CACHE, DEFAULT_DATA, espeak, piper, silence  # noqa: E402  (cached synthesis)
 
 from assistant.pipeline import Engines  # noqa: E402
 from assistant.vad import is_hallucination  # noqa: E402
@@ -76,6 +88,44 @@ def spoken(sentence: str) -> str:
     word is heard and cut by the wake-word stage, never transcribed, so it is not synthesised (the
     text path drops it in normalisation too). Only a leading "olly" / "hey olly" goes."""
     return re.sub(r"^(?:hey |ok |okay )?olly\b[ ,]*", "", sentence)
+
+
+# voice -> (its parameters, as the transcript cache keys them; text -> 16 kHz int16 speech)
+VOICES = {
+    "piper": (("piper", 1.0), piper),
+    "espeak": (("espeak", "en-us", 160), lambda text: espeak(text, "en-us", 160)),
+}
+
+
+def asr_key(settings: VoiceSettings, bias: str = "none", vocabulary: list[str] | None = None) -> str:
+    """What a transcript depends on besides the audio: the ASR settings and any biasing."""
+    key = settings.asr.model_dump_json()
+    return key if bias == "none" else f"{key}|{bias}|{','.join(vocabulary or [])}"
+
+
+class TranscriptCache:
+    """Whisper transcripts by (voice, sentence, ASR settings), kept as JSON beside the audio cache, so a
+    rerun after a change to the understanding side decodes nothing."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
+
+    def get(self, key: str) -> str | None:
+        return self.data.get(hashlib.sha1(key.encode()).hexdigest())
+
+    def put(self, key: str, text: str) -> str:
+        self.data[hashlib.sha1(key.encode()).hexdigest()] = text
+        return text
+
+    def save(self) -> None:
+        """Write, keeping what another run wrote meanwhile (two runs may fill the cache at once)."""
+        if self.path.is_file():
+            self.data = {**json.loads(self.path.read_text()), **self.data}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.data, sort_keys=True))
+        tmp.replace(self.path)
 
 
 NAME_KEYS = ("name", "area", "location", "search_query")
@@ -125,6 +175,16 @@ def main() -> None:
         help="the learned tier's cross-validation models (`python -m intents.train --fold-models DIR`); "
         "default: trained here (a few minutes each)",
     )
+    ap.add_argument(
+        "--transcribe-only",
+        action="store_true",
+        help="fill the transcript cache and stop (no fold models needed)",
+    )
+    ap.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="only the rows whose transcripts are all in the cache (a quick look while a run fills it)",
+    )
     args = ap.parse_args()
 
     from latency import (
@@ -133,6 +193,54 @@ def main() -> None:
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     rows = sample_rows(rows, None if args.all else args.per_label, None if args.all else args.out_of_scope)
+    settings = VoiceSettings()
+    if args.model:
+        settings.asr.model = args.model
+    vocabulary = core_understand_and_check()[1].__self__.vocabulary()  # the home's names (bench/home.yaml)
+    if args.bias == "prompt":
+        settings.asr.initial_prompt = ", ".join(vocabulary) + "."
+    engines = Engines.load(settings)
+    engines.asr.set_vocabulary(vocabulary if args.bias == "hotwords" else [])
+
+    key = asr_key(settings, args.bias, vocabulary)
+    cache = TranscriptCache(CACHE / "transcripts.json")
+    all_systems = {
+        **VOICES,
+        "espeak": (
+            ("espeak", args.espeak_voice, args.espeak_speed),
+            lambda text: espeak(text, args.espeak_voice, args.espeak_speed),
+        ),
+    }
+    systems = ["text"] + [n for n in all_systems if n in args.systems.split(",")]
+    transcripts: dict[str, list[str]] = {"text": [r["sentence"] for r in rows]}
+    t0 = time.perf_counter()
+    missing: set[int] = set()
+    for name in systems[1:]:
+        voice, speak = all_systems[name]
+        transcripts[name] = []
+        for i, row in enumerate(rows):
+            said = spoken(row["sentence"])
+            text = cache.get(repr((voice, said, key)))
+            if text is None and args.cached_only:
+                missing.add(i)
+                text = ""
+            elif text is None:
+                text = cache.put(repr((voice, said, key)), transcribe(engines, speak(said)))
+            transcripts[name].append(text)
+            if (i + 1) % 50 == 0:
+                cache.save()
+                print(
+                    f"  {name}: {i + 1}/{len(rows)} rows, {time.perf_counter() - t0:.0f} s", file=sys.stderr
+                )
+        cache.save()
+    if args.transcribe_only:
+        return
+    if missing:  # --cached-only: the rows every system has a transcript for
+        keep = [i for i in range(len(rows)) if i not in missing]
+        rows = [rows[i] for i in keep]
+        transcripts = {n: [t[i] for i in keep] for n, t in transcripts.items()}
+        print(f"--cached-only: {len(rows)} rows with every transcript cached", file=sys.stderr)
+
     # The learned tier was trained on SLURP devel: each row is answered by the fold model trained without it.
     import subprocess
     import tempfile
@@ -147,41 +255,20 @@ def main() -> None:
         core_understand_and_check(env={"ASSISTANT_LEARNED_MODEL": f"{models}/fold{k}.npz"})
         for k in range(FOLDS)
     ]
-    is_complete = by_fold[0][1]
-    settings = VoiceSettings()
-    if args.model:
-        settings.asr.model = args.model
-    vocabulary = is_complete.__self__.vocabulary()
-    if args.bias == "prompt":
-        settings.asr.initial_prompt = ", ".join(vocabulary) + "."
-    engines = Engines.load(settings)
-    engines.asr.set_vocabulary(vocabulary if args.bias == "hotwords" else [])
-
-    all_systems = {
-        "text": lambda r: r["sentence"],
-        "piper": lambda r: transcribe(engines, piper(spoken(r["sentence"]))),
-        "espeak": lambda r: transcribe(
-            engines, espeak(spoken(r["sentence"]), args.espeak_voice, args.espeak_speed)
-        ),
-    }
-    systems = {n: f for n, f in all_systems.items() if n == "text" or n in args.systems.split(",")}
     results: dict[str, list[dict]] = {name: [] for name in systems}
-    asr_ms = ASR_MS
-    t0 = time.perf_counter()
-    for i, row in enumerate(rows):
-        for name, make_text in systems.items():
-            text = make_text(row)
+    for name in systems:
+        for row, text in zip(rows, transcripts[name], strict=True):
             res = (
                 by_fold[fold_of(row["slurp_id"])][0](text).to_dict()
                 if text
                 else {"intent": None, "slots": {}}
             )
-            results[name].append({"text": text, "intent": res["intent"], "slots": res.get("slots")})
-        if (i + 1) % 50 == 0:
-            print(f"  {i + 1}/{len(rows)} rows, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-
+            results[name].append({"text": text, "intent": res["intent"], "slots": res.get("slots") or {}})
+        print(f"  {name}: understood, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    asr_ms = ASR_MS
     names = list(systems)
     per_label: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    slot_ok: dict[str, list[int]] = defaultdict(list)
     errors = []
     for i, row in enumerate(rows):
         label = label_of(row)
@@ -190,12 +277,21 @@ def main() -> None:
             got = results[name][i]["intent"]
             oks[name] = (got in MAPPING.get(label, set())) if scope(label) == "in" else got is None
             per_label[label][name].append(int(oks[name]))
+            right = (
+                slots_right(row, got, results[name][i]["slots"], BENCH_NOW) if scope(label) == "in" else None
+            )
+            if right is not None:
+                slot_ok[name].append(int(right))
         if len(set(oks.values())) > 1:
             errors.append(
                 {
                     "label": label,
                     "sentence": row["sentence"],
-                    **{n: [results[n][i]["text"], results[n][i]["intent"]] for n in names if n != "text"},
+                    **{
+                        n: [results[n][i]["text"], results[n][i]["intent"], results[n][i]["slots"]]
+                        for n in names
+                        if n != "text"
+                    },
                     "text_intent": results["text"][i]["intent"],
                 }
             )
@@ -219,22 +315,25 @@ def main() -> None:
         "bias": args.bias,
     }
     for name in names:
-        inn = [v for l in per_label if scope(l) == "in" for v in per_label[l][name]]
-        out = [v for l in per_label if scope(l) == "out" for v in per_label[l][name]]
-        labels = [l for l in per_label if scope(l) == "in"]
-        macro = statistics.mean(sum(per_label[l][name]) / len(per_label[l][name]) for l in labels)
+        inn = [v for lab in per_label if scope(lab) == "in" for v in per_label[lab][name]]
+        out = [v for lab in per_label if scope(lab) == "out" for v in per_label[lab][name]]
+        labels = [lab for lab in per_label if scope(lab) == "in"]
+        macro = statistics.mean(sum(per_label[lab][name]) / len(per_label[lab][name]) for lab in labels)
         report[name] = {
             "in_scope_accuracy": sum(inn) / len(inn),
             "in_scope_macro_accuracy": macro,
             "out_of_scope_false_action_rate": (len(out) - sum(out)) / max(1, len(out)),
             "in_scope": f"{sum(inn)}/{len(inn)}",
             "false_actions": f"{len(out) - sum(out)}/{len(out)}",
+            "slot_accuracy": sum(slot_ok[name]) / max(1, len(slot_ok[name])),
+            "slots": f"{sum(slot_ok[name])}/{len(slot_ok[name])}",
         }
         r = report[name]
         print(
             f"{name:7} in-scope accuracy {100 * r['in_scope_accuracy']:5.1f}% ({r['in_scope']}), "
             f"per-label mean {100 * macro:5.1f}%, out-of-scope false-action rate "
-            f"{100 * r['out_of_scope_false_action_rate']:5.1f}% ({r['false_actions']})"
+            f"{100 * r['out_of_scope_false_action_rate']:5.1f}% ({r['false_actions']}), "
+            f"slot accuracy {100 * r['slot_accuracy']:5.1f}% ({r['slots']})"
         )
     named = [
         i
@@ -260,10 +359,11 @@ def main() -> None:
             f"{name} name accuracy (same intent and name/area/location/query slots as text): "
             f"{100 * report[name]['name_accuracy']:.1f}% ({same}/{len(named)})"
         )
-    report["asr_ms_p50"] = round(float(np.percentile(asr_ms, 50)), 1)
-    report["asr_ms_p95"] = round(float(np.percentile(asr_ms, 95)), 1)
+    report["asr_ms_p50"] = round(float(np.percentile(asr_ms, 50)), 1) if asr_ms else None
+    report["asr_ms_p95"] = round(float(np.percentile(asr_ms, 95)), 1) if asr_ms else None
     print(
-        f"ASR decode per row: p50 {report['asr_ms_p50']} ms, p95 {report['asr_ms_p95']} ms "
+        f"ASR decode per row ({len(asr_ms)} decoded, the rest from the transcript cache): "
+        f"p50 {report['asr_ms_p50']} ms, p95 {report['asr_ms_p95']} ms "
         f"(load average {os.getloadavg()[0]:.1f}: shared CPU inflates this)"
     )
     if args.errors:

@@ -67,6 +67,9 @@ class Example:
     fold: int | None = None  # SLURP rows: their cross-validation fold
     weight: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
+    text: str = ""  # the sentence as written (what bench/asr_training.py speaks)
+    entities: list[tuple[str, str]] = field(default_factory=list)  # (tag, words) in ``text``
+    tagged: bool = True  # the tags are right (False: a transcript that lost a slot's words)
 
 
 def fold_of(slurp_id: Any) -> int:
@@ -225,8 +228,20 @@ def slurp(template) -> list[Example]:
             entities = []
         if intent == "HassGetCurrentTime":
             entities = [e for e in entities if e[0] == "PLACE"]
-        words, tags = annotate(row["sentence"], _merge_query(entities, row["sentence"]))
-        out.append(Example(words, tags, intent, "slurp", fold_of(row["slurp_id"]), 2.0))
+        entities = _merge_query(entities, row["sentence"])
+        words, tags = annotate(row["sentence"], entities)
+        out.append(
+            Example(
+                words,
+                tags,
+                intent,
+                "slurp",
+                fold_of(row["slurp_id"]),
+                2.0,
+                text=row["sentence"],
+                entities=entities,
+            )
+        )
     return out
 
 
@@ -237,8 +252,9 @@ def snips() -> list[Example]:
         intent = {"PlayMusic": "HassMediaSearchAndPlay", "GetWeather": "HassGetWeather"}.get(kind, NONE)
         mapping = SNIPS_TAGS.get(kind, {})
         entities = [(mapping[e["type"]], e["text"]) for e in row["entities"] if e["type"] in mapping]
-        words, tags = annotate(row["text"], _merge_query(entities, row["text"]))
-        out.append(Example(words, tags, intent, "snips", weight=0.5))
+        entities = _merge_query(entities, row["text"])
+        words, tags = annotate(row["text"], entities)
+        out.append(Example(words, tags, intent, "snips", weight=0.5, text=row["text"], entities=entities))
     return out
 
 
@@ -249,7 +265,7 @@ def ha_tests(known: set[str]) -> list[Example]:
             continue
         entities = [(HA_SLOT_TAGS[k], str(v)) for k, v in row["slots"].items() if k in HA_SLOT_TAGS]
         words, tags = annotate(row["sentence"], entities)
-        out.append(Example(words, tags, row["intent"], "ha"))
+        out.append(Example(words, tags, row["intent"], "ha", text=row["sentence"], entities=entities))
     return out
 
 
@@ -262,7 +278,7 @@ def paraphrases(known: set[str]) -> list[Example]:
         for line in lines:
             sentence, entities = parse_bracketed(str(line))
             words, tags = annotate(sentence, entities)
-            out.append(Example(words, tags, intent, "own", weight=2.0))
+            out.append(Example(words, tags, intent, "own", weight=2.0, text=sentence, entities=entities))
     return out
 
 
@@ -364,7 +380,7 @@ def templates(known: set[str], pools: dict[str, list[str]]) -> list[Example]:
     for name in sorted(intents.intents):
         for text, entities in walker.sample(name, SAMPLES_PER_INTENT):
             words, tags = annotate(text, entities)
-            out.append(Example(words, tags, name, "template", weight=0.5))
+            out.append(Example(words, tags, name, "template", weight=0.5, text=text, entities=entities))
     return out
 
 
@@ -528,7 +544,44 @@ def truncations(examples: list[Example]) -> list[Example]:
     return out
 
 
-def dataset() -> list[Example]:
+SPOKEN = "asr_transcripts.jsonl"  # written by bench/asr_training.py
+
+
+def spoken(examples: list[Example]) -> list[Example]:
+    """Training sentences as tiny.en heard them spoken by Piper and espeak-ng (``SPOKEN``): the
+    tier mostly reads ASR output, slips and all. Intent labels carry over; slot tags only where the
+    transcript still holds the slot's words (else the example trains the intent, not the tagger).
+    Transcripts the same as the sentence add nothing and are left out."""
+    path = DATA / SPOKEN
+    if not path.is_file():
+        return []
+    heard: dict[tuple[str, str], list[str]] = {}
+    for row in _jsonl(SPOKEN):
+        heard.setdefault((row["source"], row["text"]), []).append(row["heard"])
+    out = []
+    for ex in examples:
+        for text in heard.get((ex.source, ex.text), []):
+            words, tags = annotate(text, ex.entities)
+            if not words or words == ex.words:
+                continue
+            found = sum(t.startswith("B-") for t in tags)
+            out.append(
+                Example(
+                    words,
+                    tags,
+                    ex.intent,
+                    ex.source + "+spoken",
+                    ex.fold,
+                    ex.weight,
+                    text=text,
+                    tagged=found == len(ex.entities) or ex.intent == NONE,
+                )
+            )
+    return out
+
+
+def written() -> list[Example]:
+    """The written sentences of every source (before spoken versions, truncations and noise)."""
     from .recognizer import TemplateRecognizer
     from .registry import intents
 
@@ -537,7 +590,12 @@ def dataset() -> list[Example]:
     pools = pools_from_data()
     examples = paraphrases(known) + ha_tests(known) + slurp(lambda s: template(normalize(s))) + snips()
     examples += templates(known, pools)
-    examples = [e for e in examples if e.words]
+    return [e for e in examples if e.words]
+
+
+def dataset() -> list[Example]:
+    examples = written()
+    examples += spoken(examples)
     examples += truncations(examples)
     rng = random.Random(11)
     examples += [
@@ -585,7 +643,7 @@ def train(examples: list[Example], alpha: float = 3e-6) -> dict[str, np.ndarray]
     )
     rows, labels, weights = [], [], []
     for e in examples:
-        if e.intent not in TAGGED_INTENTS:
+        if e.intent not in TAGGED_INTENTS or not e.tagged:
             continue
         prev = "O"
         for i, tag in enumerate(e.tags):
