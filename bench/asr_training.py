@@ -53,6 +53,11 @@ def main() -> None:
     ap.add_argument("--templates", type=int, default=0, help="also the first N template walks")
     ap.add_argument("--voices", default="piper,espeak")
     ap.add_argument("--out", type=Path, default=DATA / SPOKEN)
+    ap.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="only sentences already in the transcript cache (decode nothing)",
+    )
     args = ap.parse_args()
 
     examples = written()
@@ -74,6 +79,8 @@ def main() -> None:
             said = spoken(text)
             k = repr((params, said, key))
             heard = cache.get(k)
+            if heard is None and args.cached_only:
+                continue
             if heard is None:
                 heard = cache.put(k, transcribe(engines, speak(said)))
                 decoded += 1

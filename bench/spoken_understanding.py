@@ -2,6 +2,7 @@
 
     python bench/spoken_understanding.py                 # fixed stratified sample (see below)
     python bench/spoken_understanding.py --all           # every supported-label row + every out-of-scope row
+    python bench/spoken_understanding.py --all --limit 500   # a fixed random sample of those (sha1 order)
     python bench/spoken_understanding.py --per-label 30 --out-of-scope 120 --errors misses.jsonl
     python bench/spoken_understanding.py --per-label 6 --out-of-scope 20 --model base   # asr.model
     python bench/spoken_understanding.py --per-label 6 --bias hotwords   # Whisper biased to the home's names
@@ -180,6 +181,7 @@ def main() -> None:
         action="store_true",
         help="fill the transcript cache and stop (no fold models needed)",
     )
+    ap.add_argument("--limit", type=int, metavar="N", help="only the first N rows in sha1(slurp_id) order")
     ap.add_argument(
         "--cached-only",
         action="store_true",
@@ -193,6 +195,8 @@ def main() -> None:
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     rows = sample_rows(rows, None if args.all else args.per_label, None if args.all else args.out_of_scope)
+    if args.limit:  # the first N in sha1(slurp_id) order: a fixed random sample of in- and out-of-scope rows
+        rows = sorted(rows, key=lambda r: hashlib.sha1(str(r["slurp_id"]).encode()).hexdigest())[: args.limit]
     settings = VoiceSettings()
     if args.model:
         settings.asr.model = args.model
