@@ -14,7 +14,9 @@ Training data, all in ``intents/train_data/`` (licences in its README.md) or gen
   fold; ``--exclude-fold K --out PATH`` writes one such model (bench/understanding.py uses it).
 
 Every in-scope sentence also appears once with ASR-style noise (a dropped, doubled or homophone
-word) so the tier copes with Whisper's slips.
+word) so the tier copes with Whisper's slips. ``--spoken`` also trains on real slips: the sentences
+as Whisper tiny.en transcribed them from Piper / espeak-ng speech (``train_data/asr_transcripts.jsonl``,
+written by ``bench/asr_training.py``); off for the shipped model (docs/understanding.md says why).
 """
 
 from __future__ import annotations
@@ -547,16 +549,13 @@ def truncations(examples: list[Example]) -> list[Example]:
 SPOKEN = "asr_transcripts.jsonl"  # written by bench/asr_training.py
 
 
-def spoken(examples: list[Example]) -> list[Example]:
+def spoken(examples: list[Example], path: Path = DATA / SPOKEN) -> list[Example]:
     """Training sentences as tiny.en heard them spoken by Piper and espeak-ng (``SPOKEN``): the
     tier mostly reads ASR output, slips and all. Intent labels carry over; slot tags only where the
     transcript still holds the slot's words (else the example trains the intent, not the tagger).
     Transcripts the same as the sentence add nothing and are left out."""
-    path = DATA / SPOKEN
-    if not path.is_file():
-        return []
     heard: dict[tuple[str, str], list[str]] = {}
-    for row in _jsonl(SPOKEN):
+    for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
         heard.setdefault((row["source"], row["text"]), []).append(row["heard"])
     out = []
     for ex in examples:
@@ -593,9 +592,11 @@ def written() -> list[Example]:
     return [e for e in examples if e.words]
 
 
-def dataset() -> list[Example]:
+def dataset(spoken_from: Path | None = None) -> list[Example]:
+    """Every training example; with ``spoken_from`` (``--spoken``) also the transcripts in that file."""
     examples = written()
-    examples += spoken(examples)
+    if spoken_from:
+        examples += spoken(examples, spoken_from)
     examples += truncations(examples)
     rng = random.Random(11)
     examples += [
@@ -736,9 +737,19 @@ def main(argv: list[str] | None = None) -> None:
         metavar="DIR",
         help=f"write DIR/fold0.npz .. fold{FOLDS - 1}.npz, each trained without that SLURP devel fold",
     )
+    ap.add_argument(
+        "--spoken",
+        type=Path,
+        nargs="?",
+        const=DATA / SPOKEN,
+        metavar="FILE",
+        help=f"also train on ASR transcripts (bench/asr_training.py; default file {DATA / SPOKEN}). "
+        "Off for the shipped model: on SLURP devel it moved spoken accuracy by under a point "
+        "(docs/understanding.md)",
+    )
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    examples = dataset()
+    examples = dataset(args.spoken)
     counts = Counter(e.source for e in examples)
     print(
         f"{len(examples)} examples ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
