@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -159,3 +160,36 @@ def test_training_is_deterministic(tmp_path):
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     rec = LearnedRecognizer(intents(), tmp_path / "a.npz", threshold=0.0)
     assert rec.understand("play jazz")[0] == "HassMediaSearchAndPlay"
+
+
+def test_spoken_transcripts_become_examples(tmp_path):
+    """intents.train --spoken: a transcript that differs from its sentence is an example of the same
+    intent and fold; slot tags only where the slot's words survived; an identical one adds nothing."""
+    from intents.train import Example, annotate, spoken
+
+    words, tags = annotate("play poker face by lady gaga", [("QUERY", "poker face by lady gaga")])
+    ex = Example(
+        words,
+        tags,
+        "HassMediaSearchAndPlay",
+        "slurp",
+        fold=3,
+        text="play poker face by lady gaga",
+        entities=[("QUERY", "poker face by lady gaga")],
+    )
+    rows = [
+        {"source": "slurp", "text": ex.text, "voice": "piper", "heard": "Pay poker face by Lady Gaga."},
+        {"source": "slurp", "text": ex.text, "voice": "espeak", "heard": "Play poker faced by lady gaga"},
+        {"source": "slurp", "text": ex.text, "voice": "other", "heard": "Play poker face by Lady Gaga!"},
+        {"source": "ha", "text": ex.text, "voice": "piper", "heard": "something else"},
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = spoken([ex], path)
+    assert [" ".join(e.words) for e in got] == [
+        "pay poker face by lady gaga",
+        "play poker faced by lady gaga",
+    ]
+    assert all(e.intent == ex.intent and e.fold == 3 and e.source == "slurp+spoken" for e in got)
+    assert got[0].tagged and got[0].tags == ["O", "B-QUERY", "I-QUERY", "I-QUERY", "I-QUERY", "I-QUERY"]
+    assert not got[1].tagged
