@@ -176,6 +176,16 @@ def _device_hint(kind: str, device) -> str:
     )
 
 
+def check_input(device=None) -> None:
+    """Raise AudioDeviceError (saying what to do) unless ``device`` can capture 16 kHz mono."""
+    try:
+        import sounddevice as sd
+
+        sd.check_input_settings(device=device, samplerate=SAMPLE_RATE, channels=1, dtype="int16")
+    except Exception as exc:  # PortAudioError, ValueError (no such device), OSError (no PortAudio)
+        raise AudioDeviceError(f"{_device_hint('input', device)} ({exc})") from exc
+
+
 class MicSource:
     """Live microphone capture via sounddevice."""
 

@@ -476,14 +476,25 @@ def _process(assistant: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+NO_MICROPHONE = (
+    "Without a microphone, `assistant serve` runs everything else: the status page and HTTP API "
+    "(http://127.0.0.1:8300/ by default), alarms and timers, MQTT/Home Assistant and satellites."
+)
+
+
 def _run(assistant: Any, args: argparse.Namespace) -> int:
     import queue
     import threading
 
     from .asr import ModelError
-    from .audio import AudioDeviceError
+    from .audio import AudioDeviceError, check_input
     from .pipeline import run_live
 
+    try:  # before anything starts: no page address is announced for a service that cannot listen
+        check_input(assistant.config.voice.audio.input_device)
+    except AudioDeviceError as exc:
+        print(f"assistant: {exc}\n{NO_MICROPHONE}", file=sys.stderr)
+        return 2
     announcements: queue.Queue[str] = queue.Queue()
 
     def ring(event: Any) -> None:
@@ -534,7 +545,10 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
             on_result=service.on_voice_result,
             on_event=service.on_voice_event,
         )
-    except (AudioDeviceError, ModelError) as exc:
+    except AudioDeviceError as exc:
+        print(f"assistant: {exc}\n{NO_MICROPHONE}", file=sys.stderr)
+        return 2
+    except ModelError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
