@@ -316,7 +316,11 @@ def _start_service(assistant: Any, mode: str) -> Any:
     except ServiceError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return None
-    print(service.summary_text(), file=sys.stderr, flush=True)
+    from .logs import announce
+
+    announce(
+        service.summary_text(), assistant.config.log_format, "assistant.service", summary=service.summary()
+    )
     return service
 
 

@@ -308,3 +308,21 @@ def test_sigterm_shuts_down_cleanly(env, broker, tmp_path):
     alarms = json.loads(cli(env, "alarms", "--json").stdout)
     assert [a["time"] for a in alarms] == ["05:45"]
     assert "Traceback" not in "".join(s.stderr)
+
+
+def test_sigint_stops_too_and_json_logs_are_json_lines(env, tmp_path):
+    env = {
+        **env,
+        "ASSISTANT_LOG_FORMAT": "json",
+        "ASSISTANT_CONFIG": write_config(tmp_path, {"log_level": "INFO"}),
+    }
+    s = start_serve(env)
+    assert s.request("GET", "/health").status == 200
+    s.proc.send_signal(signal.SIGINT)  # Ctrl-C: as SIGTERM
+    assert s.proc.wait(20) == 0
+    lines = [json.loads(line) for line in "".join(s.stderr).splitlines()]  # every line is JSON
+    [summary] = [line for line in lines if "summary" in line]
+    assert summary["summary"]["url"] == s.url and summary["level"] == "INFO"
+    assert "status page and API at " + s.url in summary["message"]
+    assert {"models", "devices", "llm"} <= set(summary["summary"])
+    assert any("serving; data in" in line["message"] for line in lines)
