@@ -537,7 +537,8 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
         raise KeyboardInterrupt  # SIGTERM ends the microphone loop like Ctrl-C
 
     signal.signal(signal.SIGTERM, interrupt)
-    threading.Thread(target=ticker, name="ticker", daemon=True).start()
+    ticking = threading.Thread(target=ticker, name="ticker", daemon=True)
+    ticking.start()
     try:
         run_live(
             lambda text: assistant.ask(text, area=args.area),
@@ -559,6 +560,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
         pass
     finally:
         stop.set()
+        ticking.join(timeout=10)  # not in the middle of a tick when the store closes
         service.stop()
     return 0
 
