@@ -540,6 +540,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     ticking = threading.Thread(target=ticker, name="ticker", daemon=True)
     ticking.start()
     try:
+        service.engines()  # loads the models run_live shares, and /health says "ready" for voice
         run_live(
             lambda text: assistant.ask(text, area=args.area),
             assistant.config.voice,
