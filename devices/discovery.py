@@ -711,18 +711,19 @@ class MqttDiscovery:
         self._warn = WarningLimiter(log)  # nor a broker full of junk configs
 
     def start(self) -> None:
-        # QoS 0: the broker hands retained configs to a QoS 0 subscriber without its per-client queue
-        # of QoS 1 messages (mosquitto: 1000 by default, the rest dropped silently), so thousands of
-        # retained configs all arrive
+        # QoS 1 over MQTT 5 with a large Receive Maximum (devices/mqtt.py): the broker keeps every
+        # retained config published at QoS 1 in flight for us, none dropped. (QoS 0 would downgrade
+        # them to messages a broker drops once ~1000 wait on a slow socket; those published at QoS 0
+        # come at QoS 0 either way, and DeviceHub warns when there were enough to have lost some.)
         for f in self._filters:
-            self.mqtt.subscribe(f, self._on_config, qos=0)
+            self.mqtt.subscribe(f, self._on_config, qos=1)
         self.mqtt.subscribe(f"{self.prefix}/status", self._on_ha_status, qos=1)
 
     def _on_ha_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if payload.strip() == b"online" and not retained:
             log.info("discovery: %s is online; re-reading discovery configs", topic)
             for f in self._filters:
-                self.mqtt.resubscribe(f, qos=0)
+                self.mqtt.resubscribe(f, qos=1)
 
     # ---- config handling -----------------------------------------------------------------------
     def _on_config(self, topic: str, payload: bytes, retained: bool) -> None:
