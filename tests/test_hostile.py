@@ -169,6 +169,9 @@ def test_one_shot_ask_with_broker_down_says_it_was_not_sent(tmp_path):
     assert "Turned off" not in result["response"]
     assert result["response"].startswith("I could not turn off the Kitchen Light: the MQTT broker at"), result
     assert result["actions"][0]["sent"] is False and not result["actions"][0].get("queued")
+    assert [w.split(" (")[0] for w in result["warnings"]] == [  # why the device list may be wrong
+        f"cannot reach MQTT broker at {cfg['mqtt']['url']}"
+    ], result
     assert took < 30, took  # start-up wait (3 s) + send wait (1 s) + imports on a busy machine
 
 
