@@ -485,6 +485,18 @@ def test_wildcard_state_and_availability_topics_are_refused(caplog):
     assert sum("wildcards" in r.getMessage() for r in caplog.records) == 3
 
 
+def test_deeply_nested_config_is_refused_before_parsing(caplog):
+    """2000 nested brackets: json.loads took ~100 ms to fail on it (a recursion error), per message."""
+    d = MqttDiscovery(MqttClient(MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}")), EntityRegistry(), "ha")
+    with caplog.at_level(logging.WARNING):
+        d._on_config("ha/light/deep/config", b"[" * 2000 + b"]" * 2000, True)
+        d._on_config("ha/light/ok/config", json.dumps({"name": "[[[[" * 20, "cmd_t": "a/set"}).encode(), True)
+    assert [r.getMessage() for r in caplog.records] == [
+        "discovery: ignoring ha/light/deep/config: JSON nested deeper than 32 levels",
+        "discovery: ignoring ha/light/ok/config: name is longer than 64 characters",
+    ]
+
+
 def test_repeated_warnings_are_rate_limited(caplog):
     limiter = WarningLimiter(logging.getLogger("flood"), burst=5, window=0.2)
     with caplog.at_level(logging.WARNING):
