@@ -211,6 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ServiceError as exc:
             print(f"assistant: {exc}", file=sys.stderr)
             return 2
+    if args.command == "serve" and config.wyoming.enabled:
+        try:
+            config.wyoming.check_bind()  # likewise: no open Wyoming port for the whole network
+        except ValueError as exc:
+            print(f"assistant: {exc}", file=sys.stderr)
+            return 2
     from intents.store import StoreError
 
     from .core import Assistant
