@@ -127,7 +127,7 @@ def main() -> int:
             "blorp",
         ):
             assistant.ask(warm)
-        times, crashes, garbage_acts, hangs, answers = [], [], 0, 0, {}
+        times, crashes, garbage_acts, hangs, answers, errors = [], [], 0, 0, {}, []
         counts = {"command": 0, "garbage": 0, "long": 0}
         for kind, line in lines(args.seed, args.lines):
             counts[kind] += 1
@@ -142,6 +142,8 @@ def main() -> int:
             hangs += took > HANG_S
             if "something went wrong" in r.response:
                 crashes.append(f"{line[:60]!r}: {r.response}")
+            elif r.response.startswith("Sorry, I could not do that: "):  # a ValueError & co. caught
+                errors.append(f"{line[:60]!r}: {r.response}")
             if kind == "garbage" and r.actions:
                 garbage_acts += 1
                 print(f"  ACTED on garbage {line[:60]!r}: {r.actions}")
@@ -152,6 +154,9 @@ def main() -> int:
             f"max {max(times) * 1000:.0f} ms, p99 {pct(times, 0.99) * 1000:.0f} ms, "
             f"median {statistics.median(times) * 1000:.1f} ms; actions on garbage {garbage_acts}"
         )
+        print(f"  errors caught as 'Sorry, I could not do that' (bad input, or a bug): {len(errors)}")
+        for e in errors[:5]:
+            print(f"    {e}")
         top = sorted(answers.items(), key=lambda kv: -kv[1])[:8]
         print("  intents: " + ", ".join(f"{k} {v}" for k, v in top))
         for c in crashes[:10]:
