@@ -49,7 +49,7 @@ class WakeSettings(_Base):
     listen_timeout_s: float = Field(5.0, gt=0)  # after wake: give up if no speech starts within this
     preroll_ms: int = Field(
         300, ge=0, le=1000
-    )  # audio before the detection fed to VAD (openWakeWord fires late)
+    )  # audio before the wake probability's peak fed to VAD (openWakeWord peaks late)
 
 
 class VadSettings(_Base):
