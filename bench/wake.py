@@ -39,6 +39,7 @@ import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -294,29 +295,76 @@ GRID = [round(float(t), 3) for t in np.concatenate([np.arange(0.05, 0.9, 0.05), 
 COMBO_GRID = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97]
 
 
-def variants(pos: dict, neg: dict) -> dict[str, tuple[list[str], Callable]]:
-    """Detector variants as functions of their thresholds -> (score > 0 per block) for a trace set.
-    pos / neg: per engine and kind ("micro", "micro_raw", "openwakeword") a list of per-block traces."""
-    verify = int(1.0 * SR / 512)  # openWakeWord fires ~0.3 s after micro: look back 1 s
+class Variant(NamedTuple):
+    """A detector variant: its thresholds (names, grids), the score arrays it needs from an audio's
+    traces (computed once), and whether it is above its thresholds per block."""
 
-    def one(kind: str, n: int = 1) -> Callable:
-        return lambda d, i, t: moving_mean(d[kind][i], n) > t
+    thresholds: list[str]
+    grids: list[list[float]]
+    derive: Callable[[dict], tuple[np.ndarray, ...]]
+    test: Callable[..., np.ndarray]
 
+
+def variants() -> dict[str, Variant]:
+    """The detector variants measured by --calibrate. Traces per kind: "micro" (the model's mean of 5
+    steps), "micro_raw" (before that mean), "openwakeword"."""
+    verify = int(1.0 * SR / 512)  # openWakeWord peaks ~0.3 s after micro: look back 1 s
+
+    def one(kind: str, n: int = 1) -> Variant:
+        return Variant(
+            [kind.split("_")[0]], [GRID], lambda d: (moving_mean(d[kind], n),), lambda a, t: a[0] > t
+        )
+
+    both = lambda d: (d["micro"], d["openwakeword"], recent_max(d["micro"], verify))  # noqa: E731
     return {
-        "micro (model's mean of 5)": (["micro"], one("micro")),
-        "micro, mean of 10": (["micro"], one("micro_raw", 10)),
-        "micro, mean of 3": (["micro"], one("micro_raw", 3)),
-        "openWakeWord": (["openwakeword"], one("openwakeword")),
-        "openWakeWord, mean of 2": (["openwakeword"], one("openwakeword", 2)),
-        "micro or openWakeWord": (
-            ["micro", "openwakeword"],
-            lambda d, i, tm, to: (d["micro"][i] > tm) | (d["openwakeword"][i] > to),
+        "micro (model's mean of 5)": one("micro"),
+        "micro, mean of 3": one("micro_raw", 3),
+        "micro, mean of 10": one("micro_raw", 10),
+        "openWakeWord": one("openwakeword"),
+        "openWakeWord, mean of 3": one("openwakeword", 3),
+        "micro or openWakeWord": Variant(
+            ["micro", "openwakeword"], [COMBO_GRID, GRID], both, lambda a, tm, to: (a[0] > tm) | (a[1] > to)
         ),
-        "micro, then openWakeWord within 1 s": (
-            ["micro", "openwakeword"],
-            lambda d, i, tm, to: (recent_max(d["micro"][i], verify) > tm) & (d["openwakeword"][i] > to),
+        "micro, openWakeWord confirms in 1 s": Variant(
+            ["micro", "openwakeword"], [COMBO_GRID, GRID], both, lambda a, tm, to: (a[2] > tm) & (a[1] > to)
+        ),
+        "micro strict, or micro + openWakeWord": Variant(
+            ["micro strict", "micro", "openwakeword"],
+            [[0.8, 0.9, 0.95, 0.97, 1.0], COMBO_GRID, GRID],
+            both,
+            lambda a, th, tm, to: (a[0] > th) | ((a[2] > tm) & (a[1] > to)),
         ),
     }
+
+
+def best_point(points: list[dict], fa_per_hour: float) -> dict | None:
+    """The lowest false-reject rate with at most `fa_per_hour`; ties: the strictest thresholds."""
+    ok = [p for p in points if p["fa_per_hour"] <= fa_per_hour]
+    return min(ok, key=lambda p: (p["frr"], p["fa"], [-v for v in p["thresholds"].values()])) if ok else None
+
+
+def held_out(points: list[dict], hours: float, fa_per_hour: float = 1.0) -> dict:
+    """Two-fold check of the choice at <= `fa_per_hour`: thresholds chosen on even clips and the first
+    half of the negatives, measured on odd clips and the second half, and the other way round; the
+    false-reject rate is the mean of the two, the false accepts are summed (over all the negatives)."""
+    frr, fa, chosen = [], 0, []
+    for fold in (0, 1):
+        pts = [
+            dict(
+                p,
+                frr=p["folds"][fold],
+                fa=p["folds"][2 + fold],
+                fa_per_hour=p["folds"][2 + fold] / (hours / 2),
+            )
+            for p in points
+        ]
+        best = best_point(pts, fa_per_hour)
+        if best is None:
+            return {}
+        chosen.append(best["thresholds"])
+        frr.append(best["folds"][1 - fold])
+        fa += best["folds"][3 - fold]
+    return {"frr": float(np.mean(frr)), "fa": fa, "fa_per_hour": fa / hours, "thresholds": chosen}
 
 
 def calibrate(
@@ -331,30 +379,28 @@ def calibrate(
     neg = {k: [probabilities(e, a, raw) for a in negatives.values()] for k, (e, raw) in kinds.items()}
     budgets = [0, 1, 5]
     table: dict[str, dict] = {}
-    for name, (engines, fn) in variants(pos, neg).items():
-        grids = [GRID] if len(engines) == 1 else [COMBO_GRID, GRID]
+    for name, v in variants().items():
+        pos_a = [v.derive({k: pos[k][i] for k in pos}) for i in range(len(clips))]
+        neg_a = [v.derive({k: neg[k][j] for k in neg}) for j in range(len(negatives))]
         points = []
-        for ths in itertools.product(*grids):
-            frr = float(np.mean([not fn(pos, i, *ths).any() for i in range(len(clips))]))
-            fa = sum(len(fires(fn(neg, j, *ths).astype(np.float32), 0.5, gap)) for j in range(len(negatives)))
+        for ths in itertools.product(*v.grids):
+            missed = np.array([not v.test(a, *ths).any() for a in pos_a])
+            halves = [0, 0]  # false accepts in the first and the second half of each negative recording
+            for j in range(len(negatives)):
+                score = v.test(neg_a[j], *ths).astype(np.float32)
+                for h, part in enumerate(np.array_split(score, 2)):
+                    halves[h] += len(fires(part, 0.5, gap))
             points.append(
                 {
-                    "thresholds": dict(zip(engines, ths, strict=True)),
-                    "frr": frr,
-                    "fa": fa,
-                    "fa_per_hour": fa / hours,
+                    "thresholds": dict(zip(v.thresholds, ths, strict=True)),
+                    "frr": float(missed.mean()),
+                    "fa": sum(halves),
+                    "fa_per_hour": sum(halves) / hours,
+                    "folds": (float(missed[0::2].mean()), float(missed[1::2].mean()), *halves),
                 }
             )
-        row = {}
-        for budget in budgets:
-            ok = [p for p in points if p["fa_per_hour"] <= budget]
-            # ties: the strictest thresholds (fewest false accepts, then highest cutoffs)
-            row[budget] = (
-                min(ok, key=lambda p: (p["frr"], p["fa"], [-v for v in p["thresholds"].values()]))
-                if ok
-                else None
-            )
-        table[name] = {"at_fa_per_hour": row, "points": points}
+        row = {budget: best_point(points, budget) for budget in budgets}
+        table[name] = {"at_fa_per_hour": row, "points": points, "held_out": held_out(points, hours)}
     return {
         "negative_hours": hours,
         "negative_minutes": {k: len(a) / SR / 60 for k, a in negatives.items()},
@@ -517,13 +563,15 @@ def run_calibration(args: argparse.Namespace) -> None:
         f"\nfalse rejects at <= N false accepts per hour ({60 * hours:.0f} min of negatives: 1/h allows "
         f"{int(hours)} false accept(s), 5/h {int(5 * hours)}); thresholds chosen on this same set"
     )
-    print(f"{'variant':38}" + "".join(f"{f'FA/h <= {b}':>30}" for b in budgets))
+    print(f"{'variant':38}" + "".join(f"{f'FA/h <= {b}':>30}" for b in budgets) + f"{'held out, <= 1/h':>30}")
     for name, r in report["table"].items():
         cells = []
         for b in budgets:
             p = r["at_fa_per_hour"][b]
             th = "/".join(f"{v:g}" for v in p["thresholds"].values()) if p else ""
             cells.append(f"{100 * p['frr']:5.1f}% ({p['fa']} FA) @ {th}" if p else "-")
+        h = r["held_out"]
+        cells.append(f"{100 * h['frr']:5.1f}% ({h['fa']} FA)" if h else "-")
         print(f"{name:38}" + "".join(f"{c:>30}" for c in cells))
     for engine, label in (("micro", "micro (model's mean of 5)"), ("openwakeword", "openWakeWord")):
         p = report["table"][label]["at_fa_per_hour"][1]
