@@ -200,8 +200,10 @@ class Pipeline:
         self._wake_event: WakeDetected | None = None
         self._trace: list[dict] = []
         self._spec: tuple[float, AsrResult] | None = None  # (speech_end, result) of the last pause decode
-        # pre-roll plus the time a detector may wait for its peak (wake.PEAK_WAIT_S)
-        self._preroll: deque = deque(maxlen=(settings.wake.preroll_ms + 500) * SAMPLE_RATE // 1000 // 512 + 1)
+        # pre-roll plus the time a detector may take after the peak (wake.PEAK_WAIT_S, CONFIRM_WAIT_S)
+        self._preroll: deque = deque(
+            maxlen=(settings.wake.preroll_ms + 1500) * SAMPLE_RATE // 1000 // 512 + 1
+        )
         self._speaker = _Speaker(self) if live else None
         self._triggered: str | None = None
         self._following = False  # listening for the answer to a question, without the wake word

@@ -1,8 +1,10 @@
-"""Wake word detection: microWakeWord or openWakeWord behind one interface, or none."""
+"""Wake word detection: microWakeWord, openWakeWord, or micro confirmed by openWakeWord, behind one
+interface; or none."""
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -15,16 +17,21 @@ _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 
-# Cutoffs used when wake.threshold is unset (bench/wake.py --calibrate, docs/voice.md): openWakeWord
-# at 0.1 misses 44 % of the calibration clips against 59 % at its usual 0.5, with no false accept in
-# 12 min. micro keeps its model's 0.85: 0.5 would halve its misses on the same set, but it then fires
-# before "Nabu" ends and the tail leaks into the command (tests/test_pipeline.py fails); that needs
-# firing at the probability peak first.
-DEFAULT_THRESHOLDS = {"micro": 0.85, "openwakeword": 0.1}
+# Cutoffs used when wake.threshold is unset, chosen by bench/wake.py --calibrate (210 clips, 72 min of
+# non-wake speech; docs/voice.md): micro keeps its model's 0.85 (47.6 % false rejects, 1 false accept),
+# openWakeWord 0.02 (35.2 %, none). Either alone misses far more than micro+openwakeword (below).
+DEFAULT_THRESHOLDS = {"micro": 0.85, "openwakeword": 0.02}
 # After crossing the threshold, wait for the probability to fall by PEAK_DROP from its peak (at most
 # PEAK_WAIT_S) before firing: see _Trigger.
 PEAK_WAIT_S = 0.3
 PEAK_DROP = 0.02
+# micro+openwakeword (ConfirmedWake, the default): micro above "strict" (wake.threshold) fires alone;
+# above "micro" it is a candidate that fires if openWakeWord passes "openwakeword" within CONFIRM_WAIT_S;
+# openWakeWord is run over the last CONFIRM_CONTEXT_S of audio first (it needs ~2 s of context before
+# its first output). Chosen by the same calibration: 10.5 % false rejects, 1 false accept in 72 min.
+CONFIRMED = {"strict": 0.9, "micro": 0.05, "openwakeword": 0.002}
+CONFIRM_WAIT_S = 1.0
+CONFIRM_CONTEXT_S = 3.0
 
 
 @dataclass
@@ -106,7 +113,13 @@ class NoWake:
 class MicroWake:
     """microWakeWord (pymicro-wakeword): light, streaming, 10 ms features."""
 
-    def __init__(self, words: list[str], threshold: float | None = None, refractory_s: float = 2.0):
+    def __init__(
+        self,
+        words: list[str],
+        threshold: float | None = None,
+        refractory_s: float = 2.0,
+        peak_wait_s: float = PEAK_WAIT_S,
+    ):
         import pymicro_wakeword
         from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
 
@@ -124,7 +137,8 @@ class MicroWake:
         self.words = [m.id for m in self.models]
         self.threshold = DEFAULT_THRESHOLDS["micro"] if threshold is None else threshold
         self._features = MicroWakeWordFeatures()
-        self._trigger = _Trigger(self.threshold, refractory_s)
+        self.last_probability = 0.0  # the highest of the last block
+        self._trigger = _Trigger(self.threshold, refractory_s, peak_wait_s)
 
     def process(self, samples: np.ndarray) -> Detection | None:
         t = self._trigger.advance(len(samples))
@@ -134,7 +148,13 @@ class MicroWake:
                 prob = model.process_streaming_prob(features)
                 if prob is not None and (best is None or prob > best[0]):
                     best = (float(prob), model.id)
-        return self._trigger.update(best[1] if best else None, best[0] if best else 0.0, t)
+        self.last_probability = best[0] if best else 0.0
+        return self._trigger.update(best[1] if best else None, self.last_probability, t)
+
+    @property
+    def clock(self) -> float:
+        """Seconds of audio processed."""
+        return self._trigger.samples / SAMPLE_RATE
 
     def reset(self) -> None:
         self._features.reset()
@@ -147,7 +167,13 @@ class MicroWake:
 class OpenWake:
     """openWakeWord (pyopen-wakeword): shared mel+embedding, one small head per word."""
 
-    def __init__(self, words: list[str], threshold: float | None = None, refractory_s: float = 2.0):
+    def __init__(
+        self,
+        words: list[str],
+        threshold: float | None = None,
+        refractory_s: float = 2.0,
+        peak_wait_s: float = PEAK_WAIT_S,
+    ):
         import pyopen_wakeword
         from pyopen_wakeword import OpenWakeWord, OpenWakeWordFeatures
 
@@ -166,7 +192,7 @@ class OpenWake:
         self.words = [m.id for m in self.models]
         self.threshold = DEFAULT_THRESHOLDS["openwakeword"] if threshold is None else threshold
         self._features = OpenWakeWordFeatures.from_builtin()
-        self._trigger = _Trigger(self.threshold, refractory_s)
+        self._trigger = _Trigger(self.threshold, refractory_s, peak_wait_s)
 
     def process(self, samples: np.ndarray) -> Detection | None:
         t = self._trigger.advance(len(samples))
@@ -185,10 +211,77 @@ class OpenWake:
             model.reset()
 
 
+class ConfirmedWake:
+    """microWakeWord confirmed by openWakeWord. micro listens all the time; a word it hears above a
+    low threshold is taken at once if micro alone passes the strict one (``threshold``), otherwise only
+    if openWakeWord, run over the last seconds of audio and the next second, agrees. openWakeWord costs
+    ~12 % of a core while it runs, so it runs only on those candidates (a few a minute in speech, none
+    in silence). Needs a word both engines know (okay_nabu, alexa, hey_jarvis, hey_mycroft)."""
+
+    def __init__(self, words: list[str], threshold: float | None = None, refractory_s: float = 2.0):
+        self.strict = CONFIRMED["strict"] if threshold is None else threshold
+        try:
+            self.micro = MicroWake(words, min(CONFIRMED["micro"], self.strict), refractory_s)
+            self.oww = OpenWake(words, CONFIRMED["openwakeword"], refractory_s=0.0, peak_wait_s=0.0)
+        except ValueError as e:
+            raise ValueError(
+                f"wake.engine micro+openwakeword needs words both engines know: {e}; or use engine micro"
+            ) from e
+        self.words = self.micro.words
+        self.threshold = self.strict
+        self._audio: deque[np.ndarray] = deque(maxlen=int(CONFIRM_CONTEXT_S * SAMPLE_RATE / 512) + 1)
+        self._candidate: Detection | None = None
+        self._deadline = 0.0
+
+    def process(self, samples: np.ndarray) -> Detection | None:
+        self._audio.append(samples)
+        det = self.micro.process(samples)
+        t = self.micro.clock
+        if self._candidate is not None:
+            if self.micro.last_probability > self.strict:  # micro alone got there after all
+                return self._take(t)
+            return self._confirm([samples], t, recent_s=len(samples) / SAMPLE_RATE + 0.001)
+        if det is None or det.probability > self.strict:
+            return det
+        _LOGGER.debug("wake candidate %s p=%.2f t=%.2f: asking openWakeWord", det.word, det.probability, t)
+        self._candidate, self._deadline = det, t + CONFIRM_WAIT_S
+        self.oww.reset()
+        return self._confirm(list(self._audio), t, recent_s=det.since_peak_s + PEAK_WAIT_S)
+
+    def _confirm(self, audio: list[np.ndarray], t: float, recent_s: float) -> Detection | None:
+        """Feed openWakeWord `audio` (ending at t); the candidate if it agrees in its last `recent_s`."""
+        start = self.oww._trigger.samples / SAMPLE_RATE
+        end = start + sum(len(b) for b in audio) / SAMPLE_RATE
+        agrees = False
+        for block in audio:
+            hit = self.oww.process(block)
+            agrees = agrees or (hit is not None and hit.t > end - recent_s)
+        if agrees:
+            _LOGGER.debug("wake confirmed by openWakeWord t=%.2f", t)
+            return self._take(t)
+        if t >= self._deadline:
+            self._candidate = None
+            _LOGGER.debug("wake candidate not confirmed")
+        return None
+
+    def _take(self, t: float) -> Detection:
+        cand, self._candidate = self._candidate, None
+        assert cand is not None
+        return Detection(cand.word, cand.probability, t, cand.since_peak_s + t - cand.t)
+
+    def reset(self) -> None:
+        self.micro.reset()
+        self.oww.reset()
+        self._audio.clear()
+        self._candidate = None
+
+
 def make_wake(settings: WakeSettings, force_none: bool = False) -> WakeDetector:
     """Build the configured detector."""
     if force_none or settings.engine == "none":
         return NoWake()
+    if settings.engine == "micro+openwakeword":
+        return ConfirmedWake(settings.words, settings.threshold, settings.refractory_s)
     if settings.engine == "micro":
         return MicroWake(settings.words, settings.threshold, settings.refractory_s)
     return OpenWake(settings.words, settings.threshold, settings.refractory_s)

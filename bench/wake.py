@@ -291,8 +291,10 @@ def recent_max(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-GRID = [round(float(t), 3) for t in np.concatenate([np.arange(0.05, 0.9, 0.05), np.arange(0.9, 1.0, 0.01)])]
-COMBO_GRID = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97]
+GRID = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03] + [
+    round(float(t), 3) for t in np.concatenate([np.arange(0.05, 0.9, 0.05), np.arange(0.9, 1.0, 0.01)])
+]
+COMBO_GRID = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97]
 
 
 class Variant(NamedTuple):
@@ -327,6 +329,9 @@ def variants() -> dict[str, Variant]:
         ),
         "micro, openWakeWord confirms in 1 s": Variant(
             ["micro", "openwakeword"], [COMBO_GRID, GRID], both, lambda a, tm, to: (a[2] > tm) & (a[1] > to)
+        ),
+        "micro + openWakeWord (sum of scores)": Variant(
+            ["sum"], [[round(0.1 * k, 2) for k in range(1, 20)]], both, lambda a, t: a[2] + a[1] > t
         ),
         "micro strict, or micro + openWakeWord": Variant(
             ["micro strict", "micro", "openwakeword"],

@@ -8,10 +8,10 @@ import pytest
 
 from assistant.audio import blocks
 from assistant.voice_settings import WakeSettings
-from assistant.wake import PEAK_WAIT_S, MicroWake, NoWake, OpenWake, _Trigger, make_wake
+from assistant.wake import PEAK_WAIT_S, ConfirmedWake, MicroWake, NoWake, OpenWake, _Trigger, make_wake
 from tests.fixtures_voice import espeak_speech, join, noise, piper_speech, silence, wake_phrase
 
-ENGINES = ["micro", "openwakeword"]
+ENGINES = ["micro", "openwakeword", "micro+openwakeword"]
 
 
 def detections(detector, audio):
@@ -94,6 +94,17 @@ def test_low_threshold_fires_after_the_word(engine, threshold):
     [hit] = detections(det, join(silence(0.5), phrase, silence(1.0)))
     assert hit.t - hit.since_peak_s >= speech_end, (hit, speech_end)
     assert hit.t - hit.since_peak_s < speech_end + 0.8
+
+
+def test_confirmed_by_openwakeword():
+    """With micro's strict cutoff out of reach, only openWakeWord's confirmation can fire."""
+    det = ConfirmedWake(["okay_nabu"], threshold=0.999)
+    hits = detections(det, join(silence(0.5), wake_phrase(), silence(1.0), wake_phrase(), silence(1.0)))
+    assert [h.word for h in hits] == ["okay_nabu", "okay_nabu"]
+    other = join(piper_speech("Okay, now set a timer for five minutes."), espeak_speech("Hey Jarvis"))
+    assert detections(ConfirmedWake(["okay_nabu"], threshold=0.999), other) == []
+    with pytest.raises(ValueError, match="both engines"):
+        ConfirmedWake(["hey_rhasspy"])
 
 
 def test_threshold_and_multiple_words():
