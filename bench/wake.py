@@ -519,7 +519,10 @@ def own_recordings(folder: Path, negative_file: str | None) -> None:
         sys.exit(f"no recordings (.wav/.flac/.ogg/.mp3) in {folder}")
     clips = [np.concatenate([silence(0.5), read_audio_file(str(f)), silence(1.0)]) for f in files]
     negative = read_audio_file(negative_file) if negative_file else None
-    grid = {"micro": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95], "openwakeword": [0.002, 0.01, 0.02, 0.05, 0.1, 0.3, 0.5]}
+    grid = {
+        "micro": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95],
+        "openwakeword": [0.002, 0.01, 0.02, 0.05, 0.1, 0.3, 0.5],
+    }
     print(
         f"{len(files)} recordings in {folder}"
         + (f"; {len(negative) / SR / 60:.1f} min without the wake word" if negative is not None else "")
