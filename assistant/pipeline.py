@@ -114,7 +114,7 @@ def as_dict(result: Any) -> dict:
         return dict(result.model_dump())
     import dataclasses
 
-    if dataclasses.is_dataclass(result):
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
     raise TypeError(f"understand() must return a dict, got {type(result).__name__}")
 
@@ -357,13 +357,14 @@ class Pipeline:
     def _check_complete(self, res: AsrResult) -> None:
         """Early endpointing: if the transcript heard in this pause is a whole command, end the turn
         after vad.early_endpoint_ms of silence instead of vad.trailing_silence_ms."""
-        if self.is_complete is None or not self.s.vad.early_endpoint_ms:
+        is_complete = self.is_complete
+        if is_complete is None or not self.s.vad.early_endpoint_ms:
             return
         text = strip_wake_word(res.text.strip(), self.wake.words)
         if is_hallucination(text) or self.engines.asr.is_noise(res):
             return
         try:
-            complete, _ = self._work(lambda: self.is_complete(text))
+            complete, _ = self._work(lambda: is_complete(text))
         except Exception:  # a failing check must not stop listening: wait the full timeout
             _LOGGER.exception("is_complete(%r) failed", text)
             return
@@ -371,9 +372,10 @@ class Pipeline:
             self.endpointer.end_early()
 
     def _finish(self, ev: VadEvent, ended: SpeechEnded) -> dict | None:
-        speculative = self._spec is not None and abs(self._spec[0] - ev.speech_end) < 1e-6
-        if speculative:
-            asr = self._spec[1]
+        spec = self._spec
+        speculative = spec is not None and abs(spec[0] - ev.speech_end) < 1e-6
+        if spec is not None and speculative:
+            asr = spec[1]
             asr_ms = asr.duration_ms
         else:
             asr, asr_ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
@@ -471,15 +473,15 @@ class Pipeline:
             self._emit(AudioOut(self.busy, "speech", 0.0, text))
             return self.busy, first_ms, first_ms, 0.0
         t0 = time.perf_counter()
-        first_ms = None
+        first: float | None = None
         seconds = 0.0
         for chunk in tts.stream(text):
-            if first_ms is None:
-                first_ms = (time.perf_counter() - t0) * 1000
+            if first is None:
+                first = (time.perf_counter() - t0) * 1000
             self.sink.play(chunk, tts.sample_rate)
             seconds += len(chunk) / tts.sample_rate
         total_ms = (time.perf_counter() - t0) * 1000
-        first_ms = first_ms if first_ms is not None else total_ms
+        first_ms = first if first is not None else total_ms
         # later sentences are synthesised while the first one plays: only the first blocks the loop
         self.busy += first_ms / 1000
         self._emit(AudioOut(self.busy, "speech", seconds, text))
@@ -619,12 +621,21 @@ def process_file(
     )
 
 
+def _voice(settings: VoiceSettings) -> Tts:
+    """The loaded engines' voice if any are cached, else just the voice (say needs nothing else)."""
+    return Engines.load(settings).tts if _ENGINE_CACHE else Tts(settings.tts)
+
+
 def say(text: str, settings: VoiceSettings | None = None, output_wav: str | None = None) -> float:
     """Speak `text` to `output_wav` (or the speaker if None). Returns seconds of audio."""
     settings = settings or VoiceSettings()
-    speaker = None if output_wav else SpeakerSink(settings.audio.output_device)  # fail early, clearly
-    tts = Tts(settings.tts) if not _ENGINE_CACHE else Engines.load(settings).tts
-    sink: Sink = speaker or WavSink(output_wav, tts.sample_rate)
+    sink: Sink
+    if output_wav:
+        tts = _voice(settings)
+        sink = WavSink(output_wav, tts.sample_rate)
+    else:
+        sink = SpeakerSink(settings.audio.output_device)  # before the voice loads: no sound card fails fast
+        tts = _voice(settings)
     seconds = 0.0
     try:
         for chunk in tts.stream(text):

@@ -32,7 +32,7 @@ from typing import Any
 
 from devices.redact import Redactor
 
-from .config import HttpSettings, LlmSettings
+from .config import HttpSettings
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ class TraceLog:
 class LlmProbe:
     """Is the OpenAI-compatible server up? ``GET {url}/models`` now and every ``every`` seconds."""
 
-    def __init__(self, settings: LlmSettings, every: float = 30.0):
-        self.settings, self.every = settings, every
+    def __init__(self, url: str, api_key: str, every: float = 30.0):
+        self.url, self.api_key, self.every = url, api_key, every
         self.state = "unknown"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,8 +100,8 @@ class LlmProbe:
 
     def check(self, timeout: float = 2.0) -> str:
         request = urllib.request.Request(
-            self.settings.url.rstrip("/") + "/models",
-            headers={"Authorization": f"Bearer {self.settings.api_key}"},
+            self.url.rstrip("/") + "/models",
+            headers={"Authorization": f"Bearer {self.api_key}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -150,7 +150,8 @@ class Service:
         hub = assistant.services.get("devices")
         self.mqtt = getattr(hub, "mqtt", None)
         self.metrics = Metrics(lambda: bool(self.mqtt is not None and self.mqtt.connected))
-        self.llm = LlmProbe(self.config.llm) if self.config.llm.url else None
+        llm = self.config.llm
+        self.llm = LlmProbe(llm.url, llm.api_key) if llm.url else None
         self.audio_pool = ThreadPoolExecutor(1, thread_name_prefix="audio")
         self.voice_state = "not loaded (loads on the first spoken request)"
         self.http: Any = None

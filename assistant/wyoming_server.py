@@ -272,9 +272,10 @@ class WyomingServer:
             self._conns.discard(conn)
 
     async def _ticker(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(1.0)
-            await self._loop.run_in_executor(None, self.hub.tick)  # type: ignore[union-attr]
+            await loop.run_in_executor(None, self.hub.tick)
 
     async def _dial(self, entry: SatelliteEntry) -> None:
         """Keep a connection to a satellite that waits to be called (wyoming-satellite --uri tcp://...)."""
@@ -283,8 +284,9 @@ class WyomingServer:
         while True:
             writer: asyncio.StreamWriter | None = None
             try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(url.hostname, url.port), 10)
-                conn = _Connection(self, reader, writer, satellite=entry)
+                reader, opened = await asyncio.wait_for(asyncio.open_connection(url.hostname, url.port), 10)
+                writer = opened
+                conn = _Connection(self, reader, opened, satellite=entry)
                 await conn.write_event(Describe().event())
                 announced = None
                 while True:  # its info says which area it thinks it is in

@@ -446,12 +446,13 @@ class DeviceController:
             elif not extra:
                 out.append((need("command_topic"), str(c.get("payload_on", "ON"))))
             else:
-                on = (c.get("command_topic"), str(c.get("payload_on", "ON")))
-                if on_type == "first" and on[0]:
-                    out.append(on)
+                on_topic = c.get("command_topic")
+                on = [(on_topic, str(c.get("payload_on", "ON")))] if on_topic else []
+                if on_type == "first":
+                    out += on
                 out += extra
-                if on_type == "last" and on[0] and e.state != "on":
-                    out.append(on)
+                if on_type == "last" and e.state != "on":
+                    out += on
         elif comp in ("switch", "fan"):
             out.append(
                 (

@@ -631,8 +631,9 @@ class StateTracker:
     def untrack(self, entity_id: str) -> None:
         with self._lock:
             handles = self._handles.pop(entity_id, [])
-        for h in handles:
-            self.mqtt.unsubscribe(h)
+        if self.mqtt is not None:  # else nothing was subscribed
+            for h in handles:
+                self.mqtt.unsubscribe(h)
 
     def _state_cb(self, entity_id, component, cfg, kind):
         def cb(topic: str, payload: bytes, retained: bool) -> None:
@@ -675,8 +676,8 @@ class _Registration:
 
 def device_ids(cfg: dict[str, Any]) -> frozenset[str]:
     """The ``device.identifiers`` of an (expanded) discovery config, as strings."""
-    device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
-    ids = device.get("identifiers")
+    device = cfg.get("device")
+    ids = device.get("identifiers") if isinstance(device, dict) else None
     if isinstance(ids, (str, int)):
         ids = [ids]
     return frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset()
@@ -837,7 +838,9 @@ class MqttDiscovery:
                     f"more than {MAX_ENTITIES} discovered entities; is something flooding "
                     "the broker? (see docs/security.md)"
                 )
-        device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
+        device = cfg.get("device")
+        if not isinstance(device, dict):
+            device = {}
         cfg = apply_defaults(component, cfg)
         if component not in ("sensor", "binary_sensor") and not (
             cfg.get("command_topic")

@@ -75,9 +75,9 @@ class DeviceHub:
         load_config_devices(self.devices_settings.devices, self.registry, self.tracker)
         if self.discovery is not None:
             self.discovery.start()
-        if self.mqtt is not None:
+        if self.mqtt is not None and self.discovery is not None:
             if self.mqtt.start(timeout):
-                self._wait_discovery(self.devices_settings.discovery_wait)
+                self._wait_discovery(self.discovery, self.devices_settings.discovery_wait)
             else:
                 self.errors.append(self.mqtt.last_error or "MQTT broker unreachable")
         if self.ha is not None:
@@ -95,22 +95,22 @@ class DeviceHub:
                     )
         return self.errors
 
-    def _wait_discovery(self, wait: float) -> None:
+    def _wait_discovery(self, discovery: MqttDiscovery, wait: float) -> None:
         """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s).
         If they are still arriving then, say so: the device list may be incomplete."""
         end = time.monotonic() + wait
         last, quiet_since = -1, time.monotonic()
         while time.monotonic() < end:
-            seen = self.discovery.messages_seen
+            seen = discovery.messages_seen
             if seen != last:
                 last, quiet_since = seen, time.monotonic()
             elif time.monotonic() - quiet_since > 0.2:
                 return
             time.sleep(0.02)
-        if self.discovery.messages_seen and time.monotonic() - quiet_since <= 0.25:  # still arriving
+        if discovery.messages_seen and time.monotonic() - quiet_since <= 0.25:  # still arriving
             problem = (
                 f"discovery may be incomplete: configs were still arriving after {wait:g} s "
-                f"({self.discovery.messages_seen} read); raise devices.discovery_wait"
+                f"({discovery.messages_seen} read); raise devices.discovery_wait"
             )
             log.warning("%s", problem)
             self.errors.append(problem)

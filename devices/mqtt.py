@@ -68,6 +68,10 @@ def _locked(method):
     return wrapper
 
 
+# an outbox message: id, topic, payload, qos, retain, queued at (epoch seconds)
+OutboxRow = tuple[int, str, bytes, int, bool, float]
+
+
 class Outbox:
     """Messages published while the broker is away, in order, sent on the next connect.
 
@@ -77,7 +81,7 @@ class Outbox:
 
     def __init__(self, max_len: int, max_age_s: float, path: Path | None = None):
         self.max_len, self.max_age_s, self.path = max_len, max_age_s, path
-        self._memory: collections.deque[tuple[int, str, bytes, int, bool, float]] = collections.deque()
+        self._memory: collections.deque[OutboxRow] = collections.deque()
         self._ids = itertools.count(1)
         self._db: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # the network thread and callers share one connection
@@ -121,7 +125,7 @@ class Outbox:
             self._memory.append((next(self._ids), topic, data, qos, retain, time.time()))
 
     @_locked
-    def take(self) -> list[tuple[int, str, bytes, int, bool, float]]:
+    def take(self) -> list[OutboxRow]:
         """Everything queued, oldest first (stays queued until ``done``); too old ones are dropped."""
         if self._db is not None:
             rows = [
@@ -130,7 +134,8 @@ class Outbox:
             ]
         else:
             rows = list(self._memory)
-        fresh, stale = [], []
+        fresh: list[OutboxRow] = []
+        stale: list[OutboxRow] = []
         for row in rows:
             (stale if time.time() - row[5] > self.max_age_s else fresh).append(row)
         for row in stale:
@@ -444,7 +449,7 @@ class MqttClient:
             subs = [s for s in self._subs.values() if paho.topic_matches_sub(s.topic_filter, msg.topic)]
         for s in subs:
             try:
-                s.callback(msg.topic, msg.payload, bool(msg.retain))
+                s.callback(msg.topic, bytes(msg.payload), bool(msg.retain))
             except Exception as e:  # noqa: BLE001 - one bad handler must not stop the loop
                 log.error(
                     "MQTT handler for %s failed on topic %s: %s: %s",

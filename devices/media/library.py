@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
 
-from .models import SearchResult, Track
+from .models import MatchKind, SearchResult, Track
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ class LibraryIndex:
         self,
         raw: str,
         q: str,
-        kind: str,
+        kind: MatchKind,
         names: list[str],
         keys: list[str],
         tracks_of: Callable[[str], list[Track]],
@@ -239,7 +239,7 @@ class LibraryIndex:
             return SearchResult.nothing(raw)
         score, i = hit
         name = names[i]
-        return SearchResult(query=raw, kind=kind, name=name, tracks=list(tracks_of(name)), score=score)  # type: ignore[arg-type]
+        return SearchResult(query=raw, kind=kind, name=name, tracks=list(tracks_of(name)), score=score)
 
     def _match_album(self, raw: str, q: str, artist_names: set[str] | None) -> SearchResult:
         idx = [i for i, (_, a) in enumerate(self._album_ids) if artist_names is None or a in artist_names]
@@ -400,6 +400,16 @@ def parse_m3u(path: Path, resolve: Callable[[str], Track | None]) -> list[Track]
         else:
             log.warning("playlist %s: %s not in the library, skipped", path.name, line)
     return out
+
+
+class Library(Protocol):
+    """What the media service needs of a library: a searchable index, refreshed on demand."""
+
+    index: LibraryIndex
+
+    def refresh(self) -> LibraryIndex: ...
+
+    def search(self, query: str, kind: str | None = None, artist: str | None = None) -> SearchResult: ...
 
 
 class LocalLibrary:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .library import Library
 from .models import SearchResult
 from .player import Player, PlayerError, PlayState
 from .settings import MediaSettings, PlayerConfig
@@ -32,7 +33,7 @@ class MediaService:
         self._sink_factory = sink_factory
         self._publish = publish
         self._players: dict[str, Player] = {}
-        self._library: Any = None
+        self._library: Library | None = None
         self._lock = threading.RLock()
 
     def configured(self) -> bool:
@@ -47,7 +48,7 @@ class MediaService:
 
     def knows(self, where: str) -> bool:
         """Is ``where`` a configured player name or area? (Always false when no players are configured.)"""
-        return bool(where) and self.settings.players and self.settings.player_for(where) is not None
+        return bool(where) and bool(self.settings.players) and self.settings.player_for(where) is not None
 
     def player_name(self, config: PlayerConfig | None) -> str:
         return config.name if config else self.settings.backend
@@ -90,12 +91,13 @@ class MediaService:
         return found
 
     # ---- library -----------------------------------------------------------
-    def library(self) -> Any:
+    def library(self) -> Library:
         """The searchable index (local folder, or MPD's database with the mpd backend), loaded once."""
         with self._lock:
             if self._library is None:
                 from .library import LocalLibrary
 
+                lib: Library
                 if self.settings.backend == "mpd":
                     from .mpd_player import MpdPlayer
 

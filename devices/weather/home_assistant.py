@@ -17,6 +17,7 @@ from .models import (
     Forecast,
     HourForecast,
     Location,
+    Units,
     UnknownLocation,
     WeatherUnavailable,
 )
@@ -78,7 +79,7 @@ class HomeAssistantWeather:
     ) -> Forecast:
         s = self.settings
         unit = str(attrs.get("temperature_unit", "°C"))
-        units = "imperial" if "F" in unit else "metric"
+        units: Units = "imperial" if "F" in unit else "metric"
         loc = Location(str(attrs.get("friendly_name") or s.location_name), s.latitude, s.longitude)
         cur = Current(
             time=None,

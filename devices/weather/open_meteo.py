@@ -19,6 +19,7 @@ from .models import (
     Forecast,
     HourForecast,
     Location,
+    Units,
     UnknownLocation,
     WeatherUnavailable,
 )
@@ -45,15 +46,16 @@ class OpenMeteoProvider:
         self.home = Location(self.settings.location_name, self.settings.latitude, self.settings.longitude)
         self._forecasts: dict[tuple[float, float, str], tuple[float, Forecast]] = {}
         self._places: dict[str, Location] = {}
+        self._other_units: dict[str, OpenMeteoProvider] = {}  # with_units: the same service in other units
         self._lock = threading.Lock()
         self.requests = 0  # HTTP requests made (for tests/diagnostics)
 
     # ---- public ------------------------------------------------------------
-    def with_units(self, units: str) -> OpenMeteoProvider:
+    def with_units(self, units: Units) -> OpenMeteoProvider:
         """The same service in other units ("metric" / "imperial"); places already found are shared."""
         if units == self.settings.units:
             return self
-        other = self.__dict__.setdefault("_other_units", {}).get(units)
+        other = self._other_units.get(units)
         if other is None:
             other = OpenMeteoProvider(self.settings.model_copy(update={"units": units}))
             other._places = self._places
@@ -157,7 +159,7 @@ class OpenMeteoProvider:
 
 def _read_until(resp: Any, deadline: float) -> bytes:
     """Read the body in chunks so a trickling server can't exceed the deadline."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         if time.monotonic() > deadline:
             raise TimeoutError("deadline exceeded while reading")
@@ -179,7 +181,7 @@ def _code(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
-def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
+def parse_forecast(data: dict[str, Any], loc: Location, units: Units) -> Forecast:
     """Open-Meteo JSON -> Forecast. Raises KeyError/TypeError/ValueError on a malformed reply."""
     if not isinstance(data, dict):
         raise TypeError("reply is not a JSON object")
@@ -229,4 +231,4 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
                 wind_speed=_num(_at(h.get("wind_speed_10m"), i)),
             )
         )
-    return Forecast(location=loc, units=units, current=cur, days=days, hourly=hours, source="open-meteo")  # type: ignore[arg-type]
+    return Forecast(location=loc, units=units, current=cur, days=days, hourly=hours, source="open-meteo")
