@@ -48,7 +48,7 @@ class HomeAssistantWeather:
     def get_forecast(self, location: str | None = None) -> Forecast:
         s = self.settings
         if location and location.lower() not in ("home", "here", s.location_name.lower()):
-            raise UnknownLocation(f"I only know the weather at home, not in {location}.")
+            raise UnknownLocation(location, only_home="home_assistant")
         with self._lock:
             if self._cache and time.monotonic() - self._cache[0] < s.cache_ttl_s:
                 return self._cache[1]
@@ -66,10 +66,10 @@ class HomeAssistantWeather:
                 hourly = {}
             fc = self._parse(st.state, st.attributes, daily, hourly)
         except (KeyError, TypeError, ValueError) as e:
-            raise WeatherUnavailable("Home Assistant sent weather data I can't read.") from e
+            raise WeatherUnavailable("home_assistant", "unreadable") from e
         except Exception as e:
             log.warning("Home Assistant weather failed: %s", e)
-            raise WeatherUnavailable("I can't reach Home Assistant for the weather right now.") from e
+            raise WeatherUnavailable("home_assistant", "unreachable") from e
         with self._lock:
             self._cache = (time.monotonic(), fc)
         return fc

@@ -89,7 +89,7 @@ class OpenMeteoProvider:
         try:
             fc = parse_forecast(data, loc, self.settings.units)
         except (KeyError, TypeError, ValueError, IndexError) as e:
-            raise WeatherUnavailable("The weather service sent a reply I can't read.") from e
+            raise WeatherUnavailable("weather", "unreadable") from e
         with self._lock:
             self._forecasts[key] = (time.monotonic(), fc)
         return fc
@@ -106,10 +106,10 @@ class OpenMeteoProvider:
             deadline,
         )
         if not isinstance(data, dict):
-            raise WeatherUnavailable("The geocoding service sent a reply I can't read.")
+            raise WeatherUnavailable("geocoding", "unreadable")
         results = data.get("results") or []
         if not results:
-            raise UnknownLocation(f"I couldn't find a place called {name}.")
+            raise UnknownLocation(name)
         r = results[0]
         try:
             loc = Location(
@@ -120,7 +120,7 @@ class OpenMeteoProvider:
                 str(r.get("timezone", "")),
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise WeatherUnavailable("The geocoding service sent a reply I can't read.") from e
+            raise WeatherUnavailable("geocoding", "unreadable") from e
         with self._lock:
             self._places[key] = loc
         return loc
@@ -130,7 +130,7 @@ class OpenMeteoProvider:
         full = f"{url}?{urllib.parse.urlencode(params)}"
         remaining = deadline - time.monotonic()
         if remaining <= 0.01:
-            raise WeatherUnavailable("I can't reach the weather service right now.")
+            raise WeatherUnavailable("weather", "unreachable")
         self.requests += 1
         req = urllib.request.Request(
             full, headers={"User-Agent": "home-assistant-voice/0.1", "Accept": "application/json"}
@@ -145,16 +145,14 @@ class OpenMeteoProvider:
             except Exception:
                 pass
             log.warning("weather HTTP %s from %s %s", e.code, url, reason)
-            raise WeatherUnavailable(
-                "The weather service returned an error, so I can't get the forecast right now."
-            ) from e
+            raise WeatherUnavailable("weather", "error") from e
         except (urllib.error.URLError, TimeoutError, OSError) as e:
             log.warning("weather service %s unreachable: %s", url, e)
-            raise WeatherUnavailable("I can't reach the weather service right now.") from e
+            raise WeatherUnavailable("weather", "unreachable") from e
         try:
             return json.loads(body)
         except ValueError as e:
-            raise WeatherUnavailable("The weather service sent a reply I can't read.") from e
+            raise WeatherUnavailable("weather", "unreadable") from e
 
 
 def _read_until(resp: Any, deadline: float) -> bytes:

@@ -30,7 +30,7 @@ class SensorWeather:
         if location and self.base is not None:
             return self.base.get_forecast(location)
         if location:
-            raise UnknownLocation(f"I only have the outdoor sensor at home, not the weather in {location}.")
+            raise UnknownLocation(location, only_home="sensor")
         value = None
         try:
             value = self.read()

@@ -1,4 +1,7 @@
-"""Turn a forecast into one spoken sentence: ``weather_answer(provider, location, date_spec, aspect, now)``."""
+"""Turn a forecast into one spoken sentence: ``weather_answer(provider, location, date_spec, aspect, now)``.
+
+The providers in devices/weather return data (a ``Forecast``) or raise typed errors; every word the
+user hears about the weather, failures included, is chosen here."""
 
 from __future__ import annotations
 
@@ -9,8 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from .conditions import is_rainy, is_snowy
-from .models import DayForecast, Forecast, HourForecast, WeatherError, WeatherProvider
+from devices.weather.conditions import is_rainy, is_snowy
+from devices.weather.models import (
+    DayForecast,
+    Forecast,
+    HourForecast,
+    UnknownLocation,
+    WeatherError,
+    WeatherProvider,
+    WeatherUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +29,27 @@ Aspect = Literal["conditions", "rain", "snow", "umbrella", "temperature", "high"
 ASPECTS = ("conditions", "rain", "snow", "umbrella", "temperature", "high", "low", "wind")
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 UNREACHABLE = "I can't reach the weather service right now."
+_UNAVAILABLE = {
+    ("weather", "unreachable"): UNREACHABLE,
+    ("weather", "error"): "The weather service returned an error, so I can't get the forecast right now.",
+    ("weather", "unreadable"): "The weather service sent a reply I can't read.",
+    ("geocoding", "unreadable"): "The geocoding service sent a reply I can't read.",
+    ("home_assistant", "unreachable"): "I can't reach Home Assistant for the weather right now.",
+    ("home_assistant", "unreadable"): "Home Assistant sent weather data I can't read.",
+}
+
+
+def say_weather_error(e: WeatherError) -> str:
+    """One sentence for what a weather provider could not do."""
+    if isinstance(e, UnknownLocation):
+        if e.only_home == "home_assistant":
+            return f"I only know the weather at home, not in {e.place}."
+        if e.only_home == "sensor":
+            return f"I only have the outdoor sensor at home, not the weather in {e.place}."
+        return f"I couldn't find a place called {e.place}."
+    if isinstance(e, WeatherUnavailable):
+        return _UNAVAILABLE.get((e.service, e.problem), UNREACHABLE)
+    return UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -288,7 +320,7 @@ def weather_answer(
         fc = provider.get_forecast(location)
     except WeatherError as e:
         data["error"] = type(e).__name__
-        return (str(e) or UNREACHABLE), data
+        return say_weather_error(e), data
     except Exception as e:  # a provider bug must not break the conversation
         log.exception("weather provider failed")
         data["error"] = type(e).__name__
