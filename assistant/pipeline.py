@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 from collections import deque
@@ -19,6 +18,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from intents.noise import is_noise
+from intents.normalize import plain, strip_wake_word
 
 from .asr import AsrResult, Transcriber
 from .audio import (
@@ -33,7 +35,7 @@ from .audio import (
     read_audio_file,
 )
 from .tts import Tts, feedback_sound
-from .vad import Endpointer, VadEvent, is_hallucination, normalize_text
+from .vad import Endpointer, VadEvent
 from .voice_settings import VoiceSettings
 from .wake import Detection, make_wake
 
@@ -117,19 +119,6 @@ def as_dict(result: Any) -> dict:
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
     raise TypeError(f"understand() must return a dict, got {type(result).__name__}")
-
-
-def strip_wake_word(text: str, words: list[str]) -> str:
-    """Remove a wake word heard at the start of the command ("Okay Nabu, set a timer" -> "set a timer")."""
-    for word in words:
-        parts = [re.escape(p) for p in word.replace("-", "_").split("_") if p]
-        if not parts:
-            continue
-        pattern = r"^\W*(?:" + r"\W+".join(parts) + "|" + parts[-1] + r")\b[\W]*"
-        stripped = re.sub(pattern, "", text, flags=re.IGNORECASE)
-        if stripped != text:
-            return stripped[:1].upper() + stripped[1:]
-    return text
 
 
 # ----------------------------------------------------------------------------- engines
@@ -361,7 +350,7 @@ class Pipeline:
         if is_complete is None or not self.s.vad.early_endpoint_ms:
             return
         text = strip_wake_word(res.text.strip(), self.wake.words)
-        if is_hallucination(text) or self.engines.asr.is_noise(res):
+        if is_noise(text) or self.engines.asr.is_noise(res):
             return
         try:
             complete, _ = self._work(lambda: is_complete(text))
@@ -382,7 +371,7 @@ class Pipeline:
         self._spec = None
         text = strip_wake_word(asr.text.strip(), self.wake.words)
         dropped = ""
-        if is_hallucination(text):
+        if is_noise(text):
             dropped = "hallucination"
         elif self.engines.asr.is_noise(asr):
             dropped = "no_speech"
@@ -391,7 +380,7 @@ class Pipeline:
         if dropped:
             _LOGGER.info("Dropped transcript %r (%s)", text, dropped)
             return None
-        if normalize_text(text) in STOP_WORDS and self.speaking:
+        if plain(text) in STOP_WORDS and self.speaking:
             self._barge_in("stop")
 
         try:

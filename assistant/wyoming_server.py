@@ -49,8 +49,9 @@ from wyoming.satellite import PauseSatellite, RunSatellite
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize
 
+from intents.noise import is_noise
+
 from .satellites import LinkClosed, SatelliteHub, SatelliteSession
-from .vad import is_hallucination
 from .wyoming_settings import SatelliteEntry, WyomingSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -390,7 +391,7 @@ class WyomingServer:
         engines = self.hub.engines()
         result = engines.asr.transcribe(np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16))
         text = result.text.strip()
-        if is_hallucination(text) or engines.asr.is_noise(result):
+        if is_noise(text) or engines.asr.is_noise(result):
             return ""
         return text
 

@@ -99,7 +99,7 @@ def test_wake_word_and_command_without_pause(engines, engine):  # noqa: F811
 
 
 def test_strip_wake_word():
-    from assistant.pipeline import strip_wake_word
+    from intents.normalize import strip_wake_word
 
     assert strip_wake_word("Okay Nabu, set a timer.", ["okay_nabu"]) == "Set a timer."
     assert strip_wake_word("Nabu what time is it", ["okay_nabu"]) == "What time is it"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .library import Library
-from .models import SearchResult
+from .models import Lookup, SearchResult
 from .player import Player, PlayerError, PlayState
 from .settings import MediaSettings, PlayerConfig
 from .sinks import AudioSink
@@ -101,9 +101,7 @@ class MediaService:
                 if self.settings.backend == "mpd":
                     from .mpd_player import MpdPlayer
 
-                    lib = MpdPlayer.from_settings(self.settings).library(
-                        self.settings.radio_stations, self.settings.moods
-                    )
+                    lib = MpdPlayer.from_settings(self.settings).library(self.settings.radio_stations)
                 else:
                     lib = LocalLibrary.from_settings(self.settings)
                 try:
@@ -113,16 +111,16 @@ class MediaService:
                 self._library = lib
             return self._library
 
-    def search(self, query: str, kind: str | None = None) -> SearchResult:
-        return self.library().search(query, kind=kind)
+    def find(self, lookup: Lookup) -> SearchResult:
+        return self.library().find(lookup)
 
     def everything(self, query: str = "music") -> SearchResult:
-        """The whole library as one result ("play some music")."""
+        """The whole library as one result ("play some music"; ``name`` empty: everything)."""
         tracks = list(self.library().index.tracks)
         return SearchResult(
             query=query,
             kind="title" if tracks else "none",
-            name="your music",
+            name="",
             tracks=tracks,
             score=100.0 if tracks else 0.0,
         )
