@@ -411,7 +411,7 @@ def _devices(assistant: Any, args: argparse.Namespace) -> int:
 
 def _say(config: Any, args: argparse.Namespace) -> int:
     from .audio import AudioDeviceError
-    from .pipeline import say
+    from .voice import say
 
     try:
         say(args.text, config.voice, args.output)
@@ -447,7 +447,7 @@ def _satellite(config: Any, args: argparse.Namespace) -> int:
 
 def _process(assistant: Any, args: argparse.Namespace) -> int:
     from .asr import ModelError
-    from .pipeline import process_file
+    from .voice import process_file
 
     def understand(text: str) -> Any:
         return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area)
@@ -482,7 +482,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
 
     from .asr import ModelError
     from .audio import AudioDeviceError
-    from .pipeline import run_live
+    from .voice import run_live
 
     announcements: queue.Queue[str] = queue.Queue()
 

@@ -4,7 +4,7 @@
 Thread model (one process; the CLI builds the Assistant, then a Service around it):
 
 * main thread: `serve` ticks the scheduler every ``--interval`` (``Service.tick``); `run` reads the
-  microphone (``pipeline.run_live``) while a "ticker" thread ticks. SIGTERM/SIGINT land here and
+  microphone (``voice.run_live``) while a "ticker" thread ticks. SIGTERM/SIGINT land here and
   end the loop; then ``Service.stop`` and ``Assistant.close`` shut down in that order.
 * "http": one asyncio event loop running the aiohttp server (``http_api.py``). Its handlers never
   block that loop: text requests and listings run on the loop's default thread pool, audio on
@@ -216,7 +216,7 @@ class Service:
         return True
 
     def engines(self) -> Any:
-        from .pipeline import Engines
+        from .engines import Engines
 
         if not self.voice_state.startswith("ready"):
             self.voice_state = "loading"
@@ -233,7 +233,7 @@ class Service:
     ) -> dict[str, Any]:
         """One recording through the whole voice pipeline (as ``assistant process``); blocking."""
         from .audio import read_audio_file
-        from .pipeline import process_audio
+        from .voice import process_audio
 
         if not data:
             raise InputError("empty body: send a recording (WAV, FLAC, OGG or MP3) as the request body")

@@ -44,8 +44,10 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.asr import Transcriber  # noqa: E402
 from assistant.audio import blocks  # noqa: E402
-from assistant.pipeline import Engines, Pipeline, process_audio  # noqa: E402
+from assistant.engines import Engines  # noqa: E402
+from assistant.pipeline import Pipeline  # noqa: E402
 from assistant.tts import Tts  # noqa: E402
+from assistant.voice import process_audio  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
 from intents.normalize import plain  # noqa: E402
 from tests.fixtures_voice import join, keyword_understand, noise, piper_speech, silence, wake_phrase  # noqa: E402

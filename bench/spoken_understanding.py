@@ -46,7 +46,7 @@ sys.path.insert(0, str(HERE))
 from understanding import MAPPING, label_of, scope  # noqa: E402  (bench/understanding.py: one source of labels)
 from wake import DEFAULT_DATA, espeak, piper, silence  # noqa: E402  (cached synthesis)
 
-from assistant.pipeline import Engines  # noqa: E402
+from assistant.engines import Engines  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
 from intents.noise import is_noise  # noqa: E402
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from assistant.audio import read_audio_file, write_wav
-from assistant.pipeline import Pipeline, process_audio, process_file
+from assistant.pipeline import Pipeline
+from assistant.voice import process_audio, process_file
 from tests.fixtures_voice import (  # noqa: F401
     engines,
     espeak_speech,
@@ -231,7 +232,7 @@ def test_feedback_sounds_off(engines, tmp_path):  # noqa: F811
 
 def test_live_without_sound_card_fails_clearly():
     from assistant.audio import AudioDeviceError
-    from assistant.pipeline import run_live, say
+    from assistant.voice import run_live, say
 
     with pytest.raises(AudioDeviceError, match=r"arecord -l"):
         run_live(keyword_understand, test_settings())
