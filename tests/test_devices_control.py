@@ -176,7 +176,7 @@ def test_config_device_optimistic_relative_brightness_and_area(hub, probe, prefi
     assert last(probe, f"{prefix}/office/fan/set") == "0"
     with pytest.raises(DeviceError) as refused:
         c.turn_off_area("attic")
-    assert "office" in refused.value.data["known"]
+    assert "Office" in refused.value.data["known"]
     assert "known areas: " in say_device_error(refused.value)
     # exposure: binary sensors are excluded
     assert reg.get("binary_sensor.bedroom_window").exposed is False
