@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from intents.noise import is_noise
-from intents.normalize import plain, strip_wake_word
+from intents.normalize import is_stop, strip_wake_word
 
 from .asr import AsrResult
 from .audio import SAMPLE_RATE, NullSink, Sink
@@ -45,7 +45,6 @@ Understand = Callable[[str], dict]
 # "Is this transcript a whole command?" for early endpointing (e.g. ``Assistant.is_complete``); any
 # callable str -> bool will do, so another recogniser can supply it
 IsComplete = Callable[[str], bool]
-STOP_WORDS = {"stop", "cancel", "be quiet", "quiet", "shut up", "silence", "enough", "stop it", "okay stop"}
 
 
 def as_dict(result: Any) -> dict:
@@ -317,7 +316,7 @@ class Pipeline:
         if dropped:
             _LOGGER.info("Dropped transcript %r (%s)", text, dropped)
             return None
-        if plain(text) in STOP_WORDS and self.speaking:
+        if self.speaking and is_stop(text):
             self._barge_in("stop")
         return text
 

@@ -121,6 +121,17 @@ def plain(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9' ]+", " ", text.lower())).strip().replace("'", "")
 
 
+# What silences a reply being spoken (barge-in), said on its own.
+STOP_WORDS = frozenset(
+    {"stop", "cancel", "be quiet", "quiet", "shut up", "silence", "enough", "stop it", "okay stop"}
+)
+
+
+def is_stop(text: str) -> bool:
+    """Is ``text`` (a transcript) just a word that stops the reply being spoken?"""
+    return plain(text) in STOP_WORDS
+
+
 def normalize(text: str) -> str:
     """Return the canonical form of ``text`` (see module doc)."""
     t = unicodedata.normalize("NFKC", text).lower()
