@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from devices.weather.conditions import is_rainy, is_snowy
 from devices.weather.models import (
     DayForecast,
     Forecast,
@@ -22,6 +21,8 @@ from devices.weather.models import (
     WeatherProvider,
     WeatherUnavailable,
 )
+
+from .weather_conditions import condition_words, is_rainy, is_snowy
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class _Period:
 def _from_day(d: DayForecast, name: str) -> _Period:
     return _Period(
         name,
-        d.condition,
+        condition_words(d.condition),
         d.high,
         d.low,
         d.precipitation_probability,
@@ -211,7 +212,7 @@ def _from_hours(hs: list[HourForecast], name: str) -> _Period:
         vals("snowfall"),
         vals("wind_speed"),
     )
-    conds = [h.condition for h in hs if h.condition]
+    conds = [condition_words(h.condition) for h in hs if h.condition]
     wet_conds = [c for c in conds if is_rainy(c) or is_snowy(c)]
     cond = (
         Counter(wet_conds).most_common(1)[0][0]
@@ -240,7 +241,7 @@ def _periods(fc: Forecast, rng: DateRange) -> list[_Period]:
             [
                 _Period(
                     rng.label,
-                    d.condition,
+                    condition_words(d.condition),
                     None,
                     d.low,
                     d.precipitation_probability,
@@ -380,7 +381,7 @@ def _answer_now(
             return UNREACHABLE, data
         return weather_answer_day(fc, today, aspect, where, data)
     if aspect in ("conditions", "temperature", "high", "low"):
-        cond = f" and {c.condition}" if c.condition and aspect == "conditions" else ""
+        cond = f" and {condition_words(c.condition)}" if c.condition and aspect == "conditions" else ""
         s = f"Right now{where} it's {_r(c.temperature)} degrees{cond}."
         if aspect in ("high", "low") and today is not None:
             s = s[:-1] + (
@@ -393,7 +394,7 @@ def _answer_now(
         return f"Right now{where} the wind is {_r(c.wind_speed)} {_wind_unit(fc.units)}.", data
     if today is not None:
         return weather_answer_day(fc, today, aspect, where, data, label="Today")
-    return f"Right now{where} it's {c.condition or 'unknown'}.", data
+    return f"Right now{where} it's {condition_words(c.condition) or 'unknown'}.", data
 
 
 def weather_answer_day(

@@ -10,7 +10,6 @@ from typing import Any
 
 from homeassistant_api import Client
 
-from .conditions import HA_TEXT
 from .models import (
     Current,
     DayForecast,
@@ -84,7 +83,7 @@ class HomeAssistantWeather:
         cur = Current(
             time=None,
             temperature=_f(attrs.get("temperature")),
-            condition=HA_TEXT.get(state, state),
+            condition=state,
             wind_speed=_f(attrs.get("wind_speed")),
         )
         days = []
@@ -93,7 +92,7 @@ class HomeAssistantWeather:
             days.append(
                 DayForecast(
                     date=_local(item["datetime"]).date(),
-                    condition=HA_TEXT.get(cond, cond),
+                    condition=cond,
                     high=_f(item.get("temperature")),
                     low=_f(item.get("templow")),
                     precipitation_probability=_f(item.get("precipitation_probability")),
@@ -108,7 +107,7 @@ class HomeAssistantWeather:
                 HourForecast(
                     time=_local(item["datetime"]),
                     temperature=_f(item.get("temperature")),
-                    condition=HA_TEXT.get(cond, cond),
+                    condition=cond,
                     precipitation_probability=_f(item.get("precipitation_probability")),
                     precipitation=_f(item.get("precipitation")),
                     wind_speed=_f(item.get("wind_speed")),

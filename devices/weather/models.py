@@ -9,6 +9,13 @@ from typing import Any, Literal, Protocol
 Units = Literal["metric", "imperial"]
 
 
+def wmo_condition(code: int | None) -> str:
+    """A WMO weather code (Open-Meteo) as a condition key: "wmo:61"; "" when unknown. Conditions are
+    keys, not words: "wmo:<code>" or Home Assistant's condition state ("rainy", "partlycloudy");
+    intents/weather_conditions.py says them."""
+    return "" if code is None else f"wmo:{int(code)}"
+
+
 Service = Literal["weather", "geocoding", "home_assistant"]
 
 

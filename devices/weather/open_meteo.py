@@ -12,7 +12,6 @@ import urllib.request
 from datetime import date, datetime
 from typing import Any
 
-from .conditions import wmo_text
 from .models import (
     Current,
     DayForecast,
@@ -22,6 +21,7 @@ from .models import (
     Units,
     UnknownLocation,
     WeatherUnavailable,
+    wmo_condition,
 )
 from .settings import WeatherSettings
 
@@ -193,7 +193,7 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: Units) -> Forecas
         cur = Current(
             time=datetime.fromisoformat(c["time"]) if c.get("time") else None,
             temperature=_num(c.get("temperature_2m")),
-            condition=wmo_text(_code(c.get("weather_code"))),
+            condition=wmo_condition(_code(c.get("weather_code"))),
             wind_speed=_num(c.get("wind_speed_10m")),
         )
     days = []
@@ -203,7 +203,7 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: Units) -> Forecas
         days.append(
             DayForecast(
                 date=date.fromisoformat(t),
-                condition=wmo_text(code),
+                condition=wmo_condition(code),
                 code=code,
                 high=_num(_at(d.get("temperature_2m_max"), i)),
                 low=_num(_at(d.get("temperature_2m_min"), i)),
@@ -221,7 +221,7 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: Units) -> Forecas
             HourForecast(
                 time=datetime.fromisoformat(t),
                 temperature=_num(_at(h.get("temperature_2m"), i)),
-                condition=wmo_text(code),
+                condition=wmo_condition(code),
                 code=code,
                 precipitation_probability=_num(_at(h.get("precipitation_probability"), i)),
                 precipitation=_num(_at(h.get("precipitation"), i)),
