@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field
 
-from devices.media.models import MatchKind
-
-from .media_query import describe, read_query
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError, Usage
+
+if TYPE_CHECKING:
+    from devices.media.models import MatchKind
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,8 @@ class HassMediaSearchAndPlay(PlayerIntent):
                 result = svc.everything(query or "music")
                 shuffle = True
             else:
+                from .media_query import read_query
+
                 kind = _CLASS_TO_KIND.get(self.media_class or "")
                 result = svc.find(read_query(query, kind, moods=svc.settings.moods))
                 shuffle = self.shuffle
@@ -221,6 +223,8 @@ class HassMediaSearchAndPlay(PlayerIntent):
             if everything:
                 return Outcome("Your music library is empty; put music in the folder set as media.music_dir.")
             return Outcome(f"I couldn't find anything called {query} in your music.")
+        from .media_query import describe
+
         matched = "your music" if everything else describe(result)
         action = self.action(
             svc,

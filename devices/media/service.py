@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .library import Library
 from .models import Lookup, SearchResult
 from .player import Player, PlayerError, PlayState
 from .settings import MediaSettings, PlayerConfig
 from .sinks import AudioSink
 
+if TYPE_CHECKING:
+    from .library import Library
+
 log = logging.getLogger(__name__)
 
 
 class MediaService:
-    """One object for everything music: ``player(where)``, ``search(query)``, ``playing()``.
+    """One object for everything music: ``player(where)``, ``find(lookup)``, ``playing()``.
 
     Nothing is connected or scanned until first needed (start-up stays fast). ``sink_factory()`` makes the
     audio sink of a local player; ``publish(topic, payload)`` is needed by MQTT players.
