@@ -59,9 +59,9 @@ from latency import BENCH_NOW  # noqa: E402
 from understanding import MAPPING, label_of, scope, slots_right  # noqa: E402  (bench/understanding.py: one source of labels)
 from wake import CACHE, DEFAULT_DATA, espeak, piper, silence  # noqa: E402  (cached synthesis)
 
-from assistant.pipeline import Engines  # noqa: E402
-from assistant.vad import is_hallucination  # noqa: E402
+from assistant.engines import Engines  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
+from intents.noise import is_noise  # noqa: E402
 
 
 def sample_rows(rows: list[dict], per_label: int | None, out_of_scope: int | None) -> list[dict]:
@@ -138,7 +138,7 @@ def transcribe(engines: Engines, audio: np.ndarray) -> str:
     res = engines.asr.transcribe(np.concatenate([silence(0.2), audio, silence(0.3)]))
     ASR_MS.append(res.duration_ms)
     text = res.text.strip()
-    if is_hallucination(text) or engines.asr.is_noise(res):
+    if is_noise(text) or engines.asr.is_noise(res):
         return ""
     return text
 

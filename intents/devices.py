@@ -380,6 +380,8 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     """Carry ``op`` out on every target entity; ask first where a confirmation is needed."""
     from devices.control import DeviceError
 
+    from .device_errors import say_device_error
+
     hub = hub_of(ctx)
     actions: list[dict[str, Any]] = []
     done: list[Any] = []
@@ -390,7 +392,7 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
         try:
             acts = _call(hub, op, e, ctx.dry_run, confirmed)
         except DeviceError as exc:
-            problems.append(str(exc))
+            problems.append(say_device_error(exc))
             continue
         if acts and acts[0].get("type") == "confirmation_required":
             ask.append(e)
@@ -641,6 +643,8 @@ class HassLightSet(DeviceIntent):
     def handle(self, ctx: Context) -> Outcome:
         from devices.control import DeviceError
 
+        from .device_errors import say_device_error
+
         if (
             self.brightness is None
             and self.brightness_step is None
@@ -676,7 +680,7 @@ class HassLightSet(DeviceIntent):
                 else:
                     done.append(e)
             except DeviceError as exc:
-                problems.append(str(exc))
+                problems.append(say_device_error(exc))
         if not done:
             return Outcome(" ".join(problems[:2]) or "Nothing to do.", actions)
         what = Target(done, t.area if len(done) == len(t.entities) else None, "light").describe()
@@ -762,6 +766,8 @@ class HassClimateSetTemperature(DeviceIntent):
     def handle(self, ctx: Context) -> Outcome:
         from devices.control import DeviceError
 
+        from .device_errors import say_device_error
+
         value = int(self.temperature) if float(self.temperature).is_integer() else self.temperature
         t = _climates(ctx, self.name, self.area, str(value))
         if t.missing:
@@ -770,7 +776,7 @@ class HassClimateSetTemperature(DeviceIntent):
         try:
             actions = hub_of(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
         except DeviceError as exc:
-            return Outcome(str(exc))
+            return Outcome(say_device_error(exc))
         failed = undelivered(actions, ctx)
         if failed:
             return Outcome(f"I could not set the {spoken(e)} to {value} degrees: {failed}.", actions)

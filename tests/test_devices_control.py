@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from devices.control import COLORS, DeviceError, color_to_rgb
+from intents.device_errors import say_device_error
 from devices.entities import Entity, EntityRegistry
 from devices.hub import DeviceHub
 from devices.settings import (
@@ -112,8 +113,9 @@ def test_other_components(hub, probe, prefix):
     c = hub.controller
     c.set_temperature("climate.office_hub_thermostat", 21)
     assert last(probe, f"{prefix}/office/clim/set_temp") == "21"
-    with pytest.raises(DeviceError, match="7 to 30"):
+    with pytest.raises(DeviceError) as refused:
         c.set_temperature("climate.office_hub_thermostat", 35)
+    assert say_device_error(refused.value).endswith("accepts 7 to 30 degrees, not 35")
     c.turn_off("climate.office_hub_thermostat")
     assert last(probe, f"{prefix}/office/clim/mode") == "off"
     c.close_cover("cover.garage_door")
@@ -124,10 +126,14 @@ def test_other_components(hub, probe, prefix):
     assert last(probe, f"{prefix}/lock/front/set") == "LOCK"
     c.start_vacuum("vacuum.robot")
     assert last(probe, f"{prefix}/vac/cmd") == "start"
-    with pytest.raises(DeviceError, match="cannot be dimmed or coloured"):
+    with pytest.raises(DeviceError) as refused:
         c.set_light("switch.office_hub_fan", brightness_pct=10)
-    with pytest.raises(DeviceError, match="unknown colour"):
+    assert (refused.value.problem, refused.value.data["op"]) == ("wrong_component", "set_light")
+    assert "cannot be dimmed or coloured" in say_device_error(refused.value)
+    with pytest.raises(DeviceError) as refused:
         c.set_light("light.kitchen_ceiling", color="blurple")
+    assert refused.value.data["colour"] == "blurple"
+    assert say_device_error(refused.value).startswith("unknown colour 'blurple'")
 
 
 def test_confirmation_for_garage_and_lock(hub, probe, prefix):
@@ -168,8 +174,10 @@ def test_config_device_optimistic_relative_brightness_and_area(hub, probe, prefi
     assert sorted(a["entity_id"] for a in actions) == ["light.office_desk_lamp", "switch.office_hub_fan"]
     assert last(probe, f"{prefix}/office/desk/set") == "OFF"
     assert last(probe, f"{prefix}/office/fan/set") == "0"
-    with pytest.raises(DeviceError, match="known areas"):
+    with pytest.raises(DeviceError) as refused:
         c.turn_off_area("attic")
+    assert "Office" in refused.value.data["known"]
+    assert "known areas: " in say_device_error(refused.value)
     # exposure: binary sensors are excluded
     assert reg.get("binary_sensor.bedroom_window").exposed is False
     assert reg.find("bedroom window") is None
