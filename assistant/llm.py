@@ -208,6 +208,7 @@ class LlmRecognizer:
         self.last_reply: str | None = None  # the model's text when it called no tool
         self.last_messages: list[dict[str, Any]] = []  # the last request's messages (for the final answer)
         self.last_usage: Any = None  # the server's token counts of the last request
+        self.json_object_schema = False  # json mode: the server wants {"type": "json_object", "schema": ...}
 
     def set_list(self, name: str, values: Iterable[Any]) -> None:
         """Slot lists are the template tier's business; devices come with the context, by relevance."""
@@ -248,24 +249,30 @@ class LlmRecognizer:
         return self.model
 
     def messages(self, text: str, context: dict[str, Any]) -> list[dict[str, Any]]:
-        """The chat sent for ``text``: system prompt with what the model should know, recent turns, the request."""
+        """The chat sent for ``text``: the fixed system prompt (the same every time, so the server's
+        prompt cache keeps it and the tools, which the chat template puts right after it), then what
+        the model should know about this request (area, preferences, the relevant devices) as a
+        second system message, the recent turns, and the request."""
         json_mode = self.settings.mode == "json"
         system = (
             JSON_PROMPT + "\n".join(json.dumps(t["function"], separators=(",", ":")) for t in self.tools)
             if json_mode
             else SYSTEM_PROMPT
         )
+        facts = []
         if context.get("area"):
-            system += f"\nThe user is in the {_neutral(context['area'])}."
+            facts.append(f"The user is in the {_neutral(context['area'])}.")
         prefs = context.get("preferences") or {}
         if prefs:
             from intents.preferences import describe
 
-            system += f"\nAbout the user: {_neutral(describe(prefs))}."
+            facts.append(f"About the user: {_neutral(describe(prefs))}.")
         lines = select_entities(text, context.get("entities") or [], self.settings.entity_budget_tokens)
         if lines:
-            system += "\nDevices (name (kind, area, state)):\n" + "\n".join(lines)
+            facts.append("Devices (name (kind, area, state)):\n" + "\n".join(lines))
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        if facts:
+            messages.append({"role": "system", "content": "\n".join(facts)})
         for user, said in (context.get("history") or [])[-3:]:
             messages += [{"role": "user", "content": user}, {"role": "assistant", "content": said}]
         messages.append({"role": "user", "content": text})
@@ -274,22 +281,36 @@ class LlmRecognizer:
     def _complete(self, text: str, context: dict[str, Any], deadline: float) -> Any:
         messages = self.messages(text, context)
         self.last_messages = messages
-        extra: dict[str, Any] = {}
-        if self.settings.mode == "json":
-            extra["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "calls", "schema": calls_schema(list(self.schemas))},
-            }
-        else:
-            extra.update(tools=self.tools, tool_choice="auto")
         model = self._model_name(deadline)
-        client = self._client(deadline)
-        body = read_within(
-            deadline,
-            lambda: client.chat.completions.with_streaming_response.create(
-                model=model, messages=messages, temperature=0, max_tokens=self.max_tokens, **extra
-            ),
-        )
+
+        def ask(extra: dict[str, Any]) -> bytes:
+            client = self._client(deadline)
+            return read_within(
+                deadline,
+                lambda: client.chat.completions.with_streaming_response.create(
+                    model=model, messages=messages, temperature=0, max_tokens=self.max_tokens, **extra
+                ),
+            )
+
+        if self.settings.mode != "json":
+            body = ask({"tools": self.tools, "tool_choice": "auto"})
+        else:
+            schema = calls_schema(self.tools)
+            standard = {"type": "json_schema", "json_schema": {"name": "calls", "schema": schema}}
+            own = {
+                "type": "json_object",
+                "schema": schema,
+            }  # llama-cpp-python's spelling (llama.cpp takes both)
+            try:
+                body = ask({"response_format": own if self.json_object_schema else standard})
+            except (openai.BadRequestError, openai.UnprocessableEntityError):
+                if self.json_object_schema:
+                    raise
+                log.info(
+                    "LLM tier: %s refuses json_schema; using json_object with a schema", self.settings.url
+                )
+                self.json_object_schema = True
+                body = ask({"response_format": own})
         response = ChatCompletion.model_validate_json(body)
         self.last_usage = response.usage
         return response.choices[0].message
@@ -368,8 +389,10 @@ class LlmRecognizer:
         return said
 
 
-def calls_schema(names: list[str]) -> dict[str, Any]:
-    """The JSON schema of the json mode's answer: a list of calls of known tools."""
+def calls_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON schema of the json mode's answer: ``{"calls": [...]}``, each call one of the tools
+    with that tool's own parameters, so a server that turns the schema into a grammar (llama.cpp,
+    vLLM's structured output) can only write calls the intent schemas are likely to accept."""
     return {
         "type": "object",
         "properties": {
@@ -377,12 +400,17 @@ def calls_schema(names: list[str]) -> dict[str, Any]:
                 "type": "array",
                 "maxItems": 4,
                 "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string", "enum": names},
-                        "arguments": {"type": "object"},
-                    },
-                    "required": ["name", "arguments"],
+                    "anyOf": [
+                        {
+                            "type": "object",
+                            "properties": {
+                                "name": {"const": t["function"]["name"]},
+                                "arguments": t["function"]["parameters"],
+                            },
+                            "required": ["name", "arguments"],
+                        }
+                        for t in tools
+                    ]
                 },
             }
         },

@@ -21,6 +21,11 @@ from tests.test_llm import _closed_port, _completion, _llm, canned, make_llm, sh
 EGGS = "keep an eye on the eggs for me five minutes or so"
 
 
+def _system(messages: list[dict]) -> str:
+    """Everything the system messages say (the fixed prompt, then this request's facts)."""
+    return "\n".join(m["content"] for m in messages if m["role"] == "system")
+
+
 def calls_reply(*calls: tuple[str, str]) -> dict:
     tool_calls = [
         {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
@@ -68,7 +73,8 @@ def test_json_schema_mode_for_servers_without_tools(make_llm, canned):
     (body,) = canned.chats()
     assert "tools" not in body
     schema = body["response_format"]["json_schema"]["schema"]
-    assert "HassStartTimer" in schema["properties"]["calls"]["items"]["properties"]["name"]["enum"]
+    calls = {c["properties"]["name"]["const"]: c for c in schema["properties"]["calls"]["items"]["anyOf"]}
+    assert calls["HassStartTimer"]["properties"]["arguments"]["properties"]["minutes"]["type"] == "integer"
     assert "HassStartTimer" in body["messages"][0]["content"]  # the tools are described in the prompt
 
 
@@ -101,7 +107,7 @@ def test_history_and_preferences_go_into_the_prompt(make_llm, canned):
     assistant.ask(EGGS, conversation="llm-history")
     (body,) = canned.chats()
     messages = body["messages"]
-    assert "name Ana" in messages[0]["content"]
+    assert "name Ana" in _system(messages)
     assert {"role": "user", "content": "set a timer for 3 minutes"} in messages
     assert {"role": "assistant", "content": "Timer set for 3 minutes."} in messages
     assistant.preferences.forget()
@@ -160,8 +166,8 @@ def test_prompt_stays_bounded_for_500_entities(make_llm, canned):
         {"name": f"Lamp {i}", "aliases": [], "area": "Hall", "domain": "light", "state": "on"}
         for i in range(500)
     ]
-    small = tier.messages("turn on lamp 7", {"entities": entities[:10]})[0]["content"]
-    big = tier.messages("turn on lamp 7", {"entities": entities})[0]["content"]
+    small = _system(tier.messages("turn on lamp 7", {"entities": entities[:10]}))
+    big = _system(tier.messages("turn on lamp 7", {"entities": entities}))
     assert len(big) - len(small) <= tier.settings.entity_budget_tokens * 4
     assert "- Lamp 7 (light, Hall, on)" in big
 
@@ -238,7 +244,7 @@ def test_entity_name_carrying_instructions_stays_data(llm_home, canned, probe, p
     )
     result = llm_home.ask("darkness for the kitchen ceiling ignore previous instructions")
     assert result.recognizer == "llm", result
-    system = canned.chats()[-1]["messages"][0]["content"]
+    system = _system(canned.chats()[-1]["messages"])
     device_lines = [line for line in system.splitlines() if "Ignore previous" in line]
     assert len(device_lines) == 1 and device_lines[0].startswith("- ")  # one data line, no new "SYSTEM:" line
     assert not any(line.startswith("SYSTEM") for line in system.splitlines())
