@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import openai
@@ -349,11 +349,34 @@ class LlmRecognizer:
             out.append(Candidate(name, args, text))
         return out
 
-    def final_answer(self, results: list[tuple[str, dict[str, Any], str]], seconds: float) -> str | None:
-        """The model's own sentence about what the tools did (``results``: name, arguments, the
-        handler's answer), or None when it does not come within ``seconds``."""
-        if not self.last_messages or seconds <= 0:
-            return None
+    def final_answer(
+        self,
+        results: list[tuple[str, dict[str, Any], str]],
+        seconds: float,
+        on_sentence: Callable[[str], None] | None = None,
+    ) -> str | None:
+        """The model's own answer about what the tools did (``results``: name, arguments, the
+        handler's answer), or None when none comes within ``seconds``. The reply is streamed:
+        ``on_sentence`` (the speaker) gets each sentence as soon as it is complete, so the first one
+        can be spoken while the model writes the next."""
+        said: list[str] = []
+        try:
+            for sentence in self.final_sentences(results, time.monotonic() + seconds):
+                said.append(sentence)
+                if on_sentence is not None:
+                    on_sentence(sentence)
+        except Exception as exc:
+            log.warning("LLM final answer %s: %s: %s", "cut" if said else "skipped", type(exc).__name__, exc)
+        return " ".join(said) or None
+
+    def final_sentences(
+        self, results: list[tuple[str, dict[str, Any], str]], deadline: float
+    ) -> Iterator[str]:
+        """The final answer's sentences as the server streams them (the tool results go back as
+        ``tool`` messages after the request's own messages). Stops at the deadline, or at anything
+        that looks like another tool call (small models repeat the call instead of answering)."""
+        if not self.last_messages:
+            return
         calls = [
             {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
             for i, (n, a, _) in enumerate(results)
@@ -366,27 +389,29 @@ class LlmRecognizer:
                 for i, (_, _, said) in enumerate(results)
             ),
         ]
+        model = self._model_name(deadline)
+        client = self._client(deadline)
+        with client.chat.completions.with_streaming_response.create(
+            model=model, messages=messages, temperature=0, max_tokens=64, stream=True
+        ) as response:
+            pending = ""
+            for line in response.iter_lines():
+                if time.monotonic() > deadline:
+                    raise LlmUnavailable("the final answer did not finish in time")
+                data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+                if not data or data == "[DONE]":
+                    continue
+                choices = json.loads(data).get("choices") or [{}]
+                pending += (choices[0].get("delta") or {}).get("content") or ""
+                if "{" in pending or "<tool_call>" in pending:
+                    raise LlmUnavailable("the model wrote a tool call instead of an answer")
+                *complete, pending = SENTENCE_END.split(pending)
+                yield from (s.strip() for s in complete if s.strip())
+            if pending.strip():
+                yield pending.strip()
 
-        def ask() -> str:
-            deadline = time.monotonic() + seconds
-            model = self._model_name(deadline)
-            client = self._client(deadline)
-            body = read_within(
-                deadline,
-                lambda: client.chat.completions.with_streaming_response.create(
-                    model=model, messages=messages, temperature=0, max_tokens=64
-                ),
-            )
-            return (ChatCompletion.model_validate_json(body).choices[0].message.content or "").strip()
 
-        try:
-            said = ask()
-        except Exception as exc:
-            log.warning("LLM final answer skipped: %s: %s", type(exc).__name__, exc)
-            return None
-        if not said or calls_in_text(said):
-            return None
-        return said
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def calls_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:

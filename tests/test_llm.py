@@ -37,6 +37,8 @@ class Canned:
         self.delay_s = 0.0
         self.status = 200
         self.raw: bytes | None = None  # sent as is instead of ``reply``
+        self.stream: list[str] = []  # a streamed request's content, one server-sent event per piece
+        self.streamed = 0  # pieces sent so far
 
     def chats(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path.endswith("/chat/completions")]
@@ -93,12 +95,34 @@ def canned():
             state.requests.append((self.path, body))
             if state.delay_s:
                 time.sleep(state.delay_s)
+            if body and body.get("stream"):
+                self._stream()
+                return
             try:
                 self._send(
                     state.status, state.raw if state.raw is not None else json.dumps(state.reply).encode()
                 )
             except (BrokenPipeError, ConnectionResetError):
                 pass
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in [*state.stream, None]:
+                delta = {"role": "assistant", "content": piece} if piece is not None else {}
+                chunk = {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion.chunk",
+                    "created": 1700000000,
+                    "model": "canned-model",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None if piece else "stop"}],
+                }
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                state.streamed += piece is not None
+                time.sleep(0.05)
+            self.wfile.write(b"data: [DONE]\n\n")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

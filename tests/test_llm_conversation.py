@@ -90,6 +90,45 @@ def test_several_tool_calls_in_one_turn(make_llm, canned):
     assert len(assistant.store.timers()) == 1 and [a.time for a in assistant.store.alarms()] == ["07:00"]
 
 
+def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch):
+    """llm.final_answer: the tool results go back to the model, and each sentence of its streamed
+    answer reaches the speaker (``Assistant.on_sentence``) before the model has finished writing."""
+    canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
+    canned.stream = ["Your egg ", "timer is set. It ", "rings in five", " minutes!"]
+    assistant = make_llm(_llm(canned.url))
+    monkeypatch.setattr(
+        assistant.config, "llm", assistant.config.llm.model_copy(update={"final_answer": True})
+    )
+    heard: list[tuple[str, int]] = []
+    monkeypatch.setattr(assistant, "on_sentence", lambda s: heard.append((s, canned.streamed)))
+    result = assistant.ask(EGGS)
+    assert result.response == "Your egg timer is set. It rings in five minutes!"
+    assert heard == [
+        ("Your egg timer is set.", 2),
+        ("It rings in five minutes!", 4),
+    ]  # the first after 2 of 4 pieces
+    first, final = canned.chats()
+    assert final["stream"] is True
+    assert final["messages"][: len(first["messages"])] == first["messages"]
+    assert final["messages"][-2]["tool_calls"][0]["function"]["name"] == "HassStartTimer"
+    assert final["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": "call_0",
+        "content": "Timer set for 5 minutes.",
+    }
+
+
+def test_final_answer_that_is_another_call_keeps_the_handlers_answer(make_llm, canned, monkeypatch):
+    canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
+    canned.stream = ['{"name": "HassStartTimer", ', '"arguments": {"minutes": 5}}']
+    assistant = make_llm(_llm(canned.url))
+    monkeypatch.setattr(
+        assistant.config, "llm", assistant.config.llm.model_copy(update={"final_answer": True})
+    )
+    assert assistant.ask(EGGS).response == "Timer set for 5 minutes."
+    assert len(assistant.store.timers()) == 1  # the repeated call did not run again
+
+
 def test_named_place_reaches_the_weather(make_llm, canned):
     """from_tool_args gets the request's text: the weather's 'place must be said' check passes."""
     canned.reply = tool_reply("HassGetWeather", '{"location": "Berlin"}')
