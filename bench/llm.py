@@ -81,7 +81,28 @@ def synthetic_entities(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def prompt_tokens(assistant: Any, settings: Any, url: str | None) -> None:
+def gguf_counter(path: str) -> Any:
+    """count(messages, tools) -> the exact prompt tokens with this GGUF's tokenizer and chat template
+    (the same as the server would read; no model weights are loaded)."""
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    llm = Llama(model_path=path, vocab_only=True, verbose=False)
+    meta = llm.metadata
+    formatter = Jinja2ChatFormatter(
+        meta["tokenizer.chat_template"],
+        eos_token=llm._model.token_get_text(llm.token_eos()),
+        bos_token=llm._model.token_get_text(llm.token_bos()),
+    )
+
+    def count(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
+        prompt = formatter(messages=messages, tools=tools).prompt
+        return len(llm.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    return count
+
+
+def prompt_tokens(assistant: Any, settings: Any, url: str | None, gguf: str | None = None) -> None:
     from assistant.llm import LlmRecognizer
 
     tier = LlmRecognizer(
@@ -97,7 +118,9 @@ def prompt_tokens(assistant: Any, settings: Any, url: str | None) -> None:
         tools = {"tools": tier.tools} if settings.mode == "tools" else {}  # json mode: listed in the prompt
         chars = sum(len(m["content"]) for m in messages) + len(json.dumps(tools))
         counted = None
-        if url:
+        if gguf:
+            counted = gguf_counter(gguf)(messages, tools.get("tools"))
+        elif url:
             try:
                 r = tier.client.chat.completions.create(
                     model=tier._model_name(time.monotonic() + settings.timeout_s),
@@ -249,6 +272,10 @@ def main() -> int:
         help="ask the LLM for a random sample (seed 13) of this many of the out-of-scope rows that reach it "
         "(0: all); the false-action rate is then extrapolated to all of them",
     )
+    ap.add_argument(
+        "--count-with",
+        help="a GGUF whose tokenizer and chat template count the prompt tokens (not the server)",
+    )
     ap.add_argument("--local-cache", help="JSONL of the local pass: read if it exists, else written")
     ap.add_argument("--log", help="JSONL: one line per row the LLM was asked about (its answer and time)")
     args = ap.parse_args()
@@ -273,7 +300,7 @@ def main() -> int:
         settings = config.llm.model_copy(
             update={"url": url, "model": args.model, "timeout_s": args.timeout, "mode": args.mode}
         )
-        prompt_tokens(assistant, settings, None if args.stand_in else url)
+        prompt_tokens(assistant, settings, None if args.stand_in else url, args.count_with)
 
         # the local pass: what the templates, context, compound splits and learned tier do alone
         cache = Path(args.local_cache) if args.local_cache else None
