@@ -303,8 +303,10 @@ class LlmRecognizer:
             }  # llama-cpp-python's spelling (llama.cpp takes both)
             try:
                 body = ask({"response_format": own if self.json_object_schema else standard})
-            except (openai.BadRequestError, openai.UnprocessableEntityError):
-                if self.json_object_schema:
+            except openai.APIStatusError as exc:
+                # 400/422, or llama-cpp-python's 500 "response_format ... 'text' or 'json_object'"
+                refused = exc.status_code in (400, 422) or "response_format" in str(exc)
+                if self.json_object_schema or not refused:
                     raise
                 log.info(
                     "LLM tier: %s refuses json_schema; using json_object with a schema", self.settings.url

@@ -500,7 +500,7 @@ def test_llama_json_mode_answers_with_calls_of_listed_tools(llama_tier, caplog):
     assistant, tier = llama_tier
     json_tier = LlmRecognizer(tier.schemas, tier.settings.model_copy(update={"mode": "json"}))
     with caplog.at_level("WARNING"):
-        message = json_tier._complete("start a timer for five minutes", {}, time.monotonic() + 60)
+        message = json_tier._complete("start a timer for five minutes", {}, time.monotonic() + 180)
     reply = json.loads(message.content)
     assert json_tier.json_object_schema  # switched after the refusal, and kept
     assert set(reply) == {"calls"} and isinstance(reply["calls"], list)
