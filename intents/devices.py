@@ -342,7 +342,7 @@ def _which_one(op: str, choices: list[Any]) -> Question:
         "choose",
         "devices.run",
         {"op": op, "confirmed": False},
-        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices, strict=True)],
+        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices[:5], strict=True)],
         declined=f"Okay, I won't {_FUTURE[_verb(op, choices[0])]} the {spoken(choices[0])}.",
         ttl_s=CONFIRM_TTL_S,
     )
