@@ -89,6 +89,8 @@ class Assistant:
         learned = next((r for r in self.recognizers if hasattr(r, "in_scope")), None)
         self.gate: ScopeGate = learned or KeywordGate.from_templates(self.schemas, config.language)
         self.gate_threshold = config.llm.scope_threshold
+        # llm.final_answer: each sentence of the model's streamed answer, as it comes (a speaker)
+        self.on_sentence: Callable[[str], None] | None = None
         self.scheduler = Scheduler(self.store, config.intents)
         self.services: dict[str, Any] = build_services(config, service=service)
         self.services["understands"] = self.understands
@@ -413,7 +415,9 @@ class Assistant:
                 done = _combine(outcomes, recognizer.name)
                 if tool_args and self.config.llm.final_answer and done.outcome.question is None:
                     said = recognizer.final_answer(
-                        [(i.intent, i.slots(), o.response) for _, i, o in outcomes], self.config.llm.timeout_s
+                        [(i.intent, i.slots(), o.response) for _, i, o in outcomes],
+                        self.config.llm.timeout_s,
+                        None if ctx.dry_run else self.on_sentence,
                     )
                     done.outcome.response = said or done.outcome.response
                 return done

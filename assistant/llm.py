@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import openai
@@ -215,6 +215,7 @@ class LlmRecognizer:
             ChatCompletionMessageParam
         ] = []  # the last request's messages (for the final answer)
         self.last_usage: Any = None  # the server's token counts of the last request
+        self.json_object_schema = False  # json mode: the server wants {"type": "json_object", "schema": ...}
 
     def set_list(self, name: str, values: Iterable[Any]) -> None:
         """Slot lists are the template tier's business; devices come with the context, by relevance."""
@@ -255,24 +256,30 @@ class LlmRecognizer:
         return self.model
 
     def messages(self, text: str, context: dict[str, Any]) -> list[ChatCompletionMessageParam]:
-        """The chat sent for ``text``: system prompt with what the model should know, recent turns, the request."""
+        """The chat sent for ``text``: the fixed system prompt (the same every time, so the server's
+        prompt cache keeps it and the tools, which the chat template puts right after it), then what
+        the model should know about this request (area, preferences, the relevant devices) as a
+        second system message, the recent turns, and the request."""
         json_mode = self.settings.mode == "json"
         system = (
             JSON_PROMPT + "\n".join(json.dumps(t["function"], separators=(",", ":")) for t in self.tools)
             if json_mode
             else SYSTEM_PROMPT
         )
+        facts = []
         if context.get("area"):
-            system += f"\nThe user is in the {_neutral(context['area'])}."
+            facts.append(f"The user is in the {_neutral(context['area'])}.")
         prefs = context.get("preferences") or {}
         if prefs:
             from intents.preferences import describe
 
-            system += f"\nAbout the user: {_neutral(describe(prefs))}."
+            facts.append(f"About the user: {_neutral(describe(prefs))}.")
         lines = select_entities(text, context.get("entities") or [], self.settings.entity_budget_tokens)
         if lines:
-            system += "\nDevices (name (kind, area, state)):\n" + "\n".join(lines)
+            facts.append("Devices (name (kind, area, state)):\n" + "\n".join(lines))
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
+        if facts:
+            messages.append({"role": "system", "content": "\n".join(facts)})
         for user, said in (context.get("history") or [])[-3:]:
             messages += [{"role": "user", "content": user}, {"role": "assistant", "content": said}]
         messages.append({"role": "user", "content": text})
@@ -281,22 +288,38 @@ class LlmRecognizer:
     def _complete(self, text: str, context: dict[str, Any], deadline: float) -> Any:
         messages = self.messages(text, context)
         self.last_messages = messages
-        extra: dict[str, Any] = {}
-        if self.settings.mode == "json":
-            extra["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "calls", "schema": calls_schema(list(self.schemas))},
-            }
-        else:
-            extra.update(tools=self.tools, tool_choice="auto")
         model = self._model_name(deadline)
-        client = self._client(deadline)
-        body = read_within(
-            deadline,
-            lambda: client.chat.completions.with_streaming_response.create(
-                model=model, messages=messages, temperature=0, max_tokens=self.max_tokens, **extra
-            ),
-        )
+
+        def ask(extra: dict[str, Any]) -> bytes:
+            client = self._client(deadline)
+            return read_within(
+                deadline,
+                lambda: client.chat.completions.with_streaming_response.create(
+                    model=model, messages=messages, temperature=0, max_tokens=self.max_tokens, **extra
+                ),
+            )
+
+        if self.settings.mode != "json":
+            body = ask({"tools": self.tools, "tool_choice": "auto"})
+        else:
+            schema = calls_schema(self.tools)
+            standard = {"type": "json_schema", "json_schema": {"name": "calls", "schema": schema}}
+            own = {
+                "type": "json_object",
+                "schema": schema,
+            }  # llama-cpp-python's spelling (llama.cpp takes both)
+            try:
+                body = ask({"response_format": own if self.json_object_schema else standard})
+            except openai.APIStatusError as exc:
+                # 400/422, or llama-cpp-python's 500 "response_format ... 'text' or 'json_object'"
+                refused = exc.status_code in (400, 422) or "response_format" in str(exc)
+                if self.json_object_schema or not refused:
+                    raise
+                log.info(
+                    "LLM tier: %s refuses json_schema; using json_object with a schema", self.settings.url
+                )
+                self.json_object_schema = True
+                body = ask({"response_format": own})
         response = ChatCompletion.model_validate_json(body)
         self.last_usage = response.usage
         return response.choices[0].message
@@ -335,11 +358,34 @@ class LlmRecognizer:
             out.append(Candidate(name, args, text))
         return out
 
-    def final_answer(self, results: list[tuple[str, dict[str, Any], str]], seconds: float) -> str | None:
-        """The model's own sentence about what the tools did (``results``: name, arguments, the
-        handler's answer), or None when it does not come within ``seconds``."""
-        if not self.last_messages or seconds <= 0:
-            return None
+    def final_answer(
+        self,
+        results: list[tuple[str, dict[str, Any], str]],
+        seconds: float,
+        on_sentence: Callable[[str], None] | None = None,
+    ) -> str | None:
+        """The model's own answer about what the tools did (``results``: name, arguments, the
+        handler's answer), or None when none comes within ``seconds``. The reply is streamed:
+        ``on_sentence`` (the speaker) gets each sentence as soon as it is complete, so the first one
+        can be spoken while the model writes the next."""
+        said: list[str] = []
+        try:
+            for sentence in self.final_sentences(results, time.monotonic() + seconds):
+                said.append(sentence)
+                if on_sentence is not None:
+                    on_sentence(sentence)
+        except Exception as exc:
+            log.warning("LLM final answer %s: %s: %s", "cut" if said else "skipped", type(exc).__name__, exc)
+        return " ".join(said) or None
+
+    def final_sentences(
+        self, results: list[tuple[str, dict[str, Any], str]], deadline: float
+    ) -> Iterator[str]:
+        """The final answer's sentences as the server streams them (the tool results go back as
+        ``tool`` messages after the request's own messages). Stops at the deadline, or at anything
+        that looks like another tool call (small models repeat the call instead of answering)."""
+        if not self.last_messages:
+            return
         calls: list[ChatCompletionMessageToolCallParam] = [
             {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
             for i, (n, a, _) in enumerate(results)
@@ -353,31 +399,35 @@ class LlmRecognizer:
             {"role": "assistant", "content": None, "tool_calls": calls},
             *answers,
         ]
+        model = self._model_name(deadline)
+        client = self._client(deadline)
+        with client.chat.completions.with_streaming_response.create(
+            model=model, messages=messages, temperature=0, max_tokens=64, stream=True
+        ) as response:
+            pending = ""
+            for line in response.iter_lines():
+                if time.monotonic() > deadline:
+                    raise LlmUnavailable("the final answer did not finish in time")
+                data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+                if not data or data == "[DONE]":
+                    continue
+                choices = json.loads(data).get("choices") or [{}]
+                pending += (choices[0].get("delta") or {}).get("content") or ""
+                if "{" in pending or "<tool_call>" in pending:
+                    raise LlmUnavailable("the model wrote a tool call instead of an answer")
+                *complete, pending = SENTENCE_END.split(pending)
+                yield from (s.strip() for s in complete if s.strip())
+            if pending.strip():
+                yield pending.strip()
 
-        def ask() -> str:
-            deadline = time.monotonic() + seconds
-            model = self._model_name(deadline)
-            client = self._client(deadline)
-            body = read_within(
-                deadline,
-                lambda: client.chat.completions.with_streaming_response.create(
-                    model=model, messages=messages, temperature=0, max_tokens=64
-                ),
-            )
-            return (ChatCompletion.model_validate_json(body).choices[0].message.content or "").strip()
 
-        try:
-            said = ask()
-        except Exception as exc:
-            log.warning("LLM final answer skipped: %s: %s", type(exc).__name__, exc)
-            return None
-        if not said or calls_in_text(said):
-            return None
-        return said
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def calls_schema(names: list[str]) -> dict[str, Any]:
-    """The JSON schema of the json mode's answer: a list of calls of known tools."""
+def calls_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON schema of the json mode's answer: ``{"calls": [...]}``, each call one of the tools
+    with that tool's own parameters, so a server that turns the schema into a grammar (llama.cpp,
+    vLLM's structured output) can only write calls the intent schemas are likely to accept."""
     return {
         "type": "object",
         "properties": {
@@ -385,12 +435,17 @@ def calls_schema(names: list[str]) -> dict[str, Any]:
                 "type": "array",
                 "maxItems": 4,
                 "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string", "enum": names},
-                        "arguments": {"type": "object"},
-                    },
-                    "required": ["name", "arguments"],
+                    "anyOf": [
+                        {
+                            "type": "object",
+                            "properties": {
+                                "name": {"const": t["function"]["name"]},
+                                "arguments": t["function"]["parameters"],
+                            },
+                            "required": ["name", "arguments"],
+                        }
+                        for t in tools
+                    ]
                 },
             }
         },

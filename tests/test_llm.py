@@ -19,7 +19,7 @@ import pytest
 
 from assistant.config import LlmSettings, load_config
 from assistant.core import Assistant
-from assistant.llm import LlmRecognizer, compact_tool
+from assistant.llm import LlmRecognizer, calls_schema, compact_tool
 from intents.registry import intents
 
 OUT_OF_SCOPE = "what is the capital of france"
@@ -37,6 +37,8 @@ class Canned:
         self.delay_s = 0.0
         self.status = 200
         self.raw: bytes | None = None  # sent as is instead of ``reply``
+        self.stream: list[str] = []  # a streamed request's content, one server-sent event per piece
+        self.streamed = 0  # pieces sent so far
 
     def chats(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path.endswith("/chat/completions")]
@@ -93,12 +95,34 @@ def canned():
             state.requests.append((self.path, body))
             if state.delay_s:
                 time.sleep(state.delay_s)
+            if body and body.get("stream"):
+                self._stream()
+                return
             try:
                 self._send(
                     state.status, state.raw if state.raw is not None else json.dumps(state.reply).encode()
                 )
             except (BrokenPipeError, ConnectionResetError):
                 pass
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in [*state.stream, None]:
+                delta = {"role": "assistant", "content": piece} if piece is not None else {}
+                chunk = {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion.chunk",
+                    "created": 1700000000,
+                    "model": "canned-model",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None if piece else "stop"}],
+                }
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                state.streamed += piece is not None
+                time.sleep(0.2)
+            self.wfile.write(b"data: [DONE]\n\n")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -456,3 +480,28 @@ def test_every_tool_is_a_llama_grammar():
         params = compact_tool(schema.tool())["function"]["parameters"]
         grammar = json_schema_to_gbnf(json.dumps(params))
         assert grammar and LlamaGrammar.from_string(grammar, verbose=False), name
+
+
+def test_every_call_list_is_a_llama_grammar():
+    """The json mode's answer schema (every tool, each with its own parameters) is a grammar
+    llama.cpp can sample with."""
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    tools = [compact_tool(schema.tool()) for schema in intents().values()]
+    grammar = json_schema_to_gbnf(json.dumps(calls_schema(tools)))
+    assert LlamaGrammar.from_string(grammar, verbose=False)
+    assert 'calls-item-0-name ::= "\\"' in grammar  # names are constants, not free strings
+
+
+def test_llama_json_mode_answers_with_calls_of_listed_tools(llama_tier, caplog):
+    """json mode on llama-cpp-python: OpenAI's ``json_schema`` response format is refused, the tier
+    switches to ``json_object`` with the schema, and the grammar makes even the 135M model answer
+    with a well-formed call list of the listed tools (schema-valid arguments are the schemas' job)."""
+    assistant, tier = llama_tier
+    json_tier = LlmRecognizer(tier.schemas, tier.settings.model_copy(update={"mode": "json"}))
+    with caplog.at_level("WARNING"):
+        message = json_tier._complete("start a timer for five minutes", {}, time.monotonic() + 180)
+    reply = json.loads(message.content)
+    assert json_tier.json_object_schema  # switched after the refusal, and kept
+    assert set(reply) == {"calls"} and isinstance(reply["calls"], list)
+    assert all(c["name"] in LLAMA_INTENTS and isinstance(c["arguments"], dict) for c in reply["calls"])

@@ -21,6 +21,11 @@ from tests.test_llm import _closed_port, _completion, _llm, canned, make_llm, sh
 EGGS = "keep an eye on the eggs for me five minutes or so"
 
 
+def _system(messages: list[dict]) -> str:
+    """Everything the system messages say (the fixed prompt, then this request's facts)."""
+    return "\n".join(m["content"] for m in messages if m["role"] == "system")
+
+
 def calls_reply(*calls: tuple[str, str]) -> dict:
     tool_calls = [
         {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
@@ -68,7 +73,8 @@ def test_json_schema_mode_for_servers_without_tools(make_llm, canned):
     (body,) = canned.chats()
     assert "tools" not in body
     schema = body["response_format"]["json_schema"]["schema"]
-    assert "HassStartTimer" in schema["properties"]["calls"]["items"]["properties"]["name"]["enum"]
+    calls = {c["properties"]["name"]["const"]: c for c in schema["properties"]["calls"]["items"]["anyOf"]}
+    assert calls["HassStartTimer"]["properties"]["arguments"]["properties"]["minutes"]["type"] == "integer"
     assert "HassStartTimer" in body["messages"][0]["content"]  # the tools are described in the prompt
 
 
@@ -82,6 +88,47 @@ def test_several_tool_calls_in_one_turn(make_llm, canned):
     assert [p["intent"] for p in result.slots["parts"]] == ["HassStartTimer", "SetAlarm"]
     assert result.response.startswith("Timer set for 5 minutes. Alarm set for 7 AM")
     assert len(assistant.store.timers()) == 1 and [a.time for a in assistant.store.alarms()] == ["07:00"]
+
+
+def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch):
+    """llm.final_answer: the tool results go back to the model, and each sentence of its streamed
+    answer reaches the speaker (``Assistant.on_sentence``) before the model has finished writing."""
+    canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
+    canned.stream = ["Your egg ", "timer is set. It ", "rings in five", " minutes!"]
+    assistant = make_llm(_llm(canned.url, timeout_s=30))
+    monkeypatch.setattr(
+        assistant.config,
+        "llm",
+        assistant.config.llm.model_copy(update={"final_answer": True, "timeout_s": 30}),
+    )
+    heard: list[tuple[str, int]] = []
+    monkeypatch.setattr(assistant, "on_sentence", lambda s: heard.append((s, canned.streamed)))
+    result = assistant.ask(EGGS)
+    assert result.response == "Your egg timer is set. It rings in five minutes!"
+    assert [said for said, _ in heard] == ["Your egg timer is set.", "It rings in five minutes!"]
+    assert heard[0][1] < len(canned.stream)  # the first sentence came before the model had finished
+    first, final = canned.chats()
+    assert final["stream"] is True
+    assert final["messages"][: len(first["messages"])] == first["messages"]
+    assert final["messages"][-2]["tool_calls"][0]["function"]["name"] == "HassStartTimer"
+    assert final["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": "call_0",
+        "content": "Timer set for 5 minutes.",
+    }
+
+
+def test_final_answer_that_is_another_call_keeps_the_handlers_answer(make_llm, canned, monkeypatch):
+    canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
+    canned.stream = ['{"name": "HassStartTimer", ', '"arguments": {"minutes": 5}}']
+    assistant = make_llm(_llm(canned.url, timeout_s=30))
+    monkeypatch.setattr(
+        assistant.config,
+        "llm",
+        assistant.config.llm.model_copy(update={"final_answer": True, "timeout_s": 30}),
+    )
+    assert assistant.ask(EGGS).response == "Timer set for 5 minutes."
+    assert len(assistant.store.timers()) == 1  # the repeated call did not run again
 
 
 def test_named_place_reaches_the_weather(make_llm, canned):
@@ -101,7 +148,7 @@ def test_history_and_preferences_go_into_the_prompt(make_llm, canned):
     assistant.ask(EGGS, conversation="llm-history")
     (body,) = canned.chats()
     messages = body["messages"]
-    assert "name Ana" in messages[0]["content"]
+    assert "name Ana" in _system(messages)
     assert {"role": "user", "content": "set a timer for 3 minutes"} in messages
     assert {"role": "assistant", "content": "Timer set for 3 minutes."} in messages
     assistant.preferences.forget()
@@ -160,8 +207,8 @@ def test_prompt_stays_bounded_for_500_entities(make_llm, canned):
         {"name": f"Lamp {i}", "aliases": [], "area": "Hall", "domain": "light", "state": "on"}
         for i in range(500)
     ]
-    small = tier.messages("turn on lamp 7", {"entities": entities[:10]})[0]["content"]
-    big = tier.messages("turn on lamp 7", {"entities": entities})[0]["content"]
+    small = _system(tier.messages("turn on lamp 7", {"entities": entities[:10]}))
+    big = _system(tier.messages("turn on lamp 7", {"entities": entities}))
     assert len(big) - len(small) <= tier.settings.entity_budget_tokens * 4
     assert "- Lamp 7 (light, Hall, on)" in big
 
@@ -238,7 +285,7 @@ def test_entity_name_carrying_instructions_stays_data(llm_home, canned, probe, p
     )
     result = llm_home.ask("darkness for the kitchen ceiling ignore previous instructions")
     assert result.recognizer == "llm", result
-    system = canned.chats()[-1]["messages"][0]["content"]
+    system = _system(canned.chats()[-1]["messages"])
     device_lines = [line for line in system.splitlines() if "Ignore previous" in line]
     assert len(device_lines) == 1 and device_lines[0].startswith("- ")  # one data line, no new "SYSTEM:" line
     assert not any(line.startswith("SYSTEM") for line in system.splitlines())
