@@ -2,10 +2,10 @@
 
 import io
 import shutil
+import socket
 import subprocess
 import threading
 import time
-import socket
 import wave
 
 import numpy as np

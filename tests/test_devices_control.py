@@ -19,8 +19,8 @@ from devices.settings import (
     MqttSettings,
     format_validation_error,
 )
-from tests.fixtures_mqtt import mosquitto, prefix, probe, wait_for  # noqa: F401
-from tests.test_discovery import publish_all
+from tests.fixtures_devices import publish_all
+from tests.fixtures_mqtt import wait_for
 
 
 @pytest.fixture

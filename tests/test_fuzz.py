@@ -14,7 +14,7 @@ import yaml
 
 from assistant.config import load_config
 from assistant.core import TOO_LONG, Assistant
-from tests.fixtures_mqtt import free_port, mosquitto, prefix, probe  # noqa: F401
+from tests.fixtures_mqtt import free_port
 from tests.fuzzgen import discovery_configs, lines
 
 SEED = 8

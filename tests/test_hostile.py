@@ -20,16 +20,16 @@ import yaml
 
 from assistant.config import load_config
 from assistant.core import MAX_TEXT, Assistant
-from intents.conversation import DEFAULT_ID
 from devices.discovery import MqttDiscovery, WarningLimiter
 from devices.entities import EntityRegistry
 from devices.hub import DeviceHub
 from devices.mqtt import MqttClient
 from devices.redact import SecretFilter, mask_config, mask_text, mask_url
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
+from intents.conversation import DEFAULT_ID
 from intents.normalize import normalize
 from intents.recognizer import Candidate
-from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, mosquitto, prefix, probe, wait_for  # noqa: F401
+from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, wait_for
 
 NOW = dt.datetime(2026, 11, 30, 9, 0)
 
@@ -141,9 +141,10 @@ def test_topic_heuristic_spares_lights_and_explicit_config():
     from devices.entities import Entity
 
     light = Entity("light.x", "X", "light", "mqtt")
-    say = lambda topic, payload="ON": drives_security(
-        light, [{"type": "mqtt", "topic": topic, "payload": payload}]
-    )  # noqa: E731
+
+    def say(topic: str, payload: str = "ON") -> bool:
+        return drives_security(light, [{"type": "mqtt", "topic": topic, "payload": payload}])
+
     assert say("home/front_door/set") and say("garage/opener/set") and say("z2m/Front Door Lock/set")
     assert say("x/set", '{"state": "UNLOCK"}') and say("x/set", "DISARM") and say("x/set", "OPEN")
     assert say("shellies/garage/relay/0/command", "on")
@@ -443,7 +444,7 @@ def test_adding_time_stops_at_the_longest_timer(make_assistant):
     r = a.ask("add 999999999 minutes to the pasta timer", now=NOW)
     assert r.response == "Timers can be at most 24 hours long; the pasta timer has 10 minutes left.", r
     assert [t.duration_s for t in a.store.timers()] == [600]
-    assert a.store.timers()[0].end_at == NOW.replace(tzinfo=dt.timezone.utc).timestamp() + 600
+    assert a.store.timers()[0].end_at == NOW.replace(tzinfo=dt.UTC).timestamp() + 600
 
 
 def test_garbage_words_do_not_become_alarm_names(make_assistant):

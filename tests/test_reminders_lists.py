@@ -10,18 +10,18 @@ import time
 
 import pytest
 
-from tests.test_homeassistant_backend import TOKEN, FakeHA
-from tests.test_persistence import cli, read_events, serving  # noqa: F401 - serving is a fixture
+from tests.fixtures_ha import TOKEN, FakeHA
+from tests.fixtures_service import cli, read_events
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SUNDAY = dt.datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
 
 
-def test_reminder_fires_with_its_message_after_a_restart(env, serving):  # noqa: F811
+def test_reminder_fires_with_its_message_after_a_restart(env, serving):
     serve = serving(env)
     assert cli(env, "ask", "remind me in 3 seconds to take the pizza out").startswith("Reminder set for")
-    serve.send_signal(signal.SIGKILL)  # nothing runs when it falls due
-    serve.wait()
+    serve.proc.send_signal(signal.SIGKILL)  # nothing runs when it falls due
+    serve.proc.wait()
     assert [r["message"] for r in json.loads(cli(env, "reminders", "--json"))] == ["take the pizza out"]
     time.sleep(3.5)  # it falls due while nothing runs
 
@@ -29,8 +29,8 @@ def test_reminder_fires_with_its_message_after_a_restart(env, serving):  # noqa:
     try:
         fired = read_events(serve, 1)
     finally:
-        serve.terminate()
-        assert serve.wait(timeout=10) == 0
+        serve.proc.terminate()
+        assert serve.proc.wait(timeout=10) == 0
     assert [e["event"] for e in fired] == ["reminder_due"], fired
     assert fired[0]["message"] == "take the pizza out" and fired[0]["late_s"] > 0
     assert cli(env, "ask", "stop") == "Reminder stopped.\n"  # it rang until stopped; a one-off is then gone

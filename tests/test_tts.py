@@ -9,7 +9,7 @@ import pytest
 from assistant.audio import resample
 from assistant.tts import Tts, feedback_sound, split_sentences, timed_first_chunk
 from assistant.voice_settings import TtsSettings
-from tests.fixtures_voice import engines, join, silence  # noqa: F401
+from tests.fixtures_voice import join, silence
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_phrase_cache(tts):
     assert len(tts._cache) == 8 and "Done." not in tts._cache
 
 
-def test_tts_roundtrip_through_asr(engines):  # noqa: F811
+def test_tts_roundtrip_through_asr(engines):
     audio = engines.tts.synthesize("Timer set for five minutes.")
     text = engines.asr.transcribe(
         join(silence(0.2), resample(audio, engines.tts.sample_rate, 16000), silence(0.2))

@@ -1,6 +1,5 @@
 """Streaming Silero VAD + endpointer, and the Whisper hallucination filter."""
 
-import numpy as np
 import pytest
 
 from assistant.audio import blocks
