@@ -389,7 +389,7 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
 def _devices(assistant: Any, args: argparse.Namespace) -> int:
     from .views import device_items
 
-    hub = assistant.services.get("devices")
+    hub = assistant.services.devices
     items = device_items(assistant)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))

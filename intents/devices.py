@@ -6,7 +6,7 @@ templates are merged with ours (``sentences/en/devices.yaml``). The ``name`` slo
 exact name list (device names and aliases, each with a ``domain`` context so HA's ``requires_context``
 checks work) or from our wildcard templates, resolved fuzzily here ("living room lamb").
 
-The handlers use ``ctx.services["devices"]`` (``devices.hub.DeviceHub``). Commands on locks, garage
+The handlers use ``ctx.services.devices`` (``devices.hub.DeviceHub``). Commands on locks, garage
 doors and alarm panels ask "Are you sure?" (an ``intents.pending`` question kept with the conversation,
 so one-shot ``assistant ask`` processes share it); it expires after 30 s.
 """
@@ -16,14 +16,17 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field
 
 from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError, Usage
+from .schema import Context, Intent, IntentError, Outcome, SlotError, Usage
+
+if TYPE_CHECKING:
+    from devices.hub import DeviceHub
 
 log = logging.getLogger(__name__)
 
@@ -71,50 +74,34 @@ _PALETTE = [
 _LEADING = re.compile(r"^(?:(?:the|my|our|a|an|this|that|these|those|all|all of|of|some)\s+)+")
 _SUFFIX = re.compile(r"\s+(?:please|now|for me|right now|again)$")
 
-_PAST = {
-    "turn_on": "Turned on",
-    "turn_off": "Turned off",
-    "open": "Opened",
-    "close": "Closed",
-    "lock": "Locked",
-    "unlock": "Unlocked",
-    "start": "Started",
-    "return": "Sent home",
-    "set": "Set",
+# How each command (devices.control.ON_OFF) is said: done, and to do.
+_SAID: dict[str, tuple[str, str]] = {
+    "turn_on": ("Turned on", "turn on"),
+    "turn_off": ("Turned off", "turn off"),
+    "open": ("Opened", "open"),
+    "close": ("Closed", "close"),
+    "lock": ("Locked", "lock"),
+    "unlock": ("Unlocked", "unlock"),
+    "start": ("Started", "start"),
+    "return": ("Sent home", "send home"),
+    "set": ("Set", "set"),
 }
-_FUTURE = {
-    "turn_on": "turn on",
-    "turn_off": "turn off",
-    "open": "open",
-    "close": "close",
-    "lock": "lock",
-    "unlock": "unlock",
-    "start": "start",
-    "return": "send home",
-    "set": "set",
+_PAST = {command: said[0] for command, said in _SAID.items()}
+_FUTURE = {command: said[1] for command, said in _SAID.items()}
+# How a kind of device is named: one, several.
+_NOUNS: dict[str, tuple[str, str]] = {
+    "light": ("light", "lights"),
+    "switch": ("switch", "switches"),
+    "fan": ("fan", "fans"),
+    "cover": ("cover", "covers"),
+    "lock": ("lock", "locks"),
+    "climate": ("thermostat", "thermostats"),
+    "vacuum": ("vacuum", "vacuums"),
+    "sensor": ("sensor", "sensors"),
+    "binary_sensor": ("sensor", "sensors"),
 }
-_PLURAL = {
-    "light": "lights",
-    "switch": "switches",
-    "fan": "fans",
-    "cover": "covers",
-    "lock": "locks",
-    "climate": "thermostats",
-    "vacuum": "vacuums",
-    "sensor": "sensors",
-    "binary_sensor": "sensors",
-}
-_SINGULAR = {
-    "light": "light",
-    "switch": "switch",
-    "fan": "fan",
-    "cover": "cover",
-    "lock": "lock",
-    "climate": "thermostat",
-    "vacuum": "vacuum",
-    "sensor": "sensor",
-    "binary_sensor": "sensor",
-}
+_SINGULAR = {component: nouns[0] for component, nouns in _NOUNS.items()}
+_PLURAL = {component: nouns[1] for component, nouns in _NOUNS.items()}
 
 
 def spoken(e: Any) -> str:
@@ -125,8 +112,15 @@ def spoken(e: Any) -> str:
     return e.name
 
 
-def hub_of(ctx: Context) -> Any:
-    return ctx.services.get("devices")
+def hub_of(ctx: Context) -> DeviceHub | None:
+    return ctx.services.devices
+
+
+def the_hub(ctx: Context) -> DeviceHub:
+    """The device hub, where a handler cannot go on without one."""
+    if ctx.services.devices is None:
+        raise IntentError(NO_DEVICES)
+    return ctx.services.devices
 
 
 def backend_problem(hub: Any) -> str | None:
@@ -351,36 +345,20 @@ def _which_one(op: str, choices: list[Any]) -> Question:
 # ---- doing it, with confirmation -------------------------------------------------------------
 
 
-def _call(hub: Any, op: str, entity: Any, dry_run: bool, confirmed: bool) -> list[dict[str, Any]]:
-    c = hub.controller
-    if op == "turn_on":
-        if entity.component == "lock":
-            return c.lock(entity, dry_run=dry_run)
-        return c.turn_on(entity, dry_run=dry_run, confirmed=confirmed)
-    if op == "turn_off":
-        if entity.component == "lock":
-            return c.unlock(entity, dry_run=dry_run, confirmed=confirmed)
-        return c.turn_off(entity, dry_run=dry_run, confirmed=confirmed)
-    if op == "start":
-        return c.start_vacuum(entity, dry_run=dry_run, confirmed=confirmed)
-    raise ValueError(f"unknown operation {op!r}")
-
-
 def _verb(op: str, entity: Any) -> str:
-    if entity.component == "cover":
-        return {"turn_on": "open", "turn_off": "close"}.get(op, op)
-    if entity.component == "lock":
-        return {"turn_on": "lock", "turn_off": "unlock"}.get(op, op)
-    if entity.component == "vacuum":
-        return {"turn_on": "start", "turn_off": "return"}.get(op, op)
-    return op
+    """The command ``op`` means for this entity (devices.control.ON_OFF): the key of _PAST/_FUTURE."""
+    from devices.control import command_for
+
+    return command_for(entity.component, op)
 
 
 def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) -> Outcome:
     """Carry ``op`` out on every target entity; ask first where a confirmation is needed."""
-    from devices.control import DeviceError
+    from devices.control import ConfirmationRequired, DeviceError
 
     hub = hub_of(ctx)
+    if hub is None:  # no devices, so no targets (a "yes" after the hub went away)
+        return Outcome("Nothing to do.")
     actions: list[dict[str, Any]] = []
     done: list[Any] = []
     ask: list[Any] = []
@@ -388,12 +366,12 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     queued: list[Any] = []
     for e in target.entities:
         try:
-            acts = _call(hub, op, e, ctx.dry_run, confirmed)
+            acts = hub.controller.command(e, op, dry_run=ctx.dry_run, confirmed=confirmed)
+        except ConfirmationRequired:
+            ask.append(e)
+            continue
         except DeviceError as exc:
             problems.append(str(exc))
-            continue
-        if acts and acts[0].get("type") == "confirmation_required":
-            ask.append(e)
             continue
         actions += acts
         failed = undelivered(acts, ctx)
@@ -447,7 +425,7 @@ def undelivered(actions: list[dict[str, Any]], ctx: Context) -> str | None:
     if ctx.dry_run:
         return None
     for a in actions:
-        if a.get("sent") is False and not a.get("queued") and a.get("type") != "confirmation_required":
+        if a.get("sent") is False and not a.get("queued"):
             return str(a.get("reason") or "it was not sent").rstrip(".")
     return None
 
@@ -591,8 +569,9 @@ class HassVacuumStart(DeviceIntent):
 
     def handle(self, ctx: Context) -> Outcome:
         t = pick_targets(ctx, name=self.name, area=None, domain="vacuum")
-        if not t.entities and not self.name and hub_of(ctx) is not None:
-            t = Target([e for e in hub_of(ctx).registry.exposed() if e.component == "vacuum"])
+        hub = hub_of(ctx)
+        if not t.entities and not self.name and hub is not None:
+            t = Target([e for e in hub.registry.exposed() if e.component == "vacuum"])
             t.missing = None if t.entities else "There is no robot vacuum."
         if t.missing:
             return Outcome(t.missing)
@@ -656,7 +635,7 @@ class HassLightSet(DeviceIntent):
         t = pick_targets(ctx, name=self.name, area=self.area, domain="light")
         if t.missing:
             return Outcome(t.missing)
-        hub = hub_of(ctx)
+        hub = the_hub(ctx)
         actions: list[dict[str, Any]] = []
         done, problems = [], []
         for e in t.entities:
@@ -768,7 +747,7 @@ class HassClimateSetTemperature(DeviceIntent):
             return Outcome(t.missing)
         e = t.entities[0]
         try:
-            actions = hub_of(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
+            actions = the_hub(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
         except DeviceError as exc:
             return Outcome(str(exc))
         failed = undelivered(actions, ctx)
@@ -802,6 +781,8 @@ class HassClimateGetTemperature(DeviceIntent):
 
     def _sources(self, ctx: Context) -> list[Any]:
         hub = hub_of(ctx)
+        if hub is None:
+            return []
         if self.name:
             e = find_named(hub, self.name, {"climate", "sensor"})
             return [e] if e else []

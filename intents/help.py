@@ -24,7 +24,7 @@ def available(usage: Usage, ctx: Context) -> bool:
     """Is the service ``usage`` needs there (and, if it can say so, configured)?"""
     if usage.needs is None:
         return True
-    service = ctx.services.get(usage.needs)
+    service = getattr(ctx.services, usage.needs)
     if service is None:
         return False
     configured = getattr(

@@ -1,7 +1,7 @@
 """Music: search and play, transport (pause, resume, next, previous), volume, mute, "what's playing".
 
 Home Assistant's intent and slot names (HassMediaSearchAndPlay: search_query, media_class, name, area; ...).
-The handlers use ``ctx.services["media"]`` (``devices.media.MediaService``); a player is chosen by the
+The handlers use ``ctx.services.media`` (``devices.media.MediaService``); a player is chosen by the
 ``name``/``area`` slot ("in the kitchen"), else by ``ctx.area``, else the default player.
 """
 
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field
 
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError, Usage
+from .schema import Context, Intent, IntentError, Outcome, SlotError, Usage
+
+if TYPE_CHECKING:
+    from devices.media.service import MediaService
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,8 @@ _DESCRIBED = re.compile(
 _CLASS_TO_KIND = {"artist": "artist", "album": "album", "track": "title", "playlist": "playlist"}
 
 
-def _service(ctx: Context) -> Any:
-    return ctx.services.get("media")
+def _service(ctx: Context) -> MediaService | None:
+    return ctx.services.media
 
 
 def _ringing(ctx: Context) -> bool:
@@ -79,16 +82,16 @@ class PlayerIntent(Intent):
                 slots[key] = where or None
         return cls.model_validate(slots)
 
-    def choose(self, ctx: Context) -> tuple[Any, Any] | Outcome:
-        """(service, player config or None for the default) or an Outcome saying why not."""
+    def choose(self, ctx: Context) -> tuple[MediaService, Any]:
+        """(service, player config or None for the default); else an ``IntentError`` says why not."""
         svc = _service(ctx)
         if svc is None:
-            return Outcome(NOT_SET_UP)
+            raise IntentError(NOT_SET_UP)
         where = self.name or self.area
         if where:
             if svc.settings.players and not svc.knows(where):
                 known = ", ".join(p.area or p.name for p in svc.settings.players)
-                return Outcome(f"I don't know a music player in the {where}; I know: {known}.")
+                raise IntentError(f"I don't know a music player in the {where}; I know: {known}.")
             return svc, svc.resolve(where)
         if ctx.area and svc.knows(ctx.area):
             return svc, svc.resolve(ctx.area)
@@ -99,10 +102,7 @@ class PlayerIntent(Intent):
 
     def transport(self, ctx: Context, command: str, done: str) -> Outcome:
         """pause/resume/next/previous on the chosen player, if it has something to act on."""
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             player = svc.peek(config)
             state = player.state.value if player else "stopped"
@@ -183,10 +183,7 @@ class HassMediaSearchAndPlay(PlayerIntent):
         return super().from_slots(slots, text, ctx)
 
     def handle(self, ctx: Context) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         query = self.search_query
         everything = bool(_ANYTHING.match(query.lower())) and not self.media_class
         learned = ""
@@ -281,15 +278,12 @@ class HassMediaPrevious(PlayerIntent):
 
 class VolumeIntent(PlayerIntent):
     def set_to(self, ctx: Context, volume: int | None, delta: int | None) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             player = svc.peek(config) if ctx.dry_run else svc.player(config)  # a dry run opens no speaker
             current = player.get_volume() if player else svc.settings.default_volume
             target = max(0, min(100, volume if volume is not None else current + (delta or 0)))
-            if not ctx.dry_run:
+            if player is not None and not ctx.dry_run:
                 target = player.set_volume(target)
         except Exception as e:
             return _unreachable(svc, config, e)
@@ -358,10 +352,7 @@ class MuteIntent(PlayerIntent):
         return super().from_slots(slots, text, ctx)
 
     def set_muted(self, ctx: Context, muted: bool) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             if not ctx.dry_run:
                 player = svc.player(config)
@@ -395,10 +386,7 @@ class MediaWhatsPlaying(PlayerIntent):
     description: ClassVar[str] = "Says which song is playing."
 
     def handle(self, ctx: Context) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             player = svc.peek(config)
             info = player.now_playing() if player else None

@@ -46,9 +46,9 @@ def test_brightness_absolute_relative_and_colour(device_assistant, probe, prefix
     probe.publish(f"{prefix}/z2m/Kitchen Ceiling", json.dumps({"state": "ON", "brightness": 127}))
     assert wait_for(
         lambda: (
-            device_assistant.services["devices"]
-            .registry.get("light.kitchen_ceiling")
-            .attributes.get("brightness")
+            device_assistant.services.devices.registry.get("light.kitchen_ceiling").attributes.get(
+                "brightness"
+            )
             == 128
         )
     )  # 127 of 254
@@ -132,13 +132,13 @@ def test_dry_run_sends_nothing_and_lists_messages(device_assistant, probe, prefi
 def test_state_questions_use_tracked_state(device_assistant, probe, prefix):
     probe.publish(f"{prefix}/garage-node/cover/garage_door/state", "open")
     assert wait_for(
-        lambda: device_assistant.services["devices"].registry.get("cover.garage_door").state == "open"
+        lambda: device_assistant.services.devices.registry.get("cover.garage_door").state == "open"
     )
     r = device_assistant.ask("is the garage door open")
     assert r.intent == "HassGetState" and r.response == "Yes, the Garage Door is open."
     assert device_assistant.ask("is the garage door closed").response == "No, the Garage Door is open."
     probe.publish(f"{prefix}/office/env", json.dumps({"temperature": 21.44}))
-    hub = device_assistant.services["devices"]
+    hub = device_assistant.services.devices
     assert wait_for(lambda: any(e.state == "21.4" for e in hub.registry.all() if e.component == "sensor"))
     r = device_assistant.ask("what's the temperature in the office")
     assert r.intent == "HassClimateGetTemperature" and r.response == "It's 21.4 degrees in the Office.", r
@@ -206,7 +206,7 @@ def test_cli_devices_lists_entities(device_home):
 def test_no_devices_configured_means_no_hub(tmp_path):
     a = Assistant(load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path)}))
     try:
-        assert "devices" not in a.services
+        assert a.services.devices is None
         assert a.ask("turn off the kitchen lights").response.startswith("No smart-home devices are set up")
     finally:
         a.close()
@@ -265,7 +265,7 @@ def test_assistant_publishes_itself_to_home_assistant(device_home, probe, prefix
         assert probe.wait_message(f"{base}/mute", 2)[-1] == "ON"
         assert (assistant.config.data_dir / "muted").read_text().strip() == "ON"
         # issue 12: our own entities are not devices of ours ("turn off everything" must not unmute)
-        hub = assistant.services["devices"]
+        hub = assistant.services.devices
         assert not [e.entity_id for e in hub.registry.all() if "voice_assistant" in e.entity_id]
         assert not [
             r for r in caplog.records if "voice_assistant" in r.getMessage() and r.levelno >= logging.WARNING

@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from devices.control import COLORS, DeviceError, color_to_rgb
+from devices.control import COLORS, ConfirmationRequired, DeviceError, color_to_rgb
 from devices.entities import Entity, EntityRegistry
 from devices.hub import DeviceHub
 from devices.settings import (
@@ -132,10 +132,11 @@ def test_other_components(hub, probe, prefix):
 
 def test_confirmation_for_garage_and_lock(hub, probe, prefix):
     c = hub.controller
-    a = c.open_cover("cover.garage_door")
-    assert a[0]["type"] == "confirmation_required" and a[0]["sent"] is False
-    a = c.unlock("lock.front_door")
-    assert a[0]["type"] == "confirmation_required"
+    with pytest.raises(ConfirmationRequired) as asked:
+        c.open_cover("cover.garage_door")
+    assert (asked.value.entity.entity_id, asked.value.command) == ("cover.garage_door", "open")
+    with pytest.raises(ConfirmationRequired):
+        c.command("lock.front_door", "turn_off")  # "turn off the lock": unlock (devices.control.ON_OFF)
     c.unlock("lock.front_door", confirmed=True)
     assert last(probe, f"{prefix}/lock/front/set") == "UNLOCK"
     assert probe.received(f"{prefix}/garage-node/cover/garage_door/command") == []
@@ -163,13 +164,12 @@ def test_config_device_optimistic_relative_brightness_and_area(hub, probe, prefi
     assert last(probe, f"{prefix}/hall/bri", 2) == str(round(round(50.2 - 30, 1) * 255 / 100))
     c.set_light("light.hallway_light", color="red")
     assert last(probe, f"{prefix}/hall/rgb") == "255,0,0"
-    # "turn off everything in the office"
-    actions = c.turn_off_area("office")
+    # what "turn off everything in the office" does (intents/devices.py picks the entities)
+    office = [e for e in reg.in_area("office") if e.component in ("light", "switch", "fan")]
+    actions = [a for e in office for a in c.turn_off(e)]
     assert sorted(a["entity_id"] for a in actions) == ["light.office_desk_lamp", "switch.office_hub_fan"]
     assert last(probe, f"{prefix}/office/desk/set") == "OFF"
     assert last(probe, f"{prefix}/office/fan/set") == "0"
-    with pytest.raises(DeviceError, match="known areas"):
-        c.turn_off_area("attic")
     # exposure: binary sensors are excluded
     assert reg.get("binary_sensor.bedroom_window").exposed is False
     assert reg.find("bedroom window") is None

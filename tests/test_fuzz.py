@@ -48,7 +48,7 @@ def fuzzed(mosquitto, probe, prefix, tmp_path):
 
 
 def test_fuzzed_discovery_configs_leave_a_sane_registry(fuzzed, probe, prefix):
-    hub = fuzzed.services["devices"]
+    hub = fuzzed.services.devices
     valid = []
     for kind, topic, payload in discovery_configs(SEED, CONFIGS, f"{prefix}/ha"):
         hub.discovery._on_config(topic, payload, True)  # what the network thread does with each message

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from devices.control import ConfirmationRequired
 from devices.entities import EntityRegistry
 from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
 from devices.hub import DeviceHub
@@ -79,7 +80,8 @@ def test_service_calls_from_controller(fake_ha):
     c.close_cover("cover.garage_door")
     assert fake_ha.calls[-1][:2] == ("cover", "close_cover")
     assert h.registry.get("cover.garage_door").state == "closing"
-    assert c.open_cover("cover.garage_door")[0]["type"] == "confirmation_required"
+    with pytest.raises(ConfirmationRequired):
+        c.open_cover("cover.garage_door")
     n = len(fake_ha.calls)
     assert c.turn_off("light.living_room", dry_run=True)[0]["sent"] is False and len(fake_ha.calls) == n
     fake_ha.states["light.living_room"]["state"] = "on"
@@ -197,7 +199,8 @@ def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosq
         assert wait_for(lambda: h.discovery.messages_seen >= 2)
         time.sleep(0.2)
         assert sorted(e.entity_id for e in h.registry.all() if e.component == "light") == lights
-        actions = h.controller.turn_off_area("Garden")
+        garden = [e for e in h.registry.in_area("Garden") if e.component == "light"]
+        actions = [a for e in garden for a in h.controller.turn_off(e)]
         assert sorted(a["entity_id"] for a in actions) == [ha_id, "light.porch"]
         assert {a["type"] for a in actions} == {"ha_service"}
         assert [c[:2] for c in fake_ha.calls] == [("light", "turn_off")] * 2

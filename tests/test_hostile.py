@@ -95,7 +95,7 @@ def collision_home(mosquitto, probe, prefix, tmp_path):
         },
     }
     a = Assistant(load_config(_write(tmp_path, cfg), env={}))
-    assert wait_for(lambda: len(a.services["devices"].registry) == 5)
+    assert wait_for(lambda: len(a.services.devices.registry) == 5)
     yield a
     a.close()
 

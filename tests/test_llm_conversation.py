@@ -231,7 +231,7 @@ def test_entity_name_carrying_instructions_stays_data(llm_home, canned, probe, p
         ),
         retain=True,
     )
-    hub = llm_home.services["devices"]
+    hub = llm_home.services.devices
     wait_for(lambda: any("Ignore previous" in e.name for e in hub.registry.all()))
     canned.reply = calls_reply(
         ("HassTurnOn", '{"name": "Garage Door"}'), ("HassTurnOff", '{"name": "Kitchen Ceiling"}')

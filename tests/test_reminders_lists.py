@@ -97,15 +97,15 @@ def test_local_lists_persist(make_assistant):
     from devices.todo import LocalTodoLists
 
     a = make_assistant()
-    assert a.services["lists"].source == "local"
+    assert a.services.lists.source == "local"
     assert (
         a.ask("add milk and eggs to the shopping list").response
         == "Added milk and eggs to your shopping list."
     )
     assert a.ask("add call the plumber to my to-do list").actions[0]["list"] == "to-do"
     assert a.ask("check milk off my shopping list").response == "Checked milk off your shopping list."
-    a.services["lists"].close()  # reopened from its file, as after a restart
-    a.services["lists"] = LocalTodoLists(a.config.data_dir / "lists.db", a.config.lists)
+    a.services.lists.close()  # reopened from its file, as after a restart
+    a.services.lists = LocalTodoLists(a.config.data_dir / "lists.db", a.config.lists)
     assert a.ask("what's on my shopping list").response == "Your shopping list has one item: eggs."
     assert a.ask("what's on my to-do list").response == "Your to-do list has one item: call the plumber."
 
@@ -163,7 +163,7 @@ def test_home_assistant_todo_lists(make_assistant, todo_ha):
     from devices.settings import HomeAssistantSettings
 
     a = make_assistant(home_assistant=HomeAssistantSettings(url=todo_ha.url, token=TOKEN))
-    assert a.services["lists"].source == "home_assistant"
+    assert a.services.lists.source == "home_assistant"
     r = a.ask("add milk and eggs to the shopping list")
     assert r.response == "Added milk and eggs to your shopping list."
     assert [(c[1], c[2]) for c in todo_ha.calls if c[1] == "add_item"] == [
