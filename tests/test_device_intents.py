@@ -98,7 +98,7 @@ def test_garage_door_needs_confirmation(device_assistant, probe, prefix):
 
 
 def test_confirmation_expires_and_other_requests_drop_it(device_assistant, probe, prefix, monkeypatch):
-    import intents.devices as dv
+    import intents.devices.commands as dv
 
     device_assistant.ask("open the garage door")
     assert device_assistant.ask("what time is it").intent == "HassGetCurrentTime"

@@ -164,7 +164,7 @@ def test_config_device_optimistic_relative_brightness_and_area(hub, probe, prefi
     assert last(probe, f"{prefix}/hall/bri", 2) == str(round(round(50.2 - 30, 1) * 255 / 100))
     c.set_light("light.hallway_light", color="red")
     assert last(probe, f"{prefix}/hall/rgb") == "255,0,0"
-    # what "turn off everything in the office" does (intents/devices.py picks the entities)
+    # what "turn off everything in the office" does (intents/devices/targets.py picks the entities)
     office = [e for e in reg.in_area("office") if e.component in ("light", "switch", "fan")]
     actions = [a for e in office for a in c.turn_off(e)]
     assert sorted(a["entity_id"] for a in actions) == ["light.office_desk_lamp", "switch.office_hub_fan"]
