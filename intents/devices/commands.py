@@ -4,7 +4,7 @@ the device layer requires a confirmation (an ``intents.pending`` question; "yes"
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..conversation import Choice, Question
 from ..pending import continuation
@@ -12,19 +12,22 @@ from ..schema import Context, Outcome
 from .targets import Target, distinct, hub_of, which_one
 from .words import FUTURE, PAST, spoken
 
+if TYPE_CHECKING:
+    from devices.entities import Entity
+
 log = logging.getLogger(__name__)
 
 CONFIRM_TTL_S = 30.0  # a "yes" later than this is no answer to "Are you sure?"
 
 
-def command_of(op: str, entity: Any) -> str:
+def command_of(op: str, entity: Entity) -> str:
     """The command ``op`` means for this entity (devices.control.ON_OFF): the key of PAST/FUTURE."""
     from devices.control import command_for
 
     return command_for(entity.component, op)
 
 
-def which_one_question(op: str, choices: list[Any]) -> Question:
+def which_one_question(op: str, choices: list[Entity]) -> Question:
     """The question behind "Which one do you mean: 1, ... or 2, ...?": the answer ("the second one", "2",
     "the one upstairs") picks a device and the command runs on it (``devices.run``)."""
     labels = [f"{i}, {distinct(e)}" for i, e in enumerate(choices[:5], 1)]
@@ -47,10 +50,10 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     if hub is None:  # no devices, so no targets (a "yes" after the hub went away)
         return Outcome("Nothing to do.")
     actions: list[dict[str, Any]] = []
-    done: list[Any] = []
-    ask: list[Any] = []
+    done: list[Entity] = []
+    ask: list[Entity] = []
     problems: list[str] = []
-    queued: list[Any] = []
+    queued: list[Entity] = []
     for e in target.entities:
         try:
             acts = hub.controller.command(e, op, dry_run=ctx.dry_run, confirmed=confirmed)

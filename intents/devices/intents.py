@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field
 
@@ -16,6 +16,10 @@ from ..schema import Context, Intent, Outcome, SlotError, Usage
 from .commands import run_command, undelivered, which_one_question
 from .targets import Target, backend_problem, find_named, hub_of, pick_targets, resolve_area, the_hub
 from .words import NOT_A_NAME, PALETTE, PLURAL, clean, kind_of, spoken
+
+if TYPE_CHECKING:
+    from devices.entities import Entity
+    from devices.hub import DeviceHub
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ class DeviceIntent(Intent):
         return cls.model_validate(slots)
 
     @classmethod
-    def _canonical(cls, hub: Any, slots: dict[str, Any], text: str) -> None:
+    def _canonical(cls, hub: DeviceHub, slots: dict[str, Any], text: str) -> None:
         """Report the registry's names: 'bedroom lamp' said as area + kind is the Bedroom Lamp itself."""
         allowed = cls._allowed(slots.get("domain"))
         if not slots.get("name") and slots.get("area") and slots.get("domain"):
@@ -355,7 +359,7 @@ class HassClimateGetTemperature(DeviceIntent):
             raise SlotError("no thermostat or temperature sensor here")  # leave it to the weather
         return intent
 
-    def _sources(self, ctx: Context) -> list[Any]:
+    def _sources(self, ctx: Context) -> list[Entity]:
         hub = hub_of(ctx)
         if hub is None:
             return []
@@ -408,18 +412,18 @@ class HassGetState(DeviceIntent):
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
-        if hub_of(ctx) is None:
+        hub = hub_of(ctx)
+        if hub is None:
             raise SlotError("no devices")
         if isinstance(slots.get("state"), str):
             slots["state"] = slots["state"].strip().lower()
         intent = super().from_slots(slots, text, ctx)
-        hub = hub_of(ctx)
         if intent.name and find_named(hub, intent.name, None) is None and backend_problem(hub) is None:
             raise SlotError(f"no device called {intent.name!r}")
         return intent
 
     def handle(self, ctx: Context) -> Outcome:
-        hub = hub_of(ctx)
+        hub = the_hub(ctx)
         if self.name:
             e = find_named(hub, self.name, None)
             return Outcome(
@@ -450,7 +454,7 @@ class HassGetState(DeviceIntent):
             )
         return Outcome(f"Yes, {len(hits)} {noun} {'is' if len(hits) == 1 else 'are'} {self.state}: {names}.")
 
-    def _one(self, e: Any) -> str:
+    def _one(self, e: Entity) -> str:
         state = _state(e)
         if state is None:
             return f"I don't know the state of the {spoken(e)} yet."
@@ -463,7 +467,7 @@ class HassGetState(DeviceIntent):
         return f"The {spoken(e)} is {state}."
 
 
-def _state(e: Any) -> str | None:
+def _state(e: Entity) -> str | None:
     s = (e.state or "").lower()
     if not s or s in ("unknown", "unavailable", "none"):
         return None

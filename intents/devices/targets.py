@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..schema import Context, IntentError
 from .words import NO_DEVICES, PLURAL, SINGULAR, WHOLE_HOME, clean, spoken
 
 if TYPE_CHECKING:
+    from devices.entities import Entity
     from devices.hub import DeviceHub
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def the_hub(ctx: Context) -> DeviceHub:
     return ctx.services.devices
 
 
-def backend_problem(hub: Any) -> str | None:
+def backend_problem(hub: DeviceHub | None) -> str | None:
     """Why devices may be missing, said aloud: Home Assistant refused the token or is unreachable."""
     from devices.homeassistant import HomeAssistantAuthError
 
@@ -48,11 +49,11 @@ class Target:
 
     def __init__(
         self,
-        entities: list[Any],
+        entities: list[Entity],
         area: str | None = None,
         domain: str | None = None,
         missing: str | None = None,
-        choices: list[Any] | None = None,
+        choices: list[Entity] | None = None,
     ):
         self.entities, self.area, self.domain, self.missing = entities, area, domain, missing
         self.choices = choices or []  # several devices share the name said: ask which one
@@ -69,7 +70,7 @@ class Target:
         return f"{len(ents)} {noun}{where}"
 
 
-def resolve_area(hub: Any, area: str | None) -> str | None:
+def resolve_area(hub: DeviceHub | None, area: str | None) -> str | None:
     """A registry area for a spoken one (fuzzy: 'living room' ~ 'Living Room', 'hall' ~ 'Hallway')."""
     if not area or hub is None:
         return None
@@ -91,7 +92,9 @@ def resolve_area(hub: Any, area: str | None) -> str | None:
     return None
 
 
-def find_all_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> list[Any]:
+def find_all_named(
+    hub: DeviceHub, name: str, domains: set[str] | None, area: str | None = None
+) -> list[Entity]:
     """The entities called ``name`` equally well (fuzzy, ASR-tolerant), optionally limited to
     domains/area. One unless the name is ambiguous: a name in the YAML config beats the same name
     discovered (the registry ranks it first), two discovered entities of one name tie."""
@@ -115,7 +118,7 @@ def find_all_named(hub: Any, name: str, domains: set[str] | None, area: str | No
     return []
 
 
-def find_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> Any:
+def find_named(hub: DeviceHub, name: str, domains: set[str] | None, area: str | None = None) -> Entity | None:
     """The best entity called ``name`` (fuzzy, ASR-tolerant), optionally limited to domains/area."""
     found = find_all_named(hub, name, domains, area)
     return found[0] if found else None
@@ -152,7 +155,7 @@ def pick_targets(
 
 def _pick_targets(
     ctx: Context,
-    hub: Any,
+    hub: DeviceHub,
     *,
     name: str | None,
     area: str | None,
@@ -201,11 +204,11 @@ def _pick_targets(
     return Target(ents, area=place, domain=domain)
 
 
-def distinct(e: Any) -> str:
+def distinct(e: Entity) -> str:
     """How to tell one of several same-named entities apart: its area, else its entity id."""
     return f"the {spoken(e)} ({e.area or e.entity_id})"
 
 
-def which_one(choices: list[Any]) -> str:
+def which_one(choices: list[Entity]) -> str:
     options = [f"{i}, {distinct(e)}" for i, e in enumerate(choices[:5], 1)]
     return f"Which one do you mean: {' or '.join(options)}? I did nothing yet."

@@ -4,7 +4,10 @@ commands and kinds are said, and how an entity is spoken."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devices.entities import Entity
 
 NO_DEVICES = (
     "No smart-home devices are set up. Add a broker (mqtt.url), Home Assistant or devices to the config."
@@ -79,7 +82,7 @@ SINGULAR = {component: nouns[0] for component, nouns in NOUNS.items()}
 PLURAL = {component: nouns[1] for component, nouns in NOUNS.items()}
 
 
-def spoken(e: Any) -> str:
+def spoken(e: Entity) -> str:
     """How to say an entity: discovery names it "<device> <entity>" (e.g. "garage-node Garage Door");
     the entity's own name (kept as its first alias) sounds better."""
     if e.device_name and e.aliases and e.name.startswith(e.device_name):
