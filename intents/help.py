@@ -36,6 +36,7 @@ def available(usage: Usage, ctx: Context) -> bool:
 def usages() -> list[Usage]:
     """Each area's usage, in the order of INTENT_MODULES (a subclass does not repeat its parent's)."""
     own = [s for s in intents().values() if s.__dict__.get("usage") is not None]
+
     def order(schema: type[Intent]) -> int:  # a package's modules (intents.devices.*) count as it
         module = schema.__module__
         return next(

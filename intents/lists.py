@@ -5,7 +5,7 @@ service (devices/todo.py): a local store, or Home Assistant's to-do entities."""
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field
 
@@ -13,11 +13,14 @@ from .registry import register
 from .schema import Context, Intent, IntentError, Outcome, SlotError, Usage
 from .timeparse import say_list
 
+if TYPE_CHECKING:
+    from devices.todo import TodoItem, TodoLists
+
 _SPLIT = re.compile(r"\s+(?:and|plus|&)\s+(?:also\s+)?")
 _ARTICLE = re.compile(r"^(?:some|a|an|the|more|also)\s+")
 
 
-def _lists(ctx: Context) -> Any:
+def _lists(ctx: Context) -> TodoLists:
     lists = ctx.services.lists
     if lists is None:
         raise IntentError("Lists are not available.")
@@ -126,14 +129,15 @@ class _ItemIntent(ListIntent):
             raise SlotError("no item")
         return cls(name=name, item=item)
 
-    def _find(self, ctx: Context) -> Any:
+    def _find(self, ctx: Context) -> tuple[str, TodoItem]:
+        """(the list, the open item on it that was said)."""
         from devices.todo import find_item
 
-        assert self.name is not None
+        assert self.name is not None  # handle() found the list
         found = find_item(_lists(ctx).items(self.name), self.item)
         if found is None:
             raise IntentError(f"{self.item.capitalize()} isn't on your {_title(self.name)}.")
-        return found
+        return self.name, found
 
 
 @register
@@ -142,11 +146,11 @@ class HassListCompleteItem(_ItemIntent):
     description: ClassVar[str] = "Checks an item off a shopping or to-do list (marks it done)."
 
     def change(self, ctx: Context) -> Outcome:
-        found = self._find(ctx)
+        name, found = self._find(ctx)
         if not ctx.dry_run:
-            _lists(ctx).complete(self.name, found)
+            _lists(ctx).complete(name, found)
         return Outcome(
-            f"Checked {found.summary} off your {_title(self.name or '')}.",
+            f"Checked {found.summary} off your {_title(name)}.",
             [_action("list_complete", self.name, found.summary, ctx)],
         )
 
@@ -157,11 +161,11 @@ class HassListRemoveItem(_ItemIntent):
     description: ClassVar[str] = "Removes an item from a shopping or to-do list."
 
     def change(self, ctx: Context) -> Outcome:
-        found = self._find(ctx)
+        name, found = self._find(ctx)
         if not ctx.dry_run:
-            _lists(ctx).remove(self.name, found)
+            _lists(ctx).remove(name, found)
         return Outcome(
-            f"Removed {found.summary} from your {_title(self.name or '')}.",
+            f"Removed {found.summary} from your {_title(name)}.",
             [_action("list_remove", self.name, found.summary, ctx)],
         )
 

@@ -18,6 +18,7 @@ from .schema import Context, Intent, IntentError, Outcome, SlotError, Usage
 
 if TYPE_CHECKING:
     from devices.media.service import MediaService
+    from devices.media.settings import PlayerConfig
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _ringing(ctx: Context) -> bool:
     )
 
 
-def _unreachable(svc: Any, config: Any, exc: Exception) -> Outcome:
+def _unreachable(svc: MediaService, config: PlayerConfig | None, exc: Exception) -> Outcome:
     log.warning("music player %s: %s", svc.player_name(config), exc)
     return Outcome("I can't reach the music player right now.")
 
@@ -82,7 +83,7 @@ class PlayerIntent(Intent):
                 slots[key] = where or None
         return cls.model_validate(slots)
 
-    def choose(self, ctx: Context) -> tuple[MediaService, Any]:
+    def choose(self, ctx: Context) -> tuple[MediaService, PlayerConfig | None]:
         """(service, player config or None for the default); else an ``IntentError`` says why not."""
         svc = _service(ctx)
         if svc is None:
@@ -97,7 +98,9 @@ class PlayerIntent(Intent):
             return svc, svc.resolve(ctx.area)
         return svc, svc.resolve(None)
 
-    def action(self, svc: Any, config: Any, command: str, **extra: Any) -> dict[str, Any]:
+    def action(
+        self, svc: MediaService, config: PlayerConfig | None, command: str, **extra: Any
+    ) -> dict[str, Any]:
         return {"type": "media", "command": command, "player": svc.player_name(config), **extra}
 
     def transport(self, ctx: Context, command: str, done: str) -> Outcome:
