@@ -18,6 +18,7 @@ _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 DEFAULT_BLOCK = 512  # 32 ms
+DROP_WARNING_EVERY_S = 10.0  # a microphone that overruns says so at most this often
 
 
 class AudioDeviceError(RuntimeError):
@@ -155,6 +156,16 @@ def _device_hint(kind: str, device) -> str:
     )
 
 
+def check_input(device=None) -> None:
+    """Raise AudioDeviceError (saying what to do) unless ``device`` can capture 16 kHz mono."""
+    try:
+        import sounddevice as sd
+
+        sd.check_input_settings(device=device, samplerate=SAMPLE_RATE, channels=1, dtype="int16")
+    except Exception as exc:  # PortAudioError, ValueError (no such device), OSError (no PortAudio)
+        raise AudioDeviceError(f"{_device_hint('input', device)} ({exc})") from exc
+
+
 class MicSource:
     """Live microphone capture via sounddevice."""
 
@@ -164,14 +175,24 @@ class MicSource:
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=500)
         self._stream = None
         self._closed = threading.Event()
+        self._dropped = 0
+        self._warned_at = -DROP_WARNING_EVERY_S
 
     def _callback(self, indata, frames, time_info, status) -> None:  # sounddevice thread
         if status:
             _LOGGER.debug("capture status: %s", status)
         try:
             self._queue.put_nowait(indata[:, 0].copy())
-        except queue.Full:
-            _LOGGER.warning("Audio queue full; dropping a block (processing too slow)")
+        except queue.Full:  # one warning per DROP_WARNING_EVERY_S, not one per block (31 a second)
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._warned_at >= DROP_WARNING_EVERY_S:
+                _LOGGER.warning(
+                    "Audio queue full: dropped %d block(s) of microphone audio since the last warning "
+                    "(processing too slow)",
+                    self._dropped,
+                )
+                self._dropped, self._warned_at = 0, now
 
     def start(self) -> None:
         try:

@@ -316,7 +316,11 @@ def _start_service(assistant: Any, mode: str) -> Any:
     except ServiceError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return None
-    print(service.summary_text(), file=sys.stderr, flush=True)
+    from .logs import announce
+
+    announce(
+        service.summary_text(), assistant.config.log_format, "assistant.service", summary=service.summary()
+    )
     return service
 
 
@@ -476,14 +480,25 @@ def _process(assistant: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+NO_MICROPHONE = (
+    "Without a microphone, `assistant serve` runs everything else: the status page and HTTP API "
+    "(http://127.0.0.1:8300/ by default), alarms and timers, MQTT/Home Assistant and satellites."
+)
+
+
 def _run(assistant: Any, args: argparse.Namespace) -> int:
     import queue
     import threading
 
     from .asr import ModelError
-    from .audio import AudioDeviceError
+    from .audio import AudioDeviceError, check_input
     from .pipeline import run_live
 
+    try:  # before anything starts: no page address is announced for a service that cannot listen
+        check_input(assistant.config.voice.audio.input_device)
+    except AudioDeviceError as exc:
+        print(f"assistant: {exc}\n{NO_MICROPHONE}", file=sys.stderr)
+        return 2
     announcements: queue.Queue[str] = queue.Queue()
 
     def ring(event: Any) -> None:
@@ -522,8 +537,10 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
         raise KeyboardInterrupt  # SIGTERM ends the microphone loop like Ctrl-C
 
     signal.signal(signal.SIGTERM, interrupt)
-    threading.Thread(target=ticker, name="ticker", daemon=True).start()
+    ticking = threading.Thread(target=ticker, name="ticker", daemon=True)
+    ticking.start()
     try:
+        service.engines()  # loads the models run_live shares, and /health says "ready" for voice
         run_live(
             lambda text: assistant.ask(text, area=args.area),
             assistant.config.voice,
@@ -534,13 +551,17 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
             on_result=service.on_voice_result,
             on_event=service.on_voice_event,
         )
-    except (AudioDeviceError, ModelError) as exc:
+    except AudioDeviceError as exc:
+        print(f"assistant: {exc}\n{NO_MICROPHONE}", file=sys.stderr)
+        return 2
+    except ModelError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
+        ticking.join(timeout=10)  # not in the middle of a tick when the store closes
         service.stop()
     return 0
 

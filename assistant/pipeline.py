@@ -145,17 +145,19 @@ class Engines:
     @staticmethod
     def load(settings: VoiceSettings) -> Engines:
         key = (settings.asr.model_dump_json(), settings.tts.model_dump_json(), str(settings.models_dir))
-        if key not in _ENGINE_CACHE:
-            _ENGINE_CACHE.clear()  # keep one set in memory
-            engines = Engines(Transcriber(settings.asr, settings.models_dir), Tts(settings.tts))
-            # one throw-away decode and synthesis, so the first command is not slower than the rest
-            asr_ms, tts_ms = engines.asr.warm_up(), engines.tts.warm_up()
-            _LOGGER.debug("Warm-up: ASR %.0f ms, TTS %.0f ms", asr_ms, tts_ms)
-            _ENGINE_CACHE[key] = engines
-        return _ENGINE_CACHE[key]
+        with _ENGINE_LOCK:  # the first /api/audio, satellite and microphone may all ask at once: load once
+            if key not in _ENGINE_CACHE:
+                _ENGINE_CACHE.clear()  # keep one set in memory
+                engines = Engines(Transcriber(settings.asr, settings.models_dir), Tts(settings.tts))
+                # one throw-away decode and synthesis, so the first command is not slower than the rest
+                asr_ms, tts_ms = engines.asr.warm_up(), engines.tts.warm_up()
+                _LOGGER.debug("Warm-up: ASR %.0f ms, TTS %.0f ms", asr_ms, tts_ms)
+                _ENGINE_CACHE[key] = engines
+            return _ENGINE_CACHE[key]
 
 
 _ENGINE_CACHE: dict = {}
+_ENGINE_LOCK = threading.Lock()
 
 
 # ----------------------------------------------------------------------------- pipeline

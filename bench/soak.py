@@ -7,8 +7,9 @@
 Commands are synthesised once with Piper (noise 0, so deterministic) and sent round-robin, all as
 dry runs (nothing is set, so the store does not grow and any growth is the service's own).
 Prints failures (HTTP error, nothing understood, or the wrong intent), p50/p95/max latency, and
-the service's RSS, open file descriptors and threads at the start (after one warm-up request per command)
-and at the end (from /proc/PID).
+the service's RSS, open file descriptors and threads when it is up (cold), at the start (after one
+warm-up request per command) and at the end (from /proc/PID). A service this script starts writes
+its log to ``--log`` (default: soak-service.log in the temporary data dir).
 """
 
 from __future__ import annotations
@@ -91,12 +92,15 @@ def post(url: str, token: str | None, body: bytes) -> tuple[int, dict]:
         return e.code, {"error": e.read().decode(errors="replace")}
 
 
-def start_service() -> tuple[subprocess.Popen, str]:
+def start_service(log_path: str | None) -> tuple[subprocess.Popen, str]:
     tmp = tempfile.mkdtemp(prefix="soak-")
+    log_file = open(log_path or os.path.join(tmp, "soak-service.log"), "w")  # noqa: SIM115 - the child's
+    print(f"service log: {log_file.name}", flush=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(
         ASSISTANT_DATA_DIR=tmp,
         ASSISTANT_HTTP_PORT="0",
+        ASSISTANT_WYOMING_PORT="0",  # not 10600: another service may hold it
         XDG_CONFIG_HOME=tmp,
         ASSISTANT_TZ="UTC",
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
@@ -105,7 +109,7 @@ def start_service() -> tuple[subprocess.Popen, str]:
         [sys.executable, "-m", "assistant.cli", "serve"],
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log_file,
         text=True,
     )
     ready = json.loads(proc.stdout.readline())
@@ -118,6 +122,7 @@ def main() -> int:
     ap.add_argument("--url", help="a running service (default: start one)")
     ap.add_argument("--pid", type=int, help="its process id (for RSS, FDs, threads)")
     ap.add_argument("--token", default=os.environ.get("ASSISTANT_HTTP_TOKEN"))
+    ap.add_argument("--log", help="where the started service writes its log")
     args = ap.parse_args()
 
     bodies = [(synthesise(text), text, intent) for text, intent in COMMANDS]
@@ -125,8 +130,10 @@ def main() -> int:
     if args.url:
         url, pid = args.url, args.pid
     else:
-        proc, url = start_service()
+        proc, url = start_service(args.log)
         pid = proc.pid
+        print(f"service pid {pid} at {url}", flush=True)
+    cold = proc_stats(pid) if pid else None
     try:
         for body, _, _ in bodies:  # warm-up: loads the models, each command once
             post(url, args.token, body)
@@ -142,7 +149,10 @@ def main() -> int:
             if status != 200 or got != [intent] or not reply.get("reply_wav"):
                 failures.append((i, text, status, got or reply.get("error")))
             if (i + 1) % 100 == 0:
-                rss = f"  RSS {proc_stats(pid)['rss_mb']:.0f} MB" if pid else ""
+                now = proc_stats(pid) if pid else None
+                rss = (
+                    f"  RSS {now['rss_mb']:.0f} MB  FDs {now['fds']}  threads {now['threads']}" if now else ""
+                )
                 print(
                     f"  {i + 1}/{args.n}  failures {len(failures)}  p50 {np.percentile(latencies, 50):.0f} ms{rss}",
                     flush=True,
@@ -162,6 +172,10 @@ def main() -> int:
     print(
         f"latency ms: p50 {np.percentile(lat, 50):.0f}  p95 {np.percentile(lat, 95):.0f}  max {lat.max():.0f}"
     )
+    if cold:
+        print(
+            f"cold (service up, before warm-up): RSS {cold['rss_mb']:.0f} MB  FDs {cold['fds']}  threads {cold['threads']}"
+        )
     if start and end:
         print(
             f"RSS MB: start {start['rss_mb']:.0f}  end {end['rss_mb']:.0f}  growth {end['rss_mb'] - start['rss_mb']:+.1f}"

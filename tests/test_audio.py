@@ -2,6 +2,7 @@
 
 import io
 import shutil
+import socket
 import subprocess
 import time
 import wave
@@ -110,3 +111,17 @@ def test_no_sound_card_gives_clear_errors():
         MicSource(None).start()
     with pytest.raises(AudioDeviceError, match="audio.output_device"):
         SpeakerSink(None)
+
+
+def test_an_overrunning_microphone_warns_once_not_per_block(caplog):
+    """Processing too slow for the microphone: a long-running service must not flood its log."""
+    mic = MicSource(None, block=512)
+    block = np.zeros((512, 1), np.int16)
+    with caplog.at_level("WARNING", logger="assistant.audio"):
+        for _ in range(mic._queue.maxsize + 300):  # the sounddevice thread's calls, 300 too many
+            mic._callback(block, 512, None, None)
+    warnings = [r.getMessage() for r in caplog.records if "queue full" in r.getMessage()]
+    assert warnings == [
+        "Audio queue full: dropped 1 block(s) of microphone audio since the last warning (processing too slow)"
+    ]
+    assert mic._dropped == 299  # counted, and said with the next warning

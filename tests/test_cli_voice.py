@@ -45,8 +45,10 @@ def test_say_then_process_acts_on_the_spoken_command(env, tmp_path):
 
 
 def test_live_commands_fail_clearly_without_a_sound_card(env):
-    p = run(env, "run")
+    p = run(env, "run", "--no-wake")
     assert p.returncode == 2 and "audio.input_device" in p.stderr and "Traceback" not in p.stderr
+    assert "`assistant serve` runs everything else" in p.stderr  # what to do instead
+    assert "status page and API at" not in p.stderr  # no address announced for a service that is not up
     p = run(env, "say", "hello")
     assert p.returncode == 2 and "audio.output_device" in p.stderr
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import wave
 
 import paho.mqtt.client as paho
@@ -18,7 +19,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.fixtures_mqtt import Mosquitto, free_port, wait_for
-from tests.fixtures_service import start_serve, write_config
+from tests.fixtures_service import Served, start_serve, write_config
 from tests.fixtures_voice import SR, join, piper_speech, silence, wake_phrase
 
 TOKEN = "api-token-5ecret"
@@ -308,3 +309,70 @@ def test_sigterm_shuts_down_cleanly(env, broker, tmp_path):
     alarms = json.loads(cli(env, "alarms", "--json").stdout)
     assert [a["time"] for a in alarms] == ["05:45"]
     assert "Traceback" not in "".join(s.stderr)
+
+
+def test_sigint_stops_too_and_json_logs_are_json_lines(env, tmp_path):
+    env = {
+        **env,
+        "ASSISTANT_LOG_FORMAT": "json",
+        "ASSISTANT_CONFIG": write_config(tmp_path, {"log_level": "INFO"}),
+    }
+    s = start_serve(env)
+    assert s.request("GET", "/health").status == 200
+    s.proc.send_signal(signal.SIGINT)  # Ctrl-C: as SIGTERM
+    assert s.proc.wait(20) == 0
+    lines = [json.loads(line) for line in "".join(s.stderr).splitlines()]  # every line is JSON
+    [summary] = [line for line in lines if "summary" in line]
+    assert summary["summary"]["url"] == s.url and summary["level"] == "INFO"
+    assert "status page and API at " + s.url in summary["message"]
+    assert {"models", "devices", "llm"} <= set(summary["summary"])
+    assert any("serving; data in" in line["message"] for line in lines)
+
+
+def test_run_serves_the_page_and_stops_cleanly(env, broker, tmp_path):
+    """`assistant run` with a microphone (ALSA's null device: one that hears silence): page and API
+    up, voice ready; SIGTERM: exit 0, MQTT "offline", HTTP closed, the alarm kept."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text("pcm.!default {\n  type null\n}\n")
+    env = {**env, "HOME": str(home), "ASSISTANT_MQTT_URL": broker.url, "ASSISTANT_HTTP_TOKEN": TOKEN}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "run", "--no-wake"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stderr: list[str] = []
+    threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()
+    status: list[bytes] = []
+    sub = paho.Client(CallbackAPIVersion.VERSION2)
+    sub.on_message = lambda c, u, m: status.append(m.payload)
+    sub.connect("127.0.0.1", broker.port)
+    sub.subscribe("assistant/status")
+    sub.loop_start()
+    try:
+        assert wait_for(lambda: any("status page and API at" in line for line in stderr), 60), stderr
+        url = re.search(r"status page and API at (\S+)", "".join(stderr)).group(1)
+        s = Served(proc, url, {}, stderr)
+        health = lambda: s.request("GET", "/health").json()  # noqa: E731
+        assert wait_for(lambda: health()["parts"]["voice"]["state"] == "ready", 120)
+        assert health()["mode"] == "run" and health()["ready"]
+        assert (
+            s.request("POST", "/api/ask", token=TOKEN, json_body={"text": "set an alarm for 5:45 am"}).status
+            == 200
+        )
+        assert wait_for(lambda: status and status[-1] == b"online", 5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert wait_for(lambda: status[-1] == b"offline", 5)
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+        if proc.poll() is None:
+            proc.kill()
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    with socket.socket() as c:
+        assert c.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+    assert [a["time"] for a in json.loads(cli(env, "alarms", "--json").stdout)] == ["05:45"]
+    assert "Traceback" not in "".join(stderr)

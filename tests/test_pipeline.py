@@ -234,3 +234,35 @@ def test_live_without_sound_card_fails_clearly():
         run_live(keyword_understand, test_settings())
     with pytest.raises(AudioDeviceError, match="audio.output_device"):
         say("Hello", test_settings())
+
+
+def test_engines_load_once_when_asked_at_once(monkeypatch):
+    """The first /api/audio, a satellite and the microphone may ask for the models together: one load."""
+    import threading
+    import time
+
+    from assistant import pipeline
+    from assistant.voice_settings import VoiceSettings
+
+    made = []
+
+    class SlowModel:  # stands in for loading Whisper / Piper (seconds on a real machine)
+        def __init__(self, *args):
+            made.append(self)
+            time.sleep(0.2)
+
+        def warm_up(self):
+            return 0.0
+
+    monkeypatch.setattr(pipeline, "Transcriber", SlowModel)
+    monkeypatch.setattr(pipeline, "Tts", SlowModel)
+    monkeypatch.setattr(pipeline, "_ENGINE_CACHE", {})  # restored after the test
+    got = []
+    threads = [
+        threading.Thread(target=lambda: got.append(pipeline.Engines.load(VoiceSettings()))) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 2 and got[0] is got[1] is got[2]  # one Transcriber, one Tts, one set shared
