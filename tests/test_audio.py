@@ -2,7 +2,6 @@
 
 import io
 import shutil
-import socket
 import subprocess
 import time
 import wave
