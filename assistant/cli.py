@@ -211,6 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ServiceError as exc:
             print(f"assistant: {exc}", file=sys.stderr)
             return 2
+    if args.command == "serve" and config.wyoming.enabled:
+        try:
+            config.wyoming.check_bind()  # likewise: no open Wyoming port for the whole network
+        except ValueError as exc:
+            print(f"assistant: {exc}", file=sys.stderr)
+            return 2
     from intents.store import StoreError
 
     from .core import Assistant
@@ -249,8 +255,17 @@ def _ask(assistant: Any, args: argparse.Namespace) -> int:
         result = assistant.ask(
             text, now=args.now, dry_run=args.dry_run, area=args.area, conversation=conversation
         )
-        _print_result(result.to_dict(), args.json or args.text == "-")
+        out = result.to_dict()
+        if warnings := _device_problems(assistant):  # e.g. "discovery may be incomplete: ..."
+            out["warnings"] = warnings
+        _print_result(out, args.json or args.text == "-")
     return 0
+
+
+def _device_problems(assistant: Any) -> list[str]:
+    """Why the device list may be wrong (broker unreachable, discovery incomplete, HA token...)."""
+    hub = assistant.services.get("devices")
+    return list(getattr(hub, "errors", None) or [])
 
 
 def _prefs(config: Any, args: argparse.Namespace) -> int:

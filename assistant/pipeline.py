@@ -202,7 +202,10 @@ class Pipeline:
         self._wake_event: WakeDetected | None = None
         self._trace: list[dict] = []
         self._spec: tuple[float, AsrResult] | None = None  # (speech_end, result) of the last pause decode
-        self._preroll: deque = deque(maxlen=max(1, settings.wake.preroll_ms * SAMPLE_RATE // 1000 // 512 + 1))
+        # pre-roll plus the time a detector may take after the peak (wake.PEAK_WAIT_S, CONFIRM_WAIT_S)
+        self._preroll: deque = deque(
+            maxlen=(settings.wake.preroll_ms + 1500) * SAMPLE_RATE // 1000 // 512 + 1
+        )
         self._speaker = _Speaker(self) if live else None
         self._triggered: str | None = None
         self._following = False  # listening for the answer to a question, without the wake word
@@ -252,8 +255,9 @@ class Pipeline:
             if self.speaking:
                 self._barge_in(f"wake:{det.word}")
             if not self.listening or not self.endpointer.in_speech:
-                self._on_wake(det)
-                return results
+                if not self.listening:
+                    self._preroll.append(block)  # the pre-roll ends where the detection does
+                return self._on_wake(det)
         if not self.listening:
             self._preroll.append(block)
             return results
@@ -294,7 +298,7 @@ class Pipeline:
         return self._speaker is not None and self._speaker.active
 
     # -- stages -----------------------------------------------------------------------------
-    def _on_wake(self, det: Detection) -> None:
+    def _on_wake(self, det: Detection) -> list[dict]:
         ev = WakeDetected(self.busy, det.word, det.probability)
         self._trace = []
         self._wake_event = ev
@@ -303,13 +307,17 @@ class Pipeline:
         self._listen_deadline = self.t + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
         self._spec = None
+        events: list[VadEvent] = []
         if self.s.wake.preroll_ms > 0 and self._preroll:
-            pre = np.concatenate(list(self._preroll))[-self.s.wake.preroll_ms * SAMPLE_RATE // 1000 :]
+            # from preroll_ms before the probability's peak: the command may follow the word at once
+            keep = int((self.s.wake.preroll_ms / 1000 + det.since_peak_s) * SAMPLE_RATE)
+            pre = np.concatenate(list(self._preroll))[-keep:]
             self.endpointer.reset(t0=self.t - len(pre) / SAMPLE_RATE)
-            self.endpointer.process(pre)
+            events = self.endpointer.process(pre)
         self._preroll.clear()
         if self.s.tts.feedback_sounds:
             self._play_sound("awake")
+        return [r for ev in events for r in self._on_vad(ev)]  # the command may have started already
 
     def _idle(self) -> None:
         self._following = False

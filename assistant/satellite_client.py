@@ -16,6 +16,7 @@ import queue
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
@@ -107,6 +108,11 @@ class SatelliteClient:
         self.reconnect_s = reconnect_s
         self.linger_s = linger_s
         self.wake = None if server_wake else make_wake(voice.wake)
+        # the last blocks before a detection: the command may follow the wake word without a pause,
+        # and the detector fires a little after the word (wake.PEAK_WAIT_S, CONFIRM_WAIT_S)
+        self._recent: deque[np.ndarray] = deque(
+            maxlen=(voice.wake.preroll_ms + 1500) * SAMPLE_RATE // 1000 // 512 + 1
+        )
         self.streaming = server_wake
         self.connected = threading.Event()
         self.turns = 0  # commands sent (wake words heard here)
@@ -140,8 +146,11 @@ class SatelliteClient:
     def _on_block(self, block: np.ndarray) -> None:
         if not self.server_wake and not self.streaming:
             det = self.wake.process(block)  # type: ignore[union-attr]
+            self._recent.append(block)
             if det is None:
                 return
+            recent = np.concatenate(list(self._recent))
+            self._recent.clear()
             if not self.connected.is_set():
                 _LOGGER.warning(
                     "Wake word heard, but the server %s:%s is not reachable", self.host, self.port
@@ -160,6 +169,11 @@ class SatelliteClient:
                     start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS, wake_word_name=det.word
                 ).event()
             )
+            # from preroll_ms before the wake probability's peak (the server strips a heard "Nabu")
+            keep = int((self.voice.wake.preroll_ms / 1000 + det.since_peak_s) * SAMPLE_RATE)
+            if self.voice.wake.preroll_ms > 0:
+                pre = recent[-keep:]
+                self._send(AudioChunk(rate=SAMPLE_RATE, width=2, channels=1, audio=pre.tobytes()).event())
             return
         if not self.streaming:
             return

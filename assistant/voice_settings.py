@@ -37,19 +37,21 @@ class AudioSettings(_Base):
 
 
 class WakeSettings(_Base):
-    # micro by measurement (bench/wake.py, docs/voice.md): fewer false rejects than openWakeWord on
-    # varied voices, 0.5 % of a core idle vs ~12 %, and its models are not non-commercial
-    engine: Literal["micro", "openwakeword", "none"] = "micro"
+    # micro+openwakeword by measurement (bench/wake.py --calibrate, docs/voice.md): micro listens (0.5 %
+    # of a core idle) and openWakeWord confirms its weaker candidates: 17.6 % misses against micro
+    # alone's 47.6 %, within 1 false accept per hour. openWakeWord's models are non-commercial (CC BY-NC-SA): for a
+    # product, use micro.
+    engine: Literal["micro", "openwakeword", "micro+openwakeword", "none"] = "micro+openwakeword"
     words: list[str] = Field(default_factory=lambda: ["okay_nabu"])  # builtin names or model paths
     threshold: float | None = Field(
         None, ge=0.0, le=1.0
-    )  # None = micro 0.85, openwakeword 0.1 (wake.DEFAULT_THRESHOLDS)
+    )  # None = micro 0.85, openwakeword 0.02, micro+openwakeword: micro alone above 0.9 (wake.py)
     refractory_s: float = Field(2.0, ge=0.0)
     push_to_talk: bool = False  # live: Enter on stdin starts listening (in addition to the wake word)
     listen_timeout_s: float = Field(5.0, gt=0)  # after wake: give up if no speech starts within this
     preroll_ms: int = Field(
         300, ge=0, le=1000
-    )  # audio before the detection fed to VAD (openWakeWord fires late)
+    )  # audio before the wake probability's peak fed to VAD (openWakeWord peaks late)
 
 
 class VadSettings(_Base):

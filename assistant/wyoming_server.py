@@ -210,10 +210,16 @@ class WyomingServer:
         self._error: BaseException | None = None
         self._stop: asyncio.Event | None = None
         self._conns: set[_Connection] = set()
+        self._refused: set[str] = set()  # addresses refused (each logged once)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, warm_up: bool | None = None) -> int:
-        """Listen and start dialling; returns the port. Raises WyomingError if the port is taken."""
+        """Listen and start dialling; returns the port. Raises WyomingError if the port is taken, or
+        if it would be open beyond this machine to anyone (``WyomingSettings.check_bind``)."""
+        try:
+            self.settings.check_bind()
+        except ValueError as exc:
+            raise WyomingError(str(exc)) from None
         self._thread = threading.Thread(target=self._thread_main, name="wyoming", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -262,6 +268,17 @@ class WyomingServer:
             await asyncio.sleep(0)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else ""
+        if not self.settings.allows(address):  # not listed in wyoming.allow: not a word read
+            if address not in self._refused:
+                self._refused.add(address)
+                _LOGGER.warning(
+                    "Wyoming: refused a connection from %s (not in wyoming.allow; further ones are not logged)",
+                    address or "an unknown address",
+                )
+            writer.close()
+            return
         conn = _Connection(self, reader, writer)
         self._conns.add(conn)
         try:

@@ -40,7 +40,7 @@ from devices.discovery import MqttDiscovery  # noqa: E402
 from devices.entities import EntityRegistry  # noqa: E402
 from devices.mqtt import MqttClient  # noqa: E402
 from devices.settings import MqttSettings  # noqa: E402
-from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, wait_for  # noqa: E402
+from tests.fixtures_mqtt import Mosquitto, free_port, make_probe  # noqa: E402
 from tests.fuzzgen import discovery_configs, lines  # noqa: E402
 
 HANG_S = 1.0
@@ -78,18 +78,20 @@ def main() -> int:
         # 1. each config straight into discovery, timed
         client = MqttClient(MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"))  # never connected
         d = MqttDiscovery(client, EntityRegistry(), "ha")
-        times = []
+        times, cpu = [], []  # wall clock, and this thread's CPU time (not inflated by a busy machine)
         crashes = 0
         for _, topic, payload in configs:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 d._on_config(topic, payload, True)
             except Exception:  # noqa: BLE001
                 crashes += 1
             times.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
         print(
             f"  per config: max {max(times) * 1000:.1f} ms, p99 {pct(times, 0.99) * 1000:.2f} ms, "
-            f"mean {statistics.mean(times) * 1000:.3f} ms; crashes {crashes}; entities registered {len(d.registry)}"
+            f"mean {statistics.mean(times) * 1000:.3f} ms (CPU: max {max(cpu) * 1000:.1f} ms, "
+            f"p99 {pct(cpu, 0.99) * 1000:.2f} ms); crashes {crashes}; entities registered {len(d.registry)}"
         )
         failed |= crashes > 0 or max(times) > 0.1
 
@@ -127,11 +129,11 @@ def main() -> int:
             "blorp",
         ):
             assistant.ask(warm)
-        times, crashes, garbage_acts, hangs, answers = [], [], 0, 0, {}
+        times, crashes, garbage_acts, hangs, answers, errors, cpu = [], [], 0, 0, {}, [], []
         counts = {"command": 0, "garbage": 0, "long": 0}
         for kind, line in lines(args.seed, args.lines):
             counts[kind] += 1
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 r = assistant.ask(line)
             except Exception as exc:  # noqa: BLE001
@@ -139,9 +141,12 @@ def main() -> int:
                 continue
             took = time.perf_counter() - t0
             times.append(took)
+            cpu.append((time.thread_time() - c0, line))
             hangs += took > HANG_S
             if "something went wrong" in r.response:
                 crashes.append(f"{line[:60]!r}: {r.response}")
+            elif r.response.startswith("Sorry, I could not do that: "):  # a ValueError & co. caught
+                errors.append(f"{line[:60]!r}: {r.response}")
             if kind == "garbage" and r.actions:
                 garbage_acts += 1
                 print(f"  ACTED on garbage {line[:60]!r}: {r.actions}")
@@ -152,6 +157,15 @@ def main() -> int:
             f"max {max(times) * 1000:.0f} ms, p99 {pct(times, 0.99) * 1000:.0f} ms, "
             f"median {statistics.median(times) * 1000:.1f} ms; actions on garbage {garbage_acts}"
         )
+        cpu.sort(key=lambda c: c[0])
+        print(
+            f"  CPU time of the asking thread: max {cpu[-1][0] * 1000:.0f} ms, "
+            f"p99 {cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))][0] * 1000:.0f} ms; slowest: "
+            + ", ".join(f"{line[:40]!r} {c * 1000:.0f} ms" for c, line in reversed(cpu[-3:]))
+        )
+        print(f"  errors caught as 'Sorry, I could not do that' (bad input, or a bug): {len(errors)}")
+        for e in errors[:5]:
+            print(f"    {e}")
         top = sorted(answers.items(), key=lambda kv: -kv[1])[:8]
         print("  intents: " + ", ".join(f"{k} {v}" for k, v in top))
         for c in crashes[:10]:
@@ -161,18 +175,21 @@ def main() -> int:
         # 4. the real lights still work
         ok = 0
         for i in range(1, REAL + 1):
+            before = len(probe.received(f"real/{i}/set"))  # the fuzzed lines may have switched it too
             r = assistant.ask(f"turn on bench light {i}")
             good = r.response == f"Turned on the Bench Light {i}." and probe.wait_message(
-                f"real/{i}/set", 1, 3
-            ) == ["ON"]
+                f"real/{i}/set", before + 1, 3
+            )[before:] == ["ON"]
             ok += good
             if not good:
                 print(f"  bench light {i}: {r.response!r} {r.actions}")
         assistant.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
         env.update(ASSISTANT_CONFIG=str(tmp / "config.yaml"), PYTHONPATH=str(ROOT))
-        cli_ok = 0
+        cli_ok, cli_times, cli_warnings = 0, [], set()
         for i in range(1, REAL + 1):
+            before = len(probe.received(f"real/{i}/set"))
+            t0 = time.perf_counter()
             out = subprocess.run(
                 [sys.executable, "-m", "assistant.cli", "ask", f"turn off bench light {i}", "--json"],
                 capture_output=True,
@@ -180,20 +197,22 @@ def main() -> int:
                 env=env,
                 timeout=120,
             )
-            said = (
-                json.loads(out.stdout)["response"]
-                if out.returncode == 0 and out.stdout
-                else out.stderr[-200:]
-            )
+            cli_times.append(time.perf_counter() - t0)
+            result = json.loads(out.stdout) if out.returncode == 0 and out.stdout else {}
+            said = result.get("response", out.stderr[-200:])
+            cli_warnings.update(result.get("warnings", []))
             good = said == f"Turned off the Bench Light {i}." and probe.wait_message(
-                f"real/{i}/set", 2, 3
-            ) == ["ON", "OFF"]
+                f"real/{i}/set", before + 1, 3
+            )[before:] == ["OFF"]
             cli_ok += good
             if not good:
                 print(f"  one-shot bench light {i}: {said!r}")
         print(
-            f"valid lights after the flood: in-process {ok}/{REAL}, one-shot `assistant ask` {cli_ok}/{REAL}"
+            f"valid lights after the flood: in-process {ok}/{REAL}, one-shot `assistant ask` {cli_ok}/{REAL} "
+            f"(each {min(cli_times):.1f}-{max(cli_times):.1f} s, start-up and discovery included)"
         )
+        for w in sorted(cli_warnings):
+            print(f"  one-shot warning: {w}")
         failed |= ok < REAL or cli_ok < REAL
     finally:
         broker.cleanup()

@@ -1,9 +1,9 @@
-"""Wake-word benchmark: false accepts per hour of non-wake speech and false rejects, for both engines.
+"""Wake-word benchmark: false accepts per hour of non-wake speech and false rejects, per engine.
 
     python bench/wake.py                    # >= 10 min negatives, 60 positives, micro and openwakeword
     python bench/wake.py --minutes 20 --positives 90 --json out.json
     python bench/wake.py --sweep            # also false rejects / false accepts per hour over thresholds
-    python bench/wake.py --calibrate --positives 140 --minutes 20   # the larger calibration set (below)
+    python bench/wake.py --calibrate --positives 210 --minutes 20 --check   # the defaults' set (below)
     python bench/wake.py --own my_wake/ --negative-file talk.wav    # your own recordings (docs/voice.md)
 
 Negatives: SLURP devel home sentences (bench/data/slurp_devel_home.jsonl), three in four spoken
@@ -16,10 +16,15 @@ neither engine; see docs/voice.md). Each engine runs with its default cutoff (wa
 ``--calibrate`` uses the larger set the defaults are chosen on: positives from espeak-ng (8 voices,
 130/160/190 wpm, 3 pitches) and Piper joe (length scale 0.9/1.0/1.2, three spellings), each in one
 of seven conditions in turn: clean, white noise at 20/15/10/5 dB SNR, far-field-like reverb (sox
-``reverb 80 50 100 100 20``), reverb plus 10 dB noise. It sweeps each engine's threshold and two
-combinations (either engine; micro verified by openWakeWord within 1 s) and names, per option, the
-lowest false-reject rate at <= 1 false accept per hour of the negatives (with 20 min of negatives
-that means none heard: the resolution is 3/h).
+``reverb 80 50 100 100 20``), reverb plus 10 dB noise. Negatives: the SLURP sentences above
+(``--minutes``) plus, from ``--extra`` (SNIPS train in the data dir by default), 40 min read by
+espeak-ng and 12 min by Piper (``--extra-espeak-minutes``, ``--extra-piper-minutes``): 72 min in all,
+so 1 false accept per hour is resolved. For each variant in ``variants()`` (smoothing windows, either
+engine, micro confirmed by openWakeWord, ...) it sweeps the thresholds and prints a DET-style table:
+the lowest false-reject rate at <= 0, 1 and 5 false accepts per hour, plus a two-fold held-out
+figure at <= 1/h. ``--check`` then runs the configured detector (assistant.wake, peak picking and
+all) over the same audio. The first run computes openWakeWord over an hour of audio (tens of minutes
+of CPU on a busy machine); its per-block probabilities are cached too.
 
 Synthesised audio is cached as .npy under $TMPDIR/assistant-bench-audio (reruns take seconds).
 """
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import itertools
 import json
 import shutil
 import subprocess
@@ -36,8 +42,9 @@ import sys
 import tempfile
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -151,6 +158,37 @@ def negative_audio(data: Path, minutes: float) -> tuple[np.ndarray, dict]:
     return np.clip(audio.astype(np.int32) + room, -32768, 32767).astype(np.int16), used
 
 
+DEFAULT_EXTRA = ROOT.parent / "shared" / "data" / "snips_train.jsonl"
+
+
+def extra_negative_audio(path: Path, minutes: float, tts: str) -> tuple[np.ndarray, int]:
+    """More non-wake speech: sentences of another corpus (jsonl with "text" or "sentence"; SNIPS
+    train by default) read by espeak-ng (8 voices, 3 speeds, 3 pitches) or Piper joe (2 speeds)
+    until `minutes` long, 0.3-0.8 s apart with faint room noise; returns (audio, sentences used).
+    espeak-ng takes the even rows and Piper the odd ones, so the two never read the same sentence."""
+    rows = [json.loads(line) for line in open(path, encoding="utf-8")]
+    texts = [r.get("text") or r.get("sentence") or "" for r in rows]
+    texts = [t for t in texts if t and "nabu" not in t.lower()]
+    order = np.random.default_rng(3).permutation(len(texts))
+    order = order[0::2] if tts == "espeak" else order[1::2]
+    rng = np.random.default_rng(4 if tts == "espeak" else 5)
+    parts, total, n = [], 0, 0
+    for k, i in enumerate(order):
+        if total >= minutes * 60 * SR:
+            break
+        if tts == "espeak":
+            v = ESPEAK_VOICES[k % len(ESPEAK_VOICES)]
+            audio = espeak(texts[i], v, (130, 160, 190)[(k // 8) % 3], (35, 50, 70)[(k // 3) % 3])
+        else:
+            audio = piper(texts[i], (1.0, 1.15)[k % 2])
+        parts += [audio, silence(float(rng.uniform(0.3, 0.8)))]
+        total += len(audio) + len(parts[-1])
+        n += 1
+    audio = np.concatenate(parts)
+    room = (rng.standard_normal(len(audio)) * 0.003 * 32767).astype(np.int16)
+    return np.clip(audio.astype(np.int32) + room, -32768, 32767).astype(np.int16), n
+
+
 def positive_clips(n: int) -> list[tuple[dict, np.ndarray]]:
     """n clips of "Okay Nabu, <command>" / "Okay Nabu. <command>" (alternating) over espeak-ng voices,
     speeds (130/160/190 wpm) and pitches (35/50/70), every third with white noise at 10 dB SNR."""
@@ -242,101 +280,153 @@ def fires(prob: np.ndarray, threshold: float, gap: int) -> list[int]:
     return out
 
 
-def calibrate(clips: list[tuple[dict, np.ndarray]], negative: np.ndarray, refractory_s: float = 2.0) -> dict:
-    """Per option (micro, openWakeWord, either, micro verified by openWakeWord), the threshold(s) with
-    the lowest false-reject rate at <= 1 false accept per hour, and the full sweep."""
-    hours = len(negative) / SR / 3600
-    gap = int(refractory_s * SR / 512)
-    win = int(1.0 * SR / 512)  # verification window: +-1 s around the micro detection
-    pos = {e: [probabilities(e, a) for _, a in clips] for e in ("micro", "openwakeword")}
-    neg = {e: probabilities(e, negative) for e in ("micro", "openwakeword")}
+def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
+    """Mean of the last n values at each position (fewer at the start)."""
+    if n <= 1:
+        return x
+    c = np.cumsum(np.concatenate([np.zeros(n, x.dtype), x]))
+    return ((c[n:] - c[:-n]) / n).astype(np.float32)
 
-    def verified(m: np.ndarray, o: np.ndarray, tm: float, to: float) -> np.ndarray:
-        ok = np.zeros_like(m)
-        for i in np.flatnonzero(m > tm):
-            if o[max(0, i - win) : i + win + 1].max(initial=0.0) > to:
-                ok[i] = 1.0
-        return ok
 
-    grid_m = [0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97]
-    grid_o = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
-    options: dict[str, list[dict]] = {
-        "micro": [],
-        "openwakeword": [],
-        "either": [],
-        "micro_verified_by_oww": [],
+def recent_max(x: np.ndarray, n: int) -> np.ndarray:
+    """Max of the last n+1 values at each position (the window a verifier looks back over)."""
+    out = x.copy()
+    for k in range(1, n + 1):
+        out[k:] = np.maximum(out[k:], x[:-k])
+    return out
+
+
+GRID = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03] + [
+    round(float(t), 3) for t in np.concatenate([np.arange(0.05, 0.9, 0.05), np.arange(0.9, 1.0, 0.01)])
+]
+COMBO_GRID = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97]
+
+
+class Variant(NamedTuple):
+    """A detector variant: its thresholds (names, grids), the score arrays it needs from an audio's
+    traces (computed once), and whether it is above its thresholds per block."""
+
+    thresholds: list[str]
+    grids: list[list[float]]
+    derive: Callable[[dict], tuple[np.ndarray, ...]]
+    test: Callable[..., np.ndarray]
+
+
+def variants() -> dict[str, Variant]:
+    """The detector variants measured by --calibrate. Traces per kind: "micro" (the model's mean of 5
+    steps), "micro_raw" (before that mean), "openwakeword"."""
+    verify = int(1.0 * SR / 512)  # openWakeWord peaks ~0.3 s after micro: look back 1 s
+
+    def one(kind: str, n: int = 1) -> Variant:
+        return Variant(
+            [kind.split("_")[0]], [GRID], lambda d: (moving_mean(d[kind], n),), lambda a, t: a[0] > t
+        )
+
+    both = lambda d: (d["micro"], d["openwakeword"], recent_max(d["micro"], verify))  # noqa: E731
+    return {
+        "micro (model's mean of 5)": one("micro"),
+        "micro, mean of 3": one("micro_raw", 3),
+        "micro, mean of 10": one("micro_raw", 10),
+        "openWakeWord": one("openwakeword"),
+        "openWakeWord, mean of 3": one("openwakeword", 3),
+        "micro or openWakeWord": Variant(
+            ["micro", "openwakeword"], [COMBO_GRID, GRID], both, lambda a, tm, to: (a[0] > tm) | (a[1] > to)
+        ),
+        "micro, openWakeWord confirms in 1 s": Variant(
+            ["micro", "openwakeword"], [COMBO_GRID, GRID], both, lambda a, tm, to: (a[2] > tm) & (a[1] > to)
+        ),
+        "micro + openWakeWord (sum of scores)": Variant(
+            ["sum"], [[round(0.1 * k, 2) for k in range(1, 20)]], both, lambda a, t: a[2] + a[1] > t
+        ),
+        "micro strict, or micro + openWakeWord": Variant(
+            ["micro strict", "micro", "openwakeword"],
+            [[0.8, 0.9, 0.95, 0.97, 1.0], COMBO_GRID, GRID],
+            both,
+            lambda a, th, tm, to: (a[0] > th) | ((a[2] > tm) & (a[1] > to)),
+        ),
     }
-    for t in grid_m:
-        options["micro"].append(
-            {
-                "micro": t,
-                "frr": float(np.mean([p.max() <= t for p in pos["micro"]])),
-                "fa": len(fires(neg["micro"], t, gap)),
-            }
-        )
-    for t in grid_o:
-        options["openwakeword"].append(
-            {
-                "openwakeword": t,
-                "frr": float(np.mean([p.max() <= t for p in pos["openwakeword"]])),
-                "fa": len(fires(neg["openwakeword"], t, gap)),
-            }
-        )
-    for tm in grid_m:
-        for to in grid_o:
-            either = lambda m, o: np.maximum((m > tm).astype(np.float32), (o > to).astype(np.float32))  # noqa: E731
-            options["either"].append(
+
+
+def best_point(points: list[dict], fa_per_hour: float) -> dict | None:
+    """The lowest false-reject rate with at most `fa_per_hour`; ties: the strictest thresholds."""
+    ok = [p for p in points if p["fa_per_hour"] <= fa_per_hour]
+    return min(ok, key=lambda p: (p["frr"], p["fa"], [-v for v in p["thresholds"].values()])) if ok else None
+
+
+def held_out(points: list[dict], hours: float, fa_per_hour: float = 1.0) -> dict:
+    """Two-fold check of the choice at <= `fa_per_hour`: thresholds chosen on even clips and the first
+    half of the negatives, measured on odd clips and the second half, and the other way round; the
+    false-reject rate is the mean of the two, the false accepts are summed (over all the negatives)."""
+    frr, fa, chosen = [], 0, []
+    for fold in (0, 1):
+        pts = [
+            dict(
+                p,
+                frr=p["folds"][fold],
+                fa=p["folds"][2 + fold],
+                fa_per_hour=p["folds"][2 + fold] / (hours / 2),
+            )
+            for p in points
+        ]
+        best = best_point(pts, fa_per_hour)
+        if best is None:
+            return {}
+        chosen.append(best["thresholds"])
+        frr.append(best["folds"][1 - fold])
+        fa += best["folds"][3 - fold]
+    return {"frr": float(np.mean(frr)), "fa": fa, "fa_per_hour": fa / hours, "thresholds": chosen}
+
+
+def calibrate(
+    clips: list[tuple[dict, np.ndarray]], negatives: dict[str, np.ndarray], refractory_s: float = 2.0
+) -> dict:
+    """A DET-style table: per detector variant, the lowest false-reject rate over its threshold(s) with
+    at most 0, 1 and 5 false accepts per hour of the negatives, and the thresholds that give it."""
+    hours = sum(len(a) for a in negatives.values()) / SR / 3600
+    gap = int(refractory_s * SR / 512)
+    kinds = {"micro": ("micro", False), "micro_raw": ("micro", True), "openwakeword": ("openwakeword", False)}
+    pos = {k: [probabilities(e, a, raw) for _, a in clips] for k, (e, raw) in kinds.items()}
+    neg = {k: [probabilities(e, a, raw) for a in negatives.values()] for k, (e, raw) in kinds.items()}
+    budgets = [0, 1, 5]
+    table: dict[str, dict] = {}
+    for name, v in variants().items():
+        pos_a = [v.derive({k: pos[k][i] for k in pos}) for i in range(len(clips))]
+        neg_a = [v.derive({k: neg[k][j] for k in neg}) for j in range(len(negatives))]
+        points = []
+        for ths in itertools.product(*v.grids):
+            missed = np.array([not v.test(a, *ths).any() for a in pos_a])
+            halves = [0, 0]  # false accepts in the first and the second half of each negative recording
+            for j in range(len(negatives)):
+                score = v.test(neg_a[j], *ths).astype(np.float32)
+                for h, part in enumerate(np.array_split(score, 2)):
+                    halves[h] += len(fires(part, 0.5, gap))
+            points.append(
                 {
-                    "micro": tm,
-                    "openwakeword": to,
-                    "frr": float(
-                        np.mean([either(m, o).max() < 1 for m, o in zip(pos["micro"], pos["openwakeword"])])
-                    ),
-                    "fa": len(fires(either(neg["micro"], neg["openwakeword"]), 0.5, gap)),
+                    "thresholds": dict(zip(v.thresholds, ths, strict=True)),
+                    "frr": float(missed.mean()),
+                    "fa": sum(halves),
+                    "fa_per_hour": sum(halves) / hours,
+                    "folds": (float(missed[0::2].mean()), float(missed[1::2].mean()), *halves),
                 }
             )
-            options["micro_verified_by_oww"].append(
-                {
-                    "micro": tm,
-                    "openwakeword": to,
-                    "frr": float(
-                        np.mean(
-                            [
-                                verified(m, o, tm, to).max() < 1
-                                for m, o in zip(pos["micro"], pos["openwakeword"])
-                            ]
-                        )
-                    ),
-                    "fa": len(fires(verified(neg["micro"], neg["openwakeword"], tm, to), 0.5, gap)),
-                }
-            )
-    report = {"negative_hours": hours, "positives": len(clips), "sweep": options, "best": {}}
-    for name, rows in options.items():
-        for r in rows:
-            r["fa_per_hour"] = r["fa"] / hours
-        ok = [r for r in rows if r["fa_per_hour"] <= 1.0]
-        best = (
-            min(ok, key=lambda r: (r["frr"], -r.get("micro", 0), -r.get("openwakeword", 0))) if ok else None
-        )
-        if best:
-            specs = [s for s, _ in clips]
-            if name == "micro":
-                missed = [s for s, p in zip(specs, pos["micro"]) if p.max() <= best["micro"]]
-            elif name == "openwakeword":
-                missed = [s for s, p in zip(specs, pos["openwakeword"]) if p.max() <= best["openwakeword"]]
-            else:
-                missed = None
-            if missed is not None:
-                best = dict(
-                    best,
-                    missed_by_condition={
-                        c: sum(1 for s in missed if s["condition"] == c) for c in CONDITIONS
-                    },
-                    missed_by_tts={t: sum(1 for s in missed if s["tts"] == t) for t in ("espeak", "piper")},
-                )
-        report["best"][name] = best
-    report["per_condition_clips"] = {c: sum(1 for s, _ in clips if s["condition"] == c) for c in CONDITIONS}
-    return report
+        row = {budget: best_point(points, budget) for budget in budgets}
+        table[name] = {"at_fa_per_hour": row, "points": points, "held_out": held_out(points, hours)}
+    return {
+        "negative_hours": hours,
+        "negative_minutes": {k: len(a) / SR / 60 for k, a in negatives.items()},
+        "positives": len(clips),
+        "per_condition_clips": calibration_counts(clips),
+        "table": table,
+    }
+
+
+def missed_by(clips: list[tuple[dict, np.ndarray]], engine: str, threshold: float) -> dict:
+    """Misses of one engine at one threshold, by condition and by synthesiser."""
+    missed = [s for s, a in clips if probabilities(engine, a).max() <= threshold]
+    return {
+        "condition": {c: sum(1 for s in missed if s["condition"] == c) for c in CONDITIONS},
+        "tts": {t: sum(1 for s in missed if s["tts"] == t) for t in ("espeak", "piper")},
+    }
 
 
 def wake_error_rates(settings: WakeSettings, positives: list[np.ndarray], negative: np.ndarray) -> dict:
@@ -362,20 +452,36 @@ def wake_error_rates(settings: WakeSettings, positives: list[np.ndarray], negati
     }
 
 
-def probabilities(engine: str, audio: np.ndarray) -> np.ndarray:
+def probabilities(engine: str, audio: np.ndarray, raw: bool = False) -> np.ndarray:
     """Highest wake probability per 512-sample block (0 where the model gave none), the engine's own
-    front end and model as in assistant/wake.py but without its cutoff, for a threshold sweep."""
-    det = make_wake(WakeSettings(engine=engine))
-    model = det.models[0]
-    out = np.zeros(len(audio) // 512 + 1, np.float32)
-    for i, b in enumerate(blocks(audio, 512)):
-        data = np.asarray(b, np.int16).tobytes()
-        if engine == "micro":
-            probs = [model.process_streaming_prob(f) for f in det._features.process_streaming(data)]
-        else:
-            probs = [p for e in det._features.process_streaming(data) for p in model.process_streaming(e)]
-        out[i] = max([p for p in probs if p is not None], default=0.0)
-    return out
+    front end and model as in assistant/wake.py but without its cutoff, for a threshold sweep.
+    ``raw``: microWakeWord's last probability before its own 5-step sliding mean (for other windows).
+    Cached under CACHE/traces by the audio's hash (openWakeWord takes ~10 % of a core: an hour of
+    audio is minutes of CPU)."""
+    key = hashlib.sha1(audio.astype(np.int16).tobytes()).hexdigest()
+    path = CACHE / "traces" / f"{engine}-{key}.npy"
+    if path.is_file():
+        both = np.load(path)
+    else:
+        det = make_wake(WakeSettings(engine=engine))
+        model = det.models[0]
+        both = np.zeros((2, len(audio) // 512 + 1), np.float32)
+        for i, b in enumerate(blocks(audio, 512)):
+            data = np.asarray(b, np.int16).tobytes()
+            if engine == "micro":
+                probs, raws = [], []
+                for f in det._features.process_streaming(data):
+                    probs.append(model.process_streaming_prob(f))
+                    raws.append(model._probabilities[-1] if model._probabilities else 0.0)
+            else:
+                probs = [p for e in det._features.process_streaming(data) for p in model.process_streaming(e)]
+                raws = probs
+            both[0, i] = max([p for p in probs if p is not None], default=0.0)
+            both[1, i] = max(raws, default=0.0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path.with_suffix(".tmp.npy"), both)
+        path.with_suffix(".tmp.npy").replace(path)
+    return both[1] if raw else both[0]
 
 
 def sweep(
@@ -418,7 +524,10 @@ def own_recordings(folder: Path, negative_file: str | None) -> None:
         sys.exit(f"no recordings (.wav/.flac/.ogg/.mp3) in {folder}")
     clips = [np.concatenate([silence(0.5), read_audio_file(str(f)), silence(1.0)]) for f in files]
     negative = read_audio_file(negative_file) if negative_file else None
-    grid = {"micro": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95], "openwakeword": [0.1, 0.2, 0.3, 0.5, 0.7]}
+    grid = {
+        "micro": [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95],
+        "openwakeword": [0.002, 0.01, 0.02, 0.05, 0.1, 0.3, 0.5],
+    }
     print(
         f"{len(files)} recordings in {folder}"
         + (f"; {len(negative) / SR / 60:.1f} min without the wake word" if negative is not None else "")
@@ -436,8 +545,77 @@ def own_recordings(folder: Path, negative_file: str | None) -> None:
         print(f"{engine:13} " + " | ".join(cells))
         print(
             f"{'':13} highest probability per recording: "
-            + ", ".join(f"{f.name} {p:.2f}" for f, p in zip(files, best))
+            + ", ".join(f"{f.name} {p:.2f}" for f, p in zip(files, best, strict=True))
         )
+    settings = WakeSettings()
+    r = wake_error_rates(settings, clips, negative if negative is not None else silence(1.0))
+    print(
+        f"default detector ({settings.engine}, assistant.wake): missed {len(r['missed'])}/{len(clips)}"
+        + (f", FA/h {r['false_accepts_per_hour']:.1f}" if negative is not None else "")
+        + (" (" + ", ".join(files[i].name for i in r["missed"]) + ")" if r["missed"] else "")
+    )
+
+
+def run_calibration(args: argparse.Namespace) -> None:
+    t0 = time.perf_counter()
+    negatives = {"SLURP devel home (Piper, espeak-ng)": negative_audio(Path(args.data), args.minutes)[0]}
+    extra = Path(args.extra)
+    if extra.is_file():
+        for tts, minutes in (("espeak", args.extra_espeak_minutes), ("piper", args.extra_piper_minutes)):
+            if minutes > 0:
+                audio, n = extra_negative_audio(extra, minutes, tts)
+                negatives[f"{extra.stem} ({n} sentences, {'espeak-ng' if tts == 'espeak' else 'Piper'})"] = (
+                    audio
+                )
+    else:
+        print(f"{extra} not found: negatives from {args.data} only")
+    clips = calibration_clips(args.positives)
+    hours = sum(len(a) for a in negatives.values()) / SR / 3600
+    print(
+        f"audio ready in {time.perf_counter() - t0:.0f} s; negatives {60 * hours:.1f} min: "
+        + ", ".join(f"{k} {len(a) / SR / 60:.1f} min" for k, a in negatives.items())
+        + f"\npositives {len(clips)} ({sum(1 for s, _ in clips if s['tts'] == 'piper')} Piper), "
+        f"per condition {calibration_counts(clips)}"
+    )
+    report = calibrate(clips, negatives)
+    budgets = [0, 1, 5]
+    print(
+        f"\nfalse rejects at <= N false accepts per hour ({60 * hours:.0f} min of negatives: 1/h allows "
+        f"{int(hours)} false accept(s), 5/h {int(5 * hours)}); thresholds chosen on this same set"
+    )
+    print(f"{'variant':38}" + "".join(f"{f'FA/h <= {b}':>30}" for b in budgets) + f"{'held out, <= 1/h':>30}")
+    for name, r in report["table"].items():
+        cells = []
+        for b in budgets:
+            p = r["at_fa_per_hour"][b]
+            th = "/".join(f"{v:g}" for v in p["thresholds"].values()) if p else ""
+            cells.append(f"{100 * p['frr']:5.1f}% ({p['fa']} FA) @ {th}" if p else "-")
+        h = r["held_out"]
+        cells.append(f"{100 * h['frr']:5.1f}% ({h['fa']} FA)" if h else "-")
+        print(f"{name:38}" + "".join(f"{c:>30}" for c in cells))
+    for engine, label in (("micro", "micro (model's mean of 5)"), ("openwakeword", "openWakeWord")):
+        p = report["table"][label]["at_fa_per_hour"][1]
+        if p:
+            report[f"{engine}_missed_at_1_fa_per_hour"] = m = missed_by(
+                clips, engine, p["thresholds"][engine]
+            )
+            print(
+                f"{engine} at {p['thresholds'][engine]}: missed by condition {m['condition']}, by TTS {m['tts']}"
+            )
+    if args.check:
+        settings = WakeSettings()
+        r = wake_error_rates(settings, [a for _, a in clips], np.concatenate(list(negatives.values())))
+        report["default_detector"] = r
+        print(
+            f"\nassistant.wake default ({settings.engine}, threshold {make_wake(settings).threshold}, peak "
+            f"picking): false rejects {100 * r['false_reject_rate']:.1f}% ({len(r['missed'])}/{len(clips)}), "
+            f"false accepts {r['false_accepts']} ({r['false_accepts_per_hour']:.2f}/h), "
+            f"CPU {r['cpu_percent_of_one_core']:.2f} % of a core"
+        )
+    if args.json:
+        for r in report["table"].values():
+            r.pop("points")
+        Path(args.json).write_text(json.dumps(report, indent=2))
 
 
 def main() -> None:
@@ -455,45 +633,25 @@ def main() -> None:
     ap.add_argument(
         "--calibrate", action="store_true", help="the larger calibration set and option search (see above)"
     )
+    ap.add_argument(
+        "--extra",
+        default=str(DEFAULT_EXTRA),
+        help="with --calibrate: more sentences for the negatives (jsonl; default SNIPS train in the data dir)",
+    )
+    ap.add_argument("--extra-espeak-minutes", type=float, default=40.0, help="with --calibrate")
+    ap.add_argument("--extra-piper-minutes", type=float, default=12.0, help="with --calibrate")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="with --calibrate: also run the default detector (assistant.wake, peak picking included) "
+        "over the same audio",
+    )
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
     if args.own:
         return own_recordings(Path(args.own), args.negative_file)
     if args.calibrate:
-        t0 = time.perf_counter()
-        negative, used = negative_audio(Path(args.data), args.minutes)
-        clips = calibration_clips(args.positives)
-        print(
-            f"audio ready in {time.perf_counter() - t0:.1f} s: negatives {len(negative) / SR / 60:.1f} min "
-            f"({used['piper']} Piper, {used['espeak']} espeak-ng sentences); positives {len(clips)} "
-            f"({sum(1 for s, _ in clips if s['tts'] == 'piper')} Piper), per condition {dict((c, n) for c, n in calibration_counts(clips).items())}"
-        )
-        report = calibrate(clips, negative)
-        print(f"{'option':24} {'thresholds':32} {'false rejects':>14} {'FA (per hour)':>16}")
-        for name, best in report["best"].items():
-            if best is None:
-                print(f"{name:24} none reaches <= 1 false accept per hour")
-                continue
-            th = ", ".join(f"{k} {best[k]}" for k in ("micro", "openwakeword") if k in best)
-            print(
-                f"{name:24} {th:32} {100 * best['frr']:13.1f}% {best['fa']:6d} ({best['fa_per_hour']:.1f}/h)"
-                + (
-                    f"  missed by condition {best['missed_by_condition']}, by TTS {best['missed_by_tts']}"
-                    if "missed_by_condition" in best
-                    else ""
-                )
-            )
-        for name in ("micro", "openwakeword"):
-            print(
-                f"{name} sweep: "
-                + "  ".join(
-                    f"{r[name]}: FRR {100 * r['frr']:.1f}% FA/h {r['fa_per_hour']:.1f}"
-                    for r in report["sweep"][name]
-                )
-            )
-        if args.json:
-            Path(args.json).write_text(json.dumps(report, indent=2))
-        return
+        return run_calibration(args)
 
     t0 = time.perf_counter()
     negative, used = negative_audio(Path(args.data), args.minutes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD = 64 * 1024
 MAX_NAME = 64  # characters of a discovered name (device or entity); longer configs are refused
 MAX_TOPIC = 512  # characters of a topic in a discovery config
+MAX_DEPTH = 32  # nesting of a config's JSON; a real one has 4 or 5 levels (device configs)
 MAX_ENTITIES = 5000  # discovered entities at most; more is a flood, refused with a warning
 COMPONENTS = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor"}
 
@@ -324,6 +326,21 @@ def _check_topic(key: str, topic: Any) -> None:
         raise PayloadError(f"{key} is longer than {MAX_TOPIC} characters")
     if _BAD_TOPIC_CHARS.search(topic):
         raise PayloadError(f"{key} holds a character MQTT does not allow in a topic")
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _check_depth(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH before parsing it: ``json.loads`` takes ~100 ms to
+    fail on 2000 nested brackets (a recursion error unwound frame by frame). Linear time."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if brackets and max(itertools.accumulate(map(_STEP.__getitem__, brackets))) > MAX_DEPTH:
+        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
 
 
 def _decode(payload: bytes) -> str:
@@ -711,18 +728,19 @@ class MqttDiscovery:
         self._warn = WarningLimiter(log)  # nor a broker full of junk configs
 
     def start(self) -> None:
-        # QoS 0: the broker hands retained configs to a QoS 0 subscriber without its per-client queue
-        # of QoS 1 messages (mosquitto: 1000 by default, the rest dropped silently), so thousands of
-        # retained configs all arrive
+        # QoS 1 over MQTT 5 with a large Receive Maximum (devices/mqtt.py): the broker keeps every
+        # retained config published at QoS 1 in flight for us, none dropped. (QoS 0 would downgrade
+        # them to messages a broker drops once ~1000 wait on a slow socket; those published at QoS 0
+        # come at QoS 0 either way, and DeviceHub warns when there were enough to have lost some.)
         for f in self._filters:
-            self.mqtt.subscribe(f, self._on_config, qos=0)
+            self.mqtt.subscribe(f, self._on_config, qos=1)
         self.mqtt.subscribe(f"{self.prefix}/status", self._on_ha_status, qos=1)
 
     def _on_ha_status(self, topic: str, payload: bytes, retained: bool) -> None:
         if payload.strip() == b"online" and not retained:
             log.info("discovery: %s is online; re-reading discovery configs", topic)
             for f in self._filters:
-                self.mqtt.resubscribe(f, qos=0)
+                self.mqtt.resubscribe(f, qos=1)
 
     # ---- config handling -----------------------------------------------------------------------
     def _on_config(self, topic: str, payload: bytes, retained: bool) -> None:
@@ -805,6 +823,7 @@ class MqttDiscovery:
 
     @staticmethod
     def _parse_json(text: str) -> dict[str, Any]:
+        _check_depth(text)
         try:
             data = json.loads(text)
         except ValueError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 import threading
@@ -27,6 +28,7 @@ def slugify(text: str) -> str:
     return s or "unnamed"
 
 
+@functools.lru_cache(maxsize=1 << 14)  # every entity's names, at every request: compute once
 def normalize(text: str) -> str:
     """Lower-case, drop punctuation, articles and possessive 's for matching."""
     t = re.sub(r"[^\w\s]", " ", text.lower().replace("'s ", " "))
@@ -176,11 +178,13 @@ class EntityRegistry:
             return [e.copy() for e in self._entities.values()]
 
     def exposed(self) -> list[Entity]:
-        return [e for e in self.all() if e.exposed]
+        with self._lock:  # copy only what is returned: a flooded registry holds thousands
+            return [e.copy() for e in self._entities.values() if e.exposed]
 
     def areas(self) -> list[str]:
         """Distinct area names of exposed entities, sorted."""
-        return sorted({e.area for e in self.exposed() if e.area})
+        with self._lock:
+            return sorted({e.area for e in self._entities.values() if e.exposed and e.area})
 
     def _area_match(self, area: str, candidates: Iterable[str], threshold: float) -> str | None:
         best, best_score = None, 0.0
@@ -193,14 +197,16 @@ class EntityRegistry:
 
     def in_area(self, area: str, component: str | None = None, threshold: float = 80) -> list[Entity]:
         """Exposed entities in ``area`` (fuzzy area name), optionally of one component."""
-        exposed = self.exposed()
-        real = self._area_match(area, {e.area for e in exposed if e.area}, threshold)
+        real = self._area_match(area, self.areas(), threshold)
         if real is None:
             return []
-        return sorted(
-            (e for e in exposed if e.area == real and (component is None or e.component == component)),
-            key=lambda e: e.entity_id,
-        )
+        with self._lock:
+            found = [
+                e.copy()
+                for e in self._entities.values()
+                if e.exposed and e.area == real and (component is None or e.component == component)
+            ]
+        return sorted(found, key=lambda e: e.entity_id)
 
     def search(
         self,

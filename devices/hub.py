@@ -11,7 +11,7 @@ from devices.control import DeviceController
 from devices.discovery import MqttDiscovery, StateTracker
 from devices.entities import EntityRegistry
 from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
-from devices.mqtt import MqttClient
+from devices.mqtt import BROKER_QUEUE, MqttClient
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 
 log = logging.getLogger(__name__)
@@ -96,24 +96,40 @@ class DeviceHub:
         return self.errors
 
     def _wait_discovery(self, wait: float) -> None:
-        """Retained configs arrive right after subscribing; wait until they stop arriving (max ``wait`` s).
-        If they are still arriving then, say so: the device list may be incomplete."""
-        end = time.monotonic() + wait
-        last, quiet_since = -1, time.monotonic()
-        while time.monotonic() < end:
-            seen = self.discovery.messages_seen
-            if seen != last:
-                last, quiet_since = seen, time.monotonic()
-            elif time.monotonic() - quiet_since > 0.2:
-                return
-            time.sleep(0.02)
-        if self.discovery.messages_seen and time.monotonic() - quiet_since <= 0.25:  # still arriving
-            problem = (
-                f"discovery may be incomplete: configs were still arriving after {wait:g} s "
-                f"({self.discovery.messages_seen} read); raise devices.discovery_wait"
+        """Retained configs arrive right after subscribing: wait until the broker has delivered all of
+        them (``MqttClient.sync``: a marker sent behind them comes back), at most ``wait`` s. Say so
+        when the device list may be incomplete: still arriving then, or a burst at QoS 0 big enough
+        for the broker to have dropped some (``BROKER_QUEUE``)."""
+        assert self.mqtt is not None and self.discovery is not None
+        started = time.monotonic()
+        end = started + wait
+        done = self.mqtt.sync(wait)
+        # the configs subscribed to their entities' state topics meanwhile: wait for those retained
+        # states too (one more round; each is fast)
+        if done and self.mqtt.wait_subscribed(max(0.0, end - time.monotonic())):
+            done = self.mqtt.sync(max(0.0, end - time.monotonic()))
+        seen, qos0 = self.discovery.messages_seen, self.mqtt.qos0_retained(self.discovery._on_config)
+        log.debug(
+            "discovery: %d configs read in %.2f s (%d retained at QoS 0)",
+            seen,
+            time.monotonic() - started,
+            qos0,
+        )
+        if not done:
+            self._incomplete(
+                f"configs were still arriving after {wait:g} s ({seen} read); raise devices.discovery_wait"
             )
-            log.warning("%s", problem)
-            self.errors.append(problem)
+        elif qos0 >= BROKER_QUEUE:
+            self._incomplete(
+                f"{qos0} retained configs came at QoS 0, and a broker drops QoS 0 messages beyond its "
+                f"queue ({BROKER_QUEUE} by default in mosquitto); have devices publish their discovery "
+                "configs at QoS 1, or raise the broker's max_queued_messages"
+            )
+
+    def _incomplete(self, why: str) -> None:
+        problem = f"discovery may be incomplete: {why}"
+        log.warning("%s", problem)
+        self.errors.append(problem)
 
     def configured(self) -> bool:
         """Is there any device to control?"""

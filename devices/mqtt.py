@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import socket
 import sqlite3
 import ssl
 import threading
@@ -17,6 +18,8 @@ from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from devices.redact import mask_url
 from devices.settings import MqttSettings
@@ -24,6 +27,18 @@ from devices.settings import MqttSettings
 log = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, bytes, bool], None]  # (topic, payload, retained)
+
+# MQTT 5 lets a client say how many QoS 1 messages it takes in flight (Receive Maximum). A broker
+# otherwise keeps 20 in flight and queues 1000 more (mosquitto's defaults), and drops the rest: the
+# retained burst after subscribing to discovery loses every config beyond ~1020. With 65535, every
+# retained config published at QoS 1 arrives, however many there are.
+RECEIVE_MAXIMUM = 65535
+# A broker drops QoS 0 messages while this many are waiting on the socket to a slow reader
+# (mosquitto's max_queued_messages): a bigger burst at QoS 0 may have lost some.
+BROKER_QUEUE = 1000
+# Socket receive buffer asked for (the kernel caps it at net.core.rmem_max): the broker writes a
+# retained burst all at once, and what the socket cannot hold while we parse waits in its queue.
+RECEIVE_BUFFER = 8 << 20
 
 
 class MqttError(RuntimeError):
@@ -164,6 +179,7 @@ class _Subscription:
     topic_filter: str
     callback: MessageCallback
     qos: int
+    qos0_retained: int = 0  # retained messages it got at QoS 0 (a broker may drop those: BROKER_QUEUE)
 
 
 class MqttClient:
@@ -198,7 +214,12 @@ class MqttClient:
         # which a publishing thread holds while it waits for paho's (a lock-order deadlock)
         self._inflight_lock = threading.Lock()
         self._subs: dict[int, _Subscription] = {}
+        self._exact: dict[str, list[_Subscription]] = {}  # topic -> subscriptions without wildcards
+        self._wild: list[_Subscription] = []  # the others (discovery): few, matched one by one
         self._ids = itertools.count(1)
+        self._sync_topic = f"{settings.base_topic}/sync/{uuid.uuid4().hex}"
+        self._sync_seen: set[str] = set()
+        self._sync_cond = threading.Condition()
         self._started = False
         self._stopping = False
         self._connect_count = 0
@@ -208,7 +229,13 @@ class MqttClient:
         client_id = settings.client_id or "assistant"
         if not (availability and settings.client_id):
             client_id = f"{client_id}-{uuid.uuid4().hex[:8]}"
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        self.v5 = settings.protocol == "5"
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=paho.MQTTv5 if self.v5 else paho.MQTTv311,
+            clean_session=None if self.v5 else True,
+        )
         username = settings.username or self.address.username
         password = settings.password or self.address.password
         if username:
@@ -253,8 +280,13 @@ class MqttClient:
         if not self._started:
             self._started = True
             self._stopping = False
+            extra = {}
+            if self.v5:
+                props = Properties(PacketTypes.CONNECT)
+                props.ReceiveMaximum = RECEIVE_MAXIMUM
+                extra = {"clean_start": True, "properties": props}
             self._client.connect_async(
-                self.address.host, self.address.port, keepalive=self.settings.keepalive
+                self.address.host, self.address.port, keepalive=self.settings.keepalive, **extra
             )
             self._client.loop_start()
         end = time.monotonic() + timeout
@@ -349,6 +381,7 @@ class MqttClient:
         with self._lock:
             sub = _Subscription(next(self._ids), topic_filter, callback, qos)
             self._subs[sub.id] = sub
+            self._index()
             if self._connected.is_set():
                 self._track_suback(self._client.subscribe(topic_filter, qos))
         return sub.id
@@ -358,6 +391,44 @@ class MqttClient:
         with self._lock:
             if self._connected.is_set():
                 self._track_suback(self._client.subscribe(topic_filter, qos))
+
+    def _index(self) -> None:
+        """Rebuild the lookup ``_on_message`` uses: exact topics by dict, wildcard filters in a list
+        (thousands of state topics must not cost a filter match each per message)."""
+        exact: dict[str, list[_Subscription]] = {}
+        wild: list[_Subscription] = []
+        for s in self._subs.values():
+            if "+" in s.topic_filter or "#" in s.topic_filter:
+                wild.append(s)
+            else:
+                exact.setdefault(s.topic_filter, []).append(s)
+        self._exact, self._wild = exact, wild
+
+    def qos0_retained(self, callback: MessageCallback) -> int:
+        """How many retained messages the subscriptions with this callback got at QoS 0."""
+        with self._lock:
+            return sum(s.qos0_retained for s in self._subs.values() if s.callback == callback)
+
+    def sync(self, timeout: float) -> bool:
+        """Wait (at most ``timeout``) until every message the broker queued for us before now has been
+        handled, e.g. the retained burst after a subscription: we publish a marker to our own topic and
+        wait for it to come back behind them. False: not connected, or not back in time."""
+        token = uuid.uuid4().hex
+        if not self.wait_connected(timeout):
+            return False
+        with self._lock:
+            info = self._client.publish(self._sync_topic, token, qos=1)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            return False
+        with self._sync_cond:
+            done = self._sync_cond.wait_for(lambda: token in self._sync_seen, timeout)
+            self._sync_seen.discard(token)
+        return done
+
+    def _on_sync(self, topic: str, payload: bytes, retained: bool) -> None:
+        with self._sync_cond:
+            self._sync_seen.add(payload.decode(errors="replace"))
+            self._sync_cond.notify_all()
 
     def _track_suback(self, result: tuple) -> None:
         rc, mid = result
@@ -369,6 +440,7 @@ class MqttClient:
             sub = self._subs.pop(handle, None)
             if sub is None:
                 return
+            self._index()
             still_used = any(s.topic_filter == sub.topic_filter for s in self._subs.values())
             if not still_used and self._connected.is_set():
                 self._client.unsubscribe(sub.topic_filter)
@@ -377,16 +449,18 @@ class MqttClient:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self.last_error = f"broker refused the connection: {reason_code}"
-            log.error(
-                "MQTT %s: %s (check mqtt.username/password and client_id)", self.address.display, reason_code
-            )
+            hint = "check mqtt.username/password and client_id"
+            if "protocol" in str(reason_code).lower():
+                hint = "the broker does not speak MQTT 5: set mqtt.protocol: '3.1.1'"
+            log.error("MQTT %s: %s (%s)", self.address.display, reason_code, hint)
             return
         with self._lock:
             self._connect_count += 1
             self.last_error = None
             if self.availability:
                 client.publish(self.status_topic, "online", qos=1, retain=True)
-            filters: dict[str, int] = {}
+            self._grow_receive_buffer(client)
+            filters: dict[str, int] = {self._sync_topic: 1}
             for s in self._subs.values():
                 filters[s.topic_filter] = max(filters.get(s.topic_filter, 0), s.qos)
             self._pending_subacks.clear()
@@ -414,6 +488,16 @@ class MqttClient:
             except Exception:  # noqa: BLE001
                 log.exception("MQTT connect listener failed")
 
+    @staticmethod
+    def _grow_receive_buffer(client) -> None:
+        sock = client.socket()
+        if isinstance(sock, socket.socket):  # (not for websockets/TLS wrappers that hide it)
+            try:
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < RECEIVE_BUFFER:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            except OSError as e:  # best effort
+                log.debug("MQTT: could not enlarge the socket receive buffer: %s", e)
+
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         with self._subacks_done:
             self._pending_subacks.discard(mid)
@@ -440,8 +524,16 @@ class MqttClient:
         log.debug("MQTT connect to %s failed; will retry", self.address.display)
 
     def _on_message(self, client, userdata, msg: paho.MQTTMessage) -> None:
+        if msg.topic == self._sync_topic:
+            self._on_sync(msg.topic, msg.payload, False)
+            return
         with self._lock:
-            subs = [s for s in self._subs.values() if paho.topic_matches_sub(s.topic_filter, msg.topic)]
+            subs = self._exact.get(msg.topic, []) + [
+                s for s in self._wild if paho.topic_matches_sub(s.topic_filter, msg.topic)
+            ]
+        if msg.retain and msg.qos == 0:
+            for s in subs:
+                s.qos0_retained += 1
         for s in subs:
             try:
                 s.callback(msg.topic, msg.payload, bool(msg.retain))

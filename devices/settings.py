@@ -47,6 +47,14 @@ class MqttSettings(_Strict):
         default=3600.0, gt=0
     )  # queued commands older than this are dropped (logged)
     send_timeout: float = Field(default=2.0, gt=0)  # one-shot commands: longest wait for the broker's PUBACK
+    # "5": MQTT 5, which lets us take every retained discovery config at once (Receive Maximum);
+    # "3.1.1" for brokers that do not speak 5 (a broker then drops retained configs beyond its queue)
+    protocol: Literal["5", "3.1.1"] = "5"
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int | float) else v  # YAML reads `protocol: 5` as a number
 
     @field_validator("url")
     @classmethod
@@ -197,9 +205,9 @@ class DevicesSettings(_Strict):
     confirm_components: list[str] = Field(
         default_factory=lambda: ["lock", "alarm_control_panel", "cover:garage", "cover:gate", "cover:door"]
     )
-    discovery_wait: float = Field(
-        default=5.0, ge=0
-    )  # most seconds to wait while retained discovery configs arrive
+    # most seconds to wait for the retained discovery configs (it ends as soon as the broker has sent
+    # them all: milliseconds in a normal home, seconds for thousands)
+    discovery_wait: float = Field(default=15.0, ge=0)
 
     def needs_confirmation(self, component: str, device_class: str | None) -> bool:
         return component in self.confirm_components or (

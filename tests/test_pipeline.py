@@ -50,7 +50,8 @@ def test_three_commands_without_wake_word(engines, tmp_path):
         assert CORE_KEYS <= set(r) and "transcript" in r
         assert TIMING_KEYS <= set(r["timings_ms"])
         t = r["timings_ms"]
-        assert 0 < t["end_of_speech_to_action"] <= t["end_of_speech_to_first_audio"] < 3000
+        # a sanity bound; speed is bench/latency.py's business
+        assert 0 < t["end_of_speech_to_action"] <= t["end_of_speech_to_first_audio"] < 10_000
         assert t["end_of_speech_to_action"] >= t["endpoint_delay"] > 300  # counts the trailing silence
         names = [e["event"] for e in r["trace"]]
         assert names == [

@@ -36,7 +36,7 @@ def which_one_question(op: str, choices: list[Entity]) -> Question:
         "choose",
         "devices.run",
         {"op": op, "confirmed": False},
-        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices, strict=True)],
+        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices[:5], strict=True)],
         declined=f"Okay, I won't {FUTURE[command_of(op, choices[0])]} the {spoken(choices[0])}.",
         ttl_s=CONFIRM_TTL_S,
     )
