@@ -264,7 +264,7 @@ def _ask(assistant: Any, args: argparse.Namespace) -> int:
 
 def _device_problems(assistant: Any) -> list[str]:
     """Why the device list may be wrong (broker unreachable, discovery incomplete, HA token...)."""
-    hub = assistant.services.get("devices")
+    hub = assistant.services.devices
     return list(getattr(hub, "errors", None) or [])
 
 
