@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from intents.normalize import plain
+
 from .voice_settings import AsrSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -108,10 +110,6 @@ class AsrResult:
 _CLAUSE = re.compile(r"[^.,!?;]+[.,!?;]*")
 
 
-def _norm(x: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", x.lower()).strip()
-
-
 def collapse_repeats(text: str) -> str:
     """Drop Whisper's looped repeats: 'What time is it? What time is it? What' -> 'What time is it?'.
 
@@ -120,7 +118,7 @@ def collapse_repeats(text: str) -> str:
     """
     clauses = [m.group(0).strip() for m in _CLAUSE.finditer(text) if m.group(0).strip()]
     n = len(clauses)
-    norms = [_norm(c) for c in clauses]
+    norms = [plain(c) for c in clauses]
     for k in range(1, n // 2 + 1):
         ok = all(
             norms[i] == norms[i - k] or (i == n - 1 and norms[i - k].startswith(norms[i]))
@@ -136,7 +134,7 @@ def _collapse_word_loop(text: str) -> str:
     """The same without punctuation: 'turn the lights off turn the lights off turn the' -> first loop.
     Only loops of 3+ words that repeat in full at least once are cut."""
     words = text.split()
-    norms = [_norm(w) for w in words]
+    norms = [plain(w) for w in words]
     n = len(words)
     for k in range(3, n // 2 + 1):
         if all(norms[i] == norms[i - k] for i in range(k, n)):

@@ -10,7 +10,7 @@ import wave
 from collections.abc import Iterator
 from math import gcd
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
@@ -173,7 +173,7 @@ class MicSource:
         self.device = device
         self.block = block
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=500)
-        self._stream = None
+        self._stream: Any = None  # a sounddevice.InputStream (sounddevice has no types)
         self._closed = threading.Event()
         self._dropped = 0
         self._warned_at = -DROP_WARNING_EVERY_S

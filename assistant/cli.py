@@ -430,7 +430,7 @@ def _devices(assistant: Any, args: argparse.Namespace) -> int:
 
 def _say(config: Any, args: argparse.Namespace) -> int:
     from .audio import AudioDeviceError
-    from .pipeline import say
+    from .voice import say
 
     try:
         say(args.text, config.voice, args.output)
@@ -466,7 +466,7 @@ def _satellite(config: Any, args: argparse.Namespace) -> int:
 
 def _process(assistant: Any, args: argparse.Namespace) -> int:
     from .asr import ModelError
-    from .pipeline import process_file
+    from .voice import process_file
 
     def understand(text: str) -> Any:
         return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area)
@@ -507,7 +507,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
 
     from .asr import ModelError
     from .audio import AudioDeviceError, check_input
-    from .pipeline import run_live
+    from .voice import run_live
 
     try:  # before anything starts: no page address is announced for a service that cannot listen
         check_input(assistant.config.voice.audio.input_device)

@@ -68,13 +68,13 @@ class HaPublisher:
             "manufacturer": "assistant",
             "model": "local voice assistant",
         }
-        common = {
+        common: dict[str, Any] = {
             "availability_topic": self.mqtt.status_topic,
             "payload_available": "online",
             "payload_not_available": "offline",
             "device": device,
         }
-        entities = {
+        entities: dict[tuple[str, str], dict[str, Any]] = {
             ("sensor", "last_transcript"): {
                 "name": "Last transcript",
                 "state_topic": self.topic("transcript"),

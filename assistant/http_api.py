@@ -164,7 +164,7 @@ class HttpServer:
     def _authorised(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer":
+        if scheme.lower() != "bearer" or not self.token:
             return False
         return hmac.compare_digest(given.strip().encode(), self.token.encode())
 

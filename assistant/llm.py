@@ -26,7 +26,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallParam,
+    ChatCompletionToolMessageParam,
+)
 
 from intents.recognizer import Candidate
 from intents.schema import Intent
@@ -205,7 +210,9 @@ class LlmRecognizer:
         self.client = openai.OpenAI(
             base_url=settings.url, api_key=settings.api_key, timeout=settings.timeout_s, max_retries=0
         )
-        self.last_messages: list[dict[str, Any]] = []  # the last request's messages (for the final answer)
+        self.last_messages: list[
+            ChatCompletionMessageParam
+        ] = []  # the last request's messages (for the final answer)
         self.last_usage: Any = None  # the server's token counts of the last request
 
     def set_list(self, name: str, values: Iterable[Any]) -> None:
@@ -245,7 +252,7 @@ class LlmRecognizer:
             log.info("LLM tier uses model %s from %s", self.model, self.settings.url)
         return self.model
 
-    def messages(self, text: str, context: dict[str, Any]) -> list[dict[str, Any]]:
+    def messages(self, text: str, context: dict[str, Any]) -> list[ChatCompletionMessageParam]:
         """The chat sent for ``text``: system prompt with what the model should know, recent turns, the request."""
         json_mode = self.settings.mode == "json"
         system = (
@@ -263,7 +270,7 @@ class LlmRecognizer:
         lines = select_entities(text, context.get("entities") or [], self.settings.entity_budget_tokens)
         if lines:
             system += "\nDevices (name (kind, area, state)):\n" + "\n".join(lines)
-        messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
         for user, said in (context.get("history") or [])[-3:]:
             messages += [{"role": "user", "content": user}, {"role": "assistant", "content": said}]
         messages.append({"role": "user", "content": text})
@@ -329,17 +336,18 @@ class LlmRecognizer:
         handler's answer), or None when it does not come within ``seconds``."""
         if not self.last_messages or seconds <= 0:
             return None
-        calls = [
+        calls: list[ChatCompletionMessageToolCallParam] = [
             {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
             for i, (n, a, _) in enumerate(results)
         ]
-        messages = [
+        answers: list[ChatCompletionToolMessageParam] = [
+            {"role": "tool", "tool_call_id": f"call_{i}", "content": said}
+            for i, (_, _, said) in enumerate(results)
+        ]
+        messages: list[ChatCompletionMessageParam] = [
             *self.last_messages,
             {"role": "assistant", "content": None, "tool_calls": calls},
-            *(
-                {"role": "tool", "tool_call_id": f"call_{i}", "content": said}
-                for i, (_, _, said) in enumerate(results)
-            ),
+            *answers,
         ]
 
         def ask() -> str:

@@ -9,31 +9,33 @@ latency a live user would see: end of speech -> action / first audio, counting r
 from __future__ import annotations
 
 import logging
-import queue
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from .asr import AsrResult, Transcriber
-from .audio import (
-    SAMPLE_RATE,
-    ArraySource,
-    AudioDeviceError,
-    MicSource,
-    NullSink,
-    Sink,
-    SpeakerSink,
-    WavSink,
-    read_audio_file,
+from intents.noise import is_noise
+from intents.normalize import is_stop, strip_wake_word
+
+from .asr import AsrResult
+from .audio import SAMPLE_RATE, NullSink, Sink
+from .engines import Engines
+from .speaker import Speaker
+from .tts import feedback_sound
+from .vad import Endpointer, VadEvent
+from .voice_events import (
+    ActionDone,
+    AudioOut,
+    IntentResult,
+    SpeechEnded,
+    SpeechStarted,
+    Transcript,
+    WakeDetected,
+    event_dict,
 )
-from .tts import Tts, feedback_sound
-from .vad import Endpointer, VadEvent, is_hallucination, normalize_text
 from .voice_settings import VoiceSettings
 from .wake import Detection, make_wake
 
@@ -43,65 +45,6 @@ Understand = Callable[[str], dict]
 # "Is this transcript a whole command?" for early endpointing (e.g. ``Assistant.is_complete``); any
 # callable str -> bool will do, so another recogniser can supply it
 IsComplete = Callable[[str], bool]
-STOP_WORDS = {"stop", "cancel", "be quiet", "quiet", "shut up", "silence", "enough", "stop it", "okay stop"}
-
-
-# ----------------------------------------------------------------------------- events
-
-
-@dataclass
-class WakeDetected:
-    t: float
-    word: str
-    probability: float
-
-
-@dataclass
-class SpeechStarted:
-    t: float
-
-
-@dataclass
-class SpeechEnded:
-    t: float  # when the endpoint was decided
-    speech_end: float  # last speech in the audio
-    audio_s: float
-    early: bool = False  # ended after vad.early_endpoint_ms: the transcript in the pause was complete
-
-
-@dataclass
-class Transcript:
-    t: float
-    text: str
-    asr_ms: float
-    speculative: bool
-    dropped: str = ""  # why it was dropped ("hallucination", "no_speech"), "" if kept
-
-
-@dataclass
-class IntentResult:
-    t: float
-    intent: str | None
-    nlu_ms: float
-
-
-@dataclass
-class ActionDone:
-    t: float
-
-
-@dataclass
-class AudioOut:
-    t: float  # first sample ready
-    kind: str  # "speech" | "awake" | "done" | "error"
-    seconds: float
-    text: str = ""
-
-
-def _event_dict(ev: Any) -> dict:
-    d = asdict(ev)
-    d["event"] = type(ev).__name__
-    return d
 
 
 def as_dict(result: Any) -> dict:
@@ -114,53 +57,9 @@ def as_dict(result: Any) -> dict:
         return dict(result.model_dump())
     import dataclasses
 
-    if dataclasses.is_dataclass(result):
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
     raise TypeError(f"understand() must return a dict, got {type(result).__name__}")
-
-
-def strip_wake_word(text: str, words: list[str]) -> str:
-    """Remove a wake word heard at the start of the command ("Okay Nabu, set a timer" -> "set a timer")."""
-    for word in words:
-        parts = [re.escape(p) for p in word.replace("-", "_").split("_") if p]
-        if not parts:
-            continue
-        pattern = r"^\W*(?:" + r"\W+".join(parts) + "|" + parts[-1] + r")\b[\W]*"
-        stripped = re.sub(pattern, "", text, flags=re.IGNORECASE)
-        if stripped != text:
-            return stripped[:1].upper() + stripped[1:]
-    return text
-
-
-# ----------------------------------------------------------------------------- engines
-
-
-@dataclass
-class Engines:
-    """Loaded models, shared between runs (loading + one warm-up decode/synthesis takes ~1.5-2 s)."""
-
-    asr: Transcriber
-    tts: Tts
-
-    @staticmethod
-    def load(settings: VoiceSettings) -> Engines:
-        key = (settings.asr.model_dump_json(), settings.tts.model_dump_json(), str(settings.models_dir))
-        with _ENGINE_LOCK:  # the first /api/audio, satellite and microphone may all ask at once: load once
-            if key not in _ENGINE_CACHE:
-                _ENGINE_CACHE.clear()  # keep one set in memory
-                engines = Engines(Transcriber(settings.asr, settings.models_dir), Tts(settings.tts))
-                # one throw-away decode and synthesis, so the first command is not slower than the rest
-                asr_ms, tts_ms = engines.asr.warm_up(), engines.tts.warm_up()
-                _LOGGER.debug("Warm-up: ASR %.0f ms, TTS %.0f ms", asr_ms, tts_ms)
-                _ENGINE_CACHE[key] = engines
-            return _ENGINE_CACHE[key]
-
-
-_ENGINE_CACHE: dict = {}
-_ENGINE_LOCK = threading.Lock()
-
-
-# ----------------------------------------------------------------------------- pipeline
 
 
 class Pipeline:
@@ -206,7 +105,7 @@ class Pipeline:
         self._preroll: deque = deque(
             maxlen=(settings.wake.preroll_ms + 1500) * SAMPLE_RATE // 1000 // 512 + 1
         )
-        self._speaker = _Speaker(self) if live else None
+        self._speaker = Speaker(self.engines.tts, self.sink) if live else None
         self._triggered: str | None = None
         self._following = False  # listening for the answer to a question, without the wake word
         self._reply_s = 0.0  # how long the last spoken reply lasts
@@ -225,7 +124,7 @@ class Pipeline:
         return result, dt * 1000
 
     def _emit(self, ev: Any) -> None:
-        self._trace.append(_event_dict(ev))
+        self._trace.append(event_dict(ev))
         if self.on_event is not None:
             self.on_event(ev)
 
@@ -367,13 +266,14 @@ class Pipeline:
     def _check_complete(self, res: AsrResult) -> None:
         """Early endpointing: if the transcript heard in this pause is a whole command, end the turn
         after vad.early_endpoint_ms of silence instead of vad.trailing_silence_ms."""
-        if self.is_complete is None or not self.s.vad.early_endpoint_ms:
+        is_complete = self.is_complete
+        if is_complete is None or not self.s.vad.early_endpoint_ms:
             return
         text = strip_wake_word(res.text.strip(), self.wake.words)
-        if is_hallucination(text) or self.engines.asr.is_noise(res):
+        if is_noise(text) or self.engines.asr.is_noise(res):
             return
         try:
-            complete, _ = self._work(lambda: self.is_complete(text))
+            complete, _ = self._work(lambda: is_complete(text))
         except Exception:  # a failing check must not stop listening: wait the full timeout
             _LOGGER.exception("is_complete(%r) failed", text)
             return
@@ -381,61 +281,16 @@ class Pipeline:
             self.endpointer.end_early()
 
     def _finish(self, ev: VadEvent, ended: SpeechEnded) -> dict | None:
-        speculative = self._spec is not None and abs(self._spec[0] - ev.speech_end) < 1e-6
-        if speculative:
-            asr = self._spec[1]
-            asr_ms = asr.duration_ms
-        else:
-            asr, asr_ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
-        self._spec = None
-        text = strip_wake_word(asr.text.strip(), self.wake.words)
-        dropped = ""
-        if is_hallucination(text):
-            dropped = "hallucination"
-        elif self.engines.asr.is_noise(asr):
-            dropped = "no_speech"
-        tr = Transcript(self.busy, text, asr_ms, speculative, dropped)
-        self._emit(tr)
-        if dropped:
-            _LOGGER.info("Dropped transcript %r (%s)", text, dropped)
+        """One utterance heard to its end: transcribe, drop noise, understand, answer, report."""
+        asr, asr_ms, speculative = self._transcribe(ev)
+        text = self._keep(asr, asr_ms, speculative)
+        if text is None:
             return None
-        if normalize_text(text) in STOP_WORDS and self.speaking:
-            self._barge_in("stop")
-
-        try:
-            result, nlu_ms = self._work(lambda: as_dict(self.understand(text)))
-            error = None
-        except Exception as exc:  # the core failed: say so, keep listening
-            _LOGGER.exception("understand(%r) failed", text)
-            result, nlu_ms, error = (
-                {
-                    "text": text,
-                    "intent": None,
-                    "slots": {},
-                    "recognizer": None,
-                    "response": "Sorry, something went wrong.",
-                    "actions": [],
-                    "timings_ms": {},
-                },
-                0.0,
-                str(exc),
-            )
+        result, nlu_ms, error = self._understand(text)
         t_action = self.busy
         self._emit(IntentResult(t_action, result.get("intent"), nlu_ms))
         self._emit(ActionDone(t_action))
-
-        response = (result.get("response") or "").strip()
-        tts_first_ms = tts_total_ms = 0.0
-        if response:
-            t_first, tts_first_ms, tts_total_ms, seconds = self._speak(response)
-        else:
-            t_first, seconds = self.busy, 0.0
-            kind = "error" if error or not result.get("intent") else "done"
-            if self.s.tts.feedback_sounds:
-                self._play_sound(kind)
-        self._reply_s = seconds
-        t_first_audio = t_first
-
+        t_first_audio, tts_first_ms, tts_total_ms = self._answer(result, error)
         timings = {
             "asr": round(asr_ms, 1),
             "nlu": round(nlu_ms, 1),
@@ -446,14 +301,82 @@ class Pipeline:
             "end_of_speech_to_action": round((t_action - ev.speech_end) * 1000, 1),
             "end_of_speech_to_first_audio": round((t_first_audio - ev.speech_end) * 1000, 1),
         }
-        core_timings = result.get("timings_ms") or {}
+        return self._report(result, text, timings, speculative, ended.early, ev.speech_end, error)
+
+    def _transcribe(self, ev: VadEvent) -> tuple[AsrResult, float, bool]:
+        """The utterance's transcript: the one decoded in the last pause if the speech ended there
+        (speculative), else a decode now. Returns (result, ms, speculative)."""
+        spec, self._spec = self._spec, None
+        if spec is not None and abs(spec[0] - ev.speech_end) < 1e-6:
+            return spec[1], spec[1].duration_ms, True
+        asr, asr_ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
+        return asr, asr_ms, False
+
+    def _keep(self, asr: AsrResult, asr_ms: float, speculative: bool) -> str | None:
+        """The words to act on (wake word stripped), or None for noise; "stop" silences the reply."""
+        text = strip_wake_word(asr.text.strip(), self.wake.words)
+        dropped = ""
+        if is_noise(text):
+            dropped = "hallucination"
+        elif self.engines.asr.is_noise(asr):
+            dropped = "no_speech"
+        self._emit(Transcript(self.busy, text, asr_ms, speculative, dropped))
+        if dropped:
+            _LOGGER.info("Dropped transcript %r (%s)", text, dropped)
+            return None
+        if self.speaking and is_stop(text):
+            self._barge_in("stop")
+        return text
+
+    def _understand(self, text: str) -> tuple[dict, float, str | None]:
+        """understand(text) on the processing clock: (result, ms, error). A failing core answers
+        "Sorry, something went wrong." and the pipeline keeps listening."""
+        try:
+            result, nlu_ms = self._work(lambda: as_dict(self.understand(text)))
+            return result, nlu_ms, None
+        except Exception as exc:
+            _LOGGER.exception("understand(%r) failed", text)
+            failed: dict[str, Any] = {
+                "text": text,
+                "intent": None,
+                "slots": {},
+                "recognizer": None,
+                "response": "Sorry, something went wrong.",
+                "actions": [],
+                "timings_ms": {},
+            }
+            return failed, 0.0, str(exc)
+
+    def _answer(self, result: dict, error: str | None) -> tuple[float, float, float]:
+        """Speak the response (or, without one, play the done/error sound). Returns (audio time of
+        the first sample, TTS ms to the first audio, TTS ms in all)."""
+        response = (result.get("response") or "").strip()
+        if response:
+            t_first, first_ms, total_ms, self._reply_s = self._speak(response)
+            return t_first, first_ms, total_ms
+        self._reply_s = 0.0
+        if self.s.tts.feedback_sounds:
+            self._play_sound("error" if error or not result.get("intent") else "done")
+        return self.busy, 0.0, 0.0
+
+    def _report(
+        self,
+        result: dict,
+        text: str,
+        timings: dict[str, float],
+        speculative: bool,
+        early: bool,
+        speech_end: float,
+        error: str | None,
+    ) -> dict:
+        """The utterance's result: understand()'s keys, the pipeline's timings and its event trace."""
         out = dict(result)
         out["transcript"] = text
-        out["core_timings_ms"] = core_timings
+        out["core_timings_ms"] = result.get("timings_ms") or {}
         out["timings_ms"] = timings
         out["asr_speculative"] = speculative
-        out["early_endpoint"] = ended.early
-        out["speech_end_s"] = round(ev.speech_end, 3)
+        out["early_endpoint"] = early
+        out["speech_end_s"] = round(speech_end, 3)
         out["wake_word"] = self._wake_event.word if self._wake_event else None
         if error:
             out["error"] = error
@@ -481,15 +404,15 @@ class Pipeline:
             self._emit(AudioOut(self.busy, "speech", 0.0, text))
             return self.busy, first_ms, first_ms, 0.0
         t0 = time.perf_counter()
-        first_ms = None
+        first: float | None = None
         seconds = 0.0
         for chunk in tts.stream(text):
-            if first_ms is None:
-                first_ms = (time.perf_counter() - t0) * 1000
+            if first is None:
+                first = (time.perf_counter() - t0) * 1000
             self.sink.play(chunk, tts.sample_rate)
             seconds += len(chunk) / tts.sample_rate
         total_ms = (time.perf_counter() - t0) * 1000
-        first_ms = first_ms if first_ms is not None else total_ms
+        first_ms = first if first is not None else total_ms
         # later sentences are synthesised while the first one plays: only the first blocks the loop
         self.busy += first_ms / 1000
         self._emit(AudioOut(self.busy, "speech", seconds, text))
@@ -513,210 +436,3 @@ class Pipeline:
         if self._speaker is not None:
             self._speaker.close()
         self.sink.close()
-
-
-class _Speaker:
-    """Live output thread: synthesises sentence by sentence and plays; stop() interrupts."""
-
-    def __init__(self, pipeline: Pipeline):
-        self.p = pipeline
-        self._q: queue.Queue[Any] = queue.Queue()
-        self._stop = threading.Event()
-        self._busy = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
-        self._thread.start()
-
-    @property
-    def active(self) -> bool:
-        return self._busy.is_set() or not self._q.empty()
-
-    def say_audio(self, audio: np.ndarray) -> None:
-        self._q.put(("audio", audio, None))
-
-    def say_text(self, text: str) -> None:
-        ready = threading.Event()
-        self._q.put(("text", text, ready))
-        ready.wait(timeout=5.0)  # returns when the first chunk is ready to play
-
-    def _run(self) -> None:
-        tts = self.p.engines.tts
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            kind, payload, ready = item
-            self._busy.set()
-            self._stop.clear()
-            try:
-                if kind == "audio":
-                    self.p.sink.play(payload, tts.sample_rate)
-                else:
-                    for chunk in tts.stream(payload):
-                        if ready is not None:
-                            ready.set()
-                            ready = None
-                        if self._stop.is_set():
-                            break
-                        self.p.sink.play(chunk, tts.sample_rate)
-            except Exception:
-                _LOGGER.exception("Playback failed")
-            finally:
-                if ready is not None:
-                    ready.set()
-                self._busy.clear()
-
-    def stop(self) -> None:
-        self._stop.set()
-        while not self._q.empty():
-            try:
-                self._q.get_nowait()
-            except queue.Empty:
-                break
-
-    def close(self) -> None:
-        self.stop()
-        self._q.put(None)
-
-
-# ----------------------------------------------------------------------------- entry points
-
-
-def process_audio(
-    samples: np.ndarray,
-    understand: Understand,
-    settings: VoiceSettings | None = None,
-    no_wake: bool = False,
-    output_wav: str | None = None,
-    engines: Engines | None = None,
-    is_complete: IsComplete | None = None,
-) -> list[dict]:
-    """Feed 16 kHz int16 audio through the pipeline faster than real time. With ``is_complete``
-    (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms)."""
-    settings = settings or VoiceSettings()
-    engines = engines or Engines.load(settings)
-    sink = WavSink(output_wav, engines.tts.sample_rate) if output_wav else NullSink()
-    pipe = Pipeline(
-        understand, settings, no_wake=no_wake, sink=sink, engines=engines, is_complete=is_complete
-    )
-    results: list[dict] = []
-    try:
-        for block in ArraySource(samples, block=512):
-            results.extend(pipe.feed(block))
-        results.extend(pipe.flush())
-    finally:
-        pipe.close()
-    return results
-
-
-def process_file(
-    path: str,
-    understand: Understand,
-    settings: VoiceSettings | None = None,
-    no_wake: bool = False,
-    output_wav: str | None = None,
-    engines: Engines | None = None,
-    is_complete: IsComplete | None = None,
-) -> list[dict]:
-    """Feed an audio file through the whole pipeline as if spoken into the microphone.
-
-    Returns one dict per utterance acted on: understand()'s keys plus `transcript`, `timings_ms`
-    (asr, nlu, tts_first_audio, tts_total, endpoint_delay, end_of_speech_to_action,
-    end_of_speech_to_first_audio), `asr_speculative`, `early_endpoint`, `speech_end_s`, `wake_word`,
-    `trace`.
-    """
-    return process_audio(
-        read_audio_file(path), understand, settings, no_wake, output_wav, engines, is_complete
-    )
-
-
-def say(text: str, settings: VoiceSettings | None = None, output_wav: str | None = None) -> float:
-    """Speak `text` to `output_wav` (or the speaker if None). Returns seconds of audio."""
-    settings = settings or VoiceSettings()
-    speaker = None if output_wav else SpeakerSink(settings.audio.output_device)  # fail early, clearly
-    tts = Tts(settings.tts) if not _ENGINE_CACHE else Engines.load(settings).tts
-    sink: Sink = speaker or WavSink(output_wav, tts.sample_rate)
-    seconds = 0.0
-    try:
-        for chunk in tts.stream(text):
-            sink.play(chunk, tts.sample_rate)
-            seconds += len(chunk) / tts.sample_rate
-    finally:
-        sink.close()
-    return seconds
-
-
-def run_live(
-    understand: Understand,
-    settings: VoiceSettings | None = None,
-    no_wake: bool = False,
-    on_barge_in: Callable[[str], None] | None = None,
-    on_result: Callable[[dict], None] | None = None,
-    announcements: queue.Queue[str] | None = None,
-    is_complete: IsComplete | None = None,
-    on_event: Callable[[Any], None] | None = None,
-    muted: threading.Event | None = None,
-) -> None:
-    """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
-    Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks,
-    also while ``muted`` (HA's Mute switch) makes it ignore the microphone."""
-    settings = settings or VoiceSettings()
-    mic = MicSource(settings.audio.input_device, block=512)
-    mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
-    sink = SpeakerSink(settings.audio.output_device)
-    engines = Engines.load(settings)
-    pipe = Pipeline(
-        understand,
-        settings,
-        no_wake=no_wake,
-        sink=sink,
-        engines=engines,
-        live=True,
-        on_barge_in=on_barge_in,
-        is_complete=is_complete,
-        muted=muted,
-        on_event=on_event,
-    )
-    if settings.wake.push_to_talk:
-        threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()
-    _LOGGER.info("Listening (%s)", "no wake word" if pipe.no_wake else ", ".join(pipe.wake.words))
-    try:
-        for block in mic:
-            while announcements is not None and not announcements.empty():
-                pipe.announce(announcements.get_nowait())
-            for result in pipe.feed(block):
-                _LOGGER.info(
-                    "%r -> %s (%s)", result["transcript"], result.get("intent"), result["timings_ms"]
-                )
-                if on_result is not None:
-                    on_result(result)
-    except KeyboardInterrupt:
-        _LOGGER.info("Stopped")
-    finally:
-        mic.close()
-        pipe.close()
-
-
-def _push_to_talk(pipe: Pipeline) -> None:
-    import sys
-
-    for _line in sys.stdin:
-        pipe.trigger()
-
-
-__all__ = [
-    "ActionDone",
-    "AudioDeviceError",
-    "AudioOut",
-    "Engines",
-    "IntentResult",
-    "IsComplete",
-    "Pipeline",
-    "SpeechEnded",
-    "SpeechStarted",
-    "Transcript",
-    "WakeDetected",
-    "process_audio",
-    "process_file",
-    "run_live",
-    "say",
-]

@@ -144,8 +144,8 @@ class SatelliteClient:
             self._source_done.set()
 
     def _on_block(self, block: np.ndarray) -> None:
-        if not self.server_wake and not self.streaming:
-            det = self.wake.process(block)  # type: ignore[union-attr]
+        if self.wake is not None and not self.streaming:  # no engine here: the server listens for it
+            det = self.wake.process(block)
             self._recent.append(block)
             if det is None:
                 return
@@ -198,7 +198,7 @@ class SatelliteClient:
                 description="assistant satellite",
                 version=None,
                 has_vad=False,
-                active_wake_words=None if self.server_wake else list(self.wake.words),  # type: ignore[union-attr]
+                active_wake_words=None if self.wake is None else list(self.wake.words),
             )
         )
         await async_write_event(info.event(), writer)

@@ -28,9 +28,11 @@ from wyoming.wake import Detection
 
 from intents.events import AlarmFired, ReminderDue, TimerFinished
 
-from .pipeline import AudioOut, Engines, Pipeline, SpeechEnded, SpeechStarted, WakeDetected
-from .pipeline import Transcript as PipelineTranscript
+from .engines import Engines
+from .pipeline import Pipeline
 from .tts import feedback_sound
+from .voice_events import AudioOut, SpeechEnded, SpeechStarted, WakeDetected
+from .voice_events import Transcript as PipelineTranscript
 from .voice_settings import VoiceSettings
 from .wyoming_settings import WyomingSettings
 

@@ -4,7 +4,7 @@
 Thread model (one process; the CLI builds the Assistant, then a Service around it):
 
 * main thread: `serve` ticks the scheduler every ``--interval`` (``Service.tick``); `run` reads the
-  microphone (``pipeline.run_live``) while a "ticker" thread ticks. SIGTERM/SIGINT land here and
+  microphone (``voice.run_live``) while a "ticker" thread ticks. SIGTERM/SIGINT land here and
   end the loop; then ``Service.stop`` and ``Assistant.close`` shut down in that order.
 * "http": one asyncio event loop running the aiohttp server (``http_api.py``). Its handlers never
   block that loop: text requests and listings run on the loop's default thread pool, audio on
@@ -32,7 +32,7 @@ from typing import Any
 
 from devices.redact import Redactor
 
-from .config import HttpSettings, LlmSettings
+from .config import HttpSettings
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ class TraceLog:
 class LlmProbe:
     """Is the OpenAI-compatible server up? ``GET {url}/models`` now and every ``every`` seconds."""
 
-    def __init__(self, settings: LlmSettings, every: float = 30.0):
-        self.settings, self.every = settings, every
+    def __init__(self, url: str, api_key: str, every: float = 30.0):
+        self.url, self.api_key, self.every = url, api_key, every
         self.state = "unknown"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,8 +100,8 @@ class LlmProbe:
 
     def check(self, timeout: float = 2.0) -> str:
         request = urllib.request.Request(
-            self.settings.url.rstrip("/") + "/models",
-            headers={"Authorization": f"Bearer {self.settings.api_key}"},
+            self.url.rstrip("/") + "/models",
+            headers={"Authorization": f"Bearer {self.api_key}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -150,7 +150,8 @@ class Service:
         hub = assistant.services.devices
         self.mqtt = getattr(hub, "mqtt", None)
         self.metrics = Metrics(lambda: bool(self.mqtt is not None and self.mqtt.connected))
-        self.llm = LlmProbe(self.config.llm) if self.config.llm.url else None
+        llm = self.config.llm
+        self.llm = LlmProbe(llm.url, llm.api_key) if llm.url else None
         self.audio_pool = ThreadPoolExecutor(1, thread_name_prefix="audio")
         self.voice_state = "not loaded (loads on the first spoken request)"
         self.http: Any = None
@@ -215,7 +216,7 @@ class Service:
         return True
 
     def engines(self) -> Any:
-        from .pipeline import Engines
+        from .engines import Engines
 
         if not self.voice_state.startswith("ready"):
             self.voice_state = "loading"
@@ -232,7 +233,7 @@ class Service:
     ) -> dict[str, Any]:
         """One recording through the whole voice pipeline (as ``assistant process``); blocking."""
         from .audio import read_audio_file
-        from .pipeline import process_audio
+        from .voice import process_audio
 
         if not data:
             raise InputError("empty body: send a recording (WAV, FLAC, OGG or MP3) as the request body")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,54 +15,6 @@ _LOGGER = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 WINDOW = 512  # samples per Silero call (32 ms)
 CONTEXT = 64
-
-# Whisper output on noise/silence, never acted on (compared after normalisation).
-HALLUCINATIONS = {
-    "you",
-    "thank you",
-    "thanks",
-    "thank you very much",
-    "thanks for watching",
-    "thank you for watching",
-    "thanks for watching and see you next time",
-    "please subscribe",
-    "subscribe",
-    "like and subscribe",
-    "bye",
-    "bye bye",
-    "goodbye",
-    "so",
-    "oh",
-    "uh",
-    "um",
-    "hmm",
-    "mm",
-    "ah",
-    "i",
-    "the",
-    "okay",
-    "ok",
-    "yeah",
-    "subtitles by the amaraorg community",
-    "music",
-    "applause",
-    "silence",
-    "blank audio",
-    "you you",
-    "thank you thank you",
-    "go",
-    "",
-}
-
-
-def normalize_text(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9' ]+", " ", text.lower())).strip().replace("'", "")
-
-
-def is_hallucination(text: str) -> bool:
-    """True for empty text, pure sound tags ([Music], (wind), ♪) and the known noise phrases."""
-    without_tags = re.sub(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|♪", " ", text)
-    return normalize_text(without_tags) in HALLUCINATIONS
 
 
 def silero_model_path() -> Path:

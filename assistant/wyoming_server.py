@@ -49,8 +49,9 @@ from wyoming.satellite import PauseSatellite, RunSatellite
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize
 
+from intents.noise import is_noise
+
 from .satellites import LinkClosed, SatelliteHub, SatelliteSession
-from .vad import is_hallucination
 from .wyoming_settings import SatelliteEntry, WyomingSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -289,9 +290,10 @@ class WyomingServer:
             self._conns.discard(conn)
 
     async def _ticker(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(1.0)
-            await self._loop.run_in_executor(None, self.hub.tick)  # type: ignore[union-attr]
+            await loop.run_in_executor(None, self.hub.tick)
 
     async def _dial(self, entry: SatelliteEntry) -> None:
         """Keep a connection to a satellite that waits to be called (wyoming-satellite --uri tcp://...)."""
@@ -300,8 +302,9 @@ class WyomingServer:
         while True:
             writer: asyncio.StreamWriter | None = None
             try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(url.hostname, url.port), 10)
-                conn = _Connection(self, reader, writer, satellite=entry)
+                reader, opened = await asyncio.wait_for(asyncio.open_connection(url.hostname, url.port), 10)
+                writer = opened
+                conn = _Connection(self, reader, opened, satellite=entry)
                 await conn.write_event(Describe().event())
                 announced = None
                 while True:  # its info says which area it thinks it is in
@@ -405,7 +408,7 @@ class WyomingServer:
         engines = self.hub.engines()
         result = engines.asr.transcribe(np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16))
         text = result.text.strip()
-        if is_hallucination(text) or engines.asr.is_noise(result):
+        if is_noise(text) or engines.asr.is_noise(result):
             return ""
         return text
 

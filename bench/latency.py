@@ -44,10 +44,12 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.asr import Transcriber  # noqa: E402
 from assistant.audio import blocks  # noqa: E402
-from assistant.pipeline import Engines, Pipeline, process_audio  # noqa: E402
+from assistant.engines import Engines  # noqa: E402
+from assistant.pipeline import Pipeline  # noqa: E402
 from assistant.tts import Tts  # noqa: E402
-from assistant.vad import normalize_text  # noqa: E402
+from assistant.voice import process_audio  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
+from intents.normalize import plain  # noqa: E402
 from tests.fixtures_voice import join, keyword_understand, noise, piper_speech, silence, wake_phrase  # noqa: E402
 
 # command -> the intent the core should give (None: out of scope, must not act)
@@ -151,7 +153,7 @@ def same_words(a: str, b: str) -> bool:
     """Transcript equals the text, up to case, punctuation and digits vs number words."""
     from text_to_num import alpha2digit
 
-    norm = lambda x: normalize_text(alpha2digit(x.replace("%", " percent"), "en")).replace(" ", "")  # noqa: E731
+    norm = lambda x: plain(alpha2digit(x.replace("%", " percent"), "en")).replace(" ", "")  # noqa: E731
     return norm(a) == norm(b)
 
 

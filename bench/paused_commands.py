@@ -33,7 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.pipeline import Engines, process_audio  # noqa: E402
+from assistant.engines import Engines  # noqa: E402
+from assistant.voice import process_audio  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
 from bench.wake import cached, espeak, piper  # noqa: E402
 

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devices.media import LocalLibrary, NullSink  # noqa: E402
 from devices.media.local import LocalPlayer  # noqa: E402
+from intents.media_query import describe, read_query
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
         sink = NullSink(args.rate, speed=1.0)
         player = LocalPlayer(sink)
         t0 = time.perf_counter()
-        result = lib.search(args.query)
+        result = lib.find(read_query(args.query))
         t1 = time.perf_counter()
         if not result.found:
             sys.exit(f"nothing matches {args.query!r}")
@@ -51,7 +52,7 @@ def main() -> None:
         search_ms.append((t1 - t0) * 1000)
         player.close()
     q = statistics.quantiles(lat, n=20)
-    print(f"query {args.query!r} -> {result.describe()}")
+    print(f"query {args.query!r} -> {describe(result)}")
     print(f"search:           p50 {statistics.median(search_ms):.1f} ms")
     print(f"play->first audio p50 {statistics.median(lat):.1f} ms  p95 {q[18]:.1f} ms  (n={len(lat)})")
 

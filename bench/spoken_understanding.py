@@ -46,9 +46,9 @@ sys.path.insert(0, str(HERE))
 from understanding import MAPPING, label_of, scope  # noqa: E402  (bench/understanding.py: one source of labels)
 from wake import DEFAULT_DATA, espeak, piper, silence  # noqa: E402  (cached synthesis)
 
-from assistant.pipeline import Engines  # noqa: E402
-from assistant.vad import is_hallucination  # noqa: E402
+from assistant.engines import Engines  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
+from intents.noise import is_noise  # noqa: E402
 
 
 def sample_rows(rows: list[dict], per_label: int | None, out_of_scope: int | None) -> list[dict]:
@@ -87,7 +87,7 @@ def transcribe(engines: Engines, audio: np.ndarray) -> str:
     res = engines.asr.transcribe(np.concatenate([silence(0.2), audio, silence(0.3)]))
     ASR_MS.append(res.duration_ms)
     text = res.text.strip()
-    if is_hallucination(text) or engines.asr.is_noise(res):
+    if is_noise(text) or engines.asr.is_noise(res):
         return ""
     return text
 

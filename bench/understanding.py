@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -279,8 +278,8 @@ def _day_text(text: str) -> str:
 
 
 def _same_days(ours: str | None, theirs: str, now) -> bool:
-    from devices.weather import resolve_date_spec
     from intents.normalize import normalize
+    from intents.weather_answer import resolve_date_spec
 
     if not ours:
         return False
@@ -295,7 +294,7 @@ def _same_days(ours: str | None, theirs: str, now) -> bool:
 
 def weather_slot_rate(rows: list[dict], results: list[dict]) -> None:
     """Share of weather_query rows naming a place (place_name) or a day (date/timeofday) where our slot
-    resolves to the same place (same words) or the same days (via devices.weather.resolve_date_spec)."""
+    resolves to the same place (same words) or the same days (via intents.weather_answer.resolve_date_spec)."""
     import datetime as dt
 
     now = dt.datetime(2026, 11, 29, 10, 0)  # the --now run_ours passes

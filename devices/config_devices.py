@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from devices.discovery import StateTracker, apply_defaults, capabilities
 from devices.entities import Entity, EntityRegistry, slugify
+from devices.mqtt_codec import apply_defaults, capabilities
+from devices.mqtt_state import StateTracker
 from devices.settings import DeviceConfig
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from typing import Any, Literal
 
 from devices.entities import Entity, EntityRegistry
 from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
@@ -68,8 +68,32 @@ def color_to_rgb(color: str | tuple[int, int, int] | list[int]) -> tuple[int, in
     )
 
 
+DeviceProblem = Literal[
+    "both_brightnesses",  # brightness_pct and brightness_step_pct given together
+    "no_brightness",
+    "no_colour",
+    "unknown_colour",  # colour
+    "no_white_temperature",
+    "nothing_to_set",  # set_light with nothing to change
+    "temperature_out_of_range",  # low, high, value
+    "no_position",  # a cover that only opens and closes
+    "nothing_in_area",  # area, component (None: lights, switches, fans), known (the areas there are)
+    "unknown_device",
+    "not_exposed",  # entity_id
+    "wrong_component",  # component, op
+    "looks_like_security",  # op: its MQTT command drives a lock, door or alarm, and cannot be asked about
+    "no_topic",  # key, op: the MQTT config lacks the topic op needs
+    "not_controllable",  # component
+]
+
+
 class DeviceError(ValueError):
-    """A command cannot be carried out on this entity; the message says why."""
+    """A command cannot be carried out on this entity. ``problem`` says what, ``device`` names the
+    entity, ``data`` holds the details; intents/device_errors.py says it to the user."""
+
+    def __init__(self, problem: DeviceProblem, device: str = "", **data: Any):
+        super().__init__(f"{device or 'device'}: {problem}" + (f" {data}" if data else ""))
+        self.problem, self.device, self.data = problem, device, data
 
 
 class ConfirmationRequired(Exception):
@@ -181,7 +205,7 @@ class DeviceController:
         command = command_for(e.component, op)
         if command in ("turn_on", "turn_off"):
             state = "on" if command == "turn_on" else "off"
-            self._require(e, SWITCHABLE, f"turned {state}")
+            self._require(e, SWITCHABLE, command)
             return self._run(e, command, {"state": state}, dry_run, confirmed)
         if command == "open":
             return self.open_cover(e, dry_run=dry_run, confirmed=confirmed)
@@ -195,7 +219,7 @@ class DeviceController:
             return self.start_vacuum(e, dry_run=dry_run, confirmed=confirmed)
         if command == "return":
             return self.return_vacuum(e, dry_run=dry_run)
-        raise DeviceError(f"unknown command {op!r}")
+        raise DeviceError("wrong_component", e.name, component=e.component, op=op)
 
     def turn_on(
         self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
@@ -220,13 +244,13 @@ class DeviceController:
         """Absolute (``brightness_pct``) or relative (``brightness_step_pct``, +/-) brightness, colour name/rgb,
         colour temperature. Relative steps use the tracked brightness (0 when off/unknown)."""
         e = self._entity(entity)
-        self._require(e, {"light"}, "dimmed or coloured")
+        self._require(e, {"light"}, "set_light")
         args: dict[str, Any] = {}
         if brightness_pct is not None and brightness_step_pct is not None:
-            raise DeviceError("give either brightness_pct or brightness_step_pct, not both")
+            raise DeviceError("both_brightnesses")
         if brightness_pct is not None or brightness_step_pct is not None:
             if e.source != "homeassistant" and "brightness" not in e.capabilities:
-                raise DeviceError(f"{e.name} cannot be dimmed (no brightness support)")
+                raise DeviceError("no_brightness", e.name)
         if brightness_pct is not None:
             args["brightness_pct"] = _clamp_pct(brightness_pct)
         if brightness_step_pct is not None:
@@ -239,65 +263,63 @@ class DeviceController:
                 args["brightness_pct"] = _clamp_pct(cur + brightness_step_pct)
         if color is not None:
             if e.source != "homeassistant" and "color" not in e.capabilities:
-                raise DeviceError(f"{e.name} cannot change colour")
+                raise DeviceError("no_colour", e.name)
             try:
                 args["rgb_color"] = list(color_to_rgb(color))
-            except ValueError as err:
-                raise DeviceError(str(err)) from None
+            except ValueError:
+                raise DeviceError("unknown_colour", e.name, colour=color) from None
             if isinstance(color, str) and "".join(color.lower().split()) in COLORS:
                 args["color_name"] = "".join(color.lower().split())
         if color_temp_kelvin is not None:
             if e.source != "homeassistant" and "color_temp" not in e.capabilities:
-                raise DeviceError(f"{e.name} has no adjustable white temperature")
+                raise DeviceError("no_white_temperature", e.name)
             args["color_temp_kelvin"] = int(color_temp_kelvin)
         if not args:
-            raise DeviceError(
-                "set_light needs brightness_pct, brightness_step_pct, color or color_temp_kelvin"
-            )
+            raise DeviceError("nothing_to_set", e.name)
         if args.get("brightness_pct") == 0 and len(args) == 1:
             return self._run(e, "turn_off", {"state": "off"}, dry_run, False, can_ask=False)
         return self._run(e, "turn_on", {"state": "on", **args}, dry_run, False, can_ask=False)
 
     def set_temperature(self, entity: Entity | str, value: float, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
-        self._require(e, {"climate"}, "set to a temperature")
+        self._require(e, {"climate"}, "set_temperature")
         lo, hi = e.attributes.get("min_temp"), e.attributes.get("max_temp")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise DeviceError(f"{e.name} accepts {lo} to {hi} degrees, not {value}")
+            raise DeviceError("temperature_out_of_range", e.name, low=lo, high=hi, value=value)
         return self._run(e, "set_temperature", {"temperature": float(value)}, dry_run, False, can_ask=False)
 
     def open_cover(
         self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
     ) -> list[Action]:
         e = self._entity(entity)
-        self._require(e, {"cover"}, "opened")
+        self._require(e, {"cover"}, "open")
         return self._run(e, "open", {"state": "open"}, dry_run, confirmed)
 
     def close_cover(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
-        self._require(e, {"cover"}, "closed")
+        self._require(e, {"cover"}, "close")
         return self._run(e, "close", {"state": "closed"}, dry_run, True)
 
     def lock(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
-        self._require(e, {"lock"}, "locked")
+        self._require(e, {"lock"}, "lock")
         return self._run(e, "lock", {"state": "locked"}, dry_run, True)
 
     def unlock(self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False) -> list[Action]:
         e = self._entity(entity)
-        self._require(e, {"lock"}, "unlocked")
+        self._require(e, {"lock"}, "unlock")
         return self._run(e, "unlock", {"state": "unlocked"}, dry_run, confirmed)
 
     def start_vacuum(
         self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
     ) -> list[Action]:
         e = self._entity(entity)
-        self._require(e, {"vacuum"}, "started")
+        self._require(e, {"vacuum"}, "start")
         return self._run(e, "start", {"state": "cleaning"}, dry_run, confirmed)
 
     def return_vacuum(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
-        self._require(e, {"vacuum"}, "sent home")
+        self._require(e, {"vacuum"}, "return_home")
         return self._run(e, "return_to_base", {"state": "returning"}, dry_run, True)
 
     # ---- internals -----------------------------------------------------------------------------
@@ -305,15 +327,15 @@ class DeviceController:
         eid = entity.entity_id if isinstance(entity, Entity) else entity
         e = self.registry.get(eid)
         if e is None:
-            raise DeviceError(f"unknown device {eid!r}")
+            raise DeviceError("unknown_device", eid)
         if not e.exposed:
-            raise DeviceError(f"{e.name} ({eid}) is not exposed to the assistant (see devices.exposure)")
+            raise DeviceError("not_exposed", e.name, entity_id=eid)
         return e
 
     @staticmethod
-    def _require(e: Entity, components: set[str], what: str) -> None:
+    def _require(e: Entity, components: set[str], op: str) -> None:
         if e.component not in components:
-            raise DeviceError(f"{e.name} is a {e.component} and cannot be {what}")
+            raise DeviceError("wrong_component", e.name, component=e.component, op=op)
 
     def _run(
         self, e: Entity, op: str, args: dict[str, Any], dry_run: bool, confirmed: bool, can_ask: bool = True
@@ -331,10 +353,7 @@ class DeviceController:
             or (not trusted and op not in ("lock", "close") and drives_security(e, actions))
         ):
             if not can_ask or op not in _CONFIRMABLE:
-                raise DeviceError(
-                    f"I won't {op.replace('_', ' ')} the {e.name}: its MQTT command looks like it "
-                    "drives a lock, door or alarm. Declare it in devices.devices if it is safe."
-                )
+                raise DeviceError("looks_like_security", e.name, op=op)
             raise ConfirmationRequired(e, op)
         for a in actions:
             a["entity_id"] = e.entity_id
@@ -392,7 +411,7 @@ class DeviceController:
         def need(key: str) -> str:
             t = c.get(key)
             if not t:
-                raise DeviceError(f"{e.name} has no {key} configured, so it cannot do '{op}'")
+                raise DeviceError("no_topic", e.name, key=key, op=op)
             return t
 
         comp = e.component
@@ -430,12 +449,13 @@ class DeviceController:
             elif not extra:
                 out.append((need("command_topic"), str(c.get("payload_on", "ON"))))
             else:
-                on = (c.get("command_topic"), str(c.get("payload_on", "ON")))
-                if on_type == "first" and on[0]:
-                    out.append(on)
+                on_topic = c.get("command_topic")
+                on = [(on_topic, str(c.get("payload_on", "ON")))] if on_topic else []
+                if on_type == "first":
+                    out += on
                 out += extra
-                if on_type == "last" and on[0] and e.state != "on":
-                    out.append(on)
+                if on_type == "last" and e.state != "on":
+                    out += on
         elif comp in ("switch", "fan"):
             out.append(
                 (
@@ -479,7 +499,7 @@ class DeviceController:
         elif comp == "vacuum":
             out.append((need("command_topic"), str(c.get(f"payload_{op}", op))))
         else:
-            raise DeviceError(f"{e.name} ({comp}) cannot be controlled")
+            raise DeviceError("not_controllable", e.name, component=comp)
         return [
             {"type": "mqtt", "topic": t, "payload": p, "qos": qos, "retain": bool(c.get("retain", False))}
             for t, p in out

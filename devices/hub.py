@@ -8,10 +8,11 @@ from pathlib import Path
 
 from devices.config_devices import load_config_devices
 from devices.control import DeviceController
-from devices.discovery import MqttDiscovery, StateTracker
+from devices.discovery import MqttDiscovery
 from devices.entities import EntityRegistry
 from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
 from devices.mqtt import BROKER_QUEUE, MqttClient
+from devices.mqtt_state import StateTracker
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 
 log = logging.getLogger(__name__)

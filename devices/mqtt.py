@@ -83,6 +83,10 @@ def _locked(method):
     return wrapper
 
 
+# an outbox message: id, topic, payload, qos, retain, queued at (epoch seconds)
+OutboxRow = tuple[int, str, bytes, int, bool, float]
+
+
 class Outbox:
     """Messages published while the broker is away, in order, sent on the next connect.
 
@@ -92,7 +96,7 @@ class Outbox:
 
     def __init__(self, max_len: int, max_age_s: float, path: Path | None = None):
         self.max_len, self.max_age_s, self.path = max_len, max_age_s, path
-        self._memory: collections.deque[tuple[int, str, bytes, int, bool, float]] = collections.deque()
+        self._memory: collections.deque[OutboxRow] = collections.deque()
         self._ids = itertools.count(1)
         self._db: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # the network thread and callers share one connection
@@ -136,7 +140,7 @@ class Outbox:
             self._memory.append((next(self._ids), topic, data, qos, retain, time.time()))
 
     @_locked
-    def take(self) -> list[tuple[int, str, bytes, int, bool, float]]:
+    def take(self) -> list[OutboxRow]:
         """Everything queued, oldest first (stays queued until ``done``); too old ones are dropped."""
         if self._db is not None:
             rows = [
@@ -145,7 +149,8 @@ class Outbox:
             ]
         else:
             rows = list(self._memory)
-        fresh, stale = [], []
+        fresh: list[OutboxRow] = []
+        stale: list[OutboxRow] = []
         for row in rows:
             (stale if time.time() - row[5] > self.max_age_s else fresh).append(row)
         for row in stale:
@@ -280,14 +285,15 @@ class MqttClient:
         if not self._started:
             self._started = True
             self._stopping = False
-            extra = {}
+            host, port, keepalive = self.address.host, self.address.port, self.settings.keepalive
             if self.v5:
                 props = Properties(PacketTypes.CONNECT)
                 props.ReceiveMaximum = RECEIVE_MAXIMUM
-                extra = {"clean_start": True, "properties": props}
-            self._client.connect_async(
-                self.address.host, self.address.port, keepalive=self.settings.keepalive, **extra
-            )
+                self._client.connect_async(
+                    host, port, keepalive=keepalive, clean_start=True, properties=props
+                )
+            else:
+                self._client.connect_async(host, port, keepalive=keepalive)
             self._client.loop_start()
         end = time.monotonic() + timeout
         if self.wait_connected(timeout):
@@ -525,7 +531,7 @@ class MqttClient:
 
     def _on_message(self, client, userdata, msg: paho.MQTTMessage) -> None:
         if msg.topic == self._sync_topic:
-            self._on_sync(msg.topic, msg.payload, False)
+            self._on_sync(msg.topic, bytes(msg.payload), False)
             return
         with self._lock:
             subs = self._exact.get(msg.topic, []) + [
@@ -536,7 +542,7 @@ class MqttClient:
                 s.qos0_retained += 1
         for s in subs:
             try:
-                s.callback(msg.topic, msg.payload, bool(msg.retain))
+                s.callback(msg.topic, bytes(msg.payload), bool(msg.retain))
             except Exception as e:  # noqa: BLE001 - one bad handler must not stop the loop
                 log.error(
                     "MQTT handler for %s failed on topic %s: %s: %s",

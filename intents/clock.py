@@ -73,7 +73,7 @@ _ZONE_ALIASES = {
 
 @functools.cache
 def _zones_by_city() -> dict[str, str]:
-    zones = {}
+    zones: dict[str, str] = {}
     for key in zoneinfo.available_timezones():
         if "/" in key and not key.startswith(("Etc/", "SystemV/", "US/")):
             zones.setdefault(key.rsplit("/", 1)[1].replace("_", " ").lower(), key)

@@ -4,43 +4,9 @@ from __future__ import annotations
 
 import re
 
-# Whisper's usual inventions on silence or noise, and one-word fragments.
-NOISE = {
-    "",
-    "you",
-    "thank you",
-    "thanks",
-    "thanks for watching",
-    "thank you for watching",
-    "thanks for watching and see you next time",
-    "please subscribe",
-    "subscribe",
-    "bye",
-    "bye bye",
-    "so",
-    "oh",
-    "uh",
-    "um",
-    "hmm",
-    "okay",
-    "ok",
-    "yeah",
-    "yes",
-    "no",
-    "the",
-    "a",
-    "i",
-    "it",
-    "and",
-    "music",
-    "applause",
-    "laughter",
-    "silence",
-    "foreign",
-    "blank audio",
-    "inaudible",
-    "hello",
-}
+from .noise import FRAGMENTS, NOISE
+from .normalize import plain
+
 THANKS = re.compile(
     r"^(?:thank you|thanks|cheers|much appreciated|great thanks|thank you so much)(?: (?:very much|a lot|so much))?$"
 )
@@ -48,11 +14,11 @@ GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: 
 
 
 def answer(normalized: str, raw: str) -> str:
-    plain = " ".join(re.sub(r"[^\w\s']", " ", raw.lower()).split())
-    if THANKS.match(plain):
+    words = plain(raw)
+    if THANKS.match(words):
         return "You're welcome."
-    if GREETING.match(plain):
+    if GREETING.match(words):
         return "Hello! How can I help?"
-    if normalized in NOISE or len(normalized) < 2:
+    if normalized in NOISE or normalized in FRAGMENTS or len(normalized) < 2:
         return "Sorry, I didn't catch that."
     return "Sorry, I can't help with that."

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from devices.media.service import MediaService
     from devices.media.settings import PlayerConfig
 
+if TYPE_CHECKING:
+    from devices.media.models import MatchKind
+
 log = logging.getLogger(__name__)
 
 NOT_SET_UP = "Music isn't set up on this assistant."
@@ -46,7 +49,12 @@ _DESCRIBED = re.compile(
     r"(?:(?:the|my|our|some|all|all the|all of)\s+)?(?:(?:favou?rite|top rated|newest|latest|new|best|greatest|"
     r"popular)\s+)*(?:(songs?|tracks?|music|albums?)\s+by|(audio ?books?|podcasts?)\s+(?:by|of))\s+"
 )
-_CLASS_TO_KIND = {"artist": "artist", "album": "album", "track": "title", "playlist": "playlist"}
+_CLASS_TO_KIND: dict[str, MatchKind] = {
+    "artist": "artist",
+    "album": "album",
+    "track": "title",
+    "playlist": "playlist",
+}
 
 
 def _service(ctx: Context) -> MediaService | None:
@@ -204,7 +212,10 @@ class HassMediaSearchAndPlay(PlayerIntent):
                 result = svc.everything(query or "music")
                 shuffle = True
             else:
-                result = svc.search(query, kind=_CLASS_TO_KIND.get(self.media_class or ""))
+                from .media_query import read_query
+
+                kind = _CLASS_TO_KIND.get(self.media_class or "")
+                result = svc.find(read_query(query, kind, moods=svc.settings.moods))
                 shuffle = self.shuffle
         except Exception as e:  # library on MPD unreachable, unreadable folder
             return _unreachable(svc, config, e)
@@ -212,7 +223,9 @@ class HassMediaSearchAndPlay(PlayerIntent):
             if everything:
                 return Outcome("Your music library is empty; put music in the folder set as media.music_dir.")
             return Outcome(f"I couldn't find anything called {query} in your music.")
-        matched = "your music" if everything else result.describe()
+        from .media_query import describe
+
+        matched = "your music" if everything else describe(result)
         action = self.action(
             svc,
             config,

@@ -12,12 +12,32 @@ import unicodedata
 
 from text_to_num import alpha2digit
 
-# Words people (and ASR) put in front of a command that carry no meaning.
+# Wake words (ours, other assistants', SLURP's "olly") that may open a typed or heard request.
+WAKE_NAMES = (
+    "olly|siri|alexa|google|jarvis|computer|assistant|nabu|okay nabu|ok nabu|hey jarvis|hey mycroft|mycroft"
+)
+# Words people (and ASR) put in front of a command that carry no meaning, wake words among them.
 _LEADING_FILLER = re.compile(
     r"^(?:(?:um+|uh+|erm|er|hmm+|so|okay|ok|oh|well|hey|hi|hello|alright|all right|right|yeah|yes|"
-    r"now|and|please|just|olly|siri|alexa|google|jarvis|computer|assistant|nabu|okay nabu|ok nabu|"
-    r"hey jarvis|hey mycroft|mycroft)\b[\s,]*)+"
+    r"now|and|please|just|" + WAKE_NAMES + r")\b[\s,]*)+"
 )
+
+
+def strip_wake_word(text: str, words: list[str]) -> str:
+    """Remove a wake word heard at the start of a transcript, keeping its case ("Okay Nabu, set a
+    timer" -> "Set a timer"). ``words`` are the wake engine's model names ("okay_nabu"); the
+    normaliser below removes the known ``WAKE_NAMES`` from text typed or heard."""
+    for word in words:
+        parts = [re.escape(p) for p in word.replace("-", "_").split("_") if p]
+        if not parts:
+            continue
+        pattern = r"^\W*(?:" + r"\W+".join(parts) + "|" + parts[-1] + r")\b[\W]*"
+        stripped = re.sub(pattern, "", text, flags=re.IGNORECASE)
+        if stripped != text:
+            return stripped[:1].upper() + stripped[1:]
+    return text
+
+
 _TRAILING_FILLER = re.compile(
     r"(?:[\s,]+(?:please|thanks|thank you|thank you very much|for me|now please))+$"
 )
@@ -93,6 +113,23 @@ def _decimal_duration(m: re.Match[str]) -> str:
     big, small = ("hours", "minutes") if unit.startswith("h") else ("minutes", "seconds")
     part = round(frac * 60)
     return f"{whole} {big} and {part} {small}" if whole else f"{part} {small}"
+
+
+def plain(text: str) -> str:
+    """Only lower-case letters, digits and single spaces ("What's up?!" -> "whats up"): a key to
+    compare transcripts by (noise phrases, stop words, repeated clauses), not the templates' form."""
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9' ]+", " ", text.lower())).strip().replace("'", "")
+
+
+# What silences a reply being spoken (barge-in), said on its own.
+STOP_WORDS = frozenset(
+    {"stop", "cancel", "be quiet", "quiet", "shut up", "silence", "enough", "stop it", "okay stop"}
+)
+
+
+def is_stop(text: str) -> bool:
+    """Is ``text`` (a transcript) just a word that stops the reply being spoken?"""
+    return plain(text) in STOP_WORDS
 
 
 def normalize(text: str) -> str:

@@ -94,12 +94,12 @@ class TemplateRecognizer:
         Items are strings, (text, value) or (text, value, context) tuples; a context such as
         ``{"domain": "light"}`` lets HA's ``requires_context`` templates check what was matched."""
         items = list(values)
-        if not items:
-            items = ["__none__"]
-        if isinstance(items[0], tuple):
-            self.slot_lists[name] = TextSlotList.from_tuples(items, allow_template=False)  # type: ignore[arg-type]
+        tuples = [item for item in items if isinstance(item, tuple)]
+        if tuples:
+            self.slot_lists[name] = TextSlotList.from_tuples(tuples, allow_template=False)
         else:
-            self.slot_lists[name] = TextSlotList.from_strings(items)  # type: ignore[arg-type]
+            strings = [item for item in items if isinstance(item, str)]
+            self.slot_lists[name] = TextSlotList.from_strings(strings or ["__none__"])
 
     def candidates(self, text: str, context: dict[str, Any] | None = None) -> list[Candidate]:
         """``context`` (e.g. ``{"area": "Kitchen"}``) fills HA templates that need it ("lights off")."""

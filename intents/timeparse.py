@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .schema import Refusal
@@ -236,7 +237,7 @@ _HOLIDAY_RE = "(" + "|".join(HOLIDAYS) + ")"
 def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
     """Find one date expression; return it (resolved against now) and the text without it."""
     today = now.date()
-    rules: list[tuple[str, object]] = [
+    rules: list[tuple[str, Callable[[re.Match[str]], dt.date | None]]] = [
         (rf"\b(?:on )?{_HOLIDAY_RE}(?: this year| next year)?\b", lambda m: _holiday(m, today)),
         (r"\b(?:the )?day after tomorrow\b", lambda m: today + dt.timedelta(days=2)),
         (r"\btomorrow(?:'s)?\b", lambda m: today + dt.timedelta(days=1)),
@@ -257,7 +258,7 @@ def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
         m = re.search(pattern, text)
         if m:
             try:
-                value = resolve(m)  # type: ignore[operator]
+                value = resolve(m)
             except ValueError:
                 if m.re.pattern.count(_MONTH_RE):  # "the 31st of april": say so, not another date
                     day = next(g for g in m.groups() if g and g.isdigit())
@@ -310,7 +311,7 @@ def parse_when(text: str, now: dt.datetime) -> When:
         t = t[: m.start()] + " " + t[m.end() :]
     for pattern, days in _REPEATS:
         if pattern.search(t):
-            w.repeat = list(days)  # type: ignore[arg-type]
+            w.repeat = list(days)
             t = pattern.sub(" ", t)
             break
     if not w.repeat:
@@ -328,9 +329,10 @@ def parse_when(text: str, now: dt.datetime) -> When:
             w.repeat = [d for d in WEEKDAYS if d in plural]
             t = re.sub(rf"\b{_WEEKDAY_RE[:-3]})s\b", " ", t)
     for pattern, part in _PART_OF_DAY:
-        if pattern.search(t):
+        found = pattern.search(t)
+        if found:
             w.part_of_day = part
-            if "tomorrow" in pattern.search(t).group(0):  # type: ignore[union-attr]
+            if "tomorrow" in found.group(0):
                 t = t.replace("tomorrow", " tomorrow ", 1)
             t = pattern.sub(
                 lambda m: (

@@ -127,8 +127,10 @@ def _picked(ctx: Context, data: dict[str, Any]) -> Outcome:
     """The answer to "Which timer?": the same request, on the timer picked."""
     from .registry import intents
 
-    intent = intents()[data["intent"]].model_validate(data["slots"])
-    assert isinstance(intent, TimerTarget)  # only a TimerTarget asks "Which timer?"
+    kind = intents()[data["intent"]]
+    if not issubclass(kind, TimerTarget):  # only timer intents ask "Which timer?"
+        raise TypeError(f"timers.pick continues {kind.__name__}, which picks no timer")
+    intent = kind.model_validate(data["slots"])
     intent._timer_id = data["timer_id"]
     return intent.run(ctx)
 

@@ -275,9 +275,16 @@ class Walker:
     TAGGED = {"search_query": "QUERY", "location": "PLACE", "when": "WHEN", "date": "WHEN"}
 
     def __init__(self, intents: Any, rng: random.Random, pools: dict[str, list[str]]):
+        from hassil.intents import TextSlotList
+
         self.intents = intents
         self.rng = rng
         self.pools = pools
+        self.pools_lists = {  # the home's names, filling {area} / {name} / {floor}
+            "area": TextSlotList.from_strings(pools["area"]),
+            "name": TextSlotList.from_strings(pools["name"]),
+            "floor": TextSlotList.from_strings(["upstairs", "downstairs"]),
+        }
 
     def walk(self, expr: Any, rules: dict[str, Any], lists: dict[str, Any]) -> list[tuple[str, str]]:
         from hassil.expression import (
@@ -328,7 +335,7 @@ class Walker:
         intent = self.intents.intents[intent_name]
         sentences = [(data, s) for data in intent.data for s in data.sentences]
         seen: set[str] = set()
-        out = []
+        out: list[tuple[str, list[tuple[str, str]]]] = []
         for _ in range(n * 4):
             if len(out) >= n or not sentences:
                 break
@@ -349,17 +356,11 @@ class Walker:
 
 def templates(known: set[str], pools: dict[str, list[str]]) -> list[Example]:
     from hassil import Intents
-    from hassil.intents import TextSlotList
 
     from .recognizer import build_data
 
     intents = Intents.from_dict(build_data(known, "en"))
     walker = Walker(intents, random.Random(7), pools)
-    walker.pools_lists = {
-        "area": TextSlotList.from_strings(pools["area"]),
-        "name": TextSlotList.from_strings(pools["name"]),
-        "floor": TextSlotList.from_strings(["upstairs", "downstairs"]),
-    }
     out = []
     for name in sorted(intents.intents):
         for text, entities in walker.sample(name, SAMPLES_PER_INTENT):
@@ -613,7 +614,7 @@ def train(examples: list[Example], alpha: float = 3e-6) -> dict[str, np.ndarray]
 
 def save(arrays: dict[str, np.ndarray], path: Path) -> None:
     with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        np.savez_compressed(f, allow_pickle=False, **arrays)
 
 
 def cross_validate(examples: list[Example]) -> None:
@@ -625,8 +626,8 @@ def cross_validate(examples: list[Example]) -> None:
 
     known = set(intents())
     thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-    right = Counter()
-    false = Counter()
+    right: Counter[float] = Counter()
+    false: Counter[float] = Counter()
     n_in = n_out = 0
     for k in range(FOLDS):
         train_set = [e for e in examples if e.fold != k]

@@ -1,7 +1,7 @@
 """Weather questions: HassGetWeather with a place (``location``), a day (``date``) and what is asked (``aspect``).
 
 The answer comes from ``ctx.services.weather`` (a ``devices.weather`` provider) through
-``devices.weather.weather_answer``; service problems are one spoken sentence, never an exception.
+``intents.weather_answer.weather_answer``; service problems are one spoken sentence, never an exception.
 A dry run does not contact the service.
 """
 
@@ -99,7 +99,7 @@ class HassGetWeather(Intent):
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
-        from devices.weather import resolve_date_spec
+        from .weather_answer import resolve_date_spec
 
         location = str(slots.pop("location", "") or "").strip()
         location = re.sub(r"^(?:the|in|at|for|of)\s+", "", location)
@@ -134,9 +134,8 @@ class HassGetWeather(Intent):
         if ctx.dry_run:
             where = f" in {self.location.title()}" if self.location else ""
             return Outcome(f"I would look up the weather ({self.aspect}) for {self.date or 'now'}{where}.")
-        from devices.weather import weather_answer
-
         from .preferences import preference
+        from .weather_answer import weather_answer
 
         units = preference(ctx, "units")  # "use Fahrenheit"
         if units and hasattr(provider, "with_units"):

@@ -148,6 +148,6 @@ test_settings.__test__ = False  # not a test
 
 @pytest.fixture(scope="session")
 def engines():
-    from assistant.pipeline import Engines
+    from assistant.engines import Engines
 
     return Engines.load(test_settings())

@@ -56,10 +56,10 @@ def test_hotwords_bias_to_entity_names(engines):
 
 
 def test_silence_is_noise_or_hallucination(engines):
-    from assistant.vad import is_hallucination
+    from intents.noise import is_noise
 
     res = engines.asr.transcribe(silence(1.5))
-    assert is_hallucination(res.text) or engines.asr.is_noise(res), res
+    assert is_noise(res.text) or engines.asr.is_noise(res), res
 
 
 def test_collapse_repeats():

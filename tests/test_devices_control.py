@@ -19,6 +19,7 @@ from devices.settings import (
     MqttSettings,
     format_validation_error,
 )
+from intents.device_errors import say_device_error
 from tests.fixtures_devices import publish_all
 from tests.fixtures_mqtt import wait_for
 
@@ -112,8 +113,9 @@ def test_other_components(hub, probe, prefix):
     c = hub.controller
     c.set_temperature("climate.office_hub_thermostat", 21)
     assert last(probe, f"{prefix}/office/clim/set_temp") == "21"
-    with pytest.raises(DeviceError, match="7 to 30"):
+    with pytest.raises(DeviceError) as refused:
         c.set_temperature("climate.office_hub_thermostat", 35)
+    assert say_device_error(refused.value).endswith("accepts 7 to 30 degrees, not 35")
     c.turn_off("climate.office_hub_thermostat")
     assert last(probe, f"{prefix}/office/clim/mode") == "off"
     c.close_cover("cover.garage_door")
@@ -124,10 +126,14 @@ def test_other_components(hub, probe, prefix):
     assert last(probe, f"{prefix}/lock/front/set") == "LOCK"
     c.start_vacuum("vacuum.robot")
     assert last(probe, f"{prefix}/vac/cmd") == "start"
-    with pytest.raises(DeviceError, match="cannot be dimmed or coloured"):
+    with pytest.raises(DeviceError) as refused:
         c.set_light("switch.office_hub_fan", brightness_pct=10)
-    with pytest.raises(DeviceError, match="unknown colour"):
+    assert (refused.value.problem, refused.value.data["op"]) == ("wrong_component", "set_light")
+    assert "cannot be dimmed or coloured" in say_device_error(refused.value)
+    with pytest.raises(DeviceError) as refused:
         c.set_light("light.kitchen_ceiling", color="blurple")
+    assert refused.value.data["colour"] == "blurple"
+    assert say_device_error(refused.value).startswith("unknown colour 'blurple'")
 
 
 def test_confirmation_for_garage_and_lock(hub, probe, prefix):

@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from devices.discovery import PayloadError, expand, expand_base_topic, render_template
 from devices.hub import DeviceHub
+from devices.mqtt_codec import PayloadError, expand, expand_base_topic, render_template
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from tests.fixtures_devices import device_based, publish_all
 from tests.fixtures_mqtt import wait_for

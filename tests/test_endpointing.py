@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from assistant.audio import blocks
-from assistant.pipeline import process_audio
 from assistant.vad import Endpointer
+from assistant.voice import process_audio
 from assistant.voice_settings import VadSettings
 from intents.completeness import ends_open
 from tests.fixtures_voice import join, keyword_understand, piper_speech, silence, test_settings

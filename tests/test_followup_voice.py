@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from assistant.pipeline import process_audio
+from assistant.voice import process_audio
 from tests.fixtures_voice import join, piper_speech, silence, test_settings, wake_phrase
 
 NOW = dt.datetime(2026, 3, 2, 9, 0)

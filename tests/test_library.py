@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devices.media import LibraryIndex, LocalLibrary, MediaSettings, Track
+from intents.media_query import describe, read_query
 from tests.fixtures_media import make_library
 
 
@@ -56,7 +57,7 @@ def test_index_reads_tags_and_playlist(library: LocalLibrary) -> None:
 def test_fuzzy_search(
     library: LocalLibrary, query: str, kind: str, name: str, first_title: str | None
 ) -> None:
-    r = library.search(query)
+    r = library.find(read_query(query))
     assert r.found, r
     assert (r.kind, r.name) == (kind, name)
     if first_title:
@@ -66,7 +67,7 @@ def test_fuzzy_search(
 
 
 def test_describe_album(library: LocalLibrary) -> None:
-    assert library.search("abby road by the beetles").describe() == "Abbey Road by The Beatles"
+    assert describe(library.find(read_query("abby road by the beetles"))) == "Abbey Road by The Beatles"
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_describe_album(library: LocalLibrary) -> None:
     ],
 )
 def test_mood_maps_to_genres(library: LocalLibrary, query: str, genres: set[str]) -> None:
-    r = library.search(query)
+    r = library.find(read_query(query))
     assert r.kind == "mood"
     assert {t.genre for t in r.tracks} == genres
 
@@ -86,14 +87,16 @@ def test_mood_override_from_settings(music: Path, tmp_path: Path) -> None:
     s = MediaSettings(music_dir=music, cache_dir=tmp_path, moods={"Relaxing": ["Electronic"]})
     lib = LocalLibrary.from_settings(s)
     lib.refresh()
-    assert {t.genre for t in lib.search("something relaxing").tracks} == {"Electronic"}
+    assert {t.genre for t in lib.find(read_query("something relaxing", moods=s.moods)).tracks} == {
+        "Electronic"
+    }
 
 
 @pytest.mark.parametrize("query", ["zzqx klmnop", "the rolling stones", ""])
 def test_nothing_matches(library: LocalLibrary, query: str) -> None:
-    r = library.search(query)
+    r = library.find(read_query(query))
     assert not r.found and r.kind == "none" and r.tracks == []
-    assert "couldn't find" in r.describe()
+    assert "couldn't find" in describe(r)
 
 
 def test_cache_reused_and_refreshed_on_change(music: Path, tmp_path: Path) -> None:
@@ -112,7 +115,7 @@ def test_cache_reused_and_refreshed_on_change(music: Path, tmp_path: Path) -> No
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
     lib2.refresh()
     assert lib2.last_scan["reread"] == 1
-    assert lib2.search("airport lounge").tracks[0].uri == str(f.resolve())
+    assert lib2.find(read_query("airport lounge")).tracks[0].uri == str(f.resolve())
     tag(f, title="1/1")
 
 
@@ -153,9 +156,9 @@ def test_search_latency_5000_tracks() -> None:
     n = 0
     for _ in range(3):
         for q in queries:
-            idx.search(q)
+            idx.find(read_query(q))
             n += 1
     per = (time.perf_counter() - t0) / n
     print(f"\nsearch latency on {len(idx)} tracks: {per * 1000:.1f} ms/query")
-    assert idx.search("abby road by the beetles").name == "Abbey Road"
+    assert idx.find(read_query("abby road by the beetles")).name == "Abbey Road"
     assert per < 0.25, f"search too slow: {per * 1000:.0f} ms/query"

@@ -11,6 +11,7 @@ import pytest
 
 from devices.media import LocalLibrary, MediaSettings, NullSink, PlayState, WavFileSink, make_player
 from devices.media.local import LocalPlayer, volume_gain
+from intents.media_query import read_query
 from tests.fixtures_media import make_library
 
 RATE = 16000
@@ -51,7 +52,7 @@ def rms(x: np.ndarray) -> float:
 def test_plays_album_to_wav(library: LocalLibrary, tmp_path: Path) -> None:
     sink = WavFileSink(tmp_path / "out.wav", RATE)
     player = LocalPlayer(sink, volume=100)
-    result = library.search("abby road by the beetles")
+    result = library.find(read_query("abby road by the beetles"))
     player.play(result)
     wait_for(lambda: player.now_playing() is not None or player.state is PlayState.STOPPED)
     wait_for(lambda: player.state is PlayState.STOPPED)
@@ -68,7 +69,7 @@ def test_plays_album_to_wav(library: LocalLibrary, tmp_path: Path) -> None:
 def test_pause_stops_output_and_resume_finishes(library: LocalLibrary, tmp_path: Path) -> None:
     sink = WavFileSink(tmp_path / "p.wav", RATE, speed=2.0)  # paced at 2x real time
     player = LocalPlayer(sink, volume=100)
-    player.play(library.search("so what by miles davis"))
+    player.play(library.find(read_query("so what by miles davis")))
     wait_for(lambda: sink.frames_written > RATE // 10)
     player.pause()
     assert player.state is PlayState.PAUSED
@@ -89,7 +90,7 @@ def test_pause_stops_output_and_resume_finishes(library: LocalLibrary, tmp_path:
 def test_next_previous_and_stop(library: LocalLibrary) -> None:
     sink = NullSink(RATE, speed=1.0)
     player = LocalPlayer(sink)
-    player.play(library.search("discovery"))
+    player.play(library.find(read_query("discovery")))
     wait_for(lambda: (player.now_playing() or {}).get("title") == "One More Time")
     player.next()
     wait_for(lambda: (player.now_playing() or {}).get("title") == "Digital Love")
@@ -104,7 +105,7 @@ def test_next_previous_and_stop(library: LocalLibrary) -> None:
 
 
 def test_volume_and_mute_scale_samples(library: LocalLibrary, tmp_path: Path) -> None:
-    track = library.search("so what").tracks[0]
+    track = library.find(read_query("so what")).tracks[0]
     levels = {}
     for vol, muted in [(100, False), (50, False), (80, True)]:
         sink = WavFileSink(tmp_path / f"v{vol}{muted}.wav", RATE)
@@ -132,7 +133,7 @@ def test_unplayable_file_is_skipped(library: LocalLibrary, tmp_path: Path) -> No
     bad.write_bytes(b"not audio at all")
     sink = NullSink(RATE)
     p = LocalPlayer(sink)
-    p.play([str(bad), library.search("digital love").tracks[0]])
+    p.play([str(bad), library.find(read_query("digital love")).tracks[0]])
     wait_for(lambda: p.state is PlayState.STOPPED and sink.frames_written > 0)
     assert sink.frames_written == pytest.approx(RATE, abs=RATE * 0.05)
     assert p.errors and "broken.flac" in p.errors[0]

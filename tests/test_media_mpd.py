@@ -12,6 +12,7 @@ from devices.media import MediaSettings, PlayerConfig, PlayerError, PlayState, m
 from devices.media.home_assistant import HomeAssistantPlayer
 from devices.media.mpd_player import MpdPlayer
 from devices.media.mqtt_player import MqttPlayer
+from intents.media_query import read_query
 from tests.fixtures_media import Reply, make_library, run_mpd, stub_http_server
 
 
@@ -43,23 +44,23 @@ def test_mpd_library_search(mpd_env) -> None:
     lib = player.library(stations={"Radio One": "http://127.0.0.1:9/live"})
     idx = lib.refresh()
     assert len(idx) == 8
-    r = lib.search("abby road by the beetles")
+    r = lib.find(read_query("abby road by the beetles"))
     assert (r.kind, r.name, r.artist) == ("album", "Abbey Road", "The Beatles")
     assert [t.uri for t in r.tracks] == [
         "The Beatles/Abbey Road/01 Come Together.flac",
         "The Beatles/Abbey Road/02 Something.flac",
     ]
-    w = lib.search("my workout playlist")
+    w = lib.find(read_query("my workout playlist"))
     assert w.kind == "playlist" and [t.title for t in w.tracks] == ["One More Time", "Come Together"]
-    assert lib.search("some jazz").kind == "genre"
-    assert not lib.search("qqq zzz xxx").found
+    assert lib.find(read_query("some jazz")).kind == "genre"
+    assert not lib.find(read_query("qqq zzz xxx")).found
 
 
 def test_mpd_transport_and_volume(mpd_env) -> None:
     player, _ = mpd_env
     lib = player.library()
     lib.refresh()
-    player.play(lib.search("abbey road"))
+    player.play(lib.find(read_query("abbey road")))
     assert player.state is PlayState.PLAYING
     np_ = player.now_playing()
     assert np_["title"] == "Come Together" and np_["artist"] == "The Beatles" and np_["queue_length"] == 2
@@ -90,7 +91,7 @@ def test_mpd_plays_local_library_paths(mpd_env) -> None:
     player, music = mpd_env
     local = LocalLibrary(music)
     local.refresh()
-    player.play(local.search("so what by miles davis"))  # absolute paths mapped to MPD-relative
+    player.play(local.find(read_query("so what by miles davis")))  # absolute paths mapped to MPD-relative
     assert player.now_playing()["title"] == "So What"
     player.stop()
 

@@ -5,7 +5,8 @@ import wave
 import pytest
 
 from assistant.audio import read_audio_file, write_wav
-from assistant.pipeline import Pipeline, process_audio, process_file
+from assistant.pipeline import Pipeline
+from assistant.voice import process_audio, process_file
 from tests.fixtures_voice import (
     join,
     keyword_understand,
@@ -97,7 +98,7 @@ def test_wake_word_and_command_without_pause(engines, engine):
 
 
 def test_strip_wake_word():
-    from assistant.pipeline import strip_wake_word
+    from intents.normalize import strip_wake_word
 
     assert strip_wake_word("Okay Nabu, set a timer.", ["okay_nabu"]) == "Set a timer."
     assert strip_wake_word("Nabu what time is it", ["okay_nabu"]) == "What time is it"
@@ -229,7 +230,7 @@ def test_feedback_sounds_off(engines, tmp_path):
 
 def test_live_without_sound_card_fails_clearly():
     from assistant.audio import AudioDeviceError
-    from assistant.pipeline import run_live, say
+    from assistant.voice import run_live, say
 
     with pytest.raises(AudioDeviceError, match=r"arecord -l"):
         run_live(keyword_understand, test_settings())
@@ -242,7 +243,7 @@ def test_engines_load_once_when_asked_at_once(monkeypatch):
     import threading
     import time
 
-    from assistant import pipeline
+    from assistant import engines as engine_cache
     from assistant.voice_settings import VoiceSettings
 
     made = []
@@ -255,12 +256,13 @@ def test_engines_load_once_when_asked_at_once(monkeypatch):
         def warm_up(self):
             return 0.0
 
-    monkeypatch.setattr(pipeline, "Transcriber", SlowModel)
-    monkeypatch.setattr(pipeline, "Tts", SlowModel)
-    monkeypatch.setattr(pipeline, "_ENGINE_CACHE", {})  # restored after the test
+    monkeypatch.setattr(engine_cache, "Transcriber", SlowModel)
+    monkeypatch.setattr(engine_cache, "Tts", SlowModel)
+    monkeypatch.setattr(engine_cache, "_ENGINE_CACHE", {})  # restored after the test
     got = []
     threads = [
-        threading.Thread(target=lambda: got.append(pipeline.Engines.load(VoiceSettings()))) for _ in range(3)
+        threading.Thread(target=lambda: got.append(engine_cache.Engines.load(VoiceSettings())))
+        for _ in range(3)
     ]
     for t in threads:
         t.start()

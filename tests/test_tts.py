@@ -77,7 +77,7 @@ def test_feedback_unknown():
 
 
 def test_say_to_wav(tmp_path):
-    from assistant.pipeline import say
+    from assistant.voice import say
     from tests.fixtures_voice import test_settings
 
     out = tmp_path / "say.wav"

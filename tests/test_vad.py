@@ -3,8 +3,9 @@
 import pytest
 
 from assistant.audio import blocks
-from assistant.vad import Endpointer, SileroVad, is_hallucination
+from assistant.vad import Endpointer, SileroVad
 from assistant.voice_settings import VadSettings
+from intents.noise import is_noise
 from tests.fixtures_voice import join, noise, piper_speech, silence
 
 
@@ -80,11 +81,11 @@ def test_short_burst_dropped():
     "text", ["Thanks for watching!", " you", "Thank you.", "[Music]", "(wind blowing)", "♪♪", "", "Bye."]
 )
 def test_hallucinations_dropped(text):
-    assert is_hallucination(text)
+    assert is_noise(text)
 
 
 @pytest.mark.parametrize(
     "text", ["Stop.", "Turn on the lights.", "(music) set a timer", "Thank you, set a timer."]
 )
 def test_real_commands_kept(text):
-    assert not is_hallucination(text)
+    assert not is_noise(text)

@@ -15,9 +15,8 @@ from devices.weather import (
     SensorWeather,
     WeatherSettings,
     make_provider,
-    resolve_date_spec,
-    weather_answer,
 )
+from intents.weather_answer import resolve_date_spec, weather_answer
 from tests.fixtures_media import Reply, free_port, stub_http_server
 
 DATA = Path(__file__).parent / "data" / "openmeteo"

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .sinks import AudioSink
 
 _WHERE = {
-    "DEFAULT_MOODS": "library",
+    "Lookup": "models",
     "LibraryIndex": "library",
     "LocalLibrary": "library",
     "MpdLibrary": "library",

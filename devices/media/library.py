@@ -1,7 +1,8 @@
 """Music library index and fuzzy search (local folder or MPD database).
 
-``LibraryIndex.search("abby road by the beetles")`` tolerates ASR errors via
-rapidfuzz; mood words ("something relaxing") map to genres through ``DEFAULT_MOODS``.
+``LibraryIndex.find(lookup)`` tolerates ASR errors via rapidfuzz. The ``Lookup`` comes from
+intents/media_query.py, which reads the request ("abby road by the beetles", "something relaxing":
+mood words stand for genres there); the index only matches names.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
 
-from .models import SearchResult, Track
+from .models import Lookup, MatchKind, SearchResult, Track
 
 log = logging.getLogger(__name__)
 
@@ -39,52 +40,6 @@ AUDIO_EXTS = {
 PLAYLIST_EXTS = {".m3u", ".m3u8"}
 CACHE_VERSION = 1
 
-# Mood word -> genres (lowercase). Documented in docs/media.md; override via MediaSettings.moods.
-DEFAULT_MOODS: dict[str, list[str]] = {
-    "relaxing": ["ambient", "classical", "jazz", "acoustic", "chillout", "lounge", "folk", "new age"],
-    "calm": ["ambient", "classical", "acoustic", "chillout", "new age"],
-    "chill": ["chillout", "lounge", "ambient", "trip-hop", "jazz", "lo-fi"],
-    "upbeat": ["pop", "dance", "disco", "funk", "rock", "electronic", "ska"],
-    "happy": ["pop", "funk", "disco", "reggae", "soul"],
-    "energetic": ["rock", "electronic", "dance", "metal", "punk", "drum and bass"],
-    "party": ["dance", "pop", "house", "disco", "hip-hop", "electronic"],
-    "workout": ["electronic", "rock", "hip-hop", "dance", "metal"],
-    "focus": ["classical", "ambient", "lo-fi", "instrumental", "soundtrack"],
-    "sad": ["blues", "folk", "singer-songwriter", "soul"],
-    "romantic": ["soul", "r&b", "jazz", "ballad"],
-    "sleep": ["ambient", "classical", "new age"],
-}
-MOOD_ALIASES = {
-    "relax": "relaxing",
-    "relaxed": "relaxing",
-    "mellow": "chill",
-    "chilled": "chill",
-    "quiet": "calm",
-    "peaceful": "calm",
-    "soothing": "calm",
-    "lively": "upbeat",
-    "cheerful": "happy",
-    "fun": "happy",
-    "energizing": "energetic",
-    "dancing": "party",
-    "dance party": "party",
-    "gym": "workout",
-    "exercise": "workout",
-    "running": "workout",
-    "concentration": "focus",
-    "study": "focus",
-    "studying": "focus",
-    "melancholic": "sad",
-    "romance": "romantic",
-    "sleepy": "sleep",
-    "bedtime": "sleep",
-}
-
-_FILLER = re.compile(
-    r"^(?:please\s+)?(?:play|put on|start|listen to|i want to hear|queue)?\s*"
-    r"(?:some|a bit of|a little|any|something|me|the|my|a)?\s*",
-)
-_TRAILER = re.compile(r"\s+(?:music|songs|tunes|tracks|please|for me)$")
 _THE = re.compile(r"^the\s+")
 CUTOFF = 72.0  # minimum rapidfuzz WRatio to accept a match
 
@@ -111,12 +66,10 @@ class LibraryIndex:
         tracks: Iterable[Track] = (),
         playlists: dict[str, list[Track]] | None = None,
         stations: dict[str, str] | None = None,
-        moods: dict[str, list[str]] | None = None,
     ):
         self.tracks: list[Track] = list(tracks)
         self.playlists: dict[str, list[Track]] = dict(playlists or {})
         self.stations: dict[str, str] = dict(stations or {})
-        self.moods = {**DEFAULT_MOODS, **(moods or {})}
         self._build()
 
     # ---- index -------------------------------------------------------------
@@ -150,29 +103,12 @@ class LibraryIndex:
         return len(self.tracks)
 
     # ---- search ------------------------------------------------------------
-    def search(self, query: str, kind: str | None = None, artist: str | None = None) -> SearchResult:
-        """Find what to play for a spoken query.
-
-        ``kind`` restricts to one of artist/album/title/genre/mood/playlist/station.
-        ``artist`` (or "X by Y" in the query) restricts album/title matches to that artist.
-        """
-        raw = query.strip()
-        q = raw.lower().strip(" .!?")
-        q = _FILLER.sub("", q, count=1)
-        q = _TRAILER.sub("", q)
-        if kind is None:
-            if re.search(r"\bplaylist\b", q):
-                kind = "playlist"
-            elif re.search(r"\b(radio|station)\b", q):
-                kind = "station"
-        q = re.sub(r"\b(playlist|radio station|radio|station|album|song|track|the album|the song)\b", " ", q)
-        if artist is None and " by " in f" {q} ":
-            q, _, artist = q.rpartition(" by ")
-        q = norm(q)
+    def find(self, lookup: Lookup) -> SearchResult:
+        """The best match for ``lookup``: ``kind`` restricts to one of
+        artist/album/title/genre/mood/playlist/station, ``artist`` restricts album/title matches."""
+        raw, q, kind, artist = lookup.said, lookup.name, lookup.kind, lookup.artist
         if not q and not artist:
             return SearchResult.nothing(raw)
-        if not q and artist:
-            q, artist, kind = norm(artist), None, kind or "artist"
 
         candidates: list[SearchResult] = []
 
@@ -197,7 +133,7 @@ class LibraryIndex:
                 )
             )
         if want("mood"):
-            candidates.append(self._match_mood(raw, q))
+            candidates.append(self._match_mood(raw, lookup.mood, lookup.genres))
         if artist:
             candidates.extend(self._match_with_artist(raw, q, artist, kind))
         else:
@@ -229,7 +165,7 @@ class LibraryIndex:
         self,
         raw: str,
         q: str,
-        kind: str,
+        kind: MatchKind,
         names: list[str],
         keys: list[str],
         tracks_of: Callable[[str], list[Track]],
@@ -239,7 +175,7 @@ class LibraryIndex:
             return SearchResult.nothing(raw)
         score, i = hit
         name = names[i]
-        return SearchResult(query=raw, kind=kind, name=name, tracks=list(tracks_of(name)), score=score)  # type: ignore[arg-type]
+        return SearchResult(query=raw, kind=kind, name=name, tracks=list(tracks_of(name)), score=score)
 
     def _match_album(self, raw: str, q: str, artist_names: set[str] | None) -> SearchResult:
         idx = [i for i, (_, a) in enumerate(self._album_ids) if artist_names is None or a in artist_names]
@@ -283,26 +219,10 @@ class LibraryIndex:
             out.append(self._match_title(raw, q, names))
         return out
 
-    def _match_mood(self, raw: str, q: str) -> SearchResult:
-        words = q.split()
-        mood = None
-        for w in [q, *words]:
-            w = MOOD_ALIASES.get(w, w)
-            if w in self.moods:
-                mood = w
-                break
-        if mood is None:
-            # fuzzy on whole words only ("relaxin" -> relaxing); plain genre names are handled elsewhere
-            for w in words:
-                hit = process.extractOne(
-                    w, list(self.moods) + list(MOOD_ALIASES), scorer=fuzz.ratio, score_cutoff=85
-                )
-                if hit:
-                    mood = MOOD_ALIASES.get(hit[0], hit[0])
-                    break
+    def _match_mood(self, raw: str, mood: str | None, genres: tuple[str, ...]) -> SearchResult:
         if mood is None:
             return SearchResult.nothing(raw)
-        wanted = set(self.moods[mood])
+        wanted = set(genres)
         tracks = [t for g, ts in self._by_genre.items() if g.lower() in wanted for t in ts]
         if not tracks:
             return SearchResult.nothing(raw)
@@ -402,6 +322,16 @@ def parse_m3u(path: Path, resolve: Callable[[str], Track | None]) -> list[Track]
     return out
 
 
+class Library(Protocol):
+    """What the media service needs of a library: a searchable index, refreshed on demand."""
+
+    index: LibraryIndex
+
+    def refresh(self) -> LibraryIndex: ...
+
+    def find(self, lookup: Lookup) -> SearchResult: ...
+
+
 class LocalLibrary:
     """Index of a music folder, cached as JSON and refreshed by file mtime/size."""
 
@@ -410,18 +340,16 @@ class LocalLibrary:
         music_dir: Path | str,
         cache_dir: Path | str | None = None,
         stations: dict[str, str] | None = None,
-        moods: dict[str, list[str]] | None = None,
     ):
         self.music_dir = Path(music_dir).expanduser()
         self.cache_file = Path(cache_dir).expanduser() / "library.json" if cache_dir else None
         self.stations = dict(stations or {})
-        self.moods = moods
-        self.index = LibraryIndex(stations=self.stations, moods=moods)
+        self.index = LibraryIndex(stations=self.stations)
         self.last_scan: dict[str, int] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> LocalLibrary:
-        return cls(settings.music_dir, settings.cache_dir, settings.radio_stations, settings.moods)
+        return cls(settings.music_dir, settings.cache_dir, settings.radio_stations)
 
     def refresh(self) -> LibraryIndex:
         """Rescan the folder; only files whose mtime/size changed are re-tagged."""
@@ -460,9 +388,7 @@ class LocalLibrary:
                     }
         tracks = {k: Track.from_dict(v["track"]) for k, v in entries.items()}
         pls = {p.stem: parse_m3u(p, tracks.get) for p in sorted(playlists)}
-        self.index = LibraryIndex(
-            sorted(tracks.values(), key=lambda t: t.uri), pls, self.stations, self.moods
-        )
+        self.index = LibraryIndex(sorted(tracks.values(), key=lambda t: t.uri), pls, self.stations)
         self.last_scan = {"tracks": len(tracks), "reread": reread, "playlists": len(pls)}
         if reread or len(entries) != len(cached):
             self._save_cache(entries)
@@ -475,8 +401,8 @@ class LocalLibrary:
         )
         return self.index
 
-    def search(self, query: str, kind: str | None = None, artist: str | None = None) -> SearchResult:
-        return self.index.search(query, kind=kind, artist=artist)
+    def find(self, lookup: Lookup) -> SearchResult:
+        return self.index.find(lookup)
 
     def _load_cache(self) -> dict[str, dict[str, Any]]:
         if not self.cache_file or not self.cache_file.exists():
@@ -535,12 +461,10 @@ class MpdLibrary:
         self,
         connect: Callable[[], Any],
         stations: dict[str, str] | None = None,
-        moods: dict[str, list[str]] | None = None,
     ):
         self._connect = connect  # returns a context manager yielding a connected MPDClient
         self.stations = dict(stations or {})
-        self.moods = moods
-        self.index = LibraryIndex(stations=self.stations, moods=moods)
+        self.index = LibraryIndex(stations=self.stations)
 
     def refresh(self) -> LibraryIndex:
         with self._connect() as c:
@@ -548,8 +472,8 @@ class MpdLibrary:
             pls = {}
             for p in c.listplaylists():
                 pls[p["playlist"]] = [mpd_track(d) for d in c.listplaylistinfo(p["playlist"])]
-        self.index = LibraryIndex(tracks, pls, self.stations, self.moods)
+        self.index = LibraryIndex(tracks, pls, self.stations)
         return self.index
 
-    def search(self, query: str, kind: str | None = None, artist: str | None = None) -> SearchResult:
-        return self.index.search(query, kind=kind, artist=artist)
+    def find(self, lookup: Lookup) -> SearchResult:
+        return self.index.find(lookup)

@@ -24,11 +24,6 @@ class Track:
     def is_stream(self) -> bool:
         return "://" in self.uri and not self.uri.startswith("file://")
 
-    def label(self) -> str:
-        """Short spoken description: 'Title by Artist'."""
-        title = self.title or self.uri.rsplit("/", 1)[-1]
-        return f"{title} by {self.artist}" if self.artist else title
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -36,6 +31,18 @@ class Track:
     def from_dict(cls, data: dict[str, Any]) -> Track:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What to find in the library, read from the request by intents/media_query.py."""
+
+    said: str  # the request's words (a result quotes them back)
+    name: str  # what to match, as a search key (``library.norm``)
+    kind: MatchKind | None = None  # only this kind of match
+    artist: str | None = None  # album/title matches by this artist only
+    mood: str | None = None  # the mood asked for ("relaxing") ...
+    genres: tuple[str, ...] = ()  # ... and the genres it stands for
 
 
 @dataclass
@@ -52,22 +59,6 @@ class SearchResult:
     @property
     def found(self) -> bool:
         return self.kind != "none" and bool(self.tracks)
-
-    def describe(self) -> str:
-        """Spoken description of what will play, or why nothing will."""
-        if not self.found:
-            return f"I couldn't find anything matching {self.query!r} in your music."
-        if self.kind == "album" and self.artist:
-            return f"{self.name} by {self.artist}"
-        if self.kind == "title":
-            return self.tracks[0].label()
-        if self.kind == "playlist":
-            return f"your {self.name} playlist"
-        if self.kind == "station":
-            return f"{self.name} radio"
-        if self.kind in ("genre", "mood"):
-            return f"some {self.name} music"
-        return self.name
 
     @classmethod
     def nothing(cls, query: str) -> SearchResult:

@@ -61,10 +61,8 @@ class MpdPlayer(Player):
                 c.close()
                 c.disconnect()
 
-    def library(
-        self, stations: dict[str, str] | None = None, moods: dict[str, list[str]] | None = None
-    ) -> MpdLibrary:
-        return MpdLibrary(self.connection, stations, moods)
+    def library(self, stations: dict[str, str] | None = None) -> MpdLibrary:
+        return MpdLibrary(self.connection, stations)
 
     def update_database(self, wait_s: float = 10.0) -> None:
         """Ask MPD to rescan its music folder and wait until done."""

@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .models import SearchResult
+from .models import Lookup, SearchResult
 from .player import Player, PlayerError, PlayState
 from .settings import MediaSettings, PlayerConfig
 from .sinks import AudioSink
+
+if TYPE_CHECKING:
+    from .library import Library
 
 log = logging.getLogger(__name__)
 
 
 class MediaService:
-    """One object for everything music: ``player(where)``, ``search(query)``, ``playing()``.
+    """One object for everything music: ``player(where)``, ``find(lookup)``, ``playing()``.
 
     Nothing is connected or scanned until first needed (start-up stays fast). ``sink_factory()`` makes the
     audio sink of a local player; ``publish(topic, payload)`` is needed by MQTT players.
@@ -32,7 +35,7 @@ class MediaService:
         self._sink_factory = sink_factory
         self._publish = publish
         self._players: dict[str, Player] = {}
-        self._library: Any = None
+        self._library: Library | None = None
         self._lock = threading.RLock()
 
     def configured(self) -> bool:
@@ -47,7 +50,7 @@ class MediaService:
 
     def knows(self, where: str) -> bool:
         """Is ``where`` a configured player name or area? (Always false when no players are configured.)"""
-        return bool(where) and self.settings.players and self.settings.player_for(where) is not None
+        return bool(where) and bool(self.settings.players) and self.settings.player_for(where) is not None
 
     def player_name(self, config: PlayerConfig | None) -> str:
         return config.name if config else self.settings.backend
@@ -90,18 +93,17 @@ class MediaService:
         return found
 
     # ---- library -----------------------------------------------------------
-    def library(self) -> Any:
+    def library(self) -> Library:
         """The searchable index (local folder, or MPD's database with the mpd backend), loaded once."""
         with self._lock:
             if self._library is None:
                 from .library import LocalLibrary
 
+                lib: Library
                 if self.settings.backend == "mpd":
                     from .mpd_player import MpdPlayer
 
-                    lib = MpdPlayer.from_settings(self.settings).library(
-                        self.settings.radio_stations, self.settings.moods
-                    )
+                    lib = MpdPlayer.from_settings(self.settings).library(self.settings.radio_stations)
                 else:
                     lib = LocalLibrary.from_settings(self.settings)
                 try:
@@ -111,16 +113,16 @@ class MediaService:
                 self._library = lib
             return self._library
 
-    def search(self, query: str, kind: str | None = None) -> SearchResult:
-        return self.library().search(query, kind=kind)
+    def find(self, lookup: Lookup) -> SearchResult:
+        return self.library().find(lookup)
 
     def everything(self, query: str = "music") -> SearchResult:
-        """The whole library as one result ("play some music")."""
+        """The whole library as one result ("play some music"; ``name`` empty: everything)."""
         tracks = list(self.library().index.tracks)
         return SearchResult(
             query=query,
             kind="title" if tracks else "none",
-            name="your music",
+            name="",
             tracks=tracks,
             score=100.0 if tracks else 0.0,
         )

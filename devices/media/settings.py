@@ -77,7 +77,7 @@ class MediaSettings(_Model):
     home_assistant: HomeAssistantMediaSettings = Field(default_factory=HomeAssistantMediaSettings)
     mqtt: MqttMediaSettings = Field(default_factory=MqttMediaSettings)
     radio_stations: dict[str, str] = Field(default_factory=dict)
-    # mood word -> genres; merged over devices.media.library.DEFAULT_MOODS
+    # mood word -> genres; merged over intents.media_query.MOODS
     moods: dict[str, list[str]] = Field(default_factory=dict)
     players: list[PlayerConfig] = Field(default_factory=list)
 

@@ -46,7 +46,7 @@ class WavFileSink:
     def __init__(self, path: str | Path, sample_rate: int = 22050, channels: int = 1, speed: float = 0.0):
         self.path = Path(path)
         self.sample_rate, self.channels = sample_rate, channels
-        self._wav = wave.open(str(self.path), "wb")
+        self._wav: wave.Wave_write | None = wave.open(str(self.path), "wb")
         self._wav.setnchannels(channels)
         self._wav.setsampwidth(2)
         self._wav.setframerate(sample_rate)

@@ -1,4 +1,5 @@
-"""Weather: providers (Open-Meteo, Home Assistant, outdoor sensor) and spoken answers.
+"""Weather: providers (Open-Meteo, Home Assistant, outdoor sensor) returning forecasts as data
+(intents/weather_answer.py turns them into sentences).
 
 Names are imported on first use, so reading the configuration (``devices.weather.settings``) stays
 cheap; the Home Assistant provider alone pulls in homeassistant_api (~0.5 s).
@@ -14,10 +15,6 @@ if TYPE_CHECKING:
     from .settings import WeatherSettings
 
 _WHERE = {
-    "ASPECTS": "answer",
-    "DateRange": "answer",
-    "resolve_date_spec": "answer",
-    "weather_answer": "answer",
     "HomeAssistantWeather": "home_assistant",
     "OpenMeteoProvider": "open_meteo",
     "SensorWeather": "sensor",

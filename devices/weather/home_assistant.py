@@ -10,13 +10,13 @@ from typing import Any
 
 from homeassistant_api import Client
 
-from .conditions import HA_TEXT
 from .models import (
     Current,
     DayForecast,
     Forecast,
     HourForecast,
     Location,
+    Units,
     UnknownLocation,
     WeatherUnavailable,
 )
@@ -47,7 +47,7 @@ class HomeAssistantWeather:
     def get_forecast(self, location: str | None = None) -> Forecast:
         s = self.settings
         if location and location.lower() not in ("home", "here", s.location_name.lower()):
-            raise UnknownLocation(f"I only know the weather at home, not in {location}.")
+            raise UnknownLocation(location, only_home="home_assistant")
         with self._lock:
             if self._cache and time.monotonic() - self._cache[0] < s.cache_ttl_s:
                 return self._cache[1]
@@ -65,10 +65,10 @@ class HomeAssistantWeather:
                 hourly = {}
             fc = self._parse(st.state, st.attributes, daily, hourly)
         except (KeyError, TypeError, ValueError) as e:
-            raise WeatherUnavailable("Home Assistant sent weather data I can't read.") from e
+            raise WeatherUnavailable("home_assistant", "unreadable") from e
         except Exception as e:
             log.warning("Home Assistant weather failed: %s", e)
-            raise WeatherUnavailable("I can't reach Home Assistant for the weather right now.") from e
+            raise WeatherUnavailable("home_assistant", "unreachable") from e
         with self._lock:
             self._cache = (time.monotonic(), fc)
         return fc
@@ -78,12 +78,12 @@ class HomeAssistantWeather:
     ) -> Forecast:
         s = self.settings
         unit = str(attrs.get("temperature_unit", "°C"))
-        units = "imperial" if "F" in unit else "metric"
+        units: Units = "imperial" if "F" in unit else "metric"
         loc = Location(str(attrs.get("friendly_name") or s.location_name), s.latitude, s.longitude)
         cur = Current(
             time=None,
             temperature=_f(attrs.get("temperature")),
-            condition=HA_TEXT.get(state, state),
+            condition=state,
             wind_speed=_f(attrs.get("wind_speed")),
         )
         days = []
@@ -92,7 +92,7 @@ class HomeAssistantWeather:
             days.append(
                 DayForecast(
                     date=_local(item["datetime"]).date(),
-                    condition=HA_TEXT.get(cond, cond),
+                    condition=cond,
                     high=_f(item.get("temperature")),
                     low=_f(item.get("templow")),
                     precipitation_probability=_f(item.get("precipitation_probability")),
@@ -107,7 +107,7 @@ class HomeAssistantWeather:
                 HourForecast(
                     time=_local(item["datetime"]),
                     temperature=_f(item.get("temperature")),
-                    condition=HA_TEXT.get(cond, cond),
+                    condition=cond,
                     precipitation_probability=_f(item.get("precipitation_probability")),
                     precipitation=_f(item.get("precipitation")),
                     wind_speed=_f(item.get("wind_speed")),

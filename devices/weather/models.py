@@ -9,16 +9,38 @@ from typing import Any, Literal, Protocol
 Units = Literal["metric", "imperial"]
 
 
+def wmo_condition(code: int | None) -> str:
+    """A WMO weather code (Open-Meteo) as a condition key: "wmo:61"; "" when unknown. Conditions are
+    keys, not words: "wmo:<code>" or Home Assistant's condition state ("rainy", "partlycloudy");
+    intents/weather_conditions.py says them."""
+    return "" if code is None else f"wmo:{int(code)}"
+
+
+Service = Literal["weather", "geocoding", "home_assistant"]
+
+
 class WeatherError(Exception):
-    """Base class; ``str(e)`` is a spoken-friendly sentence."""
+    """Base class. The error carries what went wrong as data; intents/weather_answer.py says it."""
 
 
 class WeatherUnavailable(WeatherError):
-    """Service unreachable, timed out, HTTP error or malformed reply."""
+    """``service`` unreachable or timed out (``problem`` "unreachable"), answered with an HTTP error
+    ("error"), or sent a reply that cannot be read ("unreadable")."""
+
+    def __init__(self, service: Service, problem: Literal["unreachable", "error", "unreadable"]):
+        super().__init__(f"{service} {problem}")
+        self.service, self.problem = service, problem
 
 
 class UnknownLocation(WeatherError):
-    """Geocoding found nothing, or the provider only knows home."""
+    """Geocoding found no ``place``; or the provider knows only home (``only_home``: "home_assistant",
+    an HA weather entity, or "sensor", the outdoor sensor) and was asked about ``place``."""
+
+    def __init__(self, place: str, only_home: Literal["home_assistant", "sensor"] | None = None):
+        super().__init__(
+            f"unknown place {place!r}" + (f" ({only_home} knows only home)" if only_home else "")
+        )
+        self.place, self.only_home = place, only_home
 
 
 @dataclass(frozen=True)

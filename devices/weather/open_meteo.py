@@ -12,15 +12,16 @@ import urllib.request
 from datetime import date, datetime
 from typing import Any
 
-from .conditions import wmo_text
 from .models import (
     Current,
     DayForecast,
     Forecast,
     HourForecast,
     Location,
+    Units,
     UnknownLocation,
     WeatherUnavailable,
+    wmo_condition,
 )
 from .settings import WeatherSettings
 
@@ -45,15 +46,16 @@ class OpenMeteoProvider:
         self.home = Location(self.settings.location_name, self.settings.latitude, self.settings.longitude)
         self._forecasts: dict[tuple[float, float, str], tuple[float, Forecast]] = {}
         self._places: dict[str, Location] = {}
+        self._other_units: dict[str, OpenMeteoProvider] = {}  # with_units: the same service in other units
         self._lock = threading.Lock()
         self.requests = 0  # HTTP requests made (for tests/diagnostics)
 
     # ---- public ------------------------------------------------------------
-    def with_units(self, units: str) -> OpenMeteoProvider:
+    def with_units(self, units: Units) -> OpenMeteoProvider:
         """The same service in other units ("metric" / "imperial"); places already found are shared."""
         if units == self.settings.units:
             return self
-        other = self.__dict__.setdefault("_other_units", {}).get(units)
+        other = self._other_units.get(units)
         if other is None:
             other = OpenMeteoProvider(self.settings.model_copy(update={"units": units}))
             other._places = self._places
@@ -87,7 +89,7 @@ class OpenMeteoProvider:
         try:
             fc = parse_forecast(data, loc, self.settings.units)
         except (KeyError, TypeError, ValueError, IndexError) as e:
-            raise WeatherUnavailable("The weather service sent a reply I can't read.") from e
+            raise WeatherUnavailable("weather", "unreadable") from e
         with self._lock:
             self._forecasts[key] = (time.monotonic(), fc)
         return fc
@@ -104,10 +106,10 @@ class OpenMeteoProvider:
             deadline,
         )
         if not isinstance(data, dict):
-            raise WeatherUnavailable("The geocoding service sent a reply I can't read.")
+            raise WeatherUnavailable("geocoding", "unreadable")
         results = data.get("results") or []
         if not results:
-            raise UnknownLocation(f"I couldn't find a place called {name}.")
+            raise UnknownLocation(name)
         r = results[0]
         try:
             loc = Location(
@@ -118,7 +120,7 @@ class OpenMeteoProvider:
                 str(r.get("timezone", "")),
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise WeatherUnavailable("The geocoding service sent a reply I can't read.") from e
+            raise WeatherUnavailable("geocoding", "unreadable") from e
         with self._lock:
             self._places[key] = loc
         return loc
@@ -128,7 +130,7 @@ class OpenMeteoProvider:
         full = f"{url}?{urllib.parse.urlencode(params)}"
         remaining = deadline - time.monotonic()
         if remaining <= 0.01:
-            raise WeatherUnavailable("I can't reach the weather service right now.")
+            raise WeatherUnavailable("weather", "unreachable")
         self.requests += 1
         req = urllib.request.Request(
             full, headers={"User-Agent": "home-assistant-voice/0.1", "Accept": "application/json"}
@@ -143,21 +145,19 @@ class OpenMeteoProvider:
             except Exception:
                 pass
             log.warning("weather HTTP %s from %s %s", e.code, url, reason)
-            raise WeatherUnavailable(
-                "The weather service returned an error, so I can't get the forecast right now."
-            ) from e
+            raise WeatherUnavailable("weather", "error") from e
         except (urllib.error.URLError, TimeoutError, OSError) as e:
             log.warning("weather service %s unreachable: %s", url, e)
-            raise WeatherUnavailable("I can't reach the weather service right now.") from e
+            raise WeatherUnavailable("weather", "unreachable") from e
         try:
             return json.loads(body)
         except ValueError as e:
-            raise WeatherUnavailable("The weather service sent a reply I can't read.") from e
+            raise WeatherUnavailable("weather", "unreadable") from e
 
 
 def _read_until(resp: Any, deadline: float) -> bytes:
     """Read the body in chunks so a trickling server can't exceed the deadline."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         if time.monotonic() > deadline:
             raise TimeoutError("deadline exceeded while reading")
@@ -179,7 +179,7 @@ def _code(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
-def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
+def parse_forecast(data: dict[str, Any], loc: Location, units: Units) -> Forecast:
     """Open-Meteo JSON -> Forecast. Raises KeyError/TypeError/ValueError on a malformed reply."""
     if not isinstance(data, dict):
         raise TypeError("reply is not a JSON object")
@@ -193,7 +193,7 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
         cur = Current(
             time=datetime.fromisoformat(c["time"]) if c.get("time") else None,
             temperature=_num(c.get("temperature_2m")),
-            condition=wmo_text(_code(c.get("weather_code"))),
+            condition=wmo_condition(_code(c.get("weather_code"))),
             wind_speed=_num(c.get("wind_speed_10m")),
         )
     days = []
@@ -203,7 +203,7 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
         days.append(
             DayForecast(
                 date=date.fromisoformat(t),
-                condition=wmo_text(code),
+                condition=wmo_condition(code),
                 code=code,
                 high=_num(_at(d.get("temperature_2m_max"), i)),
                 low=_num(_at(d.get("temperature_2m_min"), i)),
@@ -221,7 +221,7 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
             HourForecast(
                 time=datetime.fromisoformat(t),
                 temperature=_num(_at(h.get("temperature_2m"), i)),
-                condition=wmo_text(code),
+                condition=wmo_condition(code),
                 code=code,
                 precipitation_probability=_num(_at(h.get("precipitation_probability"), i)),
                 precipitation=_num(_at(h.get("precipitation"), i)),
@@ -229,4 +229,4 @@ def parse_forecast(data: dict[str, Any], loc: Location, units: str) -> Forecast:
                 wind_speed=_num(_at(h.get("wind_speed_10m"), i)),
             )
         )
-    return Forecast(location=loc, units=units, current=cur, days=days, hourly=hours, source="open-meteo")  # type: ignore[arg-type]
+    return Forecast(location=loc, units=units, current=cur, days=days, hourly=hours, source="open-meteo")

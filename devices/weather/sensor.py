@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from .models import Current, Forecast, Location, UnknownLocation, WeatherProvider
+from .models import Current, Forecast, Location, Units, UnknownLocation, WeatherProvider
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ class SensorWeather:
         read: Callable[[], float | None],
         base: WeatherProvider | None = None,
         home: Location | None = None,
-        units: str = "metric",
+        units: Units = "metric",
     ):
         self.read = read
         self.base = base
@@ -30,7 +30,7 @@ class SensorWeather:
         if location and self.base is not None:
             return self.base.get_forecast(location)
         if location:
-            raise UnknownLocation(f"I only have the outdoor sensor at home, not the weather in {location}.")
+            raise UnknownLocation(location, only_home="sensor")
         value = None
         try:
             value = self.read()
@@ -52,6 +52,6 @@ class SensorWeather:
         return Forecast(
             self.home,
             self.units,
-            Current(datetime.now(), None if value is None else float(value)),  # type: ignore[arg-type]
+            Current(datetime.now(), None if value is None else float(value)),
             source="sensor",
         )

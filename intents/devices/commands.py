@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..conversation import Choice, Question
+from ..device_errors import say_device_error
 from ..pending import continuation
 from ..schema import Context, Outcome
 from .targets import Target, distinct, hub_of, which_one
@@ -61,7 +62,7 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
             ask.append(e)
             continue
         except DeviceError as exc:
-            problems.append(str(exc))
+            problems.append(say_device_error(exc))
             continue
         actions += acts
         failed = undelivered(acts, ctx)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from pydantic import Field
 
 from ..conversation import Question
+from ..device_errors import say_device_error
 from ..registry import register
 from ..schema import Context, Intent, Outcome, SlotError, Usage
 from .commands import run_command, undelivered, which_one_question
@@ -235,7 +236,7 @@ class HassLightSet(DeviceIntent):
                 else:
                     done.append(e)
             except DeviceError as exc:
-                problems.append(str(exc))
+                problems.append(say_device_error(exc))
         if not done:
             return Outcome(" ".join(problems[:2]) or "Nothing to do.", actions)
         what = Target(done, t.area if len(done) == len(t.entities) else None, "light").describe()
@@ -329,7 +330,7 @@ class HassClimateSetTemperature(DeviceIntent):
         try:
             actions = the_hub(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
         except DeviceError as exc:
-            return Outcome(str(exc))
+            return Outcome(say_device_error(exc))
         failed = undelivered(actions, ctx)
         if failed:
             return Outcome(f"I could not set the {spoken(e)} to {value} degrees: {failed}.", actions)

@@ -1,4 +1,7 @@
-"""Turn a forecast into one spoken sentence: ``weather_answer(provider, location, date_spec, aspect, now)``."""
+"""Turn a forecast into one spoken sentence: ``weather_answer(provider, location, date_spec, aspect, now)``.
+
+The providers in devices/weather return data (a ``Forecast``) or raise typed errors; every word the
+user hears about the weather, failures included, is chosen here."""
 
 from __future__ import annotations
 
@@ -9,8 +12,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from .conditions import is_rainy, is_snowy
-from .models import DayForecast, Forecast, HourForecast, WeatherError, WeatherProvider
+from devices.weather.models import (
+    DayForecast,
+    Forecast,
+    HourForecast,
+    UnknownLocation,
+    WeatherError,
+    WeatherProvider,
+    WeatherUnavailable,
+)
+
+from .weather_conditions import condition_words, is_rainy, is_snowy
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +30,27 @@ Aspect = Literal["conditions", "rain", "snow", "umbrella", "temperature", "high"
 ASPECTS = ("conditions", "rain", "snow", "umbrella", "temperature", "high", "low", "wind")
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 UNREACHABLE = "I can't reach the weather service right now."
+_UNAVAILABLE = {
+    ("weather", "unreachable"): UNREACHABLE,
+    ("weather", "error"): "The weather service returned an error, so I can't get the forecast right now.",
+    ("weather", "unreadable"): "The weather service sent a reply I can't read.",
+    ("geocoding", "unreadable"): "The geocoding service sent a reply I can't read.",
+    ("home_assistant", "unreachable"): "I can't reach Home Assistant for the weather right now.",
+    ("home_assistant", "unreadable"): "Home Assistant sent weather data I can't read.",
+}
+
+
+def say_weather_error(e: WeatherError) -> str:
+    """One sentence for what a weather provider could not do."""
+    if isinstance(e, UnknownLocation):
+        if e.only_home == "home_assistant":
+            return f"I only know the weather at home, not in {e.place}."
+        if e.only_home == "sensor":
+            return f"I only have the outdoor sensor at home, not the weather in {e.place}."
+        return f"I couldn't find a place called {e.place}."
+    if isinstance(e, WeatherUnavailable):
+        return _UNAVAILABLE.get((e.service, e.problem), UNREACHABLE)
+    return UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -158,7 +191,7 @@ class _Period:
 def _from_day(d: DayForecast, name: str) -> _Period:
     return _Period(
         name,
-        d.condition,
+        condition_words(d.condition),
         d.high,
         d.low,
         d.precipitation_probability,
@@ -179,7 +212,7 @@ def _from_hours(hs: list[HourForecast], name: str) -> _Period:
         vals("snowfall"),
         vals("wind_speed"),
     )
-    conds = [h.condition for h in hs if h.condition]
+    conds = [condition_words(h.condition) for h in hs if h.condition]
     wet_conds = [c for c in conds if is_rainy(c) or is_snowy(c)]
     cond = (
         Counter(wet_conds).most_common(1)[0][0]
@@ -208,7 +241,7 @@ def _periods(fc: Forecast, rng: DateRange) -> list[_Period]:
             [
                 _Period(
                     rng.label,
-                    d.condition,
+                    condition_words(d.condition),
                     None,
                     d.low,
                     d.precipitation_probability,
@@ -288,7 +321,7 @@ def weather_answer(
         fc = provider.get_forecast(location)
     except WeatherError as e:
         data["error"] = type(e).__name__
-        return (str(e) or UNREACHABLE), data
+        return say_weather_error(e), data
     except Exception as e:  # a provider bug must not break the conversation
         log.exception("weather provider failed")
         data["error"] = type(e).__name__
@@ -348,7 +381,7 @@ def _answer_now(
             return UNREACHABLE, data
         return weather_answer_day(fc, today, aspect, where, data)
     if aspect in ("conditions", "temperature", "high", "low"):
-        cond = f" and {c.condition}" if c.condition and aspect == "conditions" else ""
+        cond = f" and {condition_words(c.condition)}" if c.condition and aspect == "conditions" else ""
         s = f"Right now{where} it's {_r(c.temperature)} degrees{cond}."
         if aspect in ("high", "low") and today is not None:
             s = s[:-1] + (
@@ -361,7 +394,7 @@ def _answer_now(
         return f"Right now{where} the wind is {_r(c.wind_speed)} {_wind_unit(fc.units)}.", data
     if today is not None:
         return weather_answer_day(fc, today, aspect, where, data, label="Today")
-    return f"Right now{where} it's {c.condition or 'unknown'}.", data
+    return f"Right now{where} it's {condition_words(c.condition) or 'unknown'}.", data
 
 
 def weather_answer_day(

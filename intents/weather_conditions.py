@@ -1,4 +1,6 @@
-"""Condition texts for WMO weather codes (Open-Meteo) and Home Assistant condition states."""
+"""Words for weather conditions. Providers report a condition as a key (``devices.weather.models``:
+"wmo:61", a WMO weather code from Open-Meteo, or a Home Assistant condition state such as
+"partlycloudy"); ``condition_words`` says it."""
 
 from __future__ import annotations
 
@@ -56,10 +58,11 @@ HA_RAIN = {"rainy", "pouring", "lightning-rainy", "snowy-rainy", "hail"}
 HA_SNOW = {"snowy", "snowy-rainy"}
 
 
-def wmo_text(code: int | None) -> str:
-    if code is None:
-        return ""
-    return WMO_TEXT.get(int(code), "unsettled weather")
+def condition_words(key: str) -> str:
+    """ "wmo:61" -> "light rain", "partlycloudy" -> "partly cloudy", "" -> ""."""
+    if key.startswith("wmo:"):
+        return WMO_TEXT.get(int(key[4:]), "unsettled weather")
+    return HA_TEXT.get(key, key)
 
 
 def is_rainy(text: str) -> bool:

@@ -1,0 +1,43 @@
+"""The voice models (Whisper, Piper), loaded once per process and shared by every pipeline."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from .asr import Transcriber
+from .tts import Tts
+from .voice_settings import VoiceSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Engines:
+    """Loaded models, shared between runs (loading + one warm-up decode/synthesis takes ~1.5-2 s)."""
+
+    asr: Transcriber
+    tts: Tts
+
+    @staticmethod
+    def load(settings: VoiceSettings) -> Engines:
+        key = (settings.asr.model_dump_json(), settings.tts.model_dump_json(), str(settings.models_dir))
+        with _ENGINE_LOCK:  # the first /api/audio, satellite and microphone may all ask at once: load once
+            if key not in _ENGINE_CACHE:
+                _ENGINE_CACHE.clear()  # keep one set in memory
+                engines = Engines(Transcriber(settings.asr, settings.models_dir), Tts(settings.tts))
+                # one throw-away decode and synthesis, so the first command is not slower than the rest
+                asr_ms, tts_ms = engines.asr.warm_up(), engines.tts.warm_up()
+                _LOGGER.debug("Warm-up: ASR %.0f ms, TTS %.0f ms", asr_ms, tts_ms)
+                _ENGINE_CACHE[key] = engines
+            return _ENGINE_CACHE[key]
+
+
+_ENGINE_CACHE: dict[tuple[str, str, str], Engines] = {}
+_ENGINE_LOCK = threading.Lock()
+
+
+def voice(settings: VoiceSettings) -> Tts:
+    """The loaded engines' voice if any are cached, else just the voice (``say`` needs nothing else)."""
+    return Engines.load(settings).tts if _ENGINE_CACHE else Tts(settings.tts)

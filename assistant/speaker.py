@@ -1,0 +1,79 @@
+"""The live speaker: a thread that synthesises a reply sentence by sentence and plays it, so the
+pipeline keeps listening (and a wake word or "stop" can interrupt it)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+import numpy as np
+
+from .audio import Sink
+from .tts import Tts
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Speaker:
+    """Live output thread: synthesises sentence by sentence and plays; stop() interrupts."""
+
+    def __init__(self, tts: Tts, sink: Sink):
+        self.tts, self.sink = tts, sink
+        self._q: queue.Queue[Any] = queue.Queue()
+        self._stop = threading.Event()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
+        self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        return self._busy.is_set() or not self._q.empty()
+
+    def say_audio(self, audio: np.ndarray) -> None:
+        self._q.put(("audio", audio, None))
+
+    def say_text(self, text: str) -> None:
+        ready = threading.Event()
+        self._q.put(("text", text, ready))
+        ready.wait(timeout=5.0)  # returns when the first chunk is ready to play
+
+    def _run(self) -> None:
+        tts = self.tts
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            kind, payload, ready = item
+            self._busy.set()
+            self._stop.clear()
+            try:
+                if kind == "audio":
+                    self.sink.play(payload, tts.sample_rate)
+                else:
+                    for chunk in tts.stream(payload):
+                        if ready is not None:
+                            ready.set()
+                            ready = None
+                        if self._stop.is_set():
+                            break
+                        self.sink.play(chunk, tts.sample_rate)
+            except Exception:
+                _LOGGER.exception("Playback failed")
+            finally:
+                if ready is not None:
+                    ready.set()
+                self._busy.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        while not self._q.empty():
+            try:
+                self._q.get_nowait()
+            except queue.Empty:
+                break
+
+    def close(self) -> None:
+        self.stop()
+        self._q.put(None)
