@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
 import threading
 import time
 import wave
@@ -146,26 +145,6 @@ class RawPcmSource:
 
     def close(self) -> None:
         pass
-
-
-class TcpPcmSource:
-    """Listen on host:port, accept one client, read raw s16le 16 kHz mono PCM until it closes."""
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, block: int = DEFAULT_BLOCK):
-        self.block = block
-        self._server = socket.create_server((host, port))
-        self.port = self._server.getsockname()[1]
-        self._conn: socket.socket | None = None
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        self._conn, _ = self._server.accept()
-        with self._conn.makefile("rb") as stream:
-            yield from RawPcmSource(stream, self.block)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._server.close()
 
 
 def _device_hint(kind: str, device) -> str:

@@ -264,7 +264,7 @@ def _ask(assistant: Any, args: argparse.Namespace) -> int:
 
 def _device_problems(assistant: Any) -> list[str]:
     """Why the device list may be wrong (broker unreachable, discovery incomplete, HA token...)."""
-    hub = assistant.services.get("devices")
+    hub = assistant.services.devices
     return list(getattr(hub, "errors", None) or [])
 
 
@@ -408,7 +408,7 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
 def _devices(assistant: Any, args: argparse.Namespace) -> int:
     from .views import device_items
 
-    hub = assistant.services.get("devices")
+    hub = assistant.services.devices
     items = device_items(assistant)
     if args.json:
         print(json.dumps(items, ensure_ascii=False))

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
@@ -30,15 +30,19 @@ from intents.followup import adjust, rephrase
 from intents.normalize import normalize
 from intents.pending import answer
 from intents.preferences import Preferences
-from intents.recognizer import TemplateRecognizer
+from intents.recognizer import Candidate, Recognizer, TemplateRecognizer
 from intents.registry import intents
 from intents.scheduler import Scheduler
 from intents.schema import Context, Intent, Outcome, Refusal, SlotError
 from intents.scope import KeywordGate, ScopeGate
+from intents.services import Services
 from intents.store import Store
 
 from .config import Config
-from .services import build_services, close_services, slot_lists, watch_slot_lists
+from .services import build_services
+
+if TYPE_CHECKING:
+    from .llm import LlmRecognizer
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +73,15 @@ class Assistant:
         self.tz = config.tz
         self.store = Store(config.data_dir / "assistant.db")
         self.schemas: dict[str, type[Intent]] = intents()
-        self.recognizers: list[Any] = [
+        self.recognizers: list[Recognizer] = [
             TemplateRecognizer(self.schemas, config.language, areas=[config.area] if config.area else [])
         ]
+        learned = None
         if config.learned.enabled:  # tier "learned": phrasing no template foresaw
             from intents.learned import LearnedRecognizer
 
-            self.recognizers.append(
-                LearnedRecognizer(self.schemas, config.learned.model, config.learned.threshold)
-            )
+            learned = LearnedRecognizer(self.schemas, config.learned.model, config.learned.threshold)
+            self.recognizers.append(learned)
         if config.llm.url:  # tier "llm": asked only when the templates find nothing
             from .llm import LlmRecognizer
 
@@ -86,15 +90,13 @@ class Assistant:
         self.preferences = Preferences(config.data_dir / "preferences.db")
         # The LLM tier's tool calls run only for requests the gate finds in scope: the learned tier's
         # score (1 - P(none)) when that tier is on, else the template-vocabulary keyword gate.
-        learned = next((r for r in self.recognizers if hasattr(r, "in_scope")), None)
         self.gate: ScopeGate = learned or KeywordGate.from_templates(self.schemas, config.language)
         self.gate_threshold = config.llm.scope_threshold
         # llm.final_answer: each sentence of the model's streamed answer, as it comes (a speaker)
         self.on_sentence: Callable[[str], None] | None = None
         self.scheduler = Scheduler(self.store, config.intents)
-        self.services: dict[str, Any] = build_services(config, service=service)
-        self.services["understands"] = self.understands
-        self.services["preferences"] = self.preferences
+        self.services: Services = build_services(config, service=service)
+        self.services.preferences = self.preferences
         self.listeners: list[Callable[[Event], None]] = []
         self.ask_listeners: list[Callable[[AskResult], None]] = []  # e.g. the HA publisher
         self._lock = threading.RLock()
@@ -102,7 +104,7 @@ class Assistant:
         self._refresh_guard = threading.Lock()
         self._refresh_timer: threading.Timer | None = None
         self._refresh_lists()
-        watch_slot_lists(self.services, self._lists_changed)
+        self.services.watch_slot_lists(self._lists_changed)
 
     def _lists_changed(self) -> None:
         """A device was discovered, renamed or removed: refresh the slot lists a moment later, or before
@@ -125,7 +127,7 @@ class Assistant:
     def _refresh_lists(self) -> None:
         """Device names and areas from the services into the template recogniser's slot lists."""
         self._lists_stale = False
-        lists = slot_lists(self.services)
+        lists = self.services.slot_lists()
         lists.setdefault("area", []).extend([self.config.area] if self.config.area else [])
         for name, values in lists.items():
             items = [(normalize(v[0]), *v[1:]) if isinstance(v, tuple) else (normalize(v), v) for v in values]
@@ -149,7 +151,7 @@ class Assistant:
         """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
         stations; for Whisper's hotwords (``Transcriber.set_vocabulary``)."""
         words: list[str] = []
-        for values in slot_lists(self.services).values():
+        for values in self.services.slot_lists().values():
             words += [v[0] if isinstance(v, tuple) else v for v in values]
         media = self.config.media
         words += [p.name for p in media.players] + list(media.radio_stations)
@@ -172,6 +174,7 @@ class Assistant:
             dry_run=True,
             area=self.config.area,
             services=self.services,
+            understands=self.understands,
         )
         with self._lock:
             for recognizer in self.recognizers:
@@ -249,6 +252,7 @@ class Assistant:
                     area=area or self.config.area,
                     services=self.services,
                     text=normalized,
+                    understands=self.understands,
                 )
                 timings["normalize"] = _ms(started)
                 done = (
@@ -257,7 +261,7 @@ class Assistant:
                     or self._understand(cid, normalized, ctx, timings)
                 )
             except Refusal as exc:  # understood, and cannot be done as said
-                done = _failed(text, getattr(exc, "intent", None), getattr(exc, "recognizer", None), str(exc))
+                done = _failed(text, exc.intent, exc.recognizer, str(exc))
             except (ValueError, ArithmeticError, LookupError, TypeError) as exc:
                 log.warning("request %r failed: %s: %s", text[:200], type(exc).__name__, exc)
                 done = _failed(text, None, None, "Sorry, I could not do that: " + _sentence(exc))
@@ -330,7 +334,7 @@ class Assistant:
                 str(v).lower() for k, v in (intent.slots() if intent else {}).items() if k in ("name", "area")
             }
             if intent is not None and said & subject:  # "it" became what the request acts on
-                return _combine([(request, intent, intent.handle(ctx))], f"{template.name}+context")
+                return _combine([(request, intent, intent.run(ctx))], f"{template.name}+context")
         done = self._run_tiers(normalized, ctx, timings, llm=False)
         if done is not None:
             return done
@@ -367,7 +371,7 @@ class Assistant:
             if len(intents) == len(parts):
                 timings["compound"] = _ms(t0)
                 outcomes = [
-                    (part, intent, intent.handle(ctx)) for part, intent in zip(parts, intents, strict=True)
+                    (part, intent, intent.run(ctx)) for part, intent in zip(parts, intents, strict=True)
                 ]
                 return _combine(outcomes, f"{template.name}+compound")
         if "compound" in timings:
@@ -407,14 +411,14 @@ class Assistant:
                     (
                         normalized,
                         intent,
-                        (tool_args and self._confirm_bulk(intent, ctx)) or intent.handle(ctx),
+                        (tool_args and self._confirm_bulk(intent, ctx)) or intent.run(ctx),
                     )
                     for intent in found
                 ]
                 timings["handle"] = _ms(t0)
                 done = _combine(outcomes, recognizer.name)
                 if tool_args and self.config.llm.final_answer and done.outcome.question is None:
-                    said = recognizer.final_answer(
+                    said = cast("LlmRecognizer", recognizer).final_answer(
                         [(i.intent, i.slots(), o.response) for _, i, o in outcomes],
                         self.config.llm.timeout_s,
                         None if ctx.dry_run else self.on_sentence,
@@ -428,7 +432,7 @@ class Assistant:
         ``confirm`` question; "yes" runs the intent, see ``intents.pending``). None: go ahead."""
         if not intent.bulk_destructive or ctx.dry_run:
             return None
-        planned = intent.handle(replace(ctx, dry_run=True)).actions
+        planned = intent.run(replace(ctx, dry_run=True)).actions
         if len(planned) < 2:
             return None
         kinds = {str(a.get("type", "")).split("_")[0] for a in planned}
@@ -453,7 +457,9 @@ class Assistant:
             ),
         )
 
-    def _first_fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | Refusal | None:
+    def _first_fitting(
+        self, recognizer: Recognizer, normalized: str, ctx: Context
+    ) -> Intent | Refusal | None:
         """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
         refusal: Refusal | None = None
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
@@ -461,27 +467,18 @@ class Assistant:
             try:
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
             except Refusal as exc:
-                if refusal is None:
-                    refusal = exc
-                    refusal.intent = candidate.intent  # type: ignore[attr-defined]
-                    refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
+                refusal = refusal or _tagged(exc, candidate, recognizer)
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
-                log.debug(
-                    "%s rejected %s %s: %s",
-                    recognizer.name,
-                    candidate.intent,
-                    str(candidate.slots)[:300],
-                    " ".join(str(exc).split())[:300],
-                )
+                _rejected(logging.DEBUG, recognizer, candidate, exc)
         return refusal
 
-    def _fitting(self, recognizer: Any, normalized: str, ctx: Context) -> Intent | None:
+    def _fitting(self, recognizer: Recognizer, normalized: str, ctx: Context) -> Intent | None:
         """``_first_fitting`` where a refusal only means "not this" (a compound's part, a rephrasing)."""
         found = self._first_fitting(recognizer, normalized, ctx)
         return None if isinstance(found, Refusal) else found
 
     def _all_fitting(
-        self, recognizer: Any, normalized: str, ctx: Context, history: list[Turn]
+        self, recognizer: Recognizer, normalized: str, ctx: Context, history: list[Turn]
     ) -> list[Intent]:
         """Every valid tool call of one LLM turn ("turn off the lights and lock the door": two)."""
         context: dict[str, Any] = {
@@ -490,7 +487,7 @@ class Assistant:
         }
         if ctx.area:
             context["area"] = ctx.area
-        hub = self.services.get("devices")
+        hub = self.services.devices
         if hub is not None:
             context["entities"] = [
                 {
@@ -511,18 +508,9 @@ class Assistant:
             try:
                 out.append(schema.from_tool_args(dict(candidate.slots), ctx, normalized))
             except Refusal as exc:
-                if refusal is None:
-                    refusal = exc
-                    refusal.intent = candidate.intent  # type: ignore[attr-defined]
-                    refusal.recognizer = recognizer.name  # type: ignore[attr-defined]
+                refusal = refusal or _tagged(exc, candidate, recognizer)
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
-                log.warning(
-                    "%s rejected %s %s: %s",
-                    recognizer.name,
-                    candidate.intent,
-                    str(candidate.slots)[:300],
-                    " ".join(str(exc).split())[:300],
-                )
+                _rejected(logging.WARNING, recognizer, candidate, exc)
         if not out and refusal is not None:
             raise refusal  # understood, and cannot be done as said: its reason is the answer
         return out
@@ -531,10 +519,9 @@ class Assistant:
         with self._refresh_guard:
             if self._refresh_timer is not None:
                 self._refresh_timer.cancel()
-        close_services({k: v for k, v in self.services.items() if k not in ("understands", "preferences")})
+        self.services.close()  # the preferences too
         self.store.close()
         self.conversations.close()
-        self.preferences.close()
 
 
 @dataclass
@@ -563,6 +550,24 @@ def _combine(outcomes: list[tuple[str, Intent, Outcome]], recognizer: str) -> _D
         slots = {"parts": [{"intent": i.intent, "slots": o.slots or i.slots()} for _, i, o in outcomes]}
     turns = [Turn(text, i.intent, o.slots or i.slots(), o.response, o.actions) for text, i, o in outcomes]
     return _Done(first.intent if len(outcomes) == 1 else "Compound", slots, recognizer, outcome, turns)
+
+
+def _tagged(refusal: Refusal, candidate: Candidate, recognizer: Recognizer) -> Refusal:
+    """A refusal with the intent and the tier that understood the request (they go into the answer)."""
+    refusal.intent, refusal.recognizer = candidate.intent, recognizer.name
+    return refusal
+
+
+def _rejected(level: int, recognizer: Recognizer, candidate: Candidate, exc: Exception) -> None:
+    """Log a candidate its schema did not accept (the next one is tried)."""
+    log.log(
+        level,
+        "%s rejected %s %s: %s",
+        recognizer.name,
+        candidate.intent,
+        str(candidate.slots)[:300],
+        " ".join(str(exc).split())[:300],
+    )
 
 
 def _failed(text: str, intent: str | None, recognizer: str | None, response: str) -> _Done:

@@ -47,13 +47,12 @@ class HaPublisher:
         self.name = name
         self.next_alarm = next_alarm
         self.next_reminder = next_reminder
-        self._last_reminder: str | None = None
+        self._published: dict[str, str] = {}  # sensor -> what was published last
         self.mute_file = mute_file
         self.muted = _read_mute(mute_file)
         self.announce_listeners: list[Callable[[str], None]] = []
         self.mute_listeners: list[Callable[[bool], None]] = []
         self.requests: queue.Queue[str] = queue.Queue()  # typed requests from MQTT, for the service to ask
-        self._last_alarm: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -156,53 +155,53 @@ class HaPublisher:
         for topic, cfg in self.configs().items():
             self.mqtt.publish(topic, json.dumps(cfg), qos=1, retain=True)
         self.mqtt.publish(self.topic("mute"), "ON" if self.muted else "OFF", qos=1, retain=True)
-        self._last_alarm = self._last_reminder = None
-        self.refresh_alarm()
+        self._published.clear()
+        self.refresh()
 
     # ---- state ------------------------------------------------------------------------------
     def on_ask(self, result: Any) -> None:
         """An ``Assistant.ask_listeners`` callback: publish what was heard and answered."""
         self.mqtt.publish(self.topic("transcript"), str(result.text)[:MAX_STATE], qos=1, retain=True)
         self.mqtt.publish(self.topic("response"), str(result.response)[:MAX_STATE], qos=1, retain=True)
-        self.refresh_alarm()
+        self.refresh()
 
-    def refresh_alarm(self) -> None:
-        self.refresh_reminder()
-        if self.next_alarm is None:
-            return
-        try:
-            moment = self.next_alarm()
-        except Exception:  # noqa: BLE001 - a broken store must not stop publishing
-            log.exception("next alarm lookup failed")
-            return
-        value = moment.isoformat() if moment else "None"  # HA reads "None" as unknown
-        if value != self._last_alarm:
-            self._last_alarm = value
-            self.mqtt.publish(self.topic("next_alarm"), value, qos=1, retain=True)
+    def refresh(self) -> None:
+        """Publish the next reminder (its message as an attribute) and the next alarm, each when it changed."""
+        if self.next_reminder is not None:
+            lookup = self.next_reminder
 
-    def refresh_reminder(self) -> None:
-        if self.next_reminder is None:
-            return
+            def reminder() -> tuple[dt.datetime | None, dict[str, str]]:
+                upcoming = lookup()
+                message = (upcoming[1] or "") if upcoming else ""
+                return (upcoming[0] if upcoming else None), {"message": message[:MAX_STATE]}
+
+            self._publish_next("next_reminder", reminder)
+        if self.next_alarm is not None:
+            next_alarm = self.next_alarm
+            self._publish_next("next_alarm", lambda: (next_alarm(), None))
+
+    def _publish_next(
+        self, sensor: str, lookup: Callable[[], tuple[dt.datetime | None, dict[str, str] | None]]
+    ) -> None:
+        """One "next ..." sensor: its time ("None" when there is none: HA reads it as unknown) and
+        attributes, published only when they changed since last time."""
         try:
-            upcoming = self.next_reminder()
+            moment, attributes = lookup()
         except Exception:  # noqa: BLE001 - a broken store must not stop publishing
-            log.exception("next reminder lookup failed")
+            log.exception("%s lookup failed", sensor.replace("_", " "))
             return
-        value = upcoming[0].isoformat() if upcoming else "None"
-        message = (upcoming[1] or "") if upcoming else ""
-        if f"{value}|{message}" != self._last_reminder:
-            self._last_reminder = f"{value}|{message}"
-            self.mqtt.publish(
-                self.topic("next_reminder/attributes"),
-                json.dumps({"message": message[:MAX_STATE]}),
-                qos=1,
-                retain=True,
-            )
-            self.mqtt.publish(self.topic("next_reminder"), value, qos=1, retain=True)
+        value = moment.isoformat() if moment else "None"
+        key = f"{value}|{json.dumps(attributes)}"
+        if key == self._published.get(sensor):
+            return
+        self._published[sensor] = key
+        if attributes is not None:
+            self.mqtt.publish(self.topic(f"{sensor}/attributes"), json.dumps(attributes), qos=1, retain=True)
+        self.mqtt.publish(self.topic(sensor), value, qos=1, retain=True)
 
     def _poll(self, every: float) -> None:
         while not self._stop.wait(every):
-            self.refresh_alarm()
+            self.refresh()
 
     def _on_mute(self, topic: str, payload: bytes, retained: bool) -> None:
         value = payload.decode(errors="replace").strip().upper()
@@ -273,7 +272,7 @@ def _read_mute(path: Path | None) -> bool:
 
 def attach(assistant: Any, on_announce: Callable[[str], None] | None = None) -> HaPublisher | None:
     """Publish ``assistant`` to HA when it has a broker; None otherwise."""
-    hub = assistant.services.get("devices")
+    hub = assistant.services.devices
     mqtt = getattr(hub, "mqtt", None)
     if mqtt is None:
         return None

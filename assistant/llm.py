@@ -210,7 +210,6 @@ class LlmRecognizer:
         self.client = openai.OpenAI(
             base_url=settings.url, api_key=settings.api_key, timeout=settings.timeout_s, max_retries=0
         )
-        self.last_reply: str | None = None  # the model's text when it called no tool
         self.last_messages: list[
             ChatCompletionMessageParam
         ] = []  # the last request's messages (for the final answer)
@@ -221,7 +220,6 @@ class LlmRecognizer:
         """Slot lists are the template tier's business; devices come with the context, by relevance."""
 
     def candidates(self, text: str, context: dict[str, Any] | None = None) -> list[Candidate]:
-        self.last_reply = None
         if not text:
             return []
         try:
@@ -342,10 +340,8 @@ class LlmRecognizer:
             calls = list(
                 calls_in_text(content)
             )  # written as text by a small model, or the json mode's answer
-            if not calls:
-                self.last_reply = content
         if not calls:
-            log.debug("LLM tier: no tool call for %r (said %r)", text, self.last_reply)
+            log.debug("LLM tier: no tool call for %r (said %r)", text, content)
             return []
         out = []
         for name, args in calls:

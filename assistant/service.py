@@ -147,7 +147,7 @@ class Service:
         self.mode = mode
         self.redactor = Redactor(self.config.secrets())
         self.traces = TraceLog(self.config.http.traces)
-        hub = assistant.services.get("devices")
+        hub = assistant.services.devices
         self.mqtt = getattr(hub, "mqtt", None)
         self.metrics = Metrics(lambda: bool(self.mqtt is not None and self.mqtt.connected))
         llm = self.config.llm
@@ -326,7 +326,7 @@ class Service:
         parts["scheduler"] = {"ok": age is not None and age < 10, "last_tick_s_ago": age}
         parts["http"] = {"ok": True, "url": self.url}
         parts["voice"] = {"ok": not self.voice_state.startswith("error"), "state": self.voice_state}
-        hub = self.assistant.services.get("devices")
+        hub = self.assistant.services.devices
         if self.mqtt is not None:
             parts["mqtt"] = {"ok": bool(self.mqtt.connected), "connected": bool(self.mqtt.connected)}
         else:
@@ -356,7 +356,7 @@ class Service:
     def summary(self) -> dict[str, Any]:
         """What was started, for the log and `serve`'s "ready" line."""
         voice = self.config.voice
-        hub = self.assistant.services.get("devices")
+        hub = self.assistant.services.devices
         return self.redact(
             {
                 "url": self.url,

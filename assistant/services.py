@@ -1,4 +1,5 @@
-"""Builds the services intent handlers use (``ctx.services``) from the config.
+"""Builds the services intent handlers use (``ctx.services``, an ``intents.services.Services``) from
+the config.
 
 Each outside-world backend lives in ``devices/``; here it is chosen and constructed. A service
 that cannot start (no broker, no network) must not stop the assistant: it is left out or
@@ -9,34 +10,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+from intents.services import Services
 
 from .config import Config
+
+if TYPE_CHECKING:
+    from devices.hub import DeviceHub
+    from devices.media.service import MediaService
+    from devices.todo import TodoLists
+    from devices.weather import WeatherProvider
 
 log = logging.getLogger(__name__)
 
 
-def build_services(config: Config, *, service: bool = False) -> dict[str, Any]:
+def build_services(config: Config, *, service: bool = False) -> Services:
     """``service``: for the long-running process (``serve``/``run``), which alone tells HA over MQTT
     that the assistant is online (and, by its last will, offline), and whose MQTT commands queued
     while the broker is away are kept on disk; a one-shot ``ask`` delivers within a bounded wait or
     says it could not."""
-    services: dict[str, Any] = {}
-    services["media"] = _media(config, services)
-    services["weather"] = LazyService("weather", lambda: _weather(config))
-    hub = _devices(config, service)
-    if hub is not None:
-        services["devices"] = hub
-        if hub.mqtt is not None:
-            services["mqtt"] = hub.mqtt
-    services["lists"] = _lists(config, hub)
+    services = Services()
+    services.media = _media(config, services)
+    services.weather = cast("WeatherProvider", LazyService("weather", lambda: _weather(config)))
+    services.devices = _devices(config, service)
+    services.lists = _lists(config, services.devices)
     return services
 
 
 # ---- to-do and shopping lists (issue 16) ----
 
 
-def _lists(config: Config, hub: Any) -> Any:
+def _lists(config: Config, hub: DeviceHub | None) -> TodoLists:
     """Home Assistant's to-do entities when HA is configured (``lists.backend`` auto or home_assistant), else
     the local list store in the data dir."""
     from devices.todo import HomeAssistantTodoLists, LocalTodoLists
@@ -55,7 +60,7 @@ def _lists(config: Config, hub: Any) -> Any:
 # ---- smart-home devices (issue 3) ----
 
 
-def _devices(config: Config, service: bool = False) -> Any:
+def _devices(config: Config, service: bool = False) -> DeviceHub | None:
     """A started DeviceHub when a broker, Home Assistant or YAML devices are configured; else None
     (and no start-up delay). With a broker it waits briefly for retained discovery configs."""
     if not (config.mqtt.url or config.home_assistant.url or config.devices.devices):
@@ -69,25 +74,6 @@ def _devices(config: Config, service: bool = False) -> Any:
     for problem in hub.start(timeout=3.0):
         log.warning("devices: %s", problem)
     return hub
-
-
-def slot_lists(services: dict[str, Any]) -> dict[str, list[Any]]:
-    """Template slot lists from the services that have them (``name``, ``area``): merged."""
-    lists: dict[str, list[Any]] = {}
-    for service in services.values():
-        provide = getattr(type(service), "slot_lists", None)
-        if callable(provide):
-            for name, values in provide(service).items():
-                lists.setdefault(name, []).extend(values)
-    return lists
-
-
-def watch_slot_lists(services: dict[str, Any], callback: Callable[[], None]) -> None:
-    """Call ``callback()`` whenever a service's lists may have changed (e.g. a device was discovered)."""
-    for service in services.values():
-        watch = getattr(type(service), "watch_slot_lists", None)
-        if callable(watch):
-            watch(service, callback)
 
 
 # ---- media and weather (cheap here: nothing connects, scans or imports much until first used) ----
@@ -111,7 +97,7 @@ class LazyService:
             close()
 
 
-def _media(config: Config, services: dict[str, Any]) -> Any:
+def _media(config: Config, services: Services) -> MediaService:
     from devices.media.service import MediaService
 
     settings = config.media
@@ -126,12 +112,12 @@ def _media(config: Config, services: dict[str, Any]) -> Any:
         )
 
     def publish(topic: str, payload: str) -> Any:
-        hub = services.get("mqtt")
-        if hub is None or not hasattr(hub, "publish"):
+        mqtt = services.devices.mqtt if services.devices is not None else None
+        if mqtt is None:
             from devices.media.player import PlayerError
 
             raise PlayerError("MQTT music players need a broker: set mqtt.url in the config")
-        return hub.publish(topic, payload)
+        return mqtt.publish(topic, payload)
 
     return MediaService(
         settings, sink_factory=lambda: music_sink(config.audio.output_device), publish=publish
@@ -187,13 +173,3 @@ def _weather(config: Config) -> Any:
         log.warning("weather provider 'sensor' needs an outdoor sensor feed; using Open-Meteo alone")
         settings = settings.model_copy(update={"provider": "open_meteo"})
     return make_provider(settings)
-
-
-def close_services(services: dict[str, Any]) -> None:
-    for name, service in services.items():
-        close = getattr(service, "close", None) or getattr(service, "stop", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:  # closing must not hide the real outcome
-                log.exception("closing %s failed", name)

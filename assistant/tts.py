@@ -136,15 +136,3 @@ def feedback_sound(kind: str, sample_rate: int = 22050) -> np.ndarray:
     if kind == "error":
         return _tone([(440, 0.09), (294, 0.14)], sample_rate)
     raise ValueError(f"Unknown feedback sound {kind!r}; use awake, done or error")
-
-
-def timed_first_chunk(tts: Tts, text: str) -> tuple[list[np.ndarray], float, float]:
-    """Synthesise all chunks; return (chunks, ms to first chunk, ms total)."""
-    t0 = time.perf_counter()
-    chunks, first = [], None
-    for chunk in tts.stream(text):
-        if first is None:
-            first = (time.perf_counter() - t0) * 1000
-        chunks.append(chunk)
-    total = (time.perf_counter() - t0) * 1000
-    return chunks, (first if first is not None else total), total

@@ -68,7 +68,7 @@ def timer_items(assistant: Any, now: dt.datetime) -> list[dict[str, Any]]:
 
 
 def device_items(assistant: Any) -> list[dict[str, Any]]:
-    hub = assistant.services.get("devices")
+    hub = assistant.services.devices
     ents = sorted(hub.registry.all(), key=lambda e: (e.area or "~", e.entity_id)) if hub else []
     return [
         {

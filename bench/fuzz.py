@@ -108,7 +108,7 @@ def main() -> int:
         (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()
         assistant = Assistant(load_config(tmp / "config.yaml", env={}))
-        hub = assistant.services["devices"]
+        hub = assistant.services.devices
         print(
             f"  assistant start with the flood on the broker: {time.perf_counter() - t0:.1f} s; "
             f"configs read {hub.discovery.messages_seen}; entities {len(hub.registry)}; problems: {hub.errors or 'none'}"

@@ -96,6 +96,32 @@ class DeviceError(ValueError):
         self.problem, self.device, self.data = problem, device, data
 
 
+class ConfirmationRequired(Exception):
+    """The command was not sent: it opens, unlocks or disarms something (or its MQTT command looks as
+    if it did), so the user must confirm first. Sending it again with ``confirmed=True`` carries it out."""
+
+    def __init__(self, entity: Entity, command: str):
+        super().__init__(f"{entity.name} needs a spoken confirmation before '{command}'")
+        self.entity, self.command = entity, command
+
+
+# The one table from a kind of device to what "turn on" and "turn off" mean for it; any other kind
+# is switched on and off. The controller carries the commands out; intents/ words them.
+ON_OFF: dict[str, tuple[str, str]] = {
+    "cover": ("open", "close"),
+    "lock": ("lock", "unlock"),
+    "vacuum": ("start", "return"),
+}
+SWITCHABLE = {"light", "switch", "fan", "climate"}
+
+
+def command_for(component: str, op: str) -> str:
+    """The command ``op`` means for a kind of device: "turn_on" and "turn_off" as ``ON_OFF`` says;
+    any other ``op`` ("start", "open", ...) is a command already."""
+    on, off = ON_OFF.get(component, ("turn_on", "turn_off"))
+    return {"turn_on": on, "turn_off": off}.get(op, op)
+
+
 Action = dict[str, Any]
 _SENSITIVE = {"unlock", "open", "disarm"}
 # What an MQTT command drives, judged by its topic and payload rather than by what the entity claims
@@ -168,27 +194,42 @@ class DeviceController:
         self.ha = ha
 
     # ---- public commands -------------------------------------------------------------------
+    # Each returns the actions sent (or, dry run, planned), raises DeviceError when the entity cannot
+    # do it, and ConfirmationRequired when it must not be done unasked.
+    def command(
+        self, entity: Entity | str, op: str, *, dry_run: bool = False, confirmed: bool = False
+    ) -> list[Action]:
+        """Carry out ``op`` ("turn_on", "turn_off", or a command such as "open" or "start") on an
+        entity, as ``ON_OFF`` says for its kind: "turn on" opens a cover, locks a lock, starts a vacuum."""
+        e = self._entity(entity)
+        command = command_for(e.component, op)
+        if command in ("turn_on", "turn_off"):
+            state = "on" if command == "turn_on" else "off"
+            self._require(e, SWITCHABLE, command)
+            return self._run(e, command, {"state": state}, dry_run, confirmed)
+        if command == "open":
+            return self.open_cover(e, dry_run=dry_run, confirmed=confirmed)
+        if command == "close":
+            return self.close_cover(e, dry_run=dry_run)
+        if command == "lock":
+            return self.lock(e, dry_run=dry_run)
+        if command == "unlock":
+            return self.unlock(e, dry_run=dry_run, confirmed=confirmed)
+        if command == "start":
+            return self.start_vacuum(e, dry_run=dry_run, confirmed=confirmed)
+        if command == "return":
+            return self.return_vacuum(e, dry_run=dry_run)
+        raise DeviceError("wrong_component", e.name, component=e.component, op=op)
+
     def turn_on(
         self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
     ) -> list[Action]:
-        e = self._entity(entity)
-        if e.component == "cover":
-            return self.open_cover(e, dry_run=dry_run, confirmed=confirmed)
-        if e.component == "vacuum":
-            return self.start_vacuum(e, dry_run=dry_run, confirmed=confirmed)
-        self._require(e, {"light", "switch", "fan", "climate"}, "turn_on")
-        return self._run(e, "turn_on", {"state": "on"}, dry_run, confirmed)
+        return self.command(entity, "turn_on", dry_run=dry_run, confirmed=confirmed)
 
     def turn_off(
         self, entity: Entity | str, *, dry_run: bool = False, confirmed: bool = False
     ) -> list[Action]:
-        e = self._entity(entity)
-        if e.component == "cover":
-            return self.close_cover(e, dry_run=dry_run)
-        if e.component == "vacuum":
-            return self.return_vacuum(e, dry_run=dry_run)
-        self._require(e, {"light", "switch", "fan", "climate"}, "turn_off")
-        return self._run(e, "turn_off", {"state": "off"}, dry_run, confirmed)
+        return self.command(entity, "turn_off", dry_run=dry_run, confirmed=confirmed)
 
     def set_light(
         self,
@@ -259,23 +300,6 @@ class DeviceController:
         self._require(e, {"cover"}, "close")
         return self._run(e, "close", {"state": "closed"}, dry_run, True)
 
-    def stop_cover(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
-        e = self._entity(entity)
-        self._require(e, {"cover"}, "stop")
-        return self._run(e, "stop", {}, dry_run, True)
-
-    def set_cover_position(
-        self, entity: Entity | str, position_pct: float, *, dry_run: bool = False, confirmed: bool = False
-    ) -> list[Action]:
-        e = self._entity(entity)
-        self._require(e, {"cover"}, "set_position")
-        pos = _clamp_pct(position_pct)
-        if e.source != "homeassistant" and "position" not in e.capabilities:
-            raise DeviceError("no_position", e.name)
-        return self._run(
-            e, "set_position" if pos else "close", {"position": pos}, dry_run, confirmed or pos == 0
-        )
-
     def lock(self, entity: Entity | str, *, dry_run: bool = False) -> list[Action]:
         e = self._entity(entity)
         self._require(e, {"lock"}, "lock")
@@ -298,29 +322,7 @@ class DeviceController:
         self._require(e, {"vacuum"}, "return_home")
         return self._run(e, "return_to_base", {"state": "returning"}, dry_run, True)
 
-    def turn_off_area(
-        self, area: str, component: str | None = None, *, dry_run: bool = False
-    ) -> list[Action]:
-        """ "Turn off everything in the office": lights, switches, fans (and climate) in the area."""
-        return self._area(area, component, self.turn_off, dry_run)
-
-    def turn_on_area(self, area: str, component: str | None = None, *, dry_run: bool = False) -> list[Action]:
-        return self._area(area, component, self.turn_on, dry_run)
-
     # ---- internals -----------------------------------------------------------------------------
-    def _area(self, area, component, fn, dry_run) -> list[Action]:
-        ents = [
-            e
-            for e in self.registry.in_area(area, component)
-            if e.component in ({component} if component else {"light", "switch", "fan"})
-        ]
-        if not ents:
-            raise DeviceError("nothing_in_area", area=area, component=component, known=self.registry.areas())
-        actions: list[Action] = []
-        for e in ents:
-            actions += fn(e, dry_run=dry_run)
-        return actions
-
     def _entity(self, entity: Entity | str) -> Entity:
         eid = entity.entity_id if isinstance(entity, Entity) else entity
         e = self.registry.get(eid)
@@ -352,15 +354,7 @@ class DeviceController:
         ):
             if not can_ask or op not in _CONFIRMABLE:
                 raise DeviceError("looks_like_security", e.name, op=op)
-            return [
-                {
-                    "type": "confirmation_required",
-                    "entity_id": e.entity_id,
-                    "operation": op,
-                    "reason": f"{e.name} needs a spoken confirmation before '{op}'",
-                    "sent": False,
-                }
-            ]
+            raise ConfirmationRequired(e, op)
         for a in actions:
             a["entity_id"] = e.entity_id
         if dry_run:
@@ -388,14 +382,7 @@ class DeviceController:
             elif "rgb_color" in args:
                 data["rgb_color"] = args["rgb_color"]
         elif domain == "cover":
-            service = {
-                "open": "open_cover",
-                "close": "close_cover",
-                "stop": "stop_cover",
-                "set_position": "set_cover_position",
-            }[op]
-            if op == "set_position":
-                data["position"] = args["position"]
+            service = {"open": "open_cover", "close": "close_cover"}[op]
         elif domain == "climate" and op == "set_temperature":
             data["temperature"] = args["temperature"]
         return {"type": "ha_service", "domain": domain, "service": service, "data": data}
@@ -482,10 +469,7 @@ class DeviceController:
                 )
             )
         elif comp == "cover":
-            if op == "set_position":
-                out.append((need("set_position_topic"), str(round(args["position"]))))
-            else:
-                out.append((need("command_topic"), str(c.get(f"payload_{op}", op.upper()))))
+            out.append((need("command_topic"), str(c.get(f"payload_{op}", op.upper()))))
         elif comp == "lock":
             out.append((need("command_topic"), str(c.get(f"payload_{op}", op.upper()))))
         elif comp == "climate":
@@ -565,8 +549,6 @@ class DeviceController:
             attrs["color_temp_kelvin"] = args["color_temp_kelvin"]
         if "temperature" in args:
             attrs["temperature"] = args["temperature"]
-        if "position" in args:
-            attrs["current_position"] = args["position"]
         state = args.get("state")
         if e.component == "climate":
             state = None if "temperature" in args else ("off" if state == "off" else "heat")

@@ -256,11 +256,13 @@ class AlarmFilter(Intent):
         return " ".join(parts)
 
 
-@register
-class ListAlarms(AlarmFilter):
-    intent: ClassVar[str] = "ListAlarms"
-    description: ClassVar[str] = "Tells which alarms are set, optionally only for a day or time."
+class ListRows(AlarmFilter):
+    """What alarms (or reminders) are set, all the filter selects or only the ``next`` one. A subclass
+    says where its rows come from, how one is described, and words the four answers."""
+
     next_only: bool = False
+    # none ({for_said}: " for <filter>" or ""), the next one ({item}), one ({items}), several ({n}, {items})
+    wording: ClassVar[tuple[str, str, str, str]]
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
@@ -268,16 +270,39 @@ class ListAlarms(AlarmFilter):
         intent.next_only = bool(re.search(r"\bnext\b", text))
         return intent
 
+    def rows(self, ctx: Context) -> list[AlarmRow]:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def describe(self, row: AlarmRow, now: dt.datetime) -> str:
+        return describe(row, now)
+
     def handle(self, ctx: Context) -> Outcome:
-        alarms = self.select(ctx.store.alarms(), ctx.now)
+        rows = self.select(self.rows(ctx), ctx.now)
         said = self.said()
-        if not alarms:
-            return Outcome(f"You have no alarms set{' for ' + said if said else ''}.")
+        none, next_one, one, several = self.wording
+        if not rows:
+            return Outcome(none.format(for_said=f" for {said}" if said else ""))
         if self.next_only:
-            return Outcome(f"Your next alarm is at {describe(alarms[0], ctx.now)}.")
-        n = len(alarms)
-        items = say_list([describe(a, ctx.now) for a in alarms])
-        return Outcome(f"You have one alarm, at {items}." if n == 1 else f"You have {n} alarms: {items}.")
+            return Outcome(next_one.format(item=self.describe(rows[0], ctx.now)))
+        items = say_list([self.describe(r, ctx.now) for r in rows])
+        return Outcome(
+            one.format(items=items) if len(rows) == 1 else several.format(n=len(rows), items=items)
+        )
+
+
+@register
+class ListAlarms(ListRows):
+    intent: ClassVar[str] = "ListAlarms"
+    description: ClassVar[str] = "Tells which alarms are set, optionally only for a day or time."
+    wording: ClassVar[tuple[str, str, str, str]] = (
+        "You have no alarms set{for_said}.",
+        "Your next alarm is at {item}.",
+        "You have one alarm, at {items}.",
+        "You have {n} alarms: {items}.",
+    )
+
+    def rows(self, ctx: Context) -> list[AlarmRow]:
+        return ctx.store.alarms()
 
 
 @register
@@ -289,7 +314,7 @@ class CancelAlarm(AlarmFilter):
     def handle(self, ctx: Context) -> Outcome:
         said = self.said()
         if not said and not self.all and _ringing(ctx)[0]:
-            return StopAlarm().handle(ctx)  # "turn off the alarm" while it rings
+            return StopAlarm().run(ctx)  # "turn off the alarm" while it rings
         alarms = self.select(ctx.store.alarms(), ctx.now)
         if not alarms:
             return Outcome(f"You have no {said + ' ' if said else ''}alarm{'' if said else 's'} to cancel.")

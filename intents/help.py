@@ -24,7 +24,7 @@ def available(usage: Usage, ctx: Context) -> bool:
     """Is the service ``usage`` needs there (and, if it can say so, configured)?"""
     if usage.needs is None:
         return True
-    service = ctx.services.get(usage.needs)
+    service = getattr(ctx.services, usage.needs)
     if service is None:
         return False
     configured = getattr(
@@ -36,8 +36,15 @@ def available(usage: Usage, ctx: Context) -> bool:
 def usages() -> list[Usage]:
     """Each area's usage, in the order of INTENT_MODULES (a subclass does not repeat its parent's)."""
     own = [s for s in intents().values() if s.__dict__.get("usage") is not None]
-    order = {module: i for i, module in enumerate(INTENT_MODULES)}
-    own.sort(key=lambda s: order.get(s.__module__, len(order)))
+
+    def order(schema: type[Intent]) -> int:  # a package's modules (intents.devices.*) count as it
+        module = schema.__module__
+        return next(
+            (i for i, m in enumerate(INTENT_MODULES) if module == m or module.startswith(m + ".")),
+            len(INTENT_MODULES),
+        )
+
+    own.sort(key=order)
     return [s.usage for s in own if s.usage is not None]
 
 

@@ -5,27 +5,26 @@ service (devices/todo.py): a local store, or Home Assistant's to-do entities."""
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field
 
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError, Usage
+from .schema import Context, Intent, IntentError, Outcome, SlotError, Usage
 from .timeparse import say_list
+
+if TYPE_CHECKING:
+    from devices.todo import TodoItem, TodoLists
 
 _SPLIT = re.compile(r"\s+(?:and|plus|&)\s+(?:also\s+)?")
 _ARTICLE = re.compile(r"^(?:some|a|an|the|more|also)\s+")
 
 
-def _lists(ctx: Context) -> Any:
-    lists = ctx.services.get("lists")
+def _lists(ctx: Context) -> TodoLists:
+    lists = ctx.services.lists
     if lists is None:
-        raise ListProblem("Lists are not available.")
+        raise IntentError("Lists are not available.")
     return lists
-
-
-class ListProblem(Exception):
-    """What to say instead of doing the list change (no such list, item not there, backend down)."""
 
 
 def _clean(item: str) -> str:
@@ -37,7 +36,7 @@ def _list_name(slots: dict[str, Any], ctx: Context) -> str | None:
     name = slots.pop("name", None)
     if name is not None:
         return str(name)
-    lists = ctx.services.get("lists")
+    lists = ctx.services.lists
     return lists.default() if lists is not None else None
 
 
@@ -52,7 +51,8 @@ def _title(name: str) -> str:
 class ListIntent(Intent):
     name: str | None = Field(None, description="The list: 'shopping', 'to-do', ... (default: the first list)")
 
-    def run(self, ctx: Context) -> Outcome:  # pragma: no cover - every list intent overrides it
+    def change(self, ctx: Context) -> Outcome:  # pragma: no cover - every list intent overrides it
+        """Read or change the list (it exists); an ``IntentError`` says why not."""
         raise NotImplementedError
 
     def handle(self, ctx: Context) -> Outcome:
@@ -66,9 +66,7 @@ class ListIntent(Intent):
             if self.name not in known:
                 which = f"{self.name} " if self.name else ""
                 return Outcome(f"You have no {which}list. Your lists are: {say_list(known)}.")
-            return self.run(ctx)
-        except ListProblem as e:
-            return Outcome(str(e))
+            return self.change(ctx)
         except TodoError as e:
             return Outcome(f"Sorry, I couldn't reach your {_title(self.name or '')}: {e}")
 
@@ -96,7 +94,7 @@ class HassListAddItem(ListIntent):
             raise SlotError("nothing to add")
         return cls(name=name, item=items)
 
-    def run(self, ctx: Context) -> Outcome:
+    def change(self, ctx: Context) -> Outcome:
         assert self.name is not None
         lists = _lists(ctx)
         already = (
@@ -131,14 +129,15 @@ class _ItemIntent(ListIntent):
             raise SlotError("no item")
         return cls(name=name, item=item)
 
-    def _find(self, ctx: Context) -> Any:
+    def _find(self, ctx: Context) -> tuple[str, TodoItem]:
+        """(the list, the open item on it that was said)."""
         from devices.todo import find_item
 
-        assert self.name is not None
+        assert self.name is not None  # handle() found the list
         found = find_item(_lists(ctx).items(self.name), self.item)
         if found is None:
-            raise ListProblem(f"{self.item.capitalize()} isn't on your {_title(self.name)}.")
-        return found
+            raise IntentError(f"{self.item.capitalize()} isn't on your {_title(self.name)}.")
+        return self.name, found
 
 
 @register
@@ -146,12 +145,12 @@ class HassListCompleteItem(_ItemIntent):
     intent: ClassVar[str] = "HassListCompleteItem"
     description: ClassVar[str] = "Checks an item off a shopping or to-do list (marks it done)."
 
-    def run(self, ctx: Context) -> Outcome:
-        found = self._find(ctx)
+    def change(self, ctx: Context) -> Outcome:
+        name, found = self._find(ctx)
         if not ctx.dry_run:
-            _lists(ctx).complete(self.name, found)
+            _lists(ctx).complete(name, found)
         return Outcome(
-            f"Checked {found.summary} off your {_title(self.name or '')}.",
+            f"Checked {found.summary} off your {_title(name)}.",
             [_action("list_complete", self.name, found.summary, ctx)],
         )
 
@@ -161,12 +160,12 @@ class HassListRemoveItem(_ItemIntent):
     intent: ClassVar[str] = "HassListRemoveItem"
     description: ClassVar[str] = "Removes an item from a shopping or to-do list."
 
-    def run(self, ctx: Context) -> Outcome:
-        found = self._find(ctx)
+    def change(self, ctx: Context) -> Outcome:
+        name, found = self._find(ctx)
         if not ctx.dry_run:
-            _lists(ctx).remove(self.name, found)
+            _lists(ctx).remove(name, found)
         return Outcome(
-            f"Removed {found.summary} from your {_title(self.name or '')}.",
+            f"Removed {found.summary} from your {_title(name)}.",
             [_action("list_remove", self.name, found.summary, ctx)],
         )
 
@@ -180,7 +179,7 @@ class GetListItems(ListIntent):
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         return cls(name=_list_name(slots, ctx))
 
-    def run(self, ctx: Context) -> Outcome:
+    def change(self, ctx: Context) -> Outcome:
         assert self.name is not None
         items = [i.summary for i in _lists(ctx).items(self.name) if not i.done]
         title = _title(self.name)

@@ -1,7 +1,7 @@
 """Music: search and play, transport (pause, resume, next, previous), volume, mute, "what's playing".
 
 Home Assistant's intent and slot names (HassMediaSearchAndPlay: search_query, media_class, name, area; ...).
-The handlers use ``ctx.services["media"]`` (``devices.media.MediaService``); a player is chosen by the
+The handlers use ``ctx.services.media`` (``devices.media.MediaService``); a player is chosen by the
 ``name``/``area`` slot ("in the kitchen"), else by ``ctx.area``, else the default player.
 """
 
@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from pydantic import Field
 
 from .registry import register
-from .schema import Context, Intent, Outcome, SlotError, Usage
+from .schema import Context, Intent, IntentError, Outcome, SlotError, Usage
+
+if TYPE_CHECKING:
+    from devices.media.service import MediaService
+    from devices.media.settings import PlayerConfig
 
 if TYPE_CHECKING:
     from devices.media.models import MatchKind
@@ -53,8 +57,8 @@ _CLASS_TO_KIND: dict[str, MatchKind] = {
 }
 
 
-def _service(ctx: Context) -> Any:
-    return ctx.services.get("media")
+def _service(ctx: Context) -> MediaService | None:
+    return ctx.services.media
 
 
 def _ringing(ctx: Context) -> bool:
@@ -63,7 +67,7 @@ def _ringing(ctx: Context) -> bool:
     )
 
 
-def _unreachable(svc: Any, config: Any, exc: Exception) -> Outcome:
+def _unreachable(svc: MediaService, config: PlayerConfig | None, exc: Exception) -> Outcome:
     log.warning("music player %s: %s", svc.player_name(config), exc)
     return Outcome("I can't reach the music player right now.")
 
@@ -87,30 +91,29 @@ class PlayerIntent(Intent):
                 slots[key] = where or None
         return cls.model_validate(slots)
 
-    def choose(self, ctx: Context) -> tuple[Any, Any] | Outcome:
-        """(service, player config or None for the default) or an Outcome saying why not."""
+    def choose(self, ctx: Context) -> tuple[MediaService, PlayerConfig | None]:
+        """(service, player config or None for the default); else an ``IntentError`` says why not."""
         svc = _service(ctx)
         if svc is None:
-            return Outcome(NOT_SET_UP)
+            raise IntentError(NOT_SET_UP)
         where = self.name or self.area
         if where:
             if svc.settings.players and not svc.knows(where):
                 known = ", ".join(p.area or p.name for p in svc.settings.players)
-                return Outcome(f"I don't know a music player in the {where}; I know: {known}.")
+                raise IntentError(f"I don't know a music player in the {where}; I know: {known}.")
             return svc, svc.resolve(where)
         if ctx.area and svc.knows(ctx.area):
             return svc, svc.resolve(ctx.area)
         return svc, svc.resolve(None)
 
-    def action(self, svc: Any, config: Any, command: str, **extra: Any) -> dict[str, Any]:
+    def action(
+        self, svc: MediaService, config: PlayerConfig | None, command: str, **extra: Any
+    ) -> dict[str, Any]:
         return {"type": "media", "command": command, "player": svc.player_name(config), **extra}
 
     def transport(self, ctx: Context, command: str, done: str) -> Outcome:
         """pause/resume/next/previous on the chosen player, if it has something to act on."""
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             player = svc.peek(config)
             state = player.state.value if player else "stopped"
@@ -191,10 +194,7 @@ class HassMediaSearchAndPlay(PlayerIntent):
         return super().from_slots(slots, text, ctx)
 
     def handle(self, ctx: Context) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         query = self.search_query
         everything = bool(_ANYTHING.match(query.lower())) and not self.media_class
         learned = ""
@@ -294,15 +294,12 @@ class HassMediaPrevious(PlayerIntent):
 
 class VolumeIntent(PlayerIntent):
     def set_to(self, ctx: Context, volume: int | None, delta: int | None) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             player = svc.peek(config) if ctx.dry_run else svc.player(config)  # a dry run opens no speaker
             current = player.get_volume() if player else svc.settings.default_volume
             target = max(0, min(100, volume if volume is not None else current + (delta or 0)))
-            if not ctx.dry_run:
+            if player is not None and not ctx.dry_run:
                 target = player.set_volume(target)
         except Exception as e:
             return _unreachable(svc, config, e)
@@ -371,10 +368,7 @@ class MuteIntent(PlayerIntent):
         return super().from_slots(slots, text, ctx)
 
     def set_muted(self, ctx: Context, muted: bool) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             if not ctx.dry_run:
                 player = svc.player(config)
@@ -408,10 +402,7 @@ class MediaWhatsPlaying(PlayerIntent):
     description: ClassVar[str] = "Says which song is playing."
 
     def handle(self, ctx: Context) -> Outcome:
-        chosen = self.choose(ctx)
-        if isinstance(chosen, Outcome):
-            return chosen
-        svc, config = chosen
+        svc, config = self.choose(ctx)
         try:
             player = svc.peek(config)
             info = player.now_playing() if player else None

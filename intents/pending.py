@@ -1,7 +1,9 @@
 """Answers to the assistant's own questions: one mechanism for "Are you sure?", "Which room?",
 "For how long?" and "Which alarm, the 7:00 or the 8:30?".
 
-A handler that needs more returns ``Outcome(question=Question(...))`` (see ``intents.conversation``).
+A handler that needs more returns ``Outcome(question=Question(...))``, or raises it in an
+``IntentError`` (see ``intents.conversation``, ``intents.schema``). Continuations return an Outcome
+(an intent they run goes through ``Intent.run``).
 The next utterance of that conversation goes to ``answer`` first:
 
 - ``confirm``: "yes" runs the continuation registered under ``question.resume``;
@@ -79,7 +81,7 @@ def _run_intent(ctx: Context, data: dict[str, Any]) -> Outcome:
     """ "Yes" to "Are you sure you want to cancel 3 alarms?" (an LLM's bulk change): run the intent asked for."""
     from .registry import intents
 
-    return intents()[data["intent"]].model_validate(data["slots"]).handle(ctx)
+    return intents()[data["intent"]].model_validate(data["slots"]).run(ctx)
 
 
 def said(text: str) -> str:

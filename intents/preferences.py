@@ -3,7 +3,7 @@
 
 Kept in SQLite in the data dir (``preferences.db``), every change committed before the answer, so
 a SIGKILL loses nothing. Handlers read them with ``preference(ctx, key)`` (the store is
-``ctx.services["preferences"]``): music's "play my music" plays what the user likes, the weather's
+``ctx.services.preferences``): music's "play my music" plays what the user likes, the weather's
 home is their city, in their units; the LLM prompt carries them too. Plays are counted so that a
 liked genre can be learned when none was said (the answer then says it was learned).
 """
@@ -112,7 +112,7 @@ class Preferences:
 
 
 def store_of(ctx: Context) -> Preferences | None:
-    return ctx.services.get("preferences")
+    return ctx.services.preferences
 
 
 def preference(ctx: Context, key: str) -> Any:

@@ -11,11 +11,13 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from hassil import Intents, TextSlotList, recognize_ranked
 from hassil.util import merge_dict
+
+from .schema import Intent
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,19 @@ class Candidate:
     intent: str
     slots: dict[str, Any]
     text: str
-    schema: type | None = None  # set when not the registered schema of ``intent`` (e.g. a Clarify)
+    schema: type[Intent] | None = None  # set when not the registered schema of ``intent`` (e.g. a Clarify)
+
+
+class Recognizer(Protocol):
+    """A recogniser tier (template, learned, llm): the core asks each in turn for candidates. Optional
+    class flags, read with ``getattr``: ``confident`` (a match may end a voice turn early),
+    ``gives_tool_args`` (slots are typed tool arguments: the LLM tier)."""
+
+    name: str
+
+    def candidates(self, text: str, context: dict[str, Any] | None = None) -> list[Candidate]: ...
+
+    def set_list(self, name: str, values: Iterable[Any]) -> None: ...
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr, field_validator
 
-from .alarms import AlarmFilter, repeat_text
+from .alarms import AlarmFilter, ListRows, repeat_text
 from .registry import register
 from .schema import Context, Intent, Outcome, Refusal, SlotError, Usage
 from .store import AlarmRow
@@ -240,28 +240,21 @@ class ReminderFilter(AlarmFilter):
 
 
 @register
-class ListReminders(ReminderFilter):
+class ListReminders(ListRows, ReminderFilter):
     intent: ClassVar[str] = "ListReminders"
     description: ClassVar[str] = "Tells which reminders are set, optionally only for a day or time."
-    next_only: bool = False
+    wording: ClassVar[tuple[str, str, str, str]] = (
+        "You have no reminders{for_said}.",
+        "Your next reminder: {item}.",
+        "You have one reminder: {items}.",
+        "You have {n} reminders: {items}.",
+    )
 
-    @classmethod
-    def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
-        intent = super().from_slots(slots, text, ctx)
-        intent.next_only = bool(re.search(r"\bnext\b", text))
-        return intent
+    def rows(self, ctx: Context) -> list[AlarmRow]:
+        return ctx.store.reminders()
 
-    def handle(self, ctx: Context) -> Outcome:
-        rows = self.select(ctx.store.reminders(), ctx.now)
-        said = self.said()
-        if not rows:
-            return Outcome(f"You have no reminders{' for ' + said if said else ''}.")
-        if self.next_only:
-            return Outcome(f"Your next reminder: {describe(rows[0], ctx.now)}.")
-        items = say_list([describe(r, ctx.now) for r in rows])
-        if len(rows) == 1:
-            return Outcome(f"You have one reminder: {items}.")
-        return Outcome(f"You have {len(rows)} reminders: {items}.")
+    def describe(self, row: AlarmRow, now: dt.datetime) -> str:
+        return describe(row, now)  # a reminder's own wording (its message)
 
 
 @register

@@ -9,28 +9,34 @@ live in ``intents/sentences/<language>/<Intent>.yaml`` and its tests in ``tests/
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
 from .conversation import Question
+from .services import Services
 from .settings import IntentSettings
 from .store import Store
 
 
 @dataclass
 class Context:
-    """Everything a handler may use. Services of other areas (devices, media, weather) are added
-    to ``services`` by the runtime; a handler must cope with one being absent."""
+    """Everything a handler may use. The outside world (devices, media, weather, lists,
+    preferences) is in ``services`` (``intents.services.Services``), each one optional: a handler
+    must cope with one being absent."""
 
     now: dt.datetime
     store: Store
     settings: IntentSettings = field(default_factory=IntentSettings)
     dry_run: bool = False
     area: str | None = None
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
     text: str = ""  # the request as normalised (handlers that ask back rephrase it)
+    # Would this request do something? (a dry run through the whole core; delayed commands check
+    # theirs before they are stored). None: no core to ask (a handler tested alone).
+    understands: Callable[[str], bool] | None = None
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -50,7 +56,7 @@ class Outcome:
 @dataclass(frozen=True)
 class Usage:
     """How an intent shows up in "what can you do" and "how do I ...": what it lets the user do, one
-    example sentence, the words that name its topic, and the service it needs (``ctx.services`` key,
+    example sentence, the words that name its topic, and the service it needs (a ``Services`` field,
     checked with ``available(ctx)``; None = always there)."""
 
     can: str  # "set alarms"
@@ -66,7 +72,22 @@ class SlotError(ValueError):
 class Refusal(SlotError):
     """The request was understood but cannot be done as said ("a timer for -5 minutes", "the 31st of
     April", "7 am yesterday"); ``str()`` is the one sentence to answer. Raised by ``from_slots``,
-    ``from_tool_args`` or ``handle``; the core answers it instead of guessing another meaning."""
+    ``from_tool_args`` or ``handle``; the core answers it instead of guessing another meaning (no
+    intent is reported: nothing was done)."""
+
+    intent: str | None = None  # set by the core: the intent and the tier that understood the request
+    recognizer: str | None = None
+
+
+class IntentError(Exception):
+    """A handler cannot go on (Home Assistant's ``IntentHandleError``): ``outcome`` is the answer, a
+    sentence ("There are no timers running.") and maybe a question back ("Which timer?"). Raised
+    anywhere under ``handle``; ``Intent.run``, through which the core and the pending-question
+    continuations run every intent, is the one place that turns it into the outcome."""
+
+    def __init__(self, outcome: Outcome | str):
+        self.outcome = Outcome(outcome) if isinstance(outcome, str) else outcome
+        super().__init__(self.outcome.response)
 
 
 class Intent(BaseModel):
@@ -100,7 +121,15 @@ class Intent(BaseModel):
         return False
 
     def handle(self, ctx: Context) -> Outcome:  # pragma: no cover - every intent overrides it
+        """Do the work; when it cannot be done, raise ``IntentError`` with what to say."""
         raise NotImplementedError
+
+    def run(self, ctx: Context) -> Outcome:
+        """``handle``, with an ``IntentError`` answered by its outcome. Call this, not ``handle``."""
+        try:
+            return self.handle(ctx)
+        except IntentError as exc:
+            return exc.outcome
 
     def slots(self) -> dict[str, Any]:
         return self.model_dump(exclude_defaults=True, mode="json")

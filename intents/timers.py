@@ -9,7 +9,7 @@ from pydantic import Field, PrivateAttr
 from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
-from .schema import Context, Intent, Outcome, Refusal, SlotError, Usage
+from .schema import Context, Intent, IntentError, Outcome, Refusal, SlotError, Usage
 from .store import TimerRow
 from .timeparse import MAX_DURATION_S, parse_duration, say_duration, say_list, split_duration
 
@@ -99,23 +99,25 @@ class TimerTarget(Intent):
             timers = [t for t in timers if (t.area or "").lower() == self.area.lower()]
         return timers
 
-    def one(self, ctx: Context) -> TimerRow | Outcome:
-        """The one timer meant, or an Outcome that says why there is none."""
+    def one(self, ctx: Context) -> TimerRow:
+        """The one timer meant; else an ``IntentError`` says why there is none, or asks which."""
         timers = self.matching(ctx)
         if not timers:
             if self.described() == "timer":
-                return Outcome("There are no timers running.")
-            return Outcome(f"There is no {self.described()}.")
+                raise IntentError("There are no timers running.")
+            raise IntentError(f"There is no {self.described()}.")
         if len(timers) > 1:
             now = ctx.now.timestamp()
             names = say_list([f"{_label(t)} with {say_duration(t.remaining(now))} left" for t in timers])
             say = f"Which timer? You have {len(timers)}: {names}."
             choices = [Choice(_label(t), {"timer_id": t.id}) for t in timers]
-            return Outcome(
-                say,
-                question=Question(
-                    say, "choose", "timers.pick", {"intent": self.intent, "slots": self.slots()}, choices
-                ),
+            raise IntentError(
+                Outcome(
+                    say,
+                    question=Question(
+                        say, "choose", "timers.pick", {"intent": self.intent, "slots": self.slots()}, choices
+                    ),
+                )
             )
         return timers[0]
 
@@ -130,7 +132,7 @@ def _picked(ctx: Context, data: dict[str, Any]) -> Outcome:
         raise TypeError(f"timers.pick continues {kind.__name__}, which picks no timer")
     intent = kind.model_validate(data["slots"])
     intent._timer_id = data["timer_id"]
-    return intent.handle(ctx)
+    return intent.run(ctx)
 
 
 def restart_timer(ctx: Context, timer_id: int, seconds: float) -> Outcome:
@@ -175,8 +177,7 @@ class HassStartTimer(Intent):
             return cls.model_validate(slots)
         command = slots.get("conversation_command")
         if command:
-            understands = ctx.services.get("understands")
-            if understands is None or not understands(str(command)):
+            if ctx.understands is None or not ctx.understands(str(command)):
                 raise SlotError(f"not a command I can carry out later: {command!r}")
             slots["conversation_command"] = str(command).strip()
         slots = _with_duration_text(slots)
@@ -239,8 +240,6 @@ class HassCancelTimer(TimerTarget):
 
     def handle(self, ctx: Context) -> Outcome:
         timer = self.one(ctx)
-        if isinstance(timer, Outcome):
-            return timer
         if not ctx.dry_run:
             ctx.store.delete_timer(timer.id)
         return Outcome(f"{_label(timer).capitalize()} cancelled.", [_action("timer_cancel", timer)])
@@ -283,8 +282,6 @@ class _ChangeTimer(TimerTarget):
 
     def handle(self, ctx: Context) -> Outcome:
         timer = self.one(ctx)
-        if isinstance(timer, Outcome):
-            return timer
         now = ctx.now.timestamp()
         delta = self.sign * (_seconds(self.hours, self.minutes, self.seconds) or 0)
         left = max(0.0, timer.remaining(now) + delta)
@@ -326,8 +323,6 @@ class HassPauseTimer(TimerTarget):
 
     def handle(self, ctx: Context) -> Outcome:
         timer = self.one(ctx)
-        if isinstance(timer, Outcome):
-            return timer
         if timer.state == "paused":
             return Outcome(f"The {_label(timer)} is already paused.")
         timer.remaining_s = timer.remaining(ctx.now.timestamp())
@@ -347,8 +342,6 @@ class HassUnpauseTimer(TimerTarget):
 
     def handle(self, ctx: Context) -> Outcome:
         timer = self.one(ctx)
-        if isinstance(timer, Outcome):
-            return timer
         if timer.state != "paused":
             return Outcome(f"The {_label(timer)} is not paused.")
         left = timer.remaining_s or 0.0

@@ -1,6 +1,6 @@
 """Weather questions: HassGetWeather with a place (``location``), a day (``date``) and what is asked (``aspect``).
 
-The answer comes from ``ctx.services["weather"]`` (a ``devices.weather`` provider) through
+The answer comes from ``ctx.services.weather`` (a ``devices.weather`` provider) through
 ``intents.weather_answer.weather_answer``; service problems are one spoken sentence, never an exception.
 A dry run does not contact the service.
 """
@@ -128,7 +128,7 @@ class HassGetWeather(Intent):
         return self.model_dump(exclude_none=True, mode="json")
 
     def handle(self, ctx: Context) -> Outcome:
-        provider = ctx.services.get("weather")
+        provider = ctx.services.weather
         if provider is None:
             return Outcome(NOT_SET_UP)
         if ctx.dry_run:
@@ -150,5 +150,5 @@ class HassGetWeather(Intent):
 
 
 def _is_home_area(location: str, ctx: Context) -> bool:
-    hub = ctx.services.get("devices")
+    hub = ctx.services.devices
     return hub is not None and location.lower() in {a.lower() for a in hub.registry.areas()}

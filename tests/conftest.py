@@ -1,4 +1,8 @@
-"""Shared fixtures. Helpers for areas live in tests/fixtures_*.py and are imported explicitly."""
+"""Shared fixtures. The fixture modules tests/fixtures_*.py are registered here, once, so a test asks
+for their fixtures by parameter name (mosquitto, probe, prefix, engines, device_home,
+device_assistant, canned, make_llm, fake_ha, serving, ...) and never imports them; their plain
+helpers (wait_for, publish_all, piper_speech, ...) are imported by name. No test module imports
+another test module."""
 
 from __future__ import annotations
 
@@ -8,6 +12,15 @@ import pytest
 
 from assistant.config import load_config
 from assistant.core import Assistant
+
+pytest_plugins = [
+    "tests.fixtures_mqtt",
+    "tests.fixtures_voice",
+    "tests.fixtures_devices",
+    "tests.fixtures_ha",
+    "tests.fixtures_llm",
+    "tests.fixtures_service",
+]
 
 
 @pytest.fixture

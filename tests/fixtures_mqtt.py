@@ -1,4 +1,7 @@
-"""Shared fixtures: a real mosquitto broker on 127.0.0.1 and helpers (import from test modules)."""
+"""A real mosquitto broker on 127.0.0.1: the fixtures ``mosquitto`` (one per session), ``prefix`` (a
+fresh topic prefix per test) and ``probe`` (a client that records what it sees), registered in
+tests/conftest.py; helpers (imported by name): ``Mosquitto``, ``make_probe``, ``wait_for``,
+``free_port``."""
 
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ class Mosquitto:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def start(self) -> "Mosquitto":
+    def start(self) -> Mosquitto:
         self.proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.conf)],
             stdout=subprocess.DEVNULL,

@@ -1,4 +1,7 @@
-"""A running `assistant serve` (real process, real HTTP on 127.0.0.1:<free port>) for API tests."""
+"""A running `assistant serve` (real process, real HTTP on 127.0.0.1:<free port>) and the `assistant`
+CLI as a subprocess (registered in tests/conftest.py). Fixture: ``serving(env)`` starts serve
+processes that never outlive the test. Helpers (imported by name): ``start_serve``, ``cli``,
+``read_events``, ``write_config``."""
 
 from __future__ import annotations
 
@@ -8,12 +11,14 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 
@@ -33,7 +38,7 @@ class Served:
     url: str
     ready: dict
     stderr: list[str] = field(default_factory=list)
-    lines: "queue.Queue[str]" = field(default_factory=queue.Queue)
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
 
     def request(
         self,
@@ -52,8 +57,9 @@ class Served:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method, headers=headers)
+        timeout = int(os.environ.get("REQ_TIMEOUT", "120"))  # seconds; lower it to find a hang faster
         try:
-            with urllib.request.urlopen(req, timeout=int(os.environ.get("REQ_TIMEOUT", "120"))) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 return Reply(r.status, dict(r.headers), r.read())
         except urllib.error.HTTPError as e:
             return Reply(e.code, dict(e.headers), e.read())
@@ -90,4 +96,42 @@ def start_serve(env: dict, *args: str) -> Served:
         raise AssertionError(f"serve did not start: {''.join(errors)}") from None
     ready = json.loads(first)
     assert ready["event"] == "ready", ready
-    return Served(proc, ready["url"], ready, errors, lines)
+    return Served(proc, ready.get("url", ""), ready, errors, lines)
+
+
+@pytest.fixture
+def serving():
+    """serving(env, *args) starts `assistant serve`; whatever the test's outcome, none outlives it."""
+    started: list[Served] = []
+
+    def start(env: dict, *args: str) -> Served:
+        served = start_serve(env, *args)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.wait()
+
+
+def cli(env: dict, *args: str) -> str:
+    """Run `assistant ARGS` to the end; its stdout (it must succeed)."""
+    p = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def read_events(served: Served, count: int, timeout: float = 20.0) -> list[dict]:
+    """Up to ``count`` JSON event lines from serve's stdout, waiting at most ``timeout`` seconds."""
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(events) < count and time.monotonic() < deadline:
+        try:
+            events.append(json.loads(served.lines.get(timeout=0.2)))
+        except queue.Empty:
+            pass
+    return events

@@ -56,7 +56,7 @@ class IntentServices:
         from devices.media.service import MediaService
         from devices.weather import OpenMeteoProvider, WeatherSettings
 
-        old = assistant.services.get("media")
+        old = assistant.services.media
         if old is not None:
             old.close()
         settings = MediaSettings(
@@ -68,9 +68,9 @@ class IntentServices:
             self.sinks.append(out)
             return out
 
-        assistant.services["media"] = MediaService(settings, sink_factory=sink)
+        assistant.services.media = MediaService(settings, sink_factory=sink)
         if self.weather_url:
-            assistant.services["weather"] = OpenMeteoProvider(
+            assistant.services.weather = OpenMeteoProvider(
                 WeatherSettings(
                     forecast_url=f"{self.weather_url}/v1/forecast",
                     geocoding_url=f"{self.weather_url}/v1/search",

@@ -1,4 +1,5 @@
-"""Shared voice-test helpers and fixtures (import explicitly: `from tests.fixtures_voice import ...`)."""
+"""Voice-test helpers (imported by name: piper_speech, join, silence, test_settings, ...) and the
+session fixture ``engines`` (registered in tests/conftest.py: ask for it, never import it)."""
 
 from __future__ import annotations
 

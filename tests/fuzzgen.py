@@ -123,7 +123,7 @@ def lines(seed: int, count: int) -> Iterator[tuple[str, str]]:
     """(kind, line): kind is "command" (a plausible request with hostile values), "garbage"
     (must not act), or "long" (over the length cap)."""
     rng = random.Random(seed)
-    for i in range(count):
+    for _ in range(count):
         roll = rng.random()
         if roll < 0.55:
             template = rng.choice(COMMANDS)

@@ -34,7 +34,7 @@ def _same(expected: Any, got: Any) -> bool:
         return expected.strip().lower() == got.strip().lower()
     if isinstance(expected, list):  # HA's tests list the values any of which is right
         if isinstance(got, list):
-            return len(expected) == len(got) and all(_same(e, g) for e, g in zip(expected, got))
+            return len(expected) == len(got) and all(_same(e, g) for e, g in zip(expected, got, strict=True))
         return any(_same(e, got) for e in expected)
     return expected == got
 

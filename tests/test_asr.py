@@ -6,7 +6,7 @@ import pytest
 
 from assistant.asr import Transcriber, collapse_repeats
 from assistant.voice_settings import AsrSettings
-from tests.fixtures_voice import engines, espeak_speech, join, piper_speech, silence  # noqa: F401
+from tests.fixtures_voice import espeak_speech, join, piper_speech, silence
 
 COMMANDS = [
     ("Set a timer for five minutes.", ["timer", "(five|5) minutes"]),
@@ -23,13 +23,13 @@ def words_ok(text, patterns):
 
 
 @pytest.mark.parametrize("text,patterns", COMMANDS)
-def test_piper_commands(engines, text, patterns):  # noqa: F811
+def test_piper_commands(engines, text, patterns):
     res = engines.asr.transcribe(join(silence(0.2), piper_speech(text), silence(0.2)))
     assert words_ok(res.text, patterns), res.text
     assert res.duration_ms > 0 and res.audio_s > 1.0
 
 
-def test_espeak_stress(engines):  # noqa: F811
+def test_espeak_stress(engines):
     res = engines.asr.transcribe(join(silence(0.2), espeak_speech("turn on the kitchen light"), silence(0.2)))
     assert words_ok(res.text, ["kitchen", "light"]), res.text
 
@@ -45,7 +45,7 @@ def test_short_encoder_matches_full_and_is_faster():
     assert short.duration_ms < full.duration_ms
 
 
-def test_hotwords_bias_to_entity_names(engines):  # noqa: F811
+def test_hotwords_bias_to_entity_names(engines):
     audio = join(silence(0.2), piper_speech("Turn on the lamp in Siobhan's room."), silence(0.2))
     assert "siobhan" not in engines.asr.transcribe(audio).text.lower()
     engines.asr.set_vocabulary(["Siobhan", "Nanoleaf"])
@@ -55,7 +55,7 @@ def test_hotwords_bias_to_entity_names(engines):  # noqa: F811
         engines.asr.set_vocabulary([])
 
 
-def test_silence_is_noise_or_hallucination(engines):  # noqa: F811
+def test_silence_is_noise_or_hallucination(engines):
     from intents.noise import is_noise
 
     res = engines.asr.transcribe(silence(1.5))

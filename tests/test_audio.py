@@ -2,9 +2,7 @@
 
 import io
 import shutil
-import socket
 import subprocess
-import threading
 import time
 import wave
 
@@ -19,7 +17,6 @@ from assistant.audio import (
     NullSink,
     RawPcmSource,
     SpeakerSink,
-    TcpPcmSource,
     WavSink,
     blocks,
     read_audio_file,
@@ -76,23 +73,6 @@ def test_raw_pcm_source_from_stream():
     data = tone(0.1)
     got = np.concatenate(list(RawPcmSource(io.BytesIO(data.tobytes()), 512)))
     assert got[: len(data)].tolist() == data.tolist() and len(got) % 512 == 0
-
-
-def test_tcp_pcm_source():
-    data = tone(0.5)
-    src = TcpPcmSource("127.0.0.1", 0)
-
-    def client():
-        with socket.create_connection(("127.0.0.1", src.port)) as s:
-            for i in range(0, len(data) * 2, 1000):  # odd chunking on purpose
-                s.sendall(data.tobytes()[i : i + 1000])
-
-    th = threading.Thread(target=client)
-    th.start()
-    got = np.concatenate(list(src))
-    th.join()
-    src.close()
-    assert got[: len(data)].tolist() == data.tolist()
 
 
 def test_array_source_realtime_paces():

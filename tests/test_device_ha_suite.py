@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import yaml
 
-from assistant.services import watch_slot_lists
 from devices.entities import Entity
 from devices.hub import DeviceHub
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
@@ -48,9 +47,9 @@ def fixture_hub() -> DeviceHub:
 
 def test_home_assistant_device_tests(make_assistant, capsys):
     assistant = make_assistant()
-    assistant.services["devices"] = fixture_hub()
+    assistant.services.devices = fixture_hub()
     assistant._refresh_lists()
-    watch_slot_lists(assistant.services, assistant._refresh_lists)
+    assistant.services.watch_slot_lists(assistant._refresh_lists)
 
     def ask(sentence: str, context: dict) -> dict:
         r = assistant.ask(sentence, dry_run=True, area=context.get("area"))

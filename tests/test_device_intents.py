@@ -11,140 +11,107 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from assistant.config import load_config
 from assistant.core import Assistant
-from tests.fixtures_mqtt import make_probe, mosquitto, prefix, probe, wait_for  # noqa: F401
-from tests.test_discovery import publish_all
+from tests.fixtures_devices import commands
+from tests.fixtures_mqtt import wait_for
 
 
-@pytest.fixture
-def home(mosquitto, probe, prefix, tmp_path):
-    """Retained discovery configs on the broker, a probe on every command topic, a config file."""
-    publish_all(probe, prefix)
-    probe.subscribe(f"{prefix}/#")
-    cfg = {
-        "area": "Kitchen",
-        "data_dir": str(tmp_path / "data"),
-        "timezone": "UTC",
-        "mqtt": {
-            "url": mosquitto.url,
-            "discovery_prefix": f"{prefix}/ha",
-            "base_topic": f"{prefix}/assistant",
-        },
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(json.dumps(cfg))
-    return path
-
-
-@pytest.fixture
-def assistant(home):
-    a = Assistant(load_config(home, env={}))
-    yield a
-    a.close()
-
-
-def commands(probe, prefix):
-    """(topic, payload) the probe saw on command topics (not discovery, state or the assistant's own)."""
-    return [
-        (t, p)
-        for t, p in probe.received()
-        if not t.startswith((f"{prefix}/ha/", f"{prefix}/assistant/"))
-        and ("set" in t or "cmnd" in t or "command" in t or t.endswith("/cmd"))
-    ]
-
-
-def test_turn_off_named_light_sends_json_command(assistant, probe, prefix):
-    r = assistant.ask("turn off the kitchen ceiling")
+def test_turn_off_named_light_sends_json_command(device_assistant, probe, prefix):
+    r = device_assistant.ask("turn off the kitchen ceiling")
     assert r.intent == "HassTurnOff" and r.response == "Turned off the Kitchen Ceiling."
     got = probe.wait_message(f"{prefix}/z2m/Kitchen Ceiling/set")
     assert json.loads(got[-1]) == {"state": "OFF"}
 
 
-def test_area_aware_lights_and_fuzzy_names(assistant, probe, prefix):
-    r = assistant.ask("turn on the lights")  # the box stands in the kitchen
+def test_area_aware_lights_and_fuzzy_names(device_assistant, probe, prefix):
+    r = device_assistant.ask("turn on the lights")  # the box stands in the kitchen
     assert r.intent == "HassTurnOn" and "Kitchen Ceiling" in r.response, r
     assert json.loads(probe.wait_message(f"{prefix}/z2m/Kitchen Ceiling/set")[-1]) == {"state": "ON"}
     assert probe.received(f"{prefix}/tasmota_1A2B3C/cmnd/POWER") == []  # living room lamp left alone
-    r = assistant.ask("turn on the lights", area="Living Room")
+    r = device_assistant.ask("turn on the lights", area="Living Room")
     assert probe.wait_message(f"{prefix}/tasmota_1A2B3C/cmnd/POWER") == ["ON"], r
-    r = assistant.ask("switch off the living room lamb")  # ASR slip
+    r = device_assistant.ask("switch off the living room lamb")  # ASR slip
     assert r.intent == "HassTurnOff" and r.response.endswith("Living Room Lamp."), (
         r
     )  # "Tasmota Lamp Living Room Lamp"
     assert probe.wait_message(f"{prefix}/tasmota_1A2B3C/cmnd/POWER", 2)[-1] == "OFF"
 
 
-def test_brightness_absolute_relative_and_colour(assistant, probe, prefix):
+def test_brightness_absolute_relative_and_colour(device_assistant, probe, prefix):
     topic = f"{prefix}/z2m/Kitchen Ceiling/set"
-    r = assistant.ask("dim the kitchen to 20 percent")
+    r = device_assistant.ask("dim the kitchen to 20 percent")
     assert r.intent == "HassLightSet" and r.slots["brightness"] == 20
     assert json.loads(probe.wait_message(topic)[-1]) == {"state": "ON", "brightness": 51}  # 20 % of 254
     probe.publish(f"{prefix}/z2m/Kitchen Ceiling", json.dumps({"state": "ON", "brightness": 127}))
     assert wait_for(
         lambda: (
-            assistant.services["devices"].registry.get("light.kitchen_ceiling").attributes.get("brightness")
+            device_assistant.services.devices.registry.get("light.kitchen_ceiling").attributes.get(
+                "brightness"
+            )
             == 128
         )
     )  # 127 of 254
-    r = assistant.ask("make the lights a bit brighter")  # +10 % of the tracked 50 %
+    r = device_assistant.ask("make the lights a bit brighter")  # +10 % of the tracked 50 %
     assert r.slots["brightness_step"] == 10, r
     assert json.loads(probe.wait_message(topic, 2)[-1])["brightness"] == round(60.2 * 254 / 100)
-    r = assistant.ask("change the kitchen ceiling to blue")
+    r = device_assistant.ask("change the kitchen ceiling to blue")
     assert r.slots["color"] == "blue", r
     assert json.loads(probe.wait_message(topic, 3)[-1])["color"] == {"r": 0, "g": 0, "b": 255}
 
 
-def test_everything_in_an_area_and_thermostat(assistant, probe, prefix):
-    r = assistant.ask("turn off everything in the office")
+def test_everything_in_an_area_and_thermostat(device_assistant, probe, prefix):
+    r = device_assistant.ask("turn off everything in the office")
     assert r.intent == "HassTurnOff" and r.response == "Turned off 2 devices in the Office.", r
     assert probe.wait_message(f"{prefix}/office/desk/set") == ["OFF"]
     assert probe.wait_message(f"{prefix}/office/fan/set") == ["0"]
-    r = assistant.ask("set the thermostat to 21")
+    r = device_assistant.ask("set the thermostat to 21")
     assert r.intent == "HassClimateSetTemperature" and r.response == "Set the Thermostat to 21 degrees."
     assert probe.wait_message(f"{prefix}/office/clim/set_temp") == ["21"]
 
 
-def test_missing_device_and_area_are_named(assistant, probe, prefix):
-    assert assistant.ask("turn off the porch light").response == "There is no device called porch light."
-    assert assistant.ask("turn on the lights in the attic").response == "There is no area called attic."
+def test_missing_device_and_area_are_named(device_assistant, probe, prefix):
+    assert (
+        device_assistant.ask("turn off the porch light").response == "There is no device called porch light."
+    )
+    assert (
+        device_assistant.ask("turn on the lights in the attic").response == "There is no area called attic."
+    )
     assert commands(probe, prefix) == []
 
 
-def test_garage_door_needs_confirmation(assistant, probe, prefix):
+def test_garage_door_needs_confirmation(device_assistant, probe, prefix):
     topic = f"{prefix}/garage-node/cover/garage_door/command"
-    r = assistant.ask("open the garage door")
+    r = device_assistant.ask("open the garage door")
     assert r.response == "Are you sure you want to open the Garage Door?", r
     time.sleep(0.2)
     assert probe.received(topic) == []
-    r = assistant.ask("no")
+    r = device_assistant.ask("no")
     assert r.intent == "Confirm" and r.response.startswith("Okay, I won't open")
-    assert assistant.ask("yes").intent is None  # nothing pending any more
-    assistant.ask("open the garage door")
-    r = assistant.ask("yes, do it")
+    assert device_assistant.ask("yes").intent is None  # nothing pending any more
+    device_assistant.ask("open the garage door")
+    r = device_assistant.ask("yes, do it")
     assert r.intent == "Confirm" and r.response == "Opened the Garage Door."
     assert probe.wait_message(topic) == ["OPEN"]
-    assistant.ask("close the garage door")  # closing is safe: no question
+    device_assistant.ask("close the garage door")  # closing is safe: no question
     assert probe.wait_message(topic, 2) == ["OPEN", "CLOSE"]
 
 
-def test_confirmation_expires_and_other_requests_drop_it(assistant, probe, prefix, monkeypatch):
-    import intents.devices as dv
+def test_confirmation_expires_and_other_requests_drop_it(device_assistant, probe, prefix, monkeypatch):
+    import intents.devices.commands as dv
 
-    assistant.ask("open the garage door")
-    assert assistant.ask("what time is it").intent == "HassGetCurrentTime"
-    assert assistant.ask("yes").intent is None
+    device_assistant.ask("open the garage door")
+    assert device_assistant.ask("what time is it").intent == "HassGetCurrentTime"
+    assert device_assistant.ask("yes").intent is None
     monkeypatch.setattr(dv, "CONFIRM_TTL_S", -1)
-    assistant.ask("open the garage door")
-    assert assistant.ask("yes").intent is None
+    device_assistant.ask("open the garage door")
+    assert device_assistant.ask("yes").intent is None
     time.sleep(0.2)
     assert probe.received(f"{prefix}/garage-node/cover/garage_door/command") == []
 
 
-def test_dry_run_sends_nothing_and_lists_messages(assistant, probe, prefix):
-    r = assistant.ask("turn off the lights in the office", dry_run=True)
+def test_dry_run_sends_nothing_and_lists_messages(device_assistant, probe, prefix):
+    r = device_assistant.ask("turn off the lights in the office", dry_run=True)
     assert r.response == "Would turn off the Desk Lamp."
     assert r.actions == [
         {
@@ -162,21 +129,23 @@ def test_dry_run_sends_nothing_and_lists_messages(assistant, probe, prefix):
     assert commands(probe, prefix) == []
 
 
-def test_state_questions_use_tracked_state(assistant, probe, prefix):
+def test_state_questions_use_tracked_state(device_assistant, probe, prefix):
     probe.publish(f"{prefix}/garage-node/cover/garage_door/state", "open")
-    assert wait_for(lambda: assistant.services["devices"].registry.get("cover.garage_door").state == "open")
-    r = assistant.ask("is the garage door open")
+    assert wait_for(
+        lambda: device_assistant.services.devices.registry.get("cover.garage_door").state == "open"
+    )
+    r = device_assistant.ask("is the garage door open")
     assert r.intent == "HassGetState" and r.response == "Yes, the Garage Door is open."
-    assert assistant.ask("is the garage door closed").response == "No, the Garage Door is open."
+    assert device_assistant.ask("is the garage door closed").response == "No, the Garage Door is open."
     probe.publish(f"{prefix}/office/env", json.dumps({"temperature": 21.44}))
-    hub = assistant.services["devices"]
+    hub = device_assistant.services.devices
     assert wait_for(lambda: any(e.state == "21.4" for e in hub.registry.all() if e.component == "sensor"))
-    r = assistant.ask("what's the temperature in the office")
+    r = device_assistant.ask("what's the temperature in the office")
     assert r.intent == "HassClimateGetTemperature" and r.response == "It's 21.4 degrees in the Office.", r
 
 
-def test_names_and_areas_reach_the_recogniser(assistant):
-    lists = assistant.recognizers[0].slot_lists
+def test_names_and_areas_reach_the_recogniser(device_assistant):
+    lists = device_assistant.recognizers[0].slot_lists
     said = {v.text_in.text for v in lists["name"].values}
     assert {"kitchen ceiling", "garage door", "desk lamp"} <= said
     assert {"Kitchen Ceiling", "garage-node Garage Door"} <= {v.value_out for v in lists["name"].values}
@@ -184,18 +153,21 @@ def test_names_and_areas_reach_the_recogniser(assistant):
     assert {"kitchen", "office", "garage"} <= {v.value_out.lower() for v in lists["area"].values}
 
 
-def test_registry_changes_update_the_lists(assistant, probe, prefix):
+def test_registry_changes_update_the_lists(device_assistant, probe, prefix):
     cfg = {"name": "Porch Light", "cmd_t": f"{prefix}/porch/set", "dev": {"ids": "p1", "sa": "Outside"}}
     probe.publish(f"{prefix}/ha/light/porch/config", json.dumps(cfg), retain=True)
     assert wait_for(
-        lambda: "porch light" in {v.text_in.text for v in assistant.recognizers[0].slot_lists["name"].values}
+        lambda: (
+            "porch light"
+            in {v.text_in.text for v in device_assistant.recognizers[0].slot_lists["name"].values}
+        )
     )
-    assistant.ask("turn on the porch light")
+    device_assistant.ask("turn on the porch light")
     assert probe.wait_message(f"{prefix}/porch/set") == ["ON"]
 
 
-def _cli(home, *args, timeout=60):
-    env = dict(os.environ, ASSISTANT_CONFIG=str(home))
+def _cli(config, *args, timeout=60):
+    env = dict(os.environ, ASSISTANT_CONFIG=str(config))
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],
         capture_output=True,
@@ -205,46 +177,48 @@ def _cli(home, *args, timeout=60):
     )
 
 
-def test_cli_ask_publishes_and_confirms_across_processes(home, probe, prefix):
-    out = _cli(home, "ask", "turn off the kitchen ceiling", "--json")
+def test_cli_ask_publishes_and_confirms_across_processes(device_home, probe, prefix):
+    out = _cli(device_home, "ask", "turn off the kitchen ceiling", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["actions"][0]["sent"] is True
     assert json.loads(probe.wait_message(f"{prefix}/z2m/Kitchen Ceiling/set")[-1]) == {"state": "OFF"}
-    out = _cli(home, "ask", "open the garage door")
+    out = _cli(device_home, "ask", "open the garage door")
     assert out.stdout.strip() == "Are you sure you want to open the Garage Door?", out.stderr
-    out = _cli(home, "ask", "yes")
+    out = _cli(device_home, "ask", "yes")
     assert out.stdout.strip() == "Opened the Garage Door.", out.stderr
     assert probe.wait_message(f"{prefix}/garage-node/cover/garage_door/command") == ["OPEN"]
-    out = _cli(home, "ask", "turn on the lights", "--area", "Living Room", "--dry-run", "--json")
+    out = _cli(device_home, "ask", "turn on the lights", "--area", "Living Room", "--dry-run", "--json")
     result = json.loads(out.stdout)
     assert [a["topic"] for a in result["actions"]] == [f"{prefix}/tasmota_1A2B3C/cmnd/POWER"]
     assert result["actions"][0]["sent"] is False
 
 
-def test_cli_devices_lists_entities(home):
-    out = _cli(home, "devices", "--json")
+def test_cli_devices_lists_entities(device_home):
+    out = _cli(device_home, "devices", "--json")
     assert out.returncode == 0, out.stderr
     rows = {r["entity_id"]: r for r in json.loads(out.stdout)}
     assert rows["cover.garage_door"]["area"] == "Garage" and rows["cover.garage_door"]["source"] == "mqtt"
     assert rows["cover.garage_door"]["requires_confirmation"] is True
-    text = _cli(home, "devices").stdout
+    text = _cli(device_home, "devices").stdout
     assert "light.kitchen_ceiling" in text and "Kitchen" in text
 
 
 def test_no_devices_configured_means_no_hub(tmp_path):
     a = Assistant(load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path)}))
     try:
-        assert "devices" not in a.services
+        assert a.services.devices is None
         assert a.ask("turn off the kitchen lights").response.startswith("No smart-home devices are set up")
     finally:
         a.close()
 
 
-def test_assistant_publishes_itself_to_home_assistant(home, probe, prefix, caplog):
+def test_assistant_publishes_itself_to_home_assistant(device_home, probe, prefix, caplog):
     from assistant.ha_publish import attach
 
     said, mutes = [], []
-    assistant = Assistant(load_config(home, env={}), service=True)  # the long-running service owns the status
+    assistant = Assistant(
+        load_config(device_home, env={}), service=True
+    )  # the long-running service owns the status
     pub = attach(assistant, on_announce=said.append)
     pub.mute_listeners.append(mutes.append)
     try:
@@ -291,7 +265,7 @@ def test_assistant_publishes_itself_to_home_assistant(home, probe, prefix, caplo
         assert probe.wait_message(f"{base}/mute", 2)[-1] == "ON"
         assert (assistant.config.data_dir / "muted").read_text().strip() == "ON"
         # issue 12: our own entities are not devices of ours ("turn off everything" must not unmute)
-        hub = assistant.services["devices"]
+        hub = assistant.services.devices
         assert not [e.entity_id for e in hub.registry.all() if "voice_assistant" in e.entity_id]
         assert not [
             r for r in caplog.records if "voice_assistant" in r.getMessage() and r.levelno >= logging.WARNING
@@ -299,7 +273,7 @@ def test_assistant_publishes_itself_to_home_assistant(home, probe, prefix, caplo
     finally:
         pub.stop()
         assistant.close()
-    again = Assistant(load_config(home, env={}), service=True)  # issue 12: mute survives a restart
+    again = Assistant(load_config(device_home, env={}), service=True)  # issue 12: mute survives a restart
     pub = attach(again)
     try:
         assert pub.muted
@@ -309,12 +283,12 @@ def test_assistant_publishes_itself_to_home_assistant(home, probe, prefix, caplo
         again.close()
 
 
-def test_serve_owns_availability_and_takes_requests_over_mqtt(home, probe, prefix):
+def test_serve_owns_availability_and_takes_requests_over_mqtt(device_home, probe, prefix):
     """Issue 12: a one-shot `ask` beside `serve` leaves HA's availability alone; under `serve` the
     last transcript / response sensors follow requests typed over MQTT, delayed commands included."""
     base = f"{prefix}/assistant"
     env = dict(
-        os.environ, ASSISTANT_CONFIG=str(home), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0"
+        os.environ, ASSISTANT_CONFIG=str(device_home), ASSISTANT_WYOMING_PORT="0", ASSISTANT_HTTP_PORT="0"
     )  # any free ports
     serve = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "serve", "--interval", "0.1"],
@@ -326,7 +300,7 @@ def test_serve_owns_availability_and_takes_requests_over_mqtt(home, probe, prefi
     try:
         assert json.loads(serve.stdout.readline())["event"] == "ready"
         assert probe.wait_message(f"{base}/status")[-1] == "online"
-        out = _cli(home, "ask", "what time is it")
+        out = _cli(device_home, "ask", "what time is it")
         assert out.returncode == 0, out.stderr
         time.sleep(0.5)
         assert [p for _, p in probe.received(f"{base}/status")] == ["online"]  # not "offline" from the ask

@@ -14,7 +14,7 @@ from assistant.vad import Endpointer
 from assistant.voice import process_audio
 from assistant.voice_settings import VadSettings
 from intents.completeness import ends_open
-from tests.fixtures_voice import engines, join, keyword_understand, piper_speech, silence, test_settings  # noqa: F401
+from tests.fixtures_voice import join, keyword_understand, piper_speech, silence, test_settings
 
 DEVICES = [
     {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": "home/kitchen/set"},
@@ -127,7 +127,7 @@ def test_endpointer_ends_early_only_when_told_and_resume_withdraws():
     assert len(ends) == 1 and ends[0].early
 
 
-def test_complete_command_ends_early(core, engines):  # noqa: F811
+def test_complete_command_ends_early(core, engines):
     audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.2))
     settings = test_settings()
     (early,) = process_audio(
@@ -154,7 +154,7 @@ def test_complete_command_ends_early(core, engines):  # noqa: F811
         ("Set an alarm for", "seven thirty.", "SetAlarm", ":30"),  # 07:30 or 19:30, whichever comes next
     ],
 )
-def test_paused_command_is_not_cut(core, engines, first, second, intent, slot):  # noqa: F811
+def test_paused_command_is_not_cut(core, engines, first, second, intent, slot):
     # 350 ms: longer than the early silence (160 ms), shorter than the full timeout (400 ms)
     audio = join(silence(0.5), trimmed(first), silence(0.35), trimmed(second), silence(1.2))
     results = process_audio(
@@ -169,7 +169,7 @@ def test_paused_command_is_not_cut(core, engines, first, second, intent, slot): 
     assert slot in str(results[0]["slots"]).lower()  # the second half was heard too
 
 
-def test_failing_check_waits_the_full_timeout(engines):  # noqa: F811
+def test_failing_check_waits_the_full_timeout(engines):
     def broken(text):
         raise RuntimeError("check exploded")
 

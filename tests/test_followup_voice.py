@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from assistant.voice import process_audio
-from tests.fixtures_voice import engines, join, piper_speech, silence, test_settings, wake_phrase  # noqa: F401
+from tests.fixtures_voice import join, piper_speech, silence, test_settings, wake_phrase
 
 NOW = dt.datetime(2026, 3, 2, 9, 0)
 
@@ -19,7 +19,7 @@ def core(make_assistant):
     return assistant, (lambda text: assistant.ask(text, now=NOW))
 
 
-def test_answer_to_a_question_needs_no_wake_word(engines, core):  # noqa: F811
+def test_answer_to_a_question_needs_no_wake_word(engines, core):
     assistant, understand = core
     audio = join(
         silence(0.5),
@@ -40,7 +40,7 @@ def test_answer_to_a_question_needs_no_wake_word(engines, core):  # noqa: F811
     assert [t.duration_s for t in assistant.store.timers()] == [600]
 
 
-def test_without_a_question_the_next_words_need_the_wake_word(engines, core):  # noqa: F811
+def test_without_a_question_the_next_words_need_the_wake_word(engines, core):
     assistant, understand = core
     audio = join(
         silence(0.5),
@@ -56,7 +56,7 @@ def test_without_a_question_the_next_words_need_the_wake_word(engines, core):  #
     assert assistant.store.timers() == []
 
 
-def test_the_follow_up_window_closes(engines, core):  # noqa: F811
+def test_the_follow_up_window_closes(engines, core):
     assistant, understand = core
     settings = test_settings(wake__listen_timeout_s=1.0)
     audio = join(

@@ -14,7 +14,7 @@ import yaml
 
 from assistant.config import load_config
 from assistant.core import TOO_LONG, Assistant
-from tests.fixtures_mqtt import free_port, mosquitto, prefix, probe  # noqa: F401
+from tests.fixtures_mqtt import free_port
 from tests.fuzzgen import discovery_configs, lines
 
 SEED = 8
@@ -48,7 +48,7 @@ def fuzzed(mosquitto, probe, prefix, tmp_path):
 
 
 def test_fuzzed_discovery_configs_leave_a_sane_registry(fuzzed, probe, prefix):
-    hub = fuzzed.services["devices"]
+    hub = fuzzed.services.devices
     valid = []
     for kind, topic, payload in discovery_configs(SEED, CONFIGS, f"{prefix}/ha"):
         hub.discovery._on_config(topic, payload, True)  # what the network thread does with each message

@@ -3,166 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from devices.control import ConfirmationRequired
 from devices.entities import EntityRegistry
-from devices.homeassistant import ENTITY_TEMPLATE, HomeAssistantBackend, HomeAssistantError
+from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
 from devices.hub import DeviceHub
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
-from tests.fixtures_mqtt import mosquitto, prefix, probe, wait_for  # noqa: F401
-
-TOKEN = "test-token-123"
-
-
-def _state(eid, state, **attrs):
-    return {
-        "entity_id": eid,
-        "state": state,
-        "attributes": attrs,
-        "last_changed": "2024-01-01T00:00:00+00:00",
-        "last_updated": "2024-01-01T00:00:00+00:00",
-        "context": {"id": "c1", "parent_id": None, "user_id": None},
-    }
-
-
-class FakeHA:
-    """Minimal HA REST API: /api/, /api/states, /api/states/<id>, /api/services/<d>/<s>, /api/template."""
-
-    def __init__(self, template_ok: bool = True):
-        self.template_ok = template_ok
-        self.calls: list[tuple[str, str, dict]] = []
-        self.states = {
-            s["entity_id"]: s
-            for s in [
-                _state(
-                    "light.living_room",
-                    "on",
-                    friendly_name="Living Room Light",
-                    brightness=128,
-                    supported_color_modes=["color_temp", "xy"],
-                ),
-                _state(
-                    "cover.garage_door",
-                    "closed",
-                    friendly_name="Garage Door",
-                    device_class="garage",
-                    current_position=0,
-                ),
-                _state(
-                    "climate.hallway",
-                    "heat",
-                    friendly_name="Thermostat",
-                    temperature=19,
-                    current_temperature=18.5,
-                    min_temp=7,
-                    max_temp=30,
-                ),
-                _state("lock.front_door", "locked", friendly_name="Front Door"),
-                _state("sun.sun", "above_horizon", friendly_name="Sun"),
-            ]
-        }
-        self.areas = {
-            "light.living_room": "Living Room",
-            "cover.garage_door": "Garage",
-            "climate.hallway": "Hallway",
-        }
-        self.mqtt_devices: dict[str, list[str]] = {}  # entity from HA's MQTT integration -> MQTT device ids
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def _send(self, code, body, ctype="application/json"):
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _auth(self):
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self._send(401, "401: Unauthorized", "text/plain")
-                    return False
-                return True
-
-            def do_GET(self):
-                if not self._auth():
-                    return
-                if self.path == "/api/":
-                    return self._send(200, {"message": "API running."})
-                if self.path == "/api/states":
-                    return self._send(200, list(fake.states.values()))
-                if self.path.startswith("/api/states/"):
-                    eid = self.path.rsplit("/", 1)[1]
-                    if eid in fake.states:
-                        return self._send(200, fake.states[eid])
-                    return self._send(404, {"message": "Entity not found."})
-                self._send(404, {"message": "not found"})
-
-            def do_POST(self):
-                if not self._auth():
-                    return
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                if self.path == "/api/template":
-                    if not fake.template_ok:
-                        return self._send(404, {"message": "not found"})
-                    assert body["template"] == ENTITY_TEMPLATE
-                    rows = [
-                        [e, fake.areas.get(e, ""), e in fake.mqtt_devices, fake.mqtt_devices.get(e, [])]
-                        for e in fake.states
-                    ]
-                    return self._send(200, json.dumps(rows), "text/plain")
-                if self.path.startswith("/api/services/"):
-                    path, _, query = self.path.partition("?")
-                    _, _, _, domain, service = path.split("/")
-                    fake.calls.append((domain, service, body))
-                    answer = fake.service(domain, service, body, query)
-                    if answer is not None:  # a subclass's service (e.g. todo), as (status, body)
-                        return self._send(*answer)
-                    eid = body.get("entity_id")
-                    st = fake.states.get(eid)
-                    if st is None:
-                        return self._send(400, {"message": f"unknown entity {eid}"})
-                    if service == "turn_off":
-                        st["state"] = "off"
-                    elif service == "turn_on":
-                        st["state"] = "on"
-                        if "brightness_pct" in body:
-                            st["attributes"]["brightness"] = round(body["brightness_pct"] * 255 / 100)
-                    elif service == "set_temperature":
-                        st["attributes"]["temperature"] = body["temperature"]
-                    elif service == "close_cover":
-                        st["state"] = "closing"
-                    return self._send(200, [st])
-                self._send(404, {"message": "not found"})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def service(self, domain: str, service: str, body: dict, query: str) -> tuple[int, object] | None:
-        """Override to answer services the generic handling below does not know."""
-        return None
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def fake_ha():
-    f = FakeHA()
-    yield f
-    f.close()
+from tests.fixtures_ha import TOKEN, FakeHA, ha_state
+from tests.fixtures_mqtt import wait_for
 
 
 def _hub(url, token=TOKEN, **ha):
@@ -181,9 +32,16 @@ def test_load_states_and_areas(fake_ha):
         "climate.hallway",
         "lock.front_door",
     }  # sun.* is not a device
-    l = reg.get("light.living_room")
-    assert (l.name, l.area, l.source, l.state) == ("Living Room Light", "Living Room", "homeassistant", "on")
-    assert {"brightness", "color", "color_temp"} <= l.capabilities and l.attributes["brightness"] == 128
+    light = reg.get("light.living_room")
+    assert (light.name, light.area, light.source, light.state) == (
+        "Living Room Light",
+        "Living Room",
+        "homeassistant",
+        "on",
+    )
+    assert {"brightness", "color", "color_temp"} <= light.capabilities and light.attributes[
+        "brightness"
+    ] == 128
     assert reg.get("cover.garage_door").requires_confirmation and h.ha.areas_from_ha
     assert reg.find("living room lite").entity_id == "light.living_room"
 
@@ -222,7 +80,8 @@ def test_service_calls_from_controller(fake_ha):
     c.close_cover("cover.garage_door")
     assert fake_ha.calls[-1][:2] == ("cover", "close_cover")
     assert h.registry.get("cover.garage_door").state == "closing"
-    assert c.open_cover("cover.garage_door")[0]["type"] == "confirmation_required"
+    with pytest.raises(ConfirmationRequired):
+        c.open_cover("cover.garage_door")
     n = len(fake_ha.calls)
     assert c.turn_off("light.living_room", dry_run=True)[0]["sent"] is False and len(fake_ha.calls) == n
     fake_ha.states["light.living_room"]["state"] = "on"
@@ -285,7 +144,7 @@ def test_bad_token_is_said_not_no_such_device(fake_ha, tmp_path):
 
 def test_own_entities_from_home_assistant_are_not_devices(fake_ha):
     """Issue 12: our Mute switch and sensors, published to HA by MQTT discovery, come back over REST."""
-    fake_ha.states["switch.voice_assistant_mute"] = _state(
+    fake_ha.states["switch.voice_assistant_mute"] = ha_state(
         "switch.voice_assistant_mute", "off", friendly_name="Voice Assistant Mute"
     )
     fake_ha.mqtt_devices["switch.voice_assistant_mute"] = ["voice_assistant"]
@@ -294,7 +153,7 @@ def test_own_entities_from_home_assistant_are_not_devices(fake_ha):
     assert "switch.voice_assistant_mute" not in h.registry and "light.living_room" in h.registry
 
 
-def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosquitto, probe, prefix):  # noqa: F811
+def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosquitto, probe, prefix):
     """Issue 12: an MQTT light HA also exposes is one entity (HA's), and one command goes out."""
 
     def light(name, ident, topic):
@@ -313,10 +172,12 @@ def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosq
     )
     probe.subscribe(f"{prefix}/#")
     ha_id = "light.garden_light_garden_light"  # how HA 2024.3 named it
-    fake_ha.states[ha_id] = _state(ha_id, "on", friendly_name="Garden light", supported_color_modes=["onoff"])
+    fake_ha.states[ha_id] = ha_state(
+        ha_id, "on", friendly_name="Garden light", supported_color_modes=["onoff"]
+    )
     fake_ha.areas[ha_id] = "Garden"
     fake_ha.mqtt_devices[ha_id] = ["garden01"]
-    fake_ha.states["light.porch"] = _state(
+    fake_ha.states["light.porch"] = ha_state(
         "light.porch", "off", friendly_name="Porch light", supported_color_modes=["onoff"]
     )
     fake_ha.mqtt_devices["light.porch"] = ["porch01"]
@@ -338,7 +199,8 @@ def test_one_device_once_when_mqtt_and_home_assistant_both_know_it(fake_ha, mosq
         assert wait_for(lambda: h.discovery.messages_seen >= 2)
         time.sleep(0.2)
         assert sorted(e.entity_id for e in h.registry.all() if e.component == "light") == lights
-        actions = h.controller.turn_off_area("Garden")
+        garden = [e for e in h.registry.in_area("Garden") if e.component == "light"]
+        actions = [a for e in garden for a in h.controller.turn_off(e)]
         assert sorted(a["entity_id"] for a in actions) == [ha_id, "light.porch"]
         assert {a["type"] for a in actions} == {"ha_service"}
         assert [c[:2] for c in fake_ha.calls] == [("light", "turn_off")] * 2

@@ -31,7 +31,7 @@ from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSetting
 from intents.conversation import DEFAULT_ID
 from intents.normalize import normalize
 from intents.recognizer import Candidate
-from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, mosquitto, prefix, probe, wait_for  # noqa: F401
+from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, wait_for
 
 NOW = dt.datetime(2026, 11, 30, 9, 0)
 
@@ -97,7 +97,7 @@ def collision_home(mosquitto, probe, prefix, tmp_path):
         },
     }
     a = Assistant(load_config(_write(tmp_path, cfg), env={}))
-    assert wait_for(lambda: len(a.services["devices"].registry) == 5)
+    assert wait_for(lambda: len(a.services.devices.registry) == 5)
     yield a
     a.close()
 
@@ -113,10 +113,10 @@ def test_yaml_name_wins_over_a_discovered_one(collision_home, probe, prefix):
 def test_six_devices_of_one_name_ask_which_of_the_first_five():
     """More than five answers to a name: the question offers five (zip(strict=True) raised here)."""
     from devices.entities import Entity
-    from intents.devices import _which_one
+    from intents.devices.commands import which_one_question
 
     lamps = [Entity(f"light.lamp_{i}", "Lamp", "light", "mqtt", area=f"Room {i}") for i in range(6)]
-    q = _which_one("turn_on", lamps)
+    q = which_one_question("turn_on", lamps)
     assert q.say.startswith("Which one do you mean: 1, the Lamp (Room 0) or 2,"), q.say
     assert "5, the Lamp (Room 4)?" in q.say and "Room 5" not in q.say
     assert [c.data["entities"] for c in q.choices] == [[f"light.lamp_{i}"] for i in range(5)]
@@ -155,9 +155,10 @@ def test_topic_heuristic_spares_lights_and_explicit_config():
     from devices.entities import Entity
 
     light = Entity("light.x", "X", "light", "mqtt")
-    say = lambda topic, payload="ON": drives_security(
-        light, [{"type": "mqtt", "topic": topic, "payload": payload}]
-    )  # noqa: E731
+
+    def say(topic: str, payload: str = "ON") -> bool:
+        return drives_security(light, [{"type": "mqtt", "topic": topic, "payload": payload}])
+
     assert say("home/front_door/set") and say("garage/opener/set") and say("z2m/Front Door Lock/set")
     assert say("x/set", '{"state": "UNLOCK"}') and say("x/set", "DISARM") and say("x/set", "OPEN")
     assert say("shellies/garage/relay/0/command", "on")

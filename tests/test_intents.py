@@ -64,7 +64,7 @@ def test_sentence(assistants, data, block, sentence):
     assistant.store.clear()
     assistant.conversations.forget("default")  # no question or context left by the sentence before
     assistant.preferences.forget()
-    assistant.services["lists"].clear()
+    assistant.services.lists.clear()
     if services is not None:
         services.reset(assistant)
     now = dt.datetime.fromisoformat(data["now"])

@@ -6,175 +6,26 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from assistant.config import LlmSettings, load_config
-from assistant.core import Assistant
 from assistant.llm import LlmRecognizer, calls_schema, compact_tool
 from intents.registry import intents
+from tests.fixtures_llm import closed_port, llm_settings, text_reply, tool_reply
 
 OUT_OF_SCOPE = "what is the capital of france"
 
 
-# ---------------------------------------------------------------- canned OpenAI-compatible server
-
-
-class Canned:
-    """What the fake server answers; ``requests`` records (path, body) of every call."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, Any]] = []
-        self.reply: dict[str, Any] = text_reply("I can only help with your home.")
-        self.delay_s = 0.0
-        self.status = 200
-        self.raw: bytes | None = None  # sent as is instead of ``reply``
-        self.stream: list[str] = []  # a streamed request's content, one server-sent event per piece
-        self.streamed = 0  # pieces sent so far
-
-    def chats(self) -> list[dict[str, Any]]:
-        return [body for path, body in self.requests if path.endswith("/chat/completions")]
-
-
-def text_reply(content: str) -> dict[str, Any]:
-    return _completion({"role": "assistant", "content": content}, "stop")
-
-
-def tool_reply(name: str, arguments: str) -> dict[str, Any]:
-    call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
-    return _completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
-
-
-def _completion(message: dict[str, Any], finish: str) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1700000000,
-        "model": "canned-model",
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    }
-
-
-@pytest.fixture
-def canned():
-    state = Canned()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, payload: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def do_GET(self) -> None:
-            state.requests.append((self.path, None))
-            if self.path.endswith("/models"):
-                models = {
-                    "object": "list",
-                    "data": [{"id": "canned-model", "object": "model", "created": 0, "owned_by": "test"}],
-                }
-                self._send(200, json.dumps(models).encode())
-            else:
-                self._send(404, b'{"error": "not found"}')
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
-            state.requests.append((self.path, body))
-            if state.delay_s:
-                time.sleep(state.delay_s)
-            if body and body.get("stream"):
-                self._stream()
-                return
-            try:
-                self._send(
-                    state.status, state.raw if state.raw is not None else json.dumps(state.reply).encode()
-                )
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def _stream(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            for piece in [*state.stream, None]:
-                delta = {"role": "assistant", "content": piece} if piece is not None else {}
-                chunk = {
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion.chunk",
-                    "created": 1700000000,
-                    "model": "canned-model",
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": None if piece else "stop"}],
-                }
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
-                state.streamed += piece is not None
-                time.sleep(0.2)
-            self.wfile.write(b"data: [DONE]\n\n")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"  # type: ignore[attr-defined]
-    yield state
-    server.shutdown()
-    server.server_close()
-
-
-def _llm(url: str, timeout_s: float = 5.0, model: str | None = None) -> LlmSettings:
-    return LlmSettings(url=url, model=model, timeout_s=timeout_s)
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """One Assistant built with ``llm.url`` set (building one costs seconds: hassil). The learned tier
-    is off: these tests are about what reaches the LLM (tests/test_learned.py checks the order)."""
-    cfg = load_config(
-        env={
-            "ASSISTANT_DATA_DIR": str(tmp_path_factory.mktemp("llm")),
-            "ASSISTANT_TZ": "UTC",
-            "ASSISTANT_LLM_URL": f"http://127.0.0.1:{_closed_port()}/v1",
-            "ASSISTANT_LEARNED": "false",
-        }
-    )
-    assistant = Assistant(cfg)
-    assert [r.name for r in assistant.recognizers] == ["template", "llm"]
-    assert isinstance(assistant.recognizers[-1], LlmRecognizer)
-    yield assistant
-    assistant.close()
-
-
-@pytest.fixture
-def make_llm(shared):
-    """make_llm(settings) -> the shared Assistant, no timers, its LLM tier talking to ``settings``."""
-
-    def make(settings: LlmSettings, gate: bool = False) -> Assistant:
-        for timer in shared.store.timers():
-            shared.store.delete_timer(timer.id)
-        shared.recognizers[-1] = LlmRecognizer(shared.schemas, settings)
-        # protocol tests ask the model about anything; the scope gate: tests/test_llm_conversation.py
-        shared.gate_threshold = settings.scope_threshold if gate else 0.0
-        return shared
-
-    return make
-
-
 def test_tool_call_becomes_intent_and_runs(make_llm, canned):
     canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     result = assistant.ask("keep an eye on the eggs for me, five minutes or so")
     assert result.intent == "HassStartTimer"
     assert result.recognizer == "llm"
@@ -199,34 +50,35 @@ def test_tool_call_becomes_intent_and_runs(make_llm, canned):
 
 
 def test_model_list_asked_once_and_configured_model_used(make_llm, canned):
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     assistant.ask(OUT_OF_SCOPE)
     assistant.ask("tell me a joke about penguins")
     assert [p for p, _ in canned.requests if p.endswith("/models")] == ["/v1/models"]
 
     canned.requests.clear()
-    other = make_llm(_llm(canned.url, model="my-model"))  # a new tier, as after a restart
+    other = make_llm(llm_settings(canned.url, model="my-model"))  # a new tier, as after a restart
     other.ask(OUT_OF_SCOPE)
     assert [p for p, _ in canned.requests] == ["/v1/chat/completions"]
     assert canned.chats()[0]["model"] == "my-model"
 
 
 def test_template_match_never_asks_the_llm(make_llm, canned):
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     result = assistant.ask("set a timer for 5 minutes")
     assert result.recognizer == "template" and result.intent == "HassStartTimer"
     assert "llm" not in result.timings_ms
     assert canned.requests == []
 
 
-def test_no_tool_call_falls_back_politely(make_llm, canned):
+def test_no_tool_call_falls_back_politely(make_llm, canned, caplog):
     canned.reply = text_reply("Paris.")
-    assistant = make_llm(_llm(canned.url))
-    result = assistant.ask(OUT_OF_SCOPE)
+    assistant = make_llm(llm_settings(canned.url))
+    with caplog.at_level(logging.DEBUG, logger="assistant.llm"):
+        result = assistant.ask(OUT_OF_SCOPE)
     assert (result.intent, result.recognizer, result.actions) == (None, None, [])
     assert result.response == "Sorry, I can't help with that."
     assert "llm" in result.timings_ms
-    assert assistant.recognizers[-1].last_reply == "Paris."
+    assert any("said 'Paris.'" in r.getMessage() for r in caplog.records)  # logged, never spoken
 
 
 @pytest.mark.parametrize(
@@ -243,7 +95,7 @@ def test_no_tool_call_falls_back_politely(make_llm, canned):
 )
 def test_malformed_tool_call_is_rejected(make_llm, canned, caplog, name, arguments):
     canned.reply = tool_reply(name, arguments)
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     with caplog.at_level("WARNING"):
         result = assistant.ask(OUT_OF_SCOPE)
     assert (result.intent, result.actions) == (None, [])
@@ -258,7 +110,7 @@ def test_malformed_tool_call_is_rejected(make_llm, canned, caplog, name, argumen
 )
 def test_broken_server_reply_falls_back(make_llm, canned, caplog, status, raw):
     canned.status, canned.raw = status, raw
-    assistant = make_llm(_llm(canned.url, model="m"))
+    assistant = make_llm(llm_settings(canned.url, model="m"))
     with caplog.at_level("WARNING"):
         result = assistant.ask(OUT_OF_SCOPE)
     assert (result.intent, result.actions) == (None, [])
@@ -268,7 +120,7 @@ def test_broken_server_reply_falls_back(make_llm, canned, caplog, status, raw):
 def test_slow_server_answer_comes_within_timeout(make_llm, canned, caplog):
     canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
     canned.delay_s = 3.0
-    assistant = make_llm(_llm(canned.url, timeout_s=0.5, model="m"))
+    assistant = make_llm(llm_settings(canned.url, timeout_s=0.5, model="m"))
     started = time.monotonic()
     with caplog.at_level("WARNING"):
         result = assistant.ask(OUT_OF_SCOPE)
@@ -277,14 +129,8 @@ def test_slow_server_answer_comes_within_timeout(make_llm, canned, caplog):
     assert any("LLM tier skipped" in r.getMessage() for r in caplog.records)
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unreachable_server_falls_back_fast(make_llm, caplog):
-    assistant = make_llm(_llm(f"http://127.0.0.1:{_closed_port()}/v1", timeout_s=2.0))
+    assistant = make_llm(llm_settings(f"http://127.0.0.1:{closed_port()}/v1", timeout_s=2.0))
     started = time.monotonic()
     with caplog.at_level("WARNING"):
         result = assistant.ask(OUT_OF_SCOPE)
@@ -335,7 +181,7 @@ LLAMA_INTENTS = ["HassStartTimer", "HassCancelAllTimers", "HassGetCurrentTime"]
 def llama_server(tmp_path_factory):
     if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:
         pytest.fail("llama-cpp-python[server] is not installed: pip install -e '.[llm-test]'")
-    port = _closed_port()
+    port = closed_port()
     log_path = tmp_path_factory.mktemp("llama") / "server.log"
     # OMP_WAIT_POLICY=PASSIVE: llama.cpp's OpenMP threads otherwise spin, ~10x slower on a shared CPU
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
@@ -389,16 +235,17 @@ def llama_server(tmp_path_factory):
 
 
 @pytest.fixture
-def llama_tier(shared, llama_server):
+def llama_tier(llm_assistant, llama_server):
     """The shared Assistant whose LLM tier talks to llama.cpp with LLAMA_INTENTS as tools."""
-    for timer in shared.store.timers():
-        shared.store.delete_timer(timer.id)
+    for timer in llm_assistant.store.timers():
+        llm_assistant.store.delete_timer(timer.id)
     tier = LlmRecognizer(
-        {name: shared.schemas[name] for name in LLAMA_INTENTS}, _llm(llama_server, timeout_s=60)
+        {name: llm_assistant.schemas[name] for name in LLAMA_INTENTS},
+        llm_settings(llama_server, timeout_s=60),
     )
-    shared.recognizers[-1] = tier
-    shared.gate_threshold = 0.0  # protocol tests: the model is asked even out of scope
-    return shared, tier
+    llm_assistant.recognizers[-1] = tier
+    llm_assistant.gate_threshold = 0.0  # protocol tests: the model is asked even out of scope
+    return llm_assistant, tier
 
 
 def _answered(caplog) -> None:

@@ -14,9 +14,9 @@ from assistant.core import Assistant
 from assistant.llm import LlmRecognizer, calls_in_text, select_entities
 from intents.registry import intents
 from intents.scope import KeywordGate
-from tests.fixtures_mqtt import make_probe, mosquitto, prefix, probe, wait_for  # noqa: F401
-from tests.test_device_intents import commands, home  # noqa: F401
-from tests.test_llm import _closed_port, _completion, _llm, canned, make_llm, shared, text_reply, tool_reply  # noqa: F401
+from tests.fixtures_devices import commands
+from tests.fixtures_llm import closed_port, completion, llm_settings, text_reply, tool_reply
+from tests.fixtures_mqtt import wait_for
 
 EGGS = "keep an eye on the eggs for me five minutes or so"
 
@@ -31,7 +31,7 @@ def calls_reply(*calls: tuple[str, str]) -> dict:
         {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
         for i, (n, a) in enumerate(calls)
     ]
-    return _completion({"role": "assistant", "content": None, "tool_calls": tool_calls}, "tool_calls")
+    return completion({"role": "assistant", "content": None, "tool_calls": tool_calls}, "tool_calls")
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def calls_reply(*calls: tuple[str, str]) -> dict:
 )
 def test_tool_call_written_as_text_is_read(make_llm, canned, content):
     canned.reply = text_reply(content)
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     result = assistant.ask(EGGS)
     assert (result.intent, result.recognizer, result.response) == (
         "HassStartTimer",
@@ -66,7 +66,7 @@ def test_calls_in_text_ignores_what_is_no_call():
 
 def test_json_schema_mode_for_servers_without_tools(make_llm, canned):
     canned.reply = text_reply('{"calls": [{"name": "HassStartTimer", "arguments": {"minutes": 5}}]}')
-    settings = _llm(canned.url).model_copy(update={"mode": "json"})
+    settings = llm_settings(canned.url).model_copy(update={"mode": "json"})
     assistant = make_llm(settings)
     result = assistant.ask(EGGS)
     assert result.intent == "HassStartTimer" and result.recognizer == "llm"
@@ -80,7 +80,7 @@ def test_json_schema_mode_for_servers_without_tools(make_llm, canned):
 
 def test_several_tool_calls_in_one_turn(make_llm, canned):
     canned.reply = calls_reply(("HassStartTimer", '{"minutes": 5}'), ("SetAlarm", '{"time": "07:00"}'))
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     for alarm in assistant.store.alarms():
         assistant.store.delete_alarm(alarm.id)
     result = assistant.ask("the eggs need five minutes and i must be up by seven")
@@ -95,7 +95,7 @@ def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch
     answer reaches the speaker (``Assistant.on_sentence``) before the model has finished writing."""
     canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
     canned.stream = ["Your egg ", "timer is set. It ", "rings in five", " minutes!"]
-    assistant = make_llm(_llm(canned.url, timeout_s=30))
+    assistant = make_llm(llm_settings(canned.url, timeout_s=30))
     monkeypatch.setattr(
         assistant.config,
         "llm",
@@ -121,7 +121,7 @@ def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch
 def test_final_answer_that_is_another_call_keeps_the_handlers_answer(make_llm, canned, monkeypatch):
     canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
     canned.stream = ['{"name": "HassStartTimer", ', '"arguments": {"minutes": 5}}']
-    assistant = make_llm(_llm(canned.url, timeout_s=30))
+    assistant = make_llm(llm_settings(canned.url, timeout_s=30))
     monkeypatch.setattr(
         assistant.config,
         "llm",
@@ -134,14 +134,14 @@ def test_final_answer_that_is_another_call_keeps_the_handlers_answer(make_llm, c
 def test_named_place_reaches_the_weather(make_llm, canned):
     """from_tool_args gets the request's text: the weather's 'place must be said' check passes."""
     canned.reply = tool_reply("HassGetWeather", '{"location": "Berlin"}')
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     result = assistant.ask("berlin conditions please", dry_run=True)
     assert (result.intent, result.slots.get("location")) == ("HassGetWeather", "Berlin"), result
 
 
 def test_history_and_preferences_go_into_the_prompt(make_llm, canned):
     canned.reply = text_reply("Hello.")
-    assistant = make_llm(_llm(canned.url))
+    assistant = make_llm(llm_settings(canned.url))
     assistant.preferences.forget()
     assistant.ask("my name is ana", conversation="llm-history")
     assistant.ask("set a timer for 3 minutes", conversation="llm-history")
@@ -157,7 +157,7 @@ def test_history_and_preferences_go_into_the_prompt(make_llm, canned):
 def test_out_of_scope_request_never_reaches_a_tool(make_llm, canned):
     """The gate: a model that calls a tool for everything cannot act on what the assistant does not do."""
     canned.reply = tool_reply("HassCancelAllTimers", "{}")
-    assistant = make_llm(_llm(canned.url), gate=True)
+    assistant = make_llm(llm_settings(canned.url), gate=True)
     assistant.ask("set a timer for 9 minutes")
     for said in [
         "clear my calendar all events",
@@ -202,7 +202,7 @@ def test_entities_by_relevance_within_budget():
 
 
 def test_prompt_stays_bounded_for_500_entities(make_llm, canned):
-    tier = LlmRecognizer(make_llm(_llm(canned.url)).schemas, _llm(canned.url))
+    tier = LlmRecognizer(make_llm(llm_settings(canned.url)).schemas, llm_settings(canned.url))
     entities = [
         {"name": f"Lamp {i}", "aliases": [], "area": "Hall", "domain": "light", "state": "on"}
         for i in range(500)
@@ -221,7 +221,7 @@ def test_llm_failure_costs_at_most_the_timeout(make_llm, canned, failure):
     if failure == "slow":
         canned.delay_s = 3.0
     elif failure == "down":
-        url = f"http://127.0.0.1:{_closed_port()}/v1"
+        url = f"http://127.0.0.1:{closed_port()}/v1"
     else:
         canned.raw = b'{"choices": [{"message": {"content": "{{{ nope"}}]}'
     assistant = make_llm(load_config(env={"ASSISTANT_LLM_URL": url, "ASSISTANT_LLM_MODEL": "m"}).llm)
@@ -237,12 +237,12 @@ def test_llm_failure_costs_at_most_the_timeout(make_llm, canned, failure):
 
 
 @pytest.fixture
-def llm_home(home, canned, probe, prefix):  # noqa: F811
-    cfg = json.loads(home.read_text())
+def llm_home(device_home, canned, probe, prefix):
+    cfg = json.loads(device_home.read_text())
     cfg["llm"] = {"url": canned.url, "model": "m", "timeout_s": 5}
     cfg.pop("area")
-    home.write_text(json.dumps(cfg))
-    assistant = Assistant(load_config(home, env={}))
+    device_home.write_text(json.dumps(cfg))
+    assistant = Assistant(load_config(device_home, env={}))
     yield assistant
     assistant.close()
 
@@ -278,7 +278,7 @@ def test_entity_name_carrying_instructions_stays_data(llm_home, canned, probe, p
         ),
         retain=True,
     )
-    hub = llm_home.services["devices"]
+    hub = llm_home.services.devices
     wait_for(lambda: any("Ignore previous" in e.name for e in hub.registry.all()))
     canned.reply = calls_reply(
         ("HassTurnOn", '{"name": "Garage Door"}'), ("HassTurnOff", '{"name": "Kitchen Ceiling"}')

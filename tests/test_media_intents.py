@@ -23,7 +23,7 @@ def home(make_assistant, tmp_path):
         services = IntentServices({"music": True, "players": PLAYERS}, tmp_path, stack)
         services.install(assistant)
         yield assistant, services
-        assistant.services["media"].close()
+        assistant.services.media.close()
 
 
 def wait_for(predicate, timeout: float = 3.0) -> None:
@@ -37,7 +37,7 @@ def test_play_writes_audio_and_controls_follow(home) -> None:
     assistant, services = home
     r = assistant.ask("play my workout playlist in the kitchen")
     assert r.response == "Playing your Workout playlist in the kitchen."
-    player = assistant.services["media"].player(assistant.services["media"].resolve("kitchen"))
+    player = assistant.services.media.player(assistant.services.media.resolve("kitchen"))
     sink = services.sinks[0]
     wait_for(lambda: sink.frames_written > 2000)
     assert assistant.ask("what's playing").response == "This is One More Time by Daft Punk, from Discovery."
@@ -56,7 +56,7 @@ def test_play_writes_audio_and_controls_follow(home) -> None:
     wait_for(lambda: sink.frames_written > frames)
     assert assistant.ask("stop").response == "Music paused."  # StopAlarm with nothing ringing
     assert player.state.value == "paused"
-    assistant.services["media"].close()
+    assistant.services.media.close()
     with wave.open(str(sink.path)) as w:
         assert w.getframerate() == 22050 and w.getnframes() > 4000
 
@@ -64,7 +64,7 @@ def test_play_writes_audio_and_controls_follow(home) -> None:
 def test_stop_prefers_a_ringing_timer(home) -> None:
     assistant, _ = home
     assistant.ask("play some jazz")
-    media = assistant.services["media"]
+    media = assistant.services.media
     wait_for(lambda: bool(media.playing()))
     assistant.ask("set a timer for 1 second")
     time.sleep(1.2)
@@ -89,7 +89,7 @@ def test_dry_run_plays_nothing(home) -> None:
             "shuffle": False,
         }
     ]
-    assert services.sinks == [] and not assistant.services["media"].playing()
+    assert services.sinks == [] and not assistant.services.media.playing()
     assert assistant.ask("turn it up", dry_run=True).actions[0]["volume"] == 60
     assert services.sinks == []
 
@@ -114,7 +114,7 @@ def test_unreachable_backend_is_one_sentence(make_assistant, tmp_path) -> None:
         cache_dir=tmp_path / "cache",
         mpd={"host": "127.0.0.1", "port": free_port(), "timeout_s": 1},
     )
-    assistant.services["media"] = MediaService(settings)
+    assistant.services.media = MediaService(settings)
     assert assistant.ask("play some jazz").response == "I can't reach the music player right now."
     assert (
         assistant.ask("set the volume to 20 percent").response == "I can't reach the music player right now."
@@ -123,14 +123,14 @@ def test_unreachable_backend_is_one_sentence(make_assistant, tmp_path) -> None:
 
 def test_services_wiring_is_lazy_and_configurable(tmp_path) -> None:
     from assistant.config import load_config
-    from assistant.services import LazyService, build_services, close_services
+    from assistant.services import LazyService, build_services
 
     cfg = load_config(
         env={"ASSISTANT_DATA_DIR": str(tmp_path), "ASSISTANT_WEATHER_URL": "http://127.0.0.1:9/v1/forecast"}
     )
     assert cfg.weather.forecast_url == "http://127.0.0.1:9/v1/forecast" and cfg.media.backend == "local"
     services = build_services(cfg)
-    assert isinstance(services["weather"], LazyService) and services["weather"]._service is None
-    assert services["media"]._players == {} and services["media"]._library is None
-    assert services["weather"].get_forecast is not None and services["weather"]._service is not None
-    close_services(services)
+    assert isinstance(services.weather, LazyService) and services.weather._service is None
+    assert services.media._players == {} and services.media._library is None
+    assert services.weather.get_forecast is not None and services.weather._service is not None
+    services.close()

@@ -113,7 +113,7 @@ def test_volume_and_mute_scale_samples(library: LocalLibrary, tmp_path: Path) ->
         if muted:
             p.mute()
         p.play(track)
-        wait_for(lambda: sink.frames_written > 0 and p.state is PlayState.STOPPED)
+        wait_for(lambda sink=sink, p=p: sink.frames_written > 0 and p.state is PlayState.STOPPED)
         p.close()
         levels[(vol, muted)] = rms(read_wav(sink.path))
     assert levels[(50, False)] / levels[(100, False)] == pytest.approx(volume_gain(50), rel=0.02)

@@ -10,7 +10,7 @@ import pytest
 
 from devices.mqtt import MqttClient, MqttError, parse_url
 from devices.settings import MqttSettings
-from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, mosquitto, prefix, probe, wait_for  # noqa: F401
+from tests.fixtures_mqtt import Mosquitto, free_port, make_probe, wait_for
 
 
 def test_parse_url_variants():

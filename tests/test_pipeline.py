@@ -7,9 +7,7 @@ import pytest
 from assistant.audio import read_audio_file, write_wav
 from assistant.pipeline import Pipeline
 from assistant.voice import process_audio, process_file
-from tests.fixtures_voice import (  # noqa: F401
-    engines,
-    espeak_speech,
+from tests.fixtures_voice import (
     join,
     keyword_understand,
     noise,
@@ -39,7 +37,7 @@ class Recorder:
         return keyword_understand(text)
 
 
-def test_three_commands_without_wake_word(engines, tmp_path):  # noqa: F811
+def test_three_commands_without_wake_word(engines, tmp_path):
     audio = join(silence(0.5), *[join(piper_speech(t), silence(1.2)) for t, _ in THREE])
     path = tmp_path / "three.wav"
     write_wav(path, audio)
@@ -76,7 +74,7 @@ def test_three_commands_without_wake_word(engines, tmp_path):  # noqa: F811
 
 
 @pytest.mark.parametrize("engine", ["micro", "openwakeword"])
-def test_wake_word_then_command(engines, engine):  # noqa: F811
+def test_wake_word_then_command(engines, engine):
     audio = join(
         silence(0.5), wake_phrase(), silence(0.3), piper_speech("Set a timer for five minutes."), silence(1.5)
     )
@@ -89,7 +87,7 @@ def test_wake_word_then_command(engines, engine):  # noqa: F811
 
 
 @pytest.mark.parametrize("engine", ["micro", "openwakeword"])
-def test_wake_word_and_command_without_pause(engines, engine):  # noqa: F811
+def test_wake_word_and_command_without_pause(engines, engine):
     """'okay nabu set a timer...' in one breath: the pre-roll keeps the start of the command."""
     audio = join(silence(0.5), wake_phrase(), piper_speech("Set a timer for five minutes."), silence(1.5))
     results = process_audio(audio, keyword_understand, test_settings(wake__engine=engine), engines=engines)
@@ -107,7 +105,7 @@ def test_strip_wake_word():
     assert strip_wake_word("Set a timer.", ["okay_nabu"]) == "Set a timer."
 
 
-def test_command_without_wake_word_is_ignored(engines):  # noqa: F811
+def test_command_without_wake_word_is_ignored(engines):
     understand = Recorder()
     audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.5))
     assert process_audio(audio, understand, test_settings(), engines=engines) == []
@@ -115,14 +113,14 @@ def test_command_without_wake_word_is_ignored(engines):  # noqa: F811
 
 
 @pytest.mark.parametrize("no_wake", [True, False])
-def test_silence_noise_give_nothing(engines, no_wake):  # noqa: F811
+def test_silence_noise_give_nothing(engines, no_wake):
     understand = Recorder()
     audio = join(silence(2.0), noise(3.0, 0.03), silence(1.0), noise(2.0, 0.2, seed=3))
     assert process_audio(audio, understand, test_settings(), no_wake=no_wake, engines=engines) == []
     assert understand.calls == []
 
 
-def test_hallucination_never_reaches_understand(engines):  # noqa: F811
+def test_hallucination_never_reaches_understand(engines):
     understand = Recorder()
     audio = join(
         silence(0.5), piper_speech("Thank you."), silence(1.5), piper_speech("What time is it?"), silence(1.5)
@@ -132,7 +130,7 @@ def test_hallucination_never_reaches_understand(engines):  # noqa: F811
     assert len(understand.calls) == 1
 
 
-def test_wake_timeout_returns_to_idle(engines):  # noqa: F811
+def test_wake_timeout_returns_to_idle(engines):
     s = test_settings(wake__listen_timeout_s=1.0)
     audio = join(
         silence(0.5), wake_phrase(), silence(2.5), piper_speech("Turn on the kitchen light."), silence(1.5)
@@ -140,7 +138,7 @@ def test_wake_timeout_returns_to_idle(engines):  # noqa: F811
     assert process_audio(audio, keyword_understand, s, engines=engines) == []
 
 
-def test_push_to_talk_trigger(engines):  # noqa: F811
+def test_push_to_talk_trigger(engines):
     pipe = Pipeline(keyword_understand, test_settings(), engines=engines)
     pipe.trigger()
     audio = join(silence(0.3), piper_speech("What time is it?"), silence(3.0))
@@ -150,7 +148,7 @@ def test_push_to_talk_trigger(engines):  # noqa: F811
     assert [r["intent"] for r in results] == ["GetTime"] and results[0]["wake_word"] == "push_to_talk"
 
 
-def test_muted_pipeline_ignores_the_microphone(engines):  # noqa: F811
+def test_muted_pipeline_ignores_the_microphone(engines):
     """Issue 12: HA's Mute switch (an Event the publisher sets) makes the pipeline deaf: no wake word,
     no push-to-talk, no request; unmuted, the same audio is heard again."""
     import threading
@@ -176,7 +174,7 @@ def test_muted_pipeline_ignores_the_microphone(engines):  # noqa: F811
     assert [r["intent"] for r in feed_all(audio)] == ["TurnOn"] and len(recorder.calls) == 1
 
 
-def test_understand_failure_is_reported_and_pipeline_goes_on(engines):  # noqa: F811
+def test_understand_failure_is_reported_and_pipeline_goes_on(engines):
     def broken(text):
         if "timer" in text.lower():
             raise RuntimeError("core exploded")
@@ -194,7 +192,7 @@ def test_understand_failure_is_reported_and_pipeline_goes_on(engines):  # noqa: 
     assert results[1]["intent"] == "GetTime"
 
 
-def test_speculative_decode_is_reused_and_saves_time(engines):  # noqa: F811
+def test_speculative_decode_is_reused_and_saves_time(engines):
     audio = join(silence(0.5), piper_speech("Turn off the bedroom lights."), silence(1.5))
     spec = process_audio(audio, keyword_understand, test_settings(), no_wake=True, engines=engines)[0]
     plain = process_audio(
@@ -207,7 +205,7 @@ def test_speculative_decode_is_reused_and_saves_time(engines):  # noqa: F811
     assert t_plain["end_of_speech_to_action"] >= t_plain["endpoint_delay"] + 0.5 * t_plain["asr"]
 
 
-def test_feedback_sounds_off(engines, tmp_path):  # noqa: F811
+def test_feedback_sounds_off(engines, tmp_path):
     out = tmp_path / "o.wav"
     audio = join(silence(0.5), wake_phrase(), silence(2.0))  # wake, then nothing: only the beep
     process_audio(

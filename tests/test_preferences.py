@@ -22,7 +22,7 @@ def home(make_assistant, tmp_path):
         services = IntentServices({"music": True, "weather": "open_meteo"}, tmp_path, stack)
         services.install(assistant)
         yield assistant, services
-        assistant.services["media"].close()
+        assistant.services.media.close()
 
 
 @pytest.mark.parametrize(

@@ -10,18 +10,18 @@ import time
 
 import pytest
 
-from tests.test_homeassistant_backend import TOKEN, FakeHA
-from tests.test_persistence import cli, read_events, serving  # noqa: F401 - serving is a fixture
+from tests.fixtures_ha import TOKEN, FakeHA
+from tests.fixtures_service import cli, read_events
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SUNDAY = dt.datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
 
 
-def test_reminder_fires_with_its_message_after_a_restart(env, serving):  # noqa: F811
+def test_reminder_fires_with_its_message_after_a_restart(env, serving):
     serve = serving(env)
     assert cli(env, "ask", "remind me in 3 seconds to take the pizza out").startswith("Reminder set for")
-    serve.send_signal(signal.SIGKILL)  # nothing runs when it falls due
-    serve.wait()
+    serve.proc.send_signal(signal.SIGKILL)  # nothing runs when it falls due
+    serve.proc.wait()
     assert [r["message"] for r in json.loads(cli(env, "reminders", "--json"))] == ["take the pizza out"]
     time.sleep(3.5)  # it falls due while nothing runs
 
@@ -29,8 +29,8 @@ def test_reminder_fires_with_its_message_after_a_restart(env, serving):  # noqa:
     try:
         fired = read_events(serve, 1)
     finally:
-        serve.terminate()
-        assert serve.wait(timeout=10) == 0
+        serve.proc.terminate()
+        assert serve.proc.wait(timeout=10) == 0
     assert [e["event"] for e in fired] == ["reminder_due"], fired
     assert fired[0]["message"] == "take the pizza out" and fired[0]["late_s"] > 0
     assert cli(env, "ask", "stop") == "Reminder stopped.\n"  # it rang until stopped; a one-off is then gone
@@ -97,15 +97,15 @@ def test_local_lists_persist(make_assistant):
     from devices.todo import LocalTodoLists
 
     a = make_assistant()
-    assert a.services["lists"].source == "local"
+    assert a.services.lists.source == "local"
     assert (
         a.ask("add milk and eggs to the shopping list").response
         == "Added milk and eggs to your shopping list."
     )
     assert a.ask("add call the plumber to my to-do list").actions[0]["list"] == "to-do"
     assert a.ask("check milk off my shopping list").response == "Checked milk off your shopping list."
-    a.services["lists"].close()  # reopened from its file, as after a restart
-    a.services["lists"] = LocalTodoLists(a.config.data_dir / "lists.db", a.config.lists)
+    a.services.lists.close()  # reopened from its file, as after a restart
+    a.services.lists = LocalTodoLists(a.config.data_dir / "lists.db", a.config.lists)
     assert a.ask("what's on my shopping list").response == "Your shopping list has one item: eggs."
     assert a.ask("what's on my to-do list").response == "Your to-do list has one item: call the plumber."
 
@@ -163,7 +163,7 @@ def test_home_assistant_todo_lists(make_assistant, todo_ha):
     from devices.settings import HomeAssistantSettings
 
     a = make_assistant(home_assistant=HomeAssistantSettings(url=todo_ha.url, token=TOKEN))
-    assert a.services["lists"].source == "home_assistant"
+    assert a.services.lists.source == "home_assistant"
     r = a.ask("add milk and eggs to the shopping list")
     assert r.response == "Added milk and eggs to your shopping list."
     assert [(c[1], c[2]) for c in todo_ha.calls if c[1] == "add_item"] == [

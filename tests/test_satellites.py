@@ -37,9 +37,9 @@ from assistant.config import load_config
 from assistant.core import Assistant
 from assistant.wyoming_server import WyomingServer
 from assistant.wyoming_settings import WyomingSettings
-from tests.fixtures_mqtt import free_port, mosquitto, prefix, probe, wait_for  # noqa: F401
-from tests.fixtures_voice import engines, espeak_speech, join, piper_speech, silence, test_settings  # noqa: F401
-from tests.test_discovery import publish_all
+from tests.fixtures_devices import publish_all
+from tests.fixtures_mqtt import free_port, wait_for
+from tests.fixtures_voice import espeak_speech, join, piper_speech, silence, test_settings
 
 KITCHEN_LIGHT = "z2m/Kitchen Ceiling/set"
 LIVING_LAMP = "tasmota_1A2B3C/cmnd/POWER"
@@ -138,12 +138,12 @@ class StandIn:
         self.sock.close()
 
 
-def said(engines, audio: np.ndarray) -> str:  # noqa: F811
+def said(engines, audio: np.ndarray) -> str:
     return engines.asr.transcribe(audio).text.lower()
 
 
 @pytest.fixture
-def server(mosquitto, probe, prefix, tmp_path, engines):  # noqa: F811
+def server(mosquitto, probe, prefix, tmp_path, engines):
     """An assistant with discovered devices in the Kitchen and the Living Room, serving Wyoming."""
     publish_all(probe, prefix)
     probe.subscribe(f"{prefix}/#")
@@ -169,7 +169,7 @@ def server(mosquitto, probe, prefix, tmp_path, engines):  # noqa: F811
     assistant.close()
 
 
-def test_two_boxes_act_in_their_own_area_and_get_their_own_reply(server, probe, prefix, engines):  # noqa: F811
+def test_two_boxes_act_in_their_own_area_and_get_their_own_reply(server, probe, prefix, engines):
     kitchen = StandIn(server.port, "kitchen-box", "Kitchen")
     living = StandIn(server.port, "living-box", "Living Room")
     try:
@@ -193,7 +193,7 @@ def test_two_boxes_act_in_their_own_area_and_get_their_own_reply(server, probe, 
         living.close()
 
 
-def test_timer_rings_on_the_box_that_set_it_and_stop_anywhere_silences_it(server, engines):  # noqa: F811
+def test_timer_rings_on_the_box_that_set_it_and_stop_anywhere_silences_it(server, engines):
     kitchen = StandIn(server.port, "kitchen-box", "Kitchen")
     living = StandIn(server.port, "living-box", "Living Room")
     try:
@@ -213,7 +213,7 @@ def test_timer_rings_on_the_box_that_set_it_and_stop_anywhere_silences_it(server
         living.close()
 
 
-def test_alarm_due_while_its_box_is_away_rings_elsewhere_then_on_its_return(server, engines):  # noqa: F811
+def test_alarm_due_while_its_box_is_away_rings_elsewhere_then_on_its_return(server, engines):
     kitchen = StandIn(server.port, "kitchen-box", "Kitchen")
     living = StandIn(server.port, "living-box", "Living Room")
     try:
@@ -276,7 +276,7 @@ class SatelliteServer:
             self.conn.close()
 
 
-def test_a_dialled_satellite_that_is_killed_and_restarted_is_reconnected(mosquitto, tmp_path, engines):  # noqa: F811
+def test_a_dialled_satellite_that_is_killed_and_restarted_is_reconnected(mosquitto, tmp_path, engines):
     port = free_port()
     cfg = load_config(env={"ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_TZ": "UTC"})
     cfg = cfg.model_copy(
@@ -311,7 +311,7 @@ def test_a_dialled_satellite_that_is_killed_and_restarted_is_reconnected(mosquit
 
 def test_our_satellite_process_hears_its_wake_word_and_plays_the_reply(
     server, probe, prefix, tmp_path, env, engines
-):  # noqa: F811
+):
     wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
     write_wav(
         wav,
@@ -380,7 +380,7 @@ async def _ha_call(port: int, *events, until) -> list:
                 return got
 
 
-def test_home_assistant_services_describe_transcribe_synthesize_handle(server, engines):  # noqa: F811
+def test_home_assistant_services_describe_transcribe_synthesize_handle(server, engines):
     import asyncio
 
     port = server.port
@@ -451,7 +451,7 @@ SATELLITE_PYTHON = os.environ.get("ASSISTANT_TEST_WYOMING_SATELLITE")
 @pytest.mark.skipif(
     not SATELLITE_PYTHON, reason="opt-in: ASSISTANT_TEST_WYOMING_SATELLITE=python with wyoming-satellite"
 )
-def test_unmodified_wyoming_satellite_against_our_server(mosquitto, probe, prefix, tmp_path, engines):  # noqa: F811
+def test_unmodified_wyoming_satellite_against_our_server(mosquitto, probe, prefix, tmp_path, engines):
     """wyoming-satellite from PyPI, its microphone a WAV played by `cat` (after a 2 s pause so we are
     connected), its speaker a file; we call it as Home Assistant would and hear the wake word here."""
     publish_all(probe, prefix)

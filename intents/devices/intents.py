@@ -1,471 +1,28 @@
-"""Smart-home devices: on/off, lights, thermostats, state questions, vacuums.
-
-Home Assistant's intent and slot names (HassTurnOn/Off: name, area, floor, domain, device_class; HassLightSet:
-brightness, color, temperature; HassClimateSetTemperature: temperature; HassGetState: state). HA's own
-templates are merged with ours (``sentences/en/devices.yaml``). The ``name`` slot comes either from the
-exact name list (device names and aliases, each with a ``domain`` context so HA's ``requires_context``
-checks work) or from our wildcard templates, resolved fuzzily here ("living room lamb").
-
-The handlers use ``ctx.services["devices"]`` (``devices.hub.DeviceHub``). Commands on locks, garage
-doors and alarm panels ask "Are you sure?" (an ``intents.pending`` question kept with the conversation,
-so one-shot ``assistant ask`` processes share it); it expires after 30 s.
-"""
+"""The device intents: HassTurnOn/Off, HassVacuumStart, HassLightSet, HassClimateSetTemperature,
+HassClimateGetTemperature, HassGetState."""
 
 from __future__ import annotations
 
 import logging
 import re
 import time
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field
 
-from .conversation import Choice, Question
-from .pending import continuation
-from .registry import register
-from .schema import Context, Intent, Outcome, SlotError, Usage
+from ..conversation import Question
+from ..device_errors import say_device_error
+from ..registry import register
+from ..schema import Context, Intent, Outcome, SlotError, Usage
+from .commands import run_command, undelivered, which_one_question
+from .targets import Target, backend_problem, find_named, hub_of, pick_targets, resolve_area, the_hub
+from .words import NOT_A_NAME, PALETTE, PLURAL, clean, kind_of, spoken
+
+if TYPE_CHECKING:
+    from devices.entities import Entity
+    from devices.hub import DeviceHub
 
 log = logging.getLogger(__name__)
-
-CONFIRM_TTL_S = 30.0
-NO_DEVICES = (
-    "No smart-home devices are set up. Add a broker (mqtt.url), Home Assistant or devices to the config."
-)
-
-# Words that name a kind of device in a wildcard name ("the porch light") -> domain.
-_KIND_WORDS: list[tuple[str, str]] = [
-    (r"lights?|lamps?|lighting|bulbs?|led|leds|strip|chandelier|sconce", "light"),
-    (r"plugs?|sockets?|outlets?|switch(?:es)?|wemo", "switch"),
-    (r"fans?|ventilat\w*", "fan"),
-    (r"vacuum\w*|hoover|roomba|robot|cleaner", "vacuum"),
-    (r"thermostats?|heating|heater|radiator|ac|air ?con\w*|climate", "climate"),
-    (
-        r"garage(?: door)?|blinds?|shades?|shutters?|curtains?|awnings?|gates?|doors?|windows?|covers?",
-        "cover",
-    ),
-    (r"locks?|deadbolt", "lock"),
-    (
-        r"tv|television|kettle|heater|coffee \w+|machine|speaker|radio|purifier|humidifier|dehumidifier",
-        "switch",
-    ),
-]
-_KIND = [(re.compile(rf"\b(?:{words})\b"), domain) for words, domain in _KIND_WORDS]
-_WHOLE_HOME = {"home", "house", "whole house", "whole home", "flat", "apartment", "everywhere", "all rooms"}
-# Words that never belong to a device name a wildcard caught ("power off on", "a different light colour").
-_NOT_A_NAME = re.compile(
-    r"\b(?:on|off|colou?rs?|brightness|brighter|darker|dimmer|percent|degrees?|to|up|down)\b"
-)
-_PALETTE = [
-    "red",
-    "orange",
-    "yellow",
-    "green",
-    "cyan",
-    "blue",
-    "purple",
-    "pink",
-    "magenta",
-    "turquoise",
-    "gold",
-]
-_LEADING = re.compile(r"^(?:(?:the|my|our|a|an|this|that|these|those|all|all of|of|some)\s+)+")
-_SUFFIX = re.compile(r"\s+(?:please|now|for me|right now|again)$")
-
-_PAST = {
-    "turn_on": "Turned on",
-    "turn_off": "Turned off",
-    "open": "Opened",
-    "close": "Closed",
-    "lock": "Locked",
-    "unlock": "Unlocked",
-    "start": "Started",
-    "return": "Sent home",
-    "set": "Set",
-}
-_FUTURE = {
-    "turn_on": "turn on",
-    "turn_off": "turn off",
-    "open": "open",
-    "close": "close",
-    "lock": "lock",
-    "unlock": "unlock",
-    "start": "start",
-    "return": "send home",
-    "set": "set",
-}
-_PLURAL = {
-    "light": "lights",
-    "switch": "switches",
-    "fan": "fans",
-    "cover": "covers",
-    "lock": "locks",
-    "climate": "thermostats",
-    "vacuum": "vacuums",
-    "sensor": "sensors",
-    "binary_sensor": "sensors",
-}
-_SINGULAR = {
-    "light": "light",
-    "switch": "switch",
-    "fan": "fan",
-    "cover": "cover",
-    "lock": "lock",
-    "climate": "thermostat",
-    "vacuum": "vacuum",
-    "sensor": "sensor",
-    "binary_sensor": "sensor",
-}
-
-
-def spoken(e: Any) -> str:
-    """How to say an entity: discovery names it "<device> <entity>" (e.g. "garage-node Garage Door");
-    the entity's own name (kept as its first alias) sounds better."""
-    if e.device_name and e.aliases and e.name.startswith(e.device_name):
-        return e.aliases[0]
-    return e.name
-
-
-def hub_of(ctx: Context) -> Any:
-    return ctx.services.get("devices")
-
-
-def backend_problem(hub: Any) -> str | None:
-    """Why devices may be missing, said aloud: Home Assistant refused the token or is unreachable."""
-    from devices.homeassistant import HomeAssistantAuthError
-
-    for problem in getattr(hub, "problems", None) or []:
-        if isinstance(problem, HomeAssistantAuthError):
-            return (
-                "Home Assistant refused my access token, so I cannot reach its devices. Create a new "
-                "long-lived access token in Home Assistant and put it in home_assistant.token."
-            )
-        return (
-            "I cannot reach Home Assistant, so I do not know its devices. Check that it is running "
-            "and that home_assistant.url is right."
-        )
-    return None
-
-
-def clean(text: str | None) -> str | None:
-    if not isinstance(text, str):
-        return None
-    t = _SUFFIX.sub("", _LEADING.sub("", text.strip().lower())).strip()
-    t = re.sub(r"'s\b", "", t)
-    return t or None
-
-
-def kind_of(text: str) -> str | None:
-    """The device domain a phrase names ("bedside lamp" -> light), or None."""
-    for pattern, domain in _KIND:
-        if pattern.search(text):
-            return domain
-    return None
-
-
-# ---- resolving what a request is about ----------------------------------------------------------
-
-
-class Target:
-    """Entities a request acts on, and the words to say about them."""
-
-    def __init__(
-        self,
-        entities: list[Any],
-        area: str | None = None,
-        domain: str | None = None,
-        missing: str | None = None,
-        choices: list[Any] | None = None,
-    ):
-        self.entities, self.area, self.domain, self.missing = entities, area, domain, missing
-        self.choices = choices or []  # several devices share the name said: ask which one
-
-    def describe(self) -> str:
-        ents = self.entities
-        if len(ents) == 1:
-            return f"the {spoken(ents[0])}"
-        domains = {e.component for e in ents}
-        noun = _PLURAL.get(domains.pop(), "devices") if len(domains) == 1 else "devices"
-        if len(ents) == 1:
-            noun = _SINGULAR.get(ents[0].component, "device")
-        where = f" in the {self.area}" if self.area else ""
-        return f"{len(ents)} {noun}{where}"
-
-
-def resolve_area(hub: Any, area: str | None) -> str | None:
-    """A registry area for a spoken one (fuzzy: 'living room' ~ 'Living Room', 'hall' ~ 'Hallway')."""
-    if not area or hub is None:
-        return None
-    from rapidfuzz import fuzz, process
-
-    areas = hub.registry.areas()
-    if not areas:
-        return None
-    a = clean(area) or area
-    by_lower = {x.lower(): x for x in areas}
-    if a in by_lower:
-        return by_lower[a]
-    best = process.extractOne(a, list(by_lower), scorer=fuzz.ratio)
-    if best and best[1] >= 80:
-        return by_lower[best[0]]
-    best = process.extractOne(a, list(by_lower), scorer=fuzz.partial_ratio)
-    if best and best[1] >= 90 and len(a) >= 4:
-        return by_lower[best[0]]
-    return None
-
-
-def find_all_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> list[Any]:
-    """The entities called ``name`` equally well (fuzzy, ASR-tolerant), optionally limited to
-    domains/area. One unless the name is ambiguous: a name in the YAML config beats the same name
-    discovered (the registry ranks it first), two discovered entities of one name tie."""
-    from devices.entities import SOURCE_RANK
-
-    n = clean(name) or name
-    for threshold in (101, 78):
-        hits = [
-            m
-            for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10)
-            if not (domains and m.entity.component not in domains)
-            and not (threshold == 101 and m.score < 100)
-        ]
-        if hits:
-            rank = SOURCE_RANK.get(hits[0].entity.source, 1)
-            return [
-                m.entity
-                for m in hits
-                if m.score == hits[0].score and SOURCE_RANK.get(m.entity.source, 1) == rank
-            ]
-    return []
-
-
-def find_named(hub: Any, name: str, domains: set[str] | None, area: str | None = None) -> Any:
-    """The best entity called ``name`` (fuzzy, ASR-tolerant), optionally limited to domains/area."""
-    found = find_all_named(hub, name, domains, area)
-    return found[0] if found else None
-
-
-def pick_targets(
-    ctx: Context,
-    *,
-    name: str | None,
-    area: str | None,
-    domain: str | None,
-    device_class: str | None = None,
-    domains: set[str] | None = None,
-    default_all: bool = True,
-) -> Target:
-    """Entities for name / area / domain, with the asking box's area as the default place."""
-    hub = hub_of(ctx)
-    if hub is None:
-        return Target([], missing=NO_DEVICES)
-    t = _pick_targets(
-        ctx,
-        hub,
-        name=name,
-        area=area,
-        domain=domain,
-        device_class=device_class,
-        domains=domains,
-        default_all=default_all,
-    )
-    if t.missing:
-        t.missing = backend_problem(hub) or t.missing  # not "There is no device called ..." after a 401
-    return t
-
-
-def _pick_targets(
-    ctx: Context,
-    hub: Any,
-    *,
-    name: str | None,
-    area: str | None,
-    domain: str | None,
-    device_class: str | None,
-    domains: set[str] | None,
-    default_all: bool,
-) -> Target:
-    allowed = {domain} if domain else domains
-    whole_home = (clean(area) or "") in _WHOLE_HOME
-    if whole_home:
-        area = None
-    real_area = resolve_area(hub, area)
-    if area and real_area is None and not name:
-        return Target([], missing=f"There is no area called {clean(area) or area}.")
-    if name:
-        found = find_all_named(hub, name, allowed, real_area) or (
-            find_all_named(hub, name, allowed) if real_area else []
-        )
-        ent = found[0] if found else None
-        if len(found) > 1:
-            return Target([], missing=which_one(found), choices=found)
-        if ent is None:
-            where = resolve_area(hub, name)  # "turn off the kitchen": an area said as a name
-            if where is not None:
-                real_area, name = where, None
-            else:
-                return Target([], missing=f"There is no device called {clean(name) or name}.")
-        else:
-            return Target([ent])
-    place = real_area or (None if whole_home else resolve_area(hub, ctx.area))
-    pool = hub.registry.in_area(place) if place else (hub.registry.exposed() if default_all else [])
-    wanted = allowed or {"light", "switch", "fan"}
-    ents = [
-        e for e in pool if e.component in wanted and (device_class is None or e.device_class == device_class)
-    ]
-    if not ents and device_class:  # "the garage door": area garage + class door, or a garage-class cover
-        spoken = f"{area or ''} {device_class}".strip()
-        named = find_named(hub, spoken, wanted) if area else None
-        ents = [named] if named else [e for e in pool if e.component in wanted]
-    if not ents:
-        what = _PLURAL.get(domain or "", "devices") if domain else "devices"
-        if device_class:
-            what = f"{device_class.replace('_', ' ')}s"
-        return Target([], missing=f"There are no {what}{f' in the {place}' if place else ''}.")
-    return Target(ents, area=place, domain=domain)
-
-
-def _distinct(e: Any) -> str:
-    """How to tell one of several same-named entities apart: its area, else its entity id."""
-    return f"the {spoken(e)} ({e.area or e.entity_id})"
-
-
-def which_one(choices: list[Any]) -> str:
-    options = [f"{i}, {_distinct(e)}" for i, e in enumerate(choices[:5], 1)]
-    return f"Which one do you mean: {' or '.join(options)}? I did nothing yet."
-
-
-def _which_one(op: str, choices: list[Any]) -> Question:
-    """The question behind "Which one do you mean: 1, ... or 2, ...?": the answer ("the second one", "2",
-    "the one upstairs") picks a device and the command runs on it (``devices.run``)."""
-    labels = [f"{i}, {_distinct(e)}" for i, e in enumerate(choices[:5], 1)]
-    return Question(
-        which_one(choices),
-        "choose",
-        "devices.run",
-        {"op": op, "confirmed": False},
-        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices[:5], strict=True)],
-        declined=f"Okay, I won't {_FUTURE[_verb(op, choices[0])]} the {spoken(choices[0])}.",
-        ttl_s=CONFIRM_TTL_S,
-    )
-
-
-# ---- doing it, with confirmation -------------------------------------------------------------
-
-
-def _call(hub: Any, op: str, entity: Any, dry_run: bool, confirmed: bool) -> list[dict[str, Any]]:
-    c = hub.controller
-    if op == "turn_on":
-        if entity.component == "lock":
-            return c.lock(entity, dry_run=dry_run)
-        return c.turn_on(entity, dry_run=dry_run, confirmed=confirmed)
-    if op == "turn_off":
-        if entity.component == "lock":
-            return c.unlock(entity, dry_run=dry_run, confirmed=confirmed)
-        return c.turn_off(entity, dry_run=dry_run, confirmed=confirmed)
-    if op == "start":
-        return c.start_vacuum(entity, dry_run=dry_run, confirmed=confirmed)
-    raise ValueError(f"unknown operation {op!r}")
-
-
-def _verb(op: str, entity: Any) -> str:
-    if entity.component == "cover":
-        return {"turn_on": "open", "turn_off": "close"}.get(op, op)
-    if entity.component == "lock":
-        return {"turn_on": "lock", "turn_off": "unlock"}.get(op, op)
-    if entity.component == "vacuum":
-        return {"turn_on": "start", "turn_off": "return"}.get(op, op)
-    return op
-
-
-def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) -> Outcome:
-    """Carry ``op`` out on every target entity; ask first where a confirmation is needed."""
-    from devices.control import DeviceError
-
-    from .device_errors import say_device_error
-
-    hub = hub_of(ctx)
-    actions: list[dict[str, Any]] = []
-    done: list[Any] = []
-    ask: list[Any] = []
-    problems: list[str] = []
-    queued: list[Any] = []
-    for e in target.entities:
-        try:
-            acts = _call(hub, op, e, ctx.dry_run, confirmed)
-        except DeviceError as exc:
-            problems.append(say_device_error(exc))
-            continue
-        if acts and acts[0].get("type") == "confirmation_required":
-            ask.append(e)
-            continue
-        actions += acts
-        failed = undelivered(acts, ctx)
-        if failed:
-            problems.append(f"I could not {_FUTURE[_verb(op, e)]} the {spoken(e)}: {failed}.")
-        elif any(a.get("queued") for a in acts):
-            queued.append(e)
-        else:
-            done.append(e)
-    words = []
-    question = None
-    if done:
-        verb = _verb(op, done[0])
-        sub = Target(done, target.area if len(done) == len(target.entities) else None, target.domain)
-        words.append(f"{'Would ' + _FUTURE[verb] if ctx.dry_run else _PAST[verb]} {sub.describe()}.")
-    if queued:
-        verb = _verb(op, queued[0])
-        words.append(
-            f"The MQTT broker is offline: I will {_FUTURE[verb]} {Target(queued).describe()} "
-            "as soon as it is back."
-        )
-    if ask:
-        verb = _verb(op, ask[0])
-        what = " and ".join(f"the {spoken(e)}" for e in ask)
-        if ctx.dry_run:
-            words.append(f"I would ask for a confirmation before I {_FUTURE[verb]} {what}.")
-        else:
-            words.append(f"Are you sure you want to {_FUTURE[verb]} {what}?")
-            question = Question(
-                words[-1],
-                "confirm",
-                "devices.run",
-                {"op": op, "entities": [e.entity_id for e in ask]},
-                declined=f"Okay, I won't {_FUTURE[verb]} {what}.",
-                ttl_s=CONFIRM_TTL_S,
-            )
-        actions.append(
-            {
-                "type": "confirmation_required",
-                "entity_ids": [e.entity_id for e in ask],
-                "operation": verb,
-                "sent": False,
-            }
-        )
-    words += problems[:2]
-    return Outcome(" ".join(words) or "Nothing to do.", actions, question=question)
-
-
-def undelivered(actions: list[dict[str, Any]], ctx: Context) -> str | None:
-    """Why a command was not carried out (not sent, not queued), or None when it was (or dry run)."""
-    if ctx.dry_run:
-        return None
-    for a in actions:
-        if a.get("sent") is False and not a.get("queued") and a.get("type") != "confirmation_required":
-            return str(a.get("reason") or "it was not sent").rstrip(".")
-    return None
-
-
-@continuation("devices.run")
-def _confirmed(ctx: Context, data: dict[str, Any]) -> Outcome:
-    """ "Yes" to "Are you sure?", or the device picked after "Which one do you mean?": carry the command
-    out on the entities that still exist."""
-    hub = hub_of(ctx)
-    ents = [e for e in (hub.registry.get(i) for i in data["entities"]) if e is not None] if hub else []
-    if not ents:
-        return Outcome("That device is gone, so I did nothing.")
-    return run_command(ctx, data["op"], Target(ents), confirmed=data.get("confirmed", True))
-
-
-# ---- intents ---------------------------------------------------------------------------------
 
 
 class DeviceIntent(Intent):
@@ -492,7 +49,7 @@ class DeviceIntent(Intent):
             slots["domain"] = slots["domain"][0] if slots["domain"] else None
         if name:
             kind = kind_of(name)
-            if _NOT_A_NAME.search(name) and (hub is None or find_named(hub, name, None) is None):
+            if NOT_A_NAME.search(name) and (hub is None or find_named(hub, name, None) is None):
                 raise SlotError(f"{name!r} is not a device name")
             if hub is None:
                 if kind is None:
@@ -509,7 +66,7 @@ class DeviceIntent(Intent):
         return cls.model_validate(slots)
 
     @classmethod
-    def _canonical(cls, hub: Any, slots: dict[str, Any], text: str) -> None:
+    def _canonical(cls, hub: DeviceHub, slots: dict[str, Any], text: str) -> None:
         """Report the registry's names: 'bedroom lamp' said as area + kind is the Bedroom Lamp itself."""
         allowed = cls._allowed(slots.get("domain"))
         if not slots.get("name") and slots.get("area") and slots.get("domain"):
@@ -573,7 +130,7 @@ class HassTurnOn(DeviceIntent):
                         "sent": False,
                     }
                 ],
-                question=_which_one(self.op, t.choices),
+                question=which_one_question(self.op, t.choices),
             )
         return run_command(ctx, self.op, t)
 
@@ -593,8 +150,9 @@ class HassVacuumStart(DeviceIntent):
 
     def handle(self, ctx: Context) -> Outcome:
         t = pick_targets(ctx, name=self.name, area=None, domain="vacuum")
-        if not t.entities and not self.name and hub_of(ctx) is not None:
-            t = Target([e for e in hub_of(ctx).registry.exposed() if e.component == "vacuum"])
+        hub = hub_of(ctx)
+        if not t.entities and not self.name and hub is not None:
+            t = Target([e for e in hub.registry.exposed() if e.component == "vacuum"])
             t.missing = None if t.entities else "There is no robot vacuum."
         if t.missing:
             return Outcome(t.missing)
@@ -632,7 +190,7 @@ class HassLightSet(DeviceIntent):
             color = clean(slots["color"]) or ""
             color = re.sub(r"\s+(?:colou?r|light|lights|please)$", "", color)
             if color == "random":
-                color = _PALETTE[int(time.time() * 1000) % len(_PALETTE)]
+                color = PALETTE[int(time.time() * 1000) % len(PALETTE)]
             try:
                 color_to_rgb(color)
             except ValueError:
@@ -642,8 +200,6 @@ class HassLightSet(DeviceIntent):
 
     def handle(self, ctx: Context) -> Outcome:
         from devices.control import DeviceError
-
-        from .device_errors import say_device_error
 
         if (
             self.brightness is None
@@ -660,7 +216,7 @@ class HassLightSet(DeviceIntent):
         t = pick_targets(ctx, name=self.name, area=self.area, domain="light")
         if t.missing:
             return Outcome(t.missing)
-        hub = hub_of(ctx)
+        hub = the_hub(ctx)
         actions: list[dict[str, Any]] = []
         done, problems = [], []
         for e in t.entities:
@@ -766,15 +322,13 @@ class HassClimateSetTemperature(DeviceIntent):
     def handle(self, ctx: Context) -> Outcome:
         from devices.control import DeviceError
 
-        from .device_errors import say_device_error
-
         value = int(self.temperature) if float(self.temperature).is_integer() else self.temperature
         t = _climates(ctx, self.name, self.area, str(value))
         if t.missing:
             return Outcome(t.missing)
         e = t.entities[0]
         try:
-            actions = hub_of(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
+            actions = the_hub(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
         except DeviceError as exc:
             return Outcome(say_device_error(exc))
         failed = undelivered(actions, ctx)
@@ -806,8 +360,10 @@ class HassClimateGetTemperature(DeviceIntent):
             raise SlotError("no thermostat or temperature sensor here")  # leave it to the weather
         return intent
 
-    def _sources(self, ctx: Context) -> list[Any]:
+    def _sources(self, ctx: Context) -> list[Entity]:
         hub = hub_of(ctx)
+        if hub is None:
+            return []
         if self.name:
             e = find_named(hub, self.name, {"climate", "sensor"})
             return [e] if e else []
@@ -857,18 +413,18 @@ class HassGetState(DeviceIntent):
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
-        if hub_of(ctx) is None:
+        hub = hub_of(ctx)
+        if hub is None:
             raise SlotError("no devices")
         if isinstance(slots.get("state"), str):
             slots["state"] = slots["state"].strip().lower()
         intent = super().from_slots(slots, text, ctx)
-        hub = hub_of(ctx)
         if intent.name and find_named(hub, intent.name, None) is None and backend_problem(hub) is None:
             raise SlotError(f"no device called {intent.name!r}")
         return intent
 
     def handle(self, ctx: Context) -> Outcome:
-        hub = hub_of(ctx)
+        hub = the_hub(ctx)
         if self.name:
             e = find_named(hub, self.name, None)
             return Outcome(
@@ -887,7 +443,7 @@ class HassGetState(DeviceIntent):
         if self.state is None:
             return Outcome(" ".join(self._one(e) for e in t.entities[:5]))
         hits = [e for e in t.entities if _state(e) == self.state]
-        noun = _PLURAL.get(self.domain or "", "devices")
+        noun = PLURAL.get(self.domain or "", "devices")
         if not hits:
             return Outcome(f"No, none of the {noun} are {self.state}.")
         names = ", ".join(spoken(e) for e in hits[:6])
@@ -899,7 +455,7 @@ class HassGetState(DeviceIntent):
             )
         return Outcome(f"Yes, {len(hits)} {noun} {'is' if len(hits) == 1 else 'are'} {self.state}: {names}.")
 
-    def _one(self, e: Any) -> str:
+    def _one(self, e: Entity) -> str:
         state = _state(e)
         if state is None:
             return f"I don't know the state of the {spoken(e)} yet."
@@ -912,7 +468,7 @@ class HassGetState(DeviceIntent):
         return f"The {spoken(e)} is {state}."
 
 
-def _state(e: Any) -> str | None:
+def _state(e: Entity) -> str | None:
     s = (e.state or "").lower()
     if not s or s in ("unknown", "unavailable", "none"):
         return None
