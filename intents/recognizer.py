@@ -75,13 +75,21 @@ def build_data(intent_names: Iterable[str], language: str = "en") -> dict[str, A
     return data
 
 
+@functools.lru_cache(maxsize=4)
+def parsed_templates(intent_names: frozenset[str], language: str) -> Intents:
+    """The templates, parsed once per process: hassil parses every sentence on first use (~2 s), and
+    an ``Intents`` is only read while recognising (slot lists go with each call), so every
+    TemplateRecognizer of a process (tests, a service's satellites) shares one."""
+    return Intents.from_dict(build_data(intent_names, language))
+
+
 class TemplateRecognizer:
     name = "template"
     confident = True  # a template match is sure enough to end a voice turn early (Assistant.is_complete)
 
     def __init__(self, intent_names: Iterable[str], language: str = "en", areas: Iterable[str] = ()):
         self.language = language
-        self.intents = Intents.from_dict(build_data(intent_names, language))
+        self.intents = parsed_templates(frozenset(intent_names), language)
         self.slot_lists: dict[str, Any] = {
             "area": TextSlotList.from_strings(list(areas) or ["__none__"]),
             "floor": TextSlotList.from_strings(["__none__"]),
