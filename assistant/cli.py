@@ -256,16 +256,10 @@ def _ask(assistant: Any, args: argparse.Namespace) -> int:
             text, now=args.now, dry_run=args.dry_run, area=args.area, conversation=conversation
         )
         out = result.to_dict()
-        if warnings := _device_problems(assistant):  # e.g. "discovery may be incomplete: ..."
+        if warnings := assistant.device_problems():  # e.g. "discovery may be incomplete: ..."
             out["warnings"] = warnings
         _print_result(out, args.json or args.text == "-")
     return 0
-
-
-def _device_problems(assistant: Any) -> list[str]:
-    """Why the device list may be wrong (broker unreachable, discovery incomplete, HA token...)."""
-    hub = assistant.services.devices
-    return list(getattr(hub, "errors", None) or [])
 
 
 def _prefs(config: Any, args: argparse.Namespace) -> int:

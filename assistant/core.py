@@ -515,6 +515,12 @@ class Assistant:
             raise refusal  # understood, and cannot be done as said: its reason is the answer
         return out
 
+    def device_problems(self) -> list[str]:
+        """Why the device list may be wrong (broker unreachable, discovery incomplete, a refused
+        token): the ``warnings`` of ``ask --json`` and ``POST /api/ask``."""
+        hub = self.services.devices
+        return list(hub.errors) if hub is not None else []
+
     def close(self) -> None:
         with self._refresh_guard:
             if self._refresh_timer is not None:

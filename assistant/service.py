@@ -196,6 +196,8 @@ class Service:
     ) -> dict[str, Any]:
         try:
             result = self.assistant.ask(text, now=now, dry_run=dry_run, area=area).to_dict()
+            if warnings := self.assistant.device_problems():  # the same JSON as ``ask --json``
+                result["warnings"] = warnings
         except Exception as exc:
             self.metrics.errors.labels("understand").inc()
             self.record("text", {"text": text}, error=f"{type(exc).__name__}: {exc}")
