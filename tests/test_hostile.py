@@ -185,7 +185,7 @@ def test_one_shot_ask_with_broker_down_says_it_was_not_sent(tmp_path):
     assert [w.split(" (")[0] for w in result["warnings"]] == [  # why the device list may be wrong
         f"cannot reach MQTT broker at {cfg['mqtt']['url']}"
     ], result
-    assert took < 30, took  # start-up wait (3 s) + send wait (1 s) + imports on a busy machine
+    assert took < 60, took  # a hang detector: start-up wait (3 s) + send wait (1 s) + imports, busy machine
 
 
 def test_service_says_it_queued_and_keeps_it_on_disk(tmp_path):
