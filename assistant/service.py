@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import ipaddress
 import logging
 import tempfile
 import threading
@@ -34,6 +33,7 @@ from devices.redact import Redactor
 
 from .config import HttpSettings
 from .metrics import Metrics
+from .wyoming_settings import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,6 @@ class ServiceError(Exception):
 
 class InputError(ValueError):
     """A request the service cannot use (bad audio, bad JSON); str() is meant for the caller."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(http: HttpSettings) -> None:

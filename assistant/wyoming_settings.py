@@ -73,7 +73,7 @@ class WyomingSettings(_Base):
     def check_bind(self) -> None:
         """Listening beyond this machine with nobody listed would let anyone who reaches the port
         speak commands (Wyoming has no authentication): refuse, saying what to set."""
-        if self.allow or _is_loopback(self.host):
+        if self.allow or is_loopback(self.host):
             return
         raise ValueError(
             f"refusing to serve the Wyoming port on {self.host}:{self.port} to anyone who reaches it: "
@@ -92,7 +92,8 @@ class WyomingSettings(_Base):
         return value
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps a port on this machine (the HTTP API and Wyoming rule)."""
     if host == "localhost":
         return True
     try:
