@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, get_args
 
 from homeassistant_api import Client
 from homeassistant_api.errors import HomeassistantAPIError, UnauthorizedError
 
 from devices.entities import Entity, EntityRegistry
-from devices.settings import HomeAssistantSettings
+from devices.settings import Component, HomeAssistantSettings
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_DOMAINS = {
-    "light",
-    "switch",
-    "fan",
-    "cover",
-    "lock",
-    "climate",
-    "vacuum",
-    "sensor",
-    "binary_sensor",
-    "alarm_control_panel",
-}
+SUPPORTED_DOMAINS = frozenset(get_args(Component))  # the components we can drive
 # Renders a JSON list of [entity_id, area, from the MQTT integration, MQTT device identifiers];
 # area_name(), device_attr() and integration_entities() exist in HA templates since 2021.
 ENTITY_TEMPLATE = (
