@@ -525,6 +525,22 @@ def test_repeated_warnings_are_rate_limited(caplog):
     ]
 
 
+def _hub_after_five_real_lights(mosquitto, probe, prefix) -> DeviceHub:
+    """Retain five real lights ("Real 0".."Real 4") behind whatever the test flooded, and a hub
+    (not started) that discovers under the same prefix."""
+    for i in range(5):
+        probe.publish(
+            f"{prefix}/ha/light/real{i}/config",
+            json.dumps({"name": f"Real {i}", "cmd_t": f"{prefix}/r{i}"}),
+            retain=True,
+        )
+    return DeviceHub(
+        MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/a"),
+        HomeAssistantSettings(),
+        DevicesSettings(),
+    )
+
+
 def test_thousands_of_retained_configs_are_all_read(mosquitto, probe, prefix):
     """3000 junk retained configs published first, then 5 real lights: all 5 arrive (QoS 1 lost all
     beyond mosquitto's queue of 1000)."""
@@ -532,17 +548,7 @@ def test_thousands_of_retained_configs_are_all_read(mosquitto, probe, prefix):
         probe.client.publish(
             f"{prefix}/ha/light/junk{i}/config", b'{"name": 1' if i % 2 else b"[]", qos=0, retain=True
         )
-    for i in range(5):
-        probe.publish(
-            f"{prefix}/ha/light/real{i}/config",
-            json.dumps({"name": f"Real {i}", "cmd_t": f"{prefix}/r{i}"}),
-            retain=True,
-        )
-    hub = DeviceHub(
-        MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/a"),
-        HomeAssistantSettings(),
-        DevicesSettings(),
-    )
+    hub = _hub_after_five_real_lights(mosquitto, probe, prefix)
     try:
         errors = hub.start(timeout=5)
         assert {e.name for e in hub.registry.all()} == {f"Real {i}" for i in range(5)}, hub.errors
@@ -577,17 +583,7 @@ def test_a_flood_bigger_than_the_broker_queue_loses_no_qos1_config(mosquitto, pr
     finally:
         publisher.disconnect()
         publisher.loop_stop()
-    for i in range(5):
-        probe.publish(
-            f"{prefix}/ha/light/real{i}/config",
-            json.dumps({"name": f"Real {i}", "cmd_t": f"{prefix}/r{i}"}),
-            retain=True,
-        )
-    hub = DeviceHub(
-        MqttSettings(url=mosquitto.url, discovery_prefix=f"{prefix}/ha", base_topic=f"{prefix}/a"),
-        HomeAssistantSettings(),
-        DevicesSettings(),
-    )
+    hub = _hub_after_five_real_lights(mosquitto, probe, prefix)
     try:
         assert hub.start(timeout=5) == []
         assert hub.discovery.messages_seen == 3005
