@@ -231,11 +231,13 @@ class Pipeline:
                 self._trace = []
             self._emit(SpeechStarted(ev.t))
             return []
-        if ev.kind == "pause":
-            if self.s.asr.speculative:
-                res, _ = self._work(lambda: self.engines.asr.transcribe(ev.audio))
-                self._spec = (ev.speech_end, res)
-                self._check_complete(res)
+        if ev.kind == "peek":  # early endpointing: decode at the first silence, to end a whole command soon
+            if self.s.asr.speculative and self.is_complete is not None:
+                self._speculate(ev)
+            return []
+        if ev.kind == "pause":  # unless the peek already heard a whole command: decode with the pause's audio
+            if self.s.asr.speculative and not self.endpointer.ends_early:
+                self._speculate(ev)
             return []
         if ev.kind == "resume":
             return []
@@ -262,6 +264,13 @@ class Pipeline:
         self._listen_deadline = self.t + self._reply_s + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
         self._spec = None
+
+    def _speculate(self, ev: VadEvent) -> None:
+        """Decode the utterance so far while the user may still speak on; the endpoint reuses it when
+        no speech came after (``_transcribe``), and a whole command ends the turn early."""
+        res, _ = self._work(lambda: self.engines.asr.transcribe(ev.audio))
+        self._spec = (ev.speech_end, res)
+        self._check_complete(res)
 
     def _check_complete(self, res: AsrResult) -> None:
         """Early endpointing: if the transcript heard in this pause is a whole command, end the turn

@@ -66,6 +66,10 @@ class VadSettings(_Base):
     # core's check: a confident template match, every slot filled, no trailing "for"/"the"/"and"...);
     # 0 = off (always wait trailing_silence_ms). Needs asr.speculative.
     early_endpoint_ms: int = Field(160, ge=0, le=3000)
+    # with early endpointing: a first speculative decode after this much silence (one VAD window),
+    # so a whole command is known sooner; if it is not one, the decode at pause_ms runs as before.
+    # 0 (or >= pause_ms) = decode at pause_ms only
+    early_decode_ms: int = Field(32, ge=0)
 
 
 class AsrSettings(_Base):
@@ -92,6 +96,9 @@ class TtsSettings(_Base):
     noise_w_scale: float = Field(0.8, ge=0)
     volume: float = Field(1.0, gt=0)
     sentence_streaming: bool = True
+    # first audio sooner: a first sentence this long or longer is spoken as two chunks, split at its
+    # first phrase boundary ("Timer set, | for 5 minutes."); 0 = whole sentences only (tts.first_phrase)
+    first_phrase_chars: int = Field(20, ge=0)
     phrase_cache_size: int = Field(64, ge=0)
     cache_phrases: list[str] = Field(default_factory=list)  # synthesised at start-up
     feedback_sounds: bool = True  # awake / done / error beeps

@@ -178,3 +178,64 @@ def test_failing_check_waits_the_full_timeout(engines):
         audio, keyword_understand, test_settings(), no_wake=True, engines=engines, is_complete=broken
     )
     assert r["intent"] == "GetTime" and not r["early_endpoint"]
+
+
+def test_peek_comes_at_the_first_silence_and_can_end_early():
+    audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.0))
+
+    def events(s: VadSettings, end_at: str | None) -> list:
+        ep, out = Endpointer(s), []
+        for b in blocks(audio, 512):
+            for ev in ep.process(b):
+                out.append(ev)
+                if ev.kind == end_at:
+                    ep.end_early()
+        return out
+
+    s = VadSettings(trailing_silence_ms=400, early_endpoint_ms=160, pause_ms=96, early_decode_ms=32)
+    evs = events(s, "peek")
+    kinds = [e.kind for e in evs]
+    assert kinds.index("peek") < kinds.index("pause") < kinds.index("end")
+    peek, end = evs[kinds.index("peek")], evs[-1]
+    assert peek.t - peek.speech_end == pytest.approx(0.032, abs=0.001)
+    assert len(peek.audio) > 16000 and peek.speech_end == end.speech_end
+    assert end.early and end.t - end.speech_end == pytest.approx(0.16, abs=0.04)
+    # no peek without early endpointing, or with early_decode_ms 0
+    for off in (s.model_copy(update={"early_endpoint_ms": 0}), s.model_copy(update={"early_decode_ms": 0})):
+        assert "peek" not in [e.kind for e in events(off, None)]
+
+
+class _CountingAsr:
+    """The real transcriber, counting decodes."""
+
+    def __init__(self, asr):
+        self.asr, self.decodes = asr, 0
+
+    def transcribe(self, audio):
+        self.decodes += 1
+        return self.asr.transcribe(audio)
+
+    def __getattr__(self, name):
+        return getattr(self.asr, name)
+
+
+@pytest.mark.parametrize(
+    "check, decodes, early",
+    [
+        ("core", 1, True),  # the peek heard a whole command: no second decode, ends early
+        ("never", 2, False),  # not whole at the peek: decoded again at the pause, full timeout
+        (None, 1, False),  # no early endpointing: no peek, one decode at the pause
+    ],
+)
+def test_peek_decode_is_reused_or_redone(core, engines, check, decodes, early):
+    from assistant.engines import Engines
+
+    asr = _CountingAsr(engines.asr)
+    counting = Engines(asr, engines.tts)  # type: ignore[arg-type]
+    is_complete = {"core": core.is_complete, "never": lambda text: False, None: None}[check]
+    audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.2))
+    (r,) = process_audio(
+        audio, understand_with(core), test_settings(), no_wake=True, engines=counting, is_complete=is_complete
+    )
+    assert r["intent"] == "HassTurnOn" and r["asr_speculative"]
+    assert asr.decodes == decodes and r["early_endpoint"] is early
