@@ -239,3 +239,23 @@ def test_peek_decode_is_reused_or_redone(core, engines, check, decodes, early):
     )
     assert r["intent"] == "HassTurnOn" and r["asr_speculative"]
     assert asr.decodes == decodes and r["early_endpoint"] is early
+
+
+def test_ask_after_is_complete_reuses_the_template_match(core, monkeypatch):
+    template = core.recognizers[0]
+    calls = []
+    recognize = template._recognize
+    monkeypatch.setattr(template, "_recognize", lambda text, ctx: calls.append(text) or recognize(text, ctx))
+    assert core.is_complete("Turn on the bedroom light.")
+    assert core.ask("Turn on the bedroom light.", dry_run=True).intent == "HassTurnOn"
+    assert len(calls) == 1
+    # a changed slot list is a new match: recognised again, with the new name
+    template.set_list("name", [("Porch Light", "Porch Light", {"domain": "light"})])
+    try:
+        found = template.candidates("turn on the porch light")
+        assert len(calls) == 2 and any(c.slots.get("name") == "Porch Light" for c in found)
+        assert template.candidates("turn on the porch light") == found and len(calls) == 2
+        found[0].slots.clear()  # a caller's copy
+        assert template.candidates("turn on the porch light")[0].slots
+    finally:
+        core._lists_changed()  # the home's own lists back
