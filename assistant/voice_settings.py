@@ -95,10 +95,11 @@ class TtsSettings(_Base):
     noise_scale: float = Field(0.667, ge=0)  # 0 with noise_w_scale 0 = deterministic output
     noise_w_scale: float = Field(0.8, ge=0)
     volume: float = Field(1.0, gt=0)
+    threads: int = Field(0, ge=0)  # Piper's onnxruntime threads; 0 = its default (one per core)
     sentence_streaming: bool = True
     # first audio sooner: a first sentence this long or longer is spoken as two chunks, split at its
-    # first phrase boundary ("Timer set, | for 5 minutes."); 0 = whole sentences only (tts.first_phrase)
-    first_phrase_chars: int = Field(20, ge=0)
+    # first phrase boundary ("Would turn off 2 lights, | in the living room."); 0 = whole sentences
+    first_phrase_chars: int = Field(40, ge=0)
     phrase_cache_size: int = Field(64, ge=0)
     cache_phrases: list[str] = Field(default_factory=list)  # synthesised at start-up
     feedback_sounds: bool = True  # awake / done / error beeps
