@@ -14,15 +14,14 @@ from assistant.audio import (
     AudioDeviceError,
     FileSource,
     MicSource,
-    NullSink,
     RawPcmSource,
     SpeakerSink,
-    WavSink,
     blocks,
     read_audio_file,
     resample,
     write_wav,
 )
+from devices.media.sinks import NullSink, WavSink
 
 
 def tone(seconds=1.0, rate=16000, freq=440.0):
