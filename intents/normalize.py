@@ -7,10 +7,13 @@ durations with explicit units (``30 minutes``).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 from text_to_num import alpha2digit
+
+from devices.names import plain_key
 
 # Wake words (ours, other assistants', SLURP's "olly") that may open a typed or heard request.
 WAKE_NAMES = (
@@ -119,6 +122,19 @@ def plain(text: str) -> str:
     """Only lower-case letters, digits and single spaces ("What's up?!" -> "whats up"): a key to
     compare transcripts by (noise phrases, stop words, repeated clauses), not the templates' form."""
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9' ]+", " ", text.lower())).strip().replace("'", "")
+
+
+# Little words a spoken name may have or lack: "turn on the lamp", "play the beatles", "my jazz playlist".
+_LITTLE_WORDS = frozenset({"the", "a", "an", "my"})
+
+
+@functools.lru_cache(maxsize=1 << 14)  # every entity's names, at every request: compute once
+def name_key(text: str) -> str:
+    """The key names are matched by (devices, areas, music; see devices/names.py): the plain key
+    without English articles, "my" and possessive 's, "&" read as "and" ("The Kid's Lamp" -> "kid
+    lamp"). A name of little words only keeps them ("The The")."""
+    plain = plain_key(text.lower().replace("&", " and ").replace("'s ", " "))
+    return " ".join(w for w in plain.split() if w not in _LITTLE_WORDS) or plain
 
 
 # What silences a reply being spoken (barge-in), said on its own.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ..normalize import name_key
 from ..schema import Context, IntentError
 from .words import NO_DEVICES, PLURAL, SINGULAR, WHOLE_HOME, clean, spoken
 
@@ -104,7 +105,7 @@ def find_all_named(
     for threshold in (101, 78):
         hits = [
             m
-            for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10)
+            for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10, key=name_key)
             if not (domains and m.entity.component not in domains)
             and not (threshold == 101 and m.score < 100)
         ]
