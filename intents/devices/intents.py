@@ -37,6 +37,7 @@ class DeviceIntent(Intent):
     device_class: str | None = Field(None, description="e.g. garage, door, blind (covers)")
 
     domains: ClassVar[set[str] | None] = None  # what this intent can act on
+    op: ClassVar[str | None] = None  # its command: an answer to "Which one do you mean?" runs it
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
