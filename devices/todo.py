@@ -44,8 +44,16 @@ class TodoItem:
     uid: str | None = None
 
 
+TodoProblem = Literal["cannot_open", "no_such_list", "refused", "unreachable"]
+
+
 class TodoError(RuntimeError):
-    """A list could not be read or changed; the message says what to do."""
+    """A list could not be read or changed. ``problem`` says what (intents/lists.py words it for the
+    user); the message, for the log, says what to do."""
+
+    def __init__(self, problem: TodoProblem, message: str):
+        super().__init__(message)
+        self.problem = problem
 
 
 class TodoLists(Protocol):
@@ -104,7 +112,8 @@ class LocalTodoLists(_SlotLists):
             self._db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise TodoError(
-                f"cannot open the list database {path}: {exc}; set data_dir to a writable folder"
+                "cannot_open",
+                f"cannot open the list database {path}: {exc}; set data_dir to a writable folder",
             ) from exc
         self._lock = threading.Lock()
 
@@ -186,17 +195,19 @@ class HomeAssistantTodoLists(_SlotLists):
         for entity_id, list_name in self._entities().items():
             if list_name == name:
                 return entity_id
-        raise TodoError(f"Home Assistant has no to-do list called {name!r}")
+        raise TodoError("no_such_list", f"Home Assistant has no to-do list called {name!r}")
 
     def _call(self, service: str, data: dict[str, Any], response: bool = False) -> Any:
-        from devices.homeassistant import HomeAssistantError
+        from devices.homeassistant import HomeAssistantAuthError, HomeAssistantError
 
         try:
             if response:
                 return self.backend.call_service_with_response("todo", service, data)
             return self.backend.call_service("todo", service, data)
         except HomeAssistantError as e:
-            raise TodoError(str(e)) from e
+            raise TodoError(
+                "refused" if isinstance(e, HomeAssistantAuthError) else "unreachable", str(e)
+            ) from e
 
     def items(self, name: str) -> list[TodoItem]:
         entity_id = self._entity(name)

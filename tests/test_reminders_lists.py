@@ -185,6 +185,7 @@ def test_home_assistant_todo_lists(make_assistant, todo_ha):
         a.ask("add milk to my to-do list").intent is None
     )  # HA has no such list; nothing added locally either
     todo_ha.down = True  # HA fails: a clear answer, nothing pretended
-    assert a.ask("add bread to the shopping list").response.startswith(
-        "Sorry, I couldn't reach your shopping list"
-    )
+    assert a.ask("add bread to the shopping list").response == (
+        "Sorry, I couldn't reach your shopping list: Home Assistant did not answer. Check that it is "
+        "running and that home_assistant.url is right."
+    )  # worded in intents/lists.py from the TodoError's problem code
