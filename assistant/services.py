@@ -46,11 +46,12 @@ def _lists(config: Config, hub: DeviceHub | None) -> TodoLists:
     """Home Assistant's to-do entities when HA is configured (``lists.backend`` auto or home_assistant), else
     the local list store in the data dir."""
     from devices.todo import HomeAssistantTodoLists, LocalTodoLists
+    from intents.lists import list_name
 
     backend = config.lists.backend
     ha = getattr(hub, "ha", None)
     if backend != "local" and ha is not None and config.home_assistant.token:
-        return HomeAssistantTodoLists(ha)
+        return HomeAssistantTodoLists(ha, list_name)
     if backend == "home_assistant":
         log.error(
             "lists.backend is home_assistant but home_assistant.url/token are not set; using local lists"

@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -168,28 +169,33 @@ class HomeAssistantTodoLists(_SlotLists):
     entities are the ones it saw when it loaded the states."""
 
     source = "home_assistant"
+    DEFAULT = "todo.shopping_list"  # the list of HA's Shopping list integration, whatever its name
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Any, list_name: Callable[[str], str] = str.strip):
+        """``list_name`` turns an HA name (lower case: its friendly name, or its entity id's words) into
+        the list's name as said; intents/ gives one that knows the language ("shopping list" ->
+        "shopping")."""
         self.backend = backend
+        self.list_name = list_name
 
     def _entities(self) -> dict[str, str]:
         """entity_id -> list name ('Shopping List' -> 'shopping')."""
         out = {}
         for entity_id, friendly in self.backend.todo_lists.items():
             name = friendly.lower().strip()
-            out[entity_id] = name.removesuffix(" list").strip() or name
+            out[entity_id] = self.list_name(name) or name
         return out
 
     def names(self) -> dict[str, str]:
         out = {}
         for entity_id, name in self._entities().items():
             out[name] = name
-            out.setdefault(entity_id.split(".", 1)[1].replace("_", " ").removesuffix(" list"), name)
+            out.setdefault(self.list_name(entity_id.split(".", 1)[1].replace("_", " ")), name)
         return out
 
     def default(self) -> str | None:
-        names = list(self._entities().values())
-        return "shopping" if "shopping" in names else (names[0] if names else None)
+        entities = self._entities()
+        return entities.get(self.DEFAULT) or next(iter(entities.values()), None)
 
     def _entity(self, name: str) -> str:
         for entity_id, list_name in self._entities().items():

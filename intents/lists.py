@@ -62,6 +62,12 @@ def _title(name: str) -> str:
     return f"{name} list"
 
 
+def list_name(name: str) -> str:
+    """A list's name as said before the word "list" (Home Assistant's "Shopping List" is the
+    "shopping" list: "add milk to my shopping list")."""
+    return name.removesuffix(" list").strip()
+
+
 class ListIntent(Intent):
     name: str | None = Field(None, description="The list: 'shopping', 'to-do', ... (default: the first list)")
 
