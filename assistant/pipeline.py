@@ -46,6 +46,9 @@ Understand = Callable[[str], dict]
 # "Is this transcript a whole command?" for early endpointing (e.g. ``Assistant.is_complete``); any
 # callable str -> bool will do, so another recogniser can supply it
 IsComplete = Callable[[str], bool]
+# audio after a peek below this share of the utterance's peak is silence (digital silence in the
+# benches; quiet room noise, about -40 dB below the speech, at a microphone)
+_QUIET = 0.01
 
 
 def as_dict(result: Any) -> dict:
@@ -241,8 +244,8 @@ class Pipeline:
             if self.s.asr.speculative and self.is_complete is not None:
                 self._speculate(ev)
             return []
-        if ev.kind == "pause":  # unless the peek already heard a whole command: decode with the pause's audio
-            if self.s.asr.speculative and not self.endpointer.ends_early:
+        if ev.kind == "pause":  # decode, unless the peek already heard all there is to hear
+            if self.s.asr.speculative and not self.endpointer.ends_early and not self._peek_holds(ev):
                 self._speculate(ev)
             return []
         if ev.kind == "resume":
@@ -270,6 +273,16 @@ class Pipeline:
         self._listen_deadline = self.t + self._reply_s + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
         self._spec = None
+
+    def _peek_holds(self, ev: VadEvent) -> bool:
+        """The peek decoded this silence (its audio padded with zeros to the pause's length) and the
+        real audio since is quiet: decoding again would hear the same. A sound there (a soft final
+        consonant the VAD took for silence, room noise) is decoded again."""
+        if self._spec is None or abs(self._spec[0] - ev.speech_end) > 1e-6:
+            return False
+        since = (self.s.vad.pause_ms - self.s.vad.early_decode_ms) * SAMPLE_RATE // 1000
+        audio = np.abs(ev.audio.astype(np.int32))
+        return len(audio) > since and int(audio[-since:].max()) < _QUIET * int(audio.max())
 
     def _speculate(self, ev: VadEvent) -> None:
         """Decode the utterance so far while the user may still speak on; the endpoint reuses it when

@@ -80,7 +80,8 @@ class Endpointer:
     (``end_early()``); the utterance then ends after ``early_endpoint_ms`` of silence instead of
     ``trailing_silence_ms``. Speech resuming withdraws that decision. With early endpointing on, a
     "peek" event comes after ``early_decode_ms`` of silence (before "pause"), so the caller can decide
-    sooner; the "pause" event follows as usual.
+    sooner (its audio ends in zeros standing in for the rest of the pause); the "pause" event follows
+    as usual.
     """
 
     def __init__(self, settings: VadSettings, vad: SileroVad | None = None):
@@ -161,7 +162,13 @@ class Endpointer:
             if self.peek_ms and not self._paused and self._last_speech != self._peeked:
                 if silence_ms >= self.peek_ms:
                     self._peeked = self._last_speech
-                    events.append(self._event("peek", win_end, pad))
+                    peek = self._event("peek", win_end, pad)
+                    # zeros stand in for the silence still to come before "pause": Whisper heard
+                    # "Next song" cut 32 ms after it as "next on", and with the pause's silence right
+                    wait = min(self.s.pause_ms, self.s.speech_pad_ms) * SAMPLE_RATE // 1000
+                    heard = len(peek.audio) - (self._last_speech - self._speech_start)
+                    peek.audio = np.concatenate([peek.audio, np.zeros(max(0, wait - heard), np.int16)])
+                    events.append(peek)
             if not self._paused and silence_ms >= self.s.pause_ms:
                 self._paused = True
                 events.append(self._event("pause", win_end, pad))

@@ -14,7 +14,7 @@ from assistant.vad import Endpointer
 from assistant.voice import process_audio
 from assistant.voice_settings import VadSettings
 from intents.completeness import ends_open
-from tests.fixtures_voice import join, keyword_understand, piper_speech, silence, test_settings
+from tests.fixtures_voice import join, keyword_understand, noise, piper_speech, silence, test_settings
 
 DEVICES = [
     {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": "home/kitchen/set"},
@@ -220,25 +220,42 @@ class _CountingAsr:
 
 
 @pytest.mark.parametrize(
-    "check, decodes, early",
+    "check, after, decodes, early",
     [
-        ("core", 1, True),  # the peek heard a whole command: no second decode, ends early
-        ("never", 2, False),  # not whole at the peek: decoded again at the pause, full timeout
-        (None, 1, False),  # no early endpointing: no peek, one decode at the pause
+        ("core", "silence", 1, True),  # the peek heard a whole command: no second decode, ends early
+        ("never", "silence", 1, False),  # not whole, but nothing more was heard: the peek's text stands
+        ("never", "noise", 2, False),  # not whole, and a sound since the peek: decoded again at the pause
+        (None, "silence", 1, False),  # no early endpointing: no peek, one decode at the pause
     ],
 )
-def test_peek_decode_is_reused_or_redone(core, engines, check, decodes, early):
+def test_peek_decode_is_reused_or_redone(core, engines, check, after, decodes, early):
     from assistant.engines import Engines
 
     asr = _CountingAsr(engines.asr)
     counting = Engines(asr, engines.tts)  # type: ignore[arg-type]
     is_complete = {"core": core.is_complete, "never": lambda text: False, None: None}[check]
-    audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.2))
+    tail = silence(1.2) if after == "silence" else noise(1.2, 0.02)
+    audio = join(silence(0.5), trimmed("Turn on the kitchen light."), tail)
     (r,) = process_audio(
         audio, understand_with(core), test_settings(), no_wake=True, engines=counting, is_complete=is_complete
     )
     assert r["intent"] == "HassTurnOn" and r["asr_speculative"]
     assert asr.decodes == decodes and r["early_endpoint"] is early
+
+
+def test_peek_audio_ends_in_the_pause_silence():
+    # "Next song" cut 32 ms after its last speech window was heard as "next on": the peek's audio is
+    # padded with zeros to what the pause's audio will hold
+    audio = join(silence(0.5), piper_speech("Next song."), silence(1.0))
+    s = VadSettings(early_endpoint_ms=160, pause_ms=96, early_decode_ms=32)
+    ep, got = Endpointer(s), {}
+    for b in blocks(audio, 512):
+        for ev in ep.process(b):
+            got.setdefault(ev.kind, ev)
+    peek, pause = got["peek"], got["pause"]
+    assert len(peek.audio) == len(pause.audio)
+    n = len(pause.audio) - int(0.064 * 16000)
+    assert peek.audio[:n].tolist() == pause.audio[:n].tolist() and not peek.audio[n:].any()
 
 
 def test_ask_after_is_complete_reuses_the_template_match(core, monkeypatch):
