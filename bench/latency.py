@@ -187,12 +187,14 @@ def run_arms(
     command onto the next), every arm (name -> is_complete or None) in turn per command, the phrase
     cache emptied before each (every answer synthesised: both arms pay the same)."""
     results: dict[str, list[dict]] = {name: [] for name in arms}
+    understand_owner = next((getattr(c, "__self__", None) for c in arms.values() if c is not None), None)
     audio_s, t0 = 0.0, time.perf_counter()
     for text in commands:
         audio = build_audio([text], wake, voice=voice)
         audio_s += len(audio) / 16000
         for name, is_complete in arms.items():
             engines.tts._cache.clear()
+            forget_recognitions(understand_owner)
             results[name] += process_audio(
                 audio,
                 understand,
@@ -217,6 +219,15 @@ def run(
     clock=time.perf_counter,
 ) -> dict:
     return run_arms(settings, understand, commands, wake, engines, {"one": is_complete}, voice, clock)["one"]
+
+
+def forget_recognitions(assistant) -> None:
+    """Each arm starts without the template matches an earlier arm left (``ask`` after
+    ``is_complete`` reuses the match; an arm without early endpointing must pay for its own)."""
+    for recognizer in getattr(assistant, "recognizers", []):
+        forget = getattr(recognizer, "forget", None)
+        if forget is not None:
+            forget()
 
 
 def summarize(results: list[dict], commands: list[str], audio_s: float, wall: float) -> dict:

@@ -123,6 +123,11 @@ class TemplateRecognizer:
             self._lists_version += 1
             self._recent.clear()
 
+    def forget(self) -> None:
+        """Drop the kept recognitions (a benchmark comparing runs of the same text)."""
+        with self._recent_lock:
+            self._recent.clear()
+
     def candidates(self, text: str, context: dict[str, Any] | None = None) -> list[Candidate]:
         """``context`` (e.g. ``{"area": "Kitchen"}``) fills HA templates that need it ("lights off")."""
         if not text:
