@@ -33,8 +33,8 @@ _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 # a head of at least 3 words and 12 characters: "Timer set," alone came out less clear (Whisper heard
 # "time or set"); a short tail saves little
 _MIN_HEAD_WORDS, _MIN_HEAD, _MIN_TAIL = 3, 12, 8
-# Piper renders a clause-final comma as ~0.1 s of silence before and ~0.2 s after the head; cut to
-# what a speaker's comma pause is (the tail's own ~40 ms lead-in follows)
+# Piper put up to ~0.1 s of silence before such a head and ~0.2 s after its comma; cut to about a
+# speaker's comma pause (the tail's own ~40 ms lead-in follows)
 _HEAD_LEAD_S, _HEAD_TAIL_S, _QUIET = 0.03, 0.12, 300
 
 
@@ -42,7 +42,7 @@ def first_phrase(sentence: str, min_chars: int) -> list[str]:
     """Split a sentence of at least ``min_chars`` once, at its first phrase boundary, so Piper can
     start speaking after synthesising the head alone (its time grows with the text): after a comma,
     semicolon or colon, else before a phrase opener ("for", "at", "in", "and", ...), with a comma
-    added to the head so it keeps a clause's rising prosody. Returns [sentence] when there is no
+    added to the head so Piper reads it as a clause, not as a sentence's end. Returns [sentence] when there is no
     boundary with enough text on both sides; ``min_chars`` 0 never splits."""
     if not min_chars or len(sentence) < min_chars:
         return [sentence]
