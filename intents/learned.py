@@ -219,6 +219,22 @@ _PLAY_VERB = re.compile(
     r"\b(?:play\w*|put on|put|listen\w*|hear|queue|stream|start|resume|shuffle|tune|load|open|"
     r"turn on|blast|spin)\b"
 )
+_THIS_MUSIC = re.compile(
+    r"\b(?:this|that|the current|current)(?: \w+)? (?:songs?|tracks?|tunes?|music|records?|artists?|bands?|singers?|albums?)\b"
+)
+_LIKED = re.compile(
+    r"\b(?:like|likes|liked|love|loved|enjoy\w*|adore|favou?rites?|fave|save|bookmark|heart|star|thumbs up|"
+    r"keep|remember|great|awesome|brilliant|amazing)\b"
+)
+_NOT_LIKED = re.compile(
+    r"\b(?:not|don'?t|doesn'?t|never|no|hate|hates|dislike\w*|stop|skip|rubbish|awful|terrible)\b"
+)
+_FAVOURITE_IS = re.compile(r"\bmy (?:favou?rite|fave) (?:\w+ ){1,3}(?:is|are) (.+)$")
+_I_LIKE = re.compile(
+    r"\bi (?:really |do |also )?(?:like|love|enjoy|adore|prefer|am into|'m into|im into) (?:listening to )?(.+?)(?: music)?$"
+)
+# "tell me to take my umbrella", "remind me to ...": a request to be told something later, not a question
+_TELL_ME_TO = re.compile(r"\b(?:tell|remind|warn) (?:me|us) to\b")
 _REMINDER = re.compile(r"^.*?\b(?:remind(?:er)?s?|remainders?)(?: me| us)?(?: to| that| about| of)?\b")
 _DURATION = re.compile(
     r"\b\d+ (?:hours?|hrs?|minutes?|mins?|seconds?|secs?)(?: and \d+ (?:hours?|minutes?|seconds?))*\b"
@@ -396,8 +412,17 @@ class LearnedRecognizer:
                 return None
             if found.get("PLACE"):
                 slots["location"] = found["PLACE"][0]
+        elif intent == "SetPreference":  # a liking of music; names, cities and units are the templates'
+            if _NOT_LIKED.search(text):
+                return None
+            if _THIS_MUSIC.search(text) and _LIKED.search(text):
+                slots.update(key="music", value="this song")
+            elif said := (_FAVOURITE_IS.search(text) or _I_LIKE.search(text)):
+                slots.update(key="music", value=said.group(1))
+            else:
+                return None
         elif intent == "HassGetWeather":
-            if not _WEATHER_WORDS.search(text):
+            if not _WEATHER_WORDS.search(text) or _TELL_ME_TO.search(text):
                 return None
             if found.get("PLACE"):
                 slots["location"] = found["PLACE"][0]

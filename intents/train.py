@@ -139,6 +139,7 @@ SLURP_INTENTS: dict[str, list[str]] = {
     "audio_volume_up": ["HassSetVolumeRelative", "HassSetVolume"],
     "audio_volume_down": ["HassSetVolumeRelative", "HassSetVolume"],
     "audio_volume_mute": ["HassMediaPlayerMute", "HassSetVolume"],
+    "music_likeness": ["SetPreference"],  # a stated liking: "i love hip hop", "save this song"
 }
 # SLURP files reminders under calendar_*; rows that say "remind" are ours (as in bench/understanding.py)
 SLURP_REMINDERS = {
@@ -147,7 +148,7 @@ SLURP_REMINDERS = {
     "calendar_remove": "CancelReminder",
 }
 REMIND = re.compile(r"\bremind|\bremainder(?! of)")
-SLURP_OUT = ("play_game", "calendar_", "datetime_convert", "music_likeness", "music_dislikeness")
+SLURP_OUT = ("play_game", "calendar_", "datetime_convert", "music_dislikeness")
 SLURP_TAGS = {
     "artist_name": "QUERY",
     "song_name": "QUERY",
