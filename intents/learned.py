@@ -263,6 +263,11 @@ _DATE_WORDS = re.compile(
     r"january|february|march|april|june|july|august|september|october|november|december|week|weekend|"
     r"month|calendar|diary|schedule|agenda)\b"
 )
+# a day the tagger missed ("is tomorrow's temperature going to be high"): the forecast's day
+_DAY = re.compile(
+    r"\b((?:the day after )?tomorrow|today|tonight|this (?:morning|afternoon|evening|weekend|week)|next week|"
+    r"the weekend|(?:mon|tues|wednes|thurs|fri|satur|sun)day)(?:'s)?\b"
+)
 # "tell me to take my umbrella", "remind me to ...": a request to be told something later, not a question
 _TELL_ME_TO = re.compile(r"\b(?:tell|remind|warn) (?:me|us) to\b")
 _REMINDER = re.compile(r"^.*?\b(?:remind(?:er)?s?|remainders?)(?: me| us)?(?: to| that| about| of)?\b")
@@ -463,6 +468,8 @@ class LearnedRecognizer:
                 slots["location"] = found["PLACE"][0]
             if when:
                 slots["date"] = when
+            elif day := _DAY.search(text):
+                slots["date"] = day.group(1)
         elif intent == "HassMediaSearchAndPlay":
             if (_GAME.search(text) and not _BROADCAST.search(text)) or (
                 _LETS_PLAY.search(text) and not _MUSIC_WORD.search(text)
