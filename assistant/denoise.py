@@ -45,10 +45,13 @@ class NoiseSuppressor:
         x = np.asarray(block, np.float32)
         self._pending = np.concatenate([self._pending, x])
         out = [self._out]
-        while len(self._pending) >= HOP:
-            self._frame = np.concatenate([self._frame[HOP:], self._pending[:HOP]])
-            self._pending = self._pending[HOP:]
+        start = 0
+        while len(self._pending) - start >= HOP:
+            self._frame[:HOP] = self._frame[HOP:]
+            self._frame[HOP:] = self._pending[start : start + HOP]
+            start += HOP
             out.append(self._hop())
+        self._pending = self._pending[start:]
         ready = np.concatenate(out)
         self._out = ready[len(x) :]
         return np.clip(ready[: len(x)], -32768, 32767).astype(np.int16)
@@ -66,5 +69,6 @@ class NoiseSuppressor:
         gain = np.sqrt(np.maximum(1 - self.over * noise / np.maximum(power, 1e-3), self.floor**2))
         self._overlap += np.fft.irfft(spectrum * gain, FRAME).astype(np.float32) * self._window
         done = self._overlap[:HOP].copy()
-        self._overlap = np.concatenate([self._overlap[HOP:], np.zeros(HOP, np.float32)])
+        self._overlap[:HOP] = self._overlap[HOP:]
+        self._overlap[HOP:] = 0.0
         return done
