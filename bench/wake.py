@@ -23,7 +23,9 @@ so 1 false accept per hour is resolved. For each variant in ``variants()`` (smoo
 engine, micro confirmed by openWakeWord, ...) it sweeps the thresholds and prints a DET-style table:
 the lowest false-reject rate at <= 0, 1 and 5 false accepts per hour, plus a two-fold held-out
 figure at <= 1/h. ``--check`` then runs the configured detector (assistant.wake, peak picking and
-all) over the same audio. The first run computes openWakeWord over an hour of audio (tens of minutes
+all) over the same audio. ``--denoise`` sweeps on the audio after the default detector's noise
+suppressor (assistant/denoise.py), only the variants where openWakeWord confirms micro's candidates,
+with openWakeWord run on the negatives only near them, as the detector does. The first run computes openWakeWord over an hour of audio (tens of minutes
 of CPU on a busy machine); its per-block probabilities are cached too.
 
 Synthesised audio is cached as .npy under $TMPDIR/assistant-bench-audio (reruns take seconds).
