@@ -38,9 +38,9 @@ class AudioSettings(_Base):
 
 class WakeSettings(_Base):
     # micro+openwakeword by measurement (bench/wake.py --calibrate, docs/voice.md): micro listens (0.5 %
-    # of a core idle) and openWakeWord confirms its weaker candidates: 17.6 % misses against micro
-    # alone's 47.6 %, within 1 false accept per hour. openWakeWord's models are non-commercial (CC BY-NC-SA): for a
-    # product, use micro.
+    # of a core idle) to noise-suppressed audio and openWakeWord confirms its weaker candidates: 8.1 %
+    # misses against micro alone's 47.6 %, within 1 false accept per hour. openWakeWord's models are
+    # non-commercial (CC BY-NC-SA): for a product, use micro.
     engine: Literal["micro", "openwakeword", "micro+openwakeword", "none"] = "micro+openwakeword"
     words: list[str] = Field(default_factory=lambda: ["okay_nabu"])  # builtin names or model paths
     threshold: float | None = Field(
