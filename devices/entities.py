@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,7 +62,26 @@ class Entity:
         return self.component in CONTROLLABLE
 
     def copy(self) -> Entity:
-        return copy.deepcopy(self)
+        """A copy the caller may change freely: every list, dict and set is new (``copy.deepcopy``
+        costs ~5 times as much, which a command to hundreds of entities would pay per entity)."""
+        return dataclasses.replace(
+            self,
+            aliases=list(self.aliases),
+            attributes=_dup(self.attributes),
+            capabilities=set(self.capabilities),
+            backend=_dup(self.backend),
+        )
+
+
+def _dup(value: Any) -> Any:
+    """``value`` with its containers copied all the way down (values are JSON-like: the rest is immutable)."""
+    if isinstance(value, dict):
+        return {k: _dup(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dup(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -177,9 +196,14 @@ class EntityRegistry:
         with self._lock:
             return [e.copy() for e in self._entities.values()]
 
-    def exposed(self) -> list[Entity]:
+    def exposed(self, components: Collection[str] | None = None) -> list[Entity]:
+        """Exposed entities, optionally only of these components."""
         with self._lock:  # copy only what is returned: a flooded registry holds thousands
-            return [e.copy() for e in self._entities.values() if e.exposed]
+            return [
+                e.copy()
+                for e in self._entities.values()
+                if e.exposed and (components is None or e.component in components)
+            ]
 
     def areas(self) -> list[str]:
         """Distinct area names of exposed entities, sorted."""

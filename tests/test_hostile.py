@@ -470,6 +470,35 @@ def test_garbage_words_do_not_become_alarm_names(make_assistant):
     assert all(al.name is None for al in a.store.alarms()), r
 
 
+def test_noise_names_none_of_the_choices():
+    """The fuzz bench's "which one?" (two Hall Lights) was answered by a line of regex-like noise: its
+    "a" (from "(a+)+") was a word only one label had."""
+    from intents.conversation import Choice
+    from intents.pending import pick, said
+
+    lights = [Choice("the Hall Light (Upstairs)", {"n": 1}), Choice("the Hall Light (cover.a)", {"n": 2})]
+    alarms = [Choice("7 AM tomorrow", {"n": 1}), Choice("8:30 AM Friday", {"n": 2})]
+    for noise in ("x x ~ (a+)+ blorp x \\d+ .* ~ zzz .* blorp", "a", "x 7 blorp", "zzz friday qq"):
+        assert pick(said(noise), lights) is None and pick(said(noise), alarms) is None, noise
+    for answer, choices, n in [
+        ("the one upstairs", lights, 1),
+        ("the up stairs one", lights, 1),  # a mis-heard word
+        ("cover a", lights, 2),
+        ("the one on friday", alarms, 2),
+        ("the 7 please", alarms, 1),
+    ]:
+        assert pick(said(answer), choices).data == {"n": n}, answer
+
+
+def test_a_line_too_long_drops_the_question(make_assistant):
+    a = make_assistant()  # templates only: "7 am" alone is then no request
+    assert a.ask("set an alarm", now=NOW).expects_answer
+    assert a.conversations.question(DEFAULT_ID) is not None
+    a.ask("1" * (MAX_TEXT + 1), now=NOW)
+    assert a.conversations.question(DEFAULT_ID) is None
+    assert a.ask("7 am", now=NOW).actions == [] and a.store.alarms() == []
+
+
 # ---- 6. discovery floods ---------------------------------------------------------------------------
 
 
@@ -479,23 +508,45 @@ def test_wildcard_state_and_availability_topics_are_refused(caplog):
     d = MqttDiscovery(client, registry, "ha")
     with caplog.at_level(logging.WARNING):
         d._on_config(
-            "ha/light/a/config", json.dumps({"name": "A", "cmd_t": "a/set", "stat_t": "#"}).encode(), True
+            "ha/light/a/config",
+            json.dumps({"name": "Lamp A", "cmd_t": "a/set", "stat_t": "#"}).encode(),
+            True,
         )
         d._on_config(
-            "ha/light/b/config", json.dumps({"name": "B", "cmd_t": "b/set", "avty_t": "+/x"}).encode(), True
+            "ha/light/b/config",
+            json.dumps({"name": "Lamp B", "cmd_t": "b/set", "avty_t": "+/x"}).encode(),
+            True,
         )
         d._on_config(
             "ha/light/c/config",
-            json.dumps({"name": "C", "cmd_t": "c/set", "avty": [{"t": "#"}]}).encode(),
+            json.dumps({"name": "Lamp C", "cmd_t": "c/set", "avty": [{"t": "#"}]}).encode(),
             True,
         )
         d._on_config("ha/light/d/config", json.dumps({"name": "D" * 65, "cmd_t": "d/set"}).encode(), True)
         d._on_config(
-            "ha/light/e/config", json.dumps({"name": "E", "cmd_t": "e/set", "avty": 7}).encode(), True
+            "ha/light/e/config", json.dumps({"name": "Lamp E", "cmd_t": "e/set", "avty": 7}).encode(), True
         )
-    assert [e.entity_id for e in registry.all()] == ["light.e"]
+    assert [e.entity_id for e in registry.all()] == ["light.lamp_e"]
     assert {s.topic_filter for s in client._subs.values()} == set()  # nothing subscribed: never '#'
     assert sum("wildcards" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_a_discovered_name_nobody_can_say_is_refused(caplog):
+    """A flooded switch named "E€" (normalised "e") was turned on by the junk line "E&". A discovered
+    name needs 2 letters or digits; a too-short entity name beside its device's name is no alias."""
+    registry = EntityRegistry()
+    d = MqttDiscovery(MqttClient(MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}")), registry, "ha")
+
+    def config(obj: str, **cfg) -> None:
+        d._on_config(f"ha/switch/{obj}/config", json.dumps({"cmd_t": f"{obj}/set", **cfg}).encode(), True)
+
+    with caplog.at_level(logging.WARNING):
+        config("e", name="E€")
+        config("dots", name="…!")
+        config("tv", name="TV")
+        config("desk", name="€", dev={"ids": "d1", "name": "Desk"})
+    assert {e.name: e.aliases for e in registry.all()} == {"TV": [], "Desk €": []}
+    assert sum("fewer than 2 letters or digits" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_deeply_nested_config_is_refused_before_parsing(caplog):
