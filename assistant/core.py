@@ -12,6 +12,7 @@ Everything the voice pipeline, the CLI and the HTTP API do with words goes throu
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -64,6 +65,14 @@ class AskResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def settle_memory() -> None:
+    """Call once the Assistant is built: what start-up made (parsed templates, models, thousands of
+    discovered entities) lives as long as the process, so the garbage collector stops walking it
+    (``gc.freeze``). Otherwise a full collection, every few hundred requests, walked ~160 000 objects
+    (~100-200 ms) inside whichever request happened to trigger it."""
+    gc.freeze()
 
 
 class Assistant:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import re
@@ -62,23 +61,26 @@ class Entity:
         return self.component in CONTROLLABLE
 
     def copy(self) -> Entity:
-        """A copy the caller may change freely: every list, dict and set is new (``copy.deepcopy``
-        costs ~5 times as much, which a command to hundreds of entities would pay per entity)."""
-        return dataclasses.replace(
-            self,
-            aliases=list(self.aliases),
-            attributes=_dup(self.attributes),
-            capabilities=set(self.capabilities),
-            backend=_dup(self.backend),
-        )
+        """A copy the caller may change freely: every list, dict and set in it is new. Made field by
+        field: ``copy.deepcopy`` cost ~6 times as much, paid per entity by a command to hundreds."""
+        new = object.__new__(Entity)
+        new.__dict__.update(self.__dict__)
+        new.aliases = list(self.aliases)
+        new.attributes = _dup(self.attributes)
+        new.capabilities = set(self.capabilities)
+        new.backend = _dup(self.backend)
+        return new
+
+
+_CONTAINERS = (dict, list, set)
 
 
 def _dup(value: Any) -> Any:
-    """``value`` with its containers copied all the way down (values are JSON-like: the rest is immutable)."""
+    """``value`` with its containers copied all the way down (JSON-like values: the rest is immutable)."""
     if isinstance(value, dict):
-        return {k: _dup(v) for k, v in value.items()}
+        return {k: _dup(v) if isinstance(v, _CONTAINERS) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_dup(v) for v in value]
+        return [_dup(v) if isinstance(v, _CONTAINERS) else v for v in value]
     if isinstance(value, set):
         return set(value)
     return value
