@@ -188,6 +188,45 @@ def test_one_shot_ask_with_broker_down_says_it_was_not_sent(tmp_path):
     assert took < 60, took  # a hang detector: start-up wait (3 s) + send wait (1 s) + imports, busy machine
 
 
+def _lamps(n: int, topic: str) -> list[dict]:
+    return [
+        {"name": f"Lamp {i}", "component": "light", "area": "Attic", "command_topic": f"{topic}/{i}"}
+        for i in range(n)
+    ]
+
+
+def test_one_shot_command_to_many_lights_waits_for_the_broker_once(tmp_path):
+    """Broker down: each light waited its own send_timeout, so "turn off the attic lights" with 10
+    lights took 10 x 1 s (a home of 500 would hang for minutes). They are sent together now."""
+    cfg = {"mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}", "send_timeout": 1.0}}
+    cfg["devices"] = {"devices": _lamps(10, "attic")}
+    a = Assistant(load_config(_write(tmp_path, cfg), env={}))
+    try:
+        started = time.monotonic()
+        r = a.ask("turn off the attic lights")
+        took = time.monotonic() - started
+    finally:
+        a.close()
+    assert r.response.startswith("I could not turn off the Lamp 0: the MQTT broker at"), r
+    assert len(r.actions) == 10 and all(x["sent"] is False and x["reason"] for x in r.actions)
+    assert took < 5, took  # one wait of 1 s, not ten: a hang detector with room for a busy machine
+
+
+def test_one_shot_command_to_many_lights_delivers_every_one(mosquitto, probe, prefix, tmp_path):
+    cfg = {"mqtt": {"url": mosquitto.url, "base_topic": f"{prefix}/a", "discovery_prefix": f"{prefix}/ha"}}
+    cfg["devices"] = {"devices": _lamps(30, f"{prefix}/attic")}
+    probe.subscribe(f"{prefix}/attic/#")
+    a = Assistant(load_config(_write(tmp_path, cfg), env={}))
+    try:
+        r = a.ask("turn on the attic lights")
+    finally:
+        a.close()
+    assert r.response == "Turned on 30 lights in the Attic.", r
+    assert len(r.actions) == 30 and all(x["sent"] is True for x in r.actions), r.actions
+    for i in range(30):
+        assert probe.wait_message(f"{prefix}/attic/{i}") == ["ON"], i
+
+
 def test_service_says_it_queued_and_keeps_it_on_disk(tmp_path):
     cfg = {
         "mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}"},
