@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class EntityRegistry:
         self._listeners: list[Listener] = []
         self._is_exposed = is_exposed
         self._needs_confirmation = needs_confirmation
+        self._names: tuple[list[str], list[tuple[str, str]]] | None = None  # see _name_index
 
     # ---- changes -----------------------------------------------------------------------------
     def add(self, entity: Entity, *, confirmation_explicit: bool = False) -> Entity:
@@ -120,6 +121,7 @@ class EntityRegistry:
         with self._lock:
             event = "updated" if e.entity_id in self._entities else "added"
             self._entities[e.entity_id] = e
+            self._names = None
             out = e.copy()
         self._notify(event, out)
         return out
@@ -158,6 +160,7 @@ class EntityRegistry:
     def remove(self, entity_id: str) -> bool:
         with self._lock:
             e = self._entities.pop(entity_id, None)
+            self._names = None
         if e is not None:
             self._notify("removed", e)
         return e is not None
@@ -181,6 +184,25 @@ class EntityRegistry:
                 log.exception("entity listener failed on %s %s", event, entity.entity_id)
 
     # ---- queries -----------------------------------------------------------------------------
+    def _name_index(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """Every entity's names, aliases and "area name"s, normalised, with (entity id, name) for each:
+        ``search`` scores them all in one rapidfuzz call (a Python loop over a flooded registry of
+        1 000 entities cost ~10 ms per lookup). Built again after an entity is added or removed."""
+        with self._lock:
+            if self._names is None:
+                keys: list[str] = []
+                owners: list[tuple[str, str]] = []
+                for e in self._entities.values():
+                    names = [e.name, *e.aliases]
+                    if e.area:
+                        names += [f"{e.area} {n}" for n in (e.name, *e.aliases)]
+                    for n in names:
+                        if nn := normalize(n):
+                            keys.append(nn)
+                            owners.append((e.entity_id, n))
+                self._names = (keys, owners)
+            return self._names
+
     def get(self, entity_id: str) -> Entity | None:
         with self._lock:
             e = self._entities.get(entity_id)
@@ -254,24 +276,18 @@ class EntityRegistry:
         if area:
             real = self._area_match(area, {e.area for e in pool if e.area}, 80)
             pool = [e for e in pool if e.area == real] if real else []
-        matches: list[Match] = []
-        for e in pool:
-            names = [e.name, *e.aliases]
-            if e.area:
-                names += [f"{e.area} {n}" for n in (e.name, *e.aliases)]
-            best = (0.0, "")
-            for n in names:
-                nn = normalize(n)
-                if not nn:
-                    continue
-                s = fuzz.ratio(query, nn)
-                if s > best[0]:
-                    best = (s, n)
-            if best[0] >= threshold:
-                matches.append(Match(e.copy(), best[0], best[1]))
+        wanted = {e.entity_id: e for e in pool}
+        keys, owners = self._name_index()
+        best: dict[str, tuple[float, int]] = {}  # entity id -> (score, index of its best name: first on ties)
+        for _, score, i in process.extract(
+            query, keys, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
+        ):
+            eid = owners[i][0]
+            if eid in wanted and (eid not in best or (score, -i) > (best[eid][0], -best[eid][1])):
+                best[eid] = (score, i)
         # equal scores: explicit config first (a discovered entity cannot take over a YAML name)
-        matches.sort(key=lambda m: (-m.score, SOURCE_RANK.get(m.entity.source, 1), m.entity.entity_id))
-        return matches[:limit]
+        ranked = sorted(best.items(), key=lambda b: (-b[1][0], SOURCE_RANK.get(wanted[b[0]].source, 1), b[0]))
+        return [Match(wanted[eid].copy(), score, owners[i][1]) for eid, (score, i) in ranked[:limit]]
 
     def find(
         self, name: str, area: str | None = None, component: str | None = None, threshold: float = 80
