@@ -548,7 +548,8 @@ class MqttClient:
             log.warning("MQTT lost connection to %s (%s); reconnecting", self.address.display, reason_code)
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self.last_error = "connection failed"
+        # keep a more telling reason (``start``'s "cannot reach ...", which callers may be reading)
+        self.last_error = self.last_error or "connection failed"
         log.debug("MQTT connect to %s failed; will retry", self.address.display)
 
     def _on_message(self, client, userdata, msg: paho.MQTTMessage) -> None:
