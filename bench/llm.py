@@ -413,7 +413,6 @@ def main() -> int:
                             "actions": len(result.actions),
                             "ok": ok,
                             "ms": round(took),
-                            "said": tier.last_reply,
                             "usage": tier.last_usage.model_dump() if tier.last_usage else None,
                         },
                         default=str,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import threading
@@ -11,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
+
+from .names import NameKey, plain_key
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,6 @@ SOURCE_RANK = {"config": 0, "homeassistant": 1, "mqtt": 1}
 def slugify(text: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
     return s or "unnamed"
-
-
-@functools.lru_cache(maxsize=1 << 14)  # every entity's names, at every request: compute once
-def normalize(text: str) -> str:
-    """Lower-case, drop punctuation, articles and possessive 's for matching."""
-    t = re.sub(r"[^\w\s]", " ", text.lower().replace("'s ", " "))
-    words = [w for w in t.split() if w not in ("the", "a", "an", "my")]
-    return " ".join(words)
 
 
 @dataclass
@@ -106,7 +99,7 @@ class EntityRegistry:
         self._listeners: list[Listener] = []
         self._is_exposed = is_exposed
         self._needs_confirmation = needs_confirmation
-        self._names: tuple[list[str], list[tuple[str, str]]] | None = None  # see _name_index
+        self._names: dict[NameKey, tuple[list[str], list[tuple[str, str]]]] = {}  # see _name_index
 
     # ---- changes -----------------------------------------------------------------------------
     def add(self, entity: Entity, *, confirmation_explicit: bool = False) -> Entity:
@@ -121,7 +114,7 @@ class EntityRegistry:
         with self._lock:
             event = "updated" if e.entity_id in self._entities else "added"
             self._entities[e.entity_id] = e
-            self._names = None
+            self._names.clear()
             out = e.copy()
         self._notify(event, out)
         return out
@@ -160,7 +153,7 @@ class EntityRegistry:
     def remove(self, entity_id: str) -> bool:
         with self._lock:
             e = self._entities.pop(entity_id, None)
-            self._names = None
+            self._names.clear()
         if e is not None:
             self._notify("removed", e)
         return e is not None
@@ -184,12 +177,12 @@ class EntityRegistry:
                 log.exception("entity listener failed on %s %s", event, entity.entity_id)
 
     # ---- queries -----------------------------------------------------------------------------
-    def _name_index(self) -> tuple[list[str], list[tuple[str, str]]]:
-        """Every entity's names, aliases and "area name"s, normalised, with (entity id, name) for each:
+    def _name_index(self, key: NameKey) -> tuple[list[str], list[tuple[str, str]]]:
+        """Every entity's names, aliases and "area name"s as ``key`` sees them, with (entity id, name):
         ``search`` scores them all in one rapidfuzz call (a Python loop over a flooded registry of
         1 000 entities cost ~10 ms per lookup). Built again after an entity is added or removed."""
         with self._lock:
-            if self._names is None:
+            if key not in self._names:
                 keys: list[str] = []
                 owners: list[tuple[str, str]] = []
                 for e in self._entities.values():
@@ -197,11 +190,11 @@ class EntityRegistry:
                     if e.area:
                         names += [f"{e.area} {n}" for n in (e.name, *e.aliases)]
                     for n in names:
-                        if nn := normalize(n):
+                        if nn := key(n):
                             keys.append(nn)
                             owners.append((e.entity_id, n))
-                self._names = (keys, owners)
-            return self._names
+                self._names[key] = (keys, owners)
+            return self._names[key]
 
     def get(self, entity_id: str) -> Entity | None:
         with self._lock:
@@ -234,11 +227,13 @@ class EntityRegistry:
         with self._lock:
             return sorted({e.area for e in self._entities.values() if e.exposed and e.area})
 
-    def _area_match(self, area: str, candidates: Iterable[str], threshold: float) -> str | None:
+    def _area_match(
+        self, area: str, candidates: Iterable[str], threshold: float, key: NameKey = plain_key
+    ) -> str | None:
         best, best_score = None, 0.0
-        na = normalize(area)
+        na = key(area)
         for a in candidates:
-            s = fuzz.ratio(na, normalize(a))
+            s = fuzz.ratio(na, key(a))
             if s > best_score:
                 best, best_score = a, s
         return best if best_score >= threshold else None
@@ -264,9 +259,11 @@ class EntityRegistry:
         threshold: float = 80,
         exposed_only: bool = True,
         limit: int = 5,
+        key: NameKey = plain_key,
     ) -> list[Match]:
-        """Fuzzy matches by name/alias (also "area name" combinations), best first."""
-        query = normalize(name)
+        """Fuzzy matches by name/alias (also "area name" combinations), best first. ``key`` is how
+        names are compared (devices/names.py): intents pass one that knows the spoken language."""
+        query = key(name)
         if not query:
             return []
         with self._lock:  # score the live entities; copy only the matches
@@ -274,10 +271,10 @@ class EntityRegistry:
         if component:
             pool = [e for e in pool if e.component == component]
         if area:
-            real = self._area_match(area, {e.area for e in pool if e.area}, 80)
+            real = self._area_match(area, {e.area for e in pool if e.area}, 80, key)
             pool = [e for e in pool if e.area == real] if real else []
         wanted = {e.entity_id: e for e in pool}
-        keys, owners = self._name_index()
+        keys, owners = self._name_index(key)
         best: dict[str, tuple[float, int]] = {}  # entity id -> (score, index of its best name: first on ties)
         for _, score, i in process.extract(
             query, keys, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
@@ -290,8 +287,13 @@ class EntityRegistry:
         return [Match(wanted[eid].copy(), score, owners[i][1]) for eid, (score, i) in ranked[:limit]]
 
     def find(
-        self, name: str, area: str | None = None, component: str | None = None, threshold: float = 80
+        self,
+        name: str,
+        area: str | None = None,
+        component: str | None = None,
+        threshold: float = 80,
+        key: NameKey = plain_key,
     ) -> Entity | None:
         """Best fuzzy match by name/alias, or None if nothing scores >= ``threshold`` (0-100)."""
-        m = self.search(name, area=area, component=component, threshold=threshold, limit=1)
+        m = self.search(name, area=area, component=component, threshold=threshold, limit=1, key=key)
         return m[0].entity if m else None
