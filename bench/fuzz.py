@@ -167,7 +167,8 @@ def main() -> int:
         cpu.sort(key=lambda c: c[0])
         print(
             f"  CPU time of the asking thread: max {cpu[-1][0] * 1000:.0f} ms, "
-            f"p99 {cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))][0] * 1000:.0f} ms; slowest: "
+            f"p99 {cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))][0] * 1000:.0f} ms; "
+            f"over {LIMIT_S * 1000:.0f} ms: {sum(c > LIMIT_S for c, _ in cpu)}; slowest: "
             + ", ".join(f"{line[:40]!r} {c * 1000:.0f} ms" for c, line in reversed(cpu[-3:]))
         )
         print(f"  errors caught as 'Sorry, I could not do that' (bad input, or a bug): {len(errors)}")
