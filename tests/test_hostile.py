@@ -113,10 +113,11 @@ def test_yaml_name_wins_over_a_discovered_one(collision_home, probe, prefix):
 def test_six_devices_of_one_name_ask_which_of_the_first_five():
     """More than five answers to a name: the question offers five (zip(strict=True) raised here)."""
     from devices.entities import Entity
-    from intents.devices.commands import which_one_question
+    from intents.devices.targets import which_one_outcome
 
     lamps = [Entity(f"light.lamp_{i}", "Lamp", "light", "mqtt", area=f"Room {i}") for i in range(6)]
-    q = which_one_question("turn_on", lamps)
+    q = which_one_outcome("turn_on", lamps).question
+    assert q is not None
     assert q.say.startswith("Which one do you mean: 1, the Lamp (Room 0) or 2,"), q.say
     assert "5, the Lamp (Room 4)?" in q.say and "Room 5" not in q.say
     assert [c.data["entities"] for c in q.choices] == [[f"light.lamp_{i}"] for i in range(5)]
