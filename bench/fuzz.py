@@ -81,7 +81,10 @@ def main() -> int:
         kinds = {k: sum(1 for c in configs if c[0] == k) for k in ("junk", "hostile", "valid")}
         print(f"discovery: {len(configs)} retained configs published ({kinds}) + {REAL} real lights")
 
-        # 1. each config straight into discovery, timed
+        # 1. each config straight into discovery, timed (in a started process: start-up objects frozen,
+        #    as `serve` has them when configs arrive; otherwise a full garbage collection walking every
+        #    imported module lands in one config's time)
+        settle_memory()
         client = MqttClient(MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}"))  # never connected
         d = MqttDiscovery(client, EntityRegistry(), "ha")
         times, cpu = [], []  # wall clock, and this thread's CPU time (not inflated by a busy machine)
