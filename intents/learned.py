@@ -310,6 +310,10 @@ _KIND_DOMAIN = {
     "garage door": "cover",
     "curtain": "cover",
 }
+# "the please percent door light": one device named by words we know no device or area by
+_ONE_NAMED = re.compile(
+    r"\b(?:the|my|our|a|an|this|that)\s+((?:[\w']+\s+){1,4}?)(?:light|lamp|bulb|plug|socket|fan|blind|curtain)\b(?!s)"
+)
 _OBJECT = re.compile(r"\b(?:the|my|our|a|an|this|that)\s+(?!(?:one|thing|stuff|device|it)\b)\w+")
 _MEDIA_WORD = re.compile(r"\b(music|songs?|tunes|radio|podcasts?|audiobooks?|playlist)\b")
 _MEDIA_CLASS = [
@@ -410,6 +414,11 @@ class LearnedRecognizer:
             slots["name"] = name[0]
         if area and not (name and area[1] in name[1]):
             slots["area"] = area[0]
+
+    @staticmethod
+    def _unknown_device(text: str, slots: dict[str, Any]) -> bool:
+        """True when one device is named ("the porch light"), by words that are no name or area of ours."""
+        return "area" not in slots and _ONE_NAMED.search(text) is not None
 
     def fill(self, intent: str, text: str, found: dict[str, list[str]]) -> dict[str, Any] | None:
         """Raw slots for ``intent`` (``_missing``: a required one is not there), or None: the words
@@ -546,6 +555,8 @@ class LearnedRecognizer:
         ):
             self._where(words, slots)
             kind = _KIND_WORDS.search(text)
+            if kind and "name" not in slots and self._unknown_device(text, slots):
+                return None  # a device of ours we could not find: turning on the whole kind is worse
             if kind and "name" not in slots:
                 slots["domain"] = _KIND_DOMAIN.get(kind.group(1).rstrip("s"), _KIND_DOMAIN.get(kind.group(1)))
             if intent == "HassClimateSetTemperature":

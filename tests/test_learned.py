@@ -217,3 +217,15 @@ def test_spoken_transcripts_become_examples(tmp_path):
     assert all(e.intent == ex.intent and e.fold == 3 and e.source == "slurp+spoken" for e in got)
     assert got[0].tagged and got[0].tags == ["O", "B-QUERY", "I-QUERY", "I-QUERY", "I-QUERY", "I-QUERY"]
     assert not got[1].tagged
+
+
+def test_one_device_we_cannot_find_is_not_the_whole_kind():
+    """'turn off the porch light' with no porch light: not every light in the house (issue 8)."""
+    rec = LearnedRecognizer(intents())
+    rec.set_list("area", [("bedroom", "Bedroom")])
+    rec.set_list("name", [("desk lamp", "Desk Lamp")])
+    assert rec.fill("HassTurnOff", "turn off the please percent door light", {}) is None
+    assert rec.fill("HassTurnOff", "switch off the porch light", {}) is None
+    assert rec.fill("HassTurnOff", "turn off the lights", {}) == {"domain": "light"}
+    assert rec.fill("HassTurnOff", "turn off the bedroom light", {}) == {"area": "Bedroom", "domain": "light"}
+    assert rec.fill("HassTurnOn", "turn on the desk lamp", {}) == {"name": "Desk Lamp"}
