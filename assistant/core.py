@@ -92,8 +92,6 @@ class Assistant:
         # score (1 - P(none)) when that tier is on, else the template-vocabulary keyword gate.
         self.gate: ScopeGate = learned or KeywordGate.from_templates(self.schemas, config.language)
         self.gate_threshold = config.llm.scope_threshold
-        # llm.final_answer: each sentence of the model's streamed answer, as it comes (a speaker)
-        self.on_sentence: Callable[[str], None] | None = None
         self.scheduler = Scheduler(self.store, config.intents)
         self.services: Services = build_services(config, service=service)
         self.services.preferences = self.preferences
@@ -208,8 +206,14 @@ class Assistant:
         dry_run: bool = False,
         area: str | None = None,
         conversation: str | None = None,
+        on_sentence: Callable[[str], None] | None = None,
     ) -> AskResult:
-        result = self._ask(text, now=now, dry_run=dry_run, area=area, conversation=conversation)
+        """Understand and carry out ``text``. ``on_sentence`` (a voice pipeline's speaker) gets each
+        sentence of the LLM's streamed final answer (``llm.final_answer``) as soon as it is written,
+        before ``ask`` returns; the result's ``response`` is then those sentences joined."""
+        result = self._ask(
+            text, now=now, dry_run=dry_run, area=area, conversation=conversation, on_sentence=on_sentence
+        )
         for listener in self.ask_listeners:
             try:
                 listener(result)
@@ -225,6 +229,7 @@ class Assistant:
         dry_run: bool,
         area: str | None,
         conversation: str | None = None,
+        on_sentence: Callable[[str], None] | None = None,
     ) -> AskResult:
         """An answer to a question asked back, else: templates, then the previous turn's context
         ("make it brighter"), then a compound split, then the LLM; the turn is kept (not in a dry run)."""
@@ -258,7 +263,7 @@ class Assistant:
                 done = (
                     self._answer(cid, text, ctx)
                     or self._compound(text, ctx, timings)
-                    or self._understand(cid, normalized, ctx, timings)
+                    or self._understand(cid, normalized, ctx, timings, on_sentence)
                 )
             except Refusal as exc:  # understood, and cannot be done as said
                 done = _failed(text, exc.intent, exc.recognizer, str(exc))
@@ -325,7 +330,14 @@ class Assistant:
             [Turn(text, kind, outcome.slots or {}, outcome.response, outcome.actions)],
         )
 
-    def _understand(self, cid: str, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+    def _understand(
+        self,
+        cid: str,
+        normalized: str,
+        ctx: Context,
+        timings: dict[str, float],
+        on_sentence: Callable[[str], None] | None = None,
+    ) -> _Done | None:
         history = self.conversations.history(cid)
         template = self.recognizers[0]
         for request, subject in rephrase(normalized, history):  # "make it brighter": the lamp just turned on
@@ -353,7 +365,7 @@ class Assistant:
             if done is not None:
                 done.recognizer = f"{done.recognizer}+context"
                 return done
-        return self._run_tiers(normalized, ctx, timings, llm=True, history=history)
+        return self._run_tiers(normalized, ctx, timings, llm=True, history=history, on_sentence=on_sentence)
 
     def _compound(self, text: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
         """ "Turn off the lights and lock the door": taken only when every part is understood alone."""
@@ -386,8 +398,10 @@ class Assistant:
         *,
         llm: bool,
         history: list[Turn] | None = None,
+        on_sentence: Callable[[str], None] | None = None,
     ) -> _Done | None:
-        """The template tier, or (``llm``) the tool-calling tiers behind the scope gate."""
+        """The template tier, or (``llm``) the tool-calling tiers behind the scope gate (their final
+        answer's sentences go to ``on_sentence`` as they come)."""
         for recognizer in self.recognizers:
             tool_args = getattr(recognizer, "gives_tool_args", False)
             if tool_args != llm:
@@ -421,7 +435,7 @@ class Assistant:
                     said = cast("LlmRecognizer", recognizer).final_answer(
                         [(i.intent, i.slots(), o.response) for _, i, o in outcomes],
                         self.config.llm.timeout_s,
-                        None if ctx.dry_run else self.on_sentence,
+                        on_sentence,
                     )
                     done.outcome.response = said or done.outcome.response
                 return done

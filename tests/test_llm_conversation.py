@@ -92,7 +92,7 @@ def test_several_tool_calls_in_one_turn(make_llm, canned):
 
 def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch):
     """llm.final_answer: the tool results go back to the model, and each sentence of its streamed
-    answer reaches the speaker (``Assistant.on_sentence``) before the model has finished writing."""
+    answer reaches the speaker (``ask``'s ``on_sentence``) before the model has finished writing."""
     canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
     canned.stream = ["Your egg ", "timer is set. It ", "rings in five", " minutes!"]
     assistant = make_llm(llm_settings(canned.url, timeout_s=30))
@@ -102,8 +102,7 @@ def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch
         assistant.config.llm.model_copy(update={"final_answer": True, "timeout_s": 30}),
     )
     heard: list[tuple[str, int]] = []
-    monkeypatch.setattr(assistant, "on_sentence", lambda s: heard.append((s, canned.streamed)))
-    result = assistant.ask(EGGS)
+    result = assistant.ask(EGGS, on_sentence=lambda s: heard.append((s, canned.streamed)))
     assert result.response == "Your egg timer is set. It rings in five minutes!"
     assert [said for said, _ in heard] == ["Your egg timer is set.", "It rings in five minutes!"]
     assert heard[0][1] < len(canned.stream)  # the first sentence came before the model had finished
