@@ -520,7 +520,8 @@ class Assistant:
             if schema is None:
                 continue
             try:
-                out.append(schema.from_tool_args(dict(candidate.slots), ctx, normalized))
+                args = schema.lenient_tool_args(dict(candidate.slots), ctx)  # "today", "five", ""
+                out.append(schema.from_tool_args(args, ctx, normalized))
             except Refusal as exc:
                 refusal = refusal or _tagged(exc, candidate, recognizer)
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:

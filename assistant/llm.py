@@ -214,12 +214,14 @@ class LlmRecognizer:
             ChatCompletionMessageParam
         ] = []  # the last request's messages (for the final answer)
         self.last_usage: Any = None  # the server's token counts of the last request
+        self.last_reply: str | None = None  # what the model wrote last (text or tool calls), for benchmarks
         self.json_object_schema = False  # json mode: the server wants {"type": "json_object", "schema": ...}
 
     def set_list(self, name: str, values: Iterable[Any]) -> None:
         """Slot lists are the template tier's business; devices come with the context, by relevance."""
 
     def candidates(self, text: str, context: dict[str, Any] | None = None) -> list[Candidate]:
+        self.last_reply, self.last_usage = None, None
         if not text:
             return []
         try:
@@ -336,6 +338,7 @@ class LlmRecognizer:
                 continue
             calls.append((getattr(function, "name", None), args))
         content = (getattr(message, "content", None) or "").strip()
+        self.last_reply = content or json.dumps(calls, default=str)
         if not calls and content:
             calls = list(
                 calls_in_text(content)

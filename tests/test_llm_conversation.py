@@ -4,6 +4,7 @@ prompt, devices chosen by relevance within a budget, the scope gate, injection, 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -19,6 +20,7 @@ from tests.fixtures_llm import closed_port, completion, llm_settings, text_reply
 from tests.fixtures_mqtt import wait_for
 
 EGGS = "keep an eye on the eggs for me five minutes or so"
+NOW = dt.datetime(2026, 11, 29, 10, 0)  # a Sunday
 
 
 def _system(messages: list[dict]) -> str:
@@ -128,6 +130,49 @@ def test_final_answer_that_is_another_call_keeps_the_handlers_answer(make_llm, c
     )
     assert assistant.ask(EGGS).response == "Timer set for 5 minutes."
     assert len(assistant.store.timers()) == 1  # the repeated call did not run again
+
+
+@pytest.mark.parametrize(
+    "name, arguments, intent, slots",
+    [
+        (
+            "HassStartTimer",
+            '{"minutes": "five", "seconds": "", "name": null}',
+            "HassStartTimer",
+            {"minutes": 5},
+        ),
+        ("SetAlarm", '{"time": "7 am", "date": "tomorrow", "name": "none"}', "SetAlarm", {"time": "07:00"}),
+        ("SetAlarm", '{"time": "seven thirty pm", "repeat": []}', "SetAlarm", {"time": "19:30"}),
+        ("ListReminders", '{"time": "", "date": "", "name": "", "part_of_day": ""}', "ListReminders", {}),
+        ("HassGetCurrentDate", '{"date": "next friday"}', "HassGetCurrentDate", {"date": "2026-12-04"}),
+    ],
+)
+def test_lenient_arguments_go_through_the_schema(make_llm, canned, name, arguments, intent, slots):
+    """Small models fill optional fields with nothing and write dates, times and numbers in words:
+    read through the same schema, not rejected (``Intent.lenient_tool_args``)."""
+    canned.reply = tool_reply(name, arguments)
+    assistant = make_llm(llm_settings(canned.url))
+    result = assistant.ask(EGGS, now=NOW, dry_run=True)
+    assert (result.intent, result.recognizer) == (intent, "llm"), result
+    assert slots.items() <= result.slots.items(), result.slots
+
+
+@pytest.mark.parametrize(
+    "name, arguments",
+    [
+        ("SetAlarm", '{"time": "soonish"}'),  # no time in it
+        ("SetAlarm", '{"time": "7"}'),  # am or pm? not guessed
+        ("HassStartTimer", '{"minutes": "a few"}'),
+        ("HassGetCurrentDate", '{"date": "my birthday"}'),
+    ],
+)
+def test_unreadable_lenient_arguments_are_still_rejected(make_llm, canned, name, arguments):
+    canned.reply = tool_reply(name, arguments)
+    assistant = make_llm(llm_settings(canned.url))
+    result = assistant.ask(EGGS, now=NOW, dry_run=True)
+    assert (result.actions, result.slots) == ([], {}), (
+        result
+    )  # refused ("soonish is not a time of day") or none
 
 
 def test_named_place_reaches_the_weather(make_llm, canned):
