@@ -259,15 +259,18 @@ class RowLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
-        if "rejected" in msg or "LLM tier:" in msg:
+        if "rejected" in msg or "LLM tier" in msg:
             self.lines.append(msg[:300])
 
 
 def outcome(x: dict[str, Any]) -> str:
     """recovered (right intent) / wrong (another intent) / rejected (a call the schemas or handlers
-    refused, or an unknown tool) / none (no call), for one row the LLM was asked about."""
+    refused, or an unknown tool) / none (no call) / error (no answer in time), for one row the LLM
+    was asked about."""
     if x["by_llm"]:
         return "recovered" if x["ok"] else "wrong"
+    if any("LLM tier skipped" in line for line in x["rejections"]):
+        return "error"  # no usable answer: timeout, server down
     return "rejected" if x["rejections"] else "none"
 
 
@@ -297,6 +300,13 @@ def main() -> int:
         help="ask the LLM about every row no local tier took whose gate score is at least this (default: "
         "the threshold); the figures are then given for each gate threshold from it up (the gate decides "
         "before the LLM is asked, so one run answers them all). 0: every local miss, gated or not",
+    )
+    ap.add_argument(
+        "--budget-s",
+        type=float,
+        default=0,
+        help="stop asking after this many seconds (rows go best gate score first, so the figures stay "
+        "complete for the thresholds down to the last score asked)",
     )
     ap.add_argument("--stand-in", action="store_true", help="a local server that calls a tool for everything")
     ap.add_argument("--latency-rows", type=int, default=3, help="rows whose time to first token is measured")
@@ -448,7 +458,10 @@ def main() -> int:
         logging.getLogger().addHandler(catcher)
         asked, llm_ms, answers, tokens = [], [], [], []
         t_all = time.perf_counter()
-        for x in [*ask_in, *ask_out]:
+        for x in sorted([*ask_in, *ask_out], key=lambda x: -x["gate"]):
+            if args.budget_s and time.perf_counter() - t_all > args.budget_s:
+                print(f"  time budget spent: stopped before gate {x['gate']:.2f}")
+                break
             catcher.lines = []
             t0 = time.perf_counter()
             result = assistant_for(x["slurp_id"]).ask(
@@ -498,6 +511,8 @@ def main() -> int:
         if log_file:
             log_file.close()
         print(f"  ({len(asked)} rows asked in {time.perf_counter() - t_all:.0f} s)")
+        if len(asked) < len(ask_in) + len(ask_out):
+            ask_from = asked[-1]["gate"] if asked else 1.0  # the figures hold down to the last score asked
         scale = sampled / max(1, len(ask_out))
         print(
             "  by gate threshold (recovered / wrong / rejected of the in-scope local misses; out-of-scope acted on):"
@@ -506,13 +521,15 @@ def main() -> int:
             got = [r for r in asked if r["gate"] >= t]
             count = {
                 k: sum(r["outcome"] == k for r in got if r["kind"] == "in")
-                for k in ("recovered", "wrong", "rejected", "none")
+                for k in ("recovered", "wrong", "rejected", "none", "error")
             }
             acted = sum(r["acted"] for r in got if r["kind"] == "out") * scale
+            intent = sum(r["by_llm"] for r in got if r["kind"] == "out") * scale  # queries too
             print(
                 f"    {t:.2f}{' (the configured gate)' if t == threshold else ''}: recovered {count['recovered']}/{len(misses)} "
                 f"= {count['recovered'] / max(1, len(misses)):.0%}, wrong {count['wrong']}, rejected {count['rejected']}, "
-                f"no call {count['none']}; out of scope acted on {acted:.0f}/{len(out_rows)} = {acted / max(1, len(out_rows)):.1%}"
+                f"no call {count['none']}, no answer {count['error']}; out of scope acted on {acted:.0f}/{len(out_rows)} = {acted / max(1, len(out_rows)):.1%} "
+                f"(given an intent: {intent:.0f})"
                 f"{' (extrapolated from the sample)' if scale > 1 else ''}"
             )
         if tokens:

@@ -338,3 +338,19 @@ def test_entity_name_carrying_instructions_stays_data(llm_home, canned, probe, p
     time.sleep(0.3)
     assert [t for t, _ in commands(probe, prefix) if "garage" in t] == []
     assert llm_home.ask("yes").response == "Opened the Garage Door."  # only an explicit answer confirms
+
+
+def test_examples_are_calls_the_schemas_know():
+    """The few-shot examples name registered tools with their own fields, and written as the model
+    is shown them, they read back as those calls (tools mode and json mode)."""
+    from assistant.llm import EXAMPLES, rules
+
+    schemas = intents()
+    for _, calls in EXAMPLES:
+        for name, args in calls:
+            assert set(args) <= set(schemas[name].model_fields), (name, args)
+    for json_mode in (False, True):
+        lines = rules(json_mode).split("\nExamples:\n")[1].splitlines()
+        for line, (_, calls) in zip(lines, EXAMPLES, strict=True):
+            assert calls_in_text(line.split(" -> ", 1)[1]) == calls, line
+    assert any(not calls for _, calls in EXAMPLES)  # and what is no tool's job
