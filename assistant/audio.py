@@ -1,4 +1,4 @@
-"""Audio I/O: 16 kHz mono int16 blocks from microphone, files, stdin or TCP; sinks to speaker, WAV, null."""
+"""Audio I/O: 16 kHz mono int16 blocks from microphone, files or stdin; the speaker sink."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import threading
 import time
 import wave
 from collections.abc import Iterator
-from math import gcd
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
+
+from devices.media.sinks import fit, to_rate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,13 +30,7 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     """Resample int16 or float mono audio; returns int16."""
     if samples.dtype != np.int16:
         samples = np.clip(np.asarray(samples, dtype=np.float32) * 32767.0, -32768, 32767)
-    if src_rate == dst_rate:
-        return np.asarray(samples).astype(np.int16)
-    from scipy.signal import resample_poly
-
-    g = gcd(src_rate, dst_rate)
-    out = resample_poly(samples.astype(np.float32), dst_rate // g, src_rate // g)
-    return np.clip(out, -32768, 32767).astype(np.int16)
+    return to_rate(samples, src_rate, dst_rate)
 
 
 def read_audio_file(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -228,58 +223,14 @@ class MicSource:
 
 
 # ----------------------------------------------------------------------------- sinks
-
-
-class Sink(Protocol):
-    def play(self, samples: np.ndarray, sample_rate: int) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class NullSink:
-    """Discards audio; counts samples."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def play(self, samples: np.ndarray, sample_rate: int) -> None:
-        self.seconds += len(samples) / sample_rate
-
-    def stop(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class WavSink:
-    """Appends everything played to one WAV file (resampled to `sample_rate`)."""
-
-    def __init__(self, path: str | Path, sample_rate: int = 22050):
-        self.path = Path(path)
-        self.sample_rate = sample_rate
-        self._wav = wave.open(str(self.path), "wb")
-        self._wav.setnchannels(1)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(sample_rate)
-
-    def play(self, samples: np.ndarray, sample_rate: int) -> None:
-        self._wav.writeframes(resample(samples, sample_rate, self.sample_rate).tobytes())
-
-    def silence(self, seconds: float) -> None:
-        self._wav.writeframes(np.zeros(int(seconds * self.sample_rate), dtype=np.int16).tobytes())
-
-    def stop(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self._wav.close()
+# The sink protocol (``AudioSink``), the WAV and null sinks live in devices/media/sinks.py.
 
 
 class SpeakerSink:
-    """Plays through sounddevice; `play` blocks until done or `stop()` (barge-in)."""
+    """An ``AudioSink`` for spoken replies: plays mono through sounddevice, a stream per reply at the
+    reply's rate; `play` blocks until done or `stop()` (barge-in)."""
+
+    sample_rate, channels = 22050, 1
 
     def __init__(self, device=None):
         self.device = device
@@ -295,17 +246,44 @@ class SpeakerSink:
         import sounddevice as sd
 
         self._stop.clear()
-        samples = np.asarray(samples, dtype=np.int16)
+        samples = fit(samples, sample_rate, sample_rate, 1)
         step = sample_rate // 10  # write 100 ms at a time so stop() is quick
         with sd.OutputStream(samplerate=sample_rate, channels=1, dtype="int16", device=self.device) as out:
             for i in range(0, len(samples), step):
                 if self._stop.is_set():
                     out.abort()
                     return
-                out.write(samples[i : i + step].reshape(-1, 1))
+                out.write(samples[i : i + step])
 
     def stop(self) -> None:
         self._stop.set()
 
     def close(self) -> None:
         self.stop()
+
+
+class MusicSpeakerSink:
+    """An ``AudioSink`` for the built-in music player: 16-bit stereo written to one open output stream
+    (``play`` blocks at the device's pace)."""
+
+    def __init__(self, sample_rate: int = 44100, channels: int = 2, device=None):
+        import sounddevice as sd
+
+        self.sample_rate, self.channels = sample_rate, channels
+        self._stream: Any = sd.RawOutputStream(
+            samplerate=sample_rate, channels=channels, dtype="int16", device=device
+        )
+        self._stream.start()
+
+    def play(self, samples: np.ndarray, sample_rate: int) -> None:
+        if self._stream is not None:
+            self._stream.write(fit(samples, sample_rate, self.sample_rate, self.channels).tobytes())
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None

@@ -526,11 +526,8 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     from .ha_publish import attach
 
     publisher = attach(assistant, on_announce=announcements.put)  # HA's "announce" text entity is spoken here
-    muted = threading.Event()  # HA's Mute switch: the microphone is ignored while it is set
-    if publisher is not None:
-        publisher.mute_listeners.append(lambda on: muted.set() if on else muted.clear())
-        if publisher.muted:
-            muted.set()
+    # HA's Mute switch: the microphone is ignored while it is set
+    muted = publisher.mute if publisher is not None else threading.Event()
     service = _start_service(assistant, "run")
     if service is None:
         return 2

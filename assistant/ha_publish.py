@@ -1,8 +1,8 @@
 """The assistant as one Home Assistant device, by MQTT discovery.
 
 Entities: last transcript and last response (sensors), next alarm and next reminder (timestamp sensors; the
-reminder's message is its ``message`` attribute), a mute switch (the microphone: ``mute_listeners`` hear
-it; kept across restarts in ``<data_dir>/muted``), an "announce" text entity (text written there is
+reminder's message is its ``message`` attribute), a mute switch (the microphone: ``mute`` is set while
+it is on, the Event the voice pipeline takes as ``muted``; kept across restarts in ``<data_dir>/muted``), an "announce" text entity (text written there is
 handed to ``announce_listeners`` to be spoken) and a "request" text entity: text written there, or
 published to ``<base_topic>/ask``, is a typed request handled like ``assistant ask`` (``requests``; the
 service answers it and the sensors show it).
@@ -49,9 +49,10 @@ class HaPublisher:
         self.next_reminder = next_reminder
         self._published: dict[str, str] = {}  # sensor -> what was published last
         self.mute_file = mute_file
-        self.muted = _read_mute(mute_file)
+        self.mute = threading.Event()  # set while HA's Mute switch is on: the pipeline ignores the microphone
+        if _read_mute(mute_file):
+            self.mute.set()
         self.announce_listeners: list[Callable[[str], None]] = []
-        self.mute_listeners: list[Callable[[bool], None]] = []
         self.requests: queue.Queue[str] = queue.Queue()  # typed requests from MQTT, for the service to ask
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -210,10 +211,17 @@ class HaPublisher:
             return
         self.set_muted(value == "ON")
 
+    @property
+    def muted(self) -> bool:
+        return self.mute.is_set()
+
     def set_muted(self, muted: bool) -> None:
-        """Mute or unmute: tell the listeners, keep it in ``mute_file``, echo the state to HA."""
+        """Mute or unmute: set or clear ``mute``, keep it in ``mute_file``, echo the state to HA."""
         changed = muted != self.muted
-        self.muted = muted
+        if muted:
+            self.mute.set()
+        else:
+            self.mute.clear()
         if changed and self.mute_file is not None:
             try:
                 self.mute_file.write_text("ON\n" if muted else "OFF\n", encoding="utf-8")
@@ -221,11 +229,6 @@ class HaPublisher:
                 log.error("cannot keep the mute state in %s: %s", self.mute_file, e)
         self.mqtt.publish(self.topic("mute"), "ON" if muted else "OFF", qos=1, retain=True)
         log.info("microphone %s", "muted" if muted else "unmuted")
-        for cb in list(self.mute_listeners):
-            try:
-                cb(muted)
-            except Exception:  # noqa: BLE001
-                log.exception("mute listener failed")
 
     def _on_request(self, topic: str, payload: bytes, retained: bool) -> None:
         text = payload.decode(errors="replace").strip()

@@ -18,11 +18,12 @@ from typing import Any, Protocol, cast
 
 import numpy as np
 
+from devices.media.sinks import AudioSink, NullSink
 from intents.noise import is_noise
 from intents.normalize import is_stop, strip_wake_word
 
 from .asr import AsrResult
-from .audio import SAMPLE_RATE, NullSink, Sink
+from .audio import SAMPLE_RATE
 from .engines import Engines
 from .speaker import Speaker
 from .tts import feedback_sound
@@ -81,7 +82,7 @@ class Pipeline:
         settings: VoiceSettings,
         *,
         no_wake: bool = False,
-        sink: Sink | None = None,
+        sink: AudioSink | None = None,
         engines: Engines | None = None,
         live: bool = False,
         on_barge_in: Callable[[str], None] | None = None,

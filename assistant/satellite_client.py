@@ -28,7 +28,9 @@ from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import Attribution, Describe, Info, Satellite
 from wyoming.pipeline import PipelineStage, RunPipeline
 
-from .audio import SAMPLE_RATE, Sink
+from devices.media.sinks import AudioSink
+
+from .audio import SAMPLE_RATE
 from .voice_settings import VoiceSettings
 from .wake import make_wake
 
@@ -49,7 +51,7 @@ def parse_server(uri: str) -> tuple[str, int]:
 class _Player:
     """Plays what the server sends, in its own thread (a speaker blocks while it plays)."""
 
-    def __init__(self, sink: Sink):
+    def __init__(self, sink: AudioSink):
         self.sink = sink
         self._q: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue()
         self._busy = threading.Event()
@@ -93,7 +95,7 @@ class SatelliteClient:
         area: str | None,
         voice: VoiceSettings,
         source: Iterable[np.ndarray],
-        sink: Sink,
+        sink: AudioSink,
         *,
         server_wake: bool = False,
         reconnect_s: float = 3.0,
@@ -300,7 +302,9 @@ def run_satellite(
     linger_s: float = 3.0,
 ) -> Any:
     """Build the source and sink (microphone/speaker, or files) and run until done."""
-    from .audio import FileSource, MicSource, RawPcmSource, SpeakerSink, WavSink
+    from devices.media.sinks import WavSink
+
+    from .audio import FileSource, MicSource, RawPcmSource, SpeakerSink
 
     parse_server(server)  # a bad address fails before the microphone is opened
     if input_path == "-":
@@ -312,7 +316,7 @@ def run_satellite(
     else:
         source = MicSource(voice.audio.input_device)
         source.start()
-    sink: Any = WavSink(output_path, 22050) if output_path else SpeakerSink(voice.audio.output_device)
+    sink: AudioSink = WavSink(output_path, 22050) if output_path else SpeakerSink(voice.audio.output_device)
     client = SatelliteClient(
         server, name, area, voice, source, sink, server_wake=server_wake, linger_s=linger_s
     )

@@ -27,6 +27,7 @@ from wyoming.event import Event
 from wyoming.vad import VoiceStarted, VoiceStopped
 from wyoming.wake import Detection
 
+from devices.media.sinks import fit
 from intents.events import AlarmFired, ReminderDue, TimerFinished
 
 from .engines import Engines
@@ -57,14 +58,16 @@ class Link(Protocol):
 
 
 class _LinkSink:
-    """The pipeline's audio sink for one box: audio-start once, audio-chunks, audio-stop at `end()`."""
+    """The pipeline's ``AudioSink`` for one box: audio-start once, audio-chunks, audio-stop at `end()`."""
+
+    sample_rate, channels = 22050, 1  # what it prefers; it sends any rate as it comes
 
     def __init__(self, link: Link):
         self.link = link
         self.rate: int | None = None
 
     def play(self, samples: np.ndarray, sample_rate: int) -> None:
-        samples = np.asarray(samples, dtype=np.int16)
+        samples = fit(samples, sample_rate, sample_rate, 1).reshape(-1)
         if self.rate is None:
             self.rate = sample_rate
             self.link.send(AudioStart(rate=sample_rate, width=2, channels=1).event())

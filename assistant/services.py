@@ -19,6 +19,7 @@ from .config import Config
 if TYPE_CHECKING:
     from devices.hub import DeviceHub
     from devices.media.service import MediaService
+    from devices.media.sinks import AudioSink
     from devices.todo import TodoLists
     from devices.weather import WeatherProvider
 
@@ -45,11 +46,12 @@ def _lists(config: Config, hub: DeviceHub | None) -> TodoLists:
     """Home Assistant's to-do entities when HA is configured (``lists.backend`` auto or home_assistant), else
     the local list store in the data dir."""
     from devices.todo import HomeAssistantTodoLists, LocalTodoLists
+    from intents.lists import list_name
 
     backend = config.lists.backend
     ha = getattr(hub, "ha", None)
     if backend != "local" and ha is not None and config.home_assistant.token:
-        return HomeAssistantTodoLists(ha)
+        return HomeAssistantTodoLists(ha, list_name)
     if backend == "home_assistant":
         log.error(
             "lists.backend is home_assistant but home_assistant.url/token are not set; using local lists"
@@ -124,42 +126,19 @@ def _media(config: Config, services: Services) -> MediaService:
     )
 
 
-def music_sink(device: Any = None) -> Any:
-    """Where the built-in music player writes: the configured speaker (``audio.output_device``) if
+def music_sink(device: Any = None) -> AudioSink:
+    """Where the built-in music player plays: the configured speaker (``audio.output_device``) if
     it is usable, else a (real-time paced) NullSink."""
     try:
-        from .audio import SpeakerSink
+        from .audio import MusicSpeakerSink, SpeakerSink
 
         SpeakerSink(device)  # checks the output device; raises AudioDeviceError when there is none
-        return SpeakerPcmSink(device=device)
+        return MusicSpeakerSink(device=device)
     except Exception as exc:  # no audio module, no PortAudio, no device
         log.warning("no usable speaker for music (%s); music goes to a silent null sink", exc)
         from devices.media.sinks import NullSink
 
         return NullSink(sample_rate=22050, channels=1, speed=1.0)
-
-
-class SpeakerPcmSink:
-    """A music sink on the default sound device: 16-bit stereo PCM written to one open output stream."""
-
-    def __init__(self, sample_rate: int = 44100, channels: int = 2, device: Any = None):
-        import sounddevice as sd
-
-        self.sample_rate, self.channels = sample_rate, channels
-        self._stream = sd.RawOutputStream(
-            samplerate=sample_rate, channels=channels, dtype="int16", device=device
-        )
-        self._stream.start()
-
-    def write(self, pcm: bytes) -> None:
-        if self._stream is not None:
-            self._stream.write(pcm)  # blocks at the device's pace
-
-    def close(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
 
 
 def _weather(config: Config) -> Any:

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .audio import Sink
+from devices.media.sinks import AudioSink
+
 from .tts import Tts
 
 _LOGGER = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ _LOGGER = logging.getLogger(__name__)
 class Speaker:
     """Live output thread: synthesises sentence by sentence and plays; stop() interrupts."""
 
-    def __init__(self, tts: Tts, sink: Sink):
+    def __init__(self, tts: Tts, sink: AudioSink):
         self.tts, self.sink = tts, sink
         self._q: queue.Queue[Any] = queue.Queue()
         self._stop = threading.Event()

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .audio import ArraySource, MicSource, NullSink, Sink, SpeakerSink, WavSink, read_audio_file
+from devices.media.sinks import AudioSink, NullSink, WavSink
+
+from .audio import ArraySource, MicSource, SpeakerSink, read_audio_file
 from .engines import Engines, voice
 from .pipeline import IsComplete, Pipeline, SpeakingUnderstand, Understand
 from .voice_settings import VoiceSettings
@@ -80,7 +82,7 @@ def process_file(
 def say(text: str, settings: VoiceSettings | None = None, output_wav: str | None = None) -> float:
     """Speak `text` to `output_wav` (or the speaker if None). Returns seconds of audio."""
     settings = settings or VoiceSettings()
-    sink: Sink
+    sink: AudioSink
     if output_wav:
         tts = voice(settings)
         sink = WavSink(output_wav, tts.sample_rate)

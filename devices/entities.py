@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import re
 import threading
@@ -12,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rapidfuzz import fuzz
+
+from .names import NameKey, plain_key
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,6 @@ SOURCE_RANK = {"config": 0, "homeassistant": 1, "mqtt": 1}
 def slugify(text: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
     return s or "unnamed"
-
-
-@functools.lru_cache(maxsize=1 << 14)  # every entity's names, at every request: compute once
-def normalize(text: str) -> str:
-    """Lower-case, drop punctuation, articles and possessive 's for matching."""
-    t = re.sub(r"[^\w\s]", " ", text.lower().replace("'s ", " "))
-    words = [w for w in t.split() if w not in ("the", "a", "an", "my")]
-    return " ".join(words)
 
 
 @dataclass
@@ -186,11 +179,13 @@ class EntityRegistry:
         with self._lock:
             return sorted({e.area for e in self._entities.values() if e.exposed and e.area})
 
-    def _area_match(self, area: str, candidates: Iterable[str], threshold: float) -> str | None:
+    def _area_match(
+        self, area: str, candidates: Iterable[str], threshold: float, key: NameKey = plain_key
+    ) -> str | None:
         best, best_score = None, 0.0
-        na = normalize(area)
+        na = key(area)
         for a in candidates:
-            s = fuzz.ratio(na, normalize(a))
+            s = fuzz.ratio(na, key(a))
             if s > best_score:
                 best, best_score = a, s
         return best if best_score >= threshold else None
@@ -216,9 +211,11 @@ class EntityRegistry:
         threshold: float = 80,
         exposed_only: bool = True,
         limit: int = 5,
+        key: NameKey = plain_key,
     ) -> list[Match]:
-        """Fuzzy matches by name/alias (also "area name" combinations), best first."""
-        query = normalize(name)
+        """Fuzzy matches by name/alias (also "area name" combinations), best first. ``key`` is how
+        names are compared (devices/names.py): intents pass one that knows the spoken language."""
+        query = key(name)
         if not query:
             return []
         with self._lock:  # score the live entities; copy only the matches
@@ -226,7 +223,7 @@ class EntityRegistry:
         if component:
             pool = [e for e in pool if e.component == component]
         if area:
-            real = self._area_match(area, {e.area for e in pool if e.area}, 80)
+            real = self._area_match(area, {e.area for e in pool if e.area}, 80, key)
             pool = [e for e in pool if e.area == real] if real else []
         matches: list[Match] = []
         for e in pool:
@@ -235,7 +232,7 @@ class EntityRegistry:
                 names += [f"{e.area} {n}" for n in (e.name, *e.aliases)]
             best = (0.0, "")
             for n in names:
-                nn = normalize(n)
+                nn = key(n)
                 if not nn:
                     continue
                 s = fuzz.ratio(query, nn)
@@ -248,8 +245,13 @@ class EntityRegistry:
         return matches[:limit]
 
     def find(
-        self, name: str, area: str | None = None, component: str | None = None, threshold: float = 80
+        self,
+        name: str,
+        area: str | None = None,
+        component: str | None = None,
+        threshold: float = 80,
+        key: NameKey = plain_key,
     ) -> Entity | None:
         """Best fuzzy match by name/alias, or None if nothing scores >= ``threshold`` (0-100)."""
-        m = self.search(name, area=area, component=component, threshold=threshold, limit=1)
+        m = self.search(name, area=area, component=component, threshold=threshold, limit=1, key=key)
         return m[0].entity if m else None

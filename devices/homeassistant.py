@@ -139,7 +139,7 @@ class HomeAssistantBackend:
     def twin_of(self, component: str, device_ids: frozenset[str], names: list[str]) -> str | None:
         """The HA entity that is this MQTT-discovered entity (same component and MQTT device, or, for
         a device with several such entities or none, the same name), or None."""
-        from devices.entities import normalize
+        from devices.names import plain_key
 
         same = [
             eid
@@ -148,11 +148,11 @@ class HomeAssistantBackend:
         ]
         if device_ids and len(same) == 1:
             return same[0]
-        wanted = {normalize(n) for n in names if n}
+        wanted = {plain_key(n) for n in names if n}
         for eid in same:
             e = self.registry.get(eid)
             if e is not None and (
-                normalize(e.name) in wanted or any(normalize(e.name).endswith(" " + w) for w in wanted)
+                plain_key(e.name) in wanted or any(plain_key(e.name).endswith(" " + w) for w in wanted)
             ):
                 return eid
         return None

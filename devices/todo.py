@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -44,8 +45,16 @@ class TodoItem:
     uid: str | None = None
 
 
+TodoProblem = Literal["cannot_open", "no_such_list", "refused", "unreachable"]
+
+
 class TodoError(RuntimeError):
-    """A list could not be read or changed; the message says what to do."""
+    """A list could not be read or changed. ``problem`` says what (intents/lists.py words it for the
+    user); the message, for the log, says what to do."""
+
+    def __init__(self, problem: TodoProblem, message: str):
+        super().__init__(message)
+        self.problem = problem
 
 
 class TodoLists(Protocol):
@@ -104,7 +113,8 @@ class LocalTodoLists(_SlotLists):
             self._db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise TodoError(
-                f"cannot open the list database {path}: {exc}; set data_dir to a writable folder"
+                "cannot_open",
+                f"cannot open the list database {path}: {exc}; set data_dir to a writable folder",
             ) from exc
         self._lock = threading.Lock()
 
@@ -159,44 +169,51 @@ class HomeAssistantTodoLists(_SlotLists):
     entities are the ones it saw when it loaded the states."""
 
     source = "home_assistant"
+    DEFAULT = "todo.shopping_list"  # the list of HA's Shopping list integration, whatever its name
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Any, list_name: Callable[[str], str] = str.strip):
+        """``list_name`` turns an HA name (lower case: its friendly name, or its entity id's words) into
+        the list's name as said; intents/ gives one that knows the language ("shopping list" ->
+        "shopping")."""
         self.backend = backend
+        self.list_name = list_name
 
     def _entities(self) -> dict[str, str]:
         """entity_id -> list name ('Shopping List' -> 'shopping')."""
         out = {}
         for entity_id, friendly in self.backend.todo_lists.items():
             name = friendly.lower().strip()
-            out[entity_id] = name.removesuffix(" list").strip() or name
+            out[entity_id] = self.list_name(name) or name
         return out
 
     def names(self) -> dict[str, str]:
         out = {}
         for entity_id, name in self._entities().items():
             out[name] = name
-            out.setdefault(entity_id.split(".", 1)[1].replace("_", " ").removesuffix(" list"), name)
+            out.setdefault(self.list_name(entity_id.split(".", 1)[1].replace("_", " ")), name)
         return out
 
     def default(self) -> str | None:
-        names = list(self._entities().values())
-        return "shopping" if "shopping" in names else (names[0] if names else None)
+        entities = self._entities()
+        return entities.get(self.DEFAULT) or next(iter(entities.values()), None)
 
     def _entity(self, name: str) -> str:
         for entity_id, list_name in self._entities().items():
             if list_name == name:
                 return entity_id
-        raise TodoError(f"Home Assistant has no to-do list called {name!r}")
+        raise TodoError("no_such_list", f"Home Assistant has no to-do list called {name!r}")
 
     def _call(self, service: str, data: dict[str, Any], response: bool = False) -> Any:
-        from devices.homeassistant import HomeAssistantError
+        from devices.homeassistant import HomeAssistantAuthError, HomeAssistantError
 
         try:
             if response:
                 return self.backend.call_service_with_response("todo", service, data)
             return self.backend.call_service("todo", service, data)
         except HomeAssistantError as e:
-            raise TodoError(str(e)) from e
+            raise TodoError(
+                "refused" if isinstance(e, HomeAssistantAuthError) else "unreachable", str(e)
+            ) from e
 
     def items(self, name: str) -> list[TodoItem]:
         entity_id = self._entity(name)

@@ -4,6 +4,7 @@ service (devices/todo.py): a local store, or Home Assistant's to-do entities."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -15,6 +16,19 @@ from .timeparse import say_list
 
 if TYPE_CHECKING:
     from devices.todo import TodoItem, TodoLists
+
+log = logging.getLogger(__name__)
+
+# Why a list could not be used (devices.todo.TodoError's problem), said after "Sorry, I couldn't reach
+# your shopping list: ".
+_WHY = {
+    "cannot_open": "its database cannot be opened. Set data_dir to a writable folder.",
+    "no_such_list": "Home Assistant has no such list.",
+    "refused": "Home Assistant refused my access token. Create a new long-lived access token in Home "
+    "Assistant and put it in home_assistant.token.",
+    "unreachable": "Home Assistant did not answer. Check that it is running and that home_assistant.url "
+    "is right.",
+}
 
 _SPLIT = re.compile(r"\s+(?:and|plus|&)\s+(?:also\s+)?")
 _ARTICLE = re.compile(r"^(?:some|a|an|the|more|also)\s+")
@@ -48,6 +62,12 @@ def _title(name: str) -> str:
     return f"{name} list"
 
 
+def list_name(name: str) -> str:
+    """A list's name as said before the word "list" (Home Assistant's "Shopping List" is the
+    "shopping" list: "add milk to my shopping list")."""
+    return name.removesuffix(" list").strip()
+
+
 class ListIntent(Intent):
     name: str | None = Field(None, description="The list: 'shopping', 'to-do', ... (default: the first list)")
 
@@ -68,7 +88,8 @@ class ListIntent(Intent):
                 return Outcome(f"You have no {which}list. Your lists are: {say_list(known)}.")
             return self.change(ctx)
         except TodoError as e:
-            return Outcome(f"Sorry, I couldn't reach your {_title(self.name or '')}: {e}")
+            log.warning("%s: %s", _title(self.name or ""), e)
+            return Outcome(f"Sorry, I couldn't reach your {_title(self.name or '')}: {_WHY[e.problem]}")
 
 
 @register

@@ -11,8 +11,9 @@ import re
 
 from rapidfuzz import fuzz, process
 
-from devices.media.library import norm
 from devices.media.models import Lookup, MatchKind, SearchResult, Track
+
+from .normalize import name_key
 
 # Mood word -> genres (lowercase). Documented in docs/media.md; media.moods adds to it or overrides.
 MOODS: dict[str, list[str]] = {
@@ -83,12 +84,12 @@ def read_query(
     q = _KIND_WORDS.sub(" ", q)
     if artist is None and " by " in f" {q} ":
         q, _, artist = q.rpartition(" by ")
-    q = norm(q)
+    q = name_key(q)
     if not q and artist:  # "something by queen": the artist
-        q, artist, kind = norm(artist), None, kind or "artist"
+        q, artist, kind = name_key(artist), None, kind or "artist"
     table = {**MOODS, **(moods or {})}
     mood = mood_of(q, table) if q else None
-    return Lookup(said, q, kind, artist, mood, tuple(table[mood]) if mood else ())
+    return Lookup(said, q, kind, artist, mood, tuple(table[mood]) if mood else (), key=name_key)
 
 
 def mood_of(words: str, moods: dict[str, list[str]]) -> str | None:

@@ -7,35 +7,49 @@ durations with explicit units (``30 minutes``).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 from text_to_num import alpha2digit
 
+from devices.names import plain_key
+
 # Wake words (ours, other assistants', SLURP's "olly") that may open a typed or heard request.
-WAKE_NAMES = (
-    "olly|siri|alexa|google|jarvis|computer|assistant|nabu|okay nabu|ok nabu|hey jarvis|hey mycroft|mycroft"
-)
+WAKE_NAMES = "olly siri alexa google jarvis computer assistant nabu mycroft".split() + [
+    "okay nabu",
+    "ok nabu",
+    "hey jarvis",
+    "hey mycroft",
+]
+
+
+@functools.lru_cache(maxsize=8)
+def wake_words(models: tuple[str, ...] = ()) -> str:
+    """A regex for one wake word: a known ``WAKE_NAMES`` or a wake engine's model name, whole or by
+    its last word ("okay_nabu": "okay nabu" or "nabu"), any punctuation between the words."""
+    names = [*WAKE_NAMES]
+    for model in models:
+        parts = [p for p in model.lower().replace("-", "_").split("_") if p]
+        names += [" ".join(parts), parts[-1]] if parts else []
+    names = sorted(set(names), key=lambda n: (-len(n), n))  # "okay nabu" before "nabu"
+    return "|".join(r"\W+".join(map(re.escape, n.split())) for n in names)
+
+
+def strip_wake_word(text: str, models: list[str] | tuple[str, ...] = ()) -> str:
+    """Remove the wake words heard at the start of a transcript, keeping the rest's case ("Okay
+    Nabu, set a timer" -> "Set a timer"). ``models`` are the wake engine's model names ("okay_nabu").
+    The normaliser below removes the same wake words (with fillers) from text typed or heard."""
+    pattern = r"^\W*(?:(?:" + wake_words(tuple(models)) + r")\b\W*)+"
+    stripped = re.sub(pattern, "", text, flags=re.IGNORECASE)
+    return stripped[:1].upper() + stripped[1:] if stripped != text else text
+
+
 # Words people (and ASR) put in front of a command that carry no meaning, wake words among them.
 _LEADING_FILLER = re.compile(
     r"^(?:(?:um+|uh+|erm|er|hmm+|so|okay|ok|oh|well|hey|hi|hello|alright|all right|right|yeah|yes|"
-    r"now|and|please|just|" + WAKE_NAMES + r")\b[\s,]*)+"
+    r"now|and|please|just|" + wake_words() + r")\b[\s,]*)+"
 )
-
-
-def strip_wake_word(text: str, words: list[str]) -> str:
-    """Remove a wake word heard at the start of a transcript, keeping its case ("Okay Nabu, set a
-    timer" -> "Set a timer"). ``words`` are the wake engine's model names ("okay_nabu"); the
-    normaliser below removes the known ``WAKE_NAMES`` from text typed or heard."""
-    for word in words:
-        parts = [re.escape(p) for p in word.replace("-", "_").split("_") if p]
-        if not parts:
-            continue
-        pattern = r"^\W*(?:" + r"\W+".join(parts) + "|" + parts[-1] + r")\b[\W]*"
-        stripped = re.sub(pattern, "", text, flags=re.IGNORECASE)
-        if stripped != text:
-            return stripped[:1].upper() + stripped[1:]
-    return text
 
 
 _TRAILING_FILLER = re.compile(
@@ -119,6 +133,19 @@ def plain(text: str) -> str:
     """Only lower-case letters, digits and single spaces ("What's up?!" -> "whats up"): a key to
     compare transcripts by (noise phrases, stop words, repeated clauses), not the templates' form."""
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9' ]+", " ", text.lower())).strip().replace("'", "")
+
+
+# Little words a spoken name may have or lack: "turn on the lamp", "play the beatles", "my jazz playlist".
+_LITTLE_WORDS = frozenset({"the", "a", "an", "my"})
+
+
+@functools.lru_cache(maxsize=1 << 14)  # every entity's names, at every request: compute once
+def name_key(text: str) -> str:
+    """The key names are matched by (devices, areas, music; see devices/names.py): the plain key
+    without English articles, "my" and possessive 's, "&" read as "and" ("The Kid's Lamp" -> "kid
+    lamp"). A name of little words only keeps them ("The The")."""
+    plain = plain_key(text.lower().replace("&", " and ").replace("'s ", " "))
+    return " ".join(w for w in plain.split() if w not in _LITTLE_WORDS) or plain
 
 
 # What silences a reply being spoken (barge-in), said on its own.

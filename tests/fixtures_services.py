@@ -52,7 +52,7 @@ class IntentServices:
         self.sinks: list[Any] = []
 
     def install(self, assistant: Any) -> None:
-        from devices.media import MediaSettings, WavFileSink
+        from devices.media import MediaSettings, WavSink
         from devices.media.service import MediaService
         from devices.weather import OpenMeteoProvider, WeatherSettings
 
@@ -64,7 +64,7 @@ class IntentServices:
         )
 
         def sink() -> Any:
-            out = WavFileSink(self.tmp / f"out{len(self.sinks)}.wav", sample_rate=22050, speed=1.0)
+            out = WavSink(self.tmp / f"out{len(self.sinks)}.wav", sample_rate=22050, speed=1.0)
             self.sinks.append(out)
             return out
 

@@ -14,15 +14,14 @@ from assistant.audio import (
     AudioDeviceError,
     FileSource,
     MicSource,
-    NullSink,
     RawPcmSource,
     SpeakerSink,
-    WavSink,
     blocks,
     read_audio_file,
     resample,
     write_wav,
 )
+from devices.media.sinks import AudioSink, NullSink, WavSink, fit
 
 
 def tone(seconds=1.0, rate=16000, freq=440.0):
@@ -93,6 +92,22 @@ def test_sinks(tmp_path):
     null = NullSink()
     null.play(tone(0.5), 16000)
     assert null.seconds == pytest.approx(0.5)
+
+
+def test_one_sink_protocol_for_speech_and_music(tmp_path):
+    """Spoken replies (mono, the voice's rate) and the music player (frames x channels at the sink's
+    rate) play to the same AudioSink; a sink converts what is not its own rate or channels."""
+    stereo = WavSink(tmp_path / "s.wav", 22050, channels=2)
+    for sink in (stereo, NullSink(), SpeakerSink.__new__(SpeakerSink)):  # no sound card here: unopened
+        assert isinstance(sink, AudioSink)
+    stereo.play(tone(0.5, 16000), 16000)  # a reply: resampled, both channels
+    stereo.play(np.zeros((2205, 2), np.int16), 22050)  # music: as it is
+    stereo.close()
+    with wave.open(str(tmp_path / "s.wav")) as w:
+        assert w.getnchannels() == 2 and abs(w.getnframes() - 11025 - 2205) < 5
+        frames = np.frombuffer(w.readframes(100), np.int16).reshape(-1, 2)
+    assert (frames[:, 0] == frames[:, 1]).all()
+    assert fit(np.ones((4, 2), np.int16), 8000, 8000, 1).shape == (4, 1)
 
 
 def test_resample_float_and_int():

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from intents.normalize import normalize
+from intents.normalize import name_key, normalize
 from intents.timeparse import parse_duration, parse_when, say_duration, say_time
 
 NOW = dt.datetime(2026, 11, 29, 10, 0)  # Sunday
@@ -103,3 +103,17 @@ def test_spoken_forms():
     assert say_duration(60) == "1 minute"
     assert say_time(dt.time(0, 5)) == "12:05 AM"
     assert say_time(dt.time(12, 0)) == "12 PM"
+
+
+def test_name_keys_drop_english_little_words_on_both_sides():
+    """devices/ compares names with the key intents/ hands it; the English one drops articles, "my" and
+    possessive 's, and reads "&" as "and" (a name of little words only keeps them)."""
+    from devices.entities import Entity, EntityRegistry
+    from devices.names import plain_key
+
+    assert name_key("The Kid's Lamp") == "kid lamp" and plain_key("The Kid's Lamp") == "the kid s lamp"
+    assert name_key("Simon & Garfunkel") == "simon and garfunkel" and name_key("The The") == "the the"
+    reg = EntityRegistry()
+    reg.add(Entity("light.big", "The Big Lamp", "light", "config"))
+    assert [m.entity.entity_id for m in reg.search("big lamp", key=name_key)] == ["light.big"]
+    assert reg.search("big lamp", threshold=95) == []  # the plain key keeps "the"

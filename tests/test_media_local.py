@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devices.media import LocalLibrary, MediaSettings, NullSink, PlayState, WavFileSink, make_player
+from devices.media import LocalLibrary, MediaSettings, NullSink, PlayState, WavSink, make_player
 from devices.media.local import LocalPlayer, volume_gain
 from intents.media_query import read_query
 from tests.fixtures_media import make_library
@@ -50,7 +50,7 @@ def rms(x: np.ndarray) -> float:
 
 
 def test_plays_album_to_wav(library: LocalLibrary, tmp_path: Path) -> None:
-    sink = WavFileSink(tmp_path / "out.wav", RATE)
+    sink = WavSink(tmp_path / "out.wav", RATE)
     player = LocalPlayer(sink, volume=100)
     result = library.find(read_query("abby road by the beetles"))
     player.play(result)
@@ -67,7 +67,7 @@ def test_plays_album_to_wav(library: LocalLibrary, tmp_path: Path) -> None:
 
 
 def test_pause_stops_output_and_resume_finishes(library: LocalLibrary, tmp_path: Path) -> None:
-    sink = WavFileSink(tmp_path / "p.wav", RATE, speed=2.0)  # paced at 2x real time
+    sink = WavSink(tmp_path / "p.wav", RATE, speed=2.0)  # paced at 2x real time
     player = LocalPlayer(sink, volume=100)
     player.play(library.find(read_query("so what by miles davis")))
     wait_for(lambda: sink.frames_written > RATE // 10)
@@ -108,7 +108,7 @@ def test_volume_and_mute_scale_samples(library: LocalLibrary, tmp_path: Path) ->
     track = library.find(read_query("so what")).tracks[0]
     levels = {}
     for vol, muted in [(100, False), (50, False), (80, True)]:
-        sink = WavFileSink(tmp_path / f"v{vol}{muted}.wav", RATE)
+        sink = WavSink(tmp_path / f"v{vol}{muted}.wav", RATE)
         p = LocalPlayer(sink, volume=vol)
         if muted:
             p.mute()

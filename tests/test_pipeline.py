@@ -103,6 +103,11 @@ def test_strip_wake_word():
     assert strip_wake_word("Okay Nabu, set a timer.", ["okay_nabu"]) == "Set a timer."
     assert strip_wake_word("Nabu what time is it", ["okay_nabu"]) == "What time is it"
     assert strip_wake_word("Set a timer.", ["okay_nabu"]) == "Set a timer."
+    # one list of wake words for the pipeline and the normaliser: the known names and the engine's own
+    assert strip_wake_word("Hey Jarvis, turn on the light.", ["okay_nabu"]) == "Turn on the light."
+    assert strip_wake_word("Hey, Rhasspy... lights on", ["hey_rhasspy"]) == "Lights on"
+    assert strip_wake_word("Okay Nabu.", ["okay_nabu"]) == ""  # the wake word alone: nothing to act on
+    assert strip_wake_word("Okay, set a timer.", ["okay_nabu"]) == "Okay, set a timer."  # a filler stays
 
 
 def test_command_without_wake_word_is_ignored(engines):
@@ -149,7 +154,7 @@ def test_push_to_talk_trigger(engines):
 
 
 def test_muted_pipeline_ignores_the_microphone(engines):
-    """Issue 12: HA's Mute switch (an Event the publisher sets) makes the pipeline deaf: no wake word,
+    """Issue 12: HA's Mute switch (``HaPublisher.mute``, the Event `assistant run` passes) makes the pipeline deaf: no wake word,
     no push-to-talk, no request; unmuted, the same audio is heard again."""
     import threading
 

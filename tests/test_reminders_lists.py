@@ -164,6 +164,9 @@ def test_home_assistant_todo_lists(make_assistant, todo_ha):
 
     a = make_assistant(home_assistant=HomeAssistantSettings(url=todo_ha.url, token=TOKEN))
     assert a.services.lists.source == "home_assistant"
+    # names as said: "Shopping List" is the shopping list (intents.lists.list_name), and the default one
+    assert a.services.lists.names() == {"shopping": "shopping", "chores": "chores"}
+    assert a.services.lists.default() == "shopping"
     r = a.ask("add milk and eggs to the shopping list")
     assert r.response == "Added milk and eggs to your shopping list."
     assert [(c[1], c[2]) for c in todo_ha.calls if c[1] == "add_item"] == [
@@ -185,6 +188,7 @@ def test_home_assistant_todo_lists(make_assistant, todo_ha):
         a.ask("add milk to my to-do list").intent is None
     )  # HA has no such list; nothing added locally either
     todo_ha.down = True  # HA fails: a clear answer, nothing pretended
-    assert a.ask("add bread to the shopping list").response.startswith(
-        "Sorry, I couldn't reach your shopping list"
-    )
+    assert a.ask("add bread to the shopping list").response == (
+        "Sorry, I couldn't reach your shopping list: Home Assistant did not answer. Check that it is "
+        "running and that home_assistant.url is right."
+    )  # worded in intents/lists.py from the TodoError's problem code

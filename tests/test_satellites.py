@@ -533,7 +533,7 @@ def test_unmodified_wyoming_satellite_against_our_server(mosquitto, probe, prefi
 
 def test_our_satellite_redials_a_server_that_went_away(tmp_path):
     """`assistant satellite` keeps its microphone running and dials again until the server is back."""
-    from assistant.audio import NullSink
+    from devices.media.sinks import NullSink
     from assistant.satellite_client import SatelliteClient
 
     port = free_port()

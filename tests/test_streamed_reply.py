@@ -23,6 +23,8 @@ ANSWER = ["Your egg ", "timer is set. It ", "rings in five", " minutes!"]
 class RecordingSink:
     """Records, for every chunk played, how many pieces the server had streamed by then."""
 
+    sample_rate, channels = 22050, 1
+
     def __init__(self, canned) -> None:
         self.canned = canned
         self.played: list[int] = []

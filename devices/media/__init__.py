@@ -27,7 +27,7 @@ _WHERE = {
     "PlayerConfig": "settings",
     "AudioSink": "sinks",
     "NullSink": "sinks",
-    "WavFileSink": "sinks",
+    "WavSink": "sinks",
     "MediaService": "service",
 }
 
@@ -57,7 +57,7 @@ def make_player(
         from .local import LocalPlayer
 
         if sink is None:
-            raise PlayerError("the local player needs an audio sink (sample_rate, write, close)")
+            raise PlayerError("the local player needs an audio sink (an AudioSink)")
         return LocalPlayer(sink, name=name, volume=settings.default_volume)
     if backend == "mpd":
         from .mpd_player import MpdPlayer

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
 
+from ..names import NameKey
 from .models import Lookup, MatchKind, SearchResult, Track
 
 log = logging.getLogger(__name__)
@@ -40,22 +41,19 @@ AUDIO_EXTS = {
 PLAYLIST_EXTS = {".m3u", ".m3u8"}
 CACHE_VERSION = 1
 
-_THE = re.compile(r"^the\s+")
 CUTOFF = 72.0  # minimum rapidfuzz WRatio to accept a match
 
 
-def norm(text: str) -> str:
-    """Lowercase, drop punctuation and a leading 'the', collapse spaces."""
-    t = text.lower().replace("&", " and ")
-    t = re.sub(r"[^\w\s]", " ", t)
-    t = re.sub(r"\s+", " ", t).strip()
-    return _THE.sub("", t)
-
-
 @dataclass
-class _Choices:
-    names: list[str]  # display names
-    keys: list[str]  # normalised names (search keys)
+class _Keys:
+    """The index's names as search keys, made with one ``NameKey``."""
+
+    artists: list[str]
+    albums: list[str]
+    titles: list[str]
+    genres: list[str]
+    playlists: list[str]
+    stations: list[str]
 
 
 class LibraryIndex:
@@ -88,16 +86,25 @@ class LibraryIndex:
         self._by_album = {k: _sorted(ts) for k, ts in by_album.items()}
         self._by_genre = by_genre
         self._artist_names = list(self._by_artist)
-        self._artist_keys = [norm(a) for a in self._artist_names]
         self._album_ids = list(self._by_album)
-        self._album_keys = [norm(a) for a, _ in self._album_ids]
-        self._title_keys = [norm(t.title) for t in self.tracks]
         self._genre_names = list(self._by_genre)
-        self._genre_keys = [norm(g) for g in self._genre_names]
         self._playlist_names = list(self.playlists)
-        self._playlist_keys = [norm(p) for p in self._playlist_names]
         self._station_names = list(self.stations)
-        self._station_keys = [norm(s) for s in self._station_names]
+        self._keys_by: dict[NameKey, _Keys] = {}
+
+    def _keys(self, key: NameKey) -> _Keys:
+        """The names as ``key`` makes them (made on the first search with that key)."""
+        keys = self._keys_by.get(key)
+        if keys is None:
+            keys = self._keys_by[key] = _Keys(
+                artists=[key(a) for a in self._artist_names],
+                albums=[key(a) for a, _ in self._album_ids],
+                titles=[key(t.title) for t in self.tracks],
+                genres=[key(g) for g in self._genre_names],
+                playlists=[key(p) for p in self._playlist_names],
+                stations=[key(s) for s in self._station_names],
+            )
+        return keys
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -109,6 +116,7 @@ class LibraryIndex:
         raw, q, kind, artist = lookup.said, lookup.name, lookup.kind, lookup.artist
         if not q and not artist:
             return SearchResult.nothing(raw)
+        keys = self._keys(lookup.key)
 
         candidates: list[SearchResult] = []
 
@@ -118,7 +126,7 @@ class LibraryIndex:
         if want("playlist"):
             candidates.append(
                 self._match_simple(
-                    raw, q, "playlist", self._playlist_names, self._playlist_keys, lambda n: self.playlists[n]
+                    raw, q, "playlist", self._playlist_names, keys.playlists, lambda n: self.playlists[n]
                 )
             )
         if want("station"):
@@ -128,31 +136,31 @@ class LibraryIndex:
                     q,
                     "station",
                     self._station_names,
-                    self._station_keys,
+                    keys.stations,
                     lambda n: [Track(uri=self.stations[n], title=n)],
                 )
             )
         if want("mood"):
             candidates.append(self._match_mood(raw, lookup.mood, lookup.genres))
         if artist:
-            candidates.extend(self._match_with_artist(raw, q, artist, kind))
+            candidates.extend(self._match_with_artist(raw, q, artist, kind, lookup.key))
         else:
             if want("artist"):
                 candidates.append(
                     self._match_simple(
-                        raw, q, "artist", self._artist_names, self._artist_keys, lambda n: self._by_artist[n]
+                        raw, q, "artist", self._artist_names, keys.artists, lambda n: self._by_artist[n]
                     )
                 )
             if want("album"):
-                candidates.append(self._match_album(raw, q, None))
+                candidates.append(self._match_album(raw, q, None, keys))
             if want("genre"):
                 candidates.append(
                     self._match_simple(
-                        raw, q, "genre", self._genre_names, self._genre_keys, lambda n: self._by_genre[n]
+                        raw, q, "genre", self._genre_names, keys.genres, lambda n: self._by_genre[n]
                     )
                 )
             if want("title"):
-                candidates.append(self._match_title(raw, q, None))
+                candidates.append(self._match_title(raw, q, None, keys))
         # best score wins; ties keep the earlier (priority) kind
         best = SearchResult.nothing(raw)
         for c in candidates:
@@ -177,9 +185,9 @@ class LibraryIndex:
         name = names[i]
         return SearchResult(query=raw, kind=kind, name=name, tracks=list(tracks_of(name)), score=score)
 
-    def _match_album(self, raw: str, q: str, artist_names: set[str] | None) -> SearchResult:
+    def _match_album(self, raw: str, q: str, artist_names: set[str] | None, keys: _Keys) -> SearchResult:
         idx = [i for i, (_, a) in enumerate(self._album_ids) if artist_names is None or a in artist_names]
-        hit = _best(q, [self._album_keys[i] for i in idx])
+        hit = _best(q, [keys.albums[i] for i in idx])
         if hit is None:
             return SearchResult.nothing(raw)
         score, j = hit
@@ -193,9 +201,9 @@ class LibraryIndex:
             score=score,
         )
 
-    def _match_title(self, raw: str, q: str, artist_names: set[str] | None) -> SearchResult:
+    def _match_title(self, raw: str, q: str, artist_names: set[str] | None, keys: _Keys) -> SearchResult:
         idx = [i for i, t in enumerate(self.tracks) if artist_names is None or t.artist in artist_names]
-        hit = _best(q, [self._title_keys[i] for i in idx])
+        hit = _best(q, [keys.titles[i] for i in idx])
         if hit is None:
             return SearchResult.nothing(raw)
         score, j = hit
@@ -205,18 +213,20 @@ class LibraryIndex:
             query=raw, kind="title", name=t.title, artist=t.artist, tracks=[t], score=score - 0.5
         )
 
-    def _match_with_artist(self, raw: str, q: str, artist: str, kind: str | None) -> list[SearchResult]:
-        a_key = norm(artist)
-        scored = process.extract(a_key, self._artist_keys, scorer=fuzz.WRatio, score_cutoff=CUTOFF, limit=5)
+    def _match_with_artist(
+        self, raw: str, q: str, artist: str, kind: str | None, key: NameKey
+    ) -> list[SearchResult]:
+        keys = self._keys(key)
+        scored = process.extract(key(artist), keys.artists, scorer=fuzz.WRatio, score_cutoff=CUTOFF, limit=5)
         if not scored:
             return []
         top = scored[0][1]
         names = {self._artist_names[i] for _, s, i in scored if s >= top - 5}
         out = []
         if kind in (None, "album"):
-            out.append(self._match_album(raw, q, names))
+            out.append(self._match_album(raw, q, names, keys))
         if kind in (None, "title"):
-            out.append(self._match_title(raw, q, names))
+            out.append(self._match_title(raw, q, names, keys))
         return out
 
     def _match_mood(self, raw: str, mood: str | None, genres: tuple[str, ...]) -> SearchResult:

@@ -1,4 +1,4 @@
-"""Built-in player: decodes files/streams with PyAV and writes PCM to a sink."""
+"""Built-in player: decodes files/streams with PyAV and plays them to an ``AudioSink``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class LocalPlayer(Player):
     def __init__(self, sink: AudioSink, name: str = "local", volume: int = 50, stream_timeout_s: float = 5.0):
         self.name = name
         self.sink = sink
-        self.channels = int(getattr(sink, "channels", 1))
+        self.channels = sink.channels
         self.stream_timeout_s = stream_timeout_s
         self._cv = threading.Condition()
         self._queue: list[Track] = []
@@ -168,7 +168,7 @@ class LocalPlayer(Player):
             wrote = False
             for frame in _chain(frames, [None]):
                 for out in resampler.resample(frame):
-                    if not self._write(out.to_ndarray().reshape(-1), gen):
+                    if not self._write(out.to_ndarray().reshape(-1, self.channels), gen):
                         return False
                     wrote = True
         if not wrote:
@@ -184,10 +184,10 @@ class LocalPlayer(Player):
             gain = 0.0 if self._muted else volume_gain(self._volume)
         if gain != 1.0:
             pcm = np.clip(pcm.astype(np.float32) * gain, -32768, 32767).astype(np.int16)
-        self.sink.write(pcm.astype("<i2", copy=False).tobytes())
+        self.sink.play(pcm, self.sink.sample_rate)
         with self._cv:
             if gen == self._gen:
-                self._elapsed += pcm.size / self.channels / self.sink.sample_rate
+                self._elapsed += len(pcm) / self.sink.sample_rate
         return True
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from ..names import NameKey, plain_key
+
 MatchKind = Literal["artist", "album", "title", "genre", "mood", "playlist", "station", "none"]
 
 
@@ -38,11 +40,12 @@ class Lookup:
     """What to find in the library, read from the request by intents/media_query.py."""
 
     said: str  # the request's words (a result quotes them back)
-    name: str  # what to match, as a search key (``library.norm``)
+    name: str  # what to match, as a search key (made with ``key``)
     kind: MatchKind | None = None  # only this kind of match
     artist: str | None = None  # album/title matches by this artist only
     mood: str | None = None  # the mood asked for ("relaxing") ...
     genres: tuple[str, ...] = ()  # ... and the genres it stands for
+    key: NameKey = field(default=plain_key, compare=False, repr=False)  # how names are compared
 
 
 @dataclass

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..conversation import Choice, Question
+from ..conversation import Question
 from ..device_errors import say_device_error
 from ..pending import continuation
 from ..schema import Context, Outcome
-from .targets import Target, distinct, hub_of, which_one
+from .targets import Target, hub_of
 from .words import FUTURE, PAST, spoken
 
 if TYPE_CHECKING:
@@ -26,21 +26,6 @@ def command_of(op: str, entity: Entity) -> str:
     from devices.control import command_for
 
     return command_for(entity.component, op)
-
-
-def which_one_question(op: str, choices: list[Entity]) -> Question:
-    """The question behind "Which one do you mean: 1, ... or 2, ...?": the answer ("the second one", "2",
-    "the one upstairs") picks a device and the command runs on it (``devices.run``)."""
-    labels = [f"{i}, {distinct(e)}" for i, e in enumerate(choices[:5], 1)]
-    return Question(
-        which_one(choices),
-        "choose",
-        "devices.run",
-        {"op": op, "confirmed": False},
-        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices[:5], strict=True)],
-        declined=f"Okay, I won't {FUTURE[command_of(op, choices[0])]} the {spoken(choices[0])}.",
-        ttl_s=CONFIRM_TTL_S,
-    )
 
 
 def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) -> Outcome:

@@ -13,8 +13,8 @@ from pydantic import Field
 from ..conversation import Question
 from ..device_errors import say_device_error
 from ..registry import register
-from ..schema import Context, Intent, Outcome, SlotError, Usage
-from .commands import run_command, undelivered, which_one_question
+from ..schema import Context, Intent, IntentError, Outcome, SlotError, Usage
+from .commands import run_command, undelivered
 from .targets import Target, backend_problem, find_named, hub_of, pick_targets, resolve_area, the_hub
 from .words import NOT_A_NAME, PALETTE, PLURAL, clean, kind_of, spoken
 
@@ -37,6 +37,7 @@ class DeviceIntent(Intent):
     device_class: str | None = Field(None, description="e.g. garage, door, blind (covers)")
 
     domains: ClassVar[set[str] | None] = None  # what this intent can act on
+    op: ClassVar[str | None] = None  # its command: an answer to "Which one do you mean?" runs it
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
@@ -101,6 +102,7 @@ class DeviceIntent(Intent):
             device_class=self.device_class,
             domains=self.domains,
             default_all=default_all,
+            op=self.op,
         )
 
 
@@ -117,22 +119,7 @@ class HassTurnOn(DeviceIntent):
     op: ClassVar[str] = "turn_on"
 
     def handle(self, ctx: Context) -> Outcome:
-        t = self.target(ctx)
-        if t.missing:
-            if not t.choices:
-                return Outcome(t.missing)
-            return Outcome(
-                t.missing,
-                [
-                    {
-                        "type": "clarification_required",
-                        "choices": [e.entity_id for e in t.choices],
-                        "sent": False,
-                    }
-                ],
-                question=which_one_question(self.op, t.choices),
-            )
-        return run_command(ctx, self.op, t)
+        return run_command(ctx, self.op, self.target(ctx))
 
 
 @register
@@ -149,13 +136,15 @@ class HassVacuumStart(DeviceIntent):
     domains: ClassVar[set[str] | None] = {"vacuum"}
 
     def handle(self, ctx: Context) -> Outcome:
-        t = pick_targets(ctx, name=self.name, area=None, domain="vacuum")
-        hub = hub_of(ctx)
-        if not t.entities and not self.name and hub is not None:
-            t = Target([e for e in hub.registry.exposed() if e.component == "vacuum"])
-            t.missing = None if t.entities else "There is no robot vacuum."
-        if t.missing:
-            return Outcome(t.missing)
+        if self.name:
+            t = pick_targets(ctx, name=self.name, area=None, domain="vacuum")
+        else:  # the one in the box's area, else any
+            hub = the_hub(ctx)
+            place = resolve_area(hub, ctx.area)
+            here = [e for e in hub.registry.in_area(place) if e.component == "vacuum"] if place else []
+            t = Target(here or [e for e in hub.registry.exposed() if e.component == "vacuum"])
+            if not t.entities:
+                raise IntentError("There is no robot vacuum.")
         return run_command(ctx, "start", Target(t.entities[:1]))
 
 
@@ -214,8 +203,6 @@ class HassLightSet(DeviceIntent):
         if which is not None:
             return which
         t = pick_targets(ctx, name=self.name, area=self.area, domain="light")
-        if t.missing:
-            return Outcome(t.missing)
         hub = the_hub(ctx)
         actions: list[dict[str, Any]] = []
         done, problems = [], []
@@ -283,24 +270,25 @@ def _which_room(ctx: Context, name: str | None, area: str | None, domain: str) -
 def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> Target:
     """The thermostat meant: by name or area, else the one in the box's area, else the only one;
     with several and nothing to tell them apart, ask which."""
-    t = pick_targets(ctx, name=name, area=area, domain="climate", default_all=False)
-    if t.entities or name or area:
-        return t
-    hub = hub_of(ctx)
-    everywhere = [e for e in hub.registry.exposed() if e.component == "climate"] if hub else []
+    if name or area:
+        return pick_targets(ctx, name=name, area=area, domain="climate", default_all=False)
+    hub = the_hub(ctx)
+    place = resolve_area(hub, ctx.area)
+    here = [e for e in hub.registry.in_area(place) if e.component == "climate"] if place else []
+    if here:
+        return Target(here, area=place, domain="climate")
+    everywhere = [e for e in hub.registry.exposed() if e.component == "climate"]
     if len(everywhere) > 1:
         names = [e.area or spoken(e) for e in everywhere]
         if len(set(names)) < len(names):
             names = [spoken(e) for e in everywhere]
         listed = ", ".join(f"the {n}" for n in names[:-1]) + f" or the {names[-1]}"
-        return Target(
-            [],
-            missing=f"Which thermostat: {listed}? Say, for example, "
-            f"set the {names[0]} thermostat to {value} degrees.",
+        raise IntentError(
+            f"Which thermostat: {listed}? Say, for example, set the {names[0]} thermostat to {value} degrees."
         )
     if everywhere:
         return Target(everywhere)
-    return Target([], missing=backend_problem(hub) or "There is no thermostat.")
+    raise IntentError(backend_problem(hub) or "There is no thermostat.")
 
 
 @register
@@ -324,8 +312,6 @@ class HassClimateSetTemperature(DeviceIntent):
 
         value = int(self.temperature) if float(self.temperature).is_integer() else self.temperature
         t = _climates(ctx, self.name, self.area, str(value))
-        if t.missing:
-            return Outcome(t.missing)
         e = t.entities[0]
         try:
             actions = the_hub(ctx).controller.set_temperature(e, self.temperature, dry_run=ctx.dry_run)
@@ -438,8 +424,6 @@ class HassGetState(DeviceIntent):
             device_class=self.device_class,
             domains={self.domain} if self.domain else {"light", "switch", "fan", "cover", "lock"},
         )
-        if t.missing:
-            return Outcome(t.missing)
         if self.state is None:
             return Outcome(" ".join(self._one(e) for e in t.entities[:5]))
         hits = [e for e in t.entities if _state(e) == self.state]

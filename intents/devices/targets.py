@@ -1,19 +1,26 @@
 """What a device request is about: the hub, fuzzy names and areas, the entities a request targets
-(``Target``), and "Which one do you mean?" when a name fits several."""
+(``Target``), and "Which one do you mean?" when a name fits several.
+
+``pick_targets`` returns a ``Target`` with at least one entity, or raises ``IntentError`` with what to
+say: no such device or area, or the question which one."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from ..schema import Context, IntentError
-from .words import NO_DEVICES, PLURAL, SINGULAR, WHOLE_HOME, clean, spoken
+from ..conversation import Choice, Question
+from ..normalize import name_key
+from ..schema import Context, IntentError, Outcome
+from .words import FUTURE, NO_DEVICES, PLURAL, SINGULAR, WHOLE_HOME, clean, spoken
 
 if TYPE_CHECKING:
     from devices.entities import Entity
     from devices.hub import DeviceHub
 
 log = logging.getLogger(__name__)
+
+CHOICE_TTL_S = 30.0  # an answer later than this is no answer to "Which one do you mean?"
 
 
 def hub_of(ctx: Context) -> DeviceHub | None:
@@ -47,16 +54,8 @@ def backend_problem(hub: DeviceHub | None) -> str | None:
 class Target:
     """Entities a request acts on, and the words to say about them."""
 
-    def __init__(
-        self,
-        entities: list[Entity],
-        area: str | None = None,
-        domain: str | None = None,
-        missing: str | None = None,
-        choices: list[Entity] | None = None,
-    ):
-        self.entities, self.area, self.domain, self.missing = entities, area, domain, missing
-        self.choices = choices or []  # several devices share the name said: ask which one
+    def __init__(self, entities: list[Entity], area: str | None = None, domain: str | None = None):
+        self.entities, self.area, self.domain = entities, area, domain
 
     def describe(self) -> str:
         ents = self.entities
@@ -104,7 +103,7 @@ def find_all_named(
     for threshold in (101, 78):
         hits = [
             m
-            for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10)
+            for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10, key=name_key)
             if not (domains and m.entity.component not in domains)
             and not (threshold == 101 and m.score < 100)
         ]
@@ -133,57 +132,34 @@ def pick_targets(
     device_class: str | None = None,
     domains: set[str] | None = None,
     default_all: bool = True,
+    op: str | None = None,
 ) -> Target:
-    """Entities for name / area / domain, with the asking box's area as the default place."""
+    """Entities for name / area / domain, with the asking box's area as the default place. Raises
+    ``IntentError`` when none fits; when several share the name, its question asks which one, and the
+    answer runs ``op`` on it (without ``op``, only the sentence)."""
     hub = hub_of(ctx)
     if hub is None:
-        return Target([], missing=NO_DEVICES)
-    t = _pick_targets(
-        ctx,
-        hub,
-        name=name,
-        area=area,
-        domain=domain,
-        device_class=device_class,
-        domains=domains,
-        default_all=default_all,
-    )
-    if t.missing:
-        t.missing = backend_problem(hub) or t.missing  # not "There is no device called ..." after a 401
-    return t
-
-
-def _pick_targets(
-    ctx: Context,
-    hub: DeviceHub,
-    *,
-    name: str | None,
-    area: str | None,
-    domain: str | None,
-    device_class: str | None,
-    domains: set[str] | None,
-    default_all: bool,
-) -> Target:
+        raise IntentError(NO_DEVICES)
     allowed = {domain} if domain else domains
     whole_home = (clean(area) or "") in WHOLE_HOME
     if whole_home:
         area = None
     real_area = resolve_area(hub, area)
     if area and real_area is None and not name:
-        return Target([], missing=f"There is no area called {clean(area) or area}.")
+        raise _missing(hub, f"There is no area called {clean(area) or area}.")
     if name:
         found = find_all_named(hub, name, allowed, real_area) or (
             find_all_named(hub, name, allowed) if real_area else []
         )
         ent = found[0] if found else None
         if len(found) > 1:
-            return Target([], missing=which_one(found), choices=found)
+            raise IntentError(which_one_outcome(op, found))
         if ent is None:
             where = resolve_area(hub, name)  # "turn off the kitchen": an area said as a name
             if where is not None:
                 real_area, name = where, None
             else:
-                return Target([], missing=f"There is no device called {clean(name) or name}.")
+                raise _missing(hub, f"There is no device called {clean(name) or name}.")
         else:
             return Target([ent])
     place = real_area or (None if whole_home else resolve_area(hub, ctx.area))
@@ -200,8 +176,13 @@ def _pick_targets(
         what = PLURAL.get(domain or "", "devices") if domain else "devices"
         if device_class:
             what = f"{device_class.replace('_', ' ')}s"
-        return Target([], missing=f"There are no {what}{f' in the {place}' if place else ''}.")
+        raise _missing(hub, f"There are no {what}{f' in the {place}' if place else ''}.")
     return Target(ents, area=place, domain=domain)
+
+
+def _missing(hub: DeviceHub, sentence: str) -> IntentError:
+    """Nothing fits: why devices may be missing (Home Assistant refused the token), else ``sentence``."""
+    return IntentError(backend_problem(hub) or sentence)
 
 
 def distinct(e: Entity) -> str:
@@ -212,3 +193,24 @@ def distinct(e: Entity) -> str:
 def which_one(choices: list[Entity]) -> str:
     options = [f"{i}, {distinct(e)}" for i, e in enumerate(choices[:5], 1)]
     return f"Which one do you mean: {' or '.join(options)}? I did nothing yet."
+
+
+def which_one_outcome(op: str | None, choices: list[Entity]) -> Outcome:
+    """ "Which one do you mean: 1, ... or 2, ...?" With ``op``, a question: the answer ("the second one",
+    "2", "the one upstairs") picks a device and the command runs on it (``devices.run``)."""
+    if op is None:
+        return Outcome(which_one(choices))
+    from devices.control import command_for
+
+    labels = [f"{i}, {distinct(e)}" for i, e in enumerate(choices[:5], 1)]
+    question = Question(
+        which_one(choices),
+        "choose",
+        "devices.run",
+        {"op": op, "confirmed": False},
+        [Choice(label, {"entities": [e.entity_id]}) for label, e in zip(labels, choices[:5], strict=True)],
+        declined=f"Okay, I won't {FUTURE[command_for(choices[0].component, op)]} the {spoken(choices[0])}.",
+        ttl_s=CHOICE_TTL_S,
+    )
+    action = {"type": "clarification_required", "choices": [e.entity_id for e in choices], "sent": False}
+    return Outcome(which_one(choices), [action], question=question)
