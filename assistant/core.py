@@ -521,6 +521,7 @@ class Assistant:
                 continue
             try:
                 args = schema.lenient_tool_args(dict(candidate.slots), ctx)  # "today", "five", ""
+                schema.check_said(args, normalized)  # no invented list items, messages, searches
                 out.append(schema.from_tool_args(args, ctx, normalized))
             except Refusal as exc:
                 refusal = refusal or _tagged(exc, candidate, recognizer)

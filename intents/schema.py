@@ -137,6 +137,9 @@ class Intent(BaseModel):
     # it, the core asks "Are you sure?" before more than one thing goes.
     bulk_destructive: ClassVar[bool] = False
     usage: ClassVar[Usage | None] = None  # set on one main intent per area (see intents/help.py)
+    # Fields that carry the user's own words (a list item, a reminder's message, what to play): an
+    # LLM's value must have been said (``check_said``), so a model cannot invent "bread and milk".
+    said_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
@@ -173,6 +176,19 @@ class Intent(BaseModel):
                     value = _clock_in_words(value, ctx.now) or value
             out[key] = value
         return out
+
+    @classmethod
+    def check_said(cls, args: dict[str, Any], text: str) -> None:
+        """Raise ``SlotError`` when an LLM's value for one of ``said_fields`` is not in ``text``: at
+        least half of its words (of three letters or more) must be words of the request, compared on
+        their first four letters ("songs" ~ "song"). Each item of a list value is checked alone."""
+        heard = {w[:4] for w in re.findall(r"[a-z0-9']+", text.lower())}
+        for key in cls.said_fields:
+            value = args.get(key)
+            for part in value if isinstance(value, list) else [value]:
+                words = [w[:4] for w in re.findall(r"[a-z0-9']+", str(part or "").lower()) if len(w) > 2]
+                if words and sum(w in heard for w in words) * 2 < len(words):
+                    raise SlotError(f"{key} {str(part)[:60]!r} was not said")
 
     @classmethod
     def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:

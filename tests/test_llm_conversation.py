@@ -175,6 +175,30 @@ def test_unreadable_lenient_arguments_are_still_rejected(make_llm, canned, name,
     )  # refused ("soonish is not a time of day") or none
 
 
+@pytest.mark.parametrize(
+    "text, name, arguments, acts",
+    [
+        ("what is happening this weekend", "HassListAddItem", '{"item": ["bread", "milk"]}', False),
+        ("we are out of milk and eggs", "HassListAddItem", '{"item": ["milk", "eggs"]}', True),
+        ("favourite this tune", "HassMediaSearchAndPlay", '{"search_query": "jazz"}', False),
+        ("the match starts at eight", "SetReminder", '{"message": "buy flowers", "time": "19:45"}', False),
+        (
+            "keep an eye on the pasta, twelve minutes",
+            "HassStartTimer",
+            '{"minutes": 12, "name": "pasta"}',
+            True,
+        ),
+    ],
+)
+def test_words_the_user_did_not_say_are_not_acted_on(make_llm, canned, text, name, arguments, acts):
+    """A list item, a reminder's message, what to play, a timer's name come from the request: a
+    value the model invented (``Intent.said_fields``) is rejected, one said goes through."""
+    canned.reply = tool_reply(name, arguments)
+    assistant = make_llm(llm_settings(canned.url))
+    result = assistant.ask(text, now=NOW, dry_run=True)
+    assert (result.intent == name and bool(result.actions)) == acts, result
+
+
 def test_named_place_reaches_the_weather(make_llm, canned):
     """from_tool_args gets the request's text: the weather's 'place must be said' check passes."""
     canned.reply = tool_reply("HassGetWeather", '{"location": "Berlin"}')
