@@ -498,6 +498,7 @@ class Assistant:
         context: dict[str, Any] = {
             "history": [(t.text, t.response) for t in history],
             "preferences": self.preferences.all(),
+            "now": ctx.now,
         }
         if ctx.area:
             context["area"] = ctx.area

@@ -227,8 +227,8 @@ def _neutral(text: str) -> str:
 class LlmRecognizer:
     """Same shape as ``TemplateRecognizer``: ``candidates(text, context)`` -> ``list[Candidate]``.
     Candidate slots are tool arguments; the core builds them with ``Intent.from_tool_args``.
-    ``context`` may carry ``area``, ``history`` [(user, assistant)], ``preferences`` {key: value}
-    and ``entities`` [{name, aliases, area, domain, state}]."""
+    ``context`` may carry ``now`` (a datetime), ``area``, ``history`` [(user, assistant)],
+    ``preferences`` {key: value} and ``entities`` [{name, aliases, area, domain, state}]."""
 
     name = "llm"
     gives_tool_args = True  # tells the core: slots are typed tool arguments, not template matches
@@ -302,6 +302,8 @@ class LlmRecognizer:
             else SYSTEM_PROMPT
         )
         facts = [rules(json_mode)]
+        if context.get("now"):  # for "next tuesday": a model does not know today's date
+            facts.append(f"Now: {context['now']:%A %Y-%m-%d %H:%M}.")
         if context.get("area"):
             facts.append(f"The user is in the {_neutral(context['area'])}.")
         prefs = context.get("preferences") or {}

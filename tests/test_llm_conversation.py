@@ -213,10 +213,11 @@ def test_history_and_preferences_go_into_the_prompt(make_llm, canned):
     assistant.preferences.forget()
     assistant.ask("my name is ana", conversation="llm-history")
     assistant.ask("set a timer for 3 minutes", conversation="llm-history")
-    assistant.ask(EGGS, conversation="llm-history")
+    assistant.ask(EGGS, conversation="llm-history", now=NOW)
     (body,) = canned.chats()
     messages = body["messages"]
     assert "name Ana" in _system(messages)
+    assert "Now: Sunday 2026-11-29 10:00." in _system(messages)  # for "next tuesday"
     assert {"role": "user", "content": "set a timer for 3 minutes"} in messages
     assert {"role": "assistant", "content": "Timer set for 3 minutes."} in messages
     assistant.preferences.forget()
