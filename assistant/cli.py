@@ -219,13 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     from intents.store import StoreError
 
-    from .core import Assistant
+    from .core import Assistant, settle_memory
 
     try:
         assistant = Assistant(config, service=args.command in ("serve", "run"))
     except StoreError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
         return 2
+    settle_memory()
     try:
         if args.command == "ask":
             return _ask(assistant, args)

@@ -56,6 +56,9 @@ class SpeakingUnderstand(Protocol):
 # "Is this transcript a whole command?" for early endpointing (e.g. ``Assistant.is_complete``); any
 # callable str -> bool will do, so another recogniser can supply it
 IsComplete = Callable[[str], bool]
+# audio after a peek below this share of the utterance's peak is silence (digital silence in the
+# benches; quiet room noise, about -40 dB below the speech, at a microphone)
+_QUIET = 0.01
 
 
 def as_dict(result: Any) -> dict:
@@ -91,13 +94,17 @@ class Pipeline:
         remote_wake: bool = False,
         muted: threading.Event | None = None,
         stream_replies: bool = False,
+        clock: Callable[[], float] = time.perf_counter,
     ):
         """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
-        starts listening, with the usual listen timeout, and each utterance ends the turn.
+        starts listening, with the usual listen timeout, and each utterance ends the turn. ``clock``
+        times the processing (seconds); a benchmark on a shared machine may pass ``time.process_time``
+        (CPU time, which other processes' load barely changes) with single-threaded engines.
         ``stream_replies``: ``understand`` takes a ``say`` keyword (see ``Say``); the sentences it says
         are spoken while it still works, and the response's sentences already said are not repeated."""
         self.understand = understand
         self.stream_replies = stream_replies
+        self.clock = clock
         self.is_complete = is_complete  # None: no early endpointing
         self.muted = muted  # set: the microphone is ignored (HA's Mute switch); speech still plays
         self.s = settings
@@ -115,7 +122,8 @@ class Pipeline:
         self._listen_deadline = float("inf")
         self._wake_event: WakeDetected | None = None
         self._trace: list[dict] = []
-        self._spec: tuple[float, AsrResult] | None = None  # (speech_end, result) of the last pause decode
+        # (speech_end, result, ms on the processing clock) of the last speculative decode
+        self._spec: tuple[float, AsrResult, float] | None = None
         # pre-roll plus the time a detector may take after the peak (wake.PEAK_WAIT_S, CONFIRM_WAIT_S)
         self._preroll: deque = deque(
             maxlen=(settings.wake.preroll_ms + 1500) * SAMPLE_RATE // 1000 // 512 + 1
@@ -133,9 +141,9 @@ class Pipeline:
 
     def _work(self, fn: Callable[[], Any]) -> tuple[Any, float]:
         """Run fn on the processing clock; returns (result, duration ms)."""
-        t0 = time.perf_counter()
+        t0 = self.clock()
         result = fn()
-        dt = time.perf_counter() - t0
+        dt = self.clock() - t0
         self.busy += dt
         return result, dt * 1000
 
@@ -247,11 +255,13 @@ class Pipeline:
                 self._trace = []
             self._emit(SpeechStarted(ev.t))
             return []
-        if ev.kind == "pause":
-            if self.s.asr.speculative:
-                res, _ = self._work(lambda: self.engines.asr.transcribe(ev.audio))
-                self._spec = (ev.speech_end, res)
-                self._check_complete(res)
+        if ev.kind == "peek":  # early endpointing: decode at the first silence, to end a whole command soon
+            if self.s.asr.speculative and self.is_complete is not None:
+                self._speculate(ev)
+            return []
+        if ev.kind == "pause":  # decode, unless the peek already heard all there is to hear
+            if self.s.asr.speculative and not self.endpointer.ends_early and not self._peek_holds(ev):
+                self._speculate(ev)
             return []
         if ev.kind == "resume":
             return []
@@ -278,6 +288,23 @@ class Pipeline:
         self._listen_deadline = self.t + self._reply_s + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
         self._spec = None
+
+    def _peek_holds(self, ev: VadEvent) -> bool:
+        """The peek decoded this silence (its audio padded with zeros to the pause's length) and the
+        real audio since is quiet: decoding again would hear the same. A sound there (a soft final
+        consonant the VAD took for silence, room noise) is decoded again."""
+        if self._spec is None or abs(self._spec[0] - ev.speech_end) > 1e-6:
+            return False
+        since = (self.s.vad.pause_ms - self.s.vad.early_decode_ms) * SAMPLE_RATE // 1000
+        audio = np.abs(ev.audio.astype(np.int32))
+        return len(audio) > since and int(audio[-since:].max()) < _QUIET * int(audio.max())
+
+    def _speculate(self, ev: VadEvent) -> None:
+        """Decode the utterance so far while the user may still speak on; the endpoint reuses it when
+        no speech came after (``_transcribe``), and a whole command ends the turn early."""
+        res, ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
+        self._spec = (ev.speech_end, res, ms)
+        self._check_complete(res)
 
     def _check_complete(self, res: AsrResult) -> None:
         """Early endpointing: if the transcript heard in this pause is a whole command, end the turn
@@ -324,7 +351,7 @@ class Pipeline:
         (speculative), else a decode now. Returns (result, ms, speculative)."""
         spec, self._spec = self._spec, None
         if spec is not None and abs(spec[0] - ev.speech_end) < 1e-6:
-            return spec[1], spec[1].duration_ms, True
+            return spec[1], spec[2], True
         asr, asr_ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
         return asr, asr_ms, False
 
@@ -347,7 +374,7 @@ class Pipeline:
     def _understand(self, text: str) -> tuple[dict, float, str | None]:
         """understand(text) on the processing clock: (result, ms, error). A failing core answers
         "Sorry, something went wrong." and the pipeline keeps listening."""
-        self._early = _EarlyReply(self.busy, time.perf_counter())
+        self._early = _EarlyReply(self.busy, self.clock())
         try:
             if self.stream_replies:
                 speaking = cast(SpeakingUnderstand, self.understand)
@@ -377,7 +404,7 @@ class Pipeline:
         early = self._early
         if not sentence:
             return
-        at = early.started + (time.perf_counter() - early.t0)
+        at = early.started + (self.clock() - early.t0)
         first_ms, total_ms, seconds = self._synthesise(sentence, wait=not early.said)
         if not early.said:
             early.first_audio, early.first_ms = at + first_ms / 1000, first_ms
@@ -453,19 +480,19 @@ class Pipeline:
         chunk is ready), else here into the sink. Returns (ms to the first audio, ms in all, seconds
         of audio; live: 0, the speaker plays it later)."""
         tts = self.engines.tts
-        t0 = time.perf_counter()
+        t0 = self.clock()
         if self._speaker is not None:
             self._speaker.say_text(text, wait=wait)
-            first_ms = (time.perf_counter() - t0) * 1000
+            first_ms = (self.clock() - t0) * 1000
             return first_ms, first_ms, 0.0
         first: float | None = None
         seconds = 0.0
         for chunk in tts.stream(text):
             if first is None:
-                first = (time.perf_counter() - t0) * 1000
+                first = (self.clock() - t0) * 1000
             self.sink.play(chunk, tts.sample_rate)
             seconds += len(chunk) / tts.sample_rate
-        total_ms = (time.perf_counter() - t0) * 1000
+        total_ms = (self.clock() - t0) * 1000
         return (first if first is not None else total_ms), total_ms, seconds
 
     def announce(self, text: str) -> None:
@@ -493,7 +520,7 @@ class _EarlyReply:
     """The sentences understand() said (``Pipeline._say_early``) before it returned, for one utterance."""
 
     started: float = 0.0  # audio clock when understand() began
-    t0: float = 0.0  # perf_counter() then
+    t0: float = 0.0  # the pipeline clock then
     said: list[str] = field(default_factory=list)
     first_audio: float = 0.0  # audio clock of the first sample
     first_ms: float = 0.0  # ms to the first chunk of the first sentence

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ class Speaker:
                 if kind == "audio":
                     self.sink.play(payload, tts.sample_rate)
                 else:
-                    for chunk in tts.stream(payload):
+                    for chunk in self._ahead(tts.stream(payload)):
                         if ready is not None:
                             ready.set()
                             ready = None
@@ -69,6 +70,39 @@ class Speaker:
                 if ready is not None:
                     ready.set()
                 self._busy.clear()
+
+    def _ahead(self, chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """The chunks of ``chunks``, synthesised one ahead in a helper thread: the next sentence (or
+        the rest of a split first sentence) is ready when the one playing ends, so there is no gap."""
+        ready: queue.Queue[np.ndarray | BaseException | None] = queue.Queue(maxsize=1)
+        done = threading.Event()  # the player stopped (end, stop(), error): the helper ends too
+
+        def put(item: np.ndarray | BaseException | None) -> None:
+            while not done.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    pass
+
+        def produce() -> None:
+            try:
+                for chunk in chunks:
+                    if done.is_set():
+                        return
+                    put(chunk)
+                put(None)
+            except BaseException as exc:  # handed to the player, which logs it
+                put(exc)
+
+        threading.Thread(target=produce, name="speaker-synth", daemon=True).start()
+        try:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            done.set()
 
     def stop(self) -> None:
         self._stop.set()

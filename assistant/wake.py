@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .denoise import DELAY_S, NoiseSuppressor
 from .voice_settings import WakeSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,12 +26,15 @@ DEFAULT_THRESHOLDS = {"micro": 0.85, "openwakeword": 0.02}
 # PEAK_WAIT_S) before firing: see _Trigger.
 PEAK_WAIT_S = 0.3
 PEAK_DROP = 0.02
-# micro+openwakeword (ConfirmedWake, the default): micro above "strict" (wake.threshold) fires alone;
-# above "micro" it is a candidate that fires if openWakeWord passes "openwakeword" within CONFIRM_WAIT_S;
-# openWakeWord is run over the last CONFIRM_CONTEXT_S of audio first (it needs ~2 s of context before
-# its first output). Chosen by the same calibration, checked with this class over the same audio:
-# 17.6 % false rejects, no false accept in 72 min (openWakeWord at 0.002: 10.5 %, but 2 false accepts).
-CONFIRMED = {"strict": 0.9, "micro": 0.05, "openwakeword": 0.004}
+# micro+openwakeword (ConfirmedWake, the default) listens to noise-suppressed audio (assistant/denoise.py):
+# micro above "strict" (wake.threshold) fires alone; above "micro" it is a candidate that fires if
+# openWakeWord's probability times the candidate's passes "product" within CONFIRM_WAIT_S (a weak micro
+# needs a surer openWakeWord, and the other way round); openWakeWord is run over the last
+# CONFIRM_CONTEXT_S of audio first (it needs ~2 s of context before its first output). Chosen by the
+# same calibration (bench/wake.py --calibrate --denoise) and checked with this class over the same
+# audio (--check; docs/voice.md): 8.1 % false rejects with 1 false accept in 72 min, 9.0 % two-fold
+# held out (without the suppressor, and with openWakeWord above a fixed 0.004: 17.6 %).
+CONFIRMED = {"strict": 0.9, "micro": 0.05, "product": 0.001}
 CONFIRM_WAIT_S = 1.0
 CONFIRM_CONTEXT_S = 3.0
 
@@ -193,6 +197,7 @@ class OpenWake:
         self.words = [m.id for m in self.models]
         self.threshold = DEFAULT_THRESHOLDS["openwakeword"] if threshold is None else threshold
         self._features = OpenWakeWordFeatures.from_builtin()
+        self.last_probability = 0.0  # the highest of the last block
         self._trigger = _Trigger(self.threshold, refractory_s, peak_wait_s)
 
     def process(self, samples: np.ndarray) -> Detection | None:
@@ -203,7 +208,8 @@ class OpenWake:
                 for prob in model.process_streaming(emb):
                     if best is None or prob > best[0]:
                         best = (float(prob), model.id)
-        return self._trigger.update(best[1] if best else None, best[0] if best else 0.0, t)
+        self.last_probability = best[0] if best else 0.0
+        return self._trigger.update(best[1] if best else None, self.last_probability, t)
 
     def reset(self) -> None:
         self._features.reset()
@@ -213,37 +219,48 @@ class OpenWake:
 
 
 class ConfirmedWake:
-    """microWakeWord confirmed by openWakeWord. micro listens all the time; a word it hears above a
-    low threshold is taken at once if micro alone passes the strict one (``threshold``), otherwise only
-    if openWakeWord, run over the last seconds of audio and the next second, agrees. openWakeWord costs
+    """microWakeWord confirmed by openWakeWord, on noise-suppressed audio. micro listens all the time;
+    a word it hears above a low threshold is taken at once if micro alone passes the strict one
+    (``threshold``), otherwise only if openWakeWord, run over the last seconds of audio and the next
+    second, agrees: its probability times micro's must pass CONFIRMED["product"]. openWakeWord costs
     ~12 % of a core while it runs, so it runs only on those candidates (a few a minute in speech, none
     in silence). Needs a word both engines know (okay_nabu, alexa, hey_jarvis, hey_mycroft)."""
 
-    def __init__(self, words: list[str], threshold: float | None = None, refractory_s: float = 2.0):
+    def __init__(
+        self,
+        words: list[str],
+        threshold: float | None = None,
+        refractory_s: float = 2.0,
+        noise_suppression: bool = True,
+    ):
         self.strict = CONFIRMED["strict"] if threshold is None else threshold
         try:
             self.micro = MicroWake(words, min(CONFIRMED["micro"], self.strict), refractory_s)
-            self.oww = OpenWake(words, CONFIRMED["openwakeword"], refractory_s=0.0, peak_wait_s=0.0)
+            self.oww = OpenWake(words, 1.0, refractory_s=0.0, peak_wait_s=0.0)  # its own cutoff unused
         except ValueError as e:
             raise ValueError(
                 f"wake.engine micro+openwakeword needs words both engines know: {e}; or use engine micro"
             ) from e
         self.words = self.micro.words
         self.threshold = self.strict
+        self.denoise = NoiseSuppressor() if noise_suppression else None
         self._audio: deque[np.ndarray] = deque(maxlen=int(CONFIRM_CONTEXT_S * SAMPLE_RATE / 512) + 1)
         self._candidate: Detection | None = None
         self._deadline = 0.0
 
     def process(self, samples: np.ndarray) -> Detection | None:
+        if self.denoise is not None:
+            samples = self.denoise.process(samples)
         self._audio.append(samples)
         det = self.micro.process(samples)
         t = self.micro.clock
         if self._candidate is not None:
             if self.micro.last_probability > self.strict:  # micro alone got there after all
                 return self._take(t)
+            self._candidate.probability = max(self._candidate.probability, self.micro.last_probability)
             return self._confirm([samples], t, recent_s=len(samples) / SAMPLE_RATE + 0.001)
         if det is None or det.probability > self.strict:
-            return det
+            return det and self._delayed(det)
         _LOGGER.debug("wake candidate %s p=%.2f t=%.2f: asking openWakeWord", det.word, det.probability, t)
         self._candidate, self._deadline = det, t + CONFIRM_WAIT_S
         self.oww.reset()
@@ -251,12 +268,15 @@ class ConfirmedWake:
 
     def _confirm(self, audio: list[np.ndarray], t: float, recent_s: float) -> Detection | None:
         """Feed openWakeWord `audio` (ending at t); the candidate if it agrees in its last `recent_s`."""
-        start = self.oww._trigger.samples / SAMPLE_RATE
-        end = start + sum(len(b) for b in audio) / SAMPLE_RATE
+        assert self._candidate is not None
+        elapsed = 0.0
+        total = sum(len(b) for b in audio) / SAMPLE_RATE
         agrees = False
         for block in audio:
-            hit = self.oww.process(block)
-            agrees = agrees or (hit is not None and hit.t > end - recent_s)
+            self.oww.process(block)
+            elapsed += len(block) / SAMPLE_RATE
+            score = self.oww.last_probability * self._candidate.probability
+            agrees = agrees or (elapsed > total - recent_s and score > CONFIRMED["product"])
         if agrees:
             _LOGGER.debug("wake confirmed by openWakeWord t=%.2f", t)
             return self._take(t)
@@ -268,11 +288,19 @@ class ConfirmedWake:
     def _take(self, t: float) -> Detection:
         cand, self._candidate = self._candidate, None
         assert cand is not None
-        return Detection(cand.word, cand.probability, t, cand.since_peak_s + t - cand.t)
+        return self._delayed(Detection(cand.word, cand.probability, t, cand.since_peak_s + t - cand.t))
+
+    def _delayed(self, det: Detection) -> Detection:
+        """The peak in the input's time: the suppressor's output lags its input."""
+        if self.denoise is not None:
+            det.since_peak_s += DELAY_S
+        return det
 
     def reset(self) -> None:
         self.micro.reset()
         self.oww.reset()
+        if self.denoise is not None:
+            self.denoise.reset()
         self._audio.clear()
         self._candidate = None
 

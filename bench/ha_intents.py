@@ -28,7 +28,6 @@ sys.path.insert(0, str(HERE.parent))
 
 from assistant.config import load_config  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
-from assistant.services import watch_slot_lists  # noqa: E402
 from intents.registry import intents  # noqa: E402
 from tests.ha_suite import run  # noqa: E402
 from tests.test_device_ha_suite import fixture_hub  # noqa: E402
@@ -39,9 +38,9 @@ def suite(env: dict[str, str]):
         config = load_config(env={"ASSISTANT_DATA_DIR": data_dir, "ASSISTANT_TZ": "UTC", **env})
         assistant = Assistant(config)
         try:
-            assistant.services["devices"] = fixture_hub()
+            assistant.services.devices = fixture_hub()
             assistant._refresh_lists()
-            watch_slot_lists(assistant.services, assistant._refresh_lists)
+            assistant.services.watch_slot_lists(assistant._refresh_lists)
 
             def ask(sentence: str, context: dict) -> dict:
                 r = assistant.ask(sentence, dry_run=True, area=context.get("area"))

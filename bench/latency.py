@@ -5,6 +5,7 @@
     python bench/latency.py --wake micro    # "okay nabu" (espeak-ng) before each command
     python bench/latency.py --model base    # asr.model (tiny.en, base or a path)
     python bench/latency.py --compare       # speculative / short encoder on and off
+    python bench/latency.py --quick --cpu-clock   # CPU time, one thread per engine: for a loaded machine
     python bench/latency.py --understand keywords         # the tiny keyword matcher of the tests
     python bench/latency.py --understand mypkg.mod:func   # another text core (str -> dict)
 
@@ -180,19 +181,28 @@ def run_arms(
     engines: Engines,
     arms: dict,
     voice: str = "piper",
+    clock=time.perf_counter,
 ) -> dict:
     """Each command alone through a fresh pipeline (so a slow, shared CPU cannot pile lag from one
     command onto the next), every arm (name -> is_complete or None) in turn per command, the phrase
     cache emptied before each (every answer synthesised: both arms pay the same)."""
     results: dict[str, list[dict]] = {name: [] for name in arms}
+    understand_owner = next((getattr(c, "__self__", None) for c in arms.values() if c is not None), None)
     audio_s, t0 = 0.0, time.perf_counter()
     for text in commands:
         audio = build_audio([text], wake, voice=voice)
         audio_s += len(audio) / 16000
         for name, is_complete in arms.items():
             engines.tts._cache.clear()
+            forget_recognitions(understand_owner)
             results[name] += process_audio(
-                audio, understand, settings, no_wake=not wake, engines=engines, is_complete=is_complete
+                audio,
+                understand,
+                settings,
+                no_wake=not wake,
+                engines=engines,
+                is_complete=is_complete,
+                clock=clock,
             )
     wall = time.perf_counter() - t0
     return {name: summarize(res, commands, audio_s, wall / len(arms)) for name, res in results.items()}
@@ -206,8 +216,18 @@ def run(
     engines: Engines,
     is_complete=None,
     voice: str = "piper",
+    clock=time.perf_counter,
 ) -> dict:
-    return run_arms(settings, understand, commands, wake, engines, {"one": is_complete}, voice)["one"]
+    return run_arms(settings, understand, commands, wake, engines, {"one": is_complete}, voice, clock)["one"]
+
+
+def forget_recognitions(assistant) -> None:
+    """Each arm starts without the template matches an earlier arm left (``ask`` after
+    ``is_complete`` reuses the match; an arm without early endpointing must pay for its own)."""
+    for recognizer in getattr(assistant, "recognizers", []):
+        forget = getattr(recognizer, "forget", None)
+        if forget is not None:
+            forget()
 
 
 def summarize(results: list[dict], commands: list[str], audio_s: float, wall: float) -> dict:
@@ -352,6 +372,12 @@ def main() -> None:
     ap.add_argument(
         "--understand", help="'core' (default: Assistant, dry run), 'keywords', or module:function"
     )
+    ap.add_argument(
+        "--cpu-clock",
+        action="store_true",
+        help="time the processing in CPU seconds with one thread per engine (asr.cpu_threads 1, tts.threads 1): "
+        "close to an idle single core's figures even while other processes load the machine",
+    )
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--probe", metavar="NPY", help=argparse.SUPPRESS)
     ap.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
@@ -369,6 +395,10 @@ def main() -> None:
         settings.asr.model = args.model
     if args.wake:
         settings.wake.engine = args.wake
+    clock = time.perf_counter
+    if args.cpu_clock:
+        settings.asr.cpu_threads = settings.tts.threads = 1
+        clock = time.process_time
     t0 = time.perf_counter()
     engines = Engines.load(settings)  # includes one warm-up decode + synthesis
     load_s = time.perf_counter() - t0
@@ -384,12 +414,13 @@ def main() -> None:
         "early_endpoint_ms": settings.vad.early_endpoint_ms,
         "trailing_silence_ms": settings.vad.trailing_silence_ms,
         "load_average": os.getloadavg(),
+        "clock": "cpu (one thread per engine)" if args.cpu_clock else "wall",
     }
     wake = bool(args.wake)
     # interleaved per command, so load changes on the shared machine hit both arms alike
     arms = {"early": is_complete, "without": None}
     for voice, commands in (("piper", COMMANDS), ("espeak", ESPEAK_COMMANDS)):
-        for name, r in run_arms(settings, understand, commands, wake, engines, arms, voice).items():
+        for name, r in run_arms(settings, understand, commands, wake, engines, arms, voice, clock).items():
             report[f"{voice}_{name}"] = r
     variants = []
     if args.compare:
@@ -407,7 +438,7 @@ def main() -> None:
                 setattr(s.asr, k, v)
         engines.asr.s, engines.tts.s = s.asr, s.tts
         engines.tts._cache.clear()
-        report[name] = run(s, understand, COMMANDS, wake, engines, is_complete)
+        report[name] = run(s, understand, COMMANDS, wake, engines, is_complete, clock=clock)
     engines.asr.s, engines.tts.s = settings.asr, settings.tts
 
     if not args.quick and not args.no_paused and is_complete is not None:
@@ -449,10 +480,12 @@ def main() -> None:
     print(
         f"text core: {report['understand']} (load {report['core_load_s']} s) | asr.model {settings.asr.model} | "
         f"Whisper + Piper load with warm-up: {report['model_load_s']} s | load average {report['load_average']}"
+        f" | processing clock: {report['clock']}"
     )
     print(
         f"vad.early_endpoint_ms {settings.vad.early_endpoint_ms}, vad.trailing_silence_ms {settings.vad.trailing_silence_ms}, "
-        f"vad.pause_ms {settings.vad.pause_ms}"
+        f"vad.pause_ms {settings.vad.pause_ms}, vad.early_decode_ms {settings.vad.early_decode_ms}, "
+        f"tts.first_phrase_chars {settings.tts.first_phrase_chars}"
     )
     print_side_by_side(f"Piper, {len(COMMANDS)} commands", report["piper_early"], report["piper_without"])
     print_side_by_side(

@@ -40,7 +40,7 @@ def main() -> None:
 
     from assistant.config import load_config
     from assistant.core import Assistant
-    from intents.learned import NONE
+    from intents.learned import NONE, least_probability
     from intents.normalize import normalize
     from intents.train import FOLDS, fold_of
 
@@ -82,7 +82,7 @@ def main() -> None:
         right = false = 0
         for label, got, recognizer, top, p1, p2, _ in seen:
             if recognizer == "learned":
-                if p1 < threshold or p1 - p2 < margin:
+                if p1 < least_probability(top, threshold) or p1 - p2 < margin:
                     got = None
             if scope(label) == "in":
                 right += got in MAPPING.get(label, set())

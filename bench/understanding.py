@@ -67,7 +67,7 @@ MAPPING: dict[str, set[str]] = {
     "audio_volume_up": {"HassSetVolumeRelative", "HassSetVolume"},
     "audio_volume_down": {"HassSetVolumeRelative", "HassSetVolume"},
     "audio_volume_mute": {"HassMediaPlayerMute", "HassSetVolume"},
-    # a stated liking ("i love hip hop") is a preference (issue 13); "i like this song" is not understood
+    # a stated liking ("i love hip hop", "save this song to my favourites") is a preference (issue 13)
     "music_likeness": {"SetPreference"},
     # reminders (issue 16): SLURP files them under calendar_*; see label_of()
     "reminder_set": {"SetReminder"},

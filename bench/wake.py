@@ -23,7 +23,9 @@ so 1 false accept per hour is resolved. For each variant in ``variants()`` (smoo
 engine, micro confirmed by openWakeWord, ...) it sweeps the thresholds and prints a DET-style table:
 the lowest false-reject rate at <= 0, 1 and 5 false accepts per hour, plus a two-fold held-out
 figure at <= 1/h. ``--check`` then runs the configured detector (assistant.wake, peak picking and
-all) over the same audio. The first run computes openWakeWord over an hour of audio (tens of minutes
+all) over the same audio. ``--denoise`` sweeps on the audio after the default detector's noise
+suppressor (assistant/denoise.py), only the variants where openWakeWord confirms micro's candidates,
+with openWakeWord run on the negatives only near them, as the detector does. The first run computes openWakeWord over an hour of audio (tens of minutes
 of CPU on a busy machine); its per-block probabilities are cached too.
 
 Synthesised audio is cached as .npy under $TMPDIR/assistant-bench-audio (reruns take seconds).
@@ -36,6 +38,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -52,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.audio import blocks, resample  # noqa: E402
+from assistant.denoise import NoiseSuppressor  # noqa: E402
 from assistant.voice_settings import WakeSettings  # noqa: E402
 from assistant.wake import make_wake  # noqa: E402
 
@@ -299,6 +303,7 @@ def recent_max(x: np.ndarray, n: int) -> np.ndarray:
 GRID = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03] + [
     round(float(t), 3) for t in np.concatenate([np.arange(0.05, 0.9, 0.05), np.arange(0.9, 1.0, 0.01)])
 ]
+PRODUCT_GRID = [0.0005, 0.0006, 0.0007, 0.0008, 0.0009, 0.001, 0.0011, 0.0012, 0.0015, 0.002, 0.003, 0.005]
 COMBO_GRID = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97]
 
 
@@ -344,7 +349,22 @@ def variants() -> dict[str, Variant]:
             both,
             lambda a, th, tm, to: (a[0] > th) | ((a[2] > tm) & (a[1] > to)),
         ),
+        # the default (assistant.wake.ConfirmedWake): micro >= 0.05 is a candidate; openWakeWord's
+        # probability times micro's must pass the product cutoff
+        "micro strict, or micro x openWakeWord": Variant(
+            ["micro strict", "product"],
+            [[0.9, 0.95, 1.0], PRODUCT_GRID],
+            both,
+            lambda a, th, tp: (a[0] > th) | ((a[2] > 0.05) & (a[2] * a[1] > tp)),
+        ),
     }
+
+
+GATED = (
+    "micro, openWakeWord confirms in 1 s",
+    "micro strict, or micro + openWakeWord",
+    "micro strict, or micro x openWakeWord",
+)
 
 
 def best_point(points: list[dict], fa_per_hour: float) -> dict | None:
@@ -377,19 +397,46 @@ def held_out(points: list[dict], hours: float, fa_per_hour: float = 1.0) -> dict
     return {"frr": float(np.mean(frr)), "fa": fa, "fa_per_hour": fa / hours, "thresholds": chosen}
 
 
+def near_micro_candidates(audio: np.ndarray) -> np.ndarray:
+    """openWakeWord's probabilities only where ConfirmedWake runs it: from 3 s before to 1 s after each
+    block where micro passes 0.05 (openWakeWord restarted at each stretch); 0 elsewhere."""
+    micro = probabilities("micro", audio)
+    out = np.zeros(len(micro), np.float32)
+    near = np.zeros(len(micro), bool)
+    for i in np.flatnonzero(micro > 0.05):
+        near[max(0, i - math.ceil(3.0 * SR / 512)) : i + math.ceil(1.0 * SR / 512)] = True
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], near.astype(np.int8), [0]])))
+    for start, end in zip(edges[0::2], edges[1::2], strict=True):
+        out[start:end] = probabilities("openwakeword", audio[start * 512 : end * 512])[: end - start]
+    return out
+
+
 def calibrate(
-    clips: list[tuple[dict, np.ndarray]], negatives: dict[str, np.ndarray], refractory_s: float = 2.0
+    clips: list[tuple[dict, np.ndarray]],
+    negatives: dict[str, np.ndarray],
+    refractory_s: float = 2.0,
+    gated_only: bool = False,
 ) -> dict:
     """A DET-style table: per detector variant, the lowest false-reject rate over its threshold(s) with
-    at most 0, 1 and 5 false accepts per hour of the negatives, and the thresholds that give it."""
+    at most 0, 1 and 5 false accepts per hour of the negatives, and the thresholds that give it.
+    ``gated_only``: only the variants where openWakeWord merely confirms micro's candidates, with
+    openWakeWord run on the negatives only near them (minutes of CPU instead of an hour of audio)."""
     hours = sum(len(a) for a in negatives.values()) / SR / 3600
     gap = int(refractory_s * SR / 512)
     kinds = {"micro": ("micro", False), "micro_raw": ("micro", True), "openwakeword": ("openwakeword", False)}
     pos = {k: [probabilities(e, a, raw) for _, a in clips] for k, (e, raw) in kinds.items()}
-    neg = {k: [probabilities(e, a, raw) for a in negatives.values()] for k, (e, raw) in kinds.items()}
+    neg = {
+        k: [
+            near_micro_candidates(a) if gated_only and e == "openwakeword" else probabilities(e, a, raw)
+            for a in negatives.values()
+        ]
+        for k, (e, raw) in kinds.items()
+    }
     budgets = [0, 1, 5]
     table: dict[str, dict] = {}
     for name, v in variants().items():
+        if gated_only and name not in GATED:
+            continue
         pos_a = [v.derive({k: pos[k][i] for k in pos}) for i in range(len(clips))]
         neg_a = [v.derive({k: neg[k][j] for k in neg}) for j in range(len(negatives))]
         points = []
@@ -556,6 +603,12 @@ def own_recordings(folder: Path, negative_file: str | None) -> None:
     )
 
 
+def suppress(audio: np.ndarray) -> np.ndarray:
+    """The audio through the default detector's noise suppressor (32 ms later, as the detector hears it)."""
+    ns = NoiseSuppressor()
+    return np.concatenate([ns.process(audio[i : i + 512]) for i in range(0, len(audio), 512)])
+
+
 def run_calibration(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     negatives = {"SLURP devel home (Piper, espeak-ng)": negative_audio(Path(args.data), args.minutes)[0]}
@@ -570,6 +623,9 @@ def run_calibration(args: argparse.Namespace) -> None:
     else:
         print(f"{extra} not found: negatives from {args.data} only")
     clips = calibration_clips(args.positives)
+    if args.denoise:
+        clips = [(spec, suppress(a)) for spec, a in clips]
+        negatives = {k: suppress(a) for k, a in negatives.items()}
     hours = sum(len(a) for a in negatives.values()) / SR / 3600
     print(
         f"audio ready in {time.perf_counter() - t0:.0f} s; negatives {60 * hours:.1f} min: "
@@ -577,7 +633,7 @@ def run_calibration(args: argparse.Namespace) -> None:
         + f"\npositives {len(clips)} ({sum(1 for s, _ in clips if s['tts'] == 'piper')} Piper), "
         f"per condition {calibration_counts(clips)}"
     )
-    report = calibrate(clips, negatives)
+    report = calibrate(clips, negatives, gated_only=args.denoise)
     budgets = [0, 1, 5]
     print(
         f"\nfalse rejects at <= N false accepts per hour ({60 * hours:.0f} min of negatives: 1/h allows "
@@ -594,7 +650,7 @@ def run_calibration(args: argparse.Namespace) -> None:
         cells.append(f"{100 * h['frr']:5.1f}% ({h['fa']} FA)" if h else "-")
         print(f"{name:38}" + "".join(f"{c:>30}" for c in cells))
     for engine, label in (("micro", "micro (model's mean of 5)"), ("openwakeword", "openWakeWord")):
-        p = report["table"][label]["at_fa_per_hour"][1]
+        p = report["table"][label]["at_fa_per_hour"][1] if label in report["table"] else None
         if p:
             report[f"{engine}_missed_at_1_fa_per_hour"] = m = missed_by(
                 clips, engine, p["thresholds"][engine]
@@ -640,6 +696,12 @@ def main() -> None:
     )
     ap.add_argument("--extra-espeak-minutes", type=float, default=40.0, help="with --calibrate")
     ap.add_argument("--extra-piper-minutes", type=float, default=12.0, help="with --calibrate")
+    ap.add_argument(
+        "--denoise",
+        action="store_true",
+        help="with --calibrate: sweep on the audio after the default detector's noise suppressor "
+        "(assistant/denoise.py); only the variants where openWakeWord confirms micro",
+    )
     ap.add_argument(
         "--check",
         action="store_true",

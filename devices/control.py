@@ -3,9 +3,12 @@ Home Assistant service calls. Every method returns the list of actions (plain di
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import threading
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from devices.entities import Entity, EntityRegistry
@@ -192,6 +195,22 @@ class DeviceController:
         self.registry = registry
         self.mqtt = mqtt
         self.ha = ha
+        self._batch = threading.local()  # .pending: one-shot MQTT commands of a ``together`` block
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Commands given inside the block to one-shot MQTT entities are published when it ends, all at
+        once, and their PUBACKs awaited together (``MqttClient.deliver_all``): "turn off the lights"
+        in a home of 500 waits one round trip, not 500. Their actions say ``sent`` after the block."""
+        outer = getattr(self._batch, "pending", None)
+        pending: list[tuple[Entity, list[Action], dict[str, Any]]] = []
+        self._batch.pending = pending if outer is None else outer
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._batch.pending = None
+                self._deliver_together(pending)
 
     # ---- public commands -------------------------------------------------------------------
     # Each returns the actions sent (or, dry run, planned), raises DeviceError when the entity cannot
@@ -514,26 +533,49 @@ class DeviceController:
                     "command not sent",
                 )
             return
-        for a in actions:
-            if self.mqtt.persistent:  # the service: its queue survives a restart, so queueing is a promise
-                now = self.mqtt.publish(a["topic"], a["payload"], qos=a["qos"], retain=a["retain"])
-                a["sent"] = now
-                if not now:
-                    a["queued"] = True
-                    a["reason"] = "broker offline; queued until it reconnects"
-            elif self.mqtt.deliver(a["topic"], a["payload"], qos=a["qos"], retain=a["retain"]):
-                a["sent"] = True
-            else:  # a one-shot command: say so rather than leave it in a queue that dies with the process
-                a["sent"] = False
-                a["reason"] = (
-                    f"the MQTT broker at {self.mqtt.address.display} did not take it within "
-                    f"{self.mqtt.settings.send_timeout:g} s, so it was not sent"
-                )
-                log.warning(
-                    "MQTT command to %s not delivered: %s", a["topic"], self.mqtt.last_error or "no PUBACK"
-                )
-                break
+        if not self.mqtt.persistent:  # one-shot: delivered now (or with the rest of a ``together`` block)
+            pending = getattr(self._batch, "pending", None)
+            if pending is None:
+                self._deliver_together([(e, actions, args)])
+            else:
+                pending.append((e, actions, args))
+            return
+        for a in actions:  # the service: its queue survives a restart, so queueing is a promise
+            now = self.mqtt.publish(a["topic"], a["payload"], qos=a["qos"], retain=a["retain"])
+            a["sent"] = now
+            if not now:
+                a["queued"] = True
+                a["reason"] = "broker offline; queued until it reconnects"
         self._optimistic(e, args)
+
+    def _deliver_together(self, commands: list[tuple[Entity, list[Action], dict[str, Any]]]) -> None:
+        """One-shot MQTT commands: deliver every action, then mark each sent or not, with the reason
+        (rather than leave it in a queue that dies with the process)."""
+        if not commands or self.mqtt is None:
+            return
+        sent = iter(
+            self.mqtt.deliver_all(
+                [(a["topic"], a["payload"], a["qos"], a["retain"]) for _, acts, _ in commands for a in acts]
+            )
+        )
+        failed: list[str] = []
+        for e, actions, args in commands:
+            for a in actions:
+                a["sent"] = next(sent)
+                if not a["sent"]:
+                    failed.append(a["topic"])
+                    a["reason"] = (
+                        f"the MQTT broker at {self.mqtt.address.display} did not take it within "
+                        f"{self.mqtt.settings.send_timeout:g} s, so it was not sent"
+                    )
+            self._optimistic(e, args)
+        if failed:
+            log.warning(
+                "MQTT command%s to %s not delivered: %s",
+                "s" if len(failed) > 1 else "",
+                ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else ""),
+                self.mqtt.last_error or "no PUBACK",
+            )
 
     def _optimistic(self, e: Entity, args: dict[str, Any]) -> None:
         """Update state ourselves when the device reports no state (HA's 'optimistic' mode)."""

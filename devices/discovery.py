@@ -31,9 +31,14 @@ MAX_NAME = 64  # characters of a discovered name (device or entity); longer conf
 MAX_TOPIC = 512  # characters of a topic in a discovery config
 MAX_DEPTH = 32  # nesting of a config's JSON; a real one has 4 or 5 levels (device configs)
 MAX_ENTITIES = 5000  # discovered entities at most; more is a flood, refused with a warning
+MIN_NAME_CHARS = 2  # letters or digits in a discovered name: "E€" is no name, and noise ("E&") would match it
 
 
 _BAD_TOPIC_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _sayable(name: str) -> bool:
+    return sum(ch.isalnum() for ch in name) >= MIN_NAME_CHARS
 
 
 def _check_topic(key: str, topic: Any) -> None:
@@ -259,6 +264,12 @@ class MqttDiscovery:
         if name and dev_name and not name.lower().startswith(dev_name.lower()):
             display = f"{dev_name} {name}"
             aliases.append(name)
+        if not _sayable(display):
+            raise PayloadError(
+                f"name {display!r} has fewer than {MIN_NAME_CHARS} letters or digits: it cannot be said, "
+                "and stray characters would match it"
+            )
+        aliases = [a for a in aliases if _sayable(a)]
         area = device.get("suggested_area") if isinstance(device.get("suggested_area"), str) else None
         twin = self.twin_of(component, device_ids(cfg), [display, *aliases]) if self.twin_of else None
         if twin is not None:

@@ -11,7 +11,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -39,6 +39,10 @@ BROKER_QUEUE = 1000
 # Socket receive buffer asked for (the kernel caps it at net.core.rmem_max): the broker writes a
 # retained burst all at once, and what the socket cannot hold while we parse waits in its queue.
 RECEIVE_BUFFER = 8 << 20
+
+
+def _bytes(payload: str | bytes) -> bytes:
+    return payload.encode() if isinstance(payload, str) else bytes(payload)
 
 
 class MqttError(RuntimeError):
@@ -364,16 +368,34 @@ class MqttClient:
         """Publish and wait (at most ``timeout``, default ``mqtt.send_timeout``) for the broker to
         take it: connected and, for QoS 1, its PUBACK. False: not delivered and not queued either
         (for one-shot commands, which must not claim what they did not do)."""
+        return self.deliver_all([(topic, payload, qos, retain)], timeout)[0]
+
+    def deliver_all(
+        self, messages: Sequence[tuple[str, str | bytes, int, bool]], timeout: float | None = None
+    ) -> list[bool]:
+        """``deliver`` for (topic, payload, qos, retain) messages at once: all are published, then
+        their PUBACKs awaited together, within one ``timeout`` (one round trip instead of one per
+        message: a command to 500 lights waited 0.5-1.5 s). Delivered or not, per message."""
         end = time.monotonic() + (self.settings.send_timeout if timeout is None else timeout)
-        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        if not messages:
+            return []
         if not self.wait_connected(max(0.0, end - time.monotonic())):
-            return False
+            return [False] * len(messages)
         with self._lock:
-            info = self._client.publish(topic, data, qos=qos, retain=retain)
+            infos = [
+                self._client.publish(topic, _bytes(payload), qos=qos, retain=retain)
+                for topic, payload, qos, retain in messages
+            ]
+        return [self._acked(info, end) for info in infos]
+
+    @staticmethod
+    def _acked(info: paho.MQTTMessageInfo, end: float) -> bool:
         if info.rc != paho.MQTT_ERR_SUCCESS:
             return False
         try:
-            info.wait_for_publish(max(0.01, end - time.monotonic()))
+            left = end - time.monotonic()
+            if left > 0:
+                info.wait_for_publish(left)
         except (RuntimeError, ValueError):  # paho: the connection went away meanwhile
             return False
         return info.is_published()
@@ -526,7 +548,8 @@ class MqttClient:
             log.warning("MQTT lost connection to %s (%s); reconnecting", self.address.display, reason_code)
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self.last_error = "connection failed"
+        # keep a more telling reason (``start``'s "cannot reach ...", which callers may be reading)
+        self.last_error = self.last_error or "connection failed"
         log.debug("MQTT connect to %s failed; will retry", self.address.display)
 
     def _on_message(self, client, userdata, msg: paho.MQTTMessage) -> None:

@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,12 @@ class Turn:
     at: float = 0.0
 
 
+def _jsonable(value: Any) -> Any:
+    """JSON for what a slot may hold besides JSON types (``asdict`` of a whole turn would copy every
+    action first: a command to 500 lights spent more time there than in sending)."""
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else str(value)
+
+
 class Conversations:
     """The conversations of one data dir."""
 
@@ -122,7 +128,7 @@ class Conversations:
         with self._lock:
             self._db.execute(
                 "INSERT INTO turns (conversation, at, body) VALUES (?, ?, ?)",
-                (conversation, turn.at, json.dumps(asdict(turn), default=str)),
+                (conversation, turn.at, json.dumps(vars(turn), default=_jsonable)),
             )
             self._db.execute("DELETE FROM turns WHERE at<?", (turn.at - self.history_ttl_s,))
 

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .media import _GAME
+from .media import _BROADCAST, _GAME
 from .recognizer import Candidate
 from .schema import Context, Intent, Outcome
 
@@ -43,6 +43,23 @@ MODEL_PATH = Path(__file__).parent / "learned_model.npz"
 BUCKETS = 1 << 17
 NONE = "none"  # the out-of-scope class
 TAGS = ("QUERY", "PLACE", "WHEN")
+# Undoing what the user set up (a reminder, an alarm, a timer, a list item, their preferences) on a weak
+# guess costs more than asking again: these intents need this much probability, whatever the threshold
+CAREFUL = {
+    "CancelReminder",
+    "CancelAlarm",
+    "HassCancelTimer",
+    "HassCancelAllTimers",
+    "ForgetPreferences",
+    "HassListRemoveItem",
+    "HassListCompleteItem",
+}
+CAREFUL_THRESHOLD = 0.8
+
+
+def least_probability(intent: str, threshold: float) -> float:
+    """The probability ``intent`` needs to be acted on under the tier's ``threshold``."""
+    return max(threshold, CAREFUL_THRESHOLD) if intent in CAREFUL else threshold
 
 
 # ---- features (shared with intents.train: change one, retrain) ------------------------------------
@@ -219,6 +236,40 @@ _PLAY_VERB = re.compile(
     r"\b(?:play\w*|put on|put|listen\w*|hear|queue|stream|start|resume|shuffle|tune|load|open|"
     r"turn on|blast|spin)\b"
 )
+_THIS_MUSIC = re.compile(
+    r"\b(?:this|that|the current|current)(?: \w+)? (?:songs?|tracks?|tunes?|music|records?|artists?|bands?|singers?|albums?)\b"
+)
+_LIKED = re.compile(
+    r"\b(?:like|likes|liked|love|loved|enjoy\w*|adore|favou?rites?|fave|save|bookmark|heart|star|thumbs up|"
+    r"keep|remember|great|awesome|brilliant|amazing)\b"
+)
+_NOT_LIKED = re.compile(
+    r"\b(?:not|don'?t|doesn'?t|never|no|hate|hates|dislike\w*|stop|skip|rubbish|awful|terrible)\b"
+)
+_FAVOURITE_IS = re.compile(r"\bmy (?:favou?rite|fave) (?:\w+ ){1,3}(?:is|are) (.+)$")
+_I_LIKE = re.compile(
+    r"\bi (?:really |do |also )?(?:like|love|enjoy|adore|prefer|am into|'m into|im into) (?:listening to )?(.+?)(?: music)?$"
+)
+# "let's play X" with nothing that names music is an invitation to a game ("let's play checkers");
+# Snips' crowd-sourced music requests say "let's play the album ..." when they mean music
+_LETS_PLAY = re.compile(r"\b(?:let's|lets|let us|shall we) play\b")
+_MUSIC_WORD = re.compile(
+    r"\b(?:music|songs?|album|tracks?|playlist|radio|station|podcasts?|audiobooks?|artist|band|by|some|tunes?|"
+    r"record|episode)\b"
+)
+# "what is on november twenty": a calendar question, not what is playing
+_DATE_WORDS = re.compile(
+    r"\b(?:today|tomorrow|yesterday|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"january|february|march|april|june|july|august|september|october|november|december|week|weekend|"
+    r"month|calendar|diary|schedule|agenda)\b"
+)
+# a day the tagger missed ("is tomorrow's temperature going to be high"): the forecast's day
+_DAY = re.compile(
+    r"\b((?:the day after )?tomorrow|today|tonight|this (?:morning|afternoon|evening|weekend|week)|next week|"
+    r"the weekend|(?:mon|tues|wednes|thurs|fri|satur|sun)day)(?:'s)?\b"
+)
+# "tell me to take my umbrella", "remind me to ...": a request to be told something later, not a question
+_TELL_ME_TO = re.compile(r"\b(?:tell|remind|warn) (?:me|us) to\b")
 _REMINDER = re.compile(r"^.*?\b(?:remind(?:er)?s?|remainders?)(?: me| us)?(?: to| that| about| of)?\b")
 _DURATION = re.compile(
     r"\b\d+ (?:hours?|hrs?|minutes?|mins?|seconds?|secs?)(?: and \d+ (?:hours?|minutes?|seconds?))*\b"
@@ -322,7 +373,12 @@ class LearnedRecognizer:
             return None, 0.0, {}
         probs = self.model.classify(words)
         (intent, p), (_, p2) = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
-        if intent == NONE or p < self.threshold or p - p2 < self.model.margin or intent not in self.known:
+        if (
+            intent == NONE
+            or p < least_probability(intent, self.threshold)
+            or p - p2 < self.model.margin
+            or intent not in self.known
+        ):
             return None, p, {}
         return intent, p, spans(words, self.model.tag(words, intent))
 
@@ -396,15 +452,28 @@ class LearnedRecognizer:
                 return None
             if found.get("PLACE"):
                 slots["location"] = found["PLACE"][0]
+        elif intent == "SetPreference":  # a liking of music; names, cities and units are the templates'
+            if _NOT_LIKED.search(text):
+                return None
+            if _THIS_MUSIC.search(text) and _LIKED.search(text):
+                slots.update(key="music", value="this song")
+            elif said := (_FAVOURITE_IS.search(text) or _I_LIKE.search(text)):
+                slots.update(key="music", value=said.group(1))
+            else:
+                return None
         elif intent == "HassGetWeather":
-            if not _WEATHER_WORDS.search(text):
+            if not _WEATHER_WORDS.search(text) or _TELL_ME_TO.search(text):
                 return None
             if found.get("PLACE"):
                 slots["location"] = found["PLACE"][0]
             if when:
                 slots["date"] = when
+            elif day := _DAY.search(text):
+                slots["date"] = day.group(1)
         elif intent == "HassMediaSearchAndPlay":
-            if _GAME.search(text):  # "play chess", also when what to play is unclear
+            if (_GAME.search(text) and not _BROADCAST.search(text)) or (
+                _LETS_PLAY.search(text) and not _MUSIC_WORD.search(text)
+            ):  # "play chess", "let's play checkers", also when what to play is unclear
                 return None
             if _LIKING.search(text) and not _PLAY_VERB.search(
                 text
@@ -432,6 +501,8 @@ class LearnedRecognizer:
             "HassMediaPlayerUnmute",
             "MediaWhatsPlaying",
         ):
+            if intent == "MediaWhatsPlaying" and _DATE_WORDS.search(text):
+                return None
             self._where(words, slots)
             slots.pop("name", None)  # device names are lights and plugs; players are named by area
         elif intent == "HassSetVolume":

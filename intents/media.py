@@ -34,6 +34,8 @@ _GAME = re.compile(
     r"sudoku|crosswords?|pinball|bingo|hide and seek|i spy|cards|scrabble|monopoly|minecraft|fortnite|level \d+)\b"
     r"|\b(?:with|against) (?:me|us)\b"
 )
+# a match or game on the radio is a broadcast to listen to, not a game to play
+_BROADCAST = re.compile(r"\bon (?:the )?(?:radio|air)\b")
 # What is not a search: "play music", "play something", "put on some tunes" -> everything, shuffled.
 _ANYTHING = re.compile(
     r"^(?:(?:some|any|a|my|the|me|all|all of)\s+)*(?:music|songs?|tunes|tracks?|something|anything|stuff|"
@@ -186,7 +188,7 @@ class HassMediaSearchAndPlay(PlayerIntent):
             if (svc is not None and svc.knows(where.group(3))) or _ROOM.search(where.group(3)):
                 query = where.group(1)
                 slots["area" if where.group(2) != "on" else "name"] = where.group(3)
-        if _GAME.search(text) or _GAME.search(query):
+        if (_GAME.search(text) or _GAME.search(query)) and not _BROADCAST.search(text):
             raise SlotError(f"{query!r} is a game, not music")
         if re.fullmatch(r"(?:it|this|that|the|a|an)?", query) and not slots.get("media_class"):
             raise SlotError("nothing to search for")

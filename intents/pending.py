@@ -60,6 +60,28 @@ _ORDINALS = {
     "former": 0,
     "other": -1,
 }
+# Words an answer to "which one?" may hold besides the words of the choices themselves.
+_ANSWER_WORDS = frozenset(
+    {
+        *_ORDINALS,
+        "one",
+        "ones",
+        "the",
+        "a",
+        "an",
+        "in",
+        "on",
+        "at",
+        "of",
+        "number",
+        "no",
+        "am",
+        "pm",
+        "o'clock",
+    }
+    | {"oclock", "that", "this", "it", "please", "thanks", "thank", "you", "i", "mean", "said", "is", "its"}
+    | {"it's", "um", "uh", "er", "oh", "well", "for", "to", "make", "how", "about", "let's", "lets", "say"}
+)
 _FILLER = re.compile(
     r"^(?:(?:the|a|an|um|uh|er|oh|well|in|at|for|to|it's|its|it is|i mean|i said|make it|"
     r"how about|let's say|lets say)\s+)+|\s+(?:one|please|thanks|thank you)$"
@@ -132,13 +154,19 @@ def _resume(question: Question, ctx: Context, data: dict[str, Any]) -> Outcome:
 
 def pick(words: str, choices: list[Choice]) -> Choice | None:
     """The choice an answer names: by ordinal ("the second one"), by the numbers in it ("the 7:00",
-    "8 30"), or by words ("the pasta one"); None when it names none or several."""
+    "8 30"), or by words ("the pasta one"); None when it names none or several, or says anything
+    else: an answer is only the words that name a choice (so noise that happens to hold a "7" or an
+    "a" picks nothing; a near miss of a heard label, "the up stairs one", is still taken)."""
     if not choices:
         return None
     bare = _FILLER.sub("", words).strip()
     if bare in _ORDINALS:
         i = _ORDINALS[bare]
         return choices[i] if -len(choices) <= i < len(choices) else None
+    labels = [said(c.label) for c in choices]
+    known = _ANSWER_WORDS.union(*(label.split() for label in labels))
+    if any(w not in known and not re.search(r"\d", w) for w in bare.split()):
+        return _near(bare, labels, choices)
     digits = re.findall(r"\d+", bare)
     if digits:
         key = [int(d) for d in digits]
@@ -146,16 +174,22 @@ def pick(words: str, choices: list[Choice]) -> Choice | None:
         if len(hits) != 1 and len(key) == 1:  # "8" for "8:30"
             hits = [c for c in choices if (re.findall(r"\d+", c.label) or [""])[0] == digits[0]]
         return hits[0] if len(hits) == 1 else None
-    named = set(bare.split())  # "the one upstairs": a word only one choice has
-    own = [set(said(c.label).split()) for c in choices]
+    named = set(bare.split()) - _ANSWER_WORDS  # "the one upstairs": a word only one choice has
+    own = [set(label.split()) for label in labels]
     hits = [c for i, c in enumerate(choices) if named & (own[i] - set().union(*own[:i], *own[i + 1 :]))]
     if len(hits) == 1:
         return hits[0]
+    return _near(bare, labels, choices)
+
+
+def _near(bare: str, labels: list[str], choices: list[Choice]) -> Choice | None:
+    """The one choice whose label the answer nearly is (a mis-heard word), if the answer is no longer
+    than the labels: a long line is no answer, however much of a label it happens to contain."""
+    if not bare or len(bare) > max(map(len, labels)):
+        return None
     from rapidfuzz import fuzz
 
-    scored = sorted(
-        ((fuzz.partial_ratio(bare, said(c.label)), i) for i, c in enumerate(choices)), reverse=True
-    )
+    scored = sorted(((fuzz.partial_ratio(bare, label), i) for i, label in enumerate(labels)), reverse=True)
     if scored[0][0] >= 85 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return choices[scored[0][1]]
     return None

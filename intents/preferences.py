@@ -11,6 +11,7 @@ liked genre can be learned when none was said (the answer then says it was learn
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -22,6 +23,8 @@ from pydantic import Field
 
 from .registry import register
 from .schema import Context, Intent, Outcome, SlotError
+
+log = logging.getLogger(__name__)
 
 KEYS = ("name", "music", "units", "city", "wake")
 SAY = {
@@ -161,6 +164,12 @@ _UNITS = {
 }
 _VAGUE = re.compile(r"^(?:it|that|this|them|you|him|her|to|a|an|the|some|something|anything|everything)\b")
 _NOT_A_VALUE = re.compile(r"\b(?:turn|set|play|stop|timer|alarm|light|lights|weather|remind|what|when|how)\b")
+# "i like this song", "save the current track to my favourites": the liking is whatever plays now
+CURRENT = "this song"
+_CURRENT = re.compile(
+    r"^(?:this|that|the current|this current|the playing)(?: \w+)? "
+    r"(?:songs?|tracks?|tunes?|music|records?|artists?|bands?|singers?|albums?)$"
+)
 
 
 @register
@@ -184,7 +193,9 @@ class SetPreference(Intent):
         )
         if key == "name" and re.match(r"^(?:at )?\d", value):  # "call me at 6:30 on weekdays"
             key, value = "wake", re.sub(r"^at ", "", value)
-        if key == "units":
+        if key == "music" and _CURRENT.match(value):
+            value = CURRENT
+        elif key == "units":
             unit = _UNITS.get(re.sub(r"^(?:degrees? )|(?: degrees| units)$", "", value))
             if unit is None:
                 raise SlotError(f"{value!r} are no units")
@@ -198,6 +209,10 @@ class SetPreference(Intent):
         if store is None:
             return Outcome("I can't remember preferences here.")
         value = self.value.title() if self.key in ("name", "city") else self.value
+        if self.key == "music" and value == CURRENT:
+            value = _playing_now(ctx)
+            if not value:
+                return Outcome("Nothing is playing, so I don't know which song you mean.")
         if not ctx.dry_run:
             store.set(self.key, value, ctx.text)
         action = {"type": "preference_set", "key": self.key, "value": value}
@@ -209,6 +224,21 @@ class SetPreference(Intent):
             "wake": f"Got it, you get up at {value}.",
         }[self.key]
         return Outcome(says, [action])
+
+
+def _playing_now(ctx: Context) -> str:
+    """What a liking of "this song" keeps: the artist of what plays now (what "play my music" can
+    search for), else its title; "" when nothing plays or the player cannot say."""
+    media = ctx.services.media
+    if media is None:
+        return ""
+    try:
+        for _name, player in media.playing():
+            info = player.now_playing() or {}
+            return str(info.get("artist") or info.get("title") or "")
+    except Exception as e:  # a remote player that stopped answering: nothing known to be playing
+        log.warning("music player: %s", e)
+    return ""
 
 
 @register

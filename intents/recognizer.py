@@ -6,8 +6,11 @@ intent schema (a wildcard that swallowed the wrong words is rejected there, not 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +86,9 @@ def parsed_templates(intent_names: frozenset[str], language: str) -> Intents:
     return Intents.from_dict(build_data(intent_names, language))
 
 
+_RECENT = 8  # recognitions kept by a TemplateRecognizer
+
+
 class TemplateRecognizer:
     name = "template"
     confident = True  # a template match is sure enough to end a voice turn early (Assistant.is_complete)
@@ -95,6 +101,11 @@ class TemplateRecognizer:
             "floor": TextSlotList.from_strings(["__none__"]),
             "name": TextSlotList.from_strings(["__none__"]),
         }
+        # the last few recognitions: a voice turn asks twice for the same text (``Assistant.is_complete``
+        # in the pause, then ``ask`` at the endpoint), and hassil's match is most of either's time
+        self._recent: OrderedDict[tuple, list[Candidate]] = OrderedDict()
+        self._recent_lock = threading.Lock()
+        self._lists_version = 0  # what matches depends on the lists: a new list, a new key
         self.candidates("what time is it")  # warm hassil's number parser up (~0.2 s once)
 
     def set_list(self, name: str, values: Iterable[str | tuple[str, Any] | tuple[str, Any, dict]]) -> None:
@@ -108,11 +119,31 @@ class TemplateRecognizer:
         else:
             strings = [item for item in items if isinstance(item, str)]
             self.slot_lists[name] = TextSlotList.from_strings(strings or ["__none__"])
+        with self._recent_lock:
+            self._lists_version += 1
+            self._recent.clear()
+
+    def forget(self) -> None:
+        """Drop the kept recognitions (a benchmark comparing runs of the same text)."""
+        with self._recent_lock:
+            self._recent.clear()
 
     def candidates(self, text: str, context: dict[str, Any] | None = None) -> list[Candidate]:
         """``context`` (e.g. ``{"area": "Kitchen"}``) fills HA templates that need it ("lights off")."""
         if not text:
             return []
+        with self._recent_lock:
+            key = (self._lists_version, text, repr(sorted((context or {}).items())))
+            found = self._recent.get(key)
+        if found is None:
+            found = self._recognize(text, context)
+            with self._recent_lock:
+                self._recent[key] = found
+                while len(self._recent) > _RECENT:
+                    self._recent.popitem(last=False)
+        return [dataclasses.replace(c, slots=dict(c.slots)) for c in found]  # callers may change theirs
+
+    def _recognize(self, text: str, context: dict[str, Any] | None) -> list[Candidate]:
         results = recognize_ranked(
             text,
             self.intents,

@@ -86,6 +86,19 @@ def test_what_time_for_the_alarm(assistant):
     assert r.intent == "SetAlarm" and [a.time for a in assistant.store.alarms()] == ["06:30"], r
 
 
+def test_noise_after_what_time_sets_no_alarm(make_assistant):
+    """ "What time should I set the alarm for?", then a junk line holding a "5": the learned tier read
+    "set an alarm for 1aoir0 5" as 5 AM. A bare answer is read by the templates only."""
+    a = make_assistant()
+    assert "learned" in [t.name for t in a.recognizers]  # on, as in a real install
+    assert a.ask("set an alarm", now=NOW).expects_answer
+    r = a.ask("[\r1AOiR0\x0c>}/\n5", now=NOW)
+    assert r.actions == [] and a.store.alarms() == [], r
+    assert a.ask("set an alarm", now=NOW).expects_answer
+    r = a.ask("half past six in the morning", now=NOW)  # a real answer still works
+    assert [al.time for al in a.store.alarms()] == ["06:30"], r
+
+
 def test_make_it_ten_changes_the_timer_just_set(assistant):
     assistant.ask("set a timer for 5 minutes", now=NOW)
     r = assistant.ask("make it 10", now=NOW)

@@ -14,7 +14,7 @@ from assistant.vad import Endpointer
 from assistant.voice import process_audio
 from assistant.voice_settings import VadSettings
 from intents.completeness import ends_open
-from tests.fixtures_voice import join, keyword_understand, piper_speech, silence, test_settings
+from tests.fixtures_voice import join, keyword_understand, noise, piper_speech, silence, test_settings
 
 DEVICES = [
     {"name": "Kitchen Light", "component": "light", "area": "kitchen", "command_topic": "home/kitchen/set"},
@@ -178,3 +178,101 @@ def test_failing_check_waits_the_full_timeout(engines):
         audio, keyword_understand, test_settings(), no_wake=True, engines=engines, is_complete=broken
     )
     assert r["intent"] == "GetTime" and not r["early_endpoint"]
+
+
+def test_peek_comes_at_the_first_silence_and_can_end_early():
+    audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.0))
+
+    def events(s: VadSettings, end_at: str | None) -> list:
+        ep, out = Endpointer(s), []
+        for b in blocks(audio, 512):
+            for ev in ep.process(b):
+                out.append(ev)
+                if ev.kind == end_at:
+                    ep.end_early()
+        return out
+
+    s = VadSettings(trailing_silence_ms=400, early_endpoint_ms=160, pause_ms=96, early_decode_ms=32)
+    evs = events(s, "peek")
+    kinds = [e.kind for e in evs]
+    assert kinds.index("peek") < kinds.index("pause") < kinds.index("end")
+    peek, end = evs[kinds.index("peek")], evs[-1]
+    assert peek.t - peek.speech_end == pytest.approx(0.032, abs=0.001)
+    assert len(peek.audio) > 16000 and peek.speech_end == end.speech_end
+    assert end.early and end.t - end.speech_end == pytest.approx(0.16, abs=0.04)
+    # no peek without early endpointing, or with early_decode_ms 0
+    for off in (s.model_copy(update={"early_endpoint_ms": 0}), s.model_copy(update={"early_decode_ms": 0})):
+        assert "peek" not in [e.kind for e in events(off, None)]
+
+
+class _CountingAsr:
+    """The real transcriber, counting decodes."""
+
+    def __init__(self, asr):
+        self.asr, self.decodes = asr, 0
+
+    def transcribe(self, audio):
+        self.decodes += 1
+        return self.asr.transcribe(audio)
+
+    def __getattr__(self, name):
+        return getattr(self.asr, name)
+
+
+@pytest.mark.parametrize(
+    "check, after, decodes, early",
+    [
+        ("core", "silence", 1, True),  # the peek heard a whole command: no second decode, ends early
+        ("never", "silence", 1, False),  # not whole, but nothing more was heard: the peek's text stands
+        ("never", "noise", 2, False),  # not whole, and a sound since the peek: decoded again at the pause
+        (None, "silence", 1, False),  # no early endpointing: no peek, one decode at the pause
+    ],
+)
+def test_peek_decode_is_reused_or_redone(core, engines, check, after, decodes, early):
+    from assistant.engines import Engines
+
+    asr = _CountingAsr(engines.asr)
+    counting = Engines(asr, engines.tts)  # type: ignore[arg-type]
+    is_complete = {"core": core.is_complete, "never": lambda text: False, None: None}[check]
+    tail = silence(1.2) if after == "silence" else noise(1.2, 0.02)
+    audio = join(silence(0.5), trimmed("Turn on the kitchen light."), tail)
+    (r,) = process_audio(
+        audio, understand_with(core), test_settings(), no_wake=True, engines=counting, is_complete=is_complete
+    )
+    assert r["intent"] == "HassTurnOn" and r["asr_speculative"]
+    assert asr.decodes == decodes and r["early_endpoint"] is early
+
+
+def test_peek_audio_ends_in_the_pause_silence():
+    # "Next song" cut 32 ms after its last speech window was heard as "next on": the peek's audio is
+    # padded with zeros to what the pause's audio will hold
+    audio = join(silence(0.5), piper_speech("Next song."), silence(1.0))
+    s = VadSettings(early_endpoint_ms=160, pause_ms=96, early_decode_ms=32)
+    ep, got = Endpointer(s), {}
+    for b in blocks(audio, 512):
+        for ev in ep.process(b):
+            got.setdefault(ev.kind, ev)
+    peek, pause = got["peek"], got["pause"]
+    assert len(peek.audio) == len(pause.audio)
+    n = len(pause.audio) - int(0.064 * 16000)
+    assert peek.audio[:n].tolist() == pause.audio[:n].tolist() and not peek.audio[n:].any()
+
+
+def test_ask_after_is_complete_reuses_the_template_match(core, monkeypatch):
+    template = core.recognizers[0]
+    calls = []
+    recognize = template._recognize
+    monkeypatch.setattr(template, "_recognize", lambda text, ctx: calls.append(text) or recognize(text, ctx))
+    assert core.is_complete("Turn on the bedroom light.")
+    assert core.ask("Turn on the bedroom light.", dry_run=True).intent == "HassTurnOn"
+    assert len(calls) == 1
+    # a changed slot list is a new match: recognised again, with the new name
+    template.set_list("name", [("Porch Light", "Porch Light", {"domain": "light"})])
+    try:
+        found = template.candidates("turn on the porch light")
+        assert len(calls) == 2 and any(c.slots.get("name") == "Porch Light" for c in found)
+        assert template.candidates("turn on the porch light") == found and len(calls) == 2
+        found[0].slots.clear()  # a caller's copy
+        assert template.candidates("turn on the porch light")[0].slots
+    finally:
+        core._lists_changed()  # the home's own lists back

@@ -113,10 +113,11 @@ def test_yaml_name_wins_over_a_discovered_one(collision_home, probe, prefix):
 def test_six_devices_of_one_name_ask_which_of_the_first_five():
     """More than five answers to a name: the question offers five (zip(strict=True) raised here)."""
     from devices.entities import Entity
-    from intents.devices.commands import which_one_question
+    from intents.devices.targets import which_one_outcome
 
     lamps = [Entity(f"light.lamp_{i}", "Lamp", "light", "mqtt", area=f"Room {i}") for i in range(6)]
-    q = which_one_question("turn_on", lamps)
+    q = which_one_outcome("turn_on", lamps).question
+    assert q is not None
     assert q.say.startswith("Which one do you mean: 1, the Lamp (Room 0) or 2,"), q.say
     assert "5, the Lamp (Room 4)?" in q.say and "Room 5" not in q.say
     assert [c.data["entities"] for c in q.choices] == [[f"light.lamp_{i}"] for i in range(5)]
@@ -186,6 +187,45 @@ def test_one_shot_ask_with_broker_down_says_it_was_not_sent(tmp_path):
         f"cannot reach MQTT broker at {cfg['mqtt']['url']}"
     ], result
     assert took < 60, took  # a hang detector: start-up wait (3 s) + send wait (1 s) + imports, busy machine
+
+
+def _lamps(n: int, topic: str) -> list[dict]:
+    return [
+        {"name": f"Lamp {i}", "component": "light", "area": "Attic", "command_topic": f"{topic}/{i}"}
+        for i in range(n)
+    ]
+
+
+def test_one_shot_command_to_many_lights_waits_for_the_broker_once(tmp_path):
+    """Broker down: each light waited its own send_timeout, so "turn off the attic lights" with 10
+    lights took 10 x 1 s (a home of 500 would hang for minutes). They are sent together now."""
+    cfg = {"mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}", "send_timeout": 1.0}}
+    cfg["devices"] = {"devices": _lamps(10, "attic")}
+    a = Assistant(load_config(_write(tmp_path, cfg), env={}))
+    try:
+        started = time.monotonic()
+        r = a.ask("turn off the attic lights")
+        took = time.monotonic() - started
+    finally:
+        a.close()
+    assert r.response.startswith("I could not turn off the Lamp 0: the MQTT broker at"), r
+    assert len(r.actions) == 10 and all(x["sent"] is False and x["reason"] for x in r.actions)
+    assert took < 5, took  # one wait of 1 s, not ten: a hang detector with room for a busy machine
+
+
+def test_one_shot_command_to_many_lights_delivers_every_one(mosquitto, probe, prefix, tmp_path):
+    cfg = {"mqtt": {"url": mosquitto.url, "base_topic": f"{prefix}/a", "discovery_prefix": f"{prefix}/ha"}}
+    cfg["devices"] = {"devices": _lamps(30, f"{prefix}/attic")}
+    probe.subscribe(f"{prefix}/attic/#")
+    a = Assistant(load_config(_write(tmp_path, cfg), env={}))
+    try:
+        r = a.ask("turn on the attic lights")
+    finally:
+        a.close()
+    assert r.response == "Turned on 30 lights in the Attic.", r
+    assert len(r.actions) == 30 and all(x["sent"] is True for x in r.actions), r.actions
+    for i in range(30):
+        assert probe.wait_message(f"{prefix}/attic/{i}") == ["ON"], i
 
 
 def test_service_says_it_queued_and_keeps_it_on_disk(tmp_path):
@@ -470,6 +510,35 @@ def test_garbage_words_do_not_become_alarm_names(make_assistant):
     assert all(al.name is None for al in a.store.alarms()), r
 
 
+def test_noise_names_none_of_the_choices():
+    """The fuzz bench's "which one?" (two Hall Lights) was answered by a line of regex-like noise: its
+    "a" (from "(a+)+") was a word only one label had."""
+    from intents.conversation import Choice
+    from intents.pending import pick, said
+
+    lights = [Choice("the Hall Light (Upstairs)", {"n": 1}), Choice("the Hall Light (cover.a)", {"n": 2})]
+    alarms = [Choice("7 AM tomorrow", {"n": 1}), Choice("8:30 AM Friday", {"n": 2})]
+    for noise in ("x x ~ (a+)+ blorp x \\d+ .* ~ zzz .* blorp", "a", "x 7 blorp", "zzz friday qq"):
+        assert pick(said(noise), lights) is None and pick(said(noise), alarms) is None, noise
+    for answer, choices, n in [
+        ("the one upstairs", lights, 1),
+        ("the up stairs one", lights, 1),  # a mis-heard word
+        ("cover a", lights, 2),
+        ("the one on friday", alarms, 2),
+        ("the 7 please", alarms, 1),
+    ]:
+        assert pick(said(answer), choices).data == {"n": n}, answer
+
+
+def test_a_line_too_long_drops_the_question(make_assistant):
+    a = make_assistant()  # templates only: "7 am" alone is then no request
+    assert a.ask("set an alarm", now=NOW).expects_answer
+    assert a.conversations.question(DEFAULT_ID) is not None
+    a.ask("1" * (MAX_TEXT + 1), now=NOW)
+    assert a.conversations.question(DEFAULT_ID) is None
+    assert a.ask("7 am", now=NOW).actions == [] and a.store.alarms() == []
+
+
 # ---- 6. discovery floods ---------------------------------------------------------------------------
 
 
@@ -479,23 +548,45 @@ def test_wildcard_state_and_availability_topics_are_refused(caplog):
     d = MqttDiscovery(client, registry, "ha")
     with caplog.at_level(logging.WARNING):
         d._on_config(
-            "ha/light/a/config", json.dumps({"name": "A", "cmd_t": "a/set", "stat_t": "#"}).encode(), True
+            "ha/light/a/config",
+            json.dumps({"name": "Lamp A", "cmd_t": "a/set", "stat_t": "#"}).encode(),
+            True,
         )
         d._on_config(
-            "ha/light/b/config", json.dumps({"name": "B", "cmd_t": "b/set", "avty_t": "+/x"}).encode(), True
+            "ha/light/b/config",
+            json.dumps({"name": "Lamp B", "cmd_t": "b/set", "avty_t": "+/x"}).encode(),
+            True,
         )
         d._on_config(
             "ha/light/c/config",
-            json.dumps({"name": "C", "cmd_t": "c/set", "avty": [{"t": "#"}]}).encode(),
+            json.dumps({"name": "Lamp C", "cmd_t": "c/set", "avty": [{"t": "#"}]}).encode(),
             True,
         )
         d._on_config("ha/light/d/config", json.dumps({"name": "D" * 65, "cmd_t": "d/set"}).encode(), True)
         d._on_config(
-            "ha/light/e/config", json.dumps({"name": "E", "cmd_t": "e/set", "avty": 7}).encode(), True
+            "ha/light/e/config", json.dumps({"name": "Lamp E", "cmd_t": "e/set", "avty": 7}).encode(), True
         )
-    assert [e.entity_id for e in registry.all()] == ["light.e"]
+    assert [e.entity_id for e in registry.all()] == ["light.lamp_e"]
     assert {s.topic_filter for s in client._subs.values()} == set()  # nothing subscribed: never '#'
     assert sum("wildcards" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_a_discovered_name_nobody_can_say_is_refused(caplog):
+    """A flooded switch named "E€" (normalised "e") was turned on by the junk line "E&". A discovered
+    name needs 2 letters or digits; a too-short entity name beside its device's name is no alias."""
+    registry = EntityRegistry()
+    d = MqttDiscovery(MqttClient(MqttSettings(url=f"mqtt://127.0.0.1:{free_port()}")), registry, "ha")
+
+    def config(obj: str, **cfg) -> None:
+        d._on_config(f"ha/switch/{obj}/config", json.dumps({"cmd_t": f"{obj}/set", **cfg}).encode(), True)
+
+    with caplog.at_level(logging.WARNING):
+        config("e", name="E€")
+        config("dots", name="…!")
+        config("tv", name="TV")
+        config("desk", name="€", dev={"ids": "d1", "name": "Desk"})
+    assert {e.name: e.aliases for e in registry.all()} == {"TV": [], "Desk €": []}
+    assert sum("fewer than 2 letters or digits" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_deeply_nested_config_is_refused_before_parsing(caplog):

@@ -80,6 +80,8 @@ def test_unseen_phrasing(assistant, sentence, intent, slots):
         "the um",
         "purple monkey dishwasher",
         "book me a table for two tonight",
+        "shall we play cluedo",
+        "tell me to take a coat as it will be cold tomorrow",
     ],
 )
 def test_out_of_scope_does_nothing(assistant, sentence):
@@ -114,6 +116,28 @@ def test_reminders_lists_and_help_are_ours():
     assert (
         rec.fill("HassListAddItem", "we're out of milk", {}) is None
     )  # which item on which list: never guessed
+
+
+def test_the_words_must_back_the_guess():
+    from intents.learned import least_probability
+
+    rec = LearnedRecognizer(intents())
+    like = rec.fill("SetPreference", "could you save this track to my favourites", {})
+    assert like == {"key": "music", "value": "this song"}  # what plays now: preferences.py asks the player
+    assert rec.fill("SetPreference", "my favourite band is the kinks", {}) == {
+        "key": "music",
+        "value": "the kinks",
+    }
+    assert rec.fill("SetPreference", "i don't like this song", {}) is None
+    assert rec.fill("SetPreference", "the kitchen is cold", {}) is None
+    assert rec.fill("HassMediaSearchAndPlay", "let us play cluedo", {"QUERY": ["cluedo"]}) is None
+    assert rec.fill("HassMediaSearchAndPlay", "let's play some cluedo", {"QUERY": ["cluedo"]}) == {
+        "search_query": "cluedo"
+    }
+    assert rec.fill("MediaWhatsPlaying", "what is on friday", {}) is None  # a calendar question
+    assert rec.fill("HassGetWeather", "tell me to take an umbrella if it rains", {}) is None
+    assert least_probability("CancelReminder", 0.4) == 0.8  # undoing on a weak guess: no
+    assert least_probability("HassTurnOn", 0.4) == 0.4
 
 
 def test_tier_order(make_assistant, tmp_path):

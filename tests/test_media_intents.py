@@ -96,9 +96,11 @@ def test_dry_run_plays_nothing(home) -> None:
 
 def test_games_and_likes_never_play(home) -> None:
     assistant, services = home
-    for text in ("play a game", "let's play chess", "play chess with me", "i like this song"):
+    for text in ("play a game", "let's play chess", "play chess with me"):
         r = assistant.ask(text)
         assert r.intent is None and r.actions == [], (text, r.intent)
+    r = assistant.ask("i like this song")  # a liking (tests/test_preferences.py), never a search
+    assert (r.intent, r.actions) == ("SetPreference", []), r
     assert services.sinks == []
 
 

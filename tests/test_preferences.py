@@ -66,6 +66,19 @@ def test_play_my_music_plays_what_they_like(home):
     assert r.actions[0]["query"] == "jazz"
 
 
+def test_liking_this_song_keeps_its_artist(home):
+    assistant, _ = home
+    assert assistant.ask("i like this song").response == (
+        "Nothing is playing, so I don't know which song you mean."
+    )
+    assert assistant.preferences.all() == {}
+    assistant.ask("play come together")
+    r = assistant.ask("save this song to my favourites")
+    assert (r.intent, r.response) == ("SetPreference", "Got it, you like The Beatles."), r
+    assert assistant.preferences.all() == {"music": "The Beatles"}
+    assert assistant.ask("play my music").actions[0]["query"] == "The Beatles"
+
+
 def test_a_liking_is_learned_from_plays_and_said_so(home):
     assistant, _ = home
     assert assistant.ask("play my music").actions[0]["matched"] == "your music"  # nothing known yet

@@ -1,5 +1,6 @@
 """Piper TTS: deterministic output, sentence streaming, phrase cache, feedback sounds."""
 
+import threading
 import time
 import wave
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 from assistant.audio import resample
-from assistant.tts import Tts, feedback_sound, split_sentences
+from assistant.speaker import Speaker
+from assistant.tts import Tts, feedback_sound, first_phrase, split_sentences, trim_silence
 from assistant.voice_settings import TtsSettings
 from tests.fixtures_voice import join, silence
 
@@ -89,3 +91,109 @@ def test_say_to_wav(tmp_path):
 def test_missing_voice_message(tmp_path):
     with pytest.raises(FileNotFoundError, match="tts.voice"):
         Tts(TtsSettings(voice=str(tmp_path / "x.onnx")))
+
+
+@pytest.mark.parametrize(
+    "sentence, pieces",
+    [
+        ("Would turn off 2 lights in the living room.", ["Would turn off 2 lights,", "in the living room."]),
+        ("Today is Sunday, November 29, 2026.", ["Today is Sunday,", "November 29, 2026."]),
+        (
+            "Your music library is empty; put music in it.",
+            ["Your music library is empty;", "put music in it."],
+        ),
+        ("The pizza timer is set for 5 minutes.", ["The pizza timer is set,", "for 5 minutes."]),
+        # no boundary: "on" and "to" belong to the verb, a date's comma is not a phrase, a head of
+        # fewer than 3 words or 12 characters, a short tail
+        ("Would turn on the Kitchen Light.", ["Would turn on the Kitchen Light."]),
+        ("Would set the Thermostat to 21 degrees.", ["Would set the Thermostat to 21 degrees."]),
+        ("November 30, 2026 is a Monday.", ["November 30, 2026 is a Monday."]),
+        ("Timer set for 5 minutes.", ["Timer set for 5 minutes."]),
+        ("It is set for the evening.", ["It is set for the evening."]),
+        ("The hall lights are on.", ["The hall lights are on."]),
+    ],
+)
+def test_first_phrase(sentence, pieces):
+    assert first_phrase(sentence, 20) == pieces
+    assert first_phrase(sentence, 0) == [sentence]
+    assert first_phrase(sentence, 100) == [sentence]
+
+
+def test_stream_starts_with_the_first_phrase(tts):
+    tts._cache.clear()
+    text = "Your alarm is set for 7 AM tomorrow morning. Sleep well."
+    chunks = list(tts.stream(text))
+    head = np.concatenate(list(tts._synth("Your alarm is set,")))
+    assert len(chunks) == 3 and len(chunks[0]) < len(head)  # its comma pause is shortened
+    quiet = np.flatnonzero(np.abs(chunks[0].astype(np.int32)) > 300)
+    assert quiet[0] <= 0.03 * tts.sample_rate and len(chunks[0]) - quiet[-1] <= 0.12 * tts.sample_rate + 1
+    assert chunks[0].tolist() == trim_silence(head, tts.sample_rate, 0.03, 0.12).tolist()
+    whole = TtsSettings(noise_scale=0.0, noise_w_scale=0.0, first_phrase_chars=0)
+    tts.s, saved = whole, tts.s
+    try:
+        tts._cache.clear()
+        assert len(list(tts.stream(text))) == 2
+    finally:
+        tts.s = saved
+
+
+class _Voice:
+    """A stand-in for Tts whose chunks say when they were made, and a sink that says when it plays."""
+
+    sample_rate = 22050
+
+    def __init__(self, n: int):
+        self.n, self.log, self.made = n, [], [threading.Event() for _ in range(n)]
+
+    def stream(self, text):
+        for i in range(self.n):
+            self.log.append(f"made {i}")
+            self.made[i].set()
+            yield np.full(100, i, np.int16)
+
+    def play(self, samples, sample_rate):
+        i = int(samples[0])
+        self.log.append(f"play {i}")
+        if i + 1 < self.n:
+            self.made[i + 1].wait(2.0)  # while this chunk plays, the next one is being synthesised
+        self.log.append(f"played {i}")
+
+    def stop(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_speaker_synthesises_the_next_chunk_while_one_plays():
+    voice = _Voice(3)
+    speaker = Speaker(voice, voice)  # type: ignore[arg-type]
+    try:
+        speaker.say_text("three chunks")
+        for _ in range(200):
+            if "played 2" in voice.log:
+                break
+            time.sleep(0.01)
+        log = voice.log
+        assert [e for e in log if e.startswith("play ")] == ["play 0", "play 1", "play 2"]
+        assert log.index("made 1") < log.index("played 0") and log.index("made 2") < log.index("played 1")
+    finally:
+        speaker.close()
+
+
+def test_speaker_stop_ends_the_synthesis_thread():
+    voice = _Voice(50)
+    voice.play = lambda samples, rate: time.sleep(0.05)  # type: ignore[method-assign]
+    speaker = Speaker(voice, voice)  # type: ignore[arg-type]
+    try:
+        speaker.say_text("many chunks")
+        time.sleep(0.12)
+        speaker.stop()
+        for _ in range(100):
+            if not any(t.name == "speaker-synth" for t in threading.enumerate()) and not speaker.active:
+                break
+            time.sleep(0.02)
+        assert not any(t.name == "speaker-synth" for t in threading.enumerate())
+        assert len(voice.log) < 50
+    finally:
+        speaker.close()

@@ -107,6 +107,17 @@ def test_confirmed_by_openwakeword():
         ConfirmedWake(["hey_rhasspy"])
 
 
+def test_default_wakes_in_noise():
+    """The default detector hears "Okay Nabu" under white noise at 5 dB SNR (its suppressor's case)."""
+    phrase = join(silence(1.0), espeak_speech("Okay Nabu, turn on the kitchen light"), silence(1.0))
+    speech_power = float(np.mean(phrase[np.abs(phrase) > 100].astype(np.float64) ** 2))
+    hiss = noise(len(phrase) / 16000, np.sqrt(speech_power / 10**0.5) / 32767, seed=7)
+    noisy = np.clip(phrase.astype(np.int32) + hiss, -32768, 32767).astype(np.int16)
+    det = make_wake(WakeSettings())
+    assert isinstance(det, ConfirmedWake) and det.denoise is not None
+    assert [h.word for h in detections(det, noisy)] == ["okay_nabu"]
+
+
 def test_threshold_and_multiple_words():
     strict = MicroWake(["okay_nabu"], threshold=0.999999)
     assert detections(strict, join(silence(0.5), wake_phrase(), silence(1.0))) == []

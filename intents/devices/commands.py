@@ -40,15 +40,16 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     ask: list[Entity] = []
     problems: list[str] = []
     queued: list[Entity] = []
-    for e in target.entities:
-        try:
-            acts = hub.controller.command(e, op, dry_run=ctx.dry_run, confirmed=confirmed)
-        except ConfirmationRequired:
-            ask.append(e)
-            continue
-        except DeviceError as exc:
-            problems.append(say_device_error(exc))
-            continue
+    issued: list[tuple[Entity, list[dict[str, Any]]]] = []
+    with hub.controller.together():  # sent at the end of the block, all at once
+        for e in target.entities:
+            try:
+                issued.append((e, hub.controller.command(e, op, dry_run=ctx.dry_run, confirmed=confirmed)))
+            except ConfirmationRequired:
+                ask.append(e)
+            except DeviceError as exc:
+                problems.append(say_device_error(exc))
+    for e, acts in issued:
         actions += acts
         failed = undelivered(acts, ctx)
         if failed:

@@ -205,25 +205,28 @@ class HassLightSet(DeviceIntent):
         t = pick_targets(ctx, name=self.name, area=self.area, domain="light")
         hub = the_hub(ctx)
         actions: list[dict[str, Any]] = []
-        done, problems = [], []
-        for e in t.entities:
-            try:
-                acts = hub.controller.set_light(
-                    e,
-                    brightness_pct=self.brightness,
-                    brightness_step_pct=self.brightness_step,
-                    color=self.color,
-                    color_temp_kelvin=self.temperature,
-                    dry_run=ctx.dry_run,
-                )
-                actions += acts
-                failed = undelivered(acts, ctx)
-                if failed:
-                    problems.append(f"I could not set the {spoken(e)}: {failed}.")
-                else:
-                    done.append(e)
-            except DeviceError as exc:
-                problems.append(say_device_error(exc))
+        done, problems, issued = [], [], []
+        with hub.controller.together():  # sent at the end of the block, all at once
+            for e in t.entities:
+                try:
+                    acts = hub.controller.set_light(
+                        e,
+                        brightness_pct=self.brightness,
+                        brightness_step_pct=self.brightness_step,
+                        color=self.color,
+                        color_temp_kelvin=self.temperature,
+                        dry_run=ctx.dry_run,
+                    )
+                    issued.append((e, acts))
+                except DeviceError as exc:
+                    problems.append(say_device_error(exc))
+        for e, acts in issued:
+            actions += acts
+            failed = undelivered(acts, ctx)
+            if failed:
+                problems.append(f"I could not set the {spoken(e)}: {failed}.")
+            else:
+                done.append(e)
         if not done:
             return Outcome(" ".join(problems[:2]) or "Nothing to do.", actions)
         what = Target(done, t.area if len(done) == len(t.entities) else None, "light").describe()

@@ -163,8 +163,8 @@ def pick_targets(
         else:
             return Target([ent])
     place = real_area or (None if whole_home else resolve_area(hub, ctx.area))
-    pool = hub.registry.in_area(place) if place else (hub.registry.exposed() if default_all else [])
     wanted = allowed or {"light", "switch", "fan"}
+    pool = hub.registry.in_area(place) if place else (hub.registry.exposed(wanted) if default_all else [])
     ents = [
         e for e in pool if e.component in wanted and (device_class is None or e.device_class == device_class)
     ]
