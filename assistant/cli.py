@@ -463,8 +463,8 @@ def _process(assistant: Any, args: argparse.Namespace) -> int:
     from .asr import ModelError
     from .voice import process_file
 
-    def understand(text: str) -> Any:
-        return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area)
+    def understand(text: str, *, say: Any) -> Any:  # the LLM's answer is spoken as it comes
+        return assistant.ask(text, now=args.now, dry_run=args.dry_run, area=args.area, on_sentence=say)
 
     try:
         results = process_file(
@@ -474,6 +474,7 @@ def _process(assistant: Any, args: argparse.Namespace) -> int:
             no_wake=args.no_wake,
             output_wav=args.output,
             is_complete=assistant.is_complete,
+            stream_replies=True,
         )
     except ModelError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
@@ -502,6 +503,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
 
     from .asr import ModelError
     from .audio import AudioDeviceError, check_input
+    from .pipeline import Say
     from .voice import run_live
 
     try:  # before anything starts: no page address is announced for a service that cannot listen
@@ -548,8 +550,12 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     ticking.start()
     try:
         service.engines()  # loads the models run_live shares, and /health says "ready" for voice
+
+        def understand(text: str, *, say: Say) -> Any:  # the LLM's answer is spoken as it comes
+            return assistant.ask(text, area=args.area, on_sentence=say)
+
         run_live(
-            lambda text: assistant.ask(text, area=args.area),
+            understand,
             assistant.config.voice,
             no_wake=args.no_wake,
             announcements=announcements,
@@ -557,6 +563,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
             is_complete=assistant.is_complete,
             on_result=service.on_voice_result,
             on_event=service.on_voice_event,
+            stream_replies=True,
         )
     except AudioDeviceError as exc:
         print(f"assistant: {exc}\n{NO_MICROPHONE}", file=sys.stderr)

@@ -101,8 +101,6 @@ class Assistant:
         # score (1 - P(none)) when that tier is on, else the template-vocabulary keyword gate.
         self.gate: ScopeGate = learned or KeywordGate.from_templates(self.schemas, config.language)
         self.gate_threshold = config.llm.scope_threshold
-        # llm.final_answer: each sentence of the model's streamed answer, as it comes (a speaker)
-        self.on_sentence: Callable[[str], None] | None = None
         self.scheduler = Scheduler(self.store, config.intents)
         self.services: Services = build_services(config, service=service)
         self.services.preferences = self.preferences
@@ -217,8 +215,14 @@ class Assistant:
         dry_run: bool = False,
         area: str | None = None,
         conversation: str | None = None,
+        on_sentence: Callable[[str], None] | None = None,
     ) -> AskResult:
-        result = self._ask(text, now=now, dry_run=dry_run, area=area, conversation=conversation)
+        """Understand and carry out ``text``. ``on_sentence`` (a voice pipeline's speaker) gets each
+        sentence of the LLM's streamed final answer (``llm.final_answer``) as soon as it is written,
+        before ``ask`` returns; the result's ``response`` is then those sentences joined."""
+        result = self._ask(
+            text, now=now, dry_run=dry_run, area=area, conversation=conversation, on_sentence=on_sentence
+        )
         for listener in self.ask_listeners:
             try:
                 listener(result)
@@ -234,6 +238,7 @@ class Assistant:
         dry_run: bool,
         area: str | None,
         conversation: str | None = None,
+        on_sentence: Callable[[str], None] | None = None,
     ) -> AskResult:
         """An answer to a question asked back, else: templates, then the previous turn's context
         ("make it brighter"), then a compound split, then the LLM; the turn is kept (not in a dry run)."""
@@ -269,7 +274,7 @@ class Assistant:
                 done = (
                     self._answer(cid, text, ctx)
                     or self._compound(text, ctx, timings)
-                    or self._understand(cid, normalized, ctx, timings)
+                    or self._understand(cid, normalized, ctx, timings, on_sentence)
                 )
             except Refusal as exc:  # understood, and cannot be done as said
                 done = _failed(text, exc.intent, exc.recognizer, str(exc))
@@ -338,7 +343,14 @@ class Assistant:
             [Turn(text, kind, outcome.slots or {}, outcome.response, outcome.actions)],
         )
 
-    def _understand(self, cid: str, normalized: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
+    def _understand(
+        self,
+        cid: str,
+        normalized: str,
+        ctx: Context,
+        timings: dict[str, float],
+        on_sentence: Callable[[str], None] | None = None,
+    ) -> _Done | None:
         history = self.conversations.history(cid)
         template = self.recognizers[0]
         for request, subject in rephrase(normalized, history):  # "make it brighter": the lamp just turned on
@@ -366,7 +378,7 @@ class Assistant:
             if done is not None:
                 done.recognizer = f"{done.recognizer}+context"
                 return done
-        return self._run_tiers(normalized, ctx, timings, llm=True, history=history)
+        return self._run_tiers(normalized, ctx, timings, llm=True, history=history, on_sentence=on_sentence)
 
     def _compound(self, text: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
         """ "Turn off the lights and lock the door": taken only when every part is understood alone."""
@@ -399,10 +411,12 @@ class Assistant:
         *,
         llm: bool,
         history: list[Turn] | None = None,
+        on_sentence: Callable[[str], None] | None = None,
         confident_only: bool = False,
     ) -> _Done | None:
         """The local tiers (templates, learned), or (``llm``) the tool-calling tiers behind the scope
-        gate; ``confident_only``: only tiers whose match is sure (``confident``: the templates)."""
+        gate (their final answer's sentences go to ``on_sentence`` as they come); ``confident_only``:
+        only tiers whose match is sure (``confident``: the templates)."""
         for recognizer in self.recognizers:
             tool_args = getattr(recognizer, "gives_tool_args", False)
             if tool_args != llm or (confident_only and not getattr(recognizer, "confident", False)):
@@ -436,7 +450,7 @@ class Assistant:
                     said = cast("LlmRecognizer", recognizer).final_answer(
                         [(i.intent, i.slots(), o.response) for _, i, o in outcomes],
                         self.config.llm.timeout_s,
-                        None if ctx.dry_run else self.on_sentence,
+                        on_sentence,
                     )
                     done.outcome.response = said or done.outcome.response
                 return done
@@ -499,6 +513,7 @@ class Assistant:
         context: dict[str, Any] = {
             "history": [(t.text, t.response) for t in history],
             "preferences": self.preferences.all(),
+            "now": ctx.now,
         }
         if ctx.area:
             context["area"] = ctx.area
@@ -521,7 +536,9 @@ class Assistant:
             if schema is None:
                 continue
             try:
-                out.append(schema.from_tool_args(dict(candidate.slots), ctx, normalized))
+                args = schema.lenient_tool_args(dict(candidate.slots), ctx)  # "today", "five", ""
+                schema.check_said(args, normalized)  # no invented list items, messages, searches
+                out.append(schema.from_tool_args(args, ctx, normalized))
             except Refusal as exc:
                 refusal = refusal or _tagged(exc, candidate, recognizer)
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:

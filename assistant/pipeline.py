@@ -13,7 +13,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -43,6 +44,15 @@ from .wake import Detection, make_wake
 _LOGGER = logging.getLogger(__name__)
 
 Understand = Callable[[str], dict]
+# With ``stream_replies``, understand(text, say=...) may pass sentences of its answer to ``say`` before it
+# returns (``Assistant.ask``'s ``on_sentence``: the LLM's streamed final answer); each is spoken at once
+Say = Callable[[str], None]
+
+
+class SpeakingUnderstand(Protocol):
+    def __call__(self, text: str, *, say: Say) -> Any: ...
+
+
 # "Is this transcript a whole command?" for early endpointing (e.g. ``Assistant.is_complete``); any
 # callable str -> bool will do, so another recogniser can supply it
 IsComplete = Callable[[str], bool]
@@ -71,7 +81,7 @@ class Pipeline:
 
     def __init__(
         self,
-        understand: Understand,
+        understand: Understand | SpeakingUnderstand,
         settings: VoiceSettings,
         *,
         no_wake: bool = False,
@@ -83,13 +93,17 @@ class Pipeline:
         is_complete: IsComplete | None = None,
         remote_wake: bool = False,
         muted: threading.Event | None = None,
+        stream_replies: bool = False,
         clock: Callable[[], float] = time.perf_counter,
     ):
         """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
         starts listening, with the usual listen timeout, and each utterance ends the turn. ``clock``
         times the processing (seconds); a benchmark on a shared machine may pass ``time.process_time``
-        (CPU time, which other processes' load barely changes) with single-threaded engines."""
+        (CPU time, which other processes' load barely changes) with single-threaded engines.
+        ``stream_replies``: ``understand`` takes a ``say`` keyword (see ``Say``); the sentences it says
+        are spoken while it still works, and the response's sentences already said are not repeated."""
         self.understand = understand
+        self.stream_replies = stream_replies
         self.clock = clock
         self.is_complete = is_complete  # None: no early endpointing
         self.muted = muted  # set: the microphone is ignored (HA's Mute switch); speech still plays
@@ -118,6 +132,7 @@ class Pipeline:
         self._triggered: str | None = None
         self._following = False  # listening for the answer to a question, without the wake word
         self._reply_s = 0.0  # how long the last spoken reply lasts
+        self._early = _EarlyReply()  # what understand() said before it returned, this utterance
 
     # -- clock ------------------------------------------------------------------------------
     @property
@@ -359,9 +374,15 @@ class Pipeline:
     def _understand(self, text: str) -> tuple[dict, float, str | None]:
         """understand(text) on the processing clock: (result, ms, error). A failing core answers
         "Sorry, something went wrong." and the pipeline keeps listening."""
+        self._early = _EarlyReply(self.busy, self.clock())
         try:
-            result, nlu_ms = self._work(lambda: as_dict(self.understand(text)))
-            return result, nlu_ms, None
+            if self.stream_replies:
+                speaking = cast(SpeakingUnderstand, self.understand)
+                result, nlu_ms = self._work(lambda: as_dict(speaking(text, say=self._say_early)))
+            else:
+                plain = cast(Understand, self.understand)
+                result, nlu_ms = self._work(lambda: as_dict(plain(text)))
+            return result, nlu_ms - self._early.tts_ms, None  # speaking is not understanding
         except Exception as exc:
             _LOGGER.exception("understand(%r) failed", text)
             failed: dict[str, Any] = {
@@ -375,10 +396,35 @@ class Pipeline:
             }
             return failed, 0.0, str(exc)
 
+    def _say_early(self, sentence: str) -> None:
+        """``say`` for understand(): a sentence of the answer, spoken now, while understand() still
+        works (the model writes the next one). On the audio clock it starts where understand() began
+        plus the real time since."""
+        sentence = sentence.strip()
+        early = self._early
+        if not sentence:
+            return
+        at = early.started + (self.clock() - early.t0)
+        first_ms, total_ms, seconds = self._synthesise(sentence, wait=not early.said)
+        if not early.said:
+            early.first_audio, early.first_ms = at + first_ms / 1000, first_ms
+        early.said.append(sentence)
+        early.tts_ms += total_ms
+        early.seconds += seconds
+        self._emit(AudioOut(at + first_ms / 1000, "speech", seconds, sentence))
+
     def _answer(self, result: dict, error: str | None) -> tuple[float, float, float]:
         """Speak the response (or, without one, play the done/error sound). Returns (audio time of
         the first sample, TTS ms to the first audio, TTS ms in all)."""
         response = (result.get("response") or "").strip()
+        early = self._early
+        if early.said:  # spoken while understand() worked: only what it did not say yet
+            rest = early.rest_of(response)
+            total_ms, self._reply_s = early.tts_ms, early.seconds
+            if rest:
+                _, rest_ms, _, rest_s = self._speak(rest)
+                total_ms, self._reply_s = total_ms + rest_ms, self._reply_s + rest_s
+            return early.first_audio, early.first_ms, total_ms
         if response:
             t_first, first_ms, total_ms, self._reply_s = self._speak(response)
             return t_first, first_ms, total_ms
@@ -423,15 +469,22 @@ class Pipeline:
 
     def _speak(self, text: str) -> tuple[float, float, float, float]:
         """Synthesise `text`; returns (audio time of first audio, first ms, total ms, seconds)."""
+        first_ms, total_ms, seconds = self._synthesise(text)
+        # later sentences are synthesised while the first one plays: only the first blocks the loop
+        self.busy += first_ms / 1000
+        self._emit(AudioOut(self.busy, "speech", seconds, text))
+        return self.busy, first_ms, total_ms, seconds
+
+    def _synthesise(self, text: str, wait: bool = True) -> tuple[float, float, float]:
+        """Speak `text`: live, through the speaker thread (which plays it; ``wait``: until its first
+        chunk is ready), else here into the sink. Returns (ms to the first audio, ms in all, seconds
+        of audio; live: 0, the speaker plays it later)."""
         tts = self.engines.tts
-        if self._speaker is not None:  # live: synthesis + playback in the speaker thread
-            t0 = self.clock()
-            self._speaker.say_text(text)
-            first_ms = (self.clock() - t0) * 1000
-            self.busy += first_ms / 1000
-            self._emit(AudioOut(self.busy, "speech", 0.0, text))
-            return self.busy, first_ms, first_ms, 0.0
         t0 = self.clock()
+        if self._speaker is not None:
+            self._speaker.say_text(text, wait=wait)
+            first_ms = (self.clock() - t0) * 1000
+            return first_ms, first_ms, 0.0
         first: float | None = None
         seconds = 0.0
         for chunk in tts.stream(text):
@@ -440,11 +493,7 @@ class Pipeline:
             self.sink.play(chunk, tts.sample_rate)
             seconds += len(chunk) / tts.sample_rate
         total_ms = (self.clock() - t0) * 1000
-        first_ms = first if first is not None else total_ms
-        # later sentences are synthesised while the first one plays: only the first blocks the loop
-        self.busy += first_ms / 1000
-        self._emit(AudioOut(self.busy, "speech", seconds, text))
-        return self.busy, first_ms, total_ms, seconds
+        return (first if first is not None else total_ms), total_ms, seconds
 
     def announce(self, text: str) -> None:
         """Chime and speak text now (live mode), e.g. an alarm ringing."""
@@ -464,3 +513,22 @@ class Pipeline:
         if self._speaker is not None:
             self._speaker.close()
         self.sink.close()
+
+
+@dataclass
+class _EarlyReply:
+    """The sentences understand() said (``Pipeline._say_early``) before it returned, for one utterance."""
+
+    started: float = 0.0  # audio clock when understand() began
+    t0: float = 0.0  # the pipeline clock then
+    said: list[str] = field(default_factory=list)
+    first_audio: float = 0.0  # audio clock of the first sample
+    first_ms: float = 0.0  # ms to the first chunk of the first sentence
+    tts_ms: float = 0.0  # ms spent synthesising them (inside understand's time)
+    seconds: float = 0.0  # audio length
+
+    def rest_of(self, response: str) -> str:
+        """What ``response`` says beyond the sentences already said: normally nothing (the response
+        is those sentences joined); all of it if it is another answer (understand() failed after)."""
+        spoken = " ".join(self.said)
+        return response[len(spoken) :].strip() if response.startswith(spoken) else response

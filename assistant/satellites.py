@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ from devices.media.sinks import fit
 from intents.events import AlarmFired, ReminderDue, TimerFinished
 
 from .engines import Engines
-from .pipeline import Pipeline
+from .pipeline import Pipeline, Say
 from .tts import feedback_sound
 from .voice_events import AudioOut, SpeechEnded, SpeechStarted, WakeDetected
 from .voice_events import Transcript as PipelineTranscript
@@ -163,6 +164,7 @@ class SatelliteSession:
                 sink=self.sink,
                 on_event=self._on_event,
                 remote_wake=stage == "asr",
+                stream_replies=True,  # the LLM's answer goes to the box as it comes
             )
             self.stage = stage
             self._pending = np.zeros(0, dtype=np.int16)
@@ -202,8 +204,8 @@ class SatelliteSession:
             self.sink.play(chunk, tts.sample_rate)
         self.sink.end()
 
-    def _understand(self, text: str) -> Any:
-        return self.hub.ask(text, self)
+    def _understand(self, text: str, *, say: Say) -> Any:
+        return self.hub.ask(text, self, on_sentence=say)
 
     def _on_event(self, ev: Any) -> None:
         """Pipeline events -> Wyoming events the box (and Home Assistant-style satellites) expect."""
@@ -288,8 +290,10 @@ class SatelliteHub:
             return [{"name": n, "area": self.areas.get(n), "connected": n in self.sessions} for n in names]
 
     # -- requests --------------------------------------------------------------------------------
-    def ask(self, text: str, session: SatelliteSession) -> Any:
-        result = self.assistant.ask(text, area=session.area)
+    def ask(
+        self, text: str, session: SatelliteSession, on_sentence: Callable[[str], None] | None = None
+    ) -> Any:
+        result = self.assistant.ask(text, area=session.area, on_sentence=on_sentence)
         for action in result.actions:
             kind = action.get("type", "")
             if kind == "timer_start" and action.get("timer_id"):

@@ -239,8 +239,8 @@ class Service:
                 raise InputError(f"cannot decode the audio: {exc}") from None
             engines = self.engines()
 
-            def understand(text: str) -> Any:
-                return self.assistant.ask(text, dry_run=dry_run, area=area)
+            def understand(text: str, *, say: Any) -> Any:  # the LLM's answer is spoken as it comes
+                return self.assistant.ask(text, dry_run=dry_run, area=area, on_sentence=say)
 
             try:
                 results = process_audio(
@@ -250,6 +250,7 @@ class Service:
                     no_wake=no_wake,
                     output_wav=str(reply),
                     engines=engines,
+                    stream_replies=True,
                 )
             except Exception as exc:
                 self.metrics.errors.labels("pipeline").inc()

@@ -36,10 +36,13 @@ class Speaker:
     def say_audio(self, audio: np.ndarray) -> None:
         self._q.put(("audio", audio, None))
 
-    def say_text(self, text: str) -> None:
+    def say_text(self, text: str, wait: bool = True) -> None:
+        """Queue `text` to be spoken after what is queued already; ``wait``: return when its first
+        chunk is ready to play (at most 5 s), else at once (a later sentence of a streamed answer)."""
         ready = threading.Event()
         self._q.put(("text", text, ready))
-        ready.wait(timeout=5.0)  # returns when the first chunk is ready to play
+        if wait:
+            ready.wait(timeout=5.0)
 
     def _run(self) -> None:
         tts = self.tts

@@ -16,7 +16,7 @@ from devices.media.sinks import AudioSink, NullSink, WavSink
 
 from .audio import ArraySource, MicSource, SpeakerSink, read_audio_file
 from .engines import Engines, voice
-from .pipeline import IsComplete, Pipeline, Understand
+from .pipeline import IsComplete, Pipeline, SpeakingUnderstand, Understand
 from .voice_settings import VoiceSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -24,16 +24,19 @@ _LOGGER = logging.getLogger(__name__)
 
 def process_audio(
     samples: np.ndarray,
-    understand: Understand,
+    understand: Understand | SpeakingUnderstand,
     settings: VoiceSettings | None = None,
     no_wake: bool = False,
     output_wav: str | None = None,
     engines: Engines | None = None,
     is_complete: IsComplete | None = None,
+    stream_replies: bool = False,
     clock: Callable[[], float] = time.perf_counter,
 ) -> list[dict]:
     """Feed 16 kHz int16 audio through the pipeline faster than real time. With ``is_complete``
     (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms).
+    ``stream_replies``: understand takes ``say=`` (see ``pipeline.Say``), e.g.
+    ``lambda text, say: assistant.ask(text, on_sentence=say)``: the LLM's answer is spoken as it comes.
     ``clock`` times the processing (see ``Pipeline``)."""
     settings = settings or VoiceSettings()
     engines = engines or Engines.load(settings)
@@ -45,6 +48,7 @@ def process_audio(
         sink=sink,
         engines=engines,
         is_complete=is_complete,
+        stream_replies=stream_replies,
         clock=clock,
     )
     results: list[dict] = []
@@ -59,12 +63,13 @@ def process_audio(
 
 def process_file(
     path: str,
-    understand: Understand,
+    understand: Understand | SpeakingUnderstand,
     settings: VoiceSettings | None = None,
     no_wake: bool = False,
     output_wav: str | None = None,
     engines: Engines | None = None,
     is_complete: IsComplete | None = None,
+    stream_replies: bool = False,
 ) -> list[dict]:
     """Feed an audio file through the whole pipeline as if spoken into the microphone.
 
@@ -74,7 +79,7 @@ def process_file(
     `trace`.
     """
     return process_audio(
-        read_audio_file(path), understand, settings, no_wake, output_wav, engines, is_complete
+        read_audio_file(path), understand, settings, no_wake, output_wav, engines, is_complete, stream_replies
     )
 
 
@@ -99,7 +104,7 @@ def say(text: str, settings: VoiceSettings | None = None, output_wav: str | None
 
 
 def run_live(
-    understand: Understand,
+    understand: Understand | SpeakingUnderstand,
     settings: VoiceSettings | None = None,
     no_wake: bool = False,
     on_barge_in: Callable[[str], None] | None = None,
@@ -108,10 +113,12 @@ def run_live(
     is_complete: IsComplete | None = None,
     on_event: Callable[[Any], None] | None = None,
     muted: threading.Event | None = None,
+    stream_replies: bool = False,
 ) -> None:
     """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
     Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks,
-    also while ``muted`` (HA's Mute switch) makes it ignore the microphone."""
+    also while ``muted`` (HA's Mute switch) makes it ignore the microphone. ``stream_replies``: as in
+    ``process_audio``."""
     settings = settings or VoiceSettings()
     mic = MicSource(settings.audio.input_device, block=512)
     mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
@@ -128,6 +135,7 @@ def run_live(
         is_complete=is_complete,
         muted=muted,
         on_event=on_event,
+        stream_replies=stream_replies,
     )
     if settings.wake.push_to_talk:
         threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()

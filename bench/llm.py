@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import statistics
@@ -249,6 +250,30 @@ def _now() -> Any:
     return dt.datetime.fromisoformat(NOW)
 
 
+class RowLog(logging.Handler):
+    """What the core logged about the LLM tier during one row: rejected or unknown tool calls."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "rejected" in msg or "LLM tier" in msg:
+            self.lines.append(msg[:300])
+
+
+def outcome(x: dict[str, Any]) -> str:
+    """recovered (right intent) / wrong (another intent) / rejected (a call the schemas or handlers
+    refused, or an unknown tool) / none (no call) / error (no answer in time), for one row the LLM
+    was asked about."""
+    if x["by_llm"]:
+        return "recovered" if x["ok"] else "wrong"
+    if any("LLM tier skipped" in line for line in x["rejections"]):
+        return "error"  # no usable answer: timeout, server down
+    return "rejected" if x["rejections"] else "none"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(ROOT / "bench" / "data" / "slurp_devel_home.jsonl"))
@@ -263,6 +288,26 @@ def main() -> int:
     )
     ap.add_argument("--mode", default="tools", choices=["tools", "json"])
     ap.add_argument("--threshold", type=float, help="llm.scope_threshold for the run (default: the config's)")
+    ap.add_argument(
+        "--fold-models",
+        help="DIR with the fold models of `python -m intents.train --fold-models DIR`: each devel row is "
+        "answered and gated by the learned model trained without its fold (cross-validated figures; the "
+        "shipped model was trained on devel, so without this the local and gate figures are in-sample)",
+    )
+    ap.add_argument(
+        "--ask-from",
+        type=float,
+        help="ask the LLM about every row no local tier took whose gate score is at least this (default: "
+        "the threshold); the figures are then given for each gate threshold from it up (the gate decides "
+        "before the LLM is asked, so one run answers them all). 0: every local miss, gated or not",
+    )
+    ap.add_argument(
+        "--budget-s",
+        type=float,
+        default=0,
+        help="stop asking after this many seconds (rows go best gate score first, so the figures stay "
+        "complete for the thresholds down to the last score asked)",
+    )
     ap.add_argument("--stand-in", action="store_true", help="a local server that calls a tool for everything")
     ap.add_argument("--latency-rows", type=int, default=3, help="rows whose time to first token is measured")
     ap.add_argument(
@@ -285,6 +330,7 @@ def main() -> int:
     from assistant.core import Assistant
     from assistant.llm import LlmRecognizer
     from intents.normalize import normalize
+    from intents.train import FOLDS, fold_of
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")]
     for r in rows:  # reminders SLURP files under calendar_* are ours (as in bench/understanding.py)
@@ -295,14 +341,33 @@ def main() -> int:
     url = stand_in_server() if args.stand_in else args.url
     with tempfile.TemporaryDirectory() as data_dir:
         env = {"ASSISTANT_DATA_DIR": data_dir, "ASSISTANT_TZ": "UTC"}
-        config = load_config(None if args.home == "none" else args.home, env=env)
-        assistant = Assistant(config)  # no llm.url: the local tiers alone first
-        threshold = assistant.gate_threshold if args.threshold is None else args.threshold
-        assistant.gate_threshold = threshold
+        home = None if args.home == "none" else args.home
+        # one Assistant (no llm.url: the local tiers alone first) per fold model, else one for all rows
+        assistants: dict[int | None, Any] = {}
+        if args.fold_models:
+            for k in range(FOLDS):
+                model = Path(args.fold_models) / f"fold{k}.npz"
+                if not model.is_file():
+                    sys.exit(f"no {model}: run `python -m intents.train --fold-models {args.fold_models}`")
+                assistants[k] = Assistant(
+                    load_config(home, env={**env, "ASSISTANT_LEARNED_MODEL": str(model)})
+                )
+        else:
+            assistants[None] = Assistant(load_config(home, env=env))
+
+        def assistant_for(slurp_id: Any) -> Any:
+            return assistants[fold_of(slurp_id) if args.fold_models else None]
+
+        first = next(iter(assistants.values()))
+        config = first.config
+        threshold = first.gate_threshold if args.threshold is None else args.threshold
+        ask_from = threshold if args.ask_from is None else args.ask_from
+        for a in assistants.values():
+            a.gate_threshold = ask_from  # the gate of the run; higher thresholds are read off the scores
         settings = config.llm.model_copy(
             update={"url": url, "model": args.model, "timeout_s": args.timeout, "mode": args.mode}
         )
-        prompt_tokens(assistant, settings, None if args.stand_in else url, args.count_with)
+        prompt_tokens(first, settings, None if args.stand_in else url, args.count_with)
 
         # the local pass: what the templates, context, compound splits and learned tier do alone
         cache = Path(args.local_cache) if args.local_cache else None
@@ -313,9 +378,13 @@ def main() -> int:
                 x["kind"] = scope(x["label"])
             print(f"\n== {len(local)} devel rows, local pass read from {cache} ==")
         else:
-            print(f"\n== {len(rows)} devel rows ({args.data}) ==")
+            cv = (
+                "cross-validated fold models" if args.fold_models else "the shipped learned model (in-sample)"
+            )
+            print(f"\n== {len(rows)} devel rows ({args.data}), learned tier and gate: {cv} ==")
             local, t0 = [], time.perf_counter()
             for r in rows:
+                assistant = assistant_for(r["slurp_id"])
                 result = assistant.ask(
                     r["sentence"], now=_now(), dry_run=True, conversation=f"row{r['slurp_id']}"
                 )
@@ -343,12 +412,13 @@ def main() -> int:
             f"  local tiers: {len(in_rows) - len(misses)}/{len(in_rows)} in-scope rows understood; "
             f"{sum(x['acted'] for x in out_rows)}/{len(out_rows)} out-of-scope rows acted on"
         )
+        sweep = sorted({0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, threshold})
         print("  scope gate sweep (rows no local tier took, by gate threshold):")
-        for t in (0.3, 0.5, 0.7, 0.8, 0.9):
+        for t in sweep:
             m = sum(x["gate"] >= t for x in misses)
             o = sum(x["gate"] >= t for x in out_left)
             print(
-                f"    {t:.1f}: {m}/{len(misses)} in-scope misses reach the LLM, {o}/{len(out_rows)} out-of-scope rows"
+                f"    {t:.2f}: {m}/{len(misses)} in-scope misses reach the LLM, {o}/{len(out_rows)} out-of-scope rows"
             )
         reach = [x for x in misses if x["gate"] >= threshold]
         out_reach = [x for x in out_left if x["gate"] >= threshold]
@@ -363,31 +433,46 @@ def main() -> int:
 
         if not url:
             print("\n(no --url / --stand-in: LLM figures skipped)")
-            assistant.close()
+            for a in assistants.values():
+                a.close()
             return 0
-        tier = LlmRecognizer(assistant.schemas, settings)
-        assistant.recognizers.append(tier)
+        tier = LlmRecognizer(first.schemas, settings)
+        for a in assistants.values():
+            a.recognizers.append(tier)
         print(
             f"\n== the LLM path ({'stand-in: a tool call for everything' if args.stand_in else url}, mode {args.mode}) =="
         )
-        asked_out = out_reach
-        if args.sample_out and len(out_reach) > args.sample_out:
-            asked_out = random.Random(13).sample(out_reach, args.sample_out)
+        ask_in = [x for x in misses if x["gate"] >= ask_from]
+        ask_out = [x for x in out_left if x["gate"] >= ask_from]
+        sampled = len(ask_out)
+        if args.sample_out and len(ask_out) > args.sample_out:
+            ask_out = random.Random(13).sample(ask_out, args.sample_out)
             print(
-                f"  out-of-scope: a sample of {len(asked_out)} of the {len(out_reach)} rows that reach the LLM (seed 13)"
+                f"  out-of-scope: a sample of {len(ask_out)} of the {sampled} rows that reach the LLM (seed 13)"
             )
+        print(
+            f"  asking about {len(ask_in)} in-scope misses and {len(ask_out)} out-of-scope rows (gate >= {ask_from:g})"
+        )
         log_file = open(args.log, "w", encoding="utf-8") if args.log else None
-        recovered, wrong, acted, llm_ms, answers = 0, 0, 0, [], []
+        catcher = RowLog()
+        logging.getLogger().addHandler(catcher)
+        asked, llm_ms, answers, tokens = [], [], [], []
         t_all = time.perf_counter()
-        for x in [*reach, *asked_out]:
+        for x in sorted([*ask_in, *ask_out], key=lambda x: -x["gate"]):
+            if args.budget_s and time.perf_counter() - t_all > args.budget_s:
+                print(f"  time budget spent: stopped before gate {x['gate']:.2f}")
+                break
+            catcher.lines = []
             t0 = time.perf_counter()
-            result = assistant.ask(
+            result = assistant_for(x["slurp_id"]).ask(
                 x["sentence"], now=_now(), dry_run=True, conversation=f"llm{x['slurp_id']}"
             )
             took = (time.perf_counter() - t0) * 1000
             by_llm = result.recognizer == "llm"
             if "llm" in result.timings_ms:
                 llm_ms.append(took)
+            if tier.last_usage is not None:
+                tokens.append(tier.last_usage.prompt_tokens)
             ok = by_llm and (
                 result.intent in MAPPING.get(x["label"], set())
                 or (
@@ -395,62 +480,81 @@ def main() -> int:
                     and all(p["intent"] in MAPPING.get(x["label"], set()) for p in result.slots["parts"])
                 )
             )
-            if x["kind"] == "in":
-                recovered += ok
-                wrong += by_llm and not ok
-            else:
-                acted += by_llm and bool(result.actions)
+            row = {
+                **x,
+                "by_llm": by_llm,
+                "ok": ok,
+                "acted": by_llm and bool(result.actions),
+                "llm_intent": result.intent if by_llm else None,
+                "slots": result.slots if by_llm else None,
+                "response": result.response,
+                "rejections": list(catcher.lines),
+                "said": tier.last_reply,
+                "ms": round(took),
+                "prompt_tokens": tier.last_usage.prompt_tokens if tier.last_usage else None,
+            }
+            row["outcome"] = outcome(row)
+            asked.append(row)
             if by_llm and result.response:
                 answers.append(result.response)
+            print(
+                f"    [{row['outcome']:9s}] {x['kind']:3s} gate {x['gate']:.2f} {x['label']:24s} "
+                f"{x['sentence']!r} -> {row['llm_intent'] or '-'} {json.dumps(row['slots']) if by_llm else ''}"
+                f"{' | ' + '; '.join(row['rejections']) if row['rejections'] else ''}"
+                f"{' | said ' + repr((tier.last_reply or '')[:120]) if row['outcome'] == 'none' else ''}",
+                flush=True,
+            )
             if log_file:
-                log_file.write(
-                    json.dumps(
-                        {
-                            **x,
-                            "llm_intent": result.intent if by_llm else None,
-                            "slots": result.slots if by_llm else None,
-                            "response": result.response,
-                            "actions": len(result.actions),
-                            "ok": ok,
-                            "ms": round(took),
-                            "usage": tier.last_usage.model_dump() if tier.last_usage else None,
-                        },
-                        default=str,
-                    )
-                    + "\n"
-                )
+                log_file.write(json.dumps(row, default=str) + "\n")
                 log_file.flush()
+        logging.getLogger().removeHandler(catcher)
         if log_file:
             log_file.close()
-        out_rate = acted / max(1, len(asked_out)) * len(out_reach) / max(1, len(out_rows))
+        print(f"  ({len(asked)} rows asked in {time.perf_counter() - t_all:.0f} s)")
+        if len(asked) < len(ask_in) + len(ask_out):
+            ask_from = asked[-1]["gate"] if asked else 1.0  # the figures hold down to the last score asked
+        scale = sampled / max(1, len(ask_out))
         print(
-            f"  in-scope local misses recovered by the LLM: {recovered}/{len(misses)} = "
-            f"{recovered / max(1, len(misses)):.0%} ({wrong} wrong intent; {len(reach)} asked)"
+            "  by gate threshold (recovered / wrong / rejected of the in-scope local misses; out-of-scope acted on):"
         )
-        print(
-            f"  out-of-scope false-action rate of the LLM path: {acted}/{len(asked_out)} asked acted on; "
-            f"{out_rate:.1%} of all {len(out_rows)} out-of-scope rows"
-            f"{' (extrapolated from the sample)' if len(asked_out) < len(out_reach) else ''}"
-            f" ({time.perf_counter() - t_all:.0f} s)"
-        )
+        for t in [s for s in sweep if s >= ask_from]:
+            got = [r for r in asked if r["gate"] >= t]
+            count = {
+                k: sum(r["outcome"] == k for r in got if r["kind"] == "in")
+                for k in ("recovered", "wrong", "rejected", "none", "error")
+            }
+            acted = sum(r["acted"] for r in got if r["kind"] == "out") * scale
+            intent = sum(r["by_llm"] for r in got if r["kind"] == "out") * scale  # queries too
+            print(
+                f"    {t:.2f}{' (the configured gate)' if t == threshold else ''}: recovered {count['recovered']}/{len(misses)} "
+                f"= {count['recovered'] / max(1, len(misses)):.0%}, wrong {count['wrong']}, rejected {count['rejected']}, "
+                f"no call {count['none']}, no answer {count['error']}; out of scope acted on {acted:.0f}/{len(out_rows)} = {acted / max(1, len(out_rows)):.1%} "
+                f"(given an intent: {intent:.0f})"
+                f"{' (extrapolated from the sample)' if scale > 1 else ''}"
+            )
+        if tokens:
+            print(
+                f"  prompt tokens per request (server's count): p50 {statistics.median(tokens):.0f}, max {max(tokens)}"
+            )
         if llm_ms:
             print(
                 f"  answer time when the LLM was asked (ask() total): p50 {statistics.median(llm_ms):.0f} ms, "
                 f"max {max(llm_ms):.0f} ms (n={len(llm_ms)})"
             )
         if not args.stand_in and args.latency_rows:
-            ttft = first_token(tier, [x["sentence"] for x in reach[: args.latency_rows]], args.timeout)
+            ttft = first_token(tier, [x["sentence"] for x in ask_in[: args.latency_rows]], args.timeout)
             if ttft:
                 print(
                     f"  time to first token (streamed): p50 {statistics.median(ttft):.0f} ms, max {max(ttft):.0f} ms (n={len(ttft)})"
                 )
-            piper = piper_first_chunk_ms(assistant, answers[: args.latency_rows])
+            piper = piper_first_chunk_ms(first, answers[: args.latency_rows])
             if piper and llm_ms:
                 print(
                     f"  time to first audio = answer p50 + Piper's first chunk p50: "
                     f"{statistics.median(llm_ms) + statistics.median(piper):.0f} ms"
                 )
-        assistant.close()
+        for a in assistants.values():
+            a.close()
     return 0
 
 

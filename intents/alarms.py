@@ -75,6 +75,7 @@ def _action(kind: str, alarm: AlarmRow, **extra: Any) -> dict[str, Any]:
 @register
 class SetAlarm(Intent):
     intent: ClassVar[str] = "SetAlarm"
+    said_fields: ClassVar[tuple[str, ...]] = ("name",)
     description: ClassVar[str] = (
         "Sets an alarm at a wall-clock time, optionally on a date or repeating on weekdays."
     )

@@ -95,6 +95,7 @@ class ListIntent(Intent):
 @register
 class HassListAddItem(ListIntent):
     intent: ClassVar[str] = "HassListAddItem"
+    said_fields: ClassVar[tuple[str, ...]] = ("item",)
     description: ClassVar[str] = "Adds one or more items to a shopping or to-do list."
     usage: ClassVar[Usage] = Usage(
         "keep your shopping and to-do lists",
@@ -140,6 +141,7 @@ class HassListAddItem(ListIntent):
 
 
 class _ItemIntent(ListIntent):
+    said_fields: ClassVar[tuple[str, ...]] = ("item",)
     item: str = Field(min_length=1, description="The item, as on the list: 'milk'")
 
     @classmethod

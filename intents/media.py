@@ -140,6 +140,7 @@ class PlayerIntent(Intent):
 @register
 class HassMediaSearchAndPlay(PlayerIntent):
     intent: ClassVar[str] = "HassMediaSearchAndPlay"
+    said_fields: ClassVar[tuple[str, ...]] = ("search_query",)
     usage: ClassVar[Usage] = Usage(
         "play music",
         "Play some jazz.",

@@ -113,6 +113,7 @@ def _action(kind: str, row: AlarmRow, **extra: Any) -> dict[str, Any]:
 @register
 class SetReminder(Intent):
     intent: ClassVar[str] = "SetReminder"
+    said_fields: ClassVar[tuple[str, ...]] = ("message",)
     description: ClassVar[str] = (
         "Reminds the user of something (a message spoken when due) at a time, after a delay, "
         "or repeating on weekdays."

@@ -9,9 +9,10 @@ live in ``intents/sentences/<language>/<Intent>.yaml`` and its tests in ``tests/
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -65,6 +66,43 @@ class Usage:
     needs: str | None = None  # "media", "devices", "weather"
 
 
+_EMPTY = {"", "none", "null", "nil", "n/a", "unknown", "unset", "unspecified", "default"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
+
+
+def _kinds(annotation: Any) -> set[Any]:
+    """The types a field accepts: {dt.date, NoneType} for ``dt.date | None``."""
+    args = get_args(annotation)
+    return {a for arg in args for a in _kinds(arg)} if args else {annotation}
+
+
+def _date_in_words(value: str, now: dt.datetime) -> str | None:
+    from .timeparse import parse_date
+
+    found, rest = parse_date(value.strip().lower(), now)
+    return found.isoformat() if found is not None and not re.search(r"[a-z0-9]", rest) else None
+
+
+def _number_in_words(value: str) -> int | None:
+    from text_to_num import alpha2digit
+
+    digits = alpha2digit(value.strip().lower(), "en", threshold=0)
+    return int(digits) if digits.lstrip("+-").isdigit() else None
+
+
+def _clock_in_words(value: str, now: dt.datetime) -> str | None:
+    """ "7 am", "seven thirty pm", "19h30" -> "HH:MM" when the words say am/pm or a 24 h hour."""
+    from .normalize import normalize
+    from .timeparse import parse_when
+
+    when = parse_when(normalize(value), now)
+    if when.hour is None or when.unknown or not (when.meridiem or when.hour > 12 or when.hour == 0):
+        return None
+    clock = when.clock(now)
+    return clock.strftime("%H:%M") if clock is not None else None
+
+
 class SlotError(ValueError):
     """The recogniser matched a template but a slot makes no sense (e.g. '37:99')."""
 
@@ -99,11 +137,58 @@ class Intent(BaseModel):
     # it, the core asks "Are you sure?" before more than one thing goes.
     bulk_destructive: ClassVar[bool] = False
     usage: ClassVar[Usage | None] = None  # set on one main intent per area (see intents/help.py)
+    # Fields that carry the user's own words (a list item, a reminder's message, what to play): an
+    # LLM's value must have been said (``check_said``), so a model cannot invent "bread and milk".
+    said_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:
         """Build the intent from raw slot values (strings/numbers as matched)."""
         return cls.model_validate(slots)
+
+    @classmethod
+    def lenient_tool_args(cls, args: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        """An LLM's arguments as the schema reads them, before ``from_tool_args``: small models fill
+        optional fields with nothing ("", "null", "none", []) and write dates and numbers in words.
+        Empty values are dropped (the field keeps its default), a date field gets "today", "next
+        friday", "march 27" resolved against now, an integer field "five" -> 5, and a 24 h time field
+        ("HH:MM") "7 am" or "seven thirty pm" -> "07:00" / "19:30". What cannot be read is passed on as
+        it is, so the schema still rejects it."""
+        out: dict[str, Any] = {}
+        for key, value in args.items():
+            info = cls.model_fields.get(key)
+            if info is None:
+                continue  # not a field: ignored anyway (extra="ignore")
+            if (
+                value is None
+                or value in ([], {})
+                or (isinstance(value, str) and value.strip().lower() in _EMPTY)
+            ):
+                if not info.is_required():
+                    continue
+            elif isinstance(value, str):
+                kinds = _kinds(info.annotation)
+                if dt.date in kinds and not _ISO_DATE.match(value.strip()):
+                    value = _date_in_words(value, ctx.now) or value
+                elif int in kinds and not value.strip().lstrip("+-").isdigit():
+                    value = _number_in_words(value) or value
+                elif key == "time" and str in kinds and not _CLOCK.match(value.strip()):
+                    value = _clock_in_words(value, ctx.now) or value
+            out[key] = value
+        return out
+
+    @classmethod
+    def check_said(cls, args: dict[str, Any], text: str) -> None:
+        """Raise ``SlotError`` when an LLM's value for one of ``said_fields`` is not in ``text``: at
+        least half of its words (of three letters or more) must be words of the request, compared on
+        their first four letters ("songs" ~ "song"). Each item of a list value is checked alone."""
+        heard = {w[:4] for w in re.findall(r"[a-z0-9']+", text.lower())}
+        for key in cls.said_fields:
+            value = args.get(key)
+            for part in value if isinstance(value, list) else [value]:
+                words = [w[:4] for w in re.findall(r"[a-z0-9']+", str(part or "").lower()) if len(w) > 2]
+                if words and sum(w in heard for w in words) * 2 < len(words):
+                    raise SlotError(f"{key} {str(part)[:60]!r} was not said")
 
     @classmethod
     def from_tool_args(cls, args: dict[str, Any], ctx: Context, text: str = "") -> Self:

@@ -159,6 +159,7 @@ def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
 @register
 class HassStartTimer(Intent):
     intent: ClassVar[str] = "HassStartTimer"
+    said_fields: ClassVar[tuple[str, ...]] = ("name",)
     usage: ClassVar[Usage] = Usage(
         "set timers", "Set a pasta timer for 9 minutes.", ("timer", "timers", "countdown")
     )

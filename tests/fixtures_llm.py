@@ -1,6 +1,6 @@
 """A canned OpenAI-compatible server and an Assistant whose LLM tier talks to it (registered in
 tests/conftest.py). Fixtures: ``canned`` (the server; set ``.reply``, ``.status``, ``.raw``,
-``.delay_s``; read ``.requests``), ``llm_assistant`` (one Assistant per module, with ``llm.url``
+``.delay_s``, ``.stream``, ``.hold_last``; read ``.requests``, ``.streamed``), ``llm_assistant`` (one Assistant per module, with ``llm.url``
 set), ``make_llm(settings)`` (that Assistant re-pointed at ``settings``). Helpers (imported by name):
 ``text_reply``, ``tool_reply``, ``completion``, ``llm_settings``, ``closed_port``."""
 
@@ -30,6 +30,8 @@ class Canned:
         self.raw: bytes | None = None  # sent as is instead of ``reply``
         self.stream: list[str] = []  # a streamed request's content, one server-sent event per piece
         self.streamed = 0  # pieces sent so far
+        # set: the last piece waits (at most 30 s) until the event is set, e.g. by the first audio
+        self.hold_last: threading.Event | None = None
 
     def chats(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path.endswith("/chat/completions")]
@@ -100,7 +102,9 @@ def canned():
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
-            for piece in [*state.stream, None]:
+            for i, piece in enumerate([*state.stream, None]):
+                if i == len(state.stream) - 1 and state.hold_last is not None:
+                    state.hold_last.wait(30)
                 delta = {"role": "assistant", "content": piece} if piece is not None else {}
                 chunk = {
                     "id": "chatcmpl-1",

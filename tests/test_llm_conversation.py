@@ -4,6 +4,7 @@ prompt, devices chosen by relevance within a budget, the scope gate, injection, 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -19,6 +20,7 @@ from tests.fixtures_llm import closed_port, completion, llm_settings, text_reply
 from tests.fixtures_mqtt import wait_for
 
 EGGS = "keep an eye on the eggs for me five minutes or so"
+NOW = dt.datetime(2026, 11, 29, 10, 0)  # a Sunday
 
 
 def _system(messages: list[dict]) -> str:
@@ -92,7 +94,7 @@ def test_several_tool_calls_in_one_turn(make_llm, canned):
 
 def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch):
     """llm.final_answer: the tool results go back to the model, and each sentence of its streamed
-    answer reaches the speaker (``Assistant.on_sentence``) before the model has finished writing."""
+    answer reaches the speaker (``ask``'s ``on_sentence``) before the model has finished writing."""
     canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
     canned.stream = ["Your egg ", "timer is set. It ", "rings in five", " minutes!"]
     assistant = make_llm(llm_settings(canned.url, timeout_s=30))
@@ -102,8 +104,7 @@ def test_final_answer_streams_sentence_by_sentence(make_llm, canned, monkeypatch
         assistant.config.llm.model_copy(update={"final_answer": True, "timeout_s": 30}),
     )
     heard: list[tuple[str, int]] = []
-    monkeypatch.setattr(assistant, "on_sentence", lambda s: heard.append((s, canned.streamed)))
-    result = assistant.ask(EGGS)
+    result = assistant.ask(EGGS, on_sentence=lambda s: heard.append((s, canned.streamed)))
     assert result.response == "Your egg timer is set. It rings in five minutes!"
     assert [said for said, _ in heard] == ["Your egg timer is set.", "It rings in five minutes!"]
     assert heard[0][1] < len(canned.stream)  # the first sentence came before the model had finished
@@ -131,6 +132,73 @@ def test_final_answer_that_is_another_call_keeps_the_handlers_answer(make_llm, c
     assert len(assistant.store.timers()) == 1  # the repeated call did not run again
 
 
+@pytest.mark.parametrize(
+    "name, arguments, intent, slots",
+    [
+        (
+            "HassStartTimer",
+            '{"minutes": "five", "seconds": "", "name": null}',
+            "HassStartTimer",
+            {"minutes": 5},
+        ),
+        ("SetAlarm", '{"time": "7 am", "date": "tomorrow", "name": "none"}', "SetAlarm", {"time": "07:00"}),
+        ("SetAlarm", '{"time": "seven thirty pm", "repeat": []}', "SetAlarm", {"time": "19:30"}),
+        ("ListReminders", '{"time": "", "date": "", "name": "", "part_of_day": ""}', "ListReminders", {}),
+        ("HassGetCurrentDate", '{"date": "next friday"}', "HassGetCurrentDate", {"date": "2026-12-04"}),
+    ],
+)
+def test_lenient_arguments_go_through_the_schema(make_llm, canned, name, arguments, intent, slots):
+    """Small models fill optional fields with nothing and write dates, times and numbers in words:
+    read through the same schema, not rejected (``Intent.lenient_tool_args``)."""
+    canned.reply = tool_reply(name, arguments)
+    assistant = make_llm(llm_settings(canned.url))
+    result = assistant.ask(EGGS, now=NOW, dry_run=True)
+    assert (result.intent, result.recognizer) == (intent, "llm"), result
+    assert slots.items() <= result.slots.items(), result.slots
+
+
+@pytest.mark.parametrize(
+    "name, arguments",
+    [
+        ("SetAlarm", '{"time": "soonish"}'),  # no time in it
+        ("SetAlarm", '{"time": "7"}'),  # am or pm? not guessed
+        ("HassStartTimer", '{"minutes": "a few"}'),
+        ("HassGetCurrentDate", '{"date": "my birthday"}'),
+    ],
+)
+def test_unreadable_lenient_arguments_are_still_rejected(make_llm, canned, name, arguments):
+    canned.reply = tool_reply(name, arguments)
+    assistant = make_llm(llm_settings(canned.url))
+    result = assistant.ask(EGGS, now=NOW, dry_run=True)
+    assert (result.actions, result.slots) == ([], {}), (
+        result
+    )  # refused ("soonish is not a time of day") or none
+
+
+@pytest.mark.parametrize(
+    "text, name, arguments, acts",
+    [
+        ("what is happening this weekend", "HassListAddItem", '{"item": ["bread", "milk"]}', False),
+        ("we are out of milk and eggs", "HassListAddItem", '{"item": ["milk", "eggs"]}', True),
+        ("favourite this tune", "HassMediaSearchAndPlay", '{"search_query": "jazz"}', False),
+        ("the match starts at eight", "SetReminder", '{"message": "buy flowers", "time": "19:45"}', False),
+        (
+            "keep an eye on the pasta, twelve minutes",
+            "HassStartTimer",
+            '{"minutes": 12, "name": "pasta"}',
+            True,
+        ),
+    ],
+)
+def test_words_the_user_did_not_say_are_not_acted_on(make_llm, canned, text, name, arguments, acts):
+    """A list item, a reminder's message, what to play, a timer's name come from the request: a
+    value the model invented (``Intent.said_fields``) is rejected, one said goes through."""
+    canned.reply = tool_reply(name, arguments)
+    assistant = make_llm(llm_settings(canned.url))
+    result = assistant.ask(text, now=NOW, dry_run=True)
+    assert (result.intent == name and bool(result.actions)) == acts, result
+
+
 def test_named_place_reaches_the_weather(make_llm, canned):
     """from_tool_args gets the request's text: the weather's 'place must be said' check passes."""
     canned.reply = tool_reply("HassGetWeather", '{"location": "Berlin"}')
@@ -145,10 +213,11 @@ def test_history_and_preferences_go_into_the_prompt(make_llm, canned):
     assistant.preferences.forget()
     assistant.ask("my name is ana", conversation="llm-history")
     assistant.ask("set a timer for 3 minutes", conversation="llm-history")
-    assistant.ask(EGGS, conversation="llm-history")
+    assistant.ask(EGGS, conversation="llm-history", now=NOW)
     (body,) = canned.chats()
     messages = body["messages"]
     assert "name Ana" in _system(messages)
+    assert "Now: Sunday 2026-11-29 10:00." in _system(messages)  # for "next tuesday"
     assert {"role": "user", "content": "set a timer for 3 minutes"} in messages
     assert {"role": "assistant", "content": "Timer set for 3 minutes."} in messages
     assistant.preferences.forget()
@@ -294,3 +363,19 @@ def test_entity_name_carrying_instructions_stays_data(llm_home, canned, probe, p
     time.sleep(0.3)
     assert [t for t, _ in commands(probe, prefix) if "garage" in t] == []
     assert llm_home.ask("yes").response == "Opened the Garage Door."  # only an explicit answer confirms
+
+
+def test_examples_are_calls_the_schemas_know():
+    """The few-shot examples name registered tools with their own fields, and written as the model
+    is shown them, they read back as those calls (tools mode and json mode)."""
+    from assistant.llm import EXAMPLES, rules
+
+    schemas = intents()
+    for _, calls in EXAMPLES:
+        for name, args in calls:
+            assert set(args) <= set(schemas[name].model_fields), (name, args)
+    for json_mode in (False, True):
+        lines = rules(json_mode).split("\nExamples:\n")[1].splitlines()
+        for line, (_, calls) in zip(lines, EXAMPLES, strict=True):
+            assert calls_in_text(line.split(" -> ", 1)[1]) == calls, line
+    assert any(not calls for _, calls in EXAMPLES)  # and what is no tool's job
