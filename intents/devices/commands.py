@@ -4,6 +4,7 @@ the device layer requires a confirmation (an ``intents.pending`` question; "yes"
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..conversation import Question
@@ -35,11 +36,8 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
     hub = hub_of(ctx)
     if hub is None:  # no devices, so no targets (a "yes" after the hub went away)
         return Outcome("Nothing to do.")
-    actions: list[dict[str, Any]] = []
-    done: list[Entity] = []
     ask: list[Entity] = []
     problems: list[str] = []
-    queued: list[Entity] = []
     issued: list[tuple[Entity, list[dict[str, Any]]]] = []
     with hub.controller.together():  # sent at the end of the block, all at once
         for e in target.entities:
@@ -49,15 +47,10 @@ def run_command(ctx: Context, op: str, target: Target, confirmed: bool = False) 
                 ask.append(e)
             except DeviceError as exc:
                 problems.append(say_device_error(exc))
-    for e, acts in issued:
-        actions += acts
-        failed = undelivered(acts, ctx)
-        if failed:
-            problems.append(f"I could not {FUTURE[command_of(op, e)]} the {spoken(e)}: {failed}.")
-        elif any(a.get("queued") for a in acts):
-            queued.append(e)
-        else:
-            done.append(e)
+    actions, done, queued, failures = settle(
+        issued, ctx, lambda e: f"{FUTURE[command_of(op, e)]} the {spoken(e)}"
+    )
+    problems += failures
     words = []
     question = None
     if done:
@@ -105,6 +98,27 @@ def undelivered(actions: list[dict[str, Any]], ctx: Context) -> str | None:
         if a.get("sent") is False and not a.get("queued"):
             return str(a.get("reason") or "it was not sent").rstrip(".")
     return None
+
+
+def settle(
+    issued: list[tuple[Entity, list[dict[str, Any]]]], ctx: Context, could_not: Callable[[Entity], str]
+) -> tuple[list[dict[str, Any]], list[Entity], list[Entity], list[str]]:
+    """Sort commands sent to entities by what became of them: (all actions, entities done, entities
+    whose command waits in the offline queue, one "I could not <could_not(e)>: why." per failure)."""
+    actions: list[dict[str, Any]] = []
+    done: list[Entity] = []
+    queued: list[Entity] = []
+    problems: list[str] = []
+    for e, acts in issued:
+        actions += acts
+        failed = undelivered(acts, ctx)
+        if failed:
+            problems.append(f"I could not {could_not(e)}: {failed}.")
+        elif any(a.get("queued") for a in acts):
+            queued.append(e)
+        else:
+            done.append(e)
+    return actions, done, queued, problems
 
 
 @continuation("devices.run")

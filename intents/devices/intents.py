@@ -14,7 +14,7 @@ from ..conversation import Question
 from ..device_errors import say_device_error
 from ..registry import register
 from ..schema import Context, Intent, IntentError, Outcome, SlotError, Usage
-from .commands import run_command, undelivered
+from .commands import run_command, settle, undelivered
 from .targets import Target, backend_problem, find_named, hub_of, pick_targets, resolve_area, the_hub
 from .words import NOT_A_NAME, PALETTE, PLURAL, clean, kind_of, spoken
 
@@ -204,8 +204,8 @@ class HassLightSet(DeviceIntent):
             return which
         t = pick_targets(ctx, name=self.name, area=self.area, domain="light")
         hub = the_hub(ctx)
-        actions: list[dict[str, Any]] = []
-        done, problems, issued = [], [], []
+        problems: list[str] = []
+        issued: list[tuple[Entity, list[dict[str, Any]]]] = []
         with hub.controller.together():  # sent at the end of the block, all at once
             for e in t.entities:
                 try:
@@ -220,13 +220,10 @@ class HassLightSet(DeviceIntent):
                     issued.append((e, acts))
                 except DeviceError as exc:
                     problems.append(say_device_error(exc))
-        for e, acts in issued:
-            actions += acts
-            failed = undelivered(acts, ctx)
-            if failed:
-                problems.append(f"I could not set the {spoken(e)}: {failed}.")
-            else:
-                done.append(e)
+        actions, delivered, queued, failures = settle(issued, ctx, lambda e: f"set the {spoken(e)}")
+        kept = {id(e) for e in delivered + queued}  # a queued light command counts as done here
+        done = [e for e, _ in issued if id(e) in kept]
+        problems += failures
         if not done:
             return Outcome(" ".join(problems[:2]) or "Nothing to do.", actions)
         what = Target(done, t.area if len(done) == len(t.entities) else None, "light").describe()
