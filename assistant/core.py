@@ -43,6 +43,8 @@ from .config import Config
 from .services import build_services
 
 if TYPE_CHECKING:
+    from devices.hub import DeviceHub
+
     from .llm import LlmRecognizer
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,13 @@ class Assistant:
         self._refresh_timer: threading.Timer | None = None
         self._refresh_lists()
         self.services.watch_slot_lists(self._lists_changed)
+
+    def use_devices(self, hub: DeviceHub) -> None:
+        """Act on this device hub from now on (a test's or a bench's fixture home): its names and areas
+        become the slot lists, and they follow its changes."""
+        self.services.devices = hub
+        self._refresh_lists()
+        hub.watch_slot_lists(self._lists_changed)
 
     def _lists_changed(self) -> None:
         """A device was discovered, renamed or removed: refresh the slot lists a moment later, or before

@@ -38,9 +38,7 @@ def suite(env: dict[str, str]):
         config = load_config(env={"ASSISTANT_DATA_DIR": data_dir, "ASSISTANT_TZ": "UTC", **env})
         assistant = Assistant(config)
         try:
-            assistant.services.devices = fixture_hub()
-            assistant._refresh_lists()
-            assistant.services.watch_slot_lists(assistant._refresh_lists)
+            assistant.use_devices(fixture_hub())
 
             def ask(sentence: str, context: dict) -> dict:
                 r = assistant.ask(sentence, dry_run=True, area=context.get("area"))

@@ -47,9 +47,7 @@ def fixture_hub() -> DeviceHub:
 
 def test_home_assistant_device_tests(make_assistant, capsys):
     assistant = make_assistant()
-    assistant.services.devices = fixture_hub()
-    assistant._refresh_lists()
-    assistant.services.watch_slot_lists(assistant._refresh_lists)
+    assistant.use_devices(fixture_hub())
 
     def ask(sentence: str, context: dict) -> dict:
         r = assistant.ask(sentence, dry_run=True, area=context.get("area"))
