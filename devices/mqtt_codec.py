@@ -5,11 +5,13 @@ availability topics, and state payloads. Shared by discovery (devices/discovery.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
 
 MAX_PAYLOAD = 64 * 1024
+MAX_DEPTH = 32  # JSON nesting; a real config has 4 or 5 levels (device configs), a state fewer
 COMPONENTS = {"light", "switch", "fan", "cover", "lock", "climate", "vacuum", "sensor", "binary_sensor"}
 
 # Subset of homeassistant/components/mqtt/abbreviations.py (the keys this module reads, and friends).
@@ -152,6 +154,25 @@ class PayloadError(ValueError):
     """A discovery or state payload could not be used."""
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def load_json(text: str, problem: str) -> Any:
+    """``json.loads`` for what comes off the broker: JSON nested deeper than MAX_DEPTH is refused before
+    parsing (``json.loads`` takes ~100 ms to fail on 2000 nested brackets, a recursion error unwound
+    frame by frame; the check is linear), and bad JSON is a PayloadError "<problem> (<why>)"."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+        if brackets and max(itertools.accumulate(map(_STEP.__getitem__, brackets))) > MAX_DEPTH:
+            raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise PayloadError(f"{problem} ({e})") from None
+
+
 def expand(config: dict[str, Any], table: dict[str, str] = ABBREVIATIONS) -> dict[str, Any]:
     """Expand abbreviated keys (recursively for device/origin/availability/components)."""
     out: dict[str, Any] = {}
@@ -210,10 +231,7 @@ def render_template(template: str | None, payload: str) -> Any:
         if path:
             raise PayloadError(f"unsupported template {template!r}")
     else:
-        try:
-            value = json.loads(payload)
-        except ValueError as e:
-            raise PayloadError(f"state is not JSON ({e})") from None
+        value = load_json(payload, "state is not JSON")
         for pm in _PATH_RE.finditer(path or ""):
             key = pm.group(1) or pm.group(2) or pm.group(3)
             idx = pm.group(4)
@@ -451,10 +469,7 @@ def parse_state(
     """Turn one state message into (state or None, attributes). Raises PayloadError."""
     attrs: dict[str, Any] = {}
     if component == "light" and cfg.get("schema") == "json" and kind == "state":
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise PayloadError(f"light state is not JSON ({e})") from None
+        data = load_json(text, "light state is not JSON")
         if not isinstance(data, dict):
             raise PayloadError(f"light state must be a JSON object, got {type(data).__name__}")
         state = None

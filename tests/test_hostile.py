@@ -26,6 +26,7 @@ from devices.discovery import MqttDiscovery, WarningLimiter
 from devices.entities import EntityRegistry
 from devices.hub import DeviceHub
 from devices.mqtt import MqttClient
+from devices.mqtt_codec import PayloadError, parse_state, render_template
 from devices.redact import SecretFilter, mask_config, mask_text, mask_url
 from devices.settings import DevicesSettings, HomeAssistantSettings, MqttSettings
 from intents.conversation import DEFAULT_ID
@@ -599,6 +600,17 @@ def test_deeply_nested_config_is_refused_before_parsing(caplog):
         "discovery: ignoring ha/light/deep/config: JSON nested deeper than 32 levels",
         "discovery: ignoring ha/light/ok/config: name is longer than 64 characters",
     ]
+
+
+def test_deeply_nested_state_is_refused_like_a_config():
+    """The same bound for JSON states and value_json templates: 100 000 brackets used to raise a
+    RecursionError out of the state callback instead of a PayloadError that is warned about."""
+    deep = "[" * 100_000
+    with pytest.raises(PayloadError, match="nested deeper than 32"):
+        parse_state("light", {"schema": "json"}, "state", deep)
+    with pytest.raises(PayloadError, match="nested deeper than 32"):
+        render_template("{{ value_json.state }}", deep)
+    assert parse_state("light", {"schema": "json"}, "state", '{"state": "ON"}')[0] == "on"
 
 
 def test_repeated_warnings_are_rate_limited(caplog):
