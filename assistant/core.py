@@ -12,6 +12,7 @@ Everything the voice pipeline, the CLI and the HTTP API do with words goes throu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import logging
 import threading
@@ -22,11 +23,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 
-from intents import fallback
+from intents import delayed, fallback
 from intents.completeness import ends_open
 from intents.compound import splits
 from intents.conversation import DEFAULT_ID, Conversations, Question, Turn
-from intents.events import Event
+from intents.events import Event, TimerFinished
 from intents.followup import adjust, rephrase
 from intents.normalize import normalize
 from intents.pending import answer
@@ -81,6 +82,7 @@ class Assistant:
     def __init__(self, config: Config, *, service: bool = False):
         """``service``: this is the long-running process (``serve``/``run``), see ``build_services``."""
         self.config = config
+        self.service = service
         self.tz = config.tz
         self.store = Store(config.data_dir / "assistant.db")
         self.schemas: dict[str, type[Intent]] = intents()
@@ -158,10 +160,20 @@ class Assistant:
         """A --now value: naive means the configured zone; aware is converted to it."""
         return moment.replace(tzinfo=self.tz) if moment.tzinfo is None else moment.astimezone(self.tz)
 
-    def understands(self, text: str) -> bool:
-        """Would ``text`` do something (not just answer)? Checked with a dry run."""
+    def plan(self, text: str, *, now: dt.datetime | None = None, area: str | None = None) -> delayed.Plan:
+        """What ``text`` would do if said now: a dry run through the local tiers (templates, learned; not
+        the LLM, whose reading may differ when a delayed command is carried out)."""
         # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
-        return bool(self._ask(text, now=None, dry_run=True, area=None, conversation="__check__").actions)
+        r = self._ask(text, now=now, dry_run=True, area=area, conversation="__check__", llm=False)
+        names = [p["intent"] for p in r.slots.get("parts", [])] if r.intent == "Compound" else [r.intent]
+        kinds = [self.schemas.get(n) for n in names if n]
+        return delayed.Plan(
+            [n for n in names if n],
+            bool(kinds) and all(k is not None and k.delayable for k in kinds),
+            r.response,
+            r.actions,
+            r.expects_answer,
+        )
 
     def vocabulary(self) -> list[str]:
         """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
@@ -190,7 +202,8 @@ class Assistant:
             dry_run=True,
             area=self.config.area,
             services=self.services,
-            understands=self.understands,
+            plan=self.plan,
+            service=self.service,
         )
         with self._lock:
             for recognizer in self.recognizers:
@@ -205,16 +218,32 @@ class Assistant:
         with self._lock:
             events = self.scheduler.tick(now or self.now())
         for event in events:
-            command = getattr(event, "command", None)
-            if command:
-                result = self.ask(command, now=now)
-                log.info("delayed command %r: %s", command, result.response)
+            if getattr(event, "command", None):
+                self._carry_out(cast("TimerFinished", event), now)
             for listener in self.listeners:
                 try:
                     listener(event)
                 except Exception:  # a broken listener must not stop alarms
                     log.exception("event listener failed on %s", event)
         return events
+
+    def _carry_out(self, event: TimerFinished, now: dt.datetime | None) -> None:
+        """A delayed command fell due: run it as if said now, where it was said. Not when it is far past
+        its time (the service was down), nor when it would ask anything (nobody asked it to answer)."""
+        command = event.command or ""
+        if event.late_s > delayed.MAX_LATE_S:
+            log.warning(
+                "delayed command %r not carried out: it was due %.0f min ago and is too late now",
+                command,
+                event.late_s / 60,
+            )
+            return
+        result = self.ask(command, now=now, area=event.area, conversation=delayed.CONVERSATION)
+        if result.expects_answer:
+            self.conversations.drop_question(delayed.CONVERSATION)
+            log.warning("delayed command %r not carried out: %s", command, result.response)
+        else:
+            log.info("delayed command %r: %s", command, result.response)
 
     def ask(
         self,
@@ -248,9 +277,11 @@ class Assistant:
         area: str | None,
         conversation: str | None = None,
         on_sentence: Callable[[str], None] | None = None,
+        llm: bool = True,
     ) -> AskResult:
-        """An answer to a question asked back, else: templates, then the previous turn's context
-        ("make it brighter"), then a compound split, then the LLM; the turn is kept (not in a dry run)."""
+        """An answer to a question asked back, else: a device command said with a time (stored for
+        later), templates, then the previous turn's context ("make it brighter"), then a compound split,
+        then the LLM (unless not ``llm``); the turn is kept (not in a dry run)."""
         started = time.perf_counter()
         cid = conversation or DEFAULT_ID
         moment = self.localize(now) if now else self.now()
@@ -277,13 +308,15 @@ class Assistant:
                     area=area or self.config.area,
                     services=self.services,
                     text=normalized,
-                    understands=self.understands,
+                    plan=functools.lru_cache(maxsize=4)(lambda c: self.plan(c, now=moment, area=area)),
+                    service=self.service,
                 )
                 timings["normalize"] = _ms(started)
                 done = (
                     self._answer(cid, text, ctx)
+                    or self._later(normalized, ctx)
                     or self._compound(text, ctx, timings)
-                    or self._understand(cid, normalized, ctx, timings, on_sentence)
+                    or self._understand(cid, normalized, ctx, timings, on_sentence, llm)
                 )
             except Refusal as exc:  # understood, and cannot be done as said
                 done = _failed(text, exc.intent, exc.recognizer, str(exc))
@@ -359,6 +392,7 @@ class Assistant:
         ctx: Context,
         timings: dict[str, float],
         on_sentence: Callable[[str], None] | None = None,
+        llm: bool = True,
     ) -> _Done | None:
         history = self.conversations.history(cid)
         template = self.recognizers[0]
@@ -387,7 +421,41 @@ class Assistant:
             if done is not None:
                 done.recognizer = f"{done.recognizer}+context"
                 return done
+        if not llm:
+            return None
         return self._run_tiers(normalized, ctx, timings, llm=True, history=history, on_sentence=on_sentence)
+
+    def _later(self, normalized: str, ctx: Context) -> _Done | None:
+        """ "Turn off the kitchen light in 10 minutes": a device command said with a time is stored and
+        carried out when due (``intents.delayed``); anything else said with a time goes on as usual."""
+        intent = self._later_intent(normalized, ctx)
+        if intent is None:
+            return None
+        return _combine([(normalized, intent, intent.run(ctx))], "template+later")
+
+    def _later_intent(self, normalized: str, ctx: Context) -> Intent | None:
+        """The timer that carries a device command said with a time, or None when there is none; raises
+        ``Refusal`` for one that cannot be done later (with the reason)."""
+        found = delayed.split(normalized)
+        if found is None:
+            return None
+        command, when = found
+        refused: Refusal | None = None
+        try:
+            at = delayed.due(when, ctx.now)
+        except Refusal as exc:  # "at 25:99", "today at 7 am" at 9 pm: said of a device command, the answer
+            at, refused = ctx.now, exc
+        except SlotError:
+            return None
+        plan = ctx.plan(command) if ctx.plan is not None else None
+        if plan is None or not plan.delayable:  # "set an alarm at 7 am": not a device command
+            return None
+        if refused is not None:
+            raise refused
+        seconds = max(1, round((at - ctx.now).total_seconds()))
+        timer = self.schemas["HassStartTimer"]
+        slots = {"seconds": seconds, "conversation_command": command}
+        return timer.from_slots(slots, normalized, ctx)  # its check refuses what cannot wait
 
     def _compound(self, text: str, ctx: Context, timings: dict[str, float]) -> _Done | None:
         """ "Turn off the lights and lock the door": taken only when every part is understood alone."""
@@ -398,7 +466,9 @@ class Assistant:
             parts = [normalize(p) for p in parts]
             intents: list[Intent] = []
             for part in parts:  # stop at the first part not understood
-                intent = self._fitting(template, part, ctx) if part else None
+                intent = (
+                    (self._later_intent(part, ctx) or self._fitting(template, part, ctx)) if part else None
+                )
                 if intent is None:
                     break
                 intents.append(intent)
@@ -500,8 +570,12 @@ class Assistant:
     ) -> Intent | Refusal | None:
         """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
         refusal: Refusal | None = None
+        timed = delayed.split(normalized) is not None
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = candidate.schema or self.schemas[candidate.intent]
+            if timed and schema.delayable:  # a device command said with a time is never done now
+                refusal = refusal or _tagged(Refusal(delayed.UNCLEAR), candidate, recognizer)
+                continue
             try:
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
             except Refusal as exc:
@@ -540,9 +614,13 @@ class Assistant:
             ]
         out: list[Intent] = []
         refusal: Refusal | None = None
+        timed = delayed.split(normalized) is not None
         for candidate in recognizer.candidates(normalized, context):
             schema = getattr(candidate, "schema", None) or self.schemas.get(candidate.intent)
             if schema is None:
+                continue
+            if timed and schema.delayable:  # a device command said with a time is never done now
+                refusal = refusal or _tagged(Refusal(delayed.UNCLEAR), candidate, recognizer)
                 continue
             try:
                 args = schema.lenient_tool_args(dict(candidate.slots), ctx)  # "today", "five", ""

@@ -49,8 +49,9 @@ def timer_items(assistant: Any, now: dt.datetime) -> list[dict[str, Any]]:
     items = []
     for t in assistant.store.timers():
         left = t.remaining(now.timestamp())
+        what = f"to {t.command}" if t.command else t.name  # a delayed command: "to turn off the lights"
         says = (
-            f"{t.name + ': ' if t.name else ''}{say_duration(left)} left"
+            f"{what + ': ' if what else ''}{say_duration(left)} left"
             + (" (paused)" if t.state == "paused" else "")
             + (" (ringing)" if t.state == "ringing" else "")
         )
@@ -58,6 +59,7 @@ def timer_items(assistant: Any, now: dt.datetime) -> list[dict[str, Any]]:
             {
                 "id": t.id,
                 "name": t.name,
+                "command": t.command,
                 "duration_s": t.duration_s,
                 "remaining_s": round(left, 1),
                 "state": t.state,

@@ -42,6 +42,8 @@ from devices.discovery import MqttDiscovery  # noqa: E402
 from devices.entities import EntityRegistry  # noqa: E402
 from devices.mqtt import MqttClient  # noqa: E402
 from devices.settings import MqttSettings  # noqa: E402
+from intents.delayed import split  # noqa: E402
+from intents.normalize import normalize  # noqa: E402
 from tests.fixtures_mqtt import Mosquitto, free_port, make_probe  # noqa: E402
 from tests.fuzzgen import discovery_configs, lines  # noqa: E402
 
@@ -140,6 +142,10 @@ def main() -> int:
         ):
             assistant.ask(warm)
         times, crashes, garbage_acts, hangs, answers, errors, cpu = [], [], 0, 0, {}, [], []
+        timed, acted_now = (
+            0,
+            0,
+        )  # lines said with a time ("in 5 minutes turn off ..."); device actions done at once
         counts = {"command": 0, "garbage": 0, "long": 0}
         for kind, line in lines(args.seed, args.lines):
             counts[kind] += 1
@@ -160,6 +166,11 @@ def main() -> int:
             if kind == "garbage" and r.actions:
                 garbage_acts += 1
                 print(f"  ACTED on garbage {line[:60]!r}: {r.actions}")
+            if len(line) <= 1000 and split(normalize(line)) is not None:
+                timed += 1
+                if any(a.get("type") in ("mqtt", "ha_service") for a in r.actions):
+                    acted_now += 1
+                    print(f"  ACTED NOW on a line said with a time {line[:60]!r}: {r.actions[:2]}")
             key = r.intent or "(none)"
             answers[key] = answers.get(key, 0) + 1
         print(
@@ -167,6 +178,7 @@ def main() -> int:
             f"max {max(times) * 1000:.0f} ms, p99 {pct(times, 0.99) * 1000:.0f} ms, "
             f"median {statistics.median(times) * 1000:.1f} ms; actions on garbage {garbage_acts}"
         )
+        print(f"  lines said with a time: {timed}; device commands done at once among them: {acted_now}")
         cpu.sort(key=lambda c: c[0])
         print(
             f"  CPU time of the asking thread: max {cpu[-1][0] * 1000:.0f} ms, "
@@ -181,7 +193,7 @@ def main() -> int:
         print("  intents: " + ", ".join(f"{k} {v}" for k, v in top))
         for c in crashes[:10]:
             print(f"  CRASH {c}")
-        failed |= bool(crashes) or hangs > 0 or garbage_acts > 0 or cpu[-1][0] > LIMIT_S
+        failed |= bool(crashes) or hangs > 0 or garbage_acts > 0 or acted_now > 0 or cpu[-1][0] > LIMIT_S
 
         # 4. the real lights still work
         ok = 0

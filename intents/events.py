@@ -15,6 +15,7 @@ class TimerFinished:
     due_at: float  # epoch seconds
     late_s: float  # how long after due_at it fired (the process may have been down)
     command: str | None = None  # a delayed request to carry out now
+    area: str | None = None  # where it was set (a delayed command runs there)
 
     kind = "timer_finished"
 

@@ -45,7 +45,13 @@ class Scheduler:
                     self.store.save_timer(timer)
                 events.append(
                     TimerFinished(
-                        timer.id, timer.name, timer.duration_s, timer.end_at, ts - timer.end_at, timer.command
+                        timer.id,
+                        timer.name,
+                        timer.duration_s,
+                        timer.end_at,
+                        ts - timer.end_at,
+                        timer.command,
+                        timer.area,
                     )
                 )
             elif timer.state == "ringing" and (timer.fired_at or ts) + timeout <= ts:

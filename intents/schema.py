@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Self, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +20,9 @@ from .conversation import Question
 from .services import Services
 from .settings import IntentSettings
 from .store import Store
+
+if TYPE_CHECKING:
+    from .delayed import Plan
 
 
 @dataclass
@@ -35,9 +38,12 @@ class Context:
     area: str | None = None
     services: Services = field(default_factory=Services)
     text: str = ""  # the request as normalised (handlers that ask back rephrase it)
-    # Would this request do something? (a dry run through the whole core; delayed commands check
-    # theirs before they are stored). None: no core to ask (a handler tested alone).
-    understands: Callable[[str], bool] | None = None
+    # What would this request do? (a dry run through the core's local tiers; delayed commands check
+    # theirs before they are stored: ``intents.delayed.check``). None: no core to ask (a handler alone).
+    plan: Callable[[str], Plan] | None = None
+    # This process is the service, whose tick carries out what falls due; False in a one-shot
+    # ``assistant ask`` (a delayed command then says it needs the service).
+    service: bool = True
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -140,6 +146,9 @@ class Intent(BaseModel):
     # Fields that carry the user's own words (a list item, a reminder's message, what to play): an
     # LLM's value must have been said (``check_said``), so a model cannot invent "bread and milk".
     said_fields: ClassVar[tuple[str, ...]] = ()
+    # Changes a device: said with a time ("in 10 minutes", "at 11 pm") it is stored and carried out
+    # when due, never at once (``intents.delayed``).
+    delayable: ClassVar[bool] = False
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:

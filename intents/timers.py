@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr
 
+from . import delayed
 from .conversation import Choice, Question
 from .pending import continuation
 from .registry import register
@@ -38,6 +40,8 @@ def _seconds(hours: Any = None, minutes: Any = None, seconds: Any = None) -> flo
 
 
 def _label(timer: TimerRow) -> str:
+    if timer.command:  # a delayed command ("in 10 minutes turn off the lights")
+        return f"timer to {timer.command}"
     if timer.name:
         return f"{timer.name} timer"
     return (
@@ -178,8 +182,7 @@ class HassStartTimer(Intent):
             return cls.model_validate(slots)
         command = slots.get("conversation_command")
         if command:
-            if ctx.understands is None or not ctx.understands(str(command)):
-                raise SlotError(f"not a command I can carry out later: {command!r}")
+            delayed.check(str(command), ctx)  # something to do, and fit to be done later unasked
             slots["conversation_command"] = str(command).strip()
         slots = _with_duration_text(slots)
         if "name" in slots:
@@ -207,6 +210,10 @@ class HassStartTimer(Intent):
                 ),
             )
         if total > ctx.settings.max_timer_hours * 3600:
+            if self.conversation_command:
+                return Outcome(
+                    f"I can carry out a command at most {ctx.settings.max_timer_hours} hours ahead."
+                )
             return Outcome(f"Timers can be at most {ctx.settings.max_timer_hours} hours long.")
         now = ctx.now.timestamp()
         timer = TimerRow(
@@ -223,8 +230,9 @@ class HassStartTimer(Intent):
         if not ctx.dry_run:
             ctx.store.add_timer(timer)
         if self.conversation_command:
+            at = ctx.now + dt.timedelta(seconds=total)
             return Outcome(
-                f"In {say_duration(total)}, I'll {self.conversation_command}.",
+                delayed.answer(self.conversation_command, at, ctx.now, total, ctx.service),
                 [_action("timer_start", timer, duration_s=total, command=self.conversation_command)],
             )
         what = f"{self.name.capitalize()} timer" if self.name else "Timer"

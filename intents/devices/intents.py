@@ -109,6 +109,7 @@ class DeviceIntent(Intent):
 @register
 class HassTurnOn(DeviceIntent):
     intent: ClassVar[str] = "HassTurnOn"
+    delayable: ClassVar[bool] = True
     usage: ClassVar[Usage] = Usage(
         "control your lights and devices",
         "Turn on the kitchen light.",
@@ -132,6 +133,7 @@ class HassTurnOff(HassTurnOn):
 @register
 class HassVacuumStart(DeviceIntent):
     intent: ClassVar[str] = "HassVacuumStart"
+    delayable: ClassVar[bool] = True
     description: ClassVar[str] = "Start the robot vacuum"
     domains: ClassVar[set[str] | None] = {"vacuum"}
 
@@ -155,6 +157,7 @@ _STEP_BIG = re.compile(r"\b(?:a lot|much|way|lots|significantly|all the way)\b")
 @register
 class HassLightSet(DeviceIntent):
     intent: ClassVar[str] = "HassLightSet"
+    delayable: ClassVar[bool] = True
     description: ClassVar[str] = "Set lights' brightness (absolute or relative), colour or colour temperature"
     domains: ClassVar[set[str] | None] = {"light"}
 
@@ -294,6 +297,7 @@ def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> T
 @register
 class HassClimateSetTemperature(DeviceIntent):
     intent: ClassVar[str] = "HassClimateSetTemperature"
+    delayable: ClassVar[bool] = True
     description: ClassVar[str] = "Set a thermostat's target temperature"
     domains: ClassVar[set[str] | None] = {"climate"}
 

@@ -1,0 +1,171 @@
+"""Device commands said with a time (issue 8): "turn off the kitchen light in 10 minutes", "at 11 pm
+turn on the porch light", "tomorrow at 7 turn on the heater". Each is stored and carried out when due
+by the service's tick, or refused with the reason; never carried out at once. Against a real
+mosquitto (``device_home``: the box stands in the kitchen)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.core import Assistant
+from intents.recognizer import Candidate
+from tests.fixtures_devices import commands
+
+NOW = dt.datetime(2026, 11, 30, 21, 4, tzinfo=dt.UTC)
+CEILING = "z2m/Kitchen Ceiling/set"
+
+
+def _scheduled(a: Assistant) -> list[tuple[str | None, float | None]]:
+    return [(t.command, t.end_at) for t in a.store.timers()]
+
+
+@pytest.mark.parametrize(
+    ("said", "due", "clock", "state"),
+    [
+        (
+            "in 10 minutes turn off the kitchen ceiling",
+            NOW + dt.timedelta(minutes=10),
+            "9:14 PM today",
+            "OFF",
+        ),
+        (
+            "turn off the kitchen ceiling in 10 minutes",
+            NOW + dt.timedelta(minutes=10),
+            "9:14 PM today",
+            "OFF",
+        ),
+        ("turn the lights off in half an hour", NOW + dt.timedelta(minutes=30), "9:34 PM today", "OFF"),
+        ("at 11 pm turn on the kitchen ceiling", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
+        ("switch on the kitchen ceiling at 11 pm", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
+        (
+            "tomorrow at 7 turn on the kitchen ceiling",
+            dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC),
+            "7 AM tomorrow",
+            "ON",
+        ),
+    ],
+)
+def test_a_command_with_a_time_is_stored_and_runs_when_due(
+    device_assistant, probe, prefix, said, due, clock, state
+):
+    a = device_assistant
+    r = a.ask(said, now=NOW)
+    assert not [x for x in r.actions if x.get("type") == "mqtt"], r  # nothing done now
+    assert [t.end_at for t in a.store.timers() if t.command] == [due.timestamp()], r
+    assert r.response.startswith("I'll ") and f" at {clock}" in r.response, r
+    assert a.tick(due - dt.timedelta(seconds=1)) == []
+    assert commands(probe, prefix) == []
+    a.tick(due + dt.timedelta(seconds=1))
+    assert json.loads(probe.wait_message(f"{prefix}/{CEILING}")[-1]) == {"state": state}
+    assert a.store.timers() == []
+
+
+def test_a_delayed_command_needing_a_yes_is_refused_when_said(device_assistant, probe, prefix):
+    a = device_assistant
+    for said in ("unlock the front door in 5 minutes", "in 5 minutes unlock the front door"):
+        r = a.ask(said, now=NOW)
+        assert "confirmation" in r.response and "say it again" in r.response.lower(), r
+        assert _scheduled(a) == [] and not r.actions and not r.expects_answer, r
+    a.tick(NOW + dt.timedelta(minutes=6))
+    assert commands(probe, prefix) == []
+
+
+def test_a_delayed_command_to_no_such_device_is_refused(device_assistant, probe, prefix):
+    """The closing note's line: the delay was ignored and every light was turned off at once."""
+    a = device_assistant
+    r = a.ask("in 59 minutes turn off the two tomorrow lights", now=NOW)
+    assert r.response == "There is no device called 2 tomorrow lights.", r
+    assert r.actions == [] and _scheduled(a) == []
+    r = a.ask("turn off the two tomorrow lights", now=NOW)
+    assert r.actions == [] and "2 tomorrow lights" in r.response, r
+    a.tick(NOW + dt.timedelta(hours=2))
+    assert commands(probe, prefix) == []
+
+
+def test_a_delayed_command_runs_in_the_area_it_was_said_in(device_assistant, probe, prefix):
+    a = device_assistant
+    r = a.ask("turn off the lights in 10 minutes", now=NOW, area="Office")
+    assert "I'll turn off the lights" in r.response, r
+    a.tick(NOW + dt.timedelta(minutes=11))
+    assert probe.wait_message(f"{prefix}/office/desk/set") == ["OFF"]
+    assert [t for t, _ in commands(probe, prefix)] == [f"{prefix}/office/desk/set"]
+
+
+def test_a_delayed_command_is_listed_and_cancelled_like_a_timer(device_assistant, probe, prefix):
+    a = device_assistant
+    a.ask("in 10 minutes turn off the kitchen ceiling", now=NOW)
+    r = a.ask("what timers are running", now=NOW + dt.timedelta(minutes=1))
+    assert "turn off the kitchen ceiling" in r.response, r
+    r = a.ask("cancel the timer", now=NOW + dt.timedelta(minutes=1))
+    assert r.intent == "HassCancelTimer" and "turn off the kitchen ceiling" in r.response.lower(), r
+    a.tick(NOW + dt.timedelta(minutes=11))
+    assert commands(probe, prefix) == []
+
+
+def test_a_command_far_past_its_time_is_not_run(device_assistant, probe, prefix, caplog):
+    """The service was down at 23:00: turning the heater on at 9 the next morning is not what was asked."""
+    a = device_assistant
+    a.ask("at 11 pm turn on the kitchen ceiling", now=NOW)
+    with caplog.at_level(logging.WARNING):
+        a.tick(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
+    assert a.store.timers() == [] and commands(probe, prefix) == []
+    assert "turn on the kitchen ceiling" in caplog.text and "late" in caplog.text
+
+
+class ToolTier:
+    """A stand-in for the LLM tier: typed tool calls, no server."""
+
+    name = "llm"
+    gives_tool_args = True
+
+    def __init__(self, calls: list[tuple[str, dict]]) -> None:
+        self.calls = calls
+
+    def set_list(self, name, items) -> None:
+        pass
+
+    def candidates(self, text, context=None):
+        return [Candidate(intent, dict(args), text) for intent, args in self.calls]
+
+
+def test_no_tier_acts_now_on_a_command_said_with_a_time(device_assistant, probe, prefix, monkeypatch):
+    """Words the local tiers cannot read as a command, with a time: the learned and LLM tiers must not
+    turn the whole line into a command done now."""
+    a = device_assistant
+    a.recognizers.append(ToolTier([("HassTurnOff", {"name": "kitchen ceiling"})]))
+    monkeypatch.setattr(a, "gate_threshold", 0.0)
+    for said in ("at 11 pm do the zork thing", "do the zork thing tomorrow at 7"):
+        r = a.ask(said, now=NOW)
+        assert not [x for x in r.actions if x.get("type") == "mqtt"], r
+        assert "say it again when you want it done" in r.response, r
+    assert commands(probe, prefix) == [] and _scheduled(a) == []
+
+
+def test_one_shot_ask_says_the_command_needs_the_service(device_home, probe, prefix):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_CONFIG"] = str(device_home)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "assistant.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    out = cli("ask", "--json", "turn off the kitchen ceiling in 10 minutes")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert "assistant service" in result["response"], result
+    assert [x["type"] for x in result["actions"]] == ["timer_start"], result
+    listed = cli("timers")
+    assert "turn off the kitchen ceiling" in listed.stdout, listed.stdout
+    assert commands(probe, prefix) == []
