@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .schema import Refusal, SlotError
-from .timeparse import next_occurrence, parse_when, say_date, say_time
+from .timeparse import next_occurrence, parse_duration, parse_when, say_date, say_duration, say_time
 
 if TYPE_CHECKING:
     from .schema import Context
@@ -40,12 +40,22 @@ WHICH = "I can't do that later: I would have to ask which one you mean. Say it a
 UNCLEAR = "I can't tell which command to carry out at that time; say it again when you want it done."
 ONE_SHOT = "It runs only while the assistant service is running (assistant serve or assistant run)."
 
+WHEN_UNSAID = "At what time? Say it again with a time, like in 10 minutes or at 11 pm."
+
 _UNIT = r"(?:hours?|minutes?|mins?|seconds?|secs?)"
-_DURATION = rf"\d+ {_UNIT}(?:,? (?:and )?\d+ {_UNIT})*"
-_DAY = r"(?:today|tonight|tomorrow)(?: (?:morning|afternoon|evening|night))?"
+_DURATION = rf"(?:minus |negative )?\d+ {_UNIT}(?:,? (?:and )?\d+ {_UNIT})*"
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_DAY = rf"(?:(?:today|tonight|tomorrow)(?: (?:morning|afternoon|evening|night))?|on {_WEEKDAY})"
 _CLOCK = r"\d{1,2}(?::\d{2})? ?(?:am|pm)?"
 _AT = rf"(?:{_DAY} )?at {_CLOCK}(?: (?:{_DAY}|in the (?:morning|afternoon|evening)|at night))?"
-_WHEN = rf"in {_DURATION}|{_DURATION} from now|{_AT}"
+_RELATIVE = re.compile(rf"in ({_DURATION})|({_DURATION}) from now")
+# a time with no clock in it: a device command said so is refused (WHEN_UNSAID), never done now
+_VAGUE = (
+    rf"later(?: on)?|soon|in a (?:bit|while|moment|little while)|{_DAY}|this (?:morning|afternoon|evening)"
+    r"|in the (?:morning|afternoon|evening)|at (?:sunset|sunrise|dawn|dusk|night)"
+)
+_WHEN = rf"in {_DURATION}|{_DURATION} from now|{_AT}|{_VAGUE}"
+_VAGUE_ONLY = re.compile(rf"(?:{_VAGUE})")
 _LEADING = re.compile(rf"^(?P<when>{_WHEN}),? (?P<command>.+)$")
 _TRAILING = re.compile(rf"^(?P<command>.+?),? (?P<when>{_WHEN})$")
 
@@ -74,15 +84,23 @@ def split(text: str) -> tuple[str, str] | None:
 def due(when: str, now: dt.datetime) -> dt.datetime:
     """The moment time words (from ``split``) name; ``Refusal`` for one that has passed or is no time
     ("at 25:99"), ``SlotError`` for words that are not a time after all."""
+    relative = _RELATIVE.fullmatch(when)
+    if relative:
+        delta = parse_duration(relative[1] or relative[2])  # "in minus 5 minutes": Refusal
+        if delta is None:  # "in 0 minutes"
+            raise Refusal(WHEN_UNSAID)
+        return now + delta
+    if _VAGUE_ONLY.fullmatch(when):
+        raise Refusal(WHEN_UNSAID)
     said = parse_when(when, now)
     if said.unknown or said.repeat or not said.has_time:
         raise SlotError(f"not a time: {when!r}")
-    if said.relative is not None:
-        return now + said.relative
     clock = said.clock(now)
     if clock is None:
         raise SlotError(f"not a time: {when!r}")
     at = next_occurrence(clock, now, said.date)
+    if at <= now and said.date is not None and re.search(_WEEKDAY, when):  # "on monday", said on one
+        at = next_occurrence(clock, now, said.date + dt.timedelta(days=7))
     if at <= now:
         raise Refusal(f"{say_time(at)} {say_date(at.date(), now.date())} has already passed.")
     return at
@@ -108,8 +126,6 @@ def check(command: str, ctx: Context) -> None:
 
 def answer(command: str, at: dt.datetime, now: dt.datetime, seconds: float, service: bool) -> str:
     """ "I'll turn off the kitchen light at 9:14 PM today, in 10 minutes." (+ ``ONE_SHOT``)."""
-    from .timeparse import say_duration
-
     soon = f", in {say_duration(seconds)}" if seconds < 3600 else ""
     said = f"I'll {command} at {say_time(at)} {say_date(at.date(), now.date())}{soon}."
     return said if service else f"{said} {ONE_SHOT}"

@@ -61,7 +61,7 @@ def parse_duration(text: str) -> dt.timedelta | None:
         raise Refusal("A duration cannot be negative.")
     total, rest = 0, text
     for m in _DURATION_PART.finditer(text):
-        digits = m.group(1).lstrip("0")
+        digits = m.group(1).lstrip("0") or "0"  # "0 minutes" is no duration, not a ValueError
         total += (int(digits) if len(digits) < 12 else MAX_DURATION_S) * _UNIT_SECONDS[m.group(2)]
     total = min(total, MAX_DURATION_S)
     rest = _DURATION_PART.sub(" ", text)

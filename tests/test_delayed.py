@@ -89,6 +89,27 @@ def test_a_delayed_command_to_no_such_device_is_refused(device_assistant, probe,
     assert commands(probe, prefix) == []
 
 
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("in -5 minutes turn off the kitchen ceiling", "A duration cannot be negative."),
+        ("turn off the kitchen ceiling in minus 5 minutes", "A duration cannot be negative."),
+        ("turn off the kitchen ceiling later", "At what time? Say it again with a time"),
+        ("turn on the kitchen ceiling tomorrow", "At what time? Say it again with a time"),
+        ("in 0 minutes turn off the kitchen ceiling", "At what time? Say it again with a time"),
+        ("turn on the kitchen ceiling at 25:99", "25:99 is not a time of day."),
+        ("turn on the kitchen ceiling today at 7 am", "7 AM today has already passed."),
+        ("on monday at 7 turn on the kitchen ceiling", "I can carry out a command at most 24 hours ahead."),
+    ],
+)
+def test_a_time_that_cannot_be_used_is_refused_with_the_reason(device_assistant, probe, prefix, said, answer):
+    a = device_assistant  # NOW is a Monday, 9:04 PM
+    r = a.ask(said, now=NOW)
+    assert r.response.startswith(answer), r
+    assert _scheduled(a) == [] and not [x for x in r.actions if x.get("type") == "mqtt"], r
+    assert commands(probe, prefix) == []
+
+
 def test_a_delayed_command_runs_in_the_area_it_was_said_in(device_assistant, probe, prefix):
     a = device_assistant
     r = a.ask("turn off the lights in 10 minutes", now=NOW, area="Office")
