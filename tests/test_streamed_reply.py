@@ -6,15 +6,20 @@ events is checked, not a time."""
 
 from __future__ import annotations
 
+import base64
+import io
 import threading
 import time
+import wave
 
 import numpy as np
 import pytest
 
 from assistant.pipeline import Pipeline
 from tests.fixtures_llm import llm_settings, tool_reply
+from tests.fixtures_service import write_config
 from tests.fixtures_voice import join, piper_speech, silence, test_settings
+from tests.test_http_api import wav_bytes
 
 EGGS = "Keep an eye on the eggs for me, five minutes or so."
 ANSWER = ["Your egg ", "timer is set. It ", "rings in five", " minutes!"]
@@ -136,3 +141,37 @@ def test_without_streaming_the_answer_is_spoken_after(engines, make_llm, canned,
     (result,) = results
     assert result["response"] == "Your egg timer is set. It rings in five minutes!"
     assert sink.played and sink.played[0] == len(ANSWER)  # nothing before the model had finished
+
+
+def test_http_audio_speaks_the_streamed_answer_sentence_by_sentence(canned, env, tmp_path, serving):
+    """``POST /api/audio`` on a real ``assistant serve``: the reply WAV starts with the first sentence
+    before the request is done (first audio before the action's end), and holds the whole answer."""
+    canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
+    canned.stream = ANSWER
+    env["ASSISTANT_CONFIG"] = write_config(
+        tmp_path,
+        {
+            "learned": {"enabled": False},  # what reaches the LLM, as in the fixtures above
+            "llm": {"url": canned.url, "final_answer": True, "timeout_s": 60, "scope_threshold": 0},
+            "tts": {"noise_scale": 0, "noise_w_scale": 0},
+        },
+    )
+    served = serving(env)
+    audio = wav_bytes(join(silence(0.5), piper_speech(EGGS), silence(1.5)))
+    r = served.request("POST", "/api/audio?no_wake=1", data=audio, headers={"Content-Type": "audio/wav"})
+    assert r.status == 200, r.body
+    body = r.json()
+    [result] = body["results"]
+    assert (result["intent"], result["recognizer"]) == ("HassStartTimer", "llm"), result
+    assert result["response"] == "Your egg timer is set. It rings in five minutes!"
+    streamed = [bool(c.get("stream")) for c in canned.chats()]
+    assert streamed == [False, True]  # the tool call, then the answer written as a stream
+    assert canned.streamed == len(ANSWER)
+    timings = result["timings_ms"]
+    assert timings["end_of_speech_to_first_audio"] < timings["end_of_speech_to_action"], timings
+    with wave.open(io.BytesIO(base64.b64decode(body["reply_wav"]))) as w:
+        seconds = w.getnframes() / w.getframerate()
+    alone = [len(piper_speech(s)) / 16000 for s in ("Your egg timer is set.", "It rings in five minutes!")]
+    assert seconds > 0.8 * sum(alone), (seconds, alone)  # both sentences, not just the first
+    trace = served.request("GET", "/api/traces?limit=1").json()[0]
+    assert trace["source"] == "audio" and trace["intent"] == "HassStartTimer", trace
