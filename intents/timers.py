@@ -233,7 +233,15 @@ class HassStartTimer(Intent):
             at = ctx.now + dt.timedelta(seconds=total)
             return Outcome(
                 delayed.answer(self.conversation_command, at, ctx.now, total, ctx.service),
-                [_action("timer_start", timer, duration_s=total, command=self.conversation_command)],
+                [
+                    _action(
+                        "timer_start",
+                        timer,
+                        duration_s=total,
+                        command=self.conversation_command,
+                        at=at.isoformat(),
+                    )
+                ],
             )
         what = f"{self.name.capitalize()} timer" if self.name else "Timer"
         return Outcome(
