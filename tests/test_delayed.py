@@ -16,6 +16,7 @@ import pytest
 
 from assistant.core import Assistant
 from intents.recognizer import Candidate
+from intents.store import TimerRow
 from tests.fixtures_devices import commands
 
 NOW = dt.datetime(2026, 11, 30, 21, 4, tzinfo=dt.UTC)
@@ -167,6 +168,45 @@ def test_no_tier_acts_now_on_a_command_said_with_a_time(device_assistant, probe,
         assert not [x for x in r.actions if x.get("type") == "mqtt"], r
         assert "say it again when you want it done" in r.response, r
     assert commands(probe, prefix) == [] and _scheduled(a) == []
+
+
+def test_the_llm_cannot_schedule_what_needs_a_yes(device_assistant, probe, prefix, monkeypatch):
+    """HA's form as a tool call, HassStartTimer with a conversation_command, passes the same check."""
+    a = device_assistant
+    a.recognizers.append(
+        ToolTier([("HassStartTimer", {"minutes": 5, "conversation_command": "unlock the front door"})])
+    )
+    monkeypatch.setattr(a, "gate_threshold", 0.0)
+    r = a.ask("could you sort out the front door for me in a while", now=NOW)
+    assert "confirmation" in r.response and not r.actions, r
+    assert _scheduled(a) == []
+
+
+def test_a_stored_command_that_would_ask_is_not_carried_out(device_assistant, probe, prefix, caplog):
+    """Stored before its device needed a yes (an older database, a device changed since): when due it
+    asks nobody, and no "yes" said later by anyone opens the door."""
+    a = device_assistant
+    a.store.add_timer(
+        TimerRow(
+            0,
+            None,
+            "Kitchen",
+            60,
+            NOW.timestamp() + 60,
+            None,
+            "running",
+            NOW.timestamp(),
+            None,
+            "open the garage door",
+        )
+    )
+    with caplog.at_level(logging.WARNING):
+        a.tick(NOW + dt.timedelta(seconds=61))
+    assert "not carried out" in caplog.text and "garage door" in caplog.text
+    r = a.ask("yes", now=NOW + dt.timedelta(seconds=62))
+    assert not [x for x in r.actions if x.get("type") == "mqtt"], r
+    assert a.ask("yes", now=NOW, conversation="__delayed__").actions == []
+    assert commands(probe, prefix) == []
 
 
 def test_one_shot_ask_says_the_command_needs_the_service(device_home, probe, prefix):
