@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from assistant.core import Assistant
+from assistant.views import timer_items
 from intents.recognizer import Candidate
 from intents.store import TimerRow
 from tests.fixtures_devices import commands
@@ -125,6 +126,11 @@ def test_a_delayed_command_is_listed_and_cancelled_like_a_timer(device_assistant
     a.ask("in 10 minutes turn off the kitchen ceiling", now=NOW)
     r = a.ask("what timers are running", now=NOW + dt.timedelta(minutes=1))
     assert "turn off the kitchen ceiling" in r.response, r
+    [item] = timer_items(a, NOW + dt.timedelta(minutes=1))  # `assistant timers`, /api/timers, the page
+    assert (item["command"], item["says"]) == (
+        "turn off the kitchen ceiling",
+        "to turn off the kitchen ceiling: 9 minutes left",
+    )
     r = a.ask("cancel the timer", now=NOW + dt.timedelta(minutes=1))
     assert r.intent == "HassCancelTimer" and "turn off the kitchen ceiling" in r.response.lower(), r
     a.tick(NOW + dt.timedelta(minutes=11))
@@ -213,20 +219,20 @@ def test_one_shot_ask_says_the_command_needs_the_service(device_home, probe, pre
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["ASSISTANT_CONFIG"] = str(device_home)
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "assistant.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
-
-    out = cli("ask", "--json", "turn off the kitchen ceiling in 10 minutes")
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "--now", "2026-11-30T21:04", "-"],
+        input="turn off the kitchen ceiling in 10 minutes\nwhat timers are running\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
-    assert "assistant service" in result["response"], result
-    assert [x["type"] for x in result["actions"]] == ["timer_start"], result
-    listed = cli("timers")
-    assert "turn off the kitchen ceiling" in listed.stdout, listed.stdout
+    scheduled, listed = (json.loads(line) for line in out.stdout.splitlines())
+    assert scheduled["response"] == (
+        "I'll turn off the kitchen ceiling at 9:14 PM today, in 10 minutes. "
+        "It runs only while the assistant service is running (assistant serve or assistant run)."
+    ), scheduled
+    assert [x["type"] for x in scheduled["actions"]] == ["timer_start"], scheduled
+    assert listed["response"] == "10 minutes left on the timer to turn off the kitchen ceiling.", listed
     assert commands(probe, prefix) == []
