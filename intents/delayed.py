@@ -28,9 +28,8 @@ if TYPE_CHECKING:
     from .schema import Context
 
 MAX_LATE_S = 10 * 60  # a command the service could not run within this of its time is dropped (logged)
-CONVERSATION = (
-    "__delayed__"  # the conversation delayed commands run in: no question of the user's answers them
-)
+# the conversation delayed commands run in: no answer of the user's reaches a question one asks
+CONVERSATION = "__delayed__"
 
 NEEDS_YES = (
     "That needs your confirmation at the moment it is done, so I can't do it later. "
@@ -39,7 +38,6 @@ NEEDS_YES = (
 WHICH = "I can't do that later: I would have to ask which one you mean. Say it again when you want it done."
 UNCLEAR = "I can't tell which command to carry out at that time; say it again when you want it done."
 ONE_SHOT = "It runs only while the assistant service is running (assistant serve or assistant run)."
-
 WHEN_UNSAID = "At what time? Say it again with a time, like in 10 minutes or at 11 pm."
 
 _UNIT = r"(?:hours?|minutes?|mins?|seconds?|secs?)"

@@ -105,6 +105,9 @@ COMMANDS = [
     "what day is {d}",
     "remind me in {n} minutes to {w}",
     "in {n} minutes turn off the {w}",
+    "turn off the {w} lights in {n} minutes",
+    "at {t} turn on the {w}",
+    "turn on the {w} light {d} at {t}",
     "cancel all timers",
     "play {w}",
 ]
