@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="understand and carry out one typed request",
         description="Understand TEXT and carry it out. TEXT '-' reads one request per line "
-        "from stdin and writes one JSON object per line (implies --json).",
+        "from stdin and writes one JSON object per line (implies --json). A device command said "
+        "with a time ('at 11 pm turn on the porch light') is stored: `assistant serve`/`run` "
+        "carries it out when due.",
     )
     ask.add_argument("text", metavar="TEXT", help="the request, or '-' for one per line on stdin")
     ask.add_argument("--json", action="store_true", help="print the full result as JSON")
@@ -56,7 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         "Default: the box's own conversation",
     )
 
-    for name, what in (("alarms", "alarms"), ("timers", "timers"), ("reminders", "reminders")):
+    for name, what in (
+        ("alarms", "alarms"),
+        (
+            "timers",
+            "timers (and device commands said with a time, such as 'in 10 minutes turn off the light')",
+        ),
+        ("reminders", "reminders"),
+    ):
         lp = sub.add_parser(name, parents=[common], help=f"list the {what} that are set")
         lp.add_argument("--json", action="store_true", help="print JSON")
         lp.add_argument("--now", metavar="ISO8601", type=_iso, help="pretend it is this moment")
@@ -66,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run the service: ring alarms, timers and reminders as they fall due",
         description="Keep running, firing alarms, timers and reminders (missed ones on start, "
-        "saying how late). With mqtt.url it is the assistant's device in Home "
+        "saying how late) and carrying out device commands said with a time (not when over "
+        "10 minutes late). With mqtt.url it is the assistant's device in Home "
         "Assistant and answers typed requests published to <mqtt.base_topic>/ask. "
         "Prints one JSON line per event on stdout. Serves the status page and HTTP API "
         "(default http://127.0.0.1:8300/; config http.*). Ctrl-C or SIGTERM stops.",
