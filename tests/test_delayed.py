@@ -121,6 +121,20 @@ def test_a_delayed_command_runs_in_the_area_it_was_said_in(device_assistant, pro
     assert [t for t, _ in commands(probe, prefix)] == [f"{prefix}/office/desk/set"]
 
 
+def test_each_part_of_x_and_y_keeps_its_own_time(device_assistant, probe, prefix):
+    a = device_assistant
+    r = a.ask("turn off the kitchen ceiling in 5 minutes and lock the front door", now=NOW)
+    assert r.intent == "Compound", r
+    assert probe.wait_message(f"{prefix}/lock/front/set") == ["LOCK"]  # now
+    assert [c for c, _ in _scheduled(a)] == ["turn off the kitchen ceiling"]
+    a.store.clear()
+    r = a.ask("in 5 minutes turn off the kitchen ceiling and lock the front door", now=NOW)
+    assert [c for c, _ in _scheduled(a)] == ["turn off the kitchen ceiling and lock the front door"], r
+    a.tick(NOW + dt.timedelta(minutes=5, seconds=1))
+    assert json.loads(probe.wait_message(f"{prefix}/{CEILING}")[-1]) == {"state": "OFF"}
+    assert probe.wait_message(f"{prefix}/lock/front/set", 2) == ["LOCK", "LOCK"]
+
+
 def test_a_delayed_command_is_listed_and_cancelled_like_a_timer(device_assistant, probe, prefix):
     a = device_assistant
     a.ask("in 10 minutes turn off the kitchen ceiling", now=NOW)
