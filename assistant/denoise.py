@@ -49,7 +49,7 @@ class NoiseSuppressor:
         # minimum, and the previous block's suffix minima (row i: the minimum of its frames i..end;
         # the last row +inf); before the first frame, the window holds the first frame's power
         self._block = np.zeros((self._depth, BINS), np.float32)
-        self._head_min = np.zeros(BINS, np.float32)
+        self._head_min: np.ndarray = np.zeros(BINS, np.float32)
         self._suffix_min = np.full((self._depth + 1, BINS), np.inf, np.float32)
 
     def process(self, block: np.ndarray) -> np.ndarray:
