@@ -220,6 +220,11 @@ class Pipeline:
     def speaking(self) -> bool:
         return self._speaker is not None and self._speaker.active
 
+    @property
+    def awaiting_wake(self) -> bool:
+        """Only the wake word is listened for: nothing said now needs an answer within a block."""
+        return not self.no_wake and not self.listening and not self.speaking
+
     # -- stages -----------------------------------------------------------------------------
     def _on_wake(self, det: Detection) -> list[dict]:
         ev = WakeDetected(self.busy, det.word, det.probability)
