@@ -21,9 +21,11 @@ SAMPLE_RATE = 16000
 DEFAULT_BLOCK = 512  # 32 ms
 DROP_WARNING_EVERY_S = 10.0  # a microphone that overruns says so at most this often
 # While only the wake word is awaited, the microphone loop takes its blocks in bursts: woken once per
-# block (31 times a second), it pays for cold caches each time, which cost as much as the wake engines'
-# own work (docs/voice.md, "Idle cost of the service"). A burst delays a detection by at most this much.
-IDLE_HOLD_S = 0.1
+# block (31 times a second), it paid for cold caches each time about as much as for the wake engines'
+# work. A hold delays a detection (and its chime) by at most this much; no audio is lost, and a
+# command, an answer or barge-in during speech take each block at once (docs/voice.md, "Idle cost of
+# the service": 0.1 s gave 3.3-3.7 % of a core, 0.15 s 3.1-3.2 %, 0.2 s 2.6-2.9 %, main 4.1-4.8 %).
+IDLE_HOLD_S = 0.2
 
 
 class AudioDeviceError(RuntimeError):
