@@ -8,7 +8,7 @@ speech, which never lasts that long in a bin, does not raise it. The gain never 
 ``floor`` (-20 dB by default), which keeps the residual noise smooth. The output is the input
 delayed by 512 samples (32 ms).
 
-It runs all the time the service listens, so it is written for little CPU (about 0.3 % of a core):
+It runs all the time the service listens, so it is written for little CPU (about 0.6 % of a core):
 the frames of a block go through one FFT call each way, and the running minimum is kept by van
 Herk / Gil-Werman blocks (the minimum of the window is that of the previous block's tail and this
 block's head), a few vector operations per frame instead of a pass over the whole window. The

@@ -222,7 +222,8 @@ class Pipeline:
 
     @property
     def awaiting_wake(self) -> bool:
-        """Only the wake word is listened for: nothing said now needs an answer within a block."""
+        """Only the wake word is listened for (no command or answer awaited, nothing being said): the
+        microphone may be read in bursts (``MicSource.hold_s``)."""
         return not self.no_wake and not self.listening and not self.speaking
 
     # -- stages -----------------------------------------------------------------------------
