@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from devices.entities import Entity, EntityRegistry
+from devices.entities import Entity, EntityRegistry, StateChange
 from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
 from devices.mqtt import MqttClient
 
@@ -546,7 +546,8 @@ class DeviceController:
             if not now:
                 a["queued"] = True
                 a["reason"] = "broker offline; queued until it reconnects"
-        self._optimistic(e, args)
+        if (change := self._optimistic(e, args)) is not None:
+            self.registry.update_states([change])
 
     def _deliver_together(self, commands: list[tuple[Entity, list[Action], dict[str, Any]]]) -> None:
         """One-shot MQTT commands: deliver every action, then mark each sent or not, with the reason
@@ -559,6 +560,7 @@ class DeviceController:
             )
         )
         failed: list[str] = []
+        changes: list[StateChange] = []
         for e, actions, args in commands:
             for a in actions:
                 a["sent"] = next(sent)
@@ -568,7 +570,9 @@ class DeviceController:
                         f"the MQTT broker at {self.mqtt.address.display} did not take it within "
                         f"{self.mqtt.settings.send_timeout:g} s, so it was not sent"
                     )
-            self._optimistic(e, args)
+            if (change := self._optimistic(e, args)) is not None:
+                changes.append(change)
+        self.registry.update_states(changes)  # one lock for the lot
         if failed:
             log.warning(
                 "MQTT command%s to %s not delivered: %s",
@@ -577,11 +581,12 @@ class DeviceController:
                 self.mqtt.last_error or "no PUBACK",
             )
 
-    def _optimistic(self, e: Entity, args: dict[str, Any]) -> None:
-        """Update state ourselves when the device reports no state (HA's 'optimistic' mode)."""
+    @staticmethod
+    def _optimistic(e: Entity, args: dict[str, Any]) -> StateChange | None:
+        """The state to set ourselves when the device reports none (HA's 'optimistic' mode), else None."""
         c = e.backend
         if c.get("state_topic") and not c.get("optimistic"):
-            return
+            return None
         attrs: dict[str, Any] = {}
         if "brightness_pct" in args:
             attrs["brightness"] = round(args["brightness_pct"] * 255 / 100)
@@ -594,7 +599,7 @@ class DeviceController:
         state = args.get("state")
         if e.component == "climate":
             state = None if "temperature" in args else ("off" if state == "off" else "heat")
-        self.registry.update(e.entity_id, state=state, attributes=attrs or None)
+        return StateChange(e.entity_id, state, attrs or None)
 
 
 def _clamp_pct(v: float) -> float:
