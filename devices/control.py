@@ -4,6 +4,7 @@ Home Assistant service calls. Every method returns the list of actions (plain di
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -167,6 +168,14 @@ _HARMLESS_TOPIC_WORDS = {
 _CONFIRMABLE = {"turn_on", "turn_off", "open", "unlock", "start"}  # what a "yes" can carry out (run_command)
 
 
+@functools.lru_cache(maxsize=4096)
+def _topic_words(topic: str) -> frozenset[str]:
+    """The words of an MQTT topic, and the whole topic, lowercased (the same topics come back with
+    every command: a command to 500 lights split 500 of them)."""
+    low = topic.lower()
+    return frozenset(re.split(r"[^a-z0-9]+", low)) | {low}
+
+
 def drives_security(e: Entity, actions: list[Action]) -> bool:
     """Does any of these MQTT commands look like it unlocks, opens or disarms something (a lock, a
     door, a garage, an alarm panel), whatever component the entity says it is?"""
@@ -174,9 +183,7 @@ def drives_security(e: Entity, actions: list[Action]) -> bool:
         if a.get("type") != "mqtt":
             continue
         payload = str(a.get("payload", ""))
-        words = set(re.split(r"[^a-z0-9]+", str(a.get("topic", "")).lower())) | {
-            str(a.get("topic", "")).lower()
-        }
+        words = _topic_words(str(a.get("topic", "")))
         if _RISKY_PAYLOAD.search(payload) or (e.component != "cover" and _OPEN_PAYLOAD.search(payload)):
             return True
         risky = words & _RISKY_TOPIC_WORDS
@@ -343,8 +350,9 @@ class DeviceController:
 
     # ---- internals -----------------------------------------------------------------------------
     def _entity(self, entity: Entity | str) -> Entity:
+        """The registry's entity (read only: what leaves the controller is a copy or plain values)."""
         eid = entity.entity_id if isinstance(entity, Entity) else entity
-        e = self.registry.get(eid)
+        e = self.registry.view(eid)
         if e is None:
             raise DeviceError("unknown_device", eid)
         if not e.exposed:
@@ -373,7 +381,7 @@ class DeviceController:
         ):
             if not can_ask or op not in _CONFIRMABLE:
                 raise DeviceError("looks_like_security", e.name, op=op)
-            raise ConfirmationRequired(e, op)
+            raise ConfirmationRequired(e.copy(), op)
         for a in actions:
             a["entity_id"] = e.entity_id
         if dry_run:

@@ -122,7 +122,8 @@ class Match:
 
 
 class EntityRegistry:
-    """All known entities. Returned entities are copies; change them through ``update``."""
+    """All known entities. Returned entities are copies (but for ``view``); change them through
+    ``update``."""
 
     def __init__(
         self,
@@ -240,6 +241,13 @@ class EntityRegistry:
         with self._lock:
             e = self._entities.get(entity_id)
             return e.copy() if e else None
+
+    def view(self, entity_id: str) -> Entity | None:
+        """The registry's own entity, not a copy, for a caller inside devices/ that only reads it and
+        hands none of it out (the controller, once per device of a command to hundreds). Its state
+        and attributes may change under the reader, as the broker reports; the rest does not."""
+        with self._lock:
+            return self._entities.get(entity_id)
 
     def __contains__(self, entity_id: str) -> bool:
         with self._lock:

@@ -394,6 +394,8 @@ class MqttClient:
     def _acked(info: paho.MQTTMessageInfo, end: float) -> bool:
         if info.rc != paho.MQTT_ERR_SUCCESS:
             return False
+        if info.is_published():
+            return True
         try:
             left = end - time.monotonic()
             if left > 0:
