@@ -168,29 +168,26 @@ _HARMLESS_TOPIC_WORDS = {
 _CONFIRMABLE = {"turn_on", "turn_off", "open", "unlock", "start"}  # what a "yes" can carry out (run_command)
 
 
-@functools.lru_cache(maxsize=4096)
-def _topic_words(topic: str) -> frozenset[str]:
-    """The words of an MQTT topic, and the whole topic, lowercased (the same topics come back with
-    every command: a command to 500 lights split 500 of them)."""
-    low = topic.lower()
-    return frozenset(re.split(r"[^a-z0-9]+", low)) | {low}
-
-
 def drives_security(e: Entity, actions: list[Action]) -> bool:
     """Does any of these MQTT commands look like it unlocks, opens or disarms something (a lock, a
     door, a garage, an alarm panel), whatever component the entity says it is?"""
-    for a in actions:
-        if a.get("type") != "mqtt":
-            continue
-        payload = str(a.get("payload", ""))
-        words = _topic_words(str(a.get("topic", "")))
-        if _RISKY_PAYLOAD.search(payload) or (e.component != "cover" and _OPEN_PAYLOAD.search(payload)):
-            return True
-        risky = words & _RISKY_TOPIC_WORDS
-        # "door" and "garage" also name places: "front door light", "garage lamp" are lights
-        if risky - {"door", "doors", "garage"} or (risky and not words & _HARMLESS_TOPIC_WORDS):
-            return True
-    return False
+    return any(
+        _risky(str(a.get("topic", "")), str(a.get("payload", "")), e.component == "cover")
+        for a in actions
+        if a.get("type") == "mqtt"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _risky(topic: str, payload: str, cover: bool) -> bool:
+    """``drives_security`` for one MQTT command (kept: a command to 500 lights judges the same 500
+    topics and payloads every time)."""
+    if _RISKY_PAYLOAD.search(payload) or (not cover and _OPEN_PAYLOAD.search(payload)):
+        return True
+    words = set(re.split(r"[^a-z0-9]+", topic.lower())) | {topic.lower()}
+    risky = words & _RISKY_TOPIC_WORDS
+    # "door" and "garage" also name places: "front door light", "garage lamp" are lights
+    return bool(risky - {"door", "doors", "garage"} or (risky and not words & _HARMLESS_TOPIC_WORDS))
 
 
 class DeviceController:
