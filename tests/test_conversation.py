@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from intents.compound import splits
-from intents.conversation import Choice, Conversations, Question, Turn
+from intents.conversation import HISTORY_ACTIONS, Choice, Conversations, Question, Turn
 from intents.pending import pick
 
 NOW = dt.datetime(2026, 3, 2, 9, 0)  # a Monday
@@ -192,3 +192,17 @@ def test_cli_conversation_continues_across_processes(env):
         cid,
     )
     assert ask("what time is it")["conversation_id"] == "default"
+
+
+def test_a_turn_keeps_its_first_actions_only(tmp_path):
+    """A command to 500 lights: its 500 actions were written, and read back by every request of the
+    next minutes; the history keeps the first few (a follow-up reads a timer's id, nothing more)."""
+    store = Conversations(tmp_path / "c.db")
+    actions = [{"type": "mqtt", "topic": f"light/{i}/set", "payload": "OFF"} for i in range(500)]
+    store.add("a", Turn("turn off the lights", "HassTurnOff", {}, "Turned off 500 lights.", actions))
+    store.add(
+        "a", Turn("set a timer", "HassStartTimer", {}, "Done.", [{"type": "timer_start", "timer_id": 7}])
+    )
+    lights, timer = store.history("a")
+    assert lights.actions == actions[:HISTORY_ACTIONS] and timer.actions[0]["timer_id"] == 7
+    store.close()
