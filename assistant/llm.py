@@ -507,7 +507,7 @@ def calls_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
                             "type": "object",
                             "properties": {
                                 "name": {"const": t["function"]["name"]},
-                                "arguments": t["function"]["parameters"],
+                                "arguments": _grammar_safe(t["function"]["parameters"]),
                             },
                             "required": ["name", "arguments"],
                         }
@@ -518,3 +518,17 @@ def calls_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "required": ["calls"],
     }
+
+
+def _grammar_safe(schema: Any) -> Any:
+    """``schema`` with regex patterns written for grammar engines: ``\\d`` as ``[0-9]`` (llama.cpp's
+    JSON-schema converter copies ``\\d`` into a GBNF grammar that fails to parse, and the server then
+    samples with no grammar at all)."""
+    if isinstance(schema, dict):
+        return {
+            k: v.replace("\\d", "[0-9]") if k == "pattern" and isinstance(v, str) else _grammar_safe(v)
+            for k, v in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_grammar_safe(v) for v in schema]
+    return schema
