@@ -522,8 +522,8 @@ def calls_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _grammar_safe(schema: Any) -> Any:
     """``schema`` with regex patterns written for grammar engines: ``\\d`` as ``[0-9]`` (llama.cpp's
-    JSON-schema converter copies ``\\d`` into a GBNF grammar that fails to parse, and the server then
-    samples with no grammar at all)."""
+    JSON-schema converter copies ``\\d`` into a GBNF grammar that fails to parse; llama-cpp-python
+    0.3.36's server crashed on it)."""
     if isinstance(schema, dict):
         return {
             k: v.replace("\\d", "[0-9]") if k == "pattern" and isinstance(v, str) else _grammar_safe(v)
