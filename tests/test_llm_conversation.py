@@ -181,6 +181,9 @@ def test_unreadable_lenient_arguments_are_still_rejected(make_llm, canned, name,
         ("what is happening this weekend", "HassListAddItem", '{"item": ["bread", "milk"]}', False),
         ("we are out of milk and eggs", "HassListAddItem", '{"item": ["milk", "eggs"]}', True),
         ("favourite this tune", "HassMediaSearchAndPlay", '{"search_query": "jazz"}', False),
+        ("favourite", "SetPreference", '{"key": "music", "value": "jazz"}', False),  # seen, Qwen 1.5B
+        ("i really like jazz", "SetPreference", '{"key": "music", "value": "jazz"}', True),
+        ("use fahrenheit please", "SetPreference", '{"key": "units", "value": "imperial"}', True),
         ("the match starts at eight", "SetReminder", '{"message": "buy flowers", "time": "19:45"}', False),
         (
             "keep an eye on the pasta, twelve minutes",
