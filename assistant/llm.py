@@ -89,6 +89,27 @@ def rules(json_mode: bool, offered: list[str] | None = None) -> str:
     )
 
 
+# Every call the prompt's examples show, as (name, arguments as JSON): a small model copies them
+EXAMPLE_CALLS = {
+    (name, json.dumps(args, sort_keys=True))
+    for _, calls in [*EXAMPLES, *((text, [(n, a)]) for n, (text, a) in TOOL_EXAMPLES.items())]
+    for name, args in calls
+}
+
+
+def parroted(name: str, args: dict[str, Any], text: str) -> bool:
+    """Whether a call is one of the prompt's examples word for word while the request does not say
+    its words: Qwen2.5-Coder-0.5B answered "what is the time in india ..." and three more out-of-scope
+    requests with the example's ``HassTurnOn {"area": "bedroom", "domain": "light"}``."""
+    if (name, json.dumps(args, sort_keys=True)) not in EXAMPLE_CALLS:
+        return False
+    heard = {w[:4] for w in re.findall(r"[a-z]+", text.lower())}
+    values = [v for value in args.values() for v in (value if isinstance(value, list) else [value])]
+    return any(
+        w[:4] not in heard for v in values if isinstance(v, str) for w in re.findall(r"[a-z]{3,}", v.lower())
+    )
+
+
 CHARS_PER_TOKEN = 4  # a rough English average, for budgets (the server counts exactly)
 MAX_TOKENS = 128  # a tool call with its arguments fits easily; long chat is not wanted
 
@@ -421,6 +442,11 @@ class LlmRecognizer:
                 continue
             if not isinstance(args, dict):
                 log.warning("LLM tier: %s arguments are not an object (%r); ignored", name, args)
+                continue
+            if parroted(name, args, text):
+                log.warning(
+                    "LLM tier: %s %s is a prompt example the request does not say; ignored", name, args
+                )
                 continue
             out.append(Candidate(name, args, text))
         return out

@@ -463,3 +463,18 @@ def test_every_intent_has_an_example_the_schemas_know():
     lines = rules(False, list(schemas)).split("\nExamples:\n")[1].splitlines()
     expected = [[(n, TOOL_EXAMPLES[n][1])] for n in schemas] + [calls for _, calls in NO_CALL]
     assert [calls_in_text(line.split(" -> ", 1)[1]) for line in lines] == expected
+
+
+@pytest.mark.parametrize(
+    "text, acts",
+    [
+        ("what is the time in india when it is noon here", False),  # seen with Qwen2.5-Coder-0.5B
+        ("the bedroom light please", True),  # the example's own words: meant
+    ],
+)
+def test_a_copied_example_is_not_acted_on(make_llm, canned, text, acts):
+    """A small model copies the prompt's examples: a call identical to one acts only when the request
+    says its words."""
+    canned.reply = tool_reply("HassTurnOn", '{"area": "bedroom", "domain": "light"}')
+    result = make_llm(llm_settings(canned.url)).ask(text, now=NOW, dry_run=True)
+    assert (result.intent == "HassTurnOn") == acts, result
