@@ -163,6 +163,13 @@ class Assistant:
         # _ask, not ask: a check is not a request, so the ask listeners (e.g. HA's "last transcript") don't hear it
         return bool(self._ask(text, now=None, dry_run=True, area=None, conversation="__check__").actions)
 
+    def reply_heads(self) -> list[str]:
+        """Fixed openings and whole fixed answers of the intents (``Intent.reply_heads``), for the
+        voice to keep synthesised (``Tts.keep``)."""
+        from intents.replies import reply_heads
+
+        return reply_heads()
+
     def vocabulary(self) -> list[str]:
         """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
         stations; for Whisper's hotwords (``Transcriber.set_vocabulary``)."""

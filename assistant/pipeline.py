@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -94,6 +94,7 @@ class Pipeline:
         remote_wake: bool = False,
         muted: threading.Event | None = None,
         stream_replies: bool = False,
+        reply_heads: Iterable[str] = (),
         clock: Callable[[], float] = time.perf_counter,
     ):
         """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
@@ -101,7 +102,9 @@ class Pipeline:
         times the processing (seconds); a benchmark on a shared machine may pass ``time.process_time``
         (CPU time, which other processes' load barely changes) with single-threaded engines.
         ``stream_replies``: ``understand`` takes a ``say`` keyword (see ``Say``); the sentences it says
-        are spoken while it still works, and the response's sentences already said are not repeated."""
+        are spoken while it still works, and the response's sentences already said are not repeated.
+        ``reply_heads`` (e.g. ``Assistant.reply_heads()``): fixed openings and whole fixed answers,
+        synthesised now (once per voice, ``Tts.keep``), so an answer opening with one plays at once."""
         self.understand = understand
         self.stream_replies = stream_replies
         self.clock = clock
@@ -109,6 +112,8 @@ class Pipeline:
         self.muted = muted  # set: the microphone is ignored (HA's Mute switch); speech still plays
         self.s = settings
         self.engines = engines or Engines.load(settings)
+        if reply_heads and settings.tts.reply_heads:
+            self.engines.tts.keep(list(reply_heads))
         self.no_wake = no_wake or (settings.wake.engine == "none" and not remote_wake)
         self.wake = make_wake(settings.wake, force_none=no_wake or remote_wake)
         self.endpointer = Endpointer(settings.vad)
@@ -133,6 +138,7 @@ class Pipeline:
         self._following = False  # listening for the answer to a question, without the wake word
         self._reply_s = 0.0  # how long the last spoken reply lasts
         self._early = _EarlyReply()  # what understand() said before it returned, this utterance
+        self._late_ms = 0.0  # how late a later chunk of this reply was (see ``_synthesise``)
 
     # -- clock ------------------------------------------------------------------------------
     @property
@@ -333,12 +339,14 @@ class Pipeline:
         t_action = self.busy
         self._emit(IntentResult(t_action, result.get("intent"), nlu_ms))
         self._emit(ActionDone(t_action))
+        self._late_ms = 0.0
         t_first_audio, tts_first_ms, tts_total_ms = self._answer(result, error)
         timings = {
             "asr": round(asr_ms, 1),
             "nlu": round(nlu_ms, 1),
             "tts_first_audio": round(tts_first_ms, 1),
             "tts_total": round(tts_total_ms, 1),
+            "tts_late": round(self._late_ms, 1),  # a later chunk not ready when the one before ended
             "endpoint_delay": round((ended.t - ev.speech_end) * 1000, 1),
             "endpoint_silence": round((ev.t - ev.speech_end) * 1000, 1),  # silence waited, on the audio clock
             "end_of_speech_to_action": round((t_action - ev.speech_end) * 1000, 1),
@@ -488,8 +496,11 @@ class Pipeline:
         first: float | None = None
         seconds = 0.0
         for chunk in tts.stream(text):
+            ready = (self.clock() - t0) * 1000
             if first is None:
-                first = (self.clock() - t0) * 1000
+                first = ready
+            # played from the first chunk on without a pause: this one is due when those before end
+            self._late_ms = max(self._late_ms, ready - first - seconds * 1000)
             self.sink.play(chunk, tts.sample_rate)
             seconds += len(chunk) / tts.sample_rate
         total_ms = (self.clock() - t0) * 1000

@@ -1,13 +1,16 @@
 """Voice latency A/B: arms of settings, interleaved per command, for before/after on a shared machine.
 
-    python bench/latency_ab.py --cpu-clock                       # main's behaviour against the defaults
+    python bench/latency_ab.py --cpu-clock                       # main's last behaviour against the defaults
     python bench/latency_ab.py --arms '{"pad6": {"asr.encoder_pad_s": 6.0}, "now": {}}' --voices piper
 
 Each command of bench/latency.py (32 Piper + 10 espeak-ng) goes through a fresh pipeline once per
 arm, the arms in turn per command, so a change in the machine's load hits every arm alike. An arm is
 a map of ``section.key`` settings to values; ``"template_memo": false`` makes ``ask`` recognise the
 text again after ``is_complete`` did (as before the template tier kept its recognitions). Every arm
-starts without the template matches of the one before it and with an empty phrase cache.
+starts without the template matches of the one before it and with an empty phrase cache (the text
+core's reply heads stay kept, as in a running service; ``"tts.reply_heads": false`` does without them).
+The previous round's baseline was ``{"vad.early_decode_ms": 0, "tts.first_phrase_chars": 0,
+"tts.reply_heads": false, "template_memo": false}``.
 ``--cpu-clock`` times the processing in CPU seconds with one thread per engine (see bench/latency.py).
 Prints p50/p95 per stage, intents as expected and utterances ended early per arm.
 """
@@ -39,7 +42,8 @@ from bench.latency import (  # noqa: E402
 )
 
 MAIN_VS_NOW = {
-    "before": {"vad.early_decode_ms": 0, "tts.first_phrase_chars": 0, "template_memo": False},
+    # main as it was before this round: answers synthesised whole (no kept reply heads)
+    "main": {"tts.reply_heads": False},
     "now": {},
 }
 
@@ -89,7 +93,7 @@ def main() -> None:
         loads.append(os.getloadavg()[0])
         for name, s in settings.items():
             engines.asr.s, engines.tts.s = s.asr, s.tts
-            engines.tts._cache.clear()
+            engines.tts.forget()
             forget_recognitions(assistant)
             check = is_complete if arms[name].get("template_memo", True) else fresh_check
             results = process_audio(
@@ -100,6 +104,7 @@ def main() -> None:
                 engines=engines,
                 is_complete=check,
                 clock=clock,
+                reply_heads=assistant.reply_heads(),
             )
             last = results[-1] if results else {"timings_ms": {}, "transcript": ""}
             rows[name].append(

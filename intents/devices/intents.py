@@ -16,7 +16,7 @@ from ..registry import register
 from ..schema import Context, Intent, IntentError, Outcome, SlotError, Usage
 from .commands import run_command, settle, undelivered
 from .targets import Target, backend_problem, find_named, hub_of, pick_targets, resolve_area, the_hub
-from .words import NOT_A_NAME, PALETTE, PLURAL, clean, kind_of, spoken
+from .words import FUTURE, NOT_A_NAME, PALETTE, PAST, PLURAL, clean, kind_of, spoken
 
 if TYPE_CHECKING:
     from devices.entities import Entity
@@ -109,6 +109,11 @@ class DeviceIntent(Intent):
 @register
 class HassTurnOn(DeviceIntent):
     intent: ClassVar[str] = "HassTurnOn"
+    reply_heads: ClassVar[tuple[str, ...]] = tuple(
+        said
+        for verb in ("turn_on", "turn_off", "open", "close")
+        for said in (PAST[verb], "Would " + FUTURE[verb])
+    )
     usage: ClassVar[Usage] = Usage(
         "control your lights and devices",
         "Turn on the kitchen light.",
@@ -132,6 +137,7 @@ class HassTurnOff(HassTurnOn):
 @register
 class HassVacuumStart(DeviceIntent):
     intent: ClassVar[str] = "HassVacuumStart"
+    reply_heads: ClassVar[tuple[str, ...]] = (PAST["start"], "Would " + FUTURE["start"])
     description: ClassVar[str] = "Start the robot vacuum"
     domains: ClassVar[set[str] | None] = {"vacuum"}
 
@@ -155,6 +161,7 @@ _STEP_BIG = re.compile(r"\b(?:a lot|much|way|lots|significantly|all the way)\b")
 @register
 class HassLightSet(DeviceIntent):
     intent: ClassVar[str] = "HassLightSet"
+    reply_heads: ClassVar[tuple[str, ...]] = ("Set", "Would have set", "Turned off")
     description: ClassVar[str] = "Set lights' brightness (absolute or relative), colour or colour temperature"
     domains: ClassVar[set[str] | None] = {"light"}
 
@@ -294,6 +301,7 @@ def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> T
 @register
 class HassClimateSetTemperature(DeviceIntent):
     intent: ClassVar[str] = "HassClimateSetTemperature"
+    reply_heads: ClassVar[tuple[str, ...]] = ("Set", "Would set")
     description: ClassVar[str] = "Set a thermostat's target temperature"
     domains: ClassVar[set[str] | None] = {"climate"}
 
