@@ -22,7 +22,7 @@ from devices.media.sinks import AudioSink, NullSink
 from intents.noise import is_noise
 from intents.normalize import is_stop, strip_wake_word
 
-from .asr import AsrResult
+from .asr import AsrResult, Encoded
 from .audio import SAMPLE_RATE
 from .engines import Engines
 from .speaker import Speaker
@@ -79,6 +79,11 @@ def as_dict(result: Any) -> dict:
 class Pipeline:
     """Feed 16 kHz int16 blocks with `feed`; completed utterances come back as dicts."""
 
+    # A peek's decode runs in two steps, the encoder at once and the decoder once the loop has caught
+    # up with the microphone, so a dip between words (the user spoke on meanwhile) costs no decoder
+    # pass. False: one step, as before (a benchmark's baseline).
+    split_peeks = True
+
     def __init__(
         self,
         understand: Understand | SpeakingUnderstand,
@@ -129,6 +134,8 @@ class Pipeline:
         self._trace: list[dict] = []
         # (speech_end, result, ms on the processing clock) of the last speculative decode
         self._spec: tuple[float, AsrResult, float] | None = None
+        # (speech_end, encoder output, ms on the processing clock) of a peek awaiting its decoder
+        self._pending: tuple[float, Encoded, float] | None = None
         # pre-roll plus the time a detector may take after the peak (wake.PEAK_WAIT_S, CONFIRM_WAIT_S)
         self._preroll: deque = deque(
             maxlen=(settings.wake.preroll_ms + 1500) * SAMPLE_RATE // 1000 // 512 + 1
@@ -195,6 +202,12 @@ class Pipeline:
         events, _ = self._work(lambda: self.endpointer.process(block))
         for ev in events:
             results.extend(self._on_vad(ev))
+        if self._pending is not None:
+            ep = self.endpointer
+            if not ep.in_speech or abs(ep.last_speech_s - self._pending[0]) > 1e-6:
+                self._pending = None  # the user spoke on: the peek heard a dip between words
+            elif self.t + len(block) / SAMPLE_RATE > self.busy:  # caught up: the next block is not here yet
+                self._settle()
         if (
             not self.no_wake
             and self.listening
@@ -235,7 +248,7 @@ class Pipeline:
         self.listening = True
         self._listen_deadline = self.t + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
-        self._spec = None
+        self._spec = self._pending = None
         events: list[VadEvent] = []
         if self.s.wake.preroll_ms > 0 and self._preroll:
             # from preroll_ms before the probability's peak: the command may follow the word at once
@@ -253,7 +266,7 @@ class Pipeline:
         if not self.no_wake:
             self.listening = False
             self._listen_deadline = float("inf")
-        self._spec = None
+        self._spec = self._pending = None
 
     def _on_vad(self, ev: VadEvent) -> list[dict]:
         if ev.kind == "start":
@@ -263,16 +276,17 @@ class Pipeline:
             return []
         if ev.kind == "peek":  # early endpointing: decode at the first silence, to end a whole command soon
             if self.s.asr.speculative and self.is_complete is not None:
-                self._speculate(ev)
+                self._speculate(ev, split=self.split_peeks)
             return []
         if ev.kind == "pause":  # decode, unless the peek already heard all there is to hear
+            self._settle(ev.speech_end)
             if self.s.asr.speculative and not self.endpointer.ends_early and not self._peek_holds(ev):
                 self._speculate(ev)
             return []
         if ev.kind == "resume":
             return []
         if ev.kind == "drop":
-            self._spec = None
+            self._spec = self._pending = None
             return []
         # end of utterance
         ended = SpeechEnded(self.busy, ev.speech_end, len(ev.audio) / SAMPLE_RATE, ev.early)
@@ -293,7 +307,7 @@ class Pipeline:
         self._wake_event = WakeDetected(self.busy, "follow_up", 1.0)
         self._listen_deadline = self.t + self._reply_s + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
-        self._spec = None
+        self._spec = self._pending = None
 
     def _peek_holds(self, ev: VadEvent) -> bool:
         """The peek decoded this silence (its audio padded with zeros to the pause's length) and the
@@ -305,11 +319,28 @@ class Pipeline:
         audio = np.abs(ev.audio.astype(np.int32))
         return len(audio) > since and int(audio[-since:].max()) < _QUIET * int(audio.max())
 
-    def _speculate(self, ev: VadEvent) -> None:
+    def _speculate(self, ev: VadEvent, split: bool = False) -> None:
         """Decode the utterance so far while the user may still speak on; the endpoint reuses it when
-        no speech came after (``_transcribe``), and a whole command ends the turn early."""
+        no speech came after (``_transcribe``), and a whole command ends the turn early. ``split``:
+        only the encoder now; ``feed`` runs the decoder (``_settle``) once the loop has caught up with
+        the microphone and the user has not spoken on."""
+        if split:
+            enc, ms = self._work(lambda: self.engines.asr.encode(ev.audio))
+            self._pending = (ev.speech_end, enc, ms)
+            return
         res, ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
         self._spec = (ev.speech_end, res, ms)
+        self._check_complete(res)
+
+    def _settle(self, speech_end: float | None = None) -> None:
+        """Finish a peek's split decode (decoder, then the completeness check); with ``speech_end``,
+        only if it is that silence's (another one's is stale and dropped)."""
+        pending, self._pending = self._pending, None
+        if pending is None or (speech_end is not None and abs(pending[0] - speech_end) > 1e-6):
+            return
+        end, enc, enc_ms = pending
+        res, ms = self._work(lambda: self.engines.asr.decode(enc))
+        self._spec = (end, res, enc_ms + ms)
         self._check_complete(res)
 
     def _check_complete(self, res: AsrResult) -> None:
@@ -357,6 +388,7 @@ class Pipeline:
     def _transcribe(self, ev: VadEvent) -> tuple[AsrResult, float, bool]:
         """The utterance's transcript: the one decoded in the last pause if the speech ended there
         (speculative), else a decode now. Returns (result, ms, speculative)."""
+        self._settle(ev.speech_end)
         spec, self._spec = self._spec, None
         if spec is not None and abs(spec[0] - ev.speech_end) < 1e-6:
             return spec[1], spec[2], True

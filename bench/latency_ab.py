@@ -6,7 +6,8 @@
 Each command of bench/latency.py (32 Piper + 10 espeak-ng) goes through a fresh pipeline once per
 arm, the arms in turn per command, so a change in the machine's load hits every arm alike. An arm is
 a map of ``section.key`` settings to values; ``"template_memo": false`` makes ``ask`` recognise the
-text again after ``is_complete`` did (as before the template tier kept its recognitions). Every arm
+text again after ``is_complete`` did (as before the template tier kept its recognitions);
+``"split_peeks": false`` decodes a peek in one step (``Pipeline.split_peeks``). Every arm
 starts without the template matches of the one before it and with an empty phrase cache (the text
 core's reply heads stay kept, as in a running service; ``"tts.reply_heads": false`` does without them).
 The previous round's baseline was ``{"vad.early_decode_ms": 0, "tts.first_phrase_chars": 0,
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.engines import Engines  # noqa: E402
+from assistant.pipeline import Pipeline  # noqa: E402
 from assistant.voice import process_audio  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
 from bench.latency import (  # noqa: E402
@@ -42,8 +44,9 @@ from bench.latency import (  # noqa: E402
 )
 
 MAIN_VS_NOW = {
-    # main as it was before this round: answers synthesised whole (no kept reply heads)
-    "main": {"tts.reply_heads": False},
+    # main as it was before this round: answers synthesised whole (no kept reply heads), a peek's
+    # decode in one step
+    "main": {"tts.reply_heads": False, "split_peeks": False},
     "now": {},
 }
 
@@ -51,7 +54,7 @@ MAIN_VS_NOW = {
 def arm_settings(base: VoiceSettings, over: dict) -> VoiceSettings:
     s = base.model_copy(deep=True)
     for key, value in over.items():
-        if key != "template_memo":
+        if key not in ("template_memo", "split_peeks"):
             section, name = key.split(".")
             setattr(getattr(s, section), name, value)
     return s
@@ -96,6 +99,7 @@ def main() -> None:
             engines.tts.forget()
             forget_recognitions(assistant)
             check = is_complete if arms[name].get("template_memo", True) else fresh_check
+            Pipeline.split_peeks = arms[name].get("split_peeks", True)
             results = process_audio(
                 audio[(voice, command)],
                 understand,
@@ -118,6 +122,7 @@ def main() -> None:
                 }
             )
     engines.asr.s, engines.tts.s = base.asr, base.tts
+    Pipeline.split_peeks = True
 
     print(
         f"clock: {'CPU, one thread per engine' if args.cpu_clock else 'wall'}; {len(commands)} commands "
