@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .asr import Transcriber
@@ -21,7 +22,10 @@ class Engines:
     tts: Tts
 
     @staticmethod
-    def load(settings: VoiceSettings) -> Engines:
+    def load(settings: VoiceSettings, reply_heads: Iterable[str] = ()) -> Engines:
+        """The engines for ``settings``, loaded once per process; ``reply_heads`` (the text core's,
+        ``Assistant.reply_heads()``) are synthesised and kept (``Tts.keep``) in a background thread
+        (≈2-3 s of one core for 30; an answer before they are ready is synthesised whole)."""
         key = (settings.asr.model_dump_json(), settings.tts.model_dump_json(), str(settings.models_dir))
         with _ENGINE_LOCK:  # the first /api/audio, satellite and microphone may all ask at once: load once
             if key not in _ENGINE_CACHE:
@@ -31,7 +35,13 @@ class Engines:
                 asr_ms, tts_ms = engines.asr.warm_up(), engines.tts.warm_up()
                 _LOGGER.debug("Warm-up: ASR %.0f ms, TTS %.0f ms", asr_ms, tts_ms)
                 _ENGINE_CACHE[key] = engines
-            return _ENGINE_CACHE[key]
+            engines = _ENGINE_CACHE[key]
+            if settings.tts.reply_heads and reply_heads:
+                heads = list(reply_heads)
+                threading.Thread(
+                    target=engines.tts.keep, args=(heads,), name="reply-heads", daemon=True
+                ).start()
+            return engines
 
 
 _ENGINE_CACHE: dict[tuple[str, str, str], Engines] = {}

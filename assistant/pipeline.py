@@ -118,7 +118,7 @@ class Pipeline:
         self.s = settings
         self.engines = engines or Engines.load(settings)
         if reply_heads and settings.tts.reply_heads:
-            self.engines.tts.keep(list(reply_heads))
+            self.engines.tts.keep(list(reply_heads))  # once per voice: a second call costs nothing
         self.no_wake = no_wake or (settings.wake.engine == "none" and not remote_wake)
         self.wake = make_wake(settings.wake, force_none=no_wake or remote_wake)
         self.endpointer = Endpointer(settings.vad)

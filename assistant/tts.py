@@ -122,6 +122,7 @@ class Tts:
         self._kept: dict[str, np.ndarray] = {}  # reply heads and fixed answers (``keep``)
         self._heads: list[str] = []  # the kept heads that are not whole sentences, longest first
         self._lock = threading.Lock()
+        self._keeping = threading.Lock()  # one ``keep`` at a time: a second waits and finds them kept
         self.hits = 0
         for phrase in settings.cache_phrases:
             self.cache(phrase)
@@ -156,16 +157,17 @@ class Tts:
         says with a rising, going-on tone) with its pause cut; a phrase ending in . ! ? is a whole
         answer. Returns the milliseconds it took (≈60-150 ms a phrase on one core)."""
         t0 = time.perf_counter()
-        for phrase in dict.fromkeys(p.strip() for p in phrases if p.strip()):
-            if phrase in self._kept:
-                continue
-            if is_whole(phrase):
-                self._kept[phrase] = np.concatenate(list(self._synth(phrase)) or [np.zeros(0, np.int16)])
-                continue
-            said = phrase if phrase[-1] in ",;:" else phrase + ","
-            audio = np.concatenate(list(self._synth(said)) or [np.zeros(0, np.int16)])
-            self._kept[phrase] = trim_silence(audio, self.sample_rate, _HEAD_LEAD_S, _KEPT_TAIL_S)
-            self._heads = sorted((p for p in self._kept if not is_whole(p)), key=len, reverse=True)
+        with self._keeping:
+            for phrase in dict.fromkeys(p.strip() for p in phrases if p.strip()):
+                if phrase in self._kept:
+                    continue
+                if is_whole(phrase):
+                    self._kept[phrase] = np.concatenate(list(self._synth(phrase)) or [np.zeros(0, np.int16)])
+                    continue
+                said = phrase if phrase[-1] in ",;:" else phrase + ","
+                audio = np.concatenate(list(self._synth(said)) or [np.zeros(0, np.int16)])
+                self._kept[phrase] = trim_silence(audio, self.sample_rate, _HEAD_LEAD_S, _KEPT_TAIL_S)
+                self._heads = sorted((p for p in self._kept if not is_whole(p)), key=len, reverse=True)
         return (time.perf_counter() - t0) * 1000
 
     def kept(self) -> list[str]:
