@@ -7,7 +7,8 @@ Each command of bench/latency.py (32 Piper + 10 espeak-ng) goes through a fresh 
 arm, the arms in turn per command, so a change in the machine's load hits every arm alike. An arm is
 a map of ``section.key`` settings to values; ``"template_memo": false`` makes ``ask`` recognise the
 text again after ``is_complete`` did (as before the template tier kept its recognitions);
-``"split_peeks": false`` decodes a peek in one step (``Pipeline.split_peeks``). Every arm
+``"split_peeks": false`` decodes a peek in one step (``Pipeline.split_peeks``); ``"blas_threads": 2``
+lets numpy's BLAS use two threads (``Engines.load`` sets one). Every arm
 starts without the template matches of the one before it and with an empty phrase cache (the text
 core's reply heads stay kept, as in a running service; ``"tts.reply_heads": false`` does without them).
 The previous round's baseline was ``{"vad.early_decode_ms": 0, "tts.first_phrase_chars": 0,
@@ -24,6 +25,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,7 +49,7 @@ from bench.latency import (  # noqa: E402
 MAIN_VS_NOW = {
     # main as it was before this round: answers synthesised whole (no kept reply heads), a peek's
     # decode in one step
-    "main": {"tts.reply_heads": False, "split_peeks": False},
+    "main": {"tts.reply_heads": False, "split_peeks": False, "blas_threads": 2},
     "now": {},
 }
 
@@ -54,7 +57,7 @@ MAIN_VS_NOW = {
 def arm_settings(base: VoiceSettings, over: dict) -> VoiceSettings:
     s = base.model_copy(deep=True)
     for key, value in over.items():
-        if key not in ("template_memo", "split_peeks"):
+        if key not in ("template_memo", "split_peeks", "blas_threads"):
             section, name = key.split(".")
             setattr(getattr(s, section), name, value)
     return s
@@ -100,6 +103,7 @@ def main() -> None:
             forget_recognitions(assistant)
             check = is_complete if arms[name].get("template_memo", True) else fresh_check
             Pipeline.split_peeks = arms[name].get("split_peeks", True)
+            threadpool_limits(arms[name].get("blas_threads", 1), user_api="blas")
             results = process_audio(
                 audio[(voice, command)],
                 understand,
@@ -123,6 +127,7 @@ def main() -> None:
             )
     engines.asr.s, engines.tts.s = base.asr, base.tts
     Pipeline.split_peeks = True
+    threadpool_limits(1, user_api="blas")
 
     print(
         f"clock: {'CPU, one thread per engine' if args.cpu_clock else 'wall'}; {len(commands)} commands "
