@@ -20,6 +20,12 @@ _LOGGER = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 DEFAULT_BLOCK = 512  # 32 ms
 DROP_WARNING_EVERY_S = 10.0  # a microphone that overruns says so at most this often
+# While only the wake word is awaited, the microphone loop takes its blocks in bursts: woken once per
+# block (31 times a second), it paid for cold caches each time about as much as for the wake engines'
+# work. A hold delays a detection (and its chime) by at most this much; no audio is lost, and a
+# command, an answer or barge-in during speech take each block at once (docs/voice.md, "Idle cost of
+# the service": 0.1 s gave 3.3-3.7 % of a core, 0.15 s 3.1-3.2 %, 0.2 s 2.6-2.9 %, main 4.1-4.8 %).
+IDLE_HOLD_S = 0.2
 
 
 class AudioDeviceError(RuntimeError):
@@ -172,6 +178,10 @@ class MicSource:
         self._closed = threading.Event()
         self._dropped = 0
         self._warned_at = -DROP_WARNING_EVERY_S
+        # > 0: once the queue runs dry, wait this long so that the next blocks come as one burst (set
+        # by the consumer while nothing needs a quick answer, e.g. IDLE_HOLD_S while awaiting the wake
+        # word); 0: each block as soon as it is captured
+        self.hold_s = 0.0
 
     def _callback(self, indata, frames, time_info, status) -> None:  # sounddevice thread
         if status:
@@ -209,6 +219,8 @@ class MicSource:
         if self._stream is None:
             self.start()
         while not self._closed.is_set():
+            if self.hold_s > 0 and self._queue.empty():
+                self._closed.wait(self.hold_s)
             try:
                 yield self._queue.get(timeout=0.2)
             except queue.Empty:

@@ -239,6 +239,12 @@ class Pipeline:
     def speaking(self) -> bool:
         return self._speaker is not None and self._speaker.active
 
+    @property
+    def awaiting_wake(self) -> bool:
+        """Only the wake word is listened for (no command or answer awaited, nothing being said): the
+        microphone may be read in bursts (``MicSource.hold_s``)."""
+        return not self.no_wake and not self.listening and not self.speaking
+
     # -- stages -----------------------------------------------------------------------------
     def _on_wake(self, det: Detection) -> list[dict]:
         ev = WakeDetected(self.busy, det.word, det.probability)

@@ -30,7 +30,7 @@ from wyoming.pipeline import PipelineStage, RunPipeline
 
 from devices.media.sinks import AudioSink
 
-from .audio import SAMPLE_RATE
+from .audio import IDLE_HOLD_S, SAMPLE_RATE, MicSource
 from .voice_settings import VoiceSettings
 from .wake import make_wake
 
@@ -140,6 +140,9 @@ class SatelliteClient:
         try:
             for block in self.source:
                 self._on_block(np.asarray(block, dtype=np.int16))
+                if isinstance(self.source, MicSource):  # bursts while only the wake word counts
+                    awaiting_wake = self.wake is not None and not self.streaming
+                    self.source.hold_s = IDLE_HOLD_S if awaiting_wake else 0.0
         except Exception:
             _LOGGER.exception("microphone failed")
         finally:

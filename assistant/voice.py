@@ -14,7 +14,7 @@ import numpy as np
 
 from devices.media.sinks import AudioSink, NullSink, WavSink
 
-from .audio import ArraySource, MicSource, SpeakerSink, read_audio_file
+from .audio import IDLE_HOLD_S, ArraySource, MicSource, SpeakerSink, read_audio_file
 from .engines import Engines, voice
 from .pipeline import IsComplete, Pipeline, SpeakingUnderstand, Understand
 from .voice_settings import VoiceSettings
@@ -164,6 +164,7 @@ def run_live(
                 )
                 if on_result is not None:
                     on_result(result)
+            mic.hold_s = IDLE_HOLD_S if pipe.awaiting_wake else 0.0  # bursts while only the wake word counts
     except KeyboardInterrupt:
         _LOGGER.info("Stopped")
     finally:

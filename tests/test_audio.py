@@ -139,3 +139,48 @@ def test_an_overrunning_microphone_warns_once_not_per_block(caplog):
         "Audio queue full: dropped 1 block(s) of microphone audio since the last warning (processing too slow)"
     ]
     assert mic._dropped == 299  # counted, and said with the next warning
+
+
+class _HoldingEvent:
+    """MicSource's closed flag; a reader that waits on it (a hold) is handed ``during_hold``'s blocks
+    meanwhile, as the sound card's thread would."""
+
+    def __init__(self, during_hold):
+        import threading
+
+        self._event, self.during_hold, self.waits = threading.Event(), during_hold, 0
+
+    def wait(self, timeout=None):
+        self.waits += 1
+        self.during_hold()
+        return self._event.wait(timeout)
+
+    def set(self):
+        self._event.set()
+
+    def is_set(self):
+        return self._event.is_set()
+
+
+def test_a_held_microphone_hands_over_blocks_in_bursts_and_loses_none():
+    """While only the wake word counts, the loop is woken once per burst, not once per block."""
+    mic = MicSource(None, block=512)
+    mic._stream = object()  # started: no sound card here; the test plays sounddevice's thread
+    sent = [np.full((512, 1), i, np.int16) for i in range(12)]
+    later = list(sent[3:])
+    closed = _HoldingEvent(lambda: [mic._callback(later.pop(0), 512, None, None) for _ in range(3)])
+    mic._closed = closed
+    for b in sent[:3]:
+        mic._callback(b, 512, None, None)
+    mic.hold_s = 0.01
+    reader = iter(mic)
+    got = [next(reader) for _ in range(3)]  # queued already: no hold
+    assert closed.waits == 0
+    got += [next(reader) for _ in range(9)]  # three times the queue ran dry: a hold, then a burst of 3
+    assert closed.waits == 3
+    assert [int(b[0]) for b in got] == list(range(12))
+    mic.hold_s = 0.0  # listening for a command: each block as it comes, no hold
+    mic._callback(sent[0], 512, None, None)
+    assert int(next(reader)[0]) == 0 and closed.waits == 3
+    closed.set()
+    assert list(reader) == []

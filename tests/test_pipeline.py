@@ -111,6 +111,20 @@ def test_strip_wake_word():
     assert strip_wake_word("Okay, set a timer.", ["okay_nabu"]) == "Okay, set a timer."  # a filler stays
 
 
+def test_awaiting_wake_only_until_the_wake_word(engines):
+    """``awaiting_wake``: the microphone loop may take its blocks in bursts (run_live's hold) only
+    while nothing but the wake word is listened for."""
+    pipe = Pipeline(keyword_understand, test_settings(), engines=engines)
+    assert pipe.awaiting_wake
+    audio = join(silence(0.5), wake_phrase(), silence(0.5))
+    heard = []
+    for i in range(0, len(audio), 512):
+        pipe.feed(audio[i : i + 512])
+        heard.append(pipe.awaiting_wake)
+    assert heard[0] and not heard[-1]  # listening for the command: each block at once
+    assert not Pipeline(keyword_understand, test_settings(), no_wake=True, engines=engines).awaiting_wake
+
+
 def test_command_without_wake_word_is_ignored(engines):
     understand = Recorder()
     audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.5))
