@@ -60,11 +60,13 @@ def test_phrase_cache(tts):
 
 
 def test_tts_roundtrip_through_asr(engines):
-    audio = engines.tts.synthesize("Timer set for five minutes.")
+    # not "... five minutes": tiny.en hears that "Timer" as "Time or" or not by the last bit of the
+    # log-mel (numpy's BLAS on one thread or two, bench/latency_ab.py's "blas_threads")
+    audio = engines.tts.synthesize("Timer set for ten minutes.")
     text = engines.asr.transcribe(
         join(silence(0.2), resample(audio, engines.tts.sample_rate, 16000), silence(0.2))
     ).text
-    assert "timer set for" in text.lower() and ("5" in text or "five" in text.lower())
+    assert "timer set for" in text.lower() and ("10" in text or "ten" in text.lower())
 
 
 @pytest.mark.parametrize("kind", ["awake", "done", "error"])
