@@ -38,10 +38,11 @@ class Engines:
                 _ENGINE_CACHE[key] = engines
             engines = _ENGINE_CACHE[key]
             if settings.tts.reply_heads and reply_heads:
-                heads = list(reply_heads)
-                threading.Thread(
-                    target=engines.tts.keep, args=(heads,), name="reply-heads", daemon=True
-                ).start()
+                # not a daemon: one stopped inside Piper's onnxruntime at exit aborts the process; this
+                # one stops after the phrase it is on once the main thread has ended
+                keep = engines.tts.keep
+                heads, going = list(reply_heads), threading.main_thread().is_alive
+                threading.Thread(target=keep, args=(heads, going), name="reply-heads").start()
             return engines
 
 

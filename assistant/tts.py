@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -151,16 +151,19 @@ class Tts:
         audio = np.concatenate(list(self._synth(phrase)) or [np.zeros(0, np.int16)])
         self._put(phrase, audio)
 
-    def keep(self, phrases: list[str] | tuple[str, ...]) -> float:
+    def keep(self, phrases: list[str] | tuple[str, ...], going: Callable[[], bool] = lambda: True) -> float:
         """Synthesise reply heads and fixed answers once (those not kept yet) and keep them for the
         life of the voice. A head ("Timer set") is synthesised as a clause ("Timer set,", which Piper
         says with a rising, going-on tone) with its pause cut; a phrase ending in . ! ? is a whole
-        answer. Returns the milliseconds it took (≈60-150 ms a phrase on one core)."""
+        answer. ``going``: asked before each phrase; False stops (a background thread at exit).
+        Returns the milliseconds it took (≈60-150 ms a phrase on one core)."""
         t0 = time.perf_counter()
         with self._keeping:
             for phrase in dict.fromkeys(p.strip() for p in phrases if p.strip()):
                 if phrase in self._kept:
                     continue
+                if not going():
+                    break
                 if is_whole(phrase):
                     self._kept[phrase] = np.concatenate(list(self._synth(phrase)) or [np.zeros(0, np.int16)])
                     continue
