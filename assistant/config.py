@@ -61,6 +61,12 @@ class LlmSettings(Section):
         le=1,
         description="The LLM's tool calls run only for requests scoring at least this in scope",
     )
+    tools_top_k: int = Field(
+        0,
+        ge=0,
+        description="Offer the LLM only the tools of the k intents the learned tier ranks highest "
+        "(0: all tools); see docs/llm.md",
+    )
     entity_budget_tokens: int = Field(
         400, ge=0, description="Prompt tokens for the home's devices, most relevant first"
     )

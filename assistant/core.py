@@ -35,7 +35,7 @@ from intents.recognizer import Candidate, Recognizer, TemplateRecognizer
 from intents.registry import intents
 from intents.scheduler import Scheduler
 from intents.schema import Context, Intent, Outcome, Refusal, SlotError
-from intents.scope import KeywordGate, ScopeGate
+from intents.scope import IntentRanker, KeywordGate, ScopeGate
 from intents.services import Services
 from intents.store import Store
 
@@ -533,6 +533,8 @@ class Assistant:
         }
         if ctx.area:
             context["area"] = ctx.area
+        if isinstance(self.gate, IntentRanker):  # for llm.tools_top_k: the likeliest intents' tools
+            context["intent_scores"] = self.gate.intent_scores(normalized)
         hub = self.services.devices
         if hub is not None:
             context["entities"] = [

@@ -1,6 +1,6 @@
 """Fuzz the assistant with hostile input and print what happened.
 
-Usage: python bench/fuzz.py [--lines 10000] [--configs 10000] [--seed 8]
+Usage: python bench/fuzz.py [--lines 10000] [--configs 10000] [--seed 8] [--top 3]
 
 A private mosquitto is started on 127.0.0.1. ``--configs`` retained discovery configs from
 ``tests/fuzzgen.py`` (junk of every shape, hostile wildcards and takeovers, some valid devices) are
@@ -59,6 +59,7 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--configs", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument("--top", type=int, default=3, help="list this many of the slowest lines (CPU time)")
     args = ap.parse_args()
     failed = False
     print(
@@ -171,9 +172,10 @@ def main() -> int:
         print(
             f"  CPU time of the asking thread: max {cpu[-1][0] * 1000:.0f} ms, "
             f"p99 {cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))][0] * 1000:.0f} ms; "
-            f"over {LIMIT_S * 1000:.0f} ms: {sum(c > LIMIT_S for c, _ in cpu)}; slowest: "
-            + ", ".join(f"{line[:40]!r} {c * 1000:.0f} ms" for c, line in reversed(cpu[-3:]))
+            f"over {LIMIT_S * 1000:.0f} ms: {sum(c > LIMIT_S for c, _ in cpu)}; the slowest:"
         )
+        for c, line in reversed(cpu[-args.top :]):
+            print(f"    {c * 1000:4.0f} ms {line[:70]!r}")
         print(f"  errors caught as 'Sorry, I could not do that' (bad input, or a bug): {len(errors)}")
         for e in errors[:5]:
             print(f"    {e}")

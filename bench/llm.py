@@ -109,14 +109,13 @@ def prompt_tokens(assistant: Any, settings: Any, url: str | None, gguf: str | No
     tier = LlmRecognizer(
         assistant.schemas, settings.model_copy(update={"url": url or "http://127.0.0.1:9/v1"})
     )
-    print(
-        "\n== prompt tokens (system + tools + devices by relevance), request 'turn on the kitchen light 3' =="
-    )
+    request = "turn on the kitchen light 3"
+    print(f"\n== prompt tokens (system + tools + devices by relevance), request {request!r} ==")
     for n in (10, 100, 500):
-        messages = tier.messages(
-            "turn on the kitchen light 3", {"entities": synthetic_entities(n), "area": "Kitchen"}
-        )
-        tools = {"tools": tier.tools} if settings.mode == "tools" else {}  # json mode: listed in the prompt
+        context = {"entities": synthetic_entities(n), "area": "Kitchen", **scores_of(assistant, request)}
+        messages = tier.messages(request, context)
+        offered = tier.offered(context)
+        tools = {"tools": offered} if settings.mode == "tools" else {}  # json mode: listed in the prompt
         chars = sum(len(m["content"]) for m in messages) + len(json.dumps(tools))
         counted = None
         if gguf:
@@ -142,8 +141,19 @@ def prompt_tokens(assistant: Any, settings: Any, url: str | None, gguf: str | No
         )
         print(
             f"  {n:4d} devices: {counted if counted is not None else '~' + str(chars // 4)} tokens"
-            f"{'' if counted is not None else ' (estimated)'}; {device_lines} devices in the prompt"
+            f"{'' if counted is not None else ' (estimated)'}; {device_lines} devices and "
+            f"{len(offered)} tools in the prompt"
         )
+
+
+def scores_of(assistant: Any, text: str) -> dict[str, Any]:
+    """The context entry the core adds for ``llm.tools_top_k``: the learned tier's intent scores."""
+    from intents.normalize import normalize
+    from intents.scope import IntentRanker
+
+    if isinstance(assistant.gate, IntentRanker):
+        return {"intent_scores": assistant.gate.intent_scores(normalize(text))}
+    return {}
 
 
 def stand_in_server() -> str:
@@ -199,15 +209,19 @@ def stand_in_server() -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/v1"
 
 
-def first_token(tier: Any, texts: list[str], deadline_s: float) -> list[float]:
-    """Streamed time to the first token of the reply (ms), one request per text."""
+def first_token(tier: Any, texts: list[tuple[Any, str]], deadline_s: float) -> list[float]:
+    """Streamed time to the first token of the reply (ms), one request per (assistant, text)."""
+    from assistant.llm import calls_schema
+
     out = []
-    for text in texts:
-        messages = tier.messages(text, {})
+    for assistant, text in texts:
+        context = scores_of(assistant, text)
+        messages = tier.messages(text, context)
+        offered = tier.offered(context)
         extra = (
-            {"tools": tier.tools}
+            {"tools": offered}
             if tier.settings.mode == "tools"
-            else {"response_format": {"type": "json_object"}}
+            else {"response_format": {"type": "json_object", "schema": calls_schema(offered)}}
         )
         t0 = time.perf_counter()
         stream = tier.client.chat.completions.create(
@@ -287,6 +301,9 @@ def main() -> int:
         "--timeout", type=float, default=60.0, help="llm.timeout_s for the run (CPU servers are slow)"
     )
     ap.add_argument("--mode", default="tools", choices=["tools", "json"])
+    ap.add_argument(
+        "--top-k", type=int, help="llm.tools_top_k for the run: the k best ranked intents' tools (0: all)"
+    )
     ap.add_argument("--threshold", type=float, help="llm.scope_threshold for the run (default: the config's)")
     ap.add_argument(
         "--fold-models",
@@ -367,6 +384,8 @@ def main() -> int:
         settings = config.llm.model_copy(
             update={"url": url, "model": args.model, "timeout_s": args.timeout, "mode": args.mode}
         )
+        if args.top_k is not None:
+            settings = settings.model_copy(update={"tools_top_k": args.top_k})
         prompt_tokens(first, settings, None if args.stand_in else url, args.count_with)
 
         # the local pass: what the templates, context, compound splits and learned tier do alone
@@ -440,7 +459,8 @@ def main() -> int:
         for a in assistants.values():
             a.recognizers.append(tier)
         print(
-            f"\n== the LLM path ({'stand-in: a tool call for everything' if args.stand_in else url}, mode {args.mode}) =="
+            f"\n== the LLM path ({'stand-in: a tool call for everything' if args.stand_in else url}, mode {args.mode}, "
+            f"tools_top_k {settings.tools_top_k}) =="
         )
         ask_in = [x for x in misses if x["gate"] >= ask_from]
         ask_out = [x for x in out_left if x["gate"] >= ask_from]
@@ -469,6 +489,10 @@ def main() -> int:
             )
             took = (time.perf_counter() - t0) * 1000
             by_llm = result.recognizer == "llm"
+            offered = [
+                t["function"]["name"]
+                for t in tier.offered(scores_of(assistant_for(x["slurp_id"]), x["sentence"]))
+            ]
             if "llm" in result.timings_ms:
                 llm_ms.append(took)
             if tier.last_usage is not None:
@@ -492,6 +516,8 @@ def main() -> int:
                 "said": tier.last_reply,
                 "ms": round(took),
                 "prompt_tokens": tier.last_usage.prompt_tokens if tier.last_usage else None,
+                "offered": offered if len(offered) < len(tier.tools) else "all",
+                "gold_offered": bool(MAPPING.get(x["label"], set()) & set(offered)),
             }
             row["outcome"] = outcome(row)
             asked.append(row)
@@ -542,7 +568,11 @@ def main() -> int:
                 f"max {max(llm_ms):.0f} ms (n={len(llm_ms)})"
             )
         if not args.stand_in and args.latency_rows:
-            ttft = first_token(tier, [x["sentence"] for x in ask_in[: args.latency_rows]], args.timeout)
+            ttft = first_token(
+                tier,
+                [(assistant_for(x["slurp_id"]), x["sentence"]) for x in ask_in[: args.latency_rows]],
+                args.timeout,
+            )
             if ttft:
                 print(
                     f"  time to first token (streamed): p50 {statistics.median(ttft):.0f} ms, max {max(ttft):.0f} ms (n={len(ttft)})"

@@ -4,6 +4,7 @@ Home Assistant service calls. Every method returns the list of actions (plain di
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -11,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from devices.entities import Entity, EntityRegistry
+from devices.entities import Entity, EntityRegistry, StateChange
 from devices.homeassistant import HomeAssistantBackend, HomeAssistantError
 from devices.mqtt import MqttClient
 
@@ -170,20 +171,23 @@ _CONFIRMABLE = {"turn_on", "turn_off", "open", "unlock", "start"}  # what a "yes
 def drives_security(e: Entity, actions: list[Action]) -> bool:
     """Does any of these MQTT commands look like it unlocks, opens or disarms something (a lock, a
     door, a garage, an alarm panel), whatever component the entity says it is?"""
-    for a in actions:
-        if a.get("type") != "mqtt":
-            continue
-        payload = str(a.get("payload", ""))
-        words = set(re.split(r"[^a-z0-9]+", str(a.get("topic", "")).lower())) | {
-            str(a.get("topic", "")).lower()
-        }
-        if _RISKY_PAYLOAD.search(payload) or (e.component != "cover" and _OPEN_PAYLOAD.search(payload)):
-            return True
-        risky = words & _RISKY_TOPIC_WORDS
-        # "door" and "garage" also name places: "front door light", "garage lamp" are lights
-        if risky - {"door", "doors", "garage"} or (risky and not words & _HARMLESS_TOPIC_WORDS):
-            return True
-    return False
+    return any(
+        _risky(str(a.get("topic", "")), str(a.get("payload", "")), e.component == "cover")
+        for a in actions
+        if a.get("type") == "mqtt"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _risky(topic: str, payload: str, cover: bool) -> bool:
+    """``drives_security`` for one MQTT command (kept: a command to 500 lights judges the same 500
+    topics and payloads every time)."""
+    if _RISKY_PAYLOAD.search(payload) or (not cover and _OPEN_PAYLOAD.search(payload)):
+        return True
+    words = set(re.split(r"[^a-z0-9]+", topic.lower())) | {topic.lower()}
+    risky = words & _RISKY_TOPIC_WORDS
+    # "door" and "garage" also name places: "front door light", "garage lamp" are lights
+    return bool(risky - {"door", "doors", "garage"} or (risky and not words & _HARMLESS_TOPIC_WORDS))
 
 
 class DeviceController:
@@ -343,8 +347,9 @@ class DeviceController:
 
     # ---- internals -----------------------------------------------------------------------------
     def _entity(self, entity: Entity | str) -> Entity:
+        """The registry's entity (read only: what leaves the controller is a copy or plain values)."""
         eid = entity.entity_id if isinstance(entity, Entity) else entity
-        e = self.registry.get(eid)
+        e = self.registry.view(eid)
         if e is None:
             raise DeviceError("unknown_device", eid)
         if not e.exposed:
@@ -373,7 +378,7 @@ class DeviceController:
         ):
             if not can_ask or op not in _CONFIRMABLE:
                 raise DeviceError("looks_like_security", e.name, op=op)
-            raise ConfirmationRequired(e, op)
+            raise ConfirmationRequired(e.copy(), op)
         for a in actions:
             a["entity_id"] = e.entity_id
         if dry_run:
@@ -546,7 +551,8 @@ class DeviceController:
             if not now:
                 a["queued"] = True
                 a["reason"] = "broker offline; queued until it reconnects"
-        self._optimistic(e, args)
+        if (change := self._optimistic(e, args)) is not None:
+            self.registry.update_states([change])
 
     def _deliver_together(self, commands: list[tuple[Entity, list[Action], dict[str, Any]]]) -> None:
         """One-shot MQTT commands: deliver every action, then mark each sent or not, with the reason
@@ -559,6 +565,7 @@ class DeviceController:
             )
         )
         failed: list[str] = []
+        changes: list[StateChange] = []
         for e, actions, args in commands:
             for a in actions:
                 a["sent"] = next(sent)
@@ -568,7 +575,9 @@ class DeviceController:
                         f"the MQTT broker at {self.mqtt.address.display} did not take it within "
                         f"{self.mqtt.settings.send_timeout:g} s, so it was not sent"
                     )
-            self._optimistic(e, args)
+            if (change := self._optimistic(e, args)) is not None:
+                changes.append(change)
+        self.registry.update_states(changes)  # one lock for the lot
         if failed:
             log.warning(
                 "MQTT command%s to %s not delivered: %s",
@@ -577,11 +586,12 @@ class DeviceController:
                 self.mqtt.last_error or "no PUBACK",
             )
 
-    def _optimistic(self, e: Entity, args: dict[str, Any]) -> None:
-        """Update state ourselves when the device reports no state (HA's 'optimistic' mode)."""
+    @staticmethod
+    def _optimistic(e: Entity, args: dict[str, Any]) -> StateChange | None:
+        """The state to set ourselves when the device reports none (HA's 'optimistic' mode), else None."""
         c = e.backend
         if c.get("state_topic") and not c.get("optimistic"):
-            return
+            return None
         attrs: dict[str, Any] = {}
         if "brightness_pct" in args:
             attrs["brightness"] = round(args["brightness_pct"] * 255 / 100)
@@ -594,7 +604,7 @@ class DeviceController:
         state = args.get("state")
         if e.component == "climate":
             state = None if "temperature" in args else ("off" if state == "off" else "heat")
-        self.registry.update(e.entity_id, state=state, attributes=attrs or None)
+        return StateChange(e.entity_id, state, attrs or None)
 
 
 def _clamp_pct(v: float) -> float:

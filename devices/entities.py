@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
@@ -31,7 +32,9 @@ def slugify(text: str) -> str:
 @dataclass
 class Entity:
     """A device entity. ``attributes`` use HA names: brightness (0-255), rgb_color, color_temp_kelvin,
-    current_temperature, temperature (target), current_position (0-100), percentage, ..."""
+    current_temperature, temperature (target), current_position (0-100), percentage, ...
+    ``backend`` is how to reach it (MQTT topics and payloads, for the mqtt and config sources): fixed
+    when the entity is added, read-only in the registry (a ``MappingProxyType``), and shared by its copies."""
 
     entity_id: str
     name: str
@@ -47,21 +50,21 @@ class Entity:
     exposed: bool = True
     requires_confirmation: bool = False
     device_name: str | None = None
-    backend: dict[str, Any] = field(default_factory=dict)  # MQTT topics/payloads (mqtt/config sources)
+    backend: Mapping[str, Any] = field(default_factory=dict)  # MQTT topics/payloads (mqtt/config sources)
 
     @property
     def controllable(self) -> bool:
         return self.component in CONTROLLABLE
 
     def copy(self) -> Entity:
-        """A copy the caller may change freely: every list, dict and set in it is new. Made field by
-        field: ``copy.deepcopy`` cost ~6 times as much, paid per entity by a command to hundreds."""
+        """A copy the caller may change freely: every list, dict and set in it is new, but for the
+        read-only ``backend``, which is shared. Made field by field: ``copy.deepcopy`` cost ~6 times as
+        much, paid per entity by a command to hundreds."""
         new = object.__new__(Entity)
         new.__dict__.update(self.__dict__)
         new.aliases = list(self.aliases)
         new.attributes = _dup(self.attributes)
         new.capabilities = set(self.capabilities)
-        new.backend = _dup(self.backend)
         return new
 
 
@@ -79,6 +82,38 @@ def _dup(value: Any) -> Any:
     return value
 
 
+def _merge(
+    e: Entity,
+    state: str | None,
+    attributes: dict[str, Any] | None,
+    available: bool | None,
+    replace_state: bool,
+) -> bool:
+    """Change ``e`` in place (the registry's own, under its lock); did anything change?"""
+    changed = False
+    if state is not None or replace_state:
+        changed |= e.state != state
+        e.state = state
+    if attributes:
+        for k, v in attributes.items():
+            if e.attributes.get(k) != v:
+                e.attributes[k] = v
+                changed = True
+    if available is not None and available != e.available:
+        e.available = available
+        changed = True
+    return changed
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A new state (None: unchanged) and attributes to merge, for ``EntityRegistry.update_states``."""
+
+    entity_id: str
+    state: str | None
+    attributes: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class Match:
     entity: Entity
@@ -87,7 +122,8 @@ class Match:
 
 
 class EntityRegistry:
-    """All known entities. Returned entities are copies; change them through ``update``."""
+    """All known entities. Returned entities are copies (but for ``view``); change them through
+    ``update``."""
 
     def __init__(
         self,
@@ -103,8 +139,10 @@ class EntityRegistry:
 
     # ---- changes -----------------------------------------------------------------------------
     def add(self, entity: Entity, *, confirmation_explicit: bool = False) -> Entity:
-        """Add or replace an entity; applies exposure rules and the confirmation policy."""
+        """Add or replace an entity; applies exposure rules and the confirmation policy. Its ``backend``
+        is copied and made read-only."""
         e = entity.copy()
+        e.backend = MappingProxyType(_dup(dict(entity.backend)))
         if self._is_exposed is not None:
             e.exposed = self._is_exposed(e.entity_id)
         if not confirmation_explicit and self._needs_confirmation is not None:
@@ -116,7 +154,7 @@ class EntityRegistry:
             self._entities[e.entity_id] = e
             self._names.clear()
             out = e.copy()
-        self._notify(event, out)
+        self._notify([out], event)
         return out
 
     def update(
@@ -133,29 +171,29 @@ class EntityRegistry:
             e = self._entities.get(entity_id)
             if e is None:
                 return None
-            changed = False
-            if state is not None or replace_state:
-                changed |= e.state != state
-                e.state = state
-            if attributes:
-                for k, v in attributes.items():
-                    if e.attributes.get(k) != v:
-                        e.attributes[k] = v
-                        changed = True
-            if available is not None and available != e.available:
-                e.available = available
-                changed = True
+            changed = _merge(e, state, attributes, available, replace_state)
             out = e.copy()
         if changed:
-            self._notify("updated", out)
+            self._notify([out])
         return out
+
+    def update_states(self, changes: Iterable[StateChange]) -> None:
+        """``update(entity_id, state=..., attributes=...)`` for many entities at once, under one lock:
+        a command to hundreds of lights. Only the entities that changed are copied, for the listeners."""
+        changed: list[Entity] = []
+        with self._lock:
+            for c in changes:
+                e = self._entities.get(c.entity_id)
+                if e is not None and _merge(e, c.state, c.attributes, None, False):
+                    changed.append(e.copy())
+        self._notify(changed)
 
     def remove(self, entity_id: str) -> bool:
         with self._lock:
             e = self._entities.pop(entity_id, None)
             self._names.clear()
         if e is not None:
-            self._notify("removed", e)
+            self._notify([e], "removed")
         return e is not None
 
     def add_listener(self, cb: Listener) -> None:
@@ -167,14 +205,17 @@ class EntityRegistry:
             if cb in self._listeners:
                 self._listeners.remove(cb)
 
-    def _notify(self, event: str, entity: Entity) -> None:
+    def _notify(self, entities: list[Entity], event: str = "updated") -> None:
+        if not entities:
+            return
         with self._lock:
             listeners = list(self._listeners)
-        for cb in listeners:
-            try:
-                cb(event, entity)
-            except Exception:  # noqa: BLE001
-                log.exception("entity listener failed on %s %s", event, entity.entity_id)
+        for entity in entities:
+            for cb in listeners:
+                try:
+                    cb(event, entity)
+                except Exception:  # noqa: BLE001
+                    log.exception("entity listener failed on %s %s", event, entity.entity_id)
 
     # ---- queries -----------------------------------------------------------------------------
     def _name_index(self, key: NameKey) -> tuple[list[str], list[tuple[str, str]]]:
@@ -200,6 +241,13 @@ class EntityRegistry:
         with self._lock:
             e = self._entities.get(entity_id)
             return e.copy() if e else None
+
+    def view(self, entity_id: str) -> Entity | None:
+        """The registry's own entity, not a copy, for a caller inside devices/ that only reads it and
+        hands none of it out (the controller, once per device of a command to hundreds). Its state
+        and attributes may change under the reader, as the broker reports; the rest does not."""
+        with self._lock:
+            return self._entities.get(entity_id)
 
     def __contains__(self, entity_id: str) -> bool:
         with self._lock:

@@ -386,12 +386,16 @@ class MqttClient:
                 self._client.publish(topic, _bytes(payload), qos=qos, retain=retain)
                 for topic, payload, qos, retain in messages
             ]
-        return [self._acked(info, end) for info in infos]
+        # the broker acknowledges in order: once the last is in, the others are too (no wait each)
+        acked = [self._acked(info, end) for info in reversed(infos)]
+        return acked[::-1]
 
     @staticmethod
     def _acked(info: paho.MQTTMessageInfo, end: float) -> bool:
         if info.rc != paho.MQTT_ERR_SUCCESS:
             return False
+        if info.is_published():
+            return True
         try:
             left = end - time.monotonic()
             if left > 0:

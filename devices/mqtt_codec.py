@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 MAX_PAYLOAD = 64 * 1024
@@ -420,7 +421,7 @@ def capabilities(component: str, cfg: dict[str, Any]) -> set[str]:
     return caps
 
 
-def state_topics(component: str, cfg: dict[str, Any]) -> dict[str, str]:
+def state_topics(component: str, cfg: Mapping[str, Any]) -> dict[str, str]:
     """kind -> topic for every state-carrying topic of this entity."""
     kinds = {
         "state": "state_topic",
@@ -437,7 +438,7 @@ def state_topics(component: str, cfg: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def availability_topics(cfg: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
+def availability_topics(cfg: Mapping[str, Any]) -> list[tuple[str, str, str, str | None]]:
     """(topic, payload_available, payload_not_available, template)."""
     out = []
     if isinstance(cfg.get("availability_topic"), str):
@@ -464,7 +465,7 @@ def availability_topics(cfg: dict[str, Any]) -> list[tuple[str, str, str, str | 
 
 
 def parse_state(
-    component: str, cfg: dict[str, Any], kind: str, text: str
+    component: str, cfg: Mapping[str, Any], kind: str, text: str
 ) -> tuple[str | None, dict[str, Any]]:
     """Turn one state message into (state or None, attributes). Raises PayloadError."""
     attrs: dict[str, Any] = {}
@@ -541,7 +542,7 @@ def parse_state(
     return None, attrs
 
 
-def _map_state(component: str, cfg: dict[str, Any], value: Any, attrs: dict[str, Any]) -> str | None:
+def _map_state(component: str, cfg: Mapping[str, Any], value: Any, attrs: dict[str, Any]) -> str | None:
     v = _str(value)
     if component in ("light", "switch", "fan", "binary_sensor"):
         on = _str(cfg.get("state_on", cfg.get("payload_on", "ON")))

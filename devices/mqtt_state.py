@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from devices.entities import EntityRegistry
@@ -59,7 +60,7 @@ class StateTracker:
         self._lock = threading.Lock()
         self._warn = WarningLimiter(log)  # a device spamming bad state must not flood the log
 
-    def track(self, entity_id: str, component: str, cfg: dict[str, Any]) -> None:
+    def track(self, entity_id: str, component: str, cfg: Mapping[str, Any]) -> None:
         self.untrack(entity_id)
         if self.mqtt is None:
             return

@@ -3,8 +3,8 @@
 One conversation per box or API client, named by an id. It lives in SQLite in the data dir
 (``conversations.db``), so separate ``assistant ask --conversation ID`` processes continue one
 conversation. Turns expire after ``HISTORY_TTL_S`` (context carry-over and the LLM's history read
-only recent ones); a question expires after its own ``ttl_s``. Every change is committed before
-the answer is given.
+only recent ones); a question expires after its own ``ttl_s``. A turn keeps its first
+``HISTORY_ACTIONS`` actions. Every change is committed before the answer is given.
 
 A handler asks back by returning ``Outcome(..., question=Question(...))``; ``intents.pending``
 turns the next utterance into the answer.
@@ -23,6 +23,7 @@ from typing import Any
 DEFAULT_ID = "default"  # the box itself, and `assistant ask` without --conversation
 HISTORY_TTL_S = 300.0
 HISTORY_TURNS = 6
+HISTORY_ACTIONS = 20  # of a turn's actions, kept in the history (a follow-up reads a timer's id, no more)
 QUESTION_TTL_S = 30.0
 
 SCHEMA = """
@@ -125,10 +126,13 @@ class Conversations:
 
     def add(self, conversation: str, turn: Turn) -> None:
         turn.at = time.time()
+        # "turn off the lights" in a home of 500: 500 actions written, and read back by every request
+        # for the next few minutes, cost more than the command's own bookkeeping
+        body = {**vars(turn), "actions": turn.actions[:HISTORY_ACTIONS]}
         with self._lock:
             self._db.execute(
                 "INSERT INTO turns (conversation, at, body) VALUES (?, ?, ?)",
-                (conversation, turn.at, json.dumps(vars(turn), default=_jsonable)),
+                (conversation, turn.at, json.dumps(body, default=_jsonable)),
             )
             self._db.execute("DELETE FROM turns WHERE at<?", (turn.at - self.history_ttl_s,))
 

@@ -370,6 +370,16 @@ class LearnedRecognizer:
             return 0.0
         return 1.0 - self.model.classify(words).get(NONE, 0.0)
 
+    def intent_scores(self, text: str) -> dict[str, float]:
+        """{intent: probability} of the classifier for ``text`` (raw or normalised), out-of-scope
+        class left out: the LLM tier offers the model only the highest ranked intents' tools."""
+        from .normalize import normalize
+
+        words = normalize(text).split()
+        if not words:
+            return {}
+        return {k: v for k, v in self.model.classify(words).items() if k != NONE and k in self.known}
+
     def understand(self, text: str) -> tuple[str | None, float, dict[str, list[str]]]:
         """(intent or None, its probability, tagged spans) for a normalised text."""
         words = text.split()

@@ -8,8 +8,8 @@ The next utterance of that conversation goes to ``answer`` first:
 
 - ``confirm``: "yes" runs the continuation registered under ``question.resume``;
 - ``choose``: "the 7:00", "the second one", "8:30" picks a choice and runs the continuation;
-- ``fill``: the bare answer ("the kitchen", "ten minutes") is put into the question's ``retry``
-  requests and the first one the recognisers understand runs;
+- ``fill``: the bare answer ("the kitchen", "ten minutes"; at most ``MAX_FILL_WORDS`` words) is put
+  into the question's ``retry`` requests and the first one the recognisers understand runs;
 - "no" / "cancel" answers every kind with ``question.declined``.
 
 Anything else is not an answer: the question is dropped and the utterance is a new request.
@@ -82,6 +82,9 @@ _ANSWER_WORDS = frozenset(
     | {"oclock", "that", "this", "it", "please", "thanks", "thank", "you", "i", "mean", "said", "is", "its"}
     | {"it's", "um", "uh", "er", "oh", "well", "for", "to", "make", "how", "about", "let's", "lets", "say"}
 )
+# A bare answer ("seven thirty", "ten minutes", "the kitchen") is short: a longer line is a new
+# request. (Noise after "What time?", tried in every retry request, cost 60-80 ms of template matching.)
+MAX_FILL_WORDS = 12
 _FILLER = re.compile(
     r"^(?:(?:the|a|an|um|uh|er|oh|well|in|at|for|to|it's|its|it is|i mean|i said|make it|"
     r"how about|let's say|lets say)\s+)+|\s+(?:one|please|thanks|thank you)$"
@@ -137,6 +140,8 @@ def answer(
         return _resume(question, ctx, {**question.data, **choice.data})
     if question.kind == "fill":
         bare = _FILLER.sub("", words).strip() or words
+        if len(bare.split()) > MAX_FILL_WORDS:
+            return None
         for pattern in question.retry:
             found = understand(pattern.format(answer=bare))
             if found is not None:

@@ -182,6 +182,14 @@ class SetPreference(Intent):
 
     key: Literal["name", "music", "units", "city", "wake"] = Field(description="What the user told")
     value: str = Field(description="e.g. 'Ana', 'jazz', 'imperial' / 'metric', 'Lyon', '6:30 on weekdays'")
+    said_fields: ClassVar[tuple[str, ...]] = ("value",)
+
+    @classmethod
+    def check_said(cls, args: dict[str, Any], text: str) -> None:
+        """A name, music or city from the LLM must have been said (it answered "favourite" with
+        music = jazz); units and a wake time are said in other words ("use Fahrenheit": imperial)."""
+        if args.get("key") in ("name", "music", "city"):
+            super().check_said(args, text)
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any], text: str, ctx: Context) -> Self:

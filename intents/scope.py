@@ -53,6 +53,14 @@ class ScopeGate(Protocol):
     def in_scope(self, text: str) -> float: ...
 
 
+@runtime_checkable
+class IntentRanker(Protocol):
+    """A gate that also scores each intent (``{intent: probability}``): the learned tier. The LLM tier
+    then offers the model only the best ranked intents' tools (``llm.tools_top_k``)."""
+
+    def intent_scores(self, text: str) -> dict[str, float]: ...
+
+
 def template_words(data: dict[str, Any]) -> set[str]:
     """Every word in hassil data (sentences, expansion rules, list values), as templates write them."""
     text = yaml.safe_dump({k: data.get(k) for k in ("intents", "expansion_rules", "lists")})

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from intents.compound import splits
-from intents.conversation import Choice, Conversations, Question, Turn
-from intents.pending import pick
+from intents.conversation import HISTORY_ACTIONS, Choice, Conversations, Question, Turn
+from intents.pending import answer, pick
 
 NOW = dt.datetime(2026, 3, 2, 9, 0)  # a Monday
 
@@ -97,6 +97,17 @@ def test_noise_after_what_time_sets_no_alarm(make_assistant):
     assert a.ask("set an alarm", now=NOW).expects_answer
     r = a.ask("half past six in the morning", now=NOW)  # a real answer still works
     assert [al.time for al in a.store.alarms()] == ["06:30"], r
+
+
+def test_a_long_line_is_no_bare_answer():
+    """After "What time?", 100 characters of noise were tried as "set an alarm for <noise>" (60-80 ms
+    of template matching on a flooded home) before being taken as a new request."""
+    tried: list[str] = []
+    q = Question("What time?", "fill", retry=["set an alarm for {answer}"])
+    noise = "qw 0w gr a8347 0 0ku dq 08 9 hle 13tno 72 ss q f bis7 2 0kyuua k prw q e"
+    assert answer(q, noise, None, tried.append) is None and tried == []  # type: ignore[arg-type]
+    answer(q, "half past seven in the morning", None, tried.append)  # type: ignore[arg-type]
+    assert tried == ["set an alarm for half past seven in the morning"]
 
 
 def test_make_it_ten_changes_the_timer_just_set(assistant):
@@ -192,3 +203,17 @@ def test_cli_conversation_continues_across_processes(env):
         cid,
     )
     assert ask("what time is it")["conversation_id"] == "default"
+
+
+def test_a_turn_keeps_its_first_actions_only(tmp_path):
+    """A command to 500 lights: its 500 actions were written, and read back by every request of the
+    next minutes; the history keeps the first few (a follow-up reads a timer's id, nothing more)."""
+    store = Conversations(tmp_path / "c.db")
+    actions = [{"type": "mqtt", "topic": f"light/{i}/set", "payload": "OFF"} for i in range(500)]
+    store.add("a", Turn("turn off the lights", "HassTurnOff", {}, "Turned off 500 lights.", actions))
+    store.add(
+        "a", Turn("set a timer", "HassStartTimer", {}, "Done.", [{"type": "timer_start", "timer_id": 7}])
+    )
+    lights, timer = store.history("a")
+    assert lights.actions == actions[:HISTORY_ACTIONS] and timer.actions[0]["timer_id"] == 7
+    store.close()

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from devices.control import COLORS, ConfirmationRequired, DeviceError, color_to_rgb
-from devices.entities import Entity, EntityRegistry
+from devices.entities import Entity, EntityRegistry, StateChange
 from devices.hub import DeviceHub
 from devices.settings import (
     DeviceConfig,
@@ -256,9 +256,24 @@ def test_registry_listeners_and_copies():
     r.update("fan.bedroom", state="on")  # no change -> no event
     got = r.get("fan.bedroom")
     got.state = "hacked"
-    assert r.get("fan.bedroom").state == "on"
+    got.attributes["percentage"] = 1
+    assert r.get("fan.bedroom").state == "on" and r.get("fan.bedroom").attributes == {}
+    with pytest.raises(TypeError):  # shared by every copy, so nobody may change it
+        got.backend["command_topic"] = "home/front_door/set"  # type: ignore[index]
+    r.update_states(  # a command to many: only what changed is announced; unknown ids are skipped
+        [
+            StateChange("fan.bedroom", "on"),
+            StateChange("light.kitchen", "on", {"brightness": 255}),
+            StateChange("light.gone", "on"),
+        ]
+    )
+    assert r.get("light.kitchen").attributes == {"brightness": 255}
     r.remove("fan.bedroom")
-    assert events == [("updated", "fan.bedroom", "on"), ("removed", "fan.bedroom", "on")]
+    assert events == [
+        ("updated", "fan.bedroom", "on"),
+        ("updated", "light.kitchen", "on"),
+        ("removed", "fan.bedroom", "on"),
+    ]
 
 
 def test_colour_table():

@@ -158,6 +158,20 @@ def test_in_scope_score():
     assert rec.in_scope("") == 0.0
 
 
+def test_intent_scores_rank_the_intents():
+    """What llm.tools_top_k offers the LLM: the classifier's probabilities, our intents only."""
+    rec = LearnedRecognizer(intents())
+    scores = rec.intent_scores("could you keep an eye on the rice for ten minutes")
+    assert max(scores, key=scores.__getitem__) == "HassStartTimer"
+    assert "none" not in scores and set(scores) <= set(intents())
+    assert (
+        0.99
+        < sum(scores.values()) + 1 - rec.in_scope("could you keep an eye on the rice for ten minutes")
+        < 1.01
+    )
+    assert rec.intent_scores("") == {}
+
+
 def test_artefact_is_plain_arrays():
     raw = MODEL_PATH.read_bytes()
     assert len(raw) <= 20_000_000

@@ -318,26 +318,52 @@ def test_llama_forced_tool_call_runs_the_intent(llama_tier, caplog):
         assert result.response == "It's 7:30 AM."
 
 
-def test_every_tool_is_a_llama_grammar():
+@pytest.fixture(scope="module")
+def llama_parses():
+    """parses(schema) -> whether llama.cpp builds a sampling grammar from this JSON schema, as its
+    server does for ``response_format`` / ``tool_choice`` (the SmolLM2 GGUF's vocabulary only, no
+    weights). ``LlamaGrammar.from_string`` does not parse; a grammar the server cannot parse is
+    logged as "failed to parse grammar" and the server then crashed (seen with llama-cpp-python 0.3.36)."""
+    import llama_cpp
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    llm = llama_cpp.Llama(model_path=_smollm2_path(), vocab_only=True, verbose=False)
+    vocab = llama_cpp.llama_model_get_vocab(llm._model.model)
+
+    def parses(schema: dict[str, Any]) -> bool:
+        sampler = llama_cpp.llama_sampler_init_grammar(
+            vocab, json_schema_to_gbnf(json.dumps(schema)).encode(), b"root"
+        )
+        if not sampler:
+            return False
+        llama_cpp.llama_sampler_free(sampler)
+        return True
+
+    yield parses
+    llm.close()
+
+
+def test_every_tool_is_a_llama_grammar(llama_parses):
     """llama.cpp turns each intent's tool parameters into a sampling grammar (as it does for
     ``tool_choice``); a schema it cannot convert would fail every request that lists it."""
-    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
-
+    assert not llama_parses({"type": "string", "pattern": "^\\d{2}$"})  # what the check catches
     for name, schema in intents().items():
         params = compact_tool(schema.tool())["function"]["parameters"]
-        grammar = json_schema_to_gbnf(json.dumps(params))
-        assert grammar and LlamaGrammar.from_string(grammar, verbose=False), name
+        assert llama_parses(calls_schema([compact_tool(schema.tool())])), name
+        if "pattern" not in json.dumps(params):  # \\d is rewritten in calls_schema only
+            assert llama_parses(params), name
 
 
-def test_every_call_list_is_a_llama_grammar():
-    """The json mode's answer schema (every tool, each with its own parameters) is a grammar
-    llama.cpp can sample with."""
-    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+def test_every_call_list_is_a_llama_grammar(llama_parses):
+    """The json mode's answer schema (every tool, each with its own parameters, or only the few that
+    llm.tools_top_k offers) is a grammar llama.cpp can sample with."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     tools = [compact_tool(schema.tool()) for schema in intents().values()]
-    grammar = json_schema_to_gbnf(json.dumps(calls_schema(tools)))
-    assert LlamaGrammar.from_string(grammar, verbose=False)
-    assert 'calls-item-0-name ::= "\\"' in grammar  # names are constants, not free strings
+    assert llama_parses(calls_schema(tools))
+    assert 'calls-item-0-name ::= "\\"' in json_schema_to_gbnf(
+        json.dumps(calls_schema(tools))
+    )  # names are constants
 
 
 def test_llama_json_mode_answers_with_calls_of_listed_tools(llama_tier, caplog):

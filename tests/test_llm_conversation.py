@@ -181,6 +181,9 @@ def test_unreadable_lenient_arguments_are_still_rejected(make_llm, canned, name,
         ("what is happening this weekend", "HassListAddItem", '{"item": ["bread", "milk"]}', False),
         ("we are out of milk and eggs", "HassListAddItem", '{"item": ["milk", "eggs"]}', True),
         ("favourite this tune", "HassMediaSearchAndPlay", '{"search_query": "jazz"}', False),
+        ("favourite", "SetPreference", '{"key": "music", "value": "jazz"}', False),  # seen, Qwen 1.5B
+        ("i really like jazz", "SetPreference", '{"key": "music", "value": "jazz"}', True),
+        ("use fahrenheit please", "SetPreference", '{"key": "units", "value": "imperial"}', True),
         ("the match starts at eight", "SetReminder", '{"message": "buy flowers", "time": "19:45"}', False),
         (
             "keep an eye on the pasta, twelve minutes",
@@ -266,7 +269,13 @@ def test_entities_by_relevance_within_budget():
         },
     )
     lines = select_entities("switch the big light off in the kitchen", entities, 120)
-    assert lines[0] == "- Kitchen Ceiling / big light (light, Kitchen, off)"
+    assert "- Kitchen Ceiling / big light (light, Kitchen, off)" in lines
+    assert lines == sorted(lines, key=lambda line: int(line.split()[2]) if "Sensor" in line else 250)
+    # chosen by relevance, listed in the home's order: all 14 devices of a small home, the same each time
+    small = entities[240:254]
+    assert select_entities("turn on the lamp", small, 400) == select_entities(
+        "the kitchen please", small, 400
+    )
     assert sum(len(line) // 4 + 1 for line in lines) <= 120 < sum(len(f"{e}") // 4 for e in entities)
 
 
@@ -379,3 +388,93 @@ def test_examples_are_calls_the_schemas_know():
         for line, (_, calls) in zip(lines, EXAMPLES, strict=True):
             assert calls_in_text(line.split(" -> ", 1)[1]) == calls, line
     assert any(not calls for _, calls in EXAMPLES)  # and what is no tool's job
+
+
+class Ranker:
+    """A scope gate that also ranks intents, as the learned tier does (``IntentRanker``)."""
+
+    def __init__(self, scores: dict[str, float]):
+        self.scores = scores
+
+    def in_scope(self, text: str) -> float:
+        return 1.0
+
+    def intent_scores(self, text: str) -> dict[str, float]:
+        return self.scores
+
+
+RANKED = {"HassStartTimer": 0.5, "SetAlarm": 0.2, "HassTurnOff": 0.01, "HassMediaPause": 0.1}
+
+
+def test_top_k_offers_only_the_best_ranked_tools(make_llm, canned, monkeypatch):
+    """llm.tools_top_k (tools mode): only the k intents the learned tier ranks highest, best first,
+    with their own examples; a call of another tool is not acted on."""
+    settings = llm_settings(canned.url).model_copy(update={"tools_top_k": 3})
+    assistant = make_llm(settings)
+    monkeypatch.setattr(assistant, "gate", Ranker(RANKED))
+    canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
+    assert assistant.ask(EGGS).intent == "HassStartTimer"
+    canned.reply = tool_reply("HassTurnOff", '{"domain": "light"}')  # a real tool, not offered
+    result = assistant.ask("lights out, the eggs are done")
+    assert (result.intent, result.actions) == (None, [])
+    first, second = canned.chats()
+    assert [t["function"]["name"] for t in first["tools"]] == ["HassStartTimer", "SetAlarm", "HassMediaPause"]
+    system = _system(first["messages"])
+    assert '"get me up at half past six" -> {"name": "SetAlarm"' in system
+    assert '"hold the song" -> {"name": "HassMediaPause"' in system
+    assert "HassSetVolumeRelative" not in system  # no example of a tool not offered
+
+
+def test_top_k_in_json_mode_narrows_the_schema_not_the_prompt(make_llm, canned, monkeypatch):
+    """json mode: every tool stays described in the (cached) system prompt; the reply's schema, and a
+    line after the cached part, allow only the k best ranked."""
+    settings = llm_settings(canned.url).model_copy(update={"tools_top_k": 2, "mode": "json"})
+    assistant = make_llm(settings)
+    gate = Ranker(RANKED)
+    monkeypatch.setattr(assistant, "gate", gate)
+    canned.reply = text_reply('{"calls": [{"name": "HassStartTimer", "arguments": {"minutes": 5}}]}')
+    assert assistant.ask(EGGS).intent == "HassStartTimer"
+    gate.scores = {**RANKED, "HassTurnOff": 0.9}
+    assistant.ask("lights out, the eggs are done")
+    first, second = canned.chats()
+    names = [
+        [
+            c["properties"]["name"]["const"]
+            for c in body["response_format"]["json_schema"]["schema"]["properties"]["calls"]["items"]["anyOf"]
+        ]
+        for body in (first, second)
+    ]
+    assert names == [["HassStartTimer", "SetAlarm"], ["HassTurnOff", "HassStartTimer"]]
+    assert first["messages"][0] == second["messages"][0]  # all tools, the same prompt head
+    assert "HassListAddItem" in first["messages"][0]["content"]
+    assert "only these tools can be called: HassStartTimer, SetAlarm; or none" in _system(first["messages"])
+
+
+def test_every_intent_has_an_example_the_schemas_know():
+    """llm.tools_top_k shows the offered tools' own examples: one per intent, with its own fields, and
+    written as the model is shown them, each reads back as that call."""
+    from assistant.llm import rules
+    from assistant.llm_examples import NO_CALL, TOOL_EXAMPLES
+
+    schemas = intents()
+    assert set(TOOL_EXAMPLES) == set(schemas)
+    for name, (_, args) in TOOL_EXAMPLES.items():
+        assert set(args) <= set(schemas[name].model_fields), (name, args)
+    lines = rules(False, list(schemas)).split("\nExamples:\n")[1].splitlines()
+    expected = [[(n, TOOL_EXAMPLES[n][1])] for n in schemas] + [calls for _, calls in NO_CALL]
+    assert [calls_in_text(line.split(" -> ", 1)[1]) for line in lines] == expected
+
+
+@pytest.mark.parametrize(
+    "text, acts",
+    [
+        ("what is the time in india when it is noon here", False),  # seen with Qwen2.5-Coder-0.5B
+        ("the bedroom light please", True),  # the example's own words: meant
+    ],
+)
+def test_a_copied_example_is_not_acted_on(make_llm, canned, text, acts):
+    """A small model copies the prompt's examples: a call identical to one acts only when the request
+    says its words."""
+    canned.reply = tool_reply("HassTurnOn", '{"area": "bedroom", "domain": "light"}')
+    result = make_llm(llm_settings(canned.url)).ask(text, now=NOW, dry_run=True)
+    assert (result.intent == "HassTurnOn") == acts, result
