@@ -99,6 +99,16 @@ def _joined_base(target: Path) -> Path:
 
 
 @dataclass
+class Encoded:
+    """The first half of a decode (``Transcriber.encode``): the audio through Whisper's encoder (the
+    short-encoder path; else just the audio, and ``decode`` does it all)."""
+
+    audio: np.ndarray  # float32, 16 kHz mono
+    features: object | None  # ctranslate2.StorageView of the encoder output, or None
+    encode_ms: float = 0.0
+
+
+@dataclass
 class AsrResult:
     text: str
     duration_ms: float  # processing time
@@ -176,15 +186,31 @@ class Transcriber:
 
     def transcribe(self, samples: np.ndarray) -> AsrResult:
         """Decode int16 16 kHz mono audio."""
+        return self.decode(self.encode(samples))
+
+    def encode(self, samples: np.ndarray) -> Encoded:
+        """The first half of ``transcribe``: the encoder pass over int16 16 kHz mono audio (about
+        two thirds of a command's decode). ``decode`` finishes it; a caller that learns meanwhile
+        that the audio is stale (the user spoke on) drops it and saves the decoder's time."""
         audio = np.asarray(samples, dtype=np.float32) / 32768.0
+        if not (self.s.short_encoder and len(audio) / 16000 + self.s.encoder_pad_s < 30.0):
+            return Encoded(audio, None)
         with self._lock:
             t0 = time.perf_counter()
-            if self.s.short_encoder and len(audio) / 16000 + self.s.encoder_pad_s < 30.0:
-                text, nsp, alp = self._decode_short(audio)
+            features = self._encode_short(audio)
+            return Encoded(audio, features, (time.perf_counter() - t0) * 1000)
+
+    def decode(self, encoded: Encoded) -> AsrResult:
+        """The second half of ``transcribe``: the decoder over ``encode``'s output."""
+        audio = encoded.audio
+        with self._lock:
+            t0 = time.perf_counter()
+            if encoded.features is not None:
+                text, nsp, alp = self._generate(encoded.features, len(audio))
             else:
                 text, nsp, alp = self._decode_full(audio)
-            dt = (time.perf_counter() - t0) * 1000
-        return AsrResult(text, dt, len(samples) / 16000, nsp, alp)
+            dt = (time.perf_counter() - t0) * 1000 + encoded.encode_ms
+        return AsrResult(text, dt, len(audio) / 16000, nsp, alp)
 
     def _decode_full(self, audio: np.ndarray) -> tuple[str, float, float]:
         segments, _info = self.model.transcribe(
@@ -205,9 +231,21 @@ class Transcriber:
         alp = min((s.avg_logprob for s in segments), default=-10.0)
         return text, nsp, alp
 
-    def _decode_short(self, audio: np.ndarray) -> tuple[str, float, float]:
-        """One greedy/beam pass over an encoder input cut to the audio length (not 30 s)."""
+    def _encode_short(self, audio: np.ndarray) -> object:
+        """The encoder over the audio plus encoder_pad_s of padding (not Whisper's 30 s window)."""
         import ctranslate2
+
+        m = self.model
+        # Like Whisper's own padding (zero log-mel frames after the audio), but only encoder_pad_s of
+        # it instead of up to 30 s: 10 s of padding keeps full-window accuracy at ~1/3 of the cost.
+        features = m.feature_extractor(audio)[..., :-1]
+        features = np.pad(features, ((0, 0), (0, int(self.s.encoder_pad_s * 100))))
+        frames = min(3000, features.shape[-1] - features.shape[-1] % 2)  # encoder halves the frames
+        features = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
+        return m.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)
+
+    def _generate(self, encoded: object, n_samples: int) -> tuple[str, float, float]:
+        """One greedy/beam pass of the decoder over the encoder's output."""
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
@@ -221,13 +259,6 @@ class Transcriber:
             )
             self._suppress = get_suppressed_tokens(self._tokenizer, (-1,))
         tok = self._tokenizer
-        # Like Whisper's own padding (zero log-mel frames after the audio), but only encoder_pad_s of
-        # it instead of up to 30 s: 10 s of padding keeps full-window accuracy at ~1/3 of the cost.
-        features = m.feature_extractor(audio)[..., :-1]
-        features = np.pad(features, ((0, 0), (0, int(self.s.encoder_pad_s * 100))))
-        frames = min(3000, features.shape[-1] - features.shape[-1] % 2)  # encoder halves the frames
-        features = np.ascontiguousarray(features[None, :, :frames], dtype=np.float32)
-        encoded = m.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)
         previous: list[int] = []
         hotwords = None
         if self.s.initial_prompt:
@@ -239,7 +270,7 @@ class Transcriber:
             encoded,
             [prompt],
             beam_size=self.s.beam_size,
-            max_length=min(448, len(prompt) + int(len(audio) / 16000 * 6) + 8),  # ~6 tokens/s of speech
+            max_length=min(448, len(prompt) + int(n_samples / 16000 * 6) + 8),  # ~6 tokens/s of speech
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,

@@ -485,6 +485,7 @@ def _process(assistant: Any, args: argparse.Namespace) -> int:
             output_wav=args.output,
             is_complete=assistant.is_complete,
             stream_replies=True,
+            reply_heads=assistant.reply_heads(),
         )
     except ModelError as exc:
         print(f"assistant: {exc}", file=sys.stderr)
@@ -574,6 +575,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
             on_result=service.on_voice_result,
             on_event=service.on_voice_event,
             stream_replies=True,
+            reply_heads=assistant.reply_heads(),
         )
     except AudioDeviceError as exc:
         print(f"assistant: {exc}\n{NO_MICROPHONE}", file=sys.stderr)

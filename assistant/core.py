@@ -175,6 +175,13 @@ class Assistant:
             r.expects_answer,
         )
 
+    def reply_heads(self) -> list[str]:
+        """Fixed openings and whole fixed answers of the intents (``Intent.reply_heads``), for the
+        voice to keep synthesised (``Tts.keep``)."""
+        from intents.replies import reply_heads
+
+        return reply_heads()
+
     def vocabulary(self) -> list[str]:
         """Names a speech recogniser should expect: devices (and aliases), areas, players, radio
         stations; for Whisper's hotwords (``Transcriber.set_vocabulary``)."""

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -22,7 +22,7 @@ from devices.media.sinks import AudioSink, NullSink
 from intents.noise import is_noise
 from intents.normalize import is_stop, strip_wake_word
 
-from .asr import AsrResult
+from .asr import AsrResult, Encoded
 from .audio import SAMPLE_RATE
 from .engines import Engines
 from .speaker import Speaker
@@ -79,6 +79,11 @@ def as_dict(result: Any) -> dict:
 class Pipeline:
     """Feed 16 kHz int16 blocks with `feed`; completed utterances come back as dicts."""
 
+    # A peek's decode runs in two steps, the encoder at once and the decoder once the loop has caught
+    # up with the microphone, so a dip between words (the user spoke on meanwhile) costs no decoder
+    # pass. False: one step, as before (a benchmark's baseline).
+    split_peeks = True
+
     def __init__(
         self,
         understand: Understand | SpeakingUnderstand,
@@ -94,6 +99,7 @@ class Pipeline:
         remote_wake: bool = False,
         muted: threading.Event | None = None,
         stream_replies: bool = False,
+        reply_heads: Iterable[str] = (),
         clock: Callable[[], float] = time.perf_counter,
     ):
         """``remote_wake``: the wake word is heard elsewhere (a satellite): no local detector; ``trigger()``
@@ -101,7 +107,9 @@ class Pipeline:
         times the processing (seconds); a benchmark on a shared machine may pass ``time.process_time``
         (CPU time, which other processes' load barely changes) with single-threaded engines.
         ``stream_replies``: ``understand`` takes a ``say`` keyword (see ``Say``); the sentences it says
-        are spoken while it still works, and the response's sentences already said are not repeated."""
+        are spoken while it still works, and the response's sentences already said are not repeated.
+        ``reply_heads`` (e.g. ``Assistant.reply_heads()``): fixed openings and whole fixed answers,
+        synthesised now (once per voice, ``Tts.keep``), so an answer opening with one plays at once."""
         self.understand = understand
         self.stream_replies = stream_replies
         self.clock = clock
@@ -109,6 +117,8 @@ class Pipeline:
         self.muted = muted  # set: the microphone is ignored (HA's Mute switch); speech still plays
         self.s = settings
         self.engines = engines or Engines.load(settings)
+        if reply_heads and settings.tts.reply_heads:
+            self.engines.tts.keep(list(reply_heads))  # once per voice: a second call costs nothing
         self.no_wake = no_wake or (settings.wake.engine == "none" and not remote_wake)
         self.wake = make_wake(settings.wake, force_none=no_wake or remote_wake)
         self.endpointer = Endpointer(settings.vad)
@@ -124,6 +134,8 @@ class Pipeline:
         self._trace: list[dict] = []
         # (speech_end, result, ms on the processing clock) of the last speculative decode
         self._spec: tuple[float, AsrResult, float] | None = None
+        # (speech_end, encoder output, ms on the processing clock) of a peek awaiting its decoder
+        self._pending: tuple[float, Encoded, float] | None = None
         # pre-roll plus the time a detector may take after the peak (wake.PEAK_WAIT_S, CONFIRM_WAIT_S)
         self._preroll: deque = deque(
             maxlen=(settings.wake.preroll_ms + 1500) * SAMPLE_RATE // 1000 // 512 + 1
@@ -133,6 +145,7 @@ class Pipeline:
         self._following = False  # listening for the answer to a question, without the wake word
         self._reply_s = 0.0  # how long the last spoken reply lasts
         self._early = _EarlyReply()  # what understand() said before it returned, this utterance
+        self._late_ms = 0.0  # how late a later chunk of this reply was (see ``_synthesise``)
 
     # -- clock ------------------------------------------------------------------------------
     @property
@@ -189,6 +202,12 @@ class Pipeline:
         events, _ = self._work(lambda: self.endpointer.process(block))
         for ev in events:
             results.extend(self._on_vad(ev))
+        if self._pending is not None:
+            ep = self.endpointer
+            if not ep.in_speech or abs(ep.last_speech_s - self._pending[0]) > 1e-6:
+                self._pending = None  # the user spoke on: the peek heard a dip between words
+            elif self.t + len(block) / SAMPLE_RATE > self.busy:  # caught up: the next block is not here yet
+                self._settle()
         if (
             not self.no_wake
             and self.listening
@@ -235,7 +254,7 @@ class Pipeline:
         self.listening = True
         self._listen_deadline = self.t + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
-        self._spec = None
+        self._spec = self._pending = None
         events: list[VadEvent] = []
         if self.s.wake.preroll_ms > 0 and self._preroll:
             # from preroll_ms before the probability's peak: the command may follow the word at once
@@ -253,7 +272,7 @@ class Pipeline:
         if not self.no_wake:
             self.listening = False
             self._listen_deadline = float("inf")
-        self._spec = None
+        self._spec = self._pending = None
 
     def _on_vad(self, ev: VadEvent) -> list[dict]:
         if ev.kind == "start":
@@ -263,16 +282,17 @@ class Pipeline:
             return []
         if ev.kind == "peek":  # early endpointing: decode at the first silence, to end a whole command soon
             if self.s.asr.speculative and self.is_complete is not None:
-                self._speculate(ev)
+                self._speculate(ev, split=self.split_peeks)
             return []
         if ev.kind == "pause":  # decode, unless the peek already heard all there is to hear
+            self._settle(ev.speech_end)
             if self.s.asr.speculative and not self.endpointer.ends_early and not self._peek_holds(ev):
                 self._speculate(ev)
             return []
         if ev.kind == "resume":
             return []
         if ev.kind == "drop":
-            self._spec = None
+            self._spec = self._pending = None
             return []
         # end of utterance
         ended = SpeechEnded(self.busy, ev.speech_end, len(ev.audio) / SAMPLE_RATE, ev.early)
@@ -293,7 +313,7 @@ class Pipeline:
         self._wake_event = WakeDetected(self.busy, "follow_up", 1.0)
         self._listen_deadline = self.t + self._reply_s + self.s.wake.listen_timeout_s
         self.endpointer.reset(t0=self.t)
-        self._spec = None
+        self._spec = self._pending = None
 
     def _peek_holds(self, ev: VadEvent) -> bool:
         """The peek decoded this silence (its audio padded with zeros to the pause's length) and the
@@ -305,11 +325,28 @@ class Pipeline:
         audio = np.abs(ev.audio.astype(np.int32))
         return len(audio) > since and int(audio[-since:].max()) < _QUIET * int(audio.max())
 
-    def _speculate(self, ev: VadEvent) -> None:
+    def _speculate(self, ev: VadEvent, split: bool = False) -> None:
         """Decode the utterance so far while the user may still speak on; the endpoint reuses it when
-        no speech came after (``_transcribe``), and a whole command ends the turn early."""
+        no speech came after (``_transcribe``), and a whole command ends the turn early. ``split``:
+        only the encoder now; ``feed`` runs the decoder (``_settle``) once the loop has caught up with
+        the microphone and the user has not spoken on."""
+        if split:
+            enc, ms = self._work(lambda: self.engines.asr.encode(ev.audio))
+            self._pending = (ev.speech_end, enc, ms)
+            return
         res, ms = self._work(lambda: self.engines.asr.transcribe(ev.audio))
         self._spec = (ev.speech_end, res, ms)
+        self._check_complete(res)
+
+    def _settle(self, speech_end: float | None = None) -> None:
+        """Finish a peek's split decode (decoder, then the completeness check); with ``speech_end``,
+        only if it is that silence's (another one's is stale and dropped)."""
+        pending, self._pending = self._pending, None
+        if pending is None or (speech_end is not None and abs(pending[0] - speech_end) > 1e-6):
+            return
+        end, enc, enc_ms = pending
+        res, ms = self._work(lambda: self.engines.asr.decode(enc))
+        self._spec = (end, res, enc_ms + ms)
         self._check_complete(res)
 
     def _check_complete(self, res: AsrResult) -> None:
@@ -339,12 +376,14 @@ class Pipeline:
         t_action = self.busy
         self._emit(IntentResult(t_action, result.get("intent"), nlu_ms))
         self._emit(ActionDone(t_action))
+        self._late_ms = 0.0
         t_first_audio, tts_first_ms, tts_total_ms = self._answer(result, error)
         timings = {
             "asr": round(asr_ms, 1),
             "nlu": round(nlu_ms, 1),
             "tts_first_audio": round(tts_first_ms, 1),
             "tts_total": round(tts_total_ms, 1),
+            "tts_late": round(self._late_ms, 1),  # a later chunk not ready when the one before ended
             "endpoint_delay": round((ended.t - ev.speech_end) * 1000, 1),
             "endpoint_silence": round((ev.t - ev.speech_end) * 1000, 1),  # silence waited, on the audio clock
             "end_of_speech_to_action": round((t_action - ev.speech_end) * 1000, 1),
@@ -355,6 +394,7 @@ class Pipeline:
     def _transcribe(self, ev: VadEvent) -> tuple[AsrResult, float, bool]:
         """The utterance's transcript: the one decoded in the last pause if the speech ended there
         (speculative), else a decode now. Returns (result, ms, speculative)."""
+        self._settle(ev.speech_end)
         spec, self._spec = self._spec, None
         if spec is not None and abs(spec[0] - ev.speech_end) < 1e-6:
             return spec[1], spec[2], True
@@ -494,8 +534,11 @@ class Pipeline:
         first: float | None = None
         seconds = 0.0
         for chunk in tts.stream(text):
+            ready = (self.clock() - t0) * 1000
             if first is None:
-                first = (self.clock() - t0) * 1000
+                first = ready
+            # played from the first chunk on without a pause: this one is due when those before end
+            self._late_ms = max(self._late_ms, ready - first - seconds * 1000)
             self.sink.play(chunk, tts.sample_rate)
             seconds += len(chunk) / tts.sample_rate
         total_ms = (self.clock() - t0) * 1000

@@ -257,7 +257,7 @@ class SatelliteHub:
     def engines(self) -> Engines:
         with self._lock:
             if self._engines is None:
-                self._engines = Engines.load(self.engine_settings)
+                self._engines = Engines.load(self.engine_settings, self.assistant.reply_heads())
             return self._engines
 
     # -- boxes come and go ---------------------------------------------------------------------

@@ -214,7 +214,7 @@ class Service:
         if not self.voice_state.startswith("ready"):
             self.voice_state = "loading"
         try:
-            engines = Engines.load(self.config.voice)
+            engines = Engines.load(self.config.voice, self.assistant.reply_heads())
         except Exception as exc:
             self.voice_state = f"error: {exc}"
             raise

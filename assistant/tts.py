@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,9 @@ _MIN_HEAD_WORDS, _MIN_HEAD, _MIN_TAIL = 3, 12, 8
 # Piper put up to ~0.1 s of silence before such a head and ~0.2 s after its comma; cut to about a
 # speaker's comma pause (the tail's own ~40 ms lead-in follows)
 _HEAD_LEAD_S, _HEAD_TAIL_S, _QUIET = 0.03, 0.12, 300
+# A reply head (``Tts.keep``) is followed by the rest of its sentence with no comma in the text: the
+# head's trailing silence and the rest's lead-in are cut to about a word boundary's pause (≈90 ms)
+_KEPT_TAIL_S, _REST_LEAD_S = 0.06, 0.03
 
 
 def first_phrase(sentence: str, min_chars: int) -> list[str]:
@@ -63,6 +66,11 @@ def _long_enough(head: str, tail: str) -> bool:
     return len(head.split()) >= _MIN_HEAD_WORDS and len(head) >= _MIN_HEAD and len(tail) >= _MIN_TAIL
 
 
+def is_whole(phrase: str) -> bool:
+    """A kept phrase that is a whole sentence ("There are no timers running.") rather than a head."""
+    return phrase.rstrip()[-1:] in ".!?"
+
+
 def trim_silence(audio: np.ndarray, sample_rate: int, lead_s: float, tail_s: float) -> np.ndarray:
     """``audio`` with at most ``lead_s`` of silence before its first sound and ``tail_s`` after its last."""
     loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > _QUIET)
@@ -74,7 +82,13 @@ def trim_silence(audio: np.ndarray, sample_rate: int, lead_s: float, tail_s: flo
 
 class Tts:
     """Piper voice. `stream(text)` yields int16 chunks (one per sentence; the first sentence's
-    first phrase alone, see ``first_phrase``) at `sample_rate`."""
+    first phrase alone, see ``first_phrase``) at `sample_rate`.
+
+    Reply heads (``keep``): fixed openings of answers ("Timer set", "Turned off") and whole fixed
+    answers ("There are no timers running."), synthesised once and kept apart from the LRU phrase
+    cache. A first sentence that starts with a kept head is spoken as the kept head, then the rest
+    synthesised on its own: the first audio costs nothing, and the rest is synthesised while the
+    head plays."""
 
     def __init__(self, settings: TtsSettings):
         from piper import PiperVoice
@@ -105,7 +119,10 @@ class Tts:
             volume=settings.volume,
         )
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._kept: dict[str, np.ndarray] = {}  # reply heads and fixed answers (``keep``)
+        self._heads: list[str] = []  # the kept heads that are not whole sentences, longest first
         self._lock = threading.Lock()
+        self._keeping = threading.Lock()  # one ``keep`` at a time: a second waits and finds them kept
         self.hits = 0
         for phrase in settings.cache_phrases:
             self.cache(phrase)
@@ -134,6 +151,47 @@ class Tts:
         audio = np.concatenate(list(self._synth(phrase)) or [np.zeros(0, np.int16)])
         self._put(phrase, audio)
 
+    def keep(self, phrases: list[str] | tuple[str, ...], going: Callable[[], bool] = lambda: True) -> float:
+        """Synthesise reply heads and fixed answers once (those not kept yet) and keep them for the
+        life of the voice. A head ("Timer set") is synthesised as a clause ("Timer set,", which Piper
+        says with a rising, going-on tone) with its pause cut; a phrase ending in . ! ? is a whole
+        answer. ``going``: asked before each phrase; False stops (a background thread at exit).
+        Returns the milliseconds it took (≈60-150 ms a phrase on one core)."""
+        t0 = time.perf_counter()
+        with self._keeping:
+            for phrase in dict.fromkeys(p.strip() for p in phrases if p.strip()):
+                if phrase in self._kept:
+                    continue
+                if not going():
+                    break
+                if is_whole(phrase):
+                    self._kept[phrase] = np.concatenate(list(self._synth(phrase)) or [np.zeros(0, np.int16)])
+                    continue
+                said = phrase if phrase[-1] in ",;:" else phrase + ","
+                audio = np.concatenate(list(self._synth(said)) or [np.zeros(0, np.int16)])
+                self._kept[phrase] = trim_silence(audio, self.sample_rate, _HEAD_LEAD_S, _KEPT_TAIL_S)
+                self._heads = sorted((p for p in self._kept if not is_whole(p)), key=len, reverse=True)
+        return (time.perf_counter() - t0) * 1000
+
+    def kept(self) -> list[str]:
+        """The reply heads and fixed answers kept (``keep``)."""
+        return list(self._kept)
+
+    def forget(self) -> None:
+        """Empty the LRU phrase cache (a benchmark that wants every answer synthesised); the kept
+        heads and fixed answers stay, as they would in a running service."""
+        self._cache.clear()
+
+    def _head_split(self, sentence: str) -> list[str] | None:
+        """[head, rest] when ``sentence`` opens with a kept head followed by a word ("Timer set | for
+        5 minutes."), else None."""
+        for head in self._heads:
+            if sentence.startswith(head) and sentence[len(head) : len(head) + 1] == " ":
+                rest = sentence[len(head) :].strip()
+                if rest and any(c.isalnum() for c in rest):
+                    return [head, rest]
+        return None
+
     def _put(self, text: str, audio: np.ndarray) -> None:
         self._cache[text] = audio
         self._cache.move_to_end(text)
@@ -145,26 +203,44 @@ class Tts:
         text = text.strip()
         if not text:
             return
-        if text in self._cache:
-            self.hits += 1
-            self._cache.move_to_end(text)
-            yield self._cache[text]
-            return
+        kept = self._kept if self.s.reply_heads else {}
+        for cache in (kept, self._cache):
+            if text in cache:
+                self.hits += 1
+                if cache is self._cache:
+                    self._cache.move_to_end(text)
+                yield cache[text]
+                return
         pieces = split_sentences(text) if self.s.sentence_streaming else [text]
         head = None  # the first phrase of a split first sentence: its comma pause is trimmed
-        if self.s.sentence_streaming and pieces[0] not in self._cache:
-            pieces[:1] = first_phrase(pieces[0], self.s.first_phrase_chars)
-            head = pieces[0] if len(pieces) > 1 else None
+        rest = None  # the rest of a sentence that opened with a kept head: its lead-in is trimmed
+        first = pieces[0]
+        if self.s.sentence_streaming and first not in self._cache and first not in kept:
+            split = self._head_split(first) if kept else None
+            if split is not None:
+                pieces[:1] = split
+                rest = pieces[1]
+            else:
+                pieces[:1] = first_phrase(first, self.s.first_phrase_chars)
+                head = pieces[0] if len(pieces) > 1 else None
         out = []
         for piece in pieces:
-            if piece in self._cache:
+            if piece in kept or piece in self._cache:
                 self.hits += 1
-                audio = [self._cache[piece]]
+                if piece in kept:
+                    audio = [kept[piece]]
+                else:
+                    audio = [self._cache[piece]]
+                    self._cache.move_to_end(piece)
             else:
                 audio = []
                 for chunk in self._synth(piece):
                     if piece is head:
                         chunk = trim_silence(chunk, self.sample_rate, _HEAD_LEAD_S, _HEAD_TAIL_S)
+                    elif piece is rest and not audio:
+                        chunk = trim_silence(
+                            chunk, self.sample_rate, _REST_LEAD_S, len(chunk) / self.sample_rate
+                        )
                     audio.append(chunk)
                     yield chunk
                 if self.s.phrase_cache_size > 0 and len(piece) <= 80:

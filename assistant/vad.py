@@ -122,6 +122,11 @@ class Endpointer:
             self._early = True
 
     @property
+    def last_speech_s(self) -> float:
+        """Audio clock (s) at the end of the last speech window of the open utterance."""
+        return self._last_speech / SAMPLE_RATE
+
+    @property
     def ends_early(self) -> bool:
         """Whether the open utterance will end after the short silence (see ``end_early``)."""
         return self._early

@@ -7,7 +7,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -32,12 +32,14 @@ def process_audio(
     is_complete: IsComplete | None = None,
     stream_replies: bool = False,
     clock: Callable[[], float] = time.perf_counter,
+    reply_heads: Iterable[str] = (),
 ) -> list[dict]:
     """Feed 16 kHz int16 audio through the pipeline faster than real time. With ``is_complete``
     (e.g. ``Assistant.is_complete``), a complete command ends the turn early (vad.early_endpoint_ms).
     ``stream_replies``: understand takes ``say=`` (see ``pipeline.Say``), e.g.
     ``lambda text, say: assistant.ask(text, on_sentence=say)``: the LLM's answer is spoken as it comes.
-    ``clock`` times the processing (see ``Pipeline``)."""
+    ``clock`` times the processing (see ``Pipeline``); ``reply_heads`` (e.g. ``Assistant.reply_heads()``)
+    are kept synthesised (see ``Pipeline``)."""
     settings = settings or VoiceSettings()
     engines = engines or Engines.load(settings)
     sink = WavSink(output_wav, engines.tts.sample_rate) if output_wav else NullSink()
@@ -50,6 +52,7 @@ def process_audio(
         is_complete=is_complete,
         stream_replies=stream_replies,
         clock=clock,
+        reply_heads=reply_heads,
     )
     results: list[dict] = []
     try:
@@ -70,6 +73,7 @@ def process_file(
     engines: Engines | None = None,
     is_complete: IsComplete | None = None,
     stream_replies: bool = False,
+    reply_heads: Iterable[str] = (),
 ) -> list[dict]:
     """Feed an audio file through the whole pipeline as if spoken into the microphone.
 
@@ -79,7 +83,15 @@ def process_file(
     `trace`.
     """
     return process_audio(
-        read_audio_file(path), understand, settings, no_wake, output_wav, engines, is_complete, stream_replies
+        read_audio_file(path),
+        understand,
+        settings,
+        no_wake,
+        output_wav,
+        engines,
+        is_complete,
+        stream_replies,
+        reply_heads=reply_heads,
     )
 
 
@@ -114,11 +126,12 @@ def run_live(
     on_event: Callable[[Any], None] | None = None,
     muted: threading.Event | None = None,
     stream_replies: bool = False,
+    reply_heads: Iterable[str] = (),
 ) -> None:
     """Microphone + speaker loop until Ctrl-C. Wake word or "stop" interrupts speech (on_barge_in hook).
     Texts put on ``announcements`` (alarms ringing, HA announce) are chimed and spoken between blocks,
     also while ``muted`` (HA's Mute switch) makes it ignore the microphone. ``stream_replies``: as in
-    ``process_audio``."""
+    ``process_audio``; ``reply_heads`` are synthesised at start-up (see ``Pipeline``)."""
     settings = settings or VoiceSettings()
     mic = MicSource(settings.audio.input_device, block=512)
     mic.start()  # fails early with a clear AudioDeviceError if there is no microphone
@@ -136,6 +149,7 @@ def run_live(
         muted=muted,
         on_event=on_event,
         stream_replies=stream_replies,
+        reply_heads=reply_heads,
     )
     if settings.wake.push_to_talk:
         threading.Thread(target=_push_to_talk, args=(pipe,), daemon=True).start()

@@ -100,6 +100,9 @@ class TtsSettings(_Base):
     # first audio sooner: a first sentence this long or longer is spoken as two chunks, split at its
     # first phrase boundary ("Would turn off 2 lights, | in the living room."); 0 = whole sentences
     first_phrase_chars: int = Field(40, ge=0)
+    # speak an answer's fixed opening ("Timer set", "Turned off"; the text core's reply heads, kept
+    # synthesised from start-up) while the rest is synthesised; false = every answer synthesised whole
+    reply_heads: bool = True
     phrase_cache_size: int = Field(64, ge=0)
     cache_phrases: list[str] = Field(default_factory=list)  # synthesised at start-up
     feedback_sounds: bool = True  # awake / done / error beeps

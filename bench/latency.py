@@ -93,6 +93,7 @@ STAGES = [
     "asr",
     "nlu",
     "tts_first_audio",
+    "tts_late",
     "endpoint_silence",
     "endpoint_delay",
     "end_of_speech_to_action",
@@ -185,15 +186,17 @@ def run_arms(
 ) -> dict:
     """Each command alone through a fresh pipeline (so a slow, shared CPU cannot pile lag from one
     command onto the next), every arm (name -> is_complete or None) in turn per command, the phrase
-    cache emptied before each (every answer synthesised: both arms pay the same)."""
+    cache emptied before each (every answer synthesised but for the reply heads the text core declares,
+    which a running service keeps from start-up: both arms pay the same)."""
     results: dict[str, list[dict]] = {name: [] for name in arms}
     understand_owner = next((getattr(c, "__self__", None) for c in arms.values() if c is not None), None)
+    heads = understand_owner.reply_heads() if hasattr(understand_owner, "reply_heads") else []
     audio_s, t0 = 0.0, time.perf_counter()
     for text in commands:
         audio = build_audio([text], wake, voice=voice)
         audio_s += len(audio) / 16000
         for name, is_complete in arms.items():
-            engines.tts._cache.clear()
+            engines.tts.forget()
             forget_recognitions(understand_owner)
             results[name] += process_audio(
                 audio,
@@ -203,6 +206,7 @@ def run_arms(
                 engines=engines,
                 is_complete=is_complete,
                 clock=clock,
+                reply_heads=heads,
             )
     wall = time.perf_counter() - t0
     return {name: summarize(res, commands, audio_s, wall / len(arms)) for name, res in results.items()}
@@ -437,7 +441,7 @@ def main() -> None:
             else:
                 setattr(s.asr, k, v)
         engines.asr.s, engines.tts.s = s.asr, s.tts
-        engines.tts._cache.clear()
+        engines.tts.forget()
         report[name] = run(s, understand, COMMANDS, wake, engines, is_complete, clock=clock)
     engines.asr.s, engines.tts.s = settings.asr, settings.tts
 

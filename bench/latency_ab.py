@@ -1,13 +1,18 @@
 """Voice latency A/B: arms of settings, interleaved per command, for before/after on a shared machine.
 
-    python bench/latency_ab.py --cpu-clock                       # main's behaviour against the defaults
+    python bench/latency_ab.py --cpu-clock                       # main's last behaviour against the defaults
     python bench/latency_ab.py --arms '{"pad6": {"asr.encoder_pad_s": 6.0}, "now": {}}' --voices piper
 
 Each command of bench/latency.py (32 Piper + 10 espeak-ng) goes through a fresh pipeline once per
 arm, the arms in turn per command, so a change in the machine's load hits every arm alike. An arm is
 a map of ``section.key`` settings to values; ``"template_memo": false`` makes ``ask`` recognise the
-text again after ``is_complete`` did (as before the template tier kept its recognitions). Every arm
-starts without the template matches of the one before it and with an empty phrase cache.
+text again after ``is_complete`` did (as before the template tier kept its recognitions);
+``"split_peeks": false`` decodes a peek in one step (``Pipeline.split_peeks``); ``"blas_threads": 2``
+lets numpy's BLAS use two threads (``Engines.load`` sets one). Every arm
+starts without the template matches of the one before it and with an empty phrase cache (the text
+core's reply heads stay kept, as in a running service; ``"tts.reply_heads": false`` does without them).
+The previous round's baseline was ``{"vad.early_decode_ms": 0, "tts.first_phrase_chars": 0,
+"tts.reply_heads": false, "template_memo": false}``.
 ``--cpu-clock`` times the processing in CPU seconds with one thread per engine (see bench/latency.py).
 Prints p50/p95 per stage, intents as expected and utterances ended early per arm.
 """
@@ -21,10 +26,13 @@ import sys
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.engines import Engines  # noqa: E402
+from assistant.pipeline import Pipeline  # noqa: E402
 from assistant.voice import process_audio  # noqa: E402
 from assistant.voice_settings import VoiceSettings  # noqa: E402
 from bench.latency import (  # noqa: E402
@@ -39,7 +47,9 @@ from bench.latency import (  # noqa: E402
 )
 
 MAIN_VS_NOW = {
-    "before": {"vad.early_decode_ms": 0, "tts.first_phrase_chars": 0, "template_memo": False},
+    # main as it was before this round: answers synthesised whole (no kept reply heads), a peek's
+    # decode in one step
+    "main": {"tts.reply_heads": False, "split_peeks": False, "blas_threads": 2},
     "now": {},
 }
 
@@ -47,7 +57,7 @@ MAIN_VS_NOW = {
 def arm_settings(base: VoiceSettings, over: dict) -> VoiceSettings:
     s = base.model_copy(deep=True)
     for key, value in over.items():
-        if key != "template_memo":
+        if key not in ("template_memo", "split_peeks", "blas_threads"):
             section, name = key.split(".")
             setattr(getattr(s, section), name, value)
     return s
@@ -89,9 +99,11 @@ def main() -> None:
         loads.append(os.getloadavg()[0])
         for name, s in settings.items():
             engines.asr.s, engines.tts.s = s.asr, s.tts
-            engines.tts._cache.clear()
+            engines.tts.forget()
             forget_recognitions(assistant)
             check = is_complete if arms[name].get("template_memo", True) else fresh_check
+            Pipeline.split_peeks = arms[name].get("split_peeks", True)
+            threadpool_limits(arms[name].get("blas_threads", 1), user_api="blas")
             results = process_audio(
                 audio[(voice, command)],
                 understand,
@@ -100,6 +112,7 @@ def main() -> None:
                 engines=engines,
                 is_complete=check,
                 clock=clock,
+                reply_heads=assistant.reply_heads(),
             )
             last = results[-1] if results else {"timings_ms": {}, "transcript": ""}
             rows[name].append(
@@ -113,6 +126,8 @@ def main() -> None:
                 }
             )
     engines.asr.s, engines.tts.s = base.asr, base.tts
+    Pipeline.split_peeks = True
+    threadpool_limits(1, user_api="blas")
 
     print(
         f"clock: {'CPU, one thread per engine' if args.cpu_clock else 'wall'}; {len(commands)} commands "

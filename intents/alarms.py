@@ -75,6 +75,7 @@ def _action(kind: str, alarm: AlarmRow, **extra: Any) -> dict[str, Any]:
 @register
 class SetAlarm(Intent):
     intent: ClassVar[str] = "SetAlarm"
+    reply_heads: ClassVar[tuple[str, ...]] = ("Alarm set",)
     said_fields: ClassVar[tuple[str, ...]] = ("name",)
     description: ClassVar[str] = (
         "Sets an alarm at a wall-clock time, optionally on a date or repeating on weekdays."
@@ -294,6 +295,7 @@ class ListRows(AlarmFilter):
 @register
 class ListAlarms(ListRows):
     intent: ClassVar[str] = "ListAlarms"
+    reply_heads: ClassVar[tuple[str, ...]] = ("You have no alarms set.", "Your next alarm is at")
     description: ClassVar[str] = "Tells which alarms are set, optionally only for a day or time."
     wording: ClassVar[tuple[str, str, str, str]] = (
         "You have no alarms set{for_said}.",
@@ -309,6 +311,7 @@ class ListAlarms(ListRows):
 @register
 class CancelAlarm(AlarmFilter):
     intent: ClassVar[str] = "CancelAlarm"
+    reply_heads: ClassVar[tuple[str, ...]] = ("You have no alarms to cancel.", "Cancelled the alarm at")
     bulk_destructive: ClassVar[bool] = True
     description: ClassVar[str] = "Cancels alarms by time, date, name, or all of them."
 

@@ -116,6 +116,7 @@ _DATE_FILLER = {
 @register
 class HassGetCurrentTime(Intent):
     intent: ClassVar[str] = "HassGetCurrentTime"
+    reply_heads: ClassVar[tuple[str, ...]] = ("It's",)
     usage: ClassVar[Usage] = Usage(
         "tell the time and date", "What time is it?", ("time", "date", "clock", "day")
     )
@@ -150,6 +151,7 @@ class HassGetCurrentTime(Intent):
 @register
 class HassGetCurrentDate(Intent):
     intent: ClassVar[str] = "HassGetCurrentDate"
+    reply_heads: ClassVar[tuple[str, ...]] = ("Today is", "Tomorrow is")
     description: ClassVar[str] = "Tells today's date, or the weekday of a given date."
 
     date: dt.date | None = Field(None, description="A date to ask about, 'YYYY-MM-DD'")
@@ -173,10 +175,12 @@ class HassGetCurrentDate(Intent):
                 f"Today is {today.strftime('%A')}, {today.strftime('%B')} {today.day}, {today.year}."
             )
         days = (self.date - today).days
+        if days == 1:  # the day first, as people say it (and the answer opens with a fixed head)
+            return Outcome(
+                f"Tomorrow is {self.date.strftime('%A')}, {self.date.strftime('%B')} {self.date.day}, {self.date.year}."
+            )
         verb = "was" if days < 0 else "is"
         when = f"{abs(days)} day{'s' if abs(days) != 1 else ''} {'from now' if days > 0 else 'ago'}"
-        if days == 1:
-            when = "tomorrow"
         return Outcome(
             f"{self.date.strftime('%B')} {self.date.day}, {self.date.year} {verb} a {self.date.strftime('%A')}, {when}."
         )

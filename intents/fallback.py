@@ -13,6 +13,10 @@ THANKS = re.compile(
 GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?$")
 
 
+# answers given whatever was said (kept synthesised by the voice, like ``Intent.reply_heads``)
+REPLY_HEADS = ("Sorry, I can't help with that.", "Sorry, I didn't catch that.")
+
+
 def answer(normalized: str, raw: str) -> str:
     words = plain(raw)
     if THANKS.match(words):

@@ -94,6 +94,7 @@ class ListIntent(Intent):
 
 @register
 class HassListAddItem(ListIntent):
+    reply_heads: ClassVar[tuple[str, ...]] = ("Added",)
     intent: ClassVar[str] = "HassListAddItem"
     said_fields: ClassVar[tuple[str, ...]] = ("item",)
     description: ClassVar[str] = "Adds one or more items to a shopping or to-do list."

@@ -77,6 +77,8 @@ def _unreachable(svc: MediaService, config: PlayerConfig | None, exc: Exception)
 class PlayerIntent(Intent):
     """Base of the media intents: which player (HA slots ``name`` and ``area``)."""
 
+    reply_heads: ClassVar[tuple[str, ...]] = (NOTHING_PLAYING,)
+
     name: str | None = Field(None, description="Name of the media player")
     area: str | None = Field(None, description="Area of the media player, e.g. 'kitchen'")
 
@@ -140,6 +142,7 @@ class PlayerIntent(Intent):
 @register
 class HassMediaSearchAndPlay(PlayerIntent):
     intent: ClassVar[str] = "HassMediaSearchAndPlay"
+    reply_heads: ClassVar[tuple[str, ...]] = ("Playing", "Your music library is empty;")
     said_fields: ClassVar[tuple[str, ...]] = ("search_query",)
     usage: ClassVar[Usage] = Usage(
         "play music",
@@ -296,6 +299,8 @@ class HassMediaPrevious(PlayerIntent):
 
 
 class VolumeIntent(PlayerIntent):
+    reply_heads: ClassVar[tuple[str, ...]] = (NOTHING_PLAYING, "Volume")
+
     def set_to(self, ctx: Context, volume: int | None, delta: int | None) -> Outcome:
         svc, config = self.choose(ctx)
         try:

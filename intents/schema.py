@@ -143,6 +143,11 @@ class Intent(BaseModel):
     # it, the core asks "Are you sure?" before more than one thing goes.
     bulk_destructive: ClassVar[bool] = False
     usage: ClassVar[Usage | None] = None  # set on one main intent per area (see intents/help.py)
+    # How its answers open ("Timer set", "Turned off") and whole answers it often gives ("There are no
+    # timers running."): the voice synthesises them once at start-up and speaks such an opening while
+    # it synthesises the rest (``intents.replies``, ``assistant.tts.Tts.keep``). Only words that never
+    # change with the request; a phrase ending in . ! ? is a whole answer.
+    reply_heads: ClassVar[tuple[str, ...]] = ()
     # Fields that carry the user's own words (a list item, a reminder's message, what to play): an
     # LLM's value must have been said (``check_said``), so a model cannot invent "bread and milk".
     said_fields: ClassVar[tuple[str, ...]] = ()

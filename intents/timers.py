@@ -66,6 +66,8 @@ def _with_duration_text(slots: dict[str, Any], key: str = "duration", prefix: st
 class TimerTarget(Intent):
     """Slots that pick an existing timer (HA: start_hours/start_minutes/start_seconds, name, area)."""
 
+    reply_heads: ClassVar[tuple[str, ...]] = ("There are no timers running.",)
+
     start_hours: int | None = Field(None, ge=0, description="Hours the timer was started with")
     start_minutes: int | None = Field(None, ge=0, description="Minutes the timer was started with")
     start_seconds: int | None = Field(None, ge=0, description="Seconds the timer was started with")
@@ -163,6 +165,7 @@ def _action(kind: str, timer: TimerRow, **extra: Any) -> dict[str, Any]:
 @register
 class HassStartTimer(Intent):
     intent: ClassVar[str] = "HassStartTimer"
+    reply_heads: ClassVar[tuple[str, ...]] = ("Timer set",)
     said_fields: ClassVar[tuple[str, ...]] = ("name",)
     usage: ClassVar[Usage] = Usage(
         "set timers", "Set a pasta timer for 9 minutes.", ("timer", "timers", "countdown")

@@ -76,6 +76,7 @@ def aspect_of(text: str) -> str:
 
 @register
 class HassGetWeather(Intent):
+    reply_heads: ClassVar[tuple[str, ...]] = ("Right now it's", "I would look up the weather")
     intent: ClassVar[str] = "HassGetWeather"
     usage: ClassVar[Usage] = Usage(
         "tell you the weather",

@@ -206,14 +206,24 @@ def test_peek_comes_at_the_first_silence_and_can_end_early():
 
 
 class _CountingAsr:
-    """The real transcriber, counting decodes."""
+    """The real transcriber, counting decodes (a peek's split decode, ``encode`` then ``decode``,
+    counts once, at its encoder pass) and decoder passes."""
 
     def __init__(self, asr):
-        self.asr, self.decodes = asr, 0
+        self.asr, self.decodes, self.decoder_passes = asr, 0, 0
 
     def transcribe(self, audio):
         self.decodes += 1
+        self.decoder_passes += 1
         return self.asr.transcribe(audio)
+
+    def encode(self, audio):
+        self.decodes += 1
+        return self.asr.encode(audio)
+
+    def decode(self, encoded):
+        self.decoder_passes += 1
+        return self.asr.decode(encoded)
 
     def __getattr__(self, name):
         return getattr(self.asr, name)
@@ -276,3 +286,41 @@ def test_ask_after_is_complete_reuses_the_template_match(core, monkeypatch):
         assert template.candidates("turn on the porch light")[0].slots
     finally:
         core._lists_changed()  # the home's own lists back
+
+
+class _SlowClock:
+    """A processing clock on which every step takes 125 ms: the loop is always behind the microphone."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.125
+        return self.now
+
+
+@pytest.mark.parametrize("split, decoder_passes", [(True, 1), (False, 3)])
+def test_a_peek_at_a_dip_between_words_costs_no_decoder_pass(
+    core, engines, monkeypatch, split, decoder_passes
+):
+    from assistant.engines import Engines
+    from assistant.pipeline import Pipeline
+
+    monkeypatch.setattr(Pipeline, "split_peeks", split)
+    asr = _CountingAsr(engines.asr)
+    counting = Engines(asr, engines.tts)  # type: ignore[arg-type]
+    # dips in "Set a timer for" and a 64 ms gap before "five minutes": a peek at each (see the VAD)
+    audio = join(
+        silence(0.5), trimmed("Set a timer for"), silence(0.064), trimmed("five minutes."), silence(1.2)
+    )
+    (r,) = process_audio(
+        audio,
+        understand_with(core),
+        test_settings(),
+        no_wake=True,
+        engines=counting,
+        is_complete=core.is_complete,
+        clock=_SlowClock(),
+    )
+    assert r["intent"] == "HassStartTimer" and r["early_endpoint"] and r["asr_speculative"]
+    assert asr.decodes == 3 and asr.decoder_passes == decoder_passes

@@ -5,7 +5,7 @@ import wave
 
 import pytest
 
-from assistant.audio import read_audio_file, write_wav
+from assistant.audio import blocks, read_audio_file, write_wav
 from assistant.pipeline import Pipeline
 from assistant.voice import process_audio, process_file
 from tests.fixtures_voice import (
@@ -308,3 +308,42 @@ def test_processing_clock_is_the_one_given(engines):
     t = r["timings_ms"]
     assert t["asr"] == t["nlu"] == t["tts_first_audio"] == 0.0
     assert t["end_of_speech_to_action"] == t["end_of_speech_to_first_audio"] == t["endpoint_silence"] > 0
+
+
+class _Chunks:
+    """A sink that keeps what it is given to play."""
+
+    sample_rate, channels = 22050, 1
+
+    def __init__(self):
+        self.played: list = []
+
+    def play(self, samples, sample_rate):
+        self.played.append(samples)
+
+    def stop(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_an_answer_opening_with_a_reply_head_plays_the_kept_head_first(engines):
+    from assistant.engines import Engines
+    from assistant.tts import Tts
+
+    settings = test_settings(tts__feedback_sounds=False)
+    voice = Engines(engines.asr, Tts(settings.tts))  # a voice of its own: the shared one keeps no heads
+    sink = _Chunks()
+    pipe = Pipeline(
+        keyword_understand, settings, no_wake=True, engines=voice, sink=sink, reply_heads=["Timer set"]
+    )
+    assert voice.tts.kept() == ["Timer set"]
+    results = []
+    for b in blocks(join(silence(0.5), piper_speech("Set a timer for five minutes."), silence(1.5)), 512):
+        results += pipe.feed(b)
+    results += pipe.flush()
+    (r,) = results
+    assert r["response"] == "Timer set for 5 minutes."
+    assert len(sink.played) == 2 and sink.played[0] is voice.tts._kept["Timer set"]
+    assert "tts_late" in r["timings_ms"]  # how late "for 5 minutes." was (a figure for the benches)

@@ -16,7 +16,7 @@ from ..registry import register
 from ..schema import Context, Intent, IntentError, Outcome, SlotError, Usage
 from .commands import run_command, settle, undelivered
 from .targets import Target, backend_problem, find_named, hub_of, pick_targets, resolve_area, the_hub
-from .words import NOT_A_NAME, PALETTE, PLURAL, clean, kind_of, spoken
+from .words import FUTURE, NOT_A_NAME, PALETTE, PAST, PLURAL, clean, kind_of, spoken
 
 if TYPE_CHECKING:
     from devices.entities import Entity
@@ -110,6 +110,11 @@ class DeviceIntent(Intent):
 class HassTurnOn(DeviceIntent):
     intent: ClassVar[str] = "HassTurnOn"
     delayable: ClassVar[bool] = True
+    reply_heads: ClassVar[tuple[str, ...]] = tuple(
+        said
+        for verb in ("turn_on", "turn_off", "open", "close")
+        for said in (PAST[verb], "Would " + FUTURE[verb])
+    )
     usage: ClassVar[Usage] = Usage(
         "control your lights and devices",
         "Turn on the kitchen light.",
@@ -134,6 +139,7 @@ class HassTurnOff(HassTurnOn):
 class HassVacuumStart(DeviceIntent):
     intent: ClassVar[str] = "HassVacuumStart"
     delayable: ClassVar[bool] = True
+    reply_heads: ClassVar[tuple[str, ...]] = (PAST["start"], "Would " + FUTURE["start"])
     description: ClassVar[str] = "Start the robot vacuum"
     domains: ClassVar[set[str] | None] = {"vacuum"}
 
@@ -158,6 +164,7 @@ _STEP_BIG = re.compile(r"\b(?:a lot|much|way|lots|significantly|all the way)\b")
 class HassLightSet(DeviceIntent):
     intent: ClassVar[str] = "HassLightSet"
     delayable: ClassVar[bool] = True
+    reply_heads: ClassVar[tuple[str, ...]] = ("Set", "Would have set", "Turned off")
     description: ClassVar[str] = "Set lights' brightness (absolute or relative), colour or colour temperature"
     domains: ClassVar[set[str] | None] = {"light"}
 
@@ -298,6 +305,7 @@ def _climates(ctx: Context, name: str | None, area: str | None, value: str) -> T
 class HassClimateSetTemperature(DeviceIntent):
     intent: ClassVar[str] = "HassClimateSetTemperature"
     delayable: ClassVar[bool] = True
+    reply_heads: ClassVar[tuple[str, ...]] = ("Set", "Would set")
     description: ClassVar[str] = "Set a thermostat's target temperature"
     domains: ClassVar[set[str] | None] = {"climate"}
 
