@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.config import load_config  # noqa: E402
 from assistant.core import Assistant, settle_memory  # noqa: E402
 from tests.fixtures_mqtt import Mosquitto, free_port, make_probe  # noqa: E402
-from tests.fuzzgen import discovery_configs  # noqa: E402
+from tests.fuzzgen import discovery_configs, offline_config  # noqa: E402
 
 LINES = ("turn on the lights", "turn off the lights")
 
@@ -58,14 +58,9 @@ def flooded_assistant(configs: int, seed: int) -> Iterator[Assistant]:
             "ha/light/real1/config", json.dumps({"name": "Bench Light 1", "cmd_t": "real/1/set"}), retain=True
         )
         dead = f"http://127.0.0.1:{free_port()}/v1/forecast"
-        (tmp / "music").mkdir()
-        cfg = {
-            "data_dir": str(tmp / "data"),
-            "timezone": "UTC",
-            "weather": {"forecast_url": dead, "geocoding_url": dead},
-            "media": {"music_dir": str(tmp / "music"), "cache_dir": str(tmp / "cache")},
-            "mqtt": {"url": broker.url, "discovery_prefix": "ha", "base_topic": "bulkbench"},
-        }
+        cfg = offline_config(
+            tmp, {"url": broker.url, "discovery_prefix": "ha", "base_topic": "bulkbench"}, dead
+        )
         (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
         assistant = Assistant(load_config(tmp / "config.yaml", env={}))
         settle_memory()

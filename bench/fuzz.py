@@ -45,7 +45,7 @@ from devices.settings import MqttSettings  # noqa: E402
 from intents.delayed import split  # noqa: E402
 from intents.normalize import normalize  # noqa: E402
 from tests.fixtures_mqtt import Mosquitto, free_port, make_probe  # noqa: E402
-from tests.fuzzgen import discovery_configs, lines  # noqa: E402
+from tests.fuzzgen import discovery_configs, lines, offline_config  # noqa: E402
 
 HANG_S = 1.0  # wall clock
 LIMIT_S = 0.1  # CPU time of the asking thread per input: wall clock on a shared machine measures the others
@@ -109,14 +109,9 @@ def main() -> int:
 
         # 2. an assistant reads them from the broker
         dead = f"http://127.0.0.1:{free_port()}/v1/forecast"  # no network: weather fails at once
-        (tmp / "music").mkdir()
-        cfg = {
-            "data_dir": str(tmp / "data"),
-            "timezone": "UTC",
-            "weather": {"forecast_url": dead, "geocoding_url": dead},
-            "media": {"music_dir": str(tmp / "music"), "cache_dir": str(tmp / "cache")},
-            "mqtt": {"url": broker.url, "discovery_prefix": "ha", "base_topic": "fuzzbench"},
-        }
+        cfg = offline_config(
+            tmp, {"url": broker.url, "discovery_prefix": "ha", "base_topic": "fuzzbench"}, dead
+        )
         (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()
         assistant = Assistant(load_config(tmp / "config.yaml", env={}))

@@ -11,6 +11,8 @@ import json
 import random
 import string
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 WORDS = (
     "set timer alarm for minutes hours seconds at am pm turn off on the kitchen light lights lock unlock door "
@@ -285,3 +287,16 @@ def discovery_configs(seed: int, count: int, prefix: str) -> Iterator[tuple[str,
         else:
             depth = rng.randint(10, 2000)
             yield "junk", topic, ("[" * depth + "]" * depth).encode()
+
+
+def offline_config(tmp: Path, mqtt: dict[str, Any], weather_url: str) -> dict[str, Any]:
+    """An assistant's config for a fuzz run: data and music in tmp, weather at a dead local URL (it
+    answers "unavailable" at once, offline), the given MQTT settings."""
+    (tmp / "music").mkdir(exist_ok=True)
+    return {
+        "data_dir": str(tmp / "data"),
+        "timezone": "UTC",
+        "weather": {"forecast_url": weather_url, "geocoding_url": weather_url},
+        "media": {"music_dir": str(tmp / "music"), "cache_dir": str(tmp / "cache")},
+        "mqtt": mqtt,
+    }

@@ -17,7 +17,7 @@ from assistant.core import TOO_LONG, Assistant
 from intents.delayed import split
 from intents.normalize import normalize
 from tests.fixtures_mqtt import free_port
-from tests.fuzzgen import discovery_configs, lines
+from tests.fuzzgen import discovery_configs, lines, offline_config
 
 SEED = 8
 LINES = int(os.environ.get("FUZZ_LINES", 1000))
@@ -29,19 +29,13 @@ BUDGET_S = 60.0  # the line test stops there on a slow machine (and says how far
 @pytest.fixture
 def fuzzed(mosquitto, probe, prefix, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/v1/forecast"  # weather answers "unavailable" at once, offline
-    (tmp_path / "music").mkdir()
-    cfg = {
-        "data_dir": str(tmp_path / "data"),
-        "timezone": "UTC",
-        "weather": {"forecast_url": dead, "geocoding_url": dead},
-        "media": {"music_dir": str(tmp_path / "music"), "cache_dir": str(tmp_path / "cache")},
-        "mqtt": {"url": mosquitto.url, "discovery_prefix": f"{prefix}/ha", "base_topic": f"{prefix}/a"},
-        "devices": {
-            "devices": [
-                {"name": "Kitchen Light", "component": "light", "command_topic": f"{prefix}/kitchen/set"}
-            ]
-        },
-    }
+    cfg = offline_config(
+        tmp_path,
+        {"url": mosquitto.url, "discovery_prefix": f"{prefix}/ha", "base_topic": f"{prefix}/a"},
+        dead,
+    )
+    kitchen = {"name": "Kitchen Light", "component": "light", "command_topic": f"{prefix}/kitchen/set"}
+    cfg["devices"] = {"devices": [kitchen]}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     probe.subscribe(f"{prefix}/#")
     a = Assistant(load_config(tmp_path / "c.yaml", env={}))
