@@ -234,31 +234,37 @@ def _holiday(m: re.Match[str], today: dt.date) -> dt.date | None:
 _HOLIDAY_RE = "(" + "|".join(HOLIDAYS) + ")"
 
 
-def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
-    """Find one date expression; return it (resolved against now) and the text without it."""
-    today = now.date()
-    rules: list[tuple[str, Callable[[re.Match[str]], dt.date | None]]] = [
-        (rf"\b(?:on )?{_HOLIDAY_RE}(?: this year| next year)?\b", lambda m: _holiday(m, today)),
-        (r"\b(?:the )?day after tomorrow\b", lambda m: today + dt.timedelta(days=2)),
-        (r"\btomorrow(?:'s)?\b", lambda m: today + dt.timedelta(days=1)),
-        (r"\btoday(?:'s)?\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b", lambda m: today),
-        (r"\b(\d{4})-(\d{2})-(\d{2})\b", lambda m: dt.date(int(m[1]), int(m[2]), int(m[3]))),
+# compiled once: hassil compiles many patterns of its own, which push these out of re's small cache
+_DATE_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str], dt.date], dt.date | None]]] = [
+    (re.compile(p), resolve)
+    for p, resolve in [
+        (rf"\b(?:on )?{_HOLIDAY_RE}(?: this year| next year)?\b", _holiday),
+        (r"\b(?:the )?day after tomorrow\b", lambda m, today: today + dt.timedelta(days=2)),
+        (r"\btomorrow(?:'s)?\b", lambda m, today: today + dt.timedelta(days=1)),
+        (r"\btoday(?:'s)?\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b", lambda m, today: today),
+        (r"\b(\d{4})-(\d{2})-(\d{2})\b", lambda m, today: dt.date(int(m[1]), int(m[2]), int(m[3]))),
         (
             rf"\b(?:on )?(?:the )?(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH_RE}\b",
-            lambda m: _month_day(m[2], int(m[1]), today),
+            lambda m, today: _month_day(m[2], int(m[1]), today),
         ),
         (
             rf"\b(?:on )?{_MONTH_RE} (?:the )?(\d{{1,2}})(?:st|nd|rd|th)?\b",
-            lambda m: _month_day(m[1], int(m[2]), today),
+            lambda m, today: _month_day(m[1], int(m[2]), today),
         ),
-        (r"\b(?:on )?(?:the )?(\d{1,2})(?:st|nd|rd|th)\b", lambda m: _day_of_month(int(m[1]), today)),
-        (rf"\b(?:on |this |next |coming )?{_WEEKDAY_RE}\b", lambda m: _next_weekday(m, today)),
+        (r"\b(?:on )?(?:the )?(\d{1,2})(?:st|nd|rd|th)\b", lambda m, today: _day_of_month(int(m[1]), today)),
+        (rf"\b(?:on |this |next |coming )?{_WEEKDAY_RE}\b", lambda m, today: _next_weekday(m, today)),
     ]
-    for pattern, resolve in rules:
-        m = re.search(pattern, text)
+]
+
+
+def parse_date(text: str, now: dt.datetime) -> tuple[dt.date | None, str]:
+    """Find one date expression; return it (resolved against now) and the text without it."""
+    today = now.date()
+    for pattern, resolve in _DATE_RULES:
+        m = pattern.search(text)
         if m:
             try:
-                value = resolve(m)
+                value = resolve(m, today)
             except ValueError:
                 if m.re.pattern.count(_MONTH_RE):  # "the 31st of april": say so, not another date
                     day = next(g for g in m.groups() if g and g.isdigit())
@@ -298,14 +304,19 @@ def _next_weekday(m: re.Match[str], today: dt.date) -> dt.date:
     return today + dt.timedelta(days=days)
 
 
+_DURATION_WORDS = r"\d+ (?:hours?|minutes?|seconds?)(?: (?:and )?\d+ (?:minutes?|seconds?))*"
+_IN_DURATION = re.compile(rf"\bin ({_DURATION_WORDS})\b")
+_DURATION_FROM_NOW = re.compile(rf"\b({_DURATION_WORDS}) from now\b")
+_ON_WEEKDAYS = re.compile(rf"\b(?:every|on|each) ((?:{_WEEKDAY_RE}(?:,? (?:and )?)?)+)")
+_WEEKDAYS_PLURAL = re.compile(rf"\b{_WEEKDAY_RE[:-3]})s\b")
+
+
 def parse_when(text: str, now: dt.datetime) -> When:
     """Parse everything about 'when' in text; words it did not understand land in ``unknown``."""
     w = When()
     t = f" {text} "
-    m = re.search(r"\bin (\d+ (?:hours?|minutes?|seconds?)(?: (?:and )?\d+ (?:minutes?|seconds?))*)\b", t)
-    m = m or re.search(
-        r"\b(\d+ (?:hours?|minutes?|seconds?)(?: (?:and )?\d+ (?:minutes?|seconds?))*) from now\b", t
-    )
+    m = _IN_DURATION.search(t)
+    m = m or _DURATION_FROM_NOW.search(t)
     if m:
         w.relative = parse_duration(m.group(1))
         t = t[: m.start()] + " " + t[m.end() :]
@@ -315,8 +326,8 @@ def parse_when(text: str, now: dt.datetime) -> When:
             t = pattern.sub(" ", t)
             break
     if not w.repeat:
-        m = re.search(rf"\b(?:every|on|each) ((?:{_WEEKDAY_RE}(?:,? (?:and )?)?)+)", t)
-        plural = re.findall(rf"\b{_WEEKDAY_RE[:-3]})s\b", t)
+        m = _ON_WEEKDAYS.search(t)
+        plural = _WEEKDAYS_PLURAL.findall(t)
         if m:
             w.repeat = (
                 [d for d in WEEKDAYS if d in m.group(1)]
@@ -327,7 +338,7 @@ def parse_when(text: str, now: dt.datetime) -> When:
                 t = t[: m.start()] + " " + t[m.end() :]
         elif plural:
             w.repeat = [d for d in WEEKDAYS if d in plural]
-            t = re.sub(rf"\b{_WEEKDAY_RE[:-3]})s\b", " ", t)
+            t = _WEEKDAYS_PLURAL.sub(" ", t)
     for pattern, part in _PART_OF_DAY:
         found = pattern.search(t)
         if found:
