@@ -46,10 +46,8 @@ class RecordingSink:
         pass
 
 
-@pytest.fixture
-def streaming(make_llm, canned, monkeypatch):
-    """The text core whose LLM calls HassStartTimer and then streams ANSWER, the last piece held back
-    until the sink plays something."""
+def _timer_core(make_llm, canned, monkeypatch):
+    """The text core whose LLM calls HassStartTimer and then streams ANSWER."""
     canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
     canned.stream = ANSWER
     assistant = make_llm(llm_settings(canned.url, timeout_s=60))
@@ -58,6 +56,14 @@ def streaming(make_llm, canned, monkeypatch):
         "llm",
         assistant.config.llm.model_copy(update={"final_answer": True, "timeout_s": 60}),
     )
+    return assistant
+
+
+@pytest.fixture
+def streaming(make_llm, canned, monkeypatch):
+    """The text core whose LLM calls HassStartTimer and then streams ANSWER, the last piece held back
+    until the sink plays something."""
+    assistant = _timer_core(make_llm, canned, monkeypatch)
     sink = RecordingSink(canned)
     canned.hold_last = sink.first
 
@@ -121,14 +127,7 @@ def test_live_speaker_starts_on_the_first_sentence(engines, streaming, canned):
 
 def test_without_streaming_the_answer_is_spoken_after(engines, make_llm, canned, monkeypatch):
     """A plain understand(text) (no ``say``): the same answer, spoken once, after ask returned."""
-    canned.reply = tool_reply("HassStartTimer", '{"minutes": 5}')
-    canned.stream = ANSWER
-    assistant = make_llm(llm_settings(canned.url, timeout_s=60))
-    monkeypatch.setattr(
-        assistant.config,
-        "llm",
-        assistant.config.llm.model_copy(update={"final_answer": True, "timeout_s": 60}),
-    )
+    assistant = _timer_core(make_llm, canned, monkeypatch)
     sink = RecordingSink(canned)
     audio = join(silence(0.5), piper_speech(EGGS), silence(1.5))
     pipe = Pipeline(
