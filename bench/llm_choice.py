@@ -185,17 +185,20 @@ def report(log: Path, local: list[dict[str, Any]]) -> None:
     asked = [json.loads(line) for line in log.open(encoding="utf-8")]
     misses = [x for x in local if x["kind"] == "in" and x["intent"] is None]
     n_out = sum(x["kind"] == "out" for x in local)
-    floor = min(x["gate"] for x in asked)
+    ids = {r["slurp_id"] for r in asked}
+    left = [x for x in local if x["intent"] is None and x["kind"] != "skip" and x["slurp_id"] not in ids]
+    floor = max((x["gate"] for x in left), default=0.0)  # every row scoring above this was asked
     ins = [r for r in asked if r["kind"] == "in"]
     outs = [r for r in asked if r["kind"] == "out"]
     print(
         f"\n== {len(asked)} rows asked ({len(ins)} in-scope misses of {len(misses)}, {len(outs)} out of scope "
-        f"of {n_out}); complete for gate thresholds >= {floor:.2f} =="
+        f"of {n_out}); complete for gate thresholds above {floor:.4f} =="
     )
     for r in asked:
         choices = {k: v for k, v in r["probs"].items() if k != NONE_LETTER}
         best = max(choices, key=lambda k: choices[k]) if choices else None
         r["pick"] = r["candidates"][LETTERS.index(best)] if best else None
+        r["top1"] = r["candidates"][0] if r["candidates"] else None
         r["p"] = choices[best] if best else 0.0
         r["argmax"] = (
             best is not None and r["p"] >= r["probs"][NONE_LETTER] and r["p"] == max(r["probs"].values())
@@ -207,12 +210,12 @@ def report(log: Path, local: list[dict[str, Any]]) -> None:
         f"letter mass p50 {sorted(r['mass'] for r in asked)[len(asked) // 2]:.2f}"
     )
 
-    def line(name: str, take: Any) -> None:
+    def line(name: str, take: Any, pick: str = "pick") -> None:
         got = [r for r in asked if take(r)]
-        rec = sum(right(r, r["pick"]) for r in got if r["kind"] == "in")
-        wrong = sum(not right(r, r["pick"]) for r in got if r["kind"] == "in")
+        rec = sum(right(r, r[pick]) for r in got if r["kind"] == "in")
+        wrong = sum(not right(r, r[pick]) for r in got if r["kind"] == "in")
         out_any = sum(r["kind"] == "out" for r in got)
-        out_state = sum(r["kind"] == "out" and r["pick"] not in QUERIES for r in got)
+        out_state = sum(r["kind"] == "out" and r[pick] not in QUERIES for r in got)
         print(
             f"  {name:34s} right {rec:2d}/{len(misses)} ({rec / len(misses):4.0%}) wrong {wrong:2d} | "
             f"out: any intent {out_any:2d}/{n_out} ({out_any / n_out:.1%}), state-changing {out_state:2d} "
@@ -220,10 +223,10 @@ def report(log: Path, local: list[dict[str, Any]]) -> None:
         )
 
     for gate in (0.1, 0.3, 0.5):
-        if gate < floor - 1e-9:
+        if gate <= floor:
             continue
         print(f"\n  gate >= {gate}:")
-        line("learned top-1 (no LLM)", lambda r, g=gate: r["gate"] >= g)
+        line("learned top-1 (no LLM)", lambda r, g=gate: r["gate"] >= g, "top1")
         line("argmax letter (not F)", lambda r, g=gate: r["gate"] >= g and r["argmax"])
         for theta in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
             line(f"p(best letter) >= {theta}", lambda r, g=gate, t=theta: r["gate"] >= g and r["p"] >= t)
