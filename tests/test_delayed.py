@@ -102,6 +102,10 @@ def test_a_delayed_command_to_no_such_device_is_refused(device_assistant, probe,
         ("turn on the kitchen ceiling at 25:99", "25:99 is not a time of day."),
         ("turn on the kitchen ceiling today at 7 am", "7 AM today has already passed."),
         ("on monday at 7 turn on the kitchen ceiling", "I can carry out a command at most 24 hours ahead."),
+        (
+            "turn off the kitchen ceiling in a billion minutes",
+            "I can carry out a command at most 24 hours ahead.",
+        ),
     ],
 )
 def test_a_time_that_cannot_be_used_is_refused_with_the_reason(device_assistant, probe, prefix, said, answer):
