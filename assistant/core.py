@@ -577,11 +577,11 @@ class Assistant:
     ) -> Intent | Refusal | None:
         """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
         refusal: Refusal | None = None
-        timed = delayed.split(normalized) is not None
+        not_now = delayed.not_now(normalized)
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = candidate.schema or self.schemas[candidate.intent]
-            if timed and schema.delayable:  # a device command said with a time is never done now
-                refusal = refusal or _tagged(Refusal(delayed.UNCLEAR), candidate, recognizer)
+            if not_now and schema.delayable:  # a device command said with a time is never done now
+                refusal = refusal or _tagged(Refusal(not_now), candidate, recognizer)
                 continue
             try:
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
@@ -623,13 +623,13 @@ class Assistant:
             ]
         out: list[Intent] = []
         refusal: Refusal | None = None
-        timed = delayed.split(normalized) is not None
+        not_now = delayed.not_now(normalized)
         for candidate in recognizer.candidates(normalized, context):
             schema = getattr(candidate, "schema", None) or self.schemas.get(candidate.intent)
             if schema is None:
                 continue
-            if timed and schema.delayable:  # a device command said with a time is never done now
-                refusal = refusal or _tagged(Refusal(delayed.UNCLEAR), candidate, recognizer)
+            if not_now and schema.delayable:  # a device command said with a time is never done now
+                refusal = refusal or _tagged(Refusal(not_now), candidate, recognizer)
                 continue
             try:
                 args = schema.lenient_tool_args(dict(candidate.slots), ctx)  # "today", "five", ""
