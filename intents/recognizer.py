@@ -108,8 +108,17 @@ def _words(text: str) -> frozenset[str]:
 
 
 def _indexed(values: list[Any]) -> list[tuple[Any, frozenset[str] | None]]:
-    """Each slot value with the words it needs in the text (None: a template, always tried)."""
-    return [(v, _words(v.text_in.text) if isinstance(v.text_in, TextChunk) else None) for v in values]
+    """Each slot value with the words the text must have for it to match (None: a template, always
+    tried); number words are left out: hassil reads "2" as "two"."""
+    return [
+        (
+            v,
+            frozenset(w for w in _words(v.text_in.text) if not (w.isdigit() or w in _NUMBER_WORDS))
+            if isinstance(v.text_in, TextChunk)
+            else None,
+        )
+        for v in values
+    ]
 
 
 class TemplateRecognizer:
@@ -182,11 +191,7 @@ class TemplateRecognizer:
         said = _words(text)
         lists = dict(self.slot_lists)
         for name, indexed in self._long.items():
-            keep = [
-                v
-                for v, words in indexed
-                if words is None or all(w in said or w.isdigit() or w in _NUMBER_WORDS for w in words)
-            ]
+            keep = [v for v, words in indexed if words is None or words <= said]
             lists[name] = TextSlotList(name=name, values=keep or _NONE.values)
         return lists
 
