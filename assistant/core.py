@@ -471,15 +471,28 @@ class Assistant:
         for parts in splits(text):
             timings["compound"] = 0.0
             parts = [normalize(p) for p in parts]
-            intents: list[Intent] = []
-            for part in parts:  # stop at the first part not understood
-                intent = (
-                    (self._later_intent(part, ctx) or self._fitting(template, part, ctx)) if part else None
-                )
+            found: dict[int, Intent] = {}
+            refused: dict[int, Refusal] = {}
+            # the shortest part first: most splits fail on a part that is no request ("... and 0
+            # seconds"), and a short text is the quickest to try
+            for i in sorted(range(len(parts)), key=lambda i: len(parts[i])):
+                try:
+                    intent = (
+                        (self._later_intent(parts[i], ctx) or self._fitting(template, parts[i], ctx))
+                        if parts[i]
+                        else None
+                    )
+                except Refusal as exc:  # said (the first part's) only if every other part is understood
+                    refused[i] = exc
+                    continue
                 if intent is None:
                     break
-                intents.append(intent)
-            if len(intents) == len(parts):
+                found[i] = intent
+            else:
+                if refused:
+                    raise refused[min(refused)]
+            if len(found) == len(parts):
+                intents = [found[i] for i in range(len(parts))]
                 timings["compound"] = _ms(t0)
                 outcomes = [
                     (part, intent, intent.run(ctx)) for part, intent in zip(parts, intents, strict=True)
