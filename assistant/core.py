@@ -471,15 +471,28 @@ class Assistant:
         for parts in splits(text):
             timings["compound"] = 0.0
             parts = [normalize(p) for p in parts]
-            intents: list[Intent] = []
-            for part in parts:  # stop at the first part not understood
-                intent = (
-                    (self._later_intent(part, ctx) or self._fitting(template, part, ctx)) if part else None
-                )
+            found: dict[int, Intent] = {}
+            refused: dict[int, Refusal] = {}
+            # the shortest part first: most splits fail on a part that is no request ("... and 0
+            # seconds"), and a short text is the quickest to try
+            for i in sorted(range(len(parts)), key=lambda i: len(parts[i])):
+                try:
+                    intent = (
+                        (self._later_intent(parts[i], ctx) or self._fitting(template, parts[i], ctx))
+                        if parts[i]
+                        else None
+                    )
+                except Refusal as exc:  # said (the first part's) only if every other part is understood
+                    refused[i] = exc
+                    continue
                 if intent is None:
                     break
-                intents.append(intent)
-            if len(intents) == len(parts):
+                found[i] = intent
+            else:
+                if refused:
+                    raise refused[min(refused)]
+            if len(found) == len(parts):
+                intents = [found[i] for i in range(len(parts))]
                 timings["compound"] = _ms(t0)
                 outcomes = [
                     (part, intent, intent.run(ctx)) for part, intent in zip(parts, intents, strict=True)
@@ -577,11 +590,11 @@ class Assistant:
     ) -> Intent | Refusal | None:
         """The first candidate its schema accepts; else the first refusal (with its reason); else None."""
         refusal: Refusal | None = None
-        timed = delayed.split(normalized) is not None
+        not_now = delayed.not_now(normalized)
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = candidate.schema or self.schemas[candidate.intent]
-            if timed and schema.delayable:  # a device command said with a time is never done now
-                refusal = refusal or _tagged(Refusal(delayed.UNCLEAR), candidate, recognizer)
+            if not_now and schema.delayable:  # a device command said with a time is never done now
+                refusal = refusal or _tagged(Refusal(not_now), candidate, recognizer)
                 continue
             try:
                 return schema.from_slots(dict(candidate.slots), normalized, ctx)
@@ -623,13 +636,13 @@ class Assistant:
             ]
         out: list[Intent] = []
         refusal: Refusal | None = None
-        timed = delayed.split(normalized) is not None
+        not_now = delayed.not_now(normalized)
         for candidate in recognizer.candidates(normalized, context):
             schema = getattr(candidate, "schema", None) or self.schemas.get(candidate.intent)
             if schema is None:
                 continue
-            if timed and schema.delayable:  # a device command said with a time is never done now
-                refusal = refusal or _tagged(Refusal(delayed.UNCLEAR), candidate, recognizer)
+            if not_now and schema.delayable:  # a device command said with a time is never done now
+                refusal = refusal or _tagged(Refusal(not_now), candidate, recognizer)
                 continue
             try:
                 args = schema.lenient_tool_args(dict(candidate.slots), ctx)  # "today", "five", ""

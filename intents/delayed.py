@@ -39,23 +39,31 @@ WHICH = "I can't do that later: I would have to ask which one you mean. Say it a
 UNCLEAR = "I can't tell which command to carry out at that time; say it again when you want it done."
 ONE_SHOT = "It runs only while the assistant service is running (assistant serve or assistant run)."
 WHEN_UNSAID = "At what time? Say it again with a time, like in 10 minutes or at 11 pm."
+UNREAD = (
+    "I heard a time in that but couldn't tell when to do it. Say it again like in 10 minutes or at "
+    "11 pm, or without a time to do it now."
+)
 
 _UNIT = r"(?:hours?|minutes?|mins?|seconds?|secs?)"
 _DURATION = rf"(?:minus |negative )?\d+ {_UNIT}(?:,? (?:and )?\d+ {_UNIT})*"
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _DAY = rf"(?:(?:today|tonight|tomorrow)(?: (?:morning|afternoon|evening|night))?|on {_WEEKDAY})"
 _CLOCK = r"\d{1,2}(?::\d{2})? ?(?:am|pm)?"
-_AT = rf"(?:{_DAY} )?at {_CLOCK}(?: (?:{_DAY}|in the (?:morning|afternoon|evening)|at night))?"
+_ABOUT = r"(?:about|around|roughly|approximately|just)"  # dropped from the time words (``_exact``)
+_AT = rf"(?:{_DAY} )?(?:at|at {_ABOUT}|{_ABOUT}|by) {_CLOCK}(?: (?:{_DAY}|in the (?:morning|afternoon|evening)|at night))?"
 _RELATIVE = re.compile(rf"in ({_DURATION})|({_DURATION}) from now")
 # a time with no clock in it: a device command said so is refused (WHEN_UNSAID), never done now
 _VAGUE = (
     rf"later(?: on)?|soon|in a (?:bit|while|moment|little while)|{_DAY}|this (?:morning|afternoon|evening)"
     r"|in the (?:morning|afternoon|evening)|at (?:sunset|sunrise|dawn|dusk|night)"
 )
-_WHEN = rf"in {_DURATION}|{_DURATION} from now|{_AT}|{_VAGUE}"
+_WHEN = rf"in(?: {_ABOUT})? {_DURATION}(?: time)?|(?:{_ABOUT} )?{_DURATION} from now|{_AT}|{_VAGUE}"
 _VAGUE_ONLY = re.compile(rf"(?:{_VAGUE})")
 _LEADING = re.compile(rf"^(?P<when>{_WHEN}),? (?P<command>.+)$")
 _TRAILING = re.compile(rf"^(?P<command>.+?),? (?P<when>{_WHEN})$")
+# a time said anywhere: a duration, a clock time; a device command with one that ``split`` cannot
+# place is refused (UNREAD), never done now ("turn off the lights for 10 minutes")
+_TIME_SAID = re.compile(rf"\b\d+ {_UNIT}\b|\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}} ?(?:am|pm)\b")
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,24 @@ def split(text: str) -> tuple[str, str] | None:
     for pattern in (_LEADING, _TRAILING):
         m = pattern.match(text)
         if m and m["command"].strip():
-            return m["command"].strip(" ,"), m["when"]
+            return m["command"].strip(" ,"), _exact(m["when"])
     return None
+
+
+def _exact(when: str) -> str:
+    """ "in about 10 minutes time" -> "in 10 minutes", "by 11 pm" -> "at 11 pm": the time meant."""
+    when = when.removesuffix(" time")
+    if re.search(rf"\b{_UNIT}\b", when):  # a duration
+        return re.sub(rf"\b{_ABOUT} ", "", when)
+    return re.sub(rf"\b(?:at )?(?:{_ABOUT}|by) (?=\d)", "at ", when)
+
+
+def not_now(text: str) -> str | None:
+    """Why a device command in this normalised request must not be carried out at once (the answer
+    if no reading of the command alone can be stored for later), or None when no time is said."""
+    if split(text) is not None:
+        return UNCLEAR
+    return UNREAD if _TIME_SAID.search(text) else None
 
 
 def due(when: str, now: dt.datetime) -> dt.datetime:

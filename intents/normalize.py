@@ -198,6 +198,7 @@ def normalize(text: str) -> str:
     for i, phrase in enumerate(_PROTECT):
         t = re.sub(rf"\b{phrase}\b", _PLACEHOLDER.format(i), t)
     t = _UNIT_SECOND.sub(lambda m: f"{m.group(1)}{m.group(2)}zzsecondzz{m.group(3)}", t)
+    t = re.sub(r"\ban? (?=(?:hundred|thousand|million|billion)\b)", "one ", t)  # not "a 100 minutes"
     if t:
         t = alpha2digit(t, "en", threshold=0)
     t = t.replace("zzsecondzz", "second")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr
@@ -51,6 +52,9 @@ def _label(timer: TimerRow) -> str:
     )
 
 
+ZERO = "The time needs to be more than zero, like 10 minutes."
+
+
 def _with_duration_text(slots: dict[str, Any], key: str = "duration", prefix: str = "") -> dict[str, Any]:
     """Templates of our own capture a whole duration phrase; split it into HA's slots."""
     slots = dict(slots)
@@ -58,6 +62,9 @@ def _with_duration_text(slots: dict[str, Any], key: str = "duration", prefix: st
     if text is not None:
         delta = parse_duration(str(text))
         if delta is None:
+            digits = re.findall(r"\d+", str(text))
+            if digits and not any(d.strip("0") for d in digits):  # "0 minutes": said, and nothing
+                raise Refusal(ZERO)
             raise SlotError(f"not a duration: {text!r}")
         slots.update({prefix + k: v for k, v in split_duration(delta).items()})
     return slots
@@ -194,6 +201,8 @@ class HassStartTimer(Intent):
             raise SlotError("a duration is not a timer name")
         intent = cls.model_validate(slots)
         if not intent.total():
+            if any(slots.get(k) is not None for k in ("hours", "minutes", "seconds")):
+                raise Refusal(ZERO)  # HA's template read "0 minutes"
             raise SlotError("timer without a duration")
         return intent
 

@@ -46,6 +46,21 @@ def _scheduled(a: Assistant) -> list[tuple[str | None, float | None]]:
         ("turn the lights off in half an hour", NOW + dt.timedelta(minutes=30), "9:34 PM today", "OFF"),
         ("at 11 pm turn on the kitchen ceiling", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
         ("switch on the kitchen ceiling at 11 pm", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
+        # "about", "by", "time": once done at once, the time ignored
+        (
+            "turn off the kitchen ceiling in about 10 minutes",
+            NOW + dt.timedelta(minutes=10),
+            "9:14 PM today",
+            "OFF",
+        ),
+        (
+            "turn off the kitchen ceiling in 10 minutes time",
+            NOW + dt.timedelta(minutes=10),
+            "9:14 PM today",
+            "OFF",
+        ),
+        ("turn on the kitchen ceiling by 11 pm", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
+        ("at around 11 pm turn on the kitchen ceiling", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
         (
             "tomorrow at 7 turn on the kitchen ceiling",
             dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC),
@@ -102,6 +117,10 @@ def test_a_delayed_command_to_no_such_device_is_refused(device_assistant, probe,
         ("turn on the kitchen ceiling at 25:99", "25:99 is not a time of day."),
         ("turn on the kitchen ceiling today at 7 am", "7 AM today has already passed."),
         ("on monday at 7 turn on the kitchen ceiling", "I can carry out a command at most 24 hours ahead."),
+        (
+            "turn off the kitchen ceiling in a billion minutes",
+            "I can carry out a command at most 24 hours ahead.",
+        ),
     ],
 )
 def test_a_time_that_cannot_be_used_is_refused_with_the_reason(device_assistant, probe, prefix, said, answer):
@@ -188,6 +207,23 @@ def test_no_tier_acts_now_on_a_command_said_with_a_time(device_assistant, probe,
         assert not [x for x in r.actions if x.get("type") == "mqtt"], r
         assert "say it again when you want it done" in r.response, r
     assert commands(probe, prefix) == [] and _scheduled(a) == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "turn off the kitchen ceiling for 10 minutes",
+        "turn the kitchen ceiling on until 11:30",
+        "zork the 5 minutes kitchen ceiling off",
+    ],
+)
+def test_a_time_said_where_it_cannot_be_placed_stops_the_command(device_assistant, probe, prefix, said):
+    """A time the delayed split cannot place ("for 10 minutes", "until 11:30") is not dropped: the
+    command is not done now, and the answer says how to say it."""
+    r = device_assistant.ask(said, now=NOW)
+    assert not [x for x in r.actions if x.get("type") == "mqtt"], r
+    assert r.response.startswith("I heard a time in that but couldn't tell when to do it."), r
+    assert commands(probe, prefix) == [] and _scheduled(device_assistant) == []
 
 
 def test_the_llm_cannot_schedule_what_needs_a_yes(device_assistant, probe, prefix, monkeypatch):

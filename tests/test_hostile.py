@@ -482,6 +482,8 @@ def test_a_broken_handler_costs_one_answer(tool_tier, monkeypatch):
     [
         ("set a timer for -5 minutes", "A duration cannot be negative."),
         ("set a timer for minus 5 minutes", "A duration cannot be negative."),
+        ("set a timer for 0 minutes", "The time needs to be more than zero, like 10 minutes."),
+        ("set a timer for 0 hours and 0 seconds", "The time needs to be more than zero, like 10 minutes."),
         ("set an alarm for 7 am on the 31st of april", "There is no April 31."),
         ("set an alarm for 23:5 am", "23:5 is not a time of day. Say it like 7:05 am or 19:05."),
         ("set an alarm for 23 am", "23 am is not a time: with am or pm the hour goes up to 12."),

@@ -26,6 +26,8 @@ NOW = dt.datetime(2026, 11, 29, 10, 0)  # Sunday
         ("ten o'clock", "10:00"),
         ("wake me at noon", "wake me at 12:00 pm"),
         ("half an hour", "30 minutes"),
+        ("turn off the lights in a hundred minutes", "turn off the lights in 100 minutes"),
+        ("set a timer for a hundred and fifty minutes", "set a timer for 150 minutes"),
         ("set a timer for an hour and a half", "set a timer for 1 hour and 30 minutes"),
         ("set a timer for 1.5 hours", "set a timer for 1 hours and 30 minutes"),
         ("a thirty second timer", "a 30 second timer"),

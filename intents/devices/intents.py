@@ -16,7 +16,7 @@ from ..registry import register
 from ..schema import Context, Intent, IntentError, Outcome, SlotError, Usage
 from .commands import run_command, settle, undelivered
 from .targets import Target, backend_problem, find_named, hub_of, pick_targets, resolve_area, the_hub
-from .words import FUTURE, NOT_A_NAME, PALETTE, PAST, PLURAL, clean, kind_of, spoken
+from .words import FUTURE, NOT_A_NAME, PALETTE, PAST, PLURAL, clean, kind_of, says, spoken
 
 if TYPE_CHECKING:
     from devices.entities import Entity
@@ -76,9 +76,7 @@ class DeviceIntent(Intent):
                 if allowed and e.component not in allowed:
                     continue
                 for n in (e.name, *e.aliases):
-                    if len(n) > len(best[1] if best else "") and re.search(
-                        rf"\b{re.escape(n.lower())}\b", text
-                    ):
+                    if len(n) > len(best[1] if best else "") and says(text, n.lower()):
                         best = (e, n)
             if best is not None:
                 slots["name"], slots["area"] = best[0].name, None

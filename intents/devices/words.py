@@ -98,6 +98,25 @@ def clean(text: str | None) -> str | None:
     return t or None
 
 
+def says(text: str, phrase: str) -> bool:
+    """Whether ``phrase`` occurs in ``text`` as whole words (``\\b...\\b`` without compiling a
+    pattern: one per device name, for a home of a thousand, thrashed ``re``'s cache every request)."""
+    if not phrase:
+        return False
+    at = text.find(phrase)
+    while at >= 0:
+        end = at + len(phrase)
+        before, after = text[at - 1 : at] if at else "", text[end : end + 1]
+        if not _word_char(before) and not _word_char(after):
+            return True
+        at = text.find(phrase, at + 1)
+    return False
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 def kind_of(text: str) -> str | None:
     """The device domain a phrase names ("bedside lamp" -> light), or None."""
     for pattern, domain in KIND:
