@@ -600,11 +600,11 @@ class Assistant:
         not_now = delayed.not_now(normalized)
         for candidate in recognizer.candidates(normalized, {"area": ctx.area} if ctx.area else None):
             schema = candidate.schema or self.schemas[candidate.intent]
-            if not_now and schema.delayable:  # a device command said with a time is never done now
-                refusal = refusal or _tagged(Refusal(not_now), candidate, recognizer)
-                continue
             try:
-                return schema.from_slots(dict(candidate.slots), normalized, ctx)
+                intent = schema.from_slots(dict(candidate.slots), normalized, ctx)
+                if not_now and schema.delayable:  # a device command said with a time is never done now
+                    raise Refusal(not_now)
+                return intent
             except Refusal as exc:
                 refusal = refusal or _tagged(exc, candidate, recognizer)
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:
@@ -648,13 +648,13 @@ class Assistant:
             schema = getattr(candidate, "schema", None) or self.schemas.get(candidate.intent)
             if schema is None:
                 continue
-            if not_now and schema.delayable:  # a device command said with a time is never done now
-                refusal = refusal or _tagged(Refusal(not_now), candidate, recognizer)
-                continue
             try:
                 args = schema.lenient_tool_args(dict(candidate.slots), ctx)  # "today", "five", ""
                 schema.check_said(args, normalized)  # no invented list items, messages, searches
-                out.append(schema.from_tool_args(args, ctx, normalized))
+                intent = schema.from_tool_args(args, ctx, normalized)
+                if not_now and schema.delayable:  # a device command said with a time is never done now
+                    raise Refusal(not_now)
+                out.append(intent)
             except Refusal as exc:
                 refusal = refusal or _tagged(exc, candidate, recognizer)
             except (SlotError, ValidationError, ValueError, ArithmeticError) as exc:

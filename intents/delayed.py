@@ -39,6 +39,10 @@ WHICH = "I can't do that later: I would have to ask which one you mean. Say it a
 UNCLEAR = "I can't tell which command to carry out at that time; say it again when you want it done."
 ONE_SHOT = "It runs only while the assistant service is running (assistant serve or assistant run)."
 WHEN_UNSAID = "At what time? Say it again with a time, like in 10 minutes or at 11 pm."
+REPEATS = (
+    "I can carry out a command later once, not again and again. Say it again without the repeat to have "
+    "it done once."
+)
 UNREAD = (
     "I heard a time in that but couldn't tell when to do it. Say it again like in 10 minutes or at "
     "11 pm, or without a time to do it now."
@@ -61,9 +65,21 @@ _WHEN = rf"in(?: {_ABOUT})? {_DURATION}(?: time)?|(?:{_ABOUT} )?{_DURATION} from
 _VAGUE_ONLY = re.compile(rf"(?:{_VAGUE})")
 _LEADING = re.compile(rf"^(?P<when>{_WHEN}),? (?P<command>.+)$")
 _TRAILING = re.compile(rf"^(?P<command>.+?),? (?P<when>{_WHEN})$")
-# a time said anywhere: a duration, a clock time; a device command with one that ``split`` cannot
-# place is refused (UNREAD), never done now ("turn off the lights for 10 minutes")
-_TIME_SAID = re.compile(rf"\b\d+ {_UNIT}\b|\b\d{{1,2}}:\d{{2}}\b|\b\d{{1,2}} ?(?:am|pm)\b")
+# a time said elsewhere that puts the command later ("in 10 minutes", "at 11:30", "by 7 pm"; not
+# "for 10 minutes" or "until 11:30", which start now): a device command with one that ``split``
+# cannot place is refused (UNREAD), never done now
+_LATER_SAID = re.compile(
+    rf"\b(?:in|after)(?: {_ABOUT})? \d+ {_UNIT}\b|\b\d+ {_UNIT} from now\b"
+    rf"|\b(?:at|by)(?: {_ABOUT})? \d{{1,2}}(?::\d{{2}})?\b"
+    r"|(?<!until )(?<!till )(?<!for )\b\d{1,2}(?::\d{2} ?(?:am|pm)?| ?(?:am|pm))\b"
+)
+
+
+# a command to repeat ("daily", "every morning"): stored timers run once, so it is refused (REPEATS)
+_REPEAT = re.compile(
+    rf"\b(?:daily|nightly|weekly|hourly|weekdays|weekends|(?:every|each) (?:other )?(?:\d+ )?(?:day|night|morning"
+    rf"|afternoon|evening|week|weekday|weekend|hour|minute|time|{_WEEKDAY})s?)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,7 @@ def not_now(text: str) -> str | None:
     if no reading of the command alone can be stored for later), or None when no time is said."""
     if split(text) is not None:
         return UNCLEAR
-    return UNREAD if _TIME_SAID.search(text) else None
+    return UNREAD if _LATER_SAID.search(text) else None
 
 
 def due(when: str, now: dt.datetime) -> dt.datetime:
@@ -134,6 +150,8 @@ def check(command: str, ctx: Context) -> None:
     plan = ctx.plan(command) if ctx.plan is not None else None
     if plan is None or not plan.intents:
         raise SlotError(f"not a command I can carry out later: {command!r}")
+    if plan.delayable and _REPEAT.search(command):  # "by 10:50 daily start the vacuum"
+        raise Refusal(REPEATS)
     if not plan.delayable:  # "in 10 minutes, set an alarm for 7 am": fine if it does something
         if not plan.actions:
             raise SlotError(f"not a command I can carry out later: {command!r}")
