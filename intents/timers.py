@@ -53,6 +53,7 @@ def _label(timer: TimerRow) -> str:
 
 
 ZERO = "The time needs to be more than zero, like 10 minutes."
+_ZERO_SAID = re.compile(r"\b0+ (?:hours?|minutes?|mins?|seconds?|secs?)\b")
 
 
 def _with_duration_text(slots: dict[str, Any], key: str = "duration", prefix: str = "") -> dict[str, Any]:
@@ -201,8 +202,8 @@ class HassStartTimer(Intent):
             raise SlotError("a duration is not a timer name")
         intent = cls.model_validate(slots)
         if not intent.total():
-            if any(slots.get(k) is not None for k in ("hours", "minutes", "seconds")):
-                raise Refusal(ZERO)  # HA's template read "0 minutes"
+            if _ZERO_SAID.search(text):  # HA's template read "0 minutes" (not an LLM's own 0)
+                raise Refusal(ZERO)
             raise SlotError("timer without a duration")
         return intent
 
