@@ -22,6 +22,7 @@ from tests.fixtures_devices import commands
 
 NOW = dt.datetime(2026, 11, 30, 21, 4, tzinfo=dt.UTC)
 CEILING = "z2m/Kitchen Ceiling/set"
+OFF_IN_10 = (NOW + dt.timedelta(minutes=10), "9:14 PM today", "OFF")  # due, said, state
 
 
 def _scheduled(a: Assistant) -> list[tuple[str | None, float | None]]:
@@ -31,34 +32,14 @@ def _scheduled(a: Assistant) -> list[tuple[str | None, float | None]]:
 @pytest.mark.parametrize(
     ("said", "due", "clock", "state"),
     [
-        (
-            "in 10 minutes turn off the kitchen ceiling",
-            NOW + dt.timedelta(minutes=10),
-            "9:14 PM today",
-            "OFF",
-        ),
-        (
-            "turn off the kitchen ceiling in 10 minutes",
-            NOW + dt.timedelta(minutes=10),
-            "9:14 PM today",
-            "OFF",
-        ),
+        ("in 10 minutes turn off the kitchen ceiling", *OFF_IN_10),
+        ("turn off the kitchen ceiling in 10 minutes", *OFF_IN_10),
         ("turn the lights off in half an hour", NOW + dt.timedelta(minutes=30), "9:34 PM today", "OFF"),
         ("at 11 pm turn on the kitchen ceiling", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
         ("switch on the kitchen ceiling at 11 pm", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
         # "about", "by", "time": once done at once, the time ignored
-        (
-            "turn off the kitchen ceiling in about 10 minutes",
-            NOW + dt.timedelta(minutes=10),
-            "9:14 PM today",
-            "OFF",
-        ),
-        (
-            "turn off the kitchen ceiling in 10 minutes time",
-            NOW + dt.timedelta(minutes=10),
-            "9:14 PM today",
-            "OFF",
-        ),
+        ("turn off the kitchen ceiling in about 10 minutes", *OFF_IN_10),
+        ("turn off the kitchen ceiling in 10 minutes time", *OFF_IN_10),
         ("turn on the kitchen ceiling by 11 pm", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
         ("at around 11 pm turn on the kitchen ceiling", NOW.replace(hour=23, minute=0), "11 PM today", "ON"),
         (
@@ -242,3 +223,65 @@ def test_for_or_until_a_time_is_done_now(device_assistant, probe, prefix, said):
     r = device_assistant.ask(said, now=NOW)
     assert [x for x in r.actions if x.get("type") == "mqtt"], r
     assert json.loads(probe.wait_message(f"{prefix}/{CEILING}")[-1]) == {"state": "ON"}
+
+
+def test_the_llm_cannot_schedule_what_needs_a_yes(device_assistant, probe, prefix, monkeypatch):
+    """HA's form as a tool call, HassStartTimer with a conversation_command, passes the same check."""
+    a = device_assistant
+    a.recognizers.append(
+        ToolTier([("HassStartTimer", {"minutes": 5, "conversation_command": "unlock the front door"})])
+    )
+    monkeypatch.setattr(a, "gate_threshold", 0.0)
+    r = a.ask("could you sort out the front door for me in a while", now=NOW)
+    assert "confirmation" in r.response and not r.actions, r
+    assert _scheduled(a) == []
+
+
+def test_a_stored_command_that_would_ask_is_not_carried_out(device_assistant, probe, prefix, caplog):
+    """Stored before its device needed a yes (an older database, a device changed since): when due it
+    asks nobody, and no "yes" said later by anyone opens the door."""
+    a = device_assistant
+    a.store.add_timer(
+        TimerRow(
+            0,
+            None,
+            "Kitchen",
+            60,
+            NOW.timestamp() + 60,
+            None,
+            "running",
+            NOW.timestamp(),
+            None,
+            "open the garage door",
+        )
+    )
+    with caplog.at_level(logging.WARNING):
+        a.tick(NOW + dt.timedelta(seconds=61))
+    assert "not carried out" in caplog.text and "garage door" in caplog.text
+    r = a.ask("yes", now=NOW + dt.timedelta(seconds=62))
+    assert not [x for x in r.actions if x.get("type") == "mqtt"], r
+    assert a.ask("yes", now=NOW, conversation="__delayed__").actions == []
+    assert commands(probe, prefix) == []
+
+
+def test_one_shot_ask_says_the_command_needs_the_service(device_home, probe, prefix):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_CONFIG"] = str(device_home)
+
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "--now", "2026-11-30T21:04", "-"],
+        input="turn off the kitchen ceiling in 10 minutes\nwhat timers are running\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    scheduled, listed = (json.loads(line) for line in out.stdout.splitlines())
+    assert scheduled["response"] == (
+        "I'll turn off the kitchen ceiling at 9:14 PM today, in 10 minutes. "
+        "It runs only while the assistant service is running (assistant serve or assistant run)."
+    ), scheduled
+    assert [x["type"] for x in scheduled["actions"]] == ["timer_start"], scheduled
+    assert listed["response"] == "10 minutes left on the timer to turn off the kitchen ceiling.", listed
+    assert commands(probe, prefix) == []
