@@ -386,6 +386,7 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
             wyoming.stop()
         return 2
     log.info("serving; data in %s", assistant.config.data_dir)
+    service.tick()  # /health is ready once the scheduler has ticked: before the "ready" line, not after
     print(
         json.dumps(
             {
@@ -557,6 +558,7 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
         raise KeyboardInterrupt  # SIGTERM ends the microphone loop like Ctrl-C
 
     signal.signal(signal.SIGTERM, interrupt)
+    service.tick()  # /health is ready from the start, not half a second later
     ticking = threading.Thread(target=ticker, name="ticker", daemon=True)
     ticking.start()
     try:
