@@ -345,8 +345,14 @@ def _start_service(assistant: Any, mode: str) -> Any:
 
 
 def _serve(assistant: Any, args: argparse.Namespace) -> int:
+    held: list[str] | None = []  # what the first tick fires waits for the "ready" line, which comes first
+
     def emit(event: Any) -> None:
-        print(json.dumps(event.to_dict()), flush=True)
+        line = json.dumps(event.to_dict())
+        if held is not None:
+            held.append(line)
+        else:
+            print(line, flush=True)
 
     assistant.listeners.append(emit)
     from .ha_publish import attach
@@ -398,6 +404,9 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
         ),
         flush=True,
     )
+    waiting, held = held or [], None
+    for line in waiting:
+        print(line, flush=True)
     try:
         while not stopping:
             service.tick()
