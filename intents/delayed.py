@@ -63,6 +63,9 @@ _VAGUE = (
 )
 _WHEN = rf"in(?: {_ABOUT})? {_DURATION}(?: time)?|(?:{_ABOUT} )?{_DURATION} from now|{_AT}|{_VAGUE}"
 _VAGUE_ONLY = re.compile(rf"(?:{_VAGUE})")
+_A_UNIT = re.compile(rf"\b{_UNIT}\b")
+_ABOUT_WORD = re.compile(rf"\b{_ABOUT} ")
+_ABOUT_CLOCK = re.compile(rf"\b(?:at )?(?:{_ABOUT}|by) (?=\d)")
 _LEADING = re.compile(rf"^(?P<when>{_WHEN}),? (?P<command>.+)$")
 _TRAILING = re.compile(rf"^(?P<command>.+?),? (?P<when>{_WHEN})$")
 # a time said elsewhere that puts the command later ("in 10 minutes", "at 11:30", "by 7 pm"; not
@@ -106,9 +109,9 @@ def split(text: str) -> tuple[str, str] | None:
 def _exact(when: str) -> str:
     """ "in about 10 minutes time" -> "in 10 minutes", "by 11 pm" -> "at 11 pm": the time meant."""
     when = when.removesuffix(" time")
-    if re.search(rf"\b{_UNIT}\b", when):  # a duration
-        return re.sub(rf"\b{_ABOUT} ", "", when)
-    return re.sub(rf"\b(?:at )?(?:{_ABOUT}|by) (?=\d)", "at ", when)
+    if _A_UNIT.search(when):  # a duration
+        return _ABOUT_WORD.sub("", when)
+    return _ABOUT_CLOCK.sub("at ", when)
 
 
 def not_now(text: str) -> str | None:
