@@ -63,8 +63,7 @@ def _with_duration_text(slots: dict[str, Any], key: str = "duration", prefix: st
     if text is not None:
         delta = parse_duration(str(text))
         if delta is None:
-            digits = re.findall(r"\d+", str(text))
-            if digits and not any(d.strip("0") for d in digits):  # "0 minutes": said, and nothing
+            if _ZERO_SAID.search(str(text)):  # "0 minutes": said, and nothing
                 raise Refusal(ZERO)
             raise SlotError(f"not a duration: {text!r}")
         slots.update({prefix + k: v for k, v in split_duration(delta).items()})
