@@ -47,6 +47,23 @@ def understand_with(core):
     return lambda text: core.ask(text, dry_run=True)
 
 
+_CORE = object()  # hear()'s default: the core's own is_complete
+
+
+def hear(core, audio, engines, settings=None, is_complete=_CORE, **kw):
+    """The voice loop over ``audio`` with no wake word, understood by ``core`` (a dry run), ended early
+    by ``core.is_complete`` unless told otherwise (None: no early endpointing)."""
+    return process_audio(
+        audio,
+        understand_with(core),
+        settings or test_settings(),
+        no_wake=True,
+        engines=engines,
+        is_complete=core.is_complete if is_complete is _CORE else is_complete,
+        **kw,
+    )
+
+
 def test_ends_open_words_and_punctuation():
     for text in (
         "Set a timer for",
@@ -130,10 +147,8 @@ def test_endpointer_ends_early_only_when_told_and_resume_withdraws():
 def test_complete_command_ends_early(core, engines):
     audio = join(silence(0.5), piper_speech("Turn on the kitchen light."), silence(1.2))
     settings = test_settings()
-    (early,) = process_audio(
-        audio, understand_with(core), settings, no_wake=True, engines=engines, is_complete=core.is_complete
-    )
-    (plain,) = process_audio(audio, understand_with(core), settings, no_wake=True, engines=engines)
+    (early,) = hear(core, audio, engines, settings)
+    (plain,) = hear(core, audio, engines, settings, is_complete=None)
     assert early["intent"] == plain["intent"] == "HassTurnOn"
     assert early["early_endpoint"] and not plain["early_endpoint"]
     # silence waited on the audio clock (CPU load does not change it)
@@ -141,9 +156,7 @@ def test_complete_command_ends_early(core, engines):
     assert plain["timings_ms"]["endpoint_silence"] >= settings.vad.trailing_silence_ms
     # with early endpointing off in the config, is_complete is not used
     off = test_settings(vad__early_endpoint_ms=0)
-    (r,) = process_audio(
-        audio, understand_with(core), off, no_wake=True, engines=engines, is_complete=core.is_complete
-    )
+    (r,) = hear(core, audio, engines, off)
     assert not r["early_endpoint"] and r["timings_ms"]["endpoint_silence"] >= off.vad.trailing_silence_ms
 
 
@@ -157,14 +170,7 @@ def test_complete_command_ends_early(core, engines):
 def test_paused_command_is_not_cut(core, engines, first, second, intent, slot):
     # 350 ms: longer than the early silence (160 ms), shorter than the full timeout (400 ms)
     audio = join(silence(0.5), trimmed(first), silence(0.35), trimmed(second), silence(1.2))
-    results = process_audio(
-        audio,
-        understand_with(core),
-        test_settings(),
-        no_wake=True,
-        engines=engines,
-        is_complete=core.is_complete,
-    )
+    results = hear(core, audio, engines)
     assert [r["intent"] for r in results] == [intent], [r["transcript"] for r in results]
     assert slot in str(results[0]["slots"]).lower()  # the second half was heard too
 
@@ -246,9 +252,7 @@ def test_peek_decode_is_reused_or_redone(core, engines, check, after, decodes, e
     is_complete = {"core": core.is_complete, "never": lambda text: False, None: None}[check]
     tail = silence(1.2) if after == "silence" else noise(1.2, 0.02)
     audio = join(silence(0.5), trimmed("Turn on the kitchen light."), tail)
-    (r,) = process_audio(
-        audio, understand_with(core), test_settings(), no_wake=True, engines=counting, is_complete=is_complete
-    )
+    (r,) = hear(core, audio, counting, is_complete=is_complete)
     assert r["intent"] == "HassTurnOn" and r["asr_speculative"]
     assert asr.decodes == decodes and r["early_endpoint"] is early
 
@@ -313,14 +317,6 @@ def test_a_peek_at_a_dip_between_words_costs_no_decoder_pass(
     audio = join(
         silence(0.5), trimmed("Set a timer for"), silence(0.064), trimmed("five minutes."), silence(1.2)
     )
-    (r,) = process_audio(
-        audio,
-        understand_with(core),
-        test_settings(),
-        no_wake=True,
-        engines=counting,
-        is_complete=core.is_complete,
-        clock=_SlowClock(),
-    )
+    (r,) = hear(core, audio, counting, clock=_SlowClock())
     assert r["intent"] == "HassStartTimer" and r["early_endpoint"] and r["asr_speculative"]
     assert asr.decodes == 3 and asr.decoder_passes == decoder_passes
