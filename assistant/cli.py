@@ -414,6 +414,8 @@ def _serve(assistant: Any, args: argparse.Namespace) -> int:
                 publisher.handle_requests(request)
             time.sleep(args.interval)
     finally:
+        if publisher is not None:  # its poll thread reads the store, which closes after this
+            publisher.stop()
         service.stop()
         if wyoming is not None:
             wyoming.stop()
@@ -599,6 +601,8 @@ def _run(assistant: Any, args: argparse.Namespace) -> int:
     finally:
         stop.set()
         ticking.join(timeout=10)  # not in the middle of a tick when the store closes
+        if publisher is not None:  # nor in the middle of the HA publisher's poll
+            publisher.stop()
         service.stop()
     return 0
 
