@@ -314,25 +314,45 @@ class EntityRegistry:
         query = key(name)
         if not query:
             return []
-        with self._lock:  # score the live entities; copy only the matches
-            pool = [e for e in self._entities.values() if e.exposed or not exposed_only]
-        if component:
-            pool = [e for e in pool if e.component == component]
-        if area:
-            real = self._area_match(area, {e.area for e in pool if e.area}, 80, key)
-            pool = [e for e in pool if e.area == real] if real else []
-        wanted = {e.entity_id: e for e in pool}
+        # score every name first (one rapidfuzz call), then look only at the few that scored: a flooded
+        # registry holds a thousand entities, and a request may look up twenty wildcard readings
         keys, owners = self._name_index(key)
-        best: dict[str, tuple[float, int]] = {}  # entity id -> (score, index of its best name: first on ties)
-        for _, score, i in process.extract(
-            query, keys, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
-        ):
-            eid = owners[i][0]
-            if eid in wanted and (eid not in best or (score, -i) > (best[eid][0], -best[eid][1])):
-                best[eid] = (score, i)
-        # equal scores: explicit config first (a discovered entity cannot take over a YAML name)
-        ranked = sorted(best.items(), key=lambda b: (-b[1][0], SOURCE_RANK.get(wanted[b[0]].source, 1), b[0]))
-        return [Match(wanted[eid].copy(), score, owners[i][1]) for eid, (score, i) in ranked[:limit]]
+        scored = process.extract(query, keys, scorer=fuzz.ratio, score_cutoff=threshold, limit=None)
+        with self._lock:
+            real = None
+            if area:
+                areas = {
+                    e.area
+                    for e in self._entities.values()
+                    if e.area
+                    and (e.exposed or not exposed_only)
+                    and (not component or e.component == component)
+                }
+                real = self._area_match(area, areas, 80, key)
+                if real is None:
+                    return []
+            wanted: dict[str, Entity] = {}
+            best: dict[
+                str, tuple[float, int]
+            ] = {}  # entity id -> (score, index of its best name: first on ties)
+            for _, score, i in scored:
+                eid = owners[i][0]
+                e = wanted.get(eid) or self._entities.get(eid)
+                if (
+                    e is None
+                    or (exposed_only and not e.exposed)
+                    or (component and e.component != component)
+                    or (area and e.area != real)
+                ):
+                    continue
+                wanted[eid] = e
+                if eid not in best or (score, -i) > (best[eid][0], -best[eid][1]):
+                    best[eid] = (score, i)
+            # equal scores: explicit config first (a discovered entity cannot take over a YAML name)
+            ranked = sorted(
+                best.items(), key=lambda b: (-b[1][0], SOURCE_RANK.get(wanted[b[0]].source, 1), b[0])
+            )
+            return [Match(wanted[eid].copy(), score, owners[i][1]) for eid, (score, i) in ranked[:limit]]
 
     def find(
         self,

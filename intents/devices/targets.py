@@ -100,21 +100,17 @@ def find_all_named(
     from devices.entities import SOURCE_RANK
 
     n = clean(name) or name
-    for threshold in (101, 78):
-        hits = [
-            m
-            for m in hub.registry.search(n, area=area, threshold=min(threshold, 100), limit=10, key=name_key)
-            if not (domains and m.entity.component not in domains)
-            and not (threshold == 101 and m.score < 100)
-        ]
-        if hits:
-            rank = SOURCE_RANK.get(hits[0].entity.source, 1)
-            return [
-                m.entity
-                for m in hits
-                if m.score == hits[0].score and SOURCE_RANK.get(m.entity.source, 1) == rank
-            ]
-    return []
+    hits = [  # best first: an exact name before the near ones, the config's before the discovered
+        m
+        for m in hub.registry.search(n, area=area, threshold=78, limit=10, key=name_key)
+        if not (domains and m.entity.component not in domains)
+    ]
+    if not hits:
+        return []
+    rank = SOURCE_RANK.get(hits[0].entity.source, 1)
+    return [
+        m.entity for m in hits if m.score == hits[0].score and SOURCE_RANK.get(m.entity.source, 1) == rank
+    ]
 
 
 def find_named(hub: DeviceHub, name: str, domains: set[str] | None, area: str | None = None) -> Entity | None:
