@@ -6,6 +6,7 @@ intent schema (a wildcard that swallowed the wrong words is rejected there, not 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import logging
@@ -60,16 +61,19 @@ def _ha_data(language: str) -> dict[str, Any]:
 
 
 def build_data(intent_names: Iterable[str], language: str = "en") -> dict[str, Any]:
-    """HA's data for the intents we implement, with our template files merged over it."""
+    """HA's data for the intents we implement, with our template files merged over it (a copy: merging
+    extends HA's lists of data blocks in place, and HA's data is read once per process)."""
     names = set(intent_names)
     ha = _ha_data(language)
-    data: dict[str, Any] = {
-        "language": language,
-        "intents": {k: v for k, v in ha["intents"].items() if k in names},
-        "lists": dict(ha.get("lists", {})),
-        "expansion_rules": dict(ha.get("expansion_rules", {})),
-        "skip_words": list(ha.get("skip_words", [])),
-    }
+    data: dict[str, Any] = copy.deepcopy(
+        {
+            "language": language,
+            "intents": {k: v for k, v in ha["intents"].items() if k in names},
+            "lists": ha.get("lists", {}),
+            "expansion_rules": ha.get("expansion_rules", {}),
+            "skip_words": ha.get("skip_words", []),
+        }
+    )
     for path in sorted((SENTENCES_DIR / language).glob("*.yaml")):
         own = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         unknown = set(own.get("intents", {})) - names
