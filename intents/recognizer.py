@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import yaml
 from hassil import Intents, TextChunk, TextSlotList, recognize_ranked
+from hassil.expression import Alternative, Expression, Group, ListReference, RuleReference, Sentence
 from hassil.util import fold_case, merge_dict
 
 from .schema import Intent
@@ -111,6 +112,38 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(_WORD.findall(fold_case(text).replace("'", "").replace("\u2019", "")))
 
 
+def _needed_lists(intents: Intents) -> dict[str, list[list[frozenset[str]]]]:
+    """For each intent, block and sentence: the slot lists every match of the sentence fills."""
+    needs: dict[str, list[list[frozenset[str]]]] = {}
+    for intent in intents.intents.values():
+        needs[intent.name] = []
+        for block in intent.data:
+            rules = {**intents.expansion_rules, **block.expansion_rules}
+            needs[intent.name].append([_needed(s.expression, rules) for s in block.sentences])
+    return needs
+
+
+def _needed(e: Expression, rules: dict[str, Sentence], seen: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The lists every match of ``e`` fills: not those in an optional part, nor those in only some of
+    its alternatives."""
+    if isinstance(e, ListReference):
+        return frozenset([e.list_name])
+    if isinstance(e, RuleReference):
+        rule = rules.get(e.rule_name)
+        return (
+            _needed(rule.expression, rules, seen | {e.rule_name})
+            if rule and e.rule_name not in seen
+            else frozenset()
+        )
+    if isinstance(e, Alternative):
+        if e.is_optional or not e.items:
+            return frozenset()
+        return frozenset.intersection(*(_needed(item, rules, seen) for item in e.items))
+    if isinstance(e, Group):  # a sequence or a permutation: every item
+        return frozenset().union(*(_needed(item, rules, seen) for item in e.items))
+    return frozenset()
+
+
 def _indexed(values: list[Any]) -> list[tuple[Any, frozenset[str] | None]]:
     """Each slot value with the words the text must have for it to match (None: a template, always
     tried); number words are left out: hassil reads "2" as "two"."""
@@ -132,17 +165,20 @@ class TemplateRecognizer:
     def __init__(self, intent_names: Iterable[str], language: str = "en", areas: Iterable[str] = ()):
         self.language = language
         self.intents = parsed_templates(frozenset(intent_names), language)
-        self.slot_lists: dict[str, Any] = {
-            "area": TextSlotList.from_strings(list(areas) or ["__none__"]),
-            "floor": TextSlotList.from_strings(["__none__"]),
-            "name": TextSlotList.from_strings(["__none__"]),
-        }
+        self.slot_lists: dict[str, Any] = {}
+        self.scoped = True  # templates and long lists cut to what each text can match (``_scoped``)
+        self._said: dict[str, list[tuple[Any, frozenset[str] | None]]] = {}  # each list's values' words
+        self._long: set[str] = set()  # the lists narrowed per text
+        self._needs = _needed_lists(self.intents)  # per intent, block, sentence: the lists it must fill
+        self._without: dict[frozenset[str], Intents] = {}  # the templates less those needing these lists
         # the last few recognitions: a voice turn asks twice for the same text (``Assistant.is_complete``
         # in the pause, then ``ask`` at the endpoint), and hassil's match is most of either's time
         self._recent: OrderedDict[tuple, list[Candidate]] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._lists_version = 0  # what matches depends on the lists: a new list, a new key
-        self._long: dict[str, list[tuple[Any, frozenset[str] | None]]] = {}  # lists to narrow
+        self.set_list("area", list(areas))
+        self.set_list("floor", [])
+        self.set_list("name", [])
         self.candidates("what time is it")  # warm hassil's number parser up (~0.2 s once)
 
     def set_list(self, name: str, values: Iterable[str | tuple[str, Any] | tuple[str, Any, dict]]) -> None:
@@ -157,10 +193,11 @@ class TemplateRecognizer:
             strings = [item for item in items if isinstance(item, str)]
             self.slot_lists[name] = TextSlotList.from_strings(strings or ["__none__"])
         listed = self.slot_lists[name].values
+        self._said[name] = _indexed(listed)
         if len(listed) > _NARROW_FROM:
-            self._long[name] = _indexed(listed)
+            self._long.add(name)
         else:
-            self._long.pop(name, None)
+            self._long.discard(name)
         with self._recent_lock:
             self._lists_version += 1
             self._recent.clear()
@@ -185,25 +222,57 @@ class TemplateRecognizer:
                     self._recent.popitem(last=False)
         return [dataclasses.replace(c, slots=dict(c.slots)) for c in found]  # callers may change theirs
 
-    def _narrowed(self, text: str) -> dict[str, Any]:
-        """The slot lists for one text: a long list (a home's thousand device names) keeps only the
-        values whose every word the text has. hassil tries each value of a list wherever a wildcard
-        leaves the position open, so a thousand names cost ~10-40 ms a recognition; a value with a
-        word the text lacks can never match, and number words are kept (hassil reads "2" as "two")."""
-        if not self._long:
-            return self.slot_lists
+    def _scoped(self, text: str) -> tuple[Intents, dict[str, Any]]:
+        """The templates and slot lists for one text. A list value with a word the text lacks can never
+        match (number words are kept: hassil reads "2" as "two"), so:
+
+        * a long list (a home's thousand device names) keeps only the values whose every word the text
+          has: hassil tries each value of a list wherever a wildcard leaves the position open, so a
+          thousand names cost ~10-40 ms a recognition;
+        * a template that cannot match without a list none of whose values the text can say ("turn
+          on the {name} in the {area}" when no area is said) is not tried: most of Home Assistant's
+          templates name an area, a floor or a device, and trying each costs most of a recognition."""
+        if not self.scoped:
+            return self.intents, self.slot_lists
         said = _words(text)
         lists = dict(self.slot_lists)
-        for name, indexed in self._long.items():
-            keep = [v for v, words in indexed if words is None or words <= said]
-            lists[name] = TextSlotList(name=name, values=keep or _NONE.values)
-        return lists
+        unsaid = set()
+        for name, values in self._said.items():
+            keep = [v for v, words in values if words is None or words <= said]
+            if not keep:
+                unsaid.add(name)
+            if name in self._long:
+                lists[name] = TextSlotList(name=name, values=keep or _NONE.values)
+        return self._templates_without(frozenset(unsaid)), lists
+
+    def _templates_without(self, unsaid: frozenset[str]) -> Intents:
+        """The templates less those that need one of the ``unsaid`` lists (kept: a few sets of lists)."""
+        found = self._without.get(unsaid)
+        if found is None:
+            intents = {}
+            for intent in self.intents.intents.values():
+                blocks = []
+                for block, needs in zip(intent.data, self._needs[intent.name], strict=True):
+                    keep = [
+                        s for s, needed in zip(block.sentences, needs, strict=True) if not needed & unsaid
+                    ]
+                    if len(keep) == len(block.sentences):
+                        blocks.append(block)
+                    elif keep:
+                        part = dataclasses.replace(block, sentence_texts=[s.text or "" for s in keep])
+                        part.__dict__["sentences"] = keep  # parsed already (a cached_property of hassil's)
+                        blocks.append(part)
+                if blocks:
+                    intents[intent.name] = dataclasses.replace(intent, data=blocks)
+            found = self._without[unsaid] = dataclasses.replace(self.intents, intents=intents)
+        return found
 
     def _recognize(self, text: str, context: dict[str, Any] | None) -> list[Candidate]:
+        intents, lists = self._scoped(text)
         results = recognize_ranked(
             text,
-            self.intents,
-            slot_lists=self._narrowed(text),
+            intents,
+            slot_lists=lists,
             language=self.language,
             intent_context=context or None,
         )

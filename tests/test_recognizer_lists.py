@@ -1,5 +1,7 @@
-"""A long slot list (a home of hundreds of devices) is narrowed per request to the names the text can
-spell (``TemplateRecognizer._narrowed``): it must find exactly what the whole list finds."""
+"""Per request, a long slot list (a home of hundreds of devices) is narrowed to the names the text can
+spell, and the templates that need a list none of whose values the text can say are left out
+(``TemplateRecognizer._scoped``): the recogniser must find exactly what it finds with every template
+and the whole lists."""
 
 from __future__ import annotations
 
@@ -35,12 +37,25 @@ SAID = [
     "turn off filler plug one hundred and five",
     "in 5 minutes turn off the garage door and the kitchen light 2",
     "turn on the take it named light on the 29th of february at 23:5",
+    "turn off the lights in the kitchen",
+    "turn on the garage door in the living room",
+    "set the kitchen lights to 50 percent",
+    "set the living room to red",
+    "what is the temperature in the kitchen",
+    "turn on the lights upstairs",
+    "close the garage door",
+    "turn off everything",
+    "illuminate the room",  # an area, or words instead: "({area}|room|...)" does not need the list
+    "vacuum the hallway",
+    "heat the house to 21 degrees",
 ]
+AREAS = ["Kitchen", "Living Room"]
 
 
 def with_names() -> TemplateRecognizer:
     rec = TemplateRecognizer(intents())
     rec.set_list("name", [(normalize(n), n, {"domain": "light"}) for n in NAMES])
+    rec.set_list("area", [(normalize(a), a) for a in AREAS])
     return rec
 
 
@@ -51,9 +66,9 @@ def template() -> TemplateRecognizer:
 
 @pytest.fixture(scope="module")
 def whole() -> TemplateRecognizer:
-    """The same recogniser matching against the whole list."""
+    """The same recogniser matching every template against the whole lists."""
     rec = with_names()
-    rec._long.clear()
+    rec.scoped = False
     return rec
 
 
@@ -70,9 +85,20 @@ def test_the_narrowed_list_finds_what_the_whole_list_finds(template, whole, text
 
 def test_a_long_list_is_narrowed_to_the_names_said(template):
     assert "name" in template._long
-    kept = template._narrowed(normalize("turn on mum's lamp and filler plug 7"))["name"].values
+    kept = template._scoped(normalize("turn on mum's lamp and filler plug 7"))[1]["name"].values
     said = {v.value_out for v in kept}
     assert "Mum's Lamp" in said and "Filler Plug 7" in said
     assert "Garage Door" not in said and "Living-Room Lamp" not in said
     assert len(said) == 200 + 1  # every "filler plug N": a number may be said in words
     assert {c.slots.get("name") for c in template.candidates("turn on mum's lamp")} >= {"Mum's Lamp"}
+
+
+def test_templates_that_need_an_unsaid_list_are_left_out(template):
+    def sentences(text: str) -> int:
+        scoped = template._scoped(normalize(text))[0]
+        return sum(len(block.sentences) for intent in scoped.intents.values() for block in intent.data)
+
+    every = sum(len(block.sentences) for intent in template.intents.intents.values() for block in intent.data)
+    no_area = sentences("turn on mum's lamp")
+    assert no_area < sentences("turn on mum's lamp in the kitchen") < every
+    assert sentences("what time is it") < no_area
