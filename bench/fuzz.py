@@ -42,7 +42,7 @@ from devices.discovery import MqttDiscovery  # noqa: E402
 from devices.entities import EntityRegistry  # noqa: E402
 from devices.mqtt import MqttClient  # noqa: E402
 from devices.settings import MqttSettings  # noqa: E402
-from intents.delayed import split  # noqa: E402
+from intents.delayed import not_now  # noqa: E402
 from intents.normalize import normalize  # noqa: E402
 from tests.fixtures_mqtt import Mosquitto, free_port, make_probe  # noqa: E402
 from tests.fuzzgen import discovery_configs, lines, offline_config  # noqa: E402
@@ -162,7 +162,7 @@ def main() -> int:
             if kind == "garbage" and r.actions:
                 garbage_acts += 1
                 print(f"  ACTED on garbage {line[:60]!r}: {r.actions}")
-            if len(line) <= 1000 and split(normalize(line)) is not None:
+            if len(line) <= 1000 and not_now(normalize(line)) is not None:  # a time said with it
                 timed += 1
                 if any(a.get("type") in ("mqtt", "ha_service") for a in r.actions):
                     acted_now += 1

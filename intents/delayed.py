@@ -69,10 +69,11 @@ _ABOUT_CLOCK = re.compile(rf"\b(?:at )?(?:{_ABOUT}|by) (?=\d)")
 _LEADING = re.compile(rf"^(?P<when>{_WHEN}),? (?P<command>.+)$")
 _TRAILING = re.compile(rf"^(?P<command>.+?),? (?P<when>{_WHEN})$")
 # a time said elsewhere that puts the command later ("in 10 minutes", "at 11:30", "by 7 pm"; not
-# "for 10 minutes" or "until 11:30", which start now): a device command with one that ``split``
-# cannot place is refused (UNREAD), never done now
+# "for 10 minutes" or "until 11:30", which start now), or one that is no time ("in few minutes", "in
+# 1e309 minutes"): a device command with one that ``split`` cannot place is refused (UNREAD), never
+# done now
 _LATER_SAID = re.compile(
-    rf"\b(?:in|after)(?: {_ABOUT})? \d+ {_UNIT}\b|\b\d+ {_UNIT} from now\b"
+    rf"\b(?:in|after)(?: {_ABOUT})? \S+ {_UNIT}\b|\b\d+ {_UNIT} from now\b"
     rf"|\b(?:at|by)(?: {_ABOUT})? \d{{1,2}}(?::\d{{2}})?\b"
     r"|(?<!until )(?<!till )(?<!for )\b\d{1,2}(?::\d{2} ?(?:am|pm)?| ?(?:am|pm))\b"
 )

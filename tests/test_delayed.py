@@ -204,6 +204,8 @@ def test_no_tier_acts_now_on_a_command_said_with_a_time(device_assistant, probe,
         "turn off at 11 pm the kitchen ceiling",
         "turn the kitchen ceiling in 10 minutes off",
         "switch off by 7:30 the kitchen ceiling",
+        "in 1e309 minutes turn off the kitchen ceiling",  # no number: the learned tier read the rest
+        "turn off the kitchen ceiling in few minutes",
     ],
 )
 def test_a_time_said_where_it_cannot_be_placed_stops_the_command(device_assistant, probe, prefix, said):
