@@ -145,11 +145,13 @@ class MpdPlayer(Player):
             )
 
     def now_playing(self) -> dict[str, Any] | None:
-        with self.connection() as c:
-            st = c.status()
-            if st.get("state") not in ("play", "pause"):
-                return None
-            song = c.currentsong()
+        with self.connection() as c:  # both in one command list: a song that ends between two
+            c.command_list_ok_begin()  # commands would leave a "play" status with no current song
+            c.status()
+            c.currentsong()
+            st, song = c.command_list_end()
+        if st.get("state") not in ("play", "pause") or not song:
+            return None
         return {
             "title": _mpd_str(song.get("title"))
             or _mpd_str(song.get("name"))
