@@ -138,6 +138,7 @@ def main() -> int:
         ):
             assistant.ask(warm)
         times, crashes, garbage_acts, hangs, answers, errors, cpu = [], [], 0, 0, {}, [], []
+        walls: list[tuple[float, str, int]] = []  # wall clock, line, actions
         timed, acted_now = (
             0,
             0,
@@ -154,6 +155,7 @@ def main() -> int:
             took = time.perf_counter() - t0
             times.append(took)
             cpu.append((time.thread_time() - c0, line))
+            walls.append((took, line, len(r.actions)))
             hangs += took > HANG_S
             if "something went wrong" in r.response:
                 crashes.append(f"{line[:60]!r}: {r.response}")
@@ -183,6 +185,10 @@ def main() -> int:
         )
         for c, line in reversed(cpu[-args.top :]):
             print(f"    {c * 1000:4.0f} ms {line[:70]!r}")
+        walls.sort(key=lambda w: w[0])
+        print("  the slowest by wall clock (a one-shot assistant waits for each command's PUBACK):")
+        for took, line, acts in reversed(walls[-3:]):
+            print(f"    {took * 1000:4.0f} ms {line[:70]!r} ({acts} actions)")
         print(f"  errors caught as 'Sorry, I could not do that' (bad input, or a bug): {len(errors)}")
         for e in errors[:5]:
             print(f"    {e}")

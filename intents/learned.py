@@ -314,6 +314,10 @@ _KIND_DOMAIN = {
 _ONE_NAMED = re.compile(
     r"\b(?:the|my|our|a|an|this|that)\s+((?:[\w']+\s+){1,4}?)(?:light|lamp|bulb|plug|socket|fan|blind|curtain)\b(?!s)"
 )
+# words that switch something: "on", "off", "kill the lights", "shut the fan", "power the plug down"
+_SWITCHING = re.compile(
+    r"\b(?:on|off|out|up|down|switch|turn|toggle|shut|kill|cut|power|start|stop|activate|deactivate|enable|disable)\b"
+)
 _OBJECT = re.compile(r"\b(?:the|my|our|a|an|this|that)\s+(?!(?:one|thing|stuff|device|it)\b)\w+")
 _MEDIA_WORD = re.compile(r"\b(music|songs?|tunes|radio|podcasts?|audiobooks?|playlist)\b")
 _MEDIA_CLASS = [
@@ -581,6 +585,13 @@ class LearnedRecognizer:
                 return None  # a device of ours we could not find: turning on the whole kind is worse
             if kind and "name" not in slots:
                 slots["domain"] = _KIND_DOMAIN.get(kind.group(1).rstrip("s"), _KIND_DOMAIN.get(kind.group(1)))
+            if (
+                intent in ("HassTurnOn", "HassTurnOff")
+                and slots.get("domain")
+                and not ({"name", "area"} & set(slots))
+                and not _SWITCHING.search(text)
+            ):
+                return None  # "unlock the light": every light of the home, on words that switch nothing
             if intent == "HassClimateSetTemperature":
                 number = _NUMBER.search(text)
                 if number is None:

@@ -243,3 +243,7 @@ def test_one_device_we_cannot_find_is_not_the_whole_kind():
     assert rec.fill("HassTurnOff", "turn off the lights", {}) == {"domain": "light"}
     assert rec.fill("HassTurnOff", "turn off the bedroom light", {}) == {"area": "Bedroom", "domain": "light"}
     assert rec.fill("HassTurnOn", "turn on the desk lamp", {}) == {"name": "Desk Lamp"}
+    # every light of the home on a guess from words that switch nothing (a fuzzed line, issue 8)
+    assert rec.fill("HassTurnOff", "unlock the light", {}) is None
+    assert rec.fill("HassTurnOff", "kitchen minutes lights the door for music lights degrees", {}) is None
+    assert rec.fill("HassTurnOff", "kill the lights", {}) == {"domain": "light"}
