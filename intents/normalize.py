@@ -159,6 +159,7 @@ def is_stop(text: str) -> bool:
     return plain(text) in STOP_WORDS
 
 
+@functools.lru_cache(maxsize=1 << 13)  # a home's device names at every list refresh; a request's text twice
 def normalize(text: str) -> str:
     """Return the canonical form of ``text`` (see module doc)."""
     t = unicodedata.normalize("NFKC", text).lower()
