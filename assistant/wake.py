@@ -115,6 +115,21 @@ class NoWake:
         pass
 
 
+def _models(
+    words: list[str], models_dir: Path, suffix: str, engine: str, shared: tuple[str, ...] = ()
+) -> list[Path]:
+    """Each wake word's model file: a path ending in ``suffix`` as given, else the engine package's
+    model of that name (``shared``: the package's files that are no word)."""
+    paths = []
+    for word in words:
+        path = Path(word) if word.endswith(suffix) else models_dir / f"{word}{suffix}"
+        if not path.is_file() or path.stem in shared:
+            known = sorted(p.stem for p in models_dir.glob(f"*{suffix}") if p.stem not in shared)
+            raise ValueError(f"Unknown {engine} word {word!r}; use one of {known} or a model {suffix} path")
+        paths.append(path)
+    return paths
+
+
 class MicroWake:
     """microWakeWord (pymicro-wakeword): light, streaming, 10 ms features."""
 
@@ -129,16 +144,9 @@ class MicroWake:
         from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
 
         models_dir = Path(pymicro_wakeword.__file__).parent / "models"
-        self.models = []
-        for word in words:
-            cfg = Path(word) if word.endswith(".json") else models_dir / f"{word}.json"
-            if not cfg.is_file():
-                known = sorted(p.stem for p in models_dir.glob("*.json"))
-                raise ValueError(
-                    f"Unknown microWakeWord word {word!r}; use one of {known} or a model .json path"
-                )
-            model = MicroWakeWord.from_config(cfg)
-            self.models.append(model)
+        self.models = [
+            MicroWakeWord.from_config(cfg) for cfg in _models(words, models_dir, ".json", "microWakeWord")
+        ]
         self.words = [m.id for m in self.models]
         self.threshold = DEFAULT_THRESHOLDS["micro"] if threshold is None else threshold
         self._features = MicroWakeWordFeatures()
@@ -183,17 +191,10 @@ class OpenWake:
         from pyopen_wakeword import OpenWakeWord, OpenWakeWordFeatures
 
         models_dir = Path(pyopen_wakeword.__file__).parent / "models"
-        self.models = []
-        for word in words:
-            path = Path(word) if word.endswith(".tflite") else models_dir / f"{word}.tflite"
-            if not path.is_file() or path.stem in ("melspectrogram", "embedding_model"):
-                known = sorted(
-                    p.stem
-                    for p in models_dir.glob("*.tflite")
-                    if p.stem not in ("melspectrogram", "embedding_model")
-                )
-                raise ValueError(f"Unknown openWakeWord word {word!r}; use one of {known} or a .tflite path")
-            self.models.append(OpenWakeWord.from_model(path))
+        paths = _models(
+            words, models_dir, ".tflite", "openWakeWord", shared=("melspectrogram", "embedding_model")
+        )
+        self.models = [OpenWakeWord.from_model(path) for path in paths]
         self.words = [m.id for m in self.models]
         self.threshold = DEFAULT_THRESHOLDS["openwakeword"] if threshold is None else threshold
         self._features = OpenWakeWordFeatures.from_builtin()
