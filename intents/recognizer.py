@@ -112,8 +112,11 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(_WORD.findall(fold_case(text).replace("'", "").replace("\u2019", "")))
 
 
-def _needed_lists(intents: Intents) -> dict[str, list[list[frozenset[str]]]]:
-    """For each intent, block and sentence: the slot lists every match of the sentence fills."""
+@functools.lru_cache(maxsize=4)
+def needed_lists(intent_names: frozenset[str], language: str) -> dict[str, list[list[frozenset[str]]]]:
+    """For each intent, block and sentence of ``parsed_templates``: the slot lists every match of the
+    sentence fills (worked out once per process, like the templates)."""
+    intents = parsed_templates(intent_names, language)
     needs: dict[str, list[list[frozenset[str]]]] = {}
     for intent in intents.intents.values():
         needs[intent.name] = []
@@ -169,7 +172,7 @@ class TemplateRecognizer:
         self.scoped = True  # templates and long lists cut to what each text can match (``_scoped``)
         self._said: dict[str, list[tuple[Any, frozenset[str] | None]]] = {}  # each list's values' words
         self._long: set[str] = set()  # the lists narrowed per text
-        self._needs = _needed_lists(self.intents)  # per intent, block, sentence: the lists it must fill
+        self._needs = needed_lists(frozenset(intent_names), language)  # per intent, block, sentence
         self._without: dict[frozenset[str], Intents] = {}  # the templates less those needing these lists
         # the last few recognitions: a voice turn asks twice for the same text (``Assistant.is_complete``
         # in the pause, then ``ask`` at the endpoint), and hassil's match is most of either's time
