@@ -93,7 +93,7 @@ def parsed_templates(intent_names: frozenset[str], language: str) -> Intents:
 
 
 _RECENT = 8  # recognitions kept by a TemplateRecognizer
-_NARROW_FROM = 64  # a slot list longer than this is narrowed per request (see ``_narrowed``)
+_NARROW_FROM = 64  # a slot list longer than this is narrowed per request (see ``_scoped``)
 _WORD = re.compile(r"[^\W_]+")
 # number words a value may say where the text has digits (hassil matches either way)
 _NUMBER_WORDS = frozenset(
@@ -124,6 +124,28 @@ def needed_lists(intent_names: frozenset[str], language: str) -> dict[str, list[
             rules = {**intents.expansion_rules, **block.expansion_rules}
             needs[intent.name].append([_needed(s.expression, rules) for s in block.sentences])
     return needs
+
+
+@functools.lru_cache(maxsize=32)
+def templates_without(intent_names: frozenset[str], language: str, unsaid: frozenset[str]) -> Intents:
+    """``parsed_templates`` less the sentences that need one of the ``unsaid`` slot lists (a few sets of
+    lists occur: kept once per process, like the templates)."""
+    full = parsed_templates(intent_names, language)
+    needs = needed_lists(intent_names, language)
+    intents = {}
+    for intent in full.intents.values():
+        blocks = []
+        for block, needed in zip(intent.data, needs[intent.name], strict=True):
+            keep = [s for s, lists in zip(block.sentences, needed, strict=True) if not lists & unsaid]
+            if len(keep) == len(block.sentences):
+                blocks.append(block)
+            elif keep:
+                part = dataclasses.replace(block, sentence_texts=[s.text or "" for s in keep])
+                part.__dict__["sentences"] = keep  # parsed already (a cached_property of hassil's)
+                blocks.append(part)
+        if blocks:
+            intents[intent.name] = dataclasses.replace(intent, data=blocks)
+    return dataclasses.replace(full, intents=intents)
 
 
 def _needed(e: Expression, rules: dict[str, Sentence], seen: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -167,13 +189,12 @@ class TemplateRecognizer:
 
     def __init__(self, intent_names: Iterable[str], language: str = "en", areas: Iterable[str] = ()):
         self.language = language
-        self.intents = parsed_templates(frozenset(intent_names), language)
+        self._names = frozenset(intent_names)
+        self.intents = parsed_templates(self._names, language)
         self.slot_lists: dict[str, Any] = {}
         self.scoped = True  # templates and long lists cut to what each text can match (``_scoped``)
         self._said: dict[str, list[tuple[Any, frozenset[str] | None]]] = {}  # each list's values' words
         self._long: set[str] = set()  # the lists narrowed per text
-        self._needs = needed_lists(frozenset(intent_names), language)  # per intent, block, sentence
-        self._without: dict[frozenset[str], Intents] = {}  # the templates less those needing these lists
         # the last few recognitions: a voice turn asks twice for the same text (``Assistant.is_complete``
         # in the pause, then ``ask`` at the endpoint), and hassil's match is most of either's time
         self._recent: OrderedDict[tuple, list[Candidate]] = OrderedDict()
@@ -246,29 +267,7 @@ class TemplateRecognizer:
                 unsaid.add(name)
             if name in self._long:
                 lists[name] = TextSlotList(name=name, values=keep or _NONE.values)
-        return self._templates_without(frozenset(unsaid)), lists
-
-    def _templates_without(self, unsaid: frozenset[str]) -> Intents:
-        """The templates less those that need one of the ``unsaid`` lists (kept: a few sets of lists)."""
-        found = self._without.get(unsaid)
-        if found is None:
-            intents = {}
-            for intent in self.intents.intents.values():
-                blocks = []
-                for block, needs in zip(intent.data, self._needs[intent.name], strict=True):
-                    keep = [
-                        s for s, needed in zip(block.sentences, needs, strict=True) if not needed & unsaid
-                    ]
-                    if len(keep) == len(block.sentences):
-                        blocks.append(block)
-                    elif keep:
-                        part = dataclasses.replace(block, sentence_texts=[s.text or "" for s in keep])
-                        part.__dict__["sentences"] = keep  # parsed already (a cached_property of hassil's)
-                        blocks.append(part)
-                if blocks:
-                    intents[intent.name] = dataclasses.replace(intent, data=blocks)
-            found = self._without[unsaid] = dataclasses.replace(self.intents, intents=intents)
-        return found
+        return templates_without(self._names, self.language, frozenset(unsaid)), lists
 
     def _recognize(self, text: str, context: dict[str, Any] | None) -> list[Candidate]:
         intents, lists = self._scoped(text)
