@@ -332,9 +332,8 @@ class EntityRegistry:
                 if real is None:
                     return []
             wanted: dict[str, Entity] = {}
-            best: dict[
-                str, tuple[float, int]
-            ] = {}  # entity id -> (score, index of its best name: first on ties)
+            # entity id -> (score, index of its best name: the first on ties)
+            best: dict[str, tuple[float, int]] = {}
             for _, score, i in scored:
                 eid = owners[i][0]
                 e = wanted.get(eid) or self._entities.get(eid)
