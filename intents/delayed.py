@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .schema import Refusal, SlotError
-from .timeparse import next_occurrence, parse_duration, parse_when, say_date, say_duration, say_time
+from .timeparse import UNIT, next_occurrence, parse_duration, parse_when, say_date, say_duration, say_time
 
 if TYPE_CHECKING:
     from .schema import Context
@@ -48,8 +48,7 @@ UNREAD = (
     "11 pm, or without a time to do it now."
 )
 
-_UNIT = r"(?:hours?|minutes?|mins?|seconds?|secs?)"
-_DURATION = rf"(?:minus |negative )?\d+ {_UNIT}(?:,? (?:and )?\d+ {_UNIT})*"
+_DURATION = rf"(?:minus |negative )?\d+ {UNIT}(?:,? (?:and )?\d+ {UNIT})*"
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _DAY = rf"(?:(?:today|tonight|tomorrow)(?: (?:morning|afternoon|evening|night))?|on {_WEEKDAY})"
 _CLOCK = r"\d{1,2}(?::\d{2})? ?(?:am|pm)?"
@@ -63,7 +62,7 @@ _VAGUE = (
 )
 _WHEN = rf"in(?: {_ABOUT})? {_DURATION}(?: time)?|(?:{_ABOUT} )?{_DURATION} from now|{_AT}|{_VAGUE}"
 _VAGUE_ONLY = re.compile(rf"(?:{_VAGUE})")
-_A_UNIT = re.compile(rf"\b{_UNIT}\b")
+_A_UNIT = re.compile(rf"\b{UNIT}\b")
 _ABOUT_WORD = re.compile(rf"\b{_ABOUT} ")
 _ABOUT_CLOCK = re.compile(rf"\b(?:at )?(?:{_ABOUT}|by) (?=\d)")
 _LEADING = re.compile(rf"^(?P<when>{_WHEN}),? (?P<command>.+)$")
@@ -73,7 +72,7 @@ _TRAILING = re.compile(rf"^(?P<command>.+?),? (?P<when>{_WHEN})$")
 # 1e309 minutes"): a device command with one that ``split`` cannot place is refused (UNREAD), never
 # done now
 _LATER_SAID = re.compile(
-    rf"\b(?:in|after)(?: {_ABOUT})? \S+ {_UNIT}\b|\b\d+ {_UNIT} from now\b"
+    rf"\b(?:in|after)(?: {_ABOUT})? \S+ {UNIT}\b|\b\d+ {UNIT} from now\b"
     rf"|\b(?:at|by)(?: {_ABOUT})? \d{{1,2}}(?::\d{{2}})?\b"
     r"|(?<!until )(?<!till )(?<!for )\b\d{1,2}(?::\d{2} ?(?:am|pm)?| ?(?:am|pm))\b"
 )

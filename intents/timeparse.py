@@ -53,6 +53,8 @@ _NEGATIVE = re.compile(r"(?:\b(?:minus|negative)\s*|-\s*)\d")
 # Longer than any handler accepts (timers: a day or a week; alarms: a year): a duration is capped
 # here so that "99999999999999 minutes" is a number a handler can refuse, not an OverflowError.
 MAX_DURATION_S = 10**9
+# the unit words of a spoken duration, as a regex group ("5 mins", "0 seconds")
+UNIT = r"(?:hours?|minutes?|mins?|seconds?|secs?)"
 
 
 def parse_duration(text: str) -> dt.timedelta | None:

@@ -14,7 +14,7 @@ from .pending import continuation
 from .registry import register
 from .schema import Context, Intent, IntentError, Outcome, Refusal, SlotError, Usage
 from .store import TimerRow
-from .timeparse import MAX_DURATION_S, parse_duration, say_duration, say_list, split_duration
+from .timeparse import MAX_DURATION_S, UNIT, parse_duration, say_duration, say_list, split_duration
 
 MAX_NAME = 40  # characters; a timer's name is a word or two ("pasta", "eggs for breakfast")
 
@@ -53,7 +53,7 @@ def _label(timer: TimerRow) -> str:
 
 
 ZERO = "The time needs to be more than zero, like 10 minutes."
-_ZERO_SAID = re.compile(r"\b0+ (?:hours?|minutes?|mins?|seconds?|secs?)\b")
+_ZERO_SAID = re.compile(rf"\b0+ {UNIT}\b")
 
 
 def _with_duration_text(slots: dict[str, Any], key: str = "duration", prefix: str = "") -> dict[str, Any]:
